@@ -1,0 +1,127 @@
+"""What rules produce: findings, related locations, and fixes as data (edits + applicability)."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+class Severity(enum.IntEnum):
+    """How much a finding costs. Higher is worse; ordering is used for `--fail-on`."""
+
+    HINT = 1
+    INFO = 2
+    WARNING = 3
+    ERROR = 4
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+    @classmethod
+    def parse(cls, text: str) -> Severity:
+        try:
+            return cls[text.strip().upper()]
+        except KeyError:
+            raise ValueError(
+                f"unknown severity {text!r} (expected error, warning, info or hint)"
+            ) from None
+
+
+class Applicability(enum.Enum):
+    """Whether a fix may be applied without a human looking (ruff's model)."""
+
+    SAFE = "safe"  # keeps the program's meaning
+    UNSAFE = "unsafe"  # may change behaviour; applied only with --unsafe-fixes
+    DISPLAY_ONLY = "display-only"  # advice shown in the editor, never applied automatically
+
+
+class FixAvailability(enum.Enum):
+    NEVER = "never"
+    SOMETIMES = "sometimes"
+    ALWAYS = "always"
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """A byte range in one file (tree-sitter speaks bytes; positions are derived late)."""
+
+    path: Path
+    start: int
+    end: int
+
+
+@dataclass(frozen=True, slots=True)
+class Edit:
+    """Replace bytes [start, end) of `path` with `new_text`."""
+
+    path: Path
+    start: int
+    end: int
+    new_text: str
+
+    @classmethod
+    def insert(cls, path: Path, at: int, text: str) -> Edit:
+        return cls(path, at, at, text)
+
+    @classmethod
+    def delete(cls, path: Path, start: int, end: int) -> Edit:
+        return cls(path, start, end, "")
+
+
+@dataclass(frozen=True, slots=True)
+class Fix:
+    """A titled set of edits (possibly across files) with a safety decision.
+
+    Build through `Fix.safe/unsafe/display_only` so no fix exists without a decision.
+    """
+
+    title: str
+    edits: tuple[Edit, ...]
+    applicability: Applicability
+
+    @classmethod
+    def safe(cls, title: str, edits: Sequence[Edit]) -> Fix:
+        return cls(title, tuple(edits), Applicability.SAFE)
+
+    @classmethod
+    def unsafe(cls, title: str, edits: Sequence[Edit]) -> Fix:
+        return cls(title, tuple(edits), Applicability.UNSAFE)
+
+    @classmethod
+    def display_only(cls, title: str, edits: Sequence[Edit] = ()) -> Fix:
+        return cls(title, tuple(edits), Applicability.DISPLAY_ONLY)
+
+    @property
+    def paths(self) -> set[Path]:
+        return {e.path for e in self.edits}
+
+
+@dataclass(frozen=True, slots=True)
+class Related:
+    span: Span
+    message: str
+
+
+@dataclass(slots=True)
+class Finding:
+    """One diagnostic, in bytes. Converted to lines/columns only by the output shells."""
+
+    rule: str  # slug
+    code: str
+    severity: Severity
+    span: Span
+    message: str
+    related: list[Related] = field(default_factory=list)
+    fix: Fix | None = None
+    # Name of the enclosing function (for baselines and code lens), if known.
+    function: str | None = None
+
+    @property
+    def path(self) -> Path:
+        return self.span.path
+
+    def sort_key(self) -> tuple[str, int, int, str]:
+        return (str(self.span.path), self.span.start, self.span.end, self.rule)

@@ -1,0 +1,254 @@
+"""Source snapshots: text + tree-sitter tree + one line index, with incremental re-parsing.
+
+Byte offsets (what tree-sitter speaks) become (line, column) in exactly one place: the
+`LineIndex` of a snapshot. Columns are counted in the encoding the caller asks for:
+UTF-8 bytes, UTF-16 code units (LSP's default) or code points (CLI / JSON output).
+"""
+
+from __future__ import annotations
+
+import bisect
+import enum
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import tree_sitter_typescript
+from tree_sitter import Language, Node, Parser, Point, Tree
+
+SOURCE_SUFFIXES = (".ts", ".tsx", ".js", ".jsx", ".mjs", ".cjs", ".mts", ".cts")
+
+
+class Encoding(enum.Enum):
+    UTF8 = "utf-8"
+    UTF16 = "utf-16"
+    UTF32 = "utf-32"  # code points
+
+
+@cache
+def _language(tsx: bool) -> Language:
+    if tsx:
+        return Language(tree_sitter_typescript.language_tsx())
+    return Language(tree_sitter_typescript.language_typescript())
+
+
+def language_for(path: Path | str) -> Language:
+    """TypeScript for .ts/.mts/.cts; TSX (a superset of JSX) for .tsx and JavaScript files.
+
+    Plain .ts must use the TypeScript grammar: `<T>expr` casts do not parse as TSX.
+    """
+    suffix = Path(path).suffix.lower()
+    return _language(suffix not in (".ts", ".mts", ".cts"))
+
+
+def is_source_path(path: Path | str) -> bool:
+    name = str(path)
+    return name.endswith(SOURCE_SUFFIXES) and not name.endswith(".d.ts")
+
+
+class LineIndex:
+    """Maps byte offsets <-> (line, column) for one immutable text.
+
+    Line breaks are `\\n`, `\\r\\n` and a lone `\\r`, as in LSP. Lines that are pure ASCII
+    (the vast majority) convert with arithmetic only; others decode just that line.
+    """
+
+    __slots__ = ("_ascii", "_data", "line_starts")
+
+    def __init__(self, data: bytes) -> None:
+        self._data = data
+        starts = [0]
+        find = data.find
+        if b"\r" not in data:
+            i = find(b"\n")
+            while i != -1:
+                starts.append(i + 1)
+                i = find(b"\n", i + 1)
+        else:
+            i, n = 0, len(data)
+            while i < n:
+                c = data[i]
+                if c == 0x0A:
+                    starts.append(i + 1)
+                elif c == 0x0D:
+                    if i + 1 < n and data[i + 1] == 0x0A:
+                        i += 1
+                    starts.append(i + 1)
+                i += 1
+        self.line_starts = starts
+        self._ascii: dict[int, bool] = {}
+
+    @property
+    def line_count(self) -> int:
+        return len(self.line_starts)
+
+    def line_of(self, offset: int) -> int:
+        return bisect.bisect_right(self.line_starts, offset) - 1
+
+    def line_end(self, line: int, *, include_break: bool = False) -> int:
+        """Byte offset where `line`'s content ends (before its line break, unless asked)."""
+        if line + 1 < len(self.line_starts):
+            end = self.line_starts[line + 1]
+            if include_break:
+                return end
+            if end > 0 and self._data[end - 1] == 0x0A:
+                end -= 1
+            if end > 0 and self._data[end - 1] == 0x0D:
+                end -= 1
+            return end
+        return len(self._data)
+
+    def _is_ascii(self, line: int) -> bool:
+        cached = self._ascii.get(line)
+        if cached is None:
+            cached = self._data[self.line_starts[line] : self.line_end(line)].isascii()
+            self._ascii[line] = cached
+        return cached
+
+    def position(self, offset: int, encoding: Encoding = Encoding.UTF16) -> tuple[int, int]:
+        """(line, column), both 0-based, for a byte offset."""
+        offset = max(0, min(offset, len(self._data)))
+        line = self.line_of(offset)
+        start = self.line_starts[line]
+        # An offset inside a CRLF pair is clamped to the line's end.
+        offset = min(offset, max(start, self.line_end(line))) if offset > start else offset
+        if encoding is Encoding.UTF8 or self._is_ascii(line):
+            return line, offset - start
+        prefix = self._data[start:offset].decode("utf-8", errors="replace")
+        if encoding is Encoding.UTF32:
+            return line, len(prefix)
+        return line, _utf16_len(prefix)
+
+    def offset(self, line: int, column: int, encoding: Encoding = Encoding.UTF16) -> int:
+        """Byte offset of (line, column). Out-of-range values clamp to the document, as LSP asks."""
+        if line < 0:
+            return 0
+        if line >= len(self.line_starts):
+            return len(self._data)
+        start = self.line_starts[line]
+        end = self.line_end(line)
+        if column <= 0:
+            return start
+        if encoding is Encoding.UTF8 or self._is_ascii(line):
+            return min(start + column, end)
+        text = self._data[start:end].decode("utf-8", errors="replace")
+        if encoding is Encoding.UTF32:
+            return start + len(text[:column].encode("utf-8"))
+        units = 0
+        for index, char in enumerate(text):
+            width = 2 if ord(char) > 0xFFFF else 1
+            if units + width > column:
+                return start + len(text[:index].encode("utf-8"))
+            units += width
+        return end
+
+    def point(self, offset: int) -> Point:
+        """tree-sitter's (row, byte column) for an offset."""
+        line = self.line_of(offset)
+        return Point(line, offset - self.line_starts[line])
+
+
+def _utf16_len(text: str) -> int:
+    if text.isascii():
+        return len(text)
+    return len(text.encode("utf-16-le")) // 2
+
+
+class DecodeError(ValueError):
+    """The file is not UTF-8 text (binary, Latin-1, ...)."""
+
+
+def decode(data: bytes, path: Path | str = "<memory>") -> str:
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise DecodeError(
+            f"{path}: not UTF-8 text (invalid byte at offset {error.start}); skipped"
+        ) from None
+    if "\x00" in text:
+        raise DecodeError(f"{path}: looks binary (contains NUL bytes); skipped")
+    return text
+
+
+@dataclass(frozen=True, slots=True)
+class TextChange:
+    """An LSP-style change: replace [start, end) (byte offsets in the old text) with `text`."""
+
+    start: int
+    end: int
+    text: str
+
+
+class SourceFile:
+    """An immutable snapshot: path, text, bytes, tree and line index, kept together."""
+
+    __slots__ = ("_index", "data", "language", "path", "text", "tree", "version")
+
+    def __init__(
+        self,
+        path: Path,
+        text: str,
+        tree: Tree | None = None,
+        version: int | None = None,
+        data: bytes | None = None,
+    ) -> None:
+        self.path = path
+        self.text = text
+        self.data = data if data is not None else text.encode("utf-8")
+        self.language = language_for(path)
+        self.version = version
+        self._index: LineIndex | None = None
+        self.tree = tree if tree is not None else Parser(self.language).parse(self.data)
+
+    @classmethod
+    def read(cls, path: Path) -> SourceFile:
+        data = path.read_bytes()
+        return cls(path, decode(data, path), data=data)
+
+    @property
+    def root(self) -> Node:
+        return self.tree.root_node
+
+    @property
+    def lines(self) -> LineIndex:
+        if self._index is None:
+            self._index = LineIndex(self.data)
+        return self._index
+
+    def slice(self, start: int, end: int) -> str:
+        return self.data[start:end].decode("utf-8", errors="replace")
+
+    def node_text(self, node: Node) -> str:
+        return self.slice(node.start_byte, node.end_byte)
+
+    def has_errors(self) -> bool:
+        return self.root.has_error
+
+    def with_changes(self, changes: Iterable[TextChange], version: int | None = None) -> SourceFile:
+        """Apply changes in order (each in the coordinates of the text before it) and re-parse
+        incrementally, reusing the old tree."""
+        data = self.data
+        tree = self.tree.copy()
+        index = self.lines
+        for change in changes:
+            new_bytes = change.text.encode("utf-8")
+            start, old_end = change.start, change.end
+            new_end = start + len(new_bytes)
+            start_point = index.point(start)
+            old_end_point = index.point(old_end)
+            data = data[:start] + new_bytes + data[old_end:]
+            index = LineIndex(data)
+            tree.edit(
+                start_byte=start,
+                old_end_byte=old_end,
+                new_end_byte=new_end,
+                start_point=start_point,
+                old_end_point=old_end_point,
+                new_end_point=index.point(new_end),
+            )
+        text = data.decode("utf-8", errors="replace")
+        new_tree = Parser(self.language).parse(data, tree)
+        snapshot = SourceFile(self.path, text, tree=new_tree, version=version, data=data)
+        snapshot._index = index
+        return snapshot
