@@ -1,0 +1,108 @@
+/** The `convexXray/status` notification and the status bar text derived from it (no `vscode` import). */
+
+export const STATUS_NOTIFICATION = 'convexXray/status';
+
+export type ServerState =
+  | { kind: 'starting' }
+  | { kind: 'indexing'; percent?: number; files?: number }
+  | { kind: 'ready'; files?: number; diagnostics?: number }
+  | { kind: 'notFound' }
+  | { kind: 'stopped'; message?: string };
+
+/** `{state: "indexing"|"ready", percent?, files?, diagnostics?}` -> a state; undefined when malformed. */
+export function parseStatusNotification(params: unknown): ServerState | undefined {
+  if (typeof params !== 'object' || params === null) {
+    return undefined;
+  }
+  const record = params as Record<string, unknown>;
+  const count = (key: string): number | undefined => {
+    const value = record[key];
+    return typeof value === 'number' && Number.isFinite(value) && value >= 0 ? Math.floor(value) : undefined;
+  };
+  const files = count('files');
+  switch (record['state']) {
+    case 'indexing': {
+      const raw = record['percent'];
+      const percent =
+        typeof raw === 'number' && Number.isFinite(raw) ? Math.min(100, Math.max(0, Math.round(raw))) : undefined;
+      return withDefined<ServerState>({ kind: 'indexing', percent, files });
+    }
+    case 'ready':
+      return withDefined<ServerState>({ kind: 'ready', files, diagnostics: count('diagnostics') });
+    default:
+      return undefined;
+  }
+}
+
+export interface ServerIdentity {
+  version?: string;
+  command?: string;
+  source?: string;
+}
+
+export interface StatusView {
+  text: string;
+  tooltip: string;
+  /** Drives the status item's background colour. */
+  level: 'normal' | 'warning' | 'error';
+}
+
+/**
+ * The status bar for a state. `publishedProblems` counts the diagnostics the client holds; it is used
+ * when the server's `ready` status carries no `diagnostics` total.
+ */
+export function renderStatus(state: ServerState, server: ServerIdentity = {}, publishedProblems = 0): StatusView {
+  const identity = [
+    server.version ? `convex-xray ${server.version}` : 'convex-xray',
+    server.command ? `\n${server.command}` : '',
+    server.source ? ` (from ${server.source})` : '',
+  ].join('');
+  const footer = '\n\nClick to show the output.';
+  switch (state.kind) {
+    case 'starting':
+      return { text: '$(sync~spin) convex-xray', tooltip: `${identity}: starting${footer}`, level: 'normal' };
+    case 'indexing': {
+      const percent = state.percent !== undefined ? ` ${state.percent}%` : '';
+      const files = state.files !== undefined ? ` (${plural(state.files, 'file')})` : '';
+      return {
+        text: `$(sync~spin) convex-xray: indexing${percent}`,
+        tooltip: `${identity}\nIndexing the workspace${percent}${files}${footer}`,
+        level: 'normal',
+      };
+    }
+    case 'ready': {
+      const problems = state.diagnostics ?? publishedProblems;
+      const files = state.files !== undefined ? `, ${plural(state.files, 'file')} indexed` : '';
+      return {
+        text: `$(check) convex-xray: ${plural(problems, 'problem')}`,
+        tooltip: `${identity}\nReady: ${plural(problems, 'problem')}${files}${footer}`,
+        level: 'normal',
+      };
+    }
+    case 'notFound':
+      return {
+        text: '$(error) convex-xray',
+        tooltip: `The convex-xray server was not found: install it with \`pip install convex-xray\`.${footer}`,
+        level: 'error',
+      };
+    case 'stopped':
+      return {
+        text: '$(circle-slash) convex-xray',
+        tooltip: `${identity}: stopped${state.message ? `\n${state.message}` : ''}${footer}`,
+        level: 'warning',
+      };
+  }
+}
+
+function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? '' : 's'}`;
+}
+
+function withDefined<T extends object>(value: T): T {
+  for (const key of Object.keys(value) as Array<keyof T>) {
+    if (value[key] === undefined) {
+      delete value[key];
+    }
+  }
+  return value;
+}
