@@ -116,6 +116,8 @@ class Finding:
     message: str
     related: list[Related] = field(default_factory=list)
     fix: Fix | None = None
+    # Other ways to fix it, offered in editors next to `fix` (never applied by `--fix`).
+    alternatives: list[Fix] = field(default_factory=list)
     # Name of the enclosing function (for baselines and code lens), if known.
     function: str | None = None
 

@@ -1,0 +1,1 @@
+"""Renderers for check results: text, json, json-lines, github, sarif, junit."""

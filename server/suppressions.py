@@ -1,0 +1,83 @@
+"""Disable comments: `// convex-xray-disable-next-line slug[, slug] -- reason`, file-wide
+`// convex-xray-disable slug`, and the ESLint plugin's equivalents for matching rules."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from convex_xray.findings import Finding
+from convex_xray.source import SourceFile
+
+# ESLint rule names from @convex-dev/eslint-plugin that mean the same thing as ours.
+ESLINT_EQUIVALENTS = {
+    "@convex-dev/no-collect-in-query": "unbounded-collect",
+    "@convex-dev/no-filter-in-query": "filter-on-query",
+}
+
+_DIRECTIVE = re.compile(
+    r"(?://|/\*)\s*(?P<kind>convex-xray-disable-next-line|convex-xray-disable-line|convex-xray-disable|"
+    r"eslint-disable-next-line|eslint-disable-line)\b(?P<rest>[^\n]*)"
+)
+
+
+@dataclass
+class Suppression:
+    line: int | None  # 0-based line it silences; None = whole file
+    rules: frozenset[str] | None  # None = every rule
+    comment_line: int
+    start: int  # byte range of the comment (for removing unused ones)
+    end: int
+    used: bool = False
+
+    def matches(self, finding_line: int, rule: str) -> bool:
+        if self.line is not None and self.line != finding_line:
+            return False
+        return self.rules is None or rule in self.rules
+
+
+@dataclass
+class Suppressions:
+    items: list[Suppression] = field(default_factory=list)
+
+    def silences(self, finding: Finding, line: int) -> bool:
+        silenced = False
+        for item in self.items:
+            if item.matches(line, finding.rule):
+                item.used = True
+                silenced = True
+        return silenced
+
+
+def _rule_names(rest: str, eslint: bool) -> frozenset[str] | None:
+    body = rest.split("--", 1)[0].replace("*/", " ")
+    names = [n.strip() for n in body.split(",") if n.strip()]
+    names = [n.split()[0] for n in names]
+    if eslint:
+        mapped = {ESLINT_EQUIVALENTS[n] for n in names if n in ESLINT_EQUIVALENTS}
+        return frozenset(mapped) if mapped else frozenset({"<eslint-only>"})
+    return frozenset(names) if names else None
+
+
+def parse_suppressions(source: SourceFile) -> Suppressions:
+    result = Suppressions()
+    if b"-disable" not in source.data:
+        return result
+    lines = source.lines
+    for match in _DIRECTIVE.finditer(source.text):
+        kind = match.group("kind")
+        eslint = kind.startswith("eslint")
+        rules = _rule_names(match.group("rest"), eslint)
+        if eslint and rules is None:
+            continue  # a blanket eslint-disable is ESLint's business, not ours
+        start = len(source.text[: match.start()].encode("utf-8"))
+        end = start + len(match.group(0).encode("utf-8"))
+        comment_line = lines.line_of(start)
+        if kind.endswith("next-line"):
+            target: int | None = comment_line + 1
+        elif kind.endswith("line"):
+            target = comment_line
+        else:
+            target = None
+        result.items.append(Suppression(target, rules, comment_line, start, end))
+    return result

@@ -1,0 +1,122 @@
+"""How the result of a query is used after it is read (sliced, counted, filtered in JS...).
+
+This is what separates a harmless `.collect()` from one that loads a whole org to keep ten.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tree_sitter import Node
+
+from convex_xray.analysis import call_args, text_of, unwrap
+from convex_xray.model import QueryChain
+
+_TRANSPARENT = frozenset({"parenthesized_expression", "await_expression", "non_null_expression", "as_expression"})
+
+
+@dataclass(slots=True)
+class ResultUse:
+    kind: str  # sliced | counted | js-filtered | other
+    node: Node | None = None  # the use site (`.slice(0, 10)` call, `.length`, `.filter(...)`)
+    detail: str = ""  # the slice bound, the filtered field, ...
+    variable: str | None = None
+    direct: bool = False  # used right on the expression: `(await q.collect()).slice(0, n)`
+
+
+def _outer(node: Node) -> Node:
+    while node.parent is not None and node.parent.type in _TRANSPARENT:
+        node = node.parent
+    return node
+
+
+def _member_use(expression: Node) -> ResultUse | None:
+    """`<expression>.slice(0, n)`, `.length`, `.filter(x => x.f ...)`."""
+    parent = expression.parent
+    if parent is None or parent.type != "member_expression" or parent.child_by_field_name("object") != expression:
+        return None
+    prop = text_of(parent.child_by_field_name("property"))
+    call = parent.parent
+    is_call = call is not None and call.type == "call_expression" and call.child_by_field_name("function") == parent
+    if prop == "length" and not is_call:
+        return ResultUse("counted", parent)
+    if prop == "slice" and is_call:
+        args = call_args(call)  # type: ignore[arg-type]
+        if len(args) == 2 and text_of(args[0]) == "0":
+            return ResultUse("sliced", call, text_of(args[1]))
+        if len(args) == 1 and text_of(args[0]).startswith("-"):
+            return ResultUse("other", call)
+        return ResultUse("sliced-other", call)
+    if prop in ("filter", "find", "some", "every") and is_call:
+        args = call_args(call)  # type: ignore[arg-type]
+        field = _filtered_field(args[0]) if args else None
+        if field:
+            return ResultUse("js-filtered", call, field)
+    return ResultUse("other", parent)
+
+
+def _filtered_field(callback: Node) -> str | None:
+    """`(d) => d.createdAt > since` -> "createdAt"."""
+    callback = unwrap(callback)  # type: ignore[assignment]
+    if callback is None or callback.type not in ("arrow_function", "function_expression"):
+        return None
+    params = callback.child_by_field_name("parameters") or callback.child_by_field_name("parameter")
+    if params is None:
+        return None
+    name = text_of(params).strip("()").split(":")[0].split(",")[0].strip()
+    body = callback.child_by_field_name("body")
+    if body is None or not name.isidentifier():
+        return None
+    stack = [body]
+    while stack:
+        node = stack.pop()
+        if node.type == "member_expression" and text_of(node.child_by_field_name("object")) == name:
+            return text_of(node.child_by_field_name("property"))
+        stack.extend(node.children)
+    return None
+
+
+def result_use(chain: QueryChain, scope: Node | None) -> ResultUse:
+    """How the value of a terminated chain is used, within `scope` (the enclosing function)."""
+    if chain.terminal not in ("collect", "take"):
+        return ResultUse("other")
+    expression = _outer(chain.end)
+    direct = _member_use(expression)
+    if direct is not None and direct.kind != "other":
+        direct.direct = True
+        return direct
+    parent = expression.parent
+    if parent is None or parent.type != "variable_declarator" or scope is None:
+        return ResultUse("other")
+    name_node = parent.child_by_field_name("name")
+    if name_node is None or name_node.type != "identifier":
+        return ResultUse("other")
+    name = text_of(name_node)
+    uses: list[ResultUse] = []
+    encoded = name.encode()
+    stack = [scope]
+    while stack:
+        node = stack.pop()
+        if node.end_byte <= parent.end_byte:
+            continue
+        if node.type in ("identifier", "shorthand_property_identifier"):
+            if node.text == encoded and node.start_byte >= parent.end_byte:
+                use = _member_use(node) if node.type == "identifier" else None
+                uses.append(use or ResultUse("other", node))
+            continue
+        stack.extend(node.children)
+    if not uses:
+        return ResultUse("other", variable=name)
+    kinds = {u.kind for u in uses}
+    if kinds == {"counted"}:
+        return ResultUse("counted", uses[0].node, variable=name)
+    for wanted in ("sliced", "js-filtered"):
+        for use in uses:
+            if use.kind == wanted and len(uses) == 1:
+                use.variable = name
+                return use
+    for use in uses:
+        if use.kind == "js-filtered":
+            use.variable = name
+            return use
+    return ResultUse("other", variable=name)
