@@ -673,6 +673,7 @@ class FileAnalyzer:
             return None
         resolved = self._resolve_const(collection, near)
         for candidate in (collection, resolved):
+            via_const = candidate is resolved
             candidate = unwrap(candidate)
             if candidate is None:
                 continue
@@ -680,7 +681,11 @@ class FileAnalyzer:
                 elements = [c for c in candidate.named_children if c.type != "comment"]
                 if len(elements) == 1 and elements[0].type == "spread_element" and _is_new_set(elements[0].named_children[0] if elements[0].named_children else None):
                     return "deduplicated ids"
-                if len(elements) <= SMALL_LITERAL_LIMIT and all(e.type != "spread_element" for e in elements):
+                small = len(elements) <= SMALL_LITERAL_LIMIT and all(e.type != "spread_element" for e in elements)
+                if small and via_const:
+                    # `const ids: Id[] = []` filled later with `.push` is not a small literal.
+                    small = bool(elements) and not self._mutated(text_of(collection))
+                if small:
                     return "small literal array"
             if candidate.type == "call_expression":
                 callee = text_of(candidate.child_by_field_name("function"))
@@ -697,6 +702,11 @@ class FileAnalyzer:
             if _is_new_set(candidate):
                 return "deduplicated ids"
         return None
+
+    def _mutated(self, name: str) -> bool:
+        """Whether the file grows or reorders an array named `name` in place."""
+        pattern = re.compile(rf"\b{re.escape(name)}\s*\.\s*(?:push|unshift|splice|concat)\s*\(|\b{re.escape(name)}\s*\[[^\]]*\]\s*=[^=]")
+        return bool(pattern.search(self.source.text))
 
     def _resolve_const(self, node: Node | None, near: Node) -> Node | None:
         """The initializer of a `const` named by `node`, in the enclosing blocks or the file."""
