@@ -54,7 +54,7 @@ class LineIndex:
     (the vast majority) convert with arithmetic only; others decode just that line.
     """
 
-    __slots__ = ("_ascii", "_data", "line_starts")
+    __slots__ = ("_ascii", "_data", "_rows", "line_starts")
 
     def __init__(self, data: bytes) -> None:
         self._data = data
@@ -77,6 +77,8 @@ class LineIndex:
                     starts.append(i + 1)
                 i += 1
         self.line_starts = starts
+        # tree-sitter counts rows by `\n` alone; with a lone `\r` its rows differ from ours.
+        self._rows: list[int] | None = None if b"\r" in data else starts
         self._ascii: dict[int, bool] = {}
 
     @property
@@ -144,9 +146,18 @@ class LineIndex:
         return end
 
     def point(self, offset: int) -> Point:
-        """tree-sitter's (row, byte column) for an offset."""
-        line = self.line_of(offset)
-        return Point(line, offset - self.line_starts[line])
+        """tree-sitter's (row, byte column) for an offset: rows are counted by `\n` only."""
+        rows = self._rows
+        if rows is None:
+            rows = [0]
+            find = self._data.find
+            i = find(b"\n")
+            while i != -1:
+                rows.append(i + 1)
+                i = find(b"\n", i + 1)
+            self._rows = rows
+        row = bisect.bisect_right(rows, offset) - 1
+        return Point(row, offset - rows[row])
 
 
 def _utf16_len(text: str) -> int:
@@ -227,7 +238,8 @@ class SourceFile:
 
     def with_changes(self, changes: Iterable[TextChange], version: int | None = None) -> SourceFile:
         """Apply changes in order (each in the coordinates of the text before it) and re-parse
-        incrementally, reusing the old tree."""
+        incrementally, reusing the old tree. The result equals a fresh parse of the new text
+        (a tree with syntax errors is re-parsed from scratch to guarantee it)."""
         data = self.data
         tree = self.tree.copy()
         index = self.lines
@@ -248,7 +260,12 @@ class SourceFile:
                 new_end_point=index.point(new_end),
             )
         text = data.decode("utf-8", errors="replace")
-        new_tree = Parser(self.language).parse(data, tree)
+        parser = Parser(self.language)
+        new_tree = parser.parse(data, tree)
+        if new_tree.root_node.has_error:
+            # Error recovery may place ERROR nodes differently when old subtrees are reused;
+            # a broken file is parsed afresh so the editor and the CLI see the same tree.
+            new_tree = parser.parse(data)
         snapshot = SourceFile(self.path, text, tree=new_tree, version=version, data=data)
         snapshot._index = index
         return snapshot
