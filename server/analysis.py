@@ -776,6 +776,9 @@ class FileAnalyzer:
             if function is not None:
                 function.schedules.append(schedule)
             return
+        if method == "vectorSearch":
+            self._vector_search(call, obj)
+            return
         if method in ITERATION_METHODS or method == "from":
             # `xs.map(enrich)`: a named function passed per item.
             args = call_args(call)
@@ -877,6 +880,25 @@ class FileAnalyzer:
                 if self.is_ctx(member.named_children[0], function):
                     return True
         return False
+
+    def _vector_search(self, call: Node, obj: Node) -> None:
+        """`ctx.vectorSearch("table", "index", {...})` names a vector index (actions only)."""
+        function, _ = self.context_of(call)
+        if not (self.is_ctx(obj, function) or text_of(obj).endswith("ctx")):
+            return
+        args = call_args(call)
+        if len(args) < 2:
+            return
+        name = string_value(args[1])
+        self.model.index_refs.append(
+            IndexRef(
+                table=string_value(args[0]),
+                name=name,
+                name_node=args[1] if name is not None else None,
+                node=call,
+                kind="vectorSearch",
+            )
+        )
 
     def _fetch(self, call: Node, callee: str) -> None:
         function, loops = self.context_of(call)
