@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from convex_xray.model import FileModel, FunctionModel
     from convex_xray.schema import Schema
     from convex_xray.source import SourceFile
+    from convex_xray.suppressions import Suppressions
     from convex_xray.workspace import Workspace
 
 DOCS_BASE_URL = "https://github.com/convex-xray/convex-xray/blob/main/docs/rules"
@@ -36,7 +37,9 @@ class RuleMeta:
     severity: Severity
     summary: str  # one line: what it finds
     fix: FixAvailability = FixAvailability.NEVER
-    scope: str = "file"  # file | workspace (runs once over the whole workspace)
+    # file | workspace (runs once over the whole workspace) | post (runs per checked file
+    # after every other rule and after suppressions were applied: sees which were used)
+    scope: str = "file"
     unnecessary: bool = False  # editors show these faded (LSP DiagnosticTag.Unnecessary)
 
     @property
@@ -112,6 +115,10 @@ class RuleContext:
     config: Config
     model: FileModel | None = None
     findings: list[Finding] = field(default_factory=list)
+    # Post rules only: this file's disable comments (with `used` set) and the slugs of the
+    # rules that ran on it.
+    suppressions: Suppressions | None = None
+    active_rules: frozenset[str] = frozenset()
 
     @property
     def source(self) -> SourceFile:

@@ -7,12 +7,17 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from convex_xray.config import Config
 from convex_xray.findings import Finding
 from convex_xray.registry import Rule, RuleContext, iter_rules
-from convex_xray.suppressions import parse_suppressions
+from convex_xray.suppressions import Suppressions, parse_suppressions
 from convex_xray.workspace import FileProblem, Workspace
+
+if TYPE_CHECKING:
+    from convex_xray.baseline import BaselineSummary
+    from convex_xray.insights import InsightsSummary
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +36,9 @@ class CheckResult:
     problems: list[FileProblem] = field(default_factory=list)
     failures: list[RuleFailure] = field(default_factory=list)
     elapsed_ms: float = 0.0
+    # Set by the CLI when it filtered through a baseline / merged production insights.
+    baseline: BaselineSummary | None = None
+    insights: InsightsSummary | None = None
 
 
 def active_rules(config: Config, select: Iterable[str] = (), ignore: Iterable[str] = ()) -> list[Rule]:
@@ -86,9 +94,13 @@ def check_workspace_rules(
     return findings
 
 
-def apply_suppressions(workspace: Workspace, findings: list[Finding]) -> list[Finding]:
+def apply_suppressions(
+    workspace: Workspace, findings: list[Finding], parsed: dict[Path, Suppressions] | None = None
+) -> list[Finding]:
+    """Drop silenced findings. `parsed` (path -> that file's disable comments) is filled in
+    and marks which comments were used, for the post rules."""
     kept: list[Finding] = []
-    cache: dict[Path, object] = {}
+    cache = parsed if parsed is not None else {}
     for finding in findings:
         source = workspace.source(finding.path)
         if source is None:
@@ -98,9 +110,63 @@ def apply_suppressions(workspace: Workspace, findings: list[Finding]) -> list[Fi
         if suppressions is None:
             suppressions = cache[finding.path] = parse_suppressions(source)
         line = source.lines.line_of(finding.span.start)
-        if not suppressions.silences(finding, line):  # type: ignore[attr-defined]
+        if not suppressions.silences(finding, line):
             kept.append(finding)
     return kept
+
+
+def check_post_rules(
+    workspace: Workspace,
+    targets: Iterable[Path],
+    rules: list[Rule],
+    config: Config,
+    parsed: dict[Path, Suppressions],
+    failures: list[RuleFailure],
+) -> list[Finding]:
+    """Run the `scope="post"` rules on each checked file, after every other rule ran and
+    suppressions were applied (so they can tell which disable comments silenced nothing)."""
+    post = [rule for rule in rules if rule.meta.scope == "post"]
+    if not post:
+        return []
+    ran = frozenset(rule.meta.slug for rule in rules if rule.meta.scope != "post")
+    crashed_everywhere = {f.rule for f in failures if f.path is None}
+    findings: list[Finding] = []
+    for path in targets:
+        source = workspace.source(path)
+        if source is None or b"-disable" not in source.data:
+            continue  # no disable comment: nothing to say (and no parse needed)
+        model = workspace.model(path)
+        if model is None:
+            continue
+        suppressions = parsed.get(path)
+        if suppressions is None:
+            suppressions = parsed[path] = parse_suppressions(model.source)
+        if not suppressions.items:
+            continue
+        crashed = crashed_everywhere | {f.rule for f in failures if f.path == path}
+        context = RuleContext(
+            workspace, config, model, suppressions=suppressions, active_rules=ran - crashed
+        )
+        for rule in post:
+            try:
+                findings.extend(rule.check(context))
+            except Exception as error:
+                log.exception("rule %s failed on %s", rule.meta.slug, path)
+                failures.append(RuleFailure(rule.meta.slug, path, f"{type(error).__name__}: {error}"))
+    return findings
+
+
+def _silent_rules(config: Config, rules: list[Rule], ignore: Iterable[str]) -> list[Rule]:
+    if not any(rule.meta.scope == "post" for rule in rules):
+        return []
+    chosen = {rule.meta.slug for rule in rules}
+    return [
+        rule
+        for rule in iter_rules((), [*config.ignore, *ignore])
+        if rule.meta.slug not in chosen
+        and rule.meta.scope != "post"
+        and config.severity.get(rule.meta.slug, rule.meta.severity) is not None
+    ]
 
 
 def run_check(
@@ -115,17 +181,31 @@ def run_check(
     only into the checked files."""
     started = time.perf_counter()
     rules = active_rules(config, select, ignore)
+    # A post rule judges disable comments by what the other rules report, so when one is
+    # selected on its own (`--select unused-suppression`) the rules left out by the
+    # selection still run, silently: their findings only mark comments as used.
+    silent = _silent_rules(config, rules, ignore)
     targets = sorted(set(paths)) if paths is not None else workspace.files()
     result = CheckResult(files=len(targets))
     findings: list[Finding] = []
     for path in targets:
-        findings.extend(check_file(workspace, path, rules, config, result.failures))
+        findings.extend(check_file(workspace, path, rules + silent, config, result.failures))
     target_set = set(targets)
     findings.extend(
-        f for f in check_workspace_rules(workspace, rules, config, result.failures) if f.path in target_set or paths is None
+        f
+        for f in check_workspace_rules(workspace, rules + silent, config, result.failures)
+        if f.path in target_set or paths is None
     )
     _apply_config_severity(findings, config)
-    result.findings = sorted(apply_suppressions(workspace, findings), key=Finding.sort_key)
+    parsed: dict[Path, Suppressions] = {}
+    kept = apply_suppressions(workspace, findings, parsed)
+    if silent:
+        hidden = {rule.meta.slug for rule in silent}
+        kept = [f for f in kept if f.rule not in hidden]
+    post = check_post_rules(workspace, targets, rules + silent, config, parsed, result.failures)
+    _apply_config_severity(post, config)
+    kept.extend(apply_suppressions(workspace, post, parsed))
+    result.findings = sorted(kept, key=Finding.sort_key)
     result.problems = [p for p in workspace.problems if paths is None or p.path in target_set]
     result.elapsed_ms = (time.perf_counter() - started) * 1000
     return result

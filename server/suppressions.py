@@ -29,6 +29,7 @@ class Suppression:
     start: int  # byte range of the comment (for removing unused ones)
     end: int
     used: bool = False
+    used_rules: set[str] = field(default_factory=set)  # rules it actually silenced
 
     def matches(self, finding_line: int, rule: str) -> bool:
         if self.line is not None and self.line != finding_line:
@@ -45,6 +46,7 @@ class Suppressions:
         for item in self.items:
             if item.matches(line, finding.rule):
                 item.used = True
+                item.used_rules.add(finding.rule)
                 silenced = True
         return silenced
 
@@ -56,7 +58,15 @@ def _rule_names(rest: str, eslint: bool) -> frozenset[str] | None:
     if eslint:
         mapped = {ESLINT_EQUIVALENTS[n] for n in names if n in ESLINT_EQUIVALENTS}
         return frozenset(mapped) if mapped else frozenset({"<eslint-only>"})
-    return frozenset(names) if names else None
+    return frozenset(_slug(n) for n in names) if names else None
+
+
+def _slug(name: str) -> str:
+    """A rule code (`CX201`) names the same rule as its slug; anything else stays as written."""
+    from convex_xray.registry import resolve_rule  # late: the registry loads the rules
+
+    rule = resolve_rule(name)
+    return rule.meta.slug if rule is not None else name
 
 
 def parse_suppressions(source: SourceFile) -> Suppressions:
