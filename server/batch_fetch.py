@@ -1,17 +1,519 @@
-"""The batch-fetch fix for N+1 reads: unique ids -> one Promise.all -> Map -> synchronous lookups."""
+"""The batch-fetch fix for N+1 reads: unique keys -> one `Promise.all` -> `Map` -> lookups.
+
+Turns
+
+    for (const post of posts) { const author = await ctx.db.get(post.authorId); ... }
+
+into
+
+    const authorIds = [...new Set(posts.map((post) => post.authorId))];
+    const authors = await Promise.all(authorIds.map((id) => ctx.db.get(id)));
+    const authorsById = new Map(authors.filter((doc) => doc !== null).map((doc) => [doc._id, doc]));
+    for (const post of posts) { const author = authorsById.get(post.authorId) ?? null; ... }
+
+Per-item index queries (`.withIndex("by_k", (q) => q.eq("k", x.k)).unique()`) are
+prefetched the same way, keyed by the item-dependent value.
+
+The fix is built only when it provably returns what the loop returned: the key depends
+on nothing but the loop item and loop-invariant names, the loop cannot stop early, the
+read is unconditional (or guarded by a condition on the item alone, which the prefetch
+mirrors), nothing in the loop writes to the database or mutates the items, and the
+collection can be evaluated again before the loop without side effects. Otherwise the
+caller shows advice only.
+"""
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from convex_xray.findings import Fix
-from convex_xray.model import DbRead
+from tree_sitter import Node
+
+from convex_xray.analysis import call_args, pattern_names, text_of, unwrap
+from convex_xray.findings import Edit, Fix
+from convex_xray.model import DbRead, Loop
 
 if TYPE_CHECKING:
     from convex_xray.registry import RuleContext
 
+# Ancestors a read may sit under and still run exactly once per item.
+_NEUTRAL = frozenset(
+    {
+        "parenthesized_expression",
+        "variable_declarator",
+        "lexical_declaration",
+        "variable_declaration",
+        "expression_statement",
+        "pair",
+        "object",
+        "array",
+        "arguments",
+        "call_expression",
+        "return_statement",
+        "statement_block",
+        "spread_element",
+        "template_substitution",
+        "template_string",
+        "member_expression",
+        "non_null_expression",
+        "as_expression",
+        "satisfies_expression",
+        "assignment_expression",
+        "await_expression",
+        "subscript_expression",
+        "new_expression",
+        "unary_expression",
+    }
+)
+_MUTATING_METHODS = ("push", "pop", "shift", "unshift", "splice", "sort", "reverse", "fill", "copyWithin")
+_WRITE_RE = re.compile(r"\.(?:insert|patch|replace|delete)\s*\(|\brunMutation\s*\(|\brunAction\s*\(")
+_EXIT_TYPES = frozenset({"break_statement", "return_statement", "throw_statement", "continue_statement"})
+_FUNCTIONS = frozenset({"arrow_function", "function_expression", "function_declaration", "method_definition"})
 
-def batch_fetch_fix(ctx: RuleContext, read: DbRead) -> Fix | None:
+
+@dataclass
+class _Plan:
+    loop: Loop
+    key: Node  # the item-dependent expression the read is keyed by
+    guard: Node | None  # a condition on the item that guards the read (optional ids)
+    replaced: Node  # the expression replaced by the lookup
+    anchor: Node  # the statement the prefetch is inserted before
+    item_param: str  # the loop item's binding, reused as the prefetch callback's parameter
+
+
+def _descendants(node: Node):  # type: ignore[no-untyped-def]
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        yield current
+        stack.extend(current.children)
+
+
+def _declared_names(node: Node) -> set[str]:
+    """Names bound anywhere inside `node` (declarations and parameters)."""
+    names: set[str] = set()
+    for child in _descendants(node):
+        if child.type == "variable_declarator":
+            names.update(pattern_names(child.child_by_field_name("name")))
+        elif child.type in ("required_parameter", "optional_parameter"):
+            names.update(pattern_names(child.child_by_field_name("pattern")))
+        elif child.type in ("function_declaration",):
+            name = child.child_by_field_name("name")
+            if name is not None:
+                names.add(text_of(name))
+        elif child.type == "arrow_function":
+            single = child.child_by_field_name("parameter")
+            if single is not None:
+                names.add(text_of(single))
+    return names
+
+
+def _root_identifier(node: Node | None) -> str | None:
+    node = unwrap(node)
+    while node is not None and node.type in ("member_expression", "subscript_expression"):
+        node = unwrap(node.child_by_field_name("object"))
+    return text_of(node) if node is not None and node.type == "identifier" else None
+
+
+def _identifiers(node: Node) -> set[str]:
+    """Identifiers read by an expression (property names of `a.b` excluded)."""
+    return {text_of(n) for n in _descendants(node) if n.type in ("identifier", "shorthand_property_identifier")}
+
+
+def _pure_key(node: Node) -> bool:
+    """A key must be re-evaluable: no calls, awaits, assignments, `new` or functions."""
+    forbidden = {"call_expression", "await_expression", "assignment_expression", "augmented_assignment_expression",
+                 "update_expression", "new_expression", "arrow_function", "function_expression"}
+    return not any(n.type in forbidden for n in _descendants(node))
+
+
+def _assigned_in(body: Node) -> set[str]:
+    """Roots of everything assigned, updated or mutated in place inside `body`."""
+    roots: set[str] = set()
+    for node in _descendants(body):
+        if node.type in ("assignment_expression", "augmented_assignment_expression"):
+            root = _root_identifier(node.child_by_field_name("left"))
+            if root:
+                roots.add(root)
+        elif node.type == "update_expression":
+            target = node.child_by_field_name("argument") or (node.named_children[0] if node.named_children else None)
+            root = _root_identifier(target)
+            if root:
+                roots.add(root)
+        elif node.type == "call_expression":
+            callee = node.child_by_field_name("function")
+            if callee is not None and callee.type == "member_expression":
+                if text_of(callee.child_by_field_name("property")) in _MUTATING_METHODS:
+                    root = _root_identifier(callee.child_by_field_name("object"))
+                    if root:
+                        roots.add(root)
+    return roots
+
+
+def _exits_early(loop: Loop, before: int) -> bool:
+    """`break`/`return`/`throw` anywhere in a statement loop, or `continue` before the read,
+    (`return` before the read for callbacks) make the per-item reads conditional."""
+    body = loop.node.child_by_field_name("body")
+    if body is None:
+        return False
+    stack = [body]
+    while stack:
+        node = stack.pop()
+        if node.type in _FUNCTIONS:
+            continue
+        if node.type in _EXIT_TYPES:
+            if loop.is_statement:
+                if node.type != "continue_statement" or node.start_byte < before:
+                    return True
+            elif node.type == "return_statement" and node.start_byte < before:
+                return True
+        stack.extend(node.children)
+    return False
+
+
+def _anchor_statement(node: Node) -> Node | None:
+    """The statement (directly inside a block) that contains `node`."""
+    current: Node | None = node
+    while current is not None:
+        parent = current.parent
+        if parent is not None and parent.type in ("statement_block", "program") and current.type != "comment":
+            return current
+        if parent is not None and parent.type in _FUNCTIONS and current.type != "statement_block":
+            return None  # an expression-bodied arrow: nowhere to put statements
+        current = parent
+    return None
+
+
+def _plan(ctx: RuleContext, read: DbRead) -> _Plan | None:
+    if not read.loops or not read.awaited:
+        return None
+    loop = read.loops[-1]
+    if loop.exempt is not None or loop.collection_node is None:
+        return None
+    if loop.kind not in ("for-of", "map", "flatMap", "forEach"):
+        return None
+    collection = unwrap(loop.collection_node)
+    if collection is None or collection.type not in ("identifier", "member_expression") or not _pure_key(collection):
+        return None
+    function = read.function
+    if function is not None and not function.kind.is_query:
+        # In a mutation a write inside the loop could change what a later read sees.
+        body = loop.node.child_by_field_name("body") or loop.node
+        if _WRITE_RE.search(text_of(body)) or any(h.loops and h.loops[-1] is loop for h in function.helper_calls):
+            return None
+    if read.kind == "get":
+        key = read.id_node
+    else:
+        key = _query_key(read, loop)
+    if key is None or not _pure_key(key):
+        return None
+    # The key may use the item and names from outside the loop, nothing computed inside it.
+    loop_locals = _declared_names(loop.node) - set(loop.item_names)
+    used = _identifiers(key)
+    if not (used & set(loop.item_names)) or used & loop_locals:
+        return None
+    mutated = _assigned_in(loop.node.child_by_field_name("body") or loop.node)
+    collection_root = _root_identifier(collection)
+    if used & mutated or (collection_root and collection_root in mutated):
+        return None
+    await_node = read.node.parent
+    while await_node is not None and await_node.type == "parenthesized_expression":
+        await_node = await_node.parent
+    if await_node is None or await_node.type != "await_expression":
+        return None
+    if any(n.type == "comment" for n in _descendants(await_node)):
+        return None  # the read would be replaced and its comments lost
+    statement = await_node.parent
+    while statement is not None and statement.type == "parenthesized_expression":
+        statement = statement.parent
+    if statement is not None and statement.type == "expression_statement":
+        return None  # the result is unused: nothing to look up
+    guard = _guard(await_node, loop, key)
+    if guard is False:
+        return None
+    if _exits_early(loop, read.start):
+        return None
+    if loop.is_statement:
+        anchor: Node | None = loop.node
+        left = loop.node.child_by_field_name("left")
+        item_param = text_of(left) if left is not None else ""
+    else:
+        call = loop.node.parent.parent if loop.node.parent is not None else None  # arguments -> call
+        anchor = _anchor_statement(call) if call is not None else None
+        params = loop.node.child_by_field_name("parameters")
+        single = loop.node.child_by_field_name("parameter")
+        if single is not None:
+            item_param = text_of(single)
+        elif params is not None and params.named_children:
+            item_param = text_of(params.named_children[0])
+        else:
+            return None
+    if anchor is None or not item_param:
+        return None
+    if anchor.parent is not None and anchor.parent.type == "program":
+        return None  # module scope: the function's ctx is not there
+    return _Plan(loop, key, guard if isinstance(guard, Node) else None, await_node, anchor, item_param)
+
+
+def _guard(await_node: Node, loop: Loop, key: Node) -> Node | None | bool:
+    """The item-only condition guarding the read (None when unconditional, False when unsafe)."""
+    guard: Node | None = None
+    child = await_node
+    current = await_node.parent
+    stop = loop.node
+    while current is not None and current.id != stop.id:
+        kind = current.type
+        if kind == "ternary_expression":
+            condition = current.child_by_field_name("condition")
+            if condition is not None and condition.id == child.id:
+                pass  # the read is the condition: always evaluated
+            elif guard is None and condition is not None and _item_only(condition, loop):
+                guard = condition
+            else:
+                return False
+        elif kind == "if_statement":
+            condition = current.child_by_field_name("condition")
+            if condition is not None and condition.id == child.id:
+                pass
+            elif guard is None and condition is not None and _item_only(condition, loop):
+                alternative = current.child_by_field_name("alternative")
+                if alternative is not None and alternative.id == child.id:
+                    return False  # `else` branch: the guard would need negating; keep it simple
+                guard = condition
+            else:
+                return False
+        elif kind == "binary_expression":
+            operator = current.child_by_field_name("operator")
+            left = current.child_by_field_name("left")
+            if text_of(operator) in ("&&", "||", "??") and (left is None or left.id != child.id):
+                return False  # short-circuited: runs only sometimes
+        elif kind == "parenthesized_expression" and current.parent is not None and current.parent.type == "if_statement":
+            pass
+        elif kind not in _NEUTRAL:
+            return False
+        child = current
+        current = current.parent
+    return guard
+
+
+def _item_only(condition: Node, loop: Loop) -> bool:
+    condition = unwrap(condition) or condition
+    if condition.type == "parenthesized_expression" and condition.named_children:
+        condition = condition.named_children[0]
+    used = _identifiers(condition)
+    loop_locals = _declared_names(loop.node) - set(loop.item_names)
+    return bool(used & set(loop.item_names)) and not (used & loop_locals) and _pure_key(condition)
+
+
+def _query_key(read: DbRead, loop: Loop) -> Node | None:
+    """The single item-dependent value in a per-item index query, if the query is otherwise
+    loop-invariant and keyed only through index equalities."""
+    chain = read.chain
+    if chain is None or chain.terminal not in ("first", "unique", "collect", "take"):
+        return None
+    if any(step.method not in ("withIndex", "order", "first", "unique", "collect", "take") for step in chain.steps):
+        return None
+    index = chain.index_step
+    if index is None:
+        return None
+    from convex_xray.analysis import parse_index_ranges
+
+    ranges = parse_index_ranges(index)
+    if not ranges:
+        return None
+    items = set(loop.item_names)
+    keyed = [r for r in ranges if r.value_node is not None and _identifiers(r.value_node) & items]
+    if len(keyed) != 1 or keyed[0].op != "eq":
+        return None
+    # Everything else in the chain must not depend on the item.
+    for step in chain.steps:
+        for arg in step.args:
+            if arg.id == (index.arg(1).id if index.arg(1) is not None else -1):
+                continue
+            if _identifiers(arg) & items:
+                return None
+    for r in ranges:
+        if r is not keyed[0] and r.value_node is not None and _identifiers(r.value_node) & items:
+            return None
+    return keyed[0].value_node
+
+
+def _plural(word: str) -> str:
+    if word.endswith("s"):
+        return word
+    if word.endswith("y") and len(word) > 1 and word[-2] not in "aeiou":
+        return word[:-1] + "ies"
+    return word + "s"
+
+
+def _singular(word: str) -> str:
+    if word.endswith("ies"):
+        return word[:-3] + "y"
+    if word.endswith("ses") or word.endswith("xes"):
+        return word[:-2]
+    if word.endswith("s") and not word.endswith("ss"):
+        return word[:-1]
+    return word
+
+
+def _base_name(ctx: RuleContext, read: DbRead, key: Node) -> str:
+    """`post.authorId` -> "author"; table-qualified reads use the table ("users" -> "user")."""
+    if read.table:
+        return _singular(_camel(read.table))
+    node = unwrap(key)
+    last = text_of(node.child_by_field_name("property")) if node is not None and node.type == "member_expression" else text_of(node)
+    for suffix in ("Id", "_id", "ID"):
+        if last.endswith(suffix) and len(last) > len(suffix):
+            return last[: -len(suffix)]
+    return "doc"
+
+
+def _camel(name: str) -> str:
+    parts = re.split(r"[_\W]+", name)
+    return parts[0] + "".join(p[:1].upper() + p[1:] for p in parts[1:]) if parts else name
+
+
+class _Names:
+    """Fresh names that clash with no identifier visible where they are declared."""
+
+    def __init__(self, used: set[str]) -> None:
+        self.taken = set(used)
+
+    def fresh(self, wanted: str) -> str:
+        candidate, n = wanted, 2
+        while candidate in self.taken:
+            candidate = f"{wanted}{n}"
+            n += 1
+        self.taken.add(candidate)
+        return candidate
+
+
+def _line_indent(ctx: RuleContext, node: Node) -> str:
+    line = ctx.source.lines.line_of(node.start_byte)
+    start = ctx.source.lines.line_starts[line]
+    prefix = ctx.source.slice(start, node.start_byte)
+    return prefix if not prefix.strip() else re.match(r"\s*", prefix).group(0)  # type: ignore[union-attr]
+
+
+def _one_line(text: str) -> str:
+    """A multi-line method chain as one line (`ctx.db\n  .query(...)` -> `ctx.db.query(...)`)."""
+    lines = text.splitlines()
+    return lines[0].rstrip() + "".join(line.strip() for line in lines[1:]) if len(lines) > 1 else text
+
+
+def _visible_names(ctx: RuleContext, read: DbRead) -> set[str]:
+    """Identifiers a new name must not collide with: those of the enclosing top-level
+    function and the module's own top-level names."""
+    function = read.function
+    while function is not None and function.parent is not None:
+        function = function.parent
+    scope = function.definition if function is not None else ctx.source.root
+    names = {
+        text_of(n)
+        for n in _descendants(scope)
+        if n.type in ("identifier", "shorthand_property_identifier", "shorthand_property_identifier_pattern")
+    }
+    assert ctx.model is not None
+    names.update(ctx.model.imports)
+    names.update(f.name for f in ctx.model.functions if f.parent is None)
+    for statement in ctx.source.root.named_children:
+        declaration = statement.child_by_field_name("declaration") if statement.type == "export_statement" else statement
+        if declaration is not None and declaration.type in ("lexical_declaration", "variable_declaration"):
+            for declarator in declaration.named_children:
+                if declarator.type == "variable_declarator":
+                    names.update(pattern_names(declarator.child_by_field_name("name")))
+    return names
+
+
+def _needs_parens(node: Node) -> bool:
+    parent = node.parent
+    if parent is None:
+        return True
+    if parent.type in ("variable_declarator", "return_statement", "arguments", "array", "spread_element", "template_substitution"):
+        return False
+    if parent.type == "pair" and parent.child_by_field_name("value") == node:
+        return False
+    if parent.type == "ternary_expression" and parent.child_by_field_name("condition") != node:
+        return False
+    return True
+
+
+def batch_fetch_fix(ctx: RuleContext, read: DbRead) -> Fix:
     table = read.table or (read.chain.table if read.chain else None)
-    target = f"`{table}` " if table else ""
-    return Fix.display_only(f"Batch-fetch the {target}documents before the loop and look them up in a Map")
+    advice = Fix.display_only(
+        f"Batch-fetch the {'`' + table + '` ' if table else ''}documents before the loop and look them up in a Map"
+    )
+    plan = _plan(ctx, read)
+    if plan is None:
+        return advice
+    source = ctx.source
+    names = _Names(_visible_names(ctx, read))
+    key_text = source.node_text(plan.key)
+    base = _base_name(ctx, read, plan.key)
+    collection = source.node_text(unwrap(plan.loop.collection_node) or plan.loop.collection_node)  # type: ignore[arg-type]
+    newline = "\r\n" if b"\r\n" in source.data else "\n"
+    indent = _line_indent(ctx, plan.anchor)
+    if plan.guard is not None:
+        guard_text = source.node_text(plan.guard)
+        keys_expr = f"{collection}.flatMap(({plan.item_param}) => ({guard_text} ? [{key_text}] : []))"
+    elif key_text == plan.item_param:
+        keys_expr = collection  # the items are the keys
+    else:
+        keys_expr = f"{collection}.map(({plan.item_param}) => {key_text})"
+    if read.kind == "get":
+        db_text = source.node_text(read.node.child_by_field_name("function").child_by_field_name("object"))  # type: ignore[union-attr]
+        args = call_args(read.node)
+        table_arg = f"{source.node_text(args[0])}, " if read.table and len(args) >= 2 else ""
+        ids = names.fresh(f"{base}Ids")
+        docs = names.fresh(_plural(base))
+        by_id = names.fresh(f"{_plural(base)}ById")
+        lines = [
+            f"const {ids} = [...new Set({keys_expr})];",
+            f"const {docs} = await Promise.all({ids}.map((id) => {db_text}.get({table_arg}id)));",
+            f"const {by_id} = new Map({docs}.filter((doc) => doc !== null).map((doc) => [doc._id, doc]));",
+        ]
+        lookup = f"{by_id}.get({key_text}) ?? null"
+        title = f"Batch-fetch `{_plural(base)}` before the loop (one `Promise.all`, then a Map lookup)"
+    else:
+        chain = read.chain
+        assert chain is not None
+        param = names.fresh("key")
+        # `ctx.db.query(...)...first()` with the key replaced by the callback's parameter.
+        before_key = source.slice(chain.root.start_byte, plan.key.start_byte)
+        after_key = source.slice(plan.key.end_byte, chain.end.end_byte)
+        chain_text = _one_line(before_key + param + after_key)
+        field = _key_field(read, plan.key) or "key"
+        keys = names.fresh(f"{_singular(_camel(field))}Keys" if field != "key" else f"{base}Keys")
+        results = names.fresh(f"{_camel(chain.table or 'result')}Results")
+        by_key = names.fresh(f"{_camel(chain.table or 'results')}By{field[:1].upper() + field[1:]}")
+        lines = [
+            f"const {keys} = [...new Set({keys_expr})];",
+            f"const {results} = await Promise.all({keys}.map(({param}) => {chain_text}));",
+            f"const {by_key} = new Map({keys}.map(({param}, i) => [{param}, {results}[i]]));",
+        ]
+        empty = "[]" if chain.terminal in ("collect", "take") else "null"
+        lookup = f"{by_key}.get({key_text}) ?? {empty}"
+        title = f"Prefetch `{chain.table or 'the'}` rows for the unique keys before the loop (one `Promise.all`, then a Map lookup)"
+    if _needs_parens(plan.replaced):
+        lookup = f"({lookup})"
+    prefetch = "".join(line + newline + indent for line in lines)
+    return Fix.safe(
+        title,
+        [
+            Edit(ctx.path, plan.anchor.start_byte, plan.anchor.start_byte, prefetch),
+            Edit(ctx.path, plan.replaced.start_byte, plan.replaced.end_byte, lookup),
+        ],
+    )
+
+
+def _key_field(read: DbRead, key: Node) -> str | None:
+    chain = read.chain
+    if chain is None or chain.index_step is None:
+        return None
+    from convex_xray.analysis import parse_index_ranges
+
+    for r in parse_index_ranges(chain.index_step) or []:
+        if r.value_node is not None and r.value_node.id == key.id:
+            return r.field
+    return None

@@ -95,3 +95,27 @@ def project(tmp_path: Path):
         return write_project(tmp_path / "app", files, schema)
 
     return make
+
+
+def run_fix(project: Path, select: list[str], *, unsafe: bool = False) -> int:
+    """`convex-xray check --fix` in-process over `project`; returns the exit code."""
+    from convex_xray.cli import main
+
+    argv = ["check", str(project), "--fix", "--exit-zero", "--quiet", "--select", ",".join(select)]
+    if unsafe:
+        argv.append("--unsafe-fixes")
+    return main(argv)
+
+
+def error_nodes(path: Path) -> int:
+    from convex_xray.source import SourceFile
+
+    source = SourceFile.read(path)
+    count = 0
+    stack = [source.root]
+    while stack:
+        node = stack.pop()
+        if node.type == "ERROR" or node.is_missing:
+            count += 1
+        stack.extend(node.children)
+    return count

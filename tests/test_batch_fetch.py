@@ -1,0 +1,283 @@
+"""The batch-fetch fix: exact output, still parses, diagnostic gone, idempotent, and refusals."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from conftest import check_project, error_nodes, run_fix, write_project
+from convex_xray.findings import Applicability
+
+RULE = "n-plus-one-read"
+
+CASES = {
+    "for-of, hoisted before the loop": (
+        """
+        export const feed = query({
+          args: {},
+          handler: async (ctx) => {
+            const posts = await ctx.db.query("posts").take(20);
+            const out = [];
+            for (const post of posts) {
+              const author = await ctx.db.get(post.authorId);
+              out.push({ ...post, author });
+            }
+            return out;
+          },
+        });
+        """,
+        """
+        export const feed = query({
+          args: {},
+          handler: async (ctx) => {
+            const posts = await ctx.db.query("posts").take(20);
+            const out = [];
+            const authorIds = [...new Set(posts.map((post) => post.authorId))];
+            const authors = await Promise.all(authorIds.map((id) => ctx.db.get(id)));
+            const authorsById = new Map(authors.filter((doc) => doc !== null).map((doc) => [doc._id, doc]));
+            for (const post of posts) {
+              const author = authorsById.get(post.authorId) ?? null;
+              out.push({ ...post, author });
+            }
+            return out;
+          },
+        });
+        """,
+    ),
+    "Promise.all(map) with spread and a table-qualified get": (
+        """
+        export const feed = query({
+          args: {},
+          handler: async (ctx) => {
+            const posts = await ctx.db.query("posts").take(20);
+            return await Promise.all(
+              posts.map(async (post) => ({ ...post, author: await ctx.db.get("users", post.authorId) })),
+            );
+          },
+        });
+        """,
+        """
+        export const feed = query({
+          args: {},
+          handler: async (ctx) => {
+            const posts = await ctx.db.query("posts").take(20);
+            const userIds = [...new Set(posts.map((post) => post.authorId))];
+            const users = await Promise.all(userIds.map((id) => ctx.db.get("users", id)));
+            const usersById = new Map(users.filter((doc) => doc !== null).map((doc) => [doc._id, doc]));
+            return await Promise.all(
+              posts.map(async (post) => ({ ...post, author: usersById.get(post.authorId) ?? null })),
+            );
+          },
+        });
+        """,
+    ),
+    "optional id mirrors the guard; a clashing name gets a suffix": (
+        """
+        export const feed = query({
+          args: {},
+          handler: async (ctx) => {
+            const editors = 1;
+            const posts = await ctx.db.query("posts").take(20);
+            return await Promise.all(
+              posts.map(async (p) => {
+                const editor = p.editorId ? await ctx.db.get(p.editorId) : null;
+                return { ...p, editor, editors };
+              }),
+            );
+          },
+        });
+        """,
+        """
+        export const feed = query({
+          args: {},
+          handler: async (ctx) => {
+            const editors = 1;
+            const posts = await ctx.db.query("posts").take(20);
+            const editorIds = [...new Set(posts.flatMap((p) => (p.editorId ? [p.editorId] : [])))];
+            const editors2 = await Promise.all(editorIds.map((id) => ctx.db.get(id)));
+            const editorsById = new Map(editors2.filter((doc) => doc !== null).map((doc) => [doc._id, doc]));
+            return await Promise.all(
+              posts.map(async (p) => {
+                const editor = p.editorId ? editorsById.get(p.editorId) ?? null : null;
+                return { ...p, editor, editors };
+              }),
+            );
+          },
+        });
+        """,
+    ),
+    "per-item index query prefetched by key": (
+        """
+        export const feed = query({
+          args: {},
+          handler: async (ctx) => {
+            const posts = await ctx.db.query("posts").take(20);
+            const out = [];
+            for (const post of posts) {
+              const comments = await ctx.db.query("comments").withIndex("by_postId", (q) => q.eq("postId", post._id)).collect();
+              out.push(comments.length);
+            }
+            return out;
+          },
+        });
+        """,
+        """
+        export const feed = query({
+          args: {},
+          handler: async (ctx) => {
+            const posts = await ctx.db.query("posts").take(20);
+            const out = [];
+            const postIdKeys = [...new Set(posts.map((post) => post._id))];
+            const commentsResults = await Promise.all(postIdKeys.map((key) => ctx.db.query("comments").withIndex("by_postId", (q) => q.eq("postId", key)).collect()));
+            const commentsByPostId = new Map(postIdKeys.map((key, i) => [key, commentsResults[i]]));
+            for (const post of posts) {
+              const comments = commentsByPostId.get(post._id) ?? [];
+              out.push(comments.length);
+            }
+            return out;
+          },
+        });
+        """,
+    ),
+}
+
+REFUSED = {
+    "id computed earlier in the iteration": """
+        for (const post of posts) {
+          const id = post.authorId;
+          out.push(await ctx.db.get(id));
+        }
+    """,
+    "break makes later reads conditional": """
+        for (const post of posts) {
+          if (out.length > 3) break;
+          out.push(await ctx.db.get(post.authorId));
+        }
+    """,
+    "condition on loop state": """
+        for (const post of posts) {
+          if (out.length < 3) {
+            out.push(await ctx.db.get(post.authorId));
+          }
+        }
+    """,
+    "the loop mutates the item": """
+        for (const post of posts) {
+          post.authorId = post.editorId;
+          out.push(await ctx.db.get(post.authorId));
+        }
+    """,
+    "the collection is a call": """
+        for (const post of posts.slice(0, 5)) {
+          out.push(await ctx.db.get(post.authorId));
+        }
+    """,
+    "short-circuited read": """
+        for (const post of posts) {
+          out.push(post.flag && (await ctx.db.get(post.authorId)));
+        }
+    """,
+}
+
+
+def _module(body: str) -> str:
+    return 'import { query, mutation } from "./_generated/server";\n' + textwrap.dedent(body)
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_batch_fetch_exact_output(tmp_path, name):
+    before, after = CASES[name]
+    project = write_project(tmp_path / "app", {"feed.ts": _module(before)})
+    path = project / "convex" / "feed.ts"
+    _, result = check_project(project, select=[RULE])
+    fixes = [f.fix for f in result.findings if f.rule == RULE]
+    assert fixes and all(f is not None and f.applicability is Applicability.SAFE for f in fixes)
+    run_fix(project, [RULE])
+    assert path.read_text() == _module(after)
+    assert error_nodes(path) == 0
+    _, again = check_project(project, select=[RULE])
+    assert [f for f in again.findings if f.rule == RULE] == []
+    run_fix(project, [RULE])
+    assert path.read_text() == _module(after), "a second --fix must change nothing"
+
+
+@pytest.mark.parametrize("name", list(REFUSED))
+def test_batch_fetch_refuses_when_meaning_could_change(tmp_path, name):
+    body = textwrap.indent(textwrap.dedent(REFUSED[name]).strip("\n"), "    ")
+    module = _module(
+        "export const feed = query({\n  args: {},\n  handler: async (ctx) => {\n"
+        '    const posts = await ctx.db.query("posts").take(20);\n    const out = [];\n'
+        f"{textwrap.indent(body, '  ')}\n    return out;\n  }},\n}});\n"
+    )
+    project = write_project(tmp_path / "app", {"feed.ts": module})
+    _, result = check_project(project, select=[RULE])
+    findings = [f for f in result.findings if f.rule == RULE]
+    assert findings, "the N+1 is still reported"
+    for finding in findings:
+        assert finding.fix is not None and finding.fix.applicability is Applicability.DISPLAY_ONLY
+
+
+def test_mutation_with_writes_in_the_loop_gets_advice_only(tmp_path):
+    module = _module(
+        """
+        export const touch = mutation({
+          args: {},
+          handler: async (ctx) => {
+            const posts = await ctx.db.query("posts").take(20);
+            for (const post of posts) {
+              const author = await ctx.db.get(post.authorId);
+              await ctx.db.patch(post.authorId, { seen: true, name: author?.name });
+            }
+          },
+        });
+        """
+    )
+    project = write_project(tmp_path / "app", {"touch.ts": module})
+    _, result = check_project(project, select=[RULE])
+    findings = [f for f in result.findings if f.rule == RULE]
+    assert len(findings) == 1
+    assert findings[0].fix is not None and findings[0].fix.applicability is Applicability.DISPLAY_ONLY
+
+
+def test_several_reads_per_item_each_get_a_map_and_converge(tmp_path):
+    module = _module(
+        """
+        export const feed = query({
+          args: {},
+          handler: async (ctx) => {
+            const posts = await ctx.db.query("posts").take(20);
+            const out = [];
+            for (const post of posts) {
+              const author = await ctx.db.get(post.authorId);
+              const org = await ctx.db.get(post.orgId);
+              out.push({ author, org });
+            }
+            return out;
+          },
+        });
+        """
+    )
+    project = write_project(tmp_path / "app", {"feed.ts": module})
+    path = project / "convex" / "feed.ts"
+    run_fix(project, [RULE])
+    text = path.read_text()
+    assert "authorsById.get(post.authorId) ?? null" in text
+    assert "orgsById.get(post.orgId) ?? null" in text
+    assert "await ctx.db.get(post." not in text
+    assert error_nodes(path) == 0
+    _, again = check_project(project, select=[RULE])
+    assert [f for f in again.findings if f.rule == RULE] == []
+
+
+def test_crlf_file_keeps_crlf(tmp_path):
+    before, _ = CASES["for-of, hoisted before the loop"]
+    module = _module(before).replace("\n", "\r\n")
+    project = write_project(tmp_path / "app", {})
+    path = project / "convex" / "feed.ts"
+    path.write_bytes(module.encode())
+    run_fix(project, [RULE])
+    data = path.read_bytes()
+    assert b"authorsById" in data
+    assert b"\n" not in data.replace(b"\r\n", b"")
+    assert error_nodes(path) == 0
