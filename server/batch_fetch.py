@@ -143,11 +143,14 @@ def _assigned_in(body: Node) -> set[str]:
                 roots.add(root)
         elif node.type == "call_expression":
             callee = node.child_by_field_name("function")
-            if callee is not None and callee.type == "member_expression":
-                if text_of(callee.child_by_field_name("property")) in _MUTATING_METHODS:
-                    root = _root_identifier(callee.child_by_field_name("object"))
-                    if root:
-                        roots.add(root)
+            if (
+                callee is not None
+                and callee.type == "member_expression"
+                and text_of(callee.child_by_field_name("property")) in _MUTATING_METHODS
+            ):
+                root = _root_identifier(callee.child_by_field_name("object"))
+                if root:
+                    roots.add(root)
     return roots
 
 
@@ -256,7 +259,7 @@ def _plan(ctx: RuleContext, read: DbRead) -> _Plan | None:
     return _Plan(loop, key, guard if isinstance(guard, Node) else None, await_node, anchor, item_param)
 
 
-def _guard(await_node: Node, loop: Loop, key: Node) -> Node | None | bool:
+def _guard(await_node: Node, loop: Loop, key: Node) -> Node | bool | None:
     """The item-only condition guarding the read (None when unconditional, False when unsafe)."""
     guard: Node | None = None
     child = await_node
@@ -434,9 +437,8 @@ def _needs_parens(node: Node) -> bool:
         return False
     if parent.type == "pair" and parent.child_by_field_name("value") == node:
         return False
-    if parent.type == "ternary_expression" and parent.child_by_field_name("condition") != node:
-        return False
-    return True
+    # A ternary branch takes any expression; elsewhere `??` needs parentheses to mix safely.
+    return not (parent.type == "ternary_expression" and parent.child_by_field_name("condition") != node)
 
 
 def batch_fetch_fix(ctx: RuleContext, read: DbRead) -> Fix:

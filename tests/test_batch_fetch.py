@@ -5,8 +5,8 @@ from __future__ import annotations
 import textwrap
 
 import pytest
-
 from conftest import check_project, error_nodes, run_fix, write_project
+
 from convex_xray.findings import Applicability
 
 RULE = "n-plus-one-read"
