@@ -26,9 +26,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cache
 from typing import TYPE_CHECKING
 
-from tree_sitter import Node
+from tree_sitter import Language, Node, Query, QueryCursor
 
 from convex_xray.analysis import call_args, pattern_names, text_of, unwrap
 from convex_xray.findings import Edit, Fix
@@ -405,28 +406,39 @@ def _one_line(text: str) -> str:
     return lines[0].rstrip() + "".join(line.strip() for line in lines[1:]) if len(lines) > 1 else text
 
 
+@cache
+def _identifier_query(language: Language) -> Query:
+    return Query(
+        language,
+        "[(identifier) (shorthand_property_identifier) (shorthand_property_identifier_pattern)] @name",
+    )
+
+
 def _visible_names(ctx: RuleContext, read: DbRead) -> set[str]:
     """Identifiers a new name must not collide with: those of the enclosing top-level
     function and the module's own top-level names."""
+    model = ctx.model
+    assert model is not None
     function = read.function
     while function is not None and function.parent is not None:
         function = function.parent
     scope = function.definition if function is not None else ctx.source.root
-    names = {
-        text_of(n)
-        for n in _descendants(scope)
-        if n.type in ("identifier", "shorthand_property_identifier", "shorthand_property_identifier_pattern")
-    }
-    assert ctx.model is not None
-    names.update(ctx.model.imports)
-    names.update(f.name for f in ctx.model.functions if f.parent is None)
-    for statement in ctx.source.root.named_children:
-        declaration = statement.child_by_field_name("declaration") if statement.type == "export_statement" else statement
-        if declaration is not None and declaration.type in ("lexical_declaration", "variable_declaration"):
-            for declarator in declaration.named_children:
-                if declarator.type == "variable_declarator":
-                    names.update(pattern_names(declarator.child_by_field_name("name")))
-    return names
+    memo_key = ("batch_fetch.visible_names", scope.id)
+    cached = ctx.memo.get(memo_key)
+    if cached is None:
+        cursor = QueryCursor(_identifier_query(ctx.source.language))
+        cursor.set_byte_range(scope.start_byte, scope.end_byte)
+        names = {text_of(n) for n in cursor.captures(scope).get("name", [])}
+        names.update(model.imports)
+        names.update(f.name for f in model.functions if f.parent is None)
+        for statement in ctx.source.root.named_children:
+            declaration = statement.child_by_field_name("declaration") if statement.type == "export_statement" else statement
+            if declaration is not None and declaration.type in ("lexical_declaration", "variable_declaration"):
+                for declarator in declaration.named_children:
+                    if declarator.type == "variable_declarator":
+                        names.update(pattern_names(declarator.child_by_field_name("name")))
+        cached = ctx.memo[memo_key] = frozenset(names)
+    return set(cached)  # type: ignore[arg-type]
 
 
 def _needs_parens(node: Node) -> bool:

@@ -115,6 +115,9 @@ class RuleContext:
     config: Config
     model: FileModel | None = None
     findings: list[Finding] = field(default_factory=list)
+    # Per-file scratch space for rules and fixes (e.g. names visible in a function), so
+    # work shared by several findings of one file is done once.
+    memo: dict[object, object] = field(default_factory=dict)
     # Post rules only: this file's disable comments (with `used` set) and the slugs of the
     # rules that ran on it.
     suppressions: Suppressions | None = None
