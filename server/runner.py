@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from convex_xray.config import Config
 from convex_xray.findings import Finding
+from convex_xray.model import FileModel
 from convex_xray.registry import Rule, RuleContext, iter_rules
 from convex_xray.suppressions import Suppressions, parse_suppressions
 from convex_xray.workspace import FileProblem, Workspace
@@ -59,10 +60,19 @@ def _apply_config_severity(findings: list[Finding], config: Config) -> None:
 
 
 def check_file(
-    workspace: Workspace, path: Path, rules: list[Rule], config: Config, failures: list[RuleFailure]
+    workspace: Workspace,
+    path: Path,
+    rules: list[Rule],
+    config: Config,
+    failures: list[RuleFailure],
+    model: FileModel | None = None,
 ) -> list[Finding]:
-    """Findings of the per-file rules for one file, with suppressions applied."""
-    model = workspace.model(path)
+    """Findings of the per-file rules for one file (suppressions are applied by the caller).
+
+    `model` replaces the workspace's model of `path` (the language server checks a slice of
+    an open document with it)."""
+    if model is None:
+        model = workspace.model(path)
     if model is None:
         return []
     context = RuleContext(workspace, config, model)
@@ -122,9 +132,11 @@ def check_post_rules(
     config: Config,
     parsed: dict[Path, Suppressions],
     failures: list[RuleFailure],
+    models: Mapping[Path, FileModel] | None = None,
 ) -> list[Finding]:
     """Run the `scope="post"` rules on each checked file, after every other rule ran and
-    suppressions were applied (so they can tell which disable comments silenced nothing)."""
+    suppressions were applied (so they can tell which disable comments silenced nothing).
+    `models` replaces the workspace's models of some files (see `check_paths`)."""
     post = [rule for rule in rules if rule.meta.scope == "post"]
     if not post:
         return []
@@ -133,9 +145,13 @@ def check_post_rules(
     findings: list[Finding] = []
     for path in targets:
         source = workspace.source(path)
+        model = models.get(path) if models else None
+        if model is not None:
+            source = model.source
         if source is None or b"-disable" not in source.data:
             continue  # no disable comment: nothing to say (and no parse needed)
-        model = workspace.model(path)
+        if model is None:
+            model = workspace.model(path)
         if model is None:
             continue
         suppressions = parsed.get(path)
@@ -169,6 +185,53 @@ def _silent_rules(config: Config, rules: list[Rule], ignore: Iterable[str]) -> l
     ]
 
 
+def check_paths(
+    workspace: Workspace,
+    config: Config,
+    targets: list[Path],
+    rules: list[Rule],
+    failures: list[RuleFailure],
+    *,
+    silent: list[Rule] | None = None,
+    whole_workspace: bool = False,
+    models: Mapping[Path, FileModel] | None = None,
+    workspace_findings: list[Finding] | None = None,
+) -> list[Finding]:
+    """Findings for `targets`: file rules, workspace rules (only findings in the targets unless
+    `whole_workspace`), severities, suppressions and post rules, in a stable order.
+
+    For the language server: `models` checks given models of some targets instead of the
+    workspace's (an open document's slice), and `workspace_findings` supplies the
+    workspace rules' raw findings computed earlier (`check_workspace_rules(workspace,
+    rules + silent, ...)`) instead of running them again."""
+    silent = silent or []
+    findings: list[Finding] = []
+    for path in targets:
+        model = models.get(path) if models else None
+        findings.extend(check_file(workspace, path, rules + silent, config, failures, model))
+    target_set = set(targets)
+    if workspace_findings is None:
+        workspace_findings = check_workspace_rules(workspace, rules + silent, config, failures)
+    findings.extend(f for f in workspace_findings if f.path in target_set or whole_workspace)
+    _apply_config_severity(findings, config)
+    parsed: dict[Path, Suppressions] = {}
+    for path, model in (models or {}).items():
+        parsed[path] = parse_suppressions(model.source)
+    kept = apply_suppressions(workspace, findings, parsed)
+    if silent:
+        hidden = {rule.meta.slug for rule in silent}
+        kept = [f for f in kept if f.rule not in hidden]
+    post = check_post_rules(workspace, targets, rules + silent, config, parsed, failures, models)
+    _apply_config_severity(post, config)
+    kept.extend(apply_suppressions(workspace, post, parsed))
+    return sorted(kept, key=Finding.sort_key)
+
+
+def silent_rules(config: Config, rules: list[Rule], ignore: Iterable[str] = ()) -> list[Rule]:
+    """Rules that run only so post rules can judge disable comments (see `run_check`)."""
+    return _silent_rules(config, rules, ignore)
+
+
 def run_check(
     workspace: Workspace,
     config: Config,
@@ -187,25 +250,10 @@ def run_check(
     silent = _silent_rules(config, rules, ignore)
     targets = sorted(set(paths)) if paths is not None else workspace.files()
     result = CheckResult(files=len(targets))
-    findings: list[Finding] = []
-    for path in targets:
-        findings.extend(check_file(workspace, path, rules + silent, config, result.failures))
-    target_set = set(targets)
-    findings.extend(
-        f
-        for f in check_workspace_rules(workspace, rules + silent, config, result.failures)
-        if f.path in target_set or paths is None
+    result.findings = check_paths(
+        workspace, config, targets, rules, result.failures, silent=silent, whole_workspace=paths is None
     )
-    _apply_config_severity(findings, config)
-    parsed: dict[Path, Suppressions] = {}
-    kept = apply_suppressions(workspace, findings, parsed)
-    if silent:
-        hidden = {rule.meta.slug for rule in silent}
-        kept = [f for f in kept if f.rule not in hidden]
-    post = check_post_rules(workspace, targets, rules + silent, config, parsed, result.failures)
-    _apply_config_severity(post, config)
-    kept.extend(apply_suppressions(workspace, post, parsed))
-    result.findings = sorted(kept, key=Finding.sort_key)
+    target_set = set(targets)
     result.problems = [p for p in workspace.problems if paths is None or p.path in target_set]
     result.elapsed_ms = (time.perf_counter() - started) * 1000
     return result
