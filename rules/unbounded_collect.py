@@ -53,7 +53,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from convex_xray.analysis import text_of
+from convex_xray.analysis import string_value, text_of
 from convex_xray.findings import Edit, Finding, Fix, FixAvailability, Related, Severity, Span
 from convex_xray.model import DbRead, QueryChain
 from convex_xray.registry import RuleContext, RuleMeta, register
@@ -123,6 +123,20 @@ def _fixes(ctx: RuleContext, read: DbRead, use: ResultUse) -> tuple[Fix | None, 
     return fix, alternatives
 
 
+def _index_advice(ctx: RuleContext, chain: QueryChain, field: str) -> str:
+    """`add `status` to the index (`by_orgId_and_status`)` when the index's fields are known."""
+    step = chain.index_step
+    schema = ctx.schema
+    table = schema.table(chain.table) if schema is not None else None
+    name = string_value(step.arg(0)) if step is not None else None
+    index = table.index(name) if table is not None and name else None
+    if index is not None and index.kind != "implicit":
+        fields = [f for f in index.fields if f != field]
+        suggested = "by_" + "_and_".join([*fields, field])
+        return f"add `{field}` to the index (e.g. `{suggested}`)"
+    return f"use an index on `{field}`"
+
+
 @register(META)
 def check(ctx: RuleContext) -> Iterator[Finding]:
     if ctx.model is None:
@@ -155,7 +169,7 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
         elif use.kind == "js-filtered":
             message = (
                 f"`.collect()` loads every {table} document in range, then filters on `{use.detail}` "
-                f"in JavaScript: index `{use.detail}` so the database reads only the matches."
+                f"in JavaScript: {_index_advice(ctx, chain, use.detail)} so the database reads only the matches."
             )
         elif read.loops:
             loop = read.loops[-1]

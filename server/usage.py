@@ -55,8 +55,13 @@ def _member_use(expression: Node) -> ResultUse | None:
     return ResultUse("other", parent)
 
 
+_COMPARISONS = frozenset({"===", "==", "!==", "!=", "<", ">", "<=", ">="})
+
+
 def _filtered_field(callback: Node) -> str | None:
-    """`(d) => d.createdAt > since` -> "createdAt"."""
+    """The first field an index could take from a JS filter's top-level `&&` conjuncts:
+    `(d) => !d.archived && d.createdAt > since` -> "archived". Fields only reached
+    through `||` or method calls (`d.tags.includes(x)`) are not index-able."""
     callback = unwrap(callback)  # type: ignore[assignment]
     if callback is None or callback.type not in ("arrow_function", "function_expression"):
         return None
@@ -67,12 +72,38 @@ def _filtered_field(callback: Node) -> str | None:
     body = callback.child_by_field_name("body")
     if body is None or not name.isidentifier():
         return None
-    stack = [body]
+    if body.type == "statement_block":
+        returns = [c for c in body.named_children if c.type == "return_statement"]
+        if len(returns) != 1 or not returns[0].named_children:
+            return None
+        body = returns[0].named_children[0]
+    conjuncts: list[Node] = []
+    stack = [unwrap(body)]
     while stack:
         node = stack.pop()
-        if node.type == "member_expression" and text_of(node.child_by_field_name("object")) == name:
+        if node is None:
+            continue
+        if node.type == "binary_expression" and text_of(node.child_by_field_name("operator")) == "&&":
+            stack.append(unwrap(node.child_by_field_name("right")))
+            stack.append(unwrap(node.child_by_field_name("left")))
+        else:
+            conjuncts.append(node)
+
+    def field_of(node: Node | None) -> str | None:
+        node = unwrap(node)
+        if node is not None and node.type == "member_expression" and text_of(node.child_by_field_name("object")) == name:
             return text_of(node.child_by_field_name("property"))
-        stack.extend(node.children)
+        return None
+
+    for conjunct in conjuncts:
+        if conjunct.type == "unary_expression" and text_of(conjunct.child_by_field_name("operator")) == "!":
+            found = field_of(conjunct.child_by_field_name("argument"))
+        elif conjunct.type == "binary_expression" and text_of(conjunct.child_by_field_name("operator")) in _COMPARISONS:
+            found = field_of(conjunct.child_by_field_name("left")) or field_of(conjunct.child_by_field_name("right"))
+        else:
+            found = field_of(conjunct)
+        if found:
+            return found
     return None
 
 
