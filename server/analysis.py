@@ -244,8 +244,14 @@ class FileAnalyzer:
             self._plain_call(call, text_of(callee))
         for loop in for_ins:
             self._for_await_over_query(loop)
-        self.model.reads.sort(key=lambda r: r.start)
+        # Source order everywhere (candidates arrive grouped by query pattern).
+        for events in (self.model.reads, self.model.run_calls, self.model.schedules, self.model.fetches, self.model.helper_calls):
+            events.sort(key=lambda e: e.start)
+        for function in self.model.functions:
+            for events in (function.reads, function.run_calls, function.schedules, function.fetches, function.helper_calls):
+                events.sort(key=lambda e: e.start)
         self.model.chains.sort(key=lambda c: c.root.start_byte)
+        self.model.index_refs.sort(key=lambda r: r.node.start_byte)
         return self.model
 
     # -- functions -----------------------------------------------------------------------
@@ -260,7 +266,16 @@ class FileAnalyzer:
                 if declaration is None:
                     value = node.child_by_field_name("value")
                     if value is not None:
-                        self._maybe_convex_function("default", None, value, node, exported=True)
+                        self._export_default_value(value, node)
+                    else:
+                        self._collect_reexports(node)
+                    continue
+                if declaration.type in ("function_declaration", "generator_function_declaration") and any(
+                    c.type == "default" for c in node.children
+                ):  # export default function name() {}
+                    name = declaration.child_by_field_name("name")
+                    function = self._add_function(text_of(name), FunctionKind.HELPER, declaration, name, node, True)
+                    self.model.exports["default"] = function
                     continue
                 node = declaration
             if node.type == "import_statement":
@@ -282,6 +297,38 @@ class FileAnalyzer:
                     elif value.type == "call_expression":
                         self._maybe_builder_definition(text_of(name), value)
                         self._maybe_convex_function(text_of(name), name, value, statement, exported=exported)
+
+    def _export_default_value(self, value: Node, statement: Node) -> None:
+        value = unwrap(value) or value
+        if value.type in ("arrow_function", "function_expression"):
+            self._add_function("default", FunctionKind.HELPER, value, None, statement, True)
+        elif value.type == "identifier":
+            self.model.reexports["default"] = (None, text_of(value))
+        else:
+            self._maybe_convex_function("default", None, value, statement, exported=True)
+
+    def _collect_reexports(self, node: Node) -> None:
+        """`export { a as b }`, `export { a } from "./m"`, `export * from "./m"`."""
+        module = string_value(node.child_by_field_name("source"))
+        clause = next((c for c in node.named_children if c.type == "export_clause"), None)
+        if clause is not None:
+            for spec in clause.named_children:
+                if spec.type != "export_specifier":
+                    continue
+                name = spec.child_by_field_name("name")
+                alias = spec.child_by_field_name("alias")
+                local = string_value(name) or text_of(name)
+                self.model.reexports[string_value(alias) or text_of(alias or name)] = (module, local)
+            return
+        namespace = next((c for c in node.named_children if c.type == "namespace_export"), None)
+        if module is None:
+            return
+        if namespace is not None:
+            names = [c for c in namespace.named_children if c.type in ("identifier", "string")]
+            if names:
+                self.model.reexports[string_value(names[0]) or text_of(names[0])] = (module, "*")
+        elif any(c.type == "*" for c in node.children):
+            self.model.star_exports.append(module)
 
     def _collect_import(self, node: Node) -> None:
         source_node = node.child_by_field_name("source")
@@ -649,8 +696,10 @@ class FileAnalyzer:
             return None
         params = function_params(node)
         item_names = tuple(pattern_names(param_pattern(params[0]))) if params else ()
-        is_async = any(c.type == "async" for c in node.children)
         in_promise_all = _inside_promise_all(call)
+        # A callback cannot hold up the next element: the per-item work of all elements is
+        # started together, unless an async `reduce` awaits the accumulator (a chain).
+        concurrent = in_promise_all or kind not in ("reduce", "reduceRight") or not _awaits_param(node, params)
         property_node = callee.child_by_field_name("property")
         header_start = property_node.start_byte if property_node is not None else call.start_byte
         return Loop(
@@ -660,7 +709,7 @@ class FileAnalyzer:
             header_end=arguments.start_byte + 1,
             collection=text_of(collection) if collection is not None else None,
             item_names=item_names,
-            concurrent=is_async or in_promise_all,
+            concurrent=concurrent,
             exempt=self._exemption(collection, node),
             collection_node=collection,
             in_promise_all=in_promise_all,
@@ -1081,6 +1130,21 @@ def _trim_end(source: SourceFile, start: int, end: int) -> int:
     return end
 
 
+def _awaits_param(function: Node, params: list[Node]) -> bool:
+    """An async callback that awaits its first parameter (`async (acc, x) => { await acc; ... }`)."""
+    if not params or not any(c.type == "async" for c in function.children):
+        return False
+    names = pattern_names(param_pattern(params[0]))
+    if len(names) != 1:
+        return False
+    for node in _descendants(function_body(function) or function):
+        if node.type == "await_expression" and node.named_children:
+            inner = unwrap(node.named_children[0])
+            if inner is not None and inner.type == "identifier" and text_of(inner) == names[0]:
+                return True
+    return False
+
+
 def _is_new_set(node: Node | None) -> bool:
     node = unwrap(node)
     return (
@@ -1180,6 +1244,8 @@ def parse_index_ranges(step: ChainStep) -> list[IndexRange] | None:
     callback = unwrap(callback)
     if callback is None or callback.type not in ("arrow_function", "function_expression"):
         return None
+    params = function_params(callback)
+    q_name = text_of(param_pattern(params[0])) if params else None
     body = callback.child_by_field_name("body")
     if body is not None and body.type == "statement_block":
         returns = [c for c in body.named_children if c.type == "return_statement"]
@@ -1199,8 +1265,8 @@ def parse_index_ranges(step: ChainStep) -> list[IndexRange] | None:
             return None
         ranges.append(IndexRange(op, field_name, args[0], current, args[1] if len(args) > 1 else None))
         current = unwrap(callee.child_by_field_name("object"))
-    if current is None or current.type != "identifier":
-        return None
+    if current is None or current.type != "identifier" or text_of(current) != q_name:
+        return None  # the range is built from something other than the callback's `q`
     ranges.reverse()
     return ranges
 

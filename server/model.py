@@ -309,6 +309,10 @@ class FileModel:
     # Names this file defines as custom function builders (`const authedQuery = customQuery(query, ...)`).
     builders: dict[str, FunctionKind] = field(default_factory=dict)
     exports: dict[str, FunctionModel] = field(default_factory=dict)
+    # `export { a as b }` -> {"b": (None, "a")}; `export { a } from "./m"` -> {"a": ("./m", "a")};
+    # `export * as ns from "./m"` -> {"ns": ("./m", "*")}; `export default name` -> {"default": (None, name)}
+    reexports: dict[str, tuple[str | None, str]] = field(default_factory=dict)
+    star_exports: list[str] = field(default_factory=list)  # `export * from "./m"`
 
     @property
     def path(self) -> Path:

@@ -491,20 +491,47 @@ class Workspace:
             return None
         return self._exported(binding.module, model.path, binding.imported)
 
-    def _exported(self, specifier: str, from_file: Path, name: str, depth: int = 0) -> tuple[FileModel, FunctionModel] | None:
+    def _exported(
+        self,
+        specifier: str,
+        from_file: Path,
+        name: str,
+        depth: int = 0,
+        seen: set[tuple[Path, str]] | None = None,
+    ) -> tuple[FileModel, FunctionModel] | None:
+        """The function module `specifier` exports as `name`, following re-exports
+        (`export { x } from`, `export *`, `import { x }; export { x as y }`)."""
         path = self.resolve_module(specifier, from_file)
-        if path is None or depth > 5:
+        if path is None or depth > 8:
             return None
+        seen = set() if seen is None else seen
+        if (path, name) in seen:  # re-export cycles
+            return None
+        seen.add((path, name))
         target = self.model(path)
         if target is None:
             return None
         function = target.exports.get(name) or (target.function_named(name) if name != "default" else None)
         if function is not None:
             return target, function
+        reexport = target.reexports.get(name)
+        if reexport is not None:
+            module, local = reexport
+            if module is not None:
+                return None if local == "*" else self._exported(module, path, local, depth + 1, seen)
+            function = target.function_named(local)
+            if function is not None:
+                return target, function
+            name = local
         # Re-exports through an imported binding: `import { x } from "./a"; export { x }`.
         binding = target.imports.get(name)
         if binding is not None and binding.imported != "*":
-            return self._exported(binding.module, target.path, binding.imported, depth + 1)
+            return self._exported(binding.module, path, binding.imported, depth + 1, seen)
+        if name != "default":
+            for module in target.star_exports:
+                found = self._exported(module, path, name, depth + 1, seen)
+                if found is not None:
+                    return found
         return None
 
     def summary(self, model: FileModel, function: FunctionModel) -> FunctionSummary:
