@@ -54,6 +54,12 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--diff", action="store_true", help="print the fixes as a unified diff; write nothing")
     check.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     check.add_argument("--output", "-o", type=Path, help="write the report to a file")
+    ci = check.add_argument_group("adopting in CI (docs/ci.md)")
+    ci.add_argument("--write-baseline", type=Path, metavar="FILE", help="record today's findings in FILE; later runs with --baseline FILE report only new ones")
+    ci.add_argument("--baseline", type=Path, metavar="FILE", help="report only findings not recorded in FILE (exit 0 when there are none)")
+    ci.add_argument("--prune-baseline", action="store_true", help="with --baseline: rewrite FILE without the entries that no longer occur")
+    ci.add_argument("--changed-since", metavar="REF", help="check only files changed since the git ref REF (and untracked ones); runs git")
+    ci.add_argument("--insights", type=Path, metavar="FILE", help="production evidence: the JSON of `npx convex insights --json`")
 
     rules = commands.add_parser("rules", help="list the rules")
     rules.add_argument("--format", choices=("text", "json"), default="text")
@@ -189,12 +195,22 @@ def cmd_check(args: argparse.Namespace) -> int:
         config.fail_on = Severity.parse(args.fail_on)
     select = _split(args.select)
     ignore = _split(args.ignore)
+    if args.prune_baseline and args.baseline is None:
+        raise UsageError("--prune-baseline needs --baseline FILE")
+    if args.write_baseline is not None and args.baseline is not None and args.write_baseline.resolve() != args.baseline.resolve():
+        raise UsageError("--write-baseline and --baseline name different files")
     workspace, files = build_workspace(args.paths, config)
+    if args.changed_since is not None:
+        files = _changed_since(args.changed_since, args.paths, workspace, files)
     fixed: int | None = None
     if args.fix or args.diff:
         result, fixed = _fix(args, workspace, config, files, select, ignore)
     else:
         result = _run_with_progress(args, workspace, config, files, select, ignore)
+    if args.insights is not None:
+        _merge_insights(args.insights, workspace, result)
+    if args.write_baseline is not None or args.baseline is not None:
+        _filter_through_baseline(args, workspace, config, files, select, ignore, result)
     report = _render(args, workspace, result, fixed)
     if args.output is not None:
         args.output.write_text(report + "\n", encoding="utf-8")
@@ -208,6 +224,72 @@ def cmd_check(args: argparse.Namespace) -> int:
         return EXIT_CLEAN
     failing = [f for f in result.findings if f.severity >= config.fail_on]
     return EXIT_FINDINGS if failing else EXIT_CLEAN
+
+
+def _changed_since(ref: str, paths: Sequence[Path], workspace: Workspace, files: list[Path] | None) -> list[Path]:
+    """The workspace files (of those named, if any) changed since `ref`. The workspace
+    still indexes every file, so cross-file facts come from the whole app."""
+    from convex_xray.gitdiff import GitError, changed_files
+
+    start = paths[0] if paths else Path.cwd()
+    try:
+        changed = set(changed_files(ref, start.resolve()))
+    except GitError as error:
+        raise UsageError(str(error)) from None
+    candidates = files if files is not None else workspace.files()
+    return [f for f in candidates if f.resolve() in changed]
+
+
+def _merge_insights(path: Path, workspace: Workspace, result: CheckResult) -> None:
+    from convex_xray.insights import InsightsError, apply_insights, load_insights
+
+    try:
+        insights = load_insights(path)
+    except InsightsError as error:
+        raise UsageError(str(error)) from None
+    result.insights = apply_insights(workspace, result.findings, insights)
+
+
+def _filter_through_baseline(
+    args: argparse.Namespace,
+    workspace: Workspace,
+    config: Config,
+    files: list[Path] | None,
+    select: list[str],
+    ignore: list[str],
+    result: CheckResult,
+) -> None:
+    from convex_xray.baseline import Baseline, BaselineError, Scope, apply_baseline, pruned, recorded
+    from convex_xray.runner import active_rules
+
+    path = (args.write_baseline or args.baseline).resolve()
+    scope = Scope(
+        base_dir=path.parent,
+        files={f.resolve() for f in files} if files is not None else None,
+        rules={r.meta.slug for r in active_rules(config, select, ignore)},
+    )
+    try:
+        previous = Baseline.load(path) if path.exists() or args.write_baseline is None else None
+    except BaselineError as error:
+        if args.write_baseline is None:
+            raise UsageError(str(error)) from None
+        previous = None  # being replaced anyway
+    written: int | None = None
+    if args.write_baseline is not None:
+        previous = recorded(workspace, result.findings, scope, previous)
+        previous.write(path)
+        written = len(previous.entries)
+    assert previous is not None
+    new, summary, _ = apply_baseline(workspace, result.findings, previous, scope, path)
+    if args.prune_baseline:
+        kept = pruned(previous, summary.stale)
+        if len(kept.entries) != len(previous.entries):
+            kept.write(path)
+            written = len(kept.entries)
+        summary.pruned = True
+    summary.written = written
+    result.findings = new
+    result.baseline = summary
 
 
 def _run_with_progress(args: argparse.Namespace, workspace: Workspace, config: Config, files: list[Path] | None, select: list[str], ignore: list[str]) -> CheckResult:

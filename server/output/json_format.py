@@ -68,6 +68,10 @@ def summary(result: CheckResult, fixed: int | None = None) -> dict[str, Any]:
     }
     if fixed is not None:
         data["fixed"] = fixed
+    if result.baseline is not None:
+        data["baseline"] = result.baseline.to_dict()
+    if result.insights is not None:
+        data["insights"] = result.insights.to_dict()
     return data
 
 
@@ -80,6 +84,8 @@ def render_json(workspace: Workspace, result: CheckResult, fixed: int | None = N
         "problems": [{"path": str(p.path), "message": p.message} for p in result.problems],
         "errors": [{"rule": e.rule, "path": str(e.path) if e.path else None, "message": e.error} for e in result.failures],
     }
+    if result.baseline is not None:
+        document["baseline_stale"] = [e.to_dict() for e in result.baseline.stale]
     return json.dumps(document, indent=2, ensure_ascii=False)
 
 

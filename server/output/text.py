@@ -88,4 +88,43 @@ def render_text(
     if fixable:
         summary += f" {fixable} fixable with `--fix`."
     out.append(("" if not out else "\n") + summary)
+    if result.baseline is not None:
+        out.append(baseline_line(result))
+    if result.insights is not None:
+        out.append(insights_line(result))
     return "\n".join(out)
+
+
+def baseline_line(result: CheckResult) -> str:
+    baseline = result.baseline
+    assert baseline is not None
+    line = (
+        f"Baseline {display_path(baseline.path)}: {baseline.matched} known (not shown), "
+        f"{baseline.new} new, {len(baseline.stale)} stale"
+    )
+    if baseline.stale:
+        line += " (fixed since it was recorded; " + (
+            "removed from the baseline)" if baseline.pruned else "`--prune-baseline` drops them)"
+        )
+    if baseline.written is not None:
+        line += f"; wrote {baseline.written} entr{'y' if baseline.written == 1 else 'ies'}"
+    return line + "."
+
+
+def insights_line(result: CheckResult) -> str:
+    insights = result.insights
+    assert insights is not None
+    line = (
+        f"Production insights: {insights.total} read, {insights.mapped} matched to functions here, "
+        f"{insights.annotated} finding{'s' if insights.annotated != 1 else ''} annotated, "
+        f"{insights.raised} raised"
+    )
+    if insights.unmatched:
+        line += f"; not found in this workspace: {', '.join(insights.unmatched[:5])}"
+        if len(insights.unmatched) > 5:
+            line += f" and {len(insights.unmatched) - 5} more"
+    if insights.quiet:
+        line += f"; with no static finding: {', '.join(insights.quiet[:5])}"
+        if len(insights.quiet) > 5:
+            line += f" and {len(insights.quiet) - 5} more"
+    return line + "."
