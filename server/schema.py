@@ -104,9 +104,10 @@ class _SchemaReader:
             self.schema.error = f"{self.source.path}: `defineSchema` has no tables argument"
             return self.schema
         self._read_tables(obj, self.source)
-        if self.source.root.has_error and not self.schema.tables:
-            self.schema.error = f"{self.source.path}: syntax errors; schema ignored"
-        elif self.source.root.has_error:
+        if self.source.root.has_error:
+            # Whatever was read is kept (go-to-definition), but the schema is not trusted:
+            # schema-dependent rules say nothing rather than guess from a half-parsed file.
+            self.schema.error = f"{self.source.path}: syntax errors; schema ignored until it parses"
             self.schema.complete = False
         return self.schema
 
@@ -149,7 +150,7 @@ class _SchemaReader:
                 if resolved is None:
                     self.schema.complete = False
                     continue
-                self._read_table(name, member, resolved[0], resolved[1])
+                self._read_table(name, member, resolved[0], resolved[1], key_source=source)
             elif member.type == "spread_element":
                 inner = member.named_children[0] if member.named_children else None
                 if inner is None or self._depth > 8:
@@ -161,7 +162,12 @@ class _SchemaReader:
             elif member.type != "comment":
                 self.schema.complete = False
 
-    def _read_table(self, name: str, key: Node, value: Node | None, source: SourceFile) -> None:
+    def _read_table(
+        self, name: str, key: Node, value: Node | None, source: SourceFile, key_source: SourceFile | None = None
+    ) -> None:
+        """`key: value` with `value` in `source`; `key` is in `key_source` (the same file unless a
+        shorthand `{ teams }` brought the value from another file)."""
+        key_source = key_source or source
         value = unwrap(value)
         if value is None:
             self.schema.complete = False
@@ -171,14 +177,13 @@ class _SchemaReader:
             if resolved is None:
                 self.schema.complete = False
                 # The table exists, we just can't see its indexes.
-                self.schema.tables[name] = Table(name, _span(source, key), None, None, indexes_known=False)
+                self.schema.tables[name] = Table(name, _span(key_source, key), None, None, indexes_known=False)
                 return
             value, source_of_value = resolved
             table = self._table_from_chain(name, unwrap(value) or value, source_of_value)
-            table.name_span = _span(source, key)
         else:
             table = self._table_from_chain(name, value, source)
-            table.name_span = _span(source, key)
+        table.name_span = _span(key_source, key)
         self.schema.tables[name] = table
 
     def _table_from_chain(self, name: str, expression: Node, source: SourceFile) -> Table:
@@ -225,6 +230,7 @@ class _SchemaReader:
             if index_name is None:
                 if method in ("index", "searchIndex", "vectorIndex"):
                     self.schema.complete = False
+                    table.indexes_known = False  # a computed name: any name might exist
                 continue
             if method == "index":
                 fields, staged = self._index_fields(args[1] if len(args) > 1 else None)
