@@ -13,7 +13,7 @@ from convex_xray.config import Config
 from convex_xray.findings import Finding
 from convex_xray.model import FileModel
 from convex_xray.registry import Rule, RuleContext, iter_rules
-from convex_xray.suppressions import Suppressions, parse_suppressions
+from convex_xray.suppressions import Suppressions, anchor_lines, parse_suppressions
 from convex_xray.workspace import FileProblem, Workspace
 
 if TYPE_CHECKING:
@@ -120,7 +120,8 @@ def apply_suppressions(
         if suppressions is None:
             suppressions = cache[finding.path] = parse_suppressions(source)
         line = source.lines.line_of(finding.span.start)
-        if not suppressions.silences(finding, line):
+        also = anchor_lines(source, finding.span.start) if suppressions.items else ()
+        if not suppressions.silences(finding, line, also):
             kept.append(finding)
     return kept
 

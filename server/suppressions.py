@@ -4,7 +4,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+
+from tree_sitter import Node
 
 from convex_xray.findings import Finding
 from convex_xray.source import SourceFile
@@ -31,8 +34,8 @@ class Suppression:
     used: bool = False
     used_rules: set[str] = field(default_factory=set)  # rules it actually silenced
 
-    def matches(self, finding_line: int, rule: str) -> bool:
-        if self.line is not None and self.line != finding_line:
+    def matches(self, finding_line: int, rule: str, also: Iterable[int] = ()) -> bool:
+        if self.line is not None and self.line != finding_line and self.line not in also:
             return False
         return self.rules is None or rule in self.rules
 
@@ -41,14 +44,54 @@ class Suppression:
 class Suppressions:
     items: list[Suppression] = field(default_factory=list)
 
-    def silences(self, finding: Finding, line: int) -> bool:
+    def silences(self, finding: Finding, line: int, also: Iterable[int] = ()) -> bool:
+        """Whether a comment silences `finding` on `line` (or on one of the `also` lines: see
+        `anchor_lines`)."""
         silenced = False
         for item in self.items:
-            if item.matches(line, finding.rule):
+            if item.matches(line, finding.rule, also):
                 item.used = True
                 item.used_rules.add(finding.rule)
                 silenced = True
         return silenced
+
+
+_CHAIN_TYPES = frozenset(
+    {
+        "member_expression",
+        "call_expression",
+        "await_expression",
+        "parenthesized_expression",
+        "non_null_expression",
+        "as_expression",
+        "satisfies_expression",
+    }
+)
+
+
+def _is_statement(node: Node) -> bool:
+    return node.type.endswith(("_statement", "_declaration"))
+
+
+def anchor_lines(source: SourceFile, offset: int) -> tuple[int, ...]:
+    """Other 0-based lines a line comment may target to silence a finding at `offset`: where
+    its expression chain starts (where ESLint reports a call: `await ctx.db` on one line,
+    `.collect()` three lines down) and where the innermost statement holding it starts
+    (the comment sits above the statement). Never further out than that statement."""
+    node: Node | None = source.root.descendant_for_byte_range(offset, offset)
+    if node is None:
+        return ()
+    lines = source.lines
+    chain_start = node
+    while chain_start.parent is not None and chain_start.parent.type in _CHAIN_TYPES:
+        chain_start = chain_start.parent
+    statement: Node | None = node
+    while statement is not None and not _is_statement(statement):
+        statement = statement.parent
+    found = {lines.line_of(chain_start.start_byte)}
+    if statement is not None and statement.type != "program":
+        found.add(lines.line_of(statement.start_byte))
+    return tuple(sorted(found))
 
 
 def _rule_names(rest: str, eslint: bool) -> frozenset[str] | None:
