@@ -18,8 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from convex_xray.analysis import text_of
 from convex_xray.findings import Finding, Related, Severity, Span
-from convex_xray.model import FileModel, FunctionModel
+from convex_xray.model import FileModel, FunctionModel, HelperCall
 from convex_xray.workspace import RESOLVE_SUFFIXES, Workspace
 
 ROOT_COMPONENT = "-root-component-"  # how the insights data spells "no component"
@@ -317,24 +318,27 @@ def _reached(workspace: Workspace, model: FileModel, function: FunctionModel) ->
         ranges.append((current_model.path, current.definition.start_byte, current.definition.end_byte))
         if depth >= _HELPER_DEPTH:
             continue
-        for candidate in current_model.functions:
-            inside = candidate is current or _nested_in(candidate, current)
-            if not inside:
-                continue
-            for call in candidate.helper_calls:
-                resolved = workspace.resolve_call(current_model, call)
-                if resolved is not None:
-                    stack.append((resolved[0], resolved[1], depth + 1))
+        for call in _calls_in(current_model, current):
+            resolved = workspace.resolve_call(current_model, call)
+            if resolved is not None:
+                stack.append((resolved[0], resolved[1], depth + 1))
     return ranges
 
 
-def _nested_in(function: FunctionModel, outer: FunctionModel) -> bool:
-    parent = function.parent
-    while parent is not None:
-        if parent is outer:
-            return True
-        parent = parent.parent
-    return False
+def _calls_in(model: FileModel, function: FunctionModel) -> Iterator[HelperCall]:
+    """Every `name(...)` / `ns.name(...)` call in the function, whether or not it passes
+    `ctx` (helpers often take `ctx.db` or an object built from it)."""
+    stack = [function.definition]
+    while stack:
+        node = stack.pop()
+        if node.type == "call_expression":
+            callee = node.child_by_field_name("function")
+            if callee is not None and callee.type in ("identifier", "member_expression"):
+                name = text_of(callee)
+                if name.count(".") <= 1:
+                    owner = model.function_at(node.start_byte)
+                    yield HelperCall(node=node, function=owner, loops=(), awaited=False, callee=name)
+        stack.extend(node.named_children)
 
 
 def _raise(severity: Severity, insight_kinds: set[str]) -> Severity:
