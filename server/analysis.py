@@ -8,6 +8,7 @@ iteration contexts. No full-tree walk in Python.
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cache
@@ -110,6 +111,12 @@ class AnalysisOptions:
     """Per-project knobs for the analyzer (from convex-xray.toml)."""
 
     extra_builders: dict[str, FunctionKind] = field(default_factory=dict)
+    # A file whose analysis takes longer than this is skipped with a message.
+    time_budget_s: float = 5.0
+
+
+class AnalysisBudgetExceeded(Exception):
+    """The file is too pathological to analyse within the time budget."""
 
 
 def text_of(node: Node | None) -> str:
@@ -218,6 +225,8 @@ class FileAnalyzer:
         self._loop_cache: dict[int, Loop | None] = {}
         self._chain_nodes: set[int] = set()
         self._top_consts: dict[str, Node] = {}
+        self._context_memo: dict[int, tuple[FunctionModel | None, tuple[Loop, ...]]] = {}
+        self._deadline = time.monotonic() + options.time_budget_s
 
     # -- entry point ---------------------------------------------------------------------
 
@@ -603,21 +612,70 @@ class FileAnalyzer:
 
     # -- context: owner function and loops ----------------------------------------------------
 
+    def ancestors(self, node: Node) -> list[Node]:
+        """`node`'s ancestors from the root down, then `node` itself.
+
+        Found by descending with a tree cursor: O(depth). (`Node.parent` is itself O(depth)
+        in tree-sitter, so walking up parent by parent costs O(depth^2), which deeply
+        nested generated code turns into minutes.)
+        """
+        cursor = self.source.root.walk()
+        path = [cursor.node]
+        start, end, target = node.start_byte, node.end_byte, node.id
+        steps = 0
+        while path[-1].id != target:
+            if cursor.goto_first_child_for_byte(start) is None:
+                break
+            current = cursor.node
+            while current is not None and not (current.start_byte <= start and current.end_byte >= end):
+                if not cursor.goto_next_sibling():
+                    current = None
+                    break
+                current = cursor.node
+            if current is None:
+                break
+            path.append(current)
+            steps += 1
+            if steps % 512 == 0:
+                self._check_budget()
+        if path[-1].id != target:  # zero-width or otherwise unreachable node: fall back
+            chain = [node]
+            parent = node.parent
+            while parent is not None:
+                chain.append(parent)
+                parent = parent.parent
+            path = list(reversed(chain))
+        return path
+
     def context_of(self, node: Node) -> tuple[FunctionModel | None, tuple[Loop, ...]]:
-        loops: list[Loop] = []
-        previous = node
-        current = node.parent
-        while current is not None:
-            owner = self._functions_by_node.get(current.id)
-            if owner is not None:
-                return owner, tuple(reversed(loops))
-            if current.type in LOOP_TYPES or current.type in FUNCTION_TYPES:
-                loop = self._loop_for(current, previous)
+        """The function that owns `node` and the loops around it inside that function."""
+        self._check_budget()
+        known = self._context_memo.get(node.id)
+        if known is not None:
+            return known
+        path = self.ancestors(node)
+        owner: FunctionModel | None = None
+        loops: tuple[Loop, ...] = ()
+        for parent, child in zip(path, path[1:]):
+            memo = self._context_memo.get(child.id)
+            if memo is not None:
+                owner, loops = memo
+                continue
+            function = self._functions_by_node.get(parent.id)
+            if function is not None:
+                owner, loops = function, ()
+            elif parent.type in LOOP_TYPES or parent.type in FUNCTION_TYPES:
+                loop = self._loop_for(parent, child)
                 if loop is not None:
-                    loops.append(loop)
-            previous = current
-            current = current.parent
-        return None, tuple(reversed(loops))
+                    loops = (*loops, loop)
+            self._context_memo[child.id] = (owner, loops)
+        return owner, loops
+
+    def _check_budget(self) -> None:
+        if time.monotonic() > self._deadline:
+            raise AnalysisBudgetExceeded(
+                f"analysis took longer than {self.options.time_budget_s:g}s (pathologically nested code?); skipped"
+            )
 
     def _loop_for(self, node: Node, child: Node) -> Loop | None:
         """The iteration context `node` gives to its descendant `child`, if any."""

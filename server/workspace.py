@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from convex_xray.analysis import AnalysisOptions, analyze_file, text_of
+from convex_xray.analysis import AnalysisBudgetExceeded, AnalysisOptions, analyze_file, text_of
 from convex_xray.findings import Span
 from convex_xray.model import DbRead, FileModel, FunctionModel, HelperCall, RunCall
 from convex_xray.schema import Schema, read_schema
@@ -320,6 +320,11 @@ class Workspace:
                 entry.model = analyze_file(entry.source, self.options)
             except RecursionError:
                 entry.problem = FileProblem(path, "expressions nested too deeply to analyse; skipped")
+                self.problems.append(entry.problem)
+                entry.source = None
+                return None
+            except AnalysisBudgetExceeded as error:
+                entry.problem = FileProblem(path, str(error))
                 self.problems.append(entry.problem)
                 entry.source = None
                 return None
