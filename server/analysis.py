@@ -7,6 +7,7 @@ iteration contexts. No full-tree walk in Python.
 
 from __future__ import annotations
 
+import itertools
 import re
 import time
 from collections.abc import Iterable, Iterator
@@ -656,7 +657,7 @@ class FileAnalyzer:
         path = self.ancestors(node)
         owner: FunctionModel | None = None
         loops: tuple[Loop, ...] = ()
-        for parent, child in zip(path, path[1:]):
+        for parent, child in itertools.pairwise(path):
             memo = self._context_memo.get(child.id)
             if memo is not None:
                 owner, loops = memo
