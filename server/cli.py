@@ -14,7 +14,13 @@ from convex_xray import __version__
 from convex_xray.analysis import AnalysisOptions
 from convex_xray.config import Config, ConfigError, find_config, load_config
 from convex_xray.findings import Severity
-from convex_xray.fixes import MAX_PASSES, apply_fixes_once, select_fixes, unified_diff, write_atomically
+from convex_xray.fixes import (
+    MAX_PASSES,
+    apply_fixes_once,
+    select_fixes,
+    unified_diff,
+    write_atomically,
+)
 from convex_xray.registry import all_rules, resolve_rule
 from convex_xray.runner import CheckResult, run_check
 from convex_xray.workspace import Workspace, discover_roots
@@ -172,10 +178,12 @@ def _fix(args: argparse.Namespace, workspace: Workspace, config: Config, files: 
             workspace.set_source(SourceFile(path, data.decode("utf-8"), data=data))
         result = run_check(workspace, config, paths=files, select=select, ignore=ignore)
     if args.diff:
+        # The patch goes to stdout, unless stdout carries a machine-readable report.
+        stream = sys.stdout if args.format == "text" or args.output is not None else sys.stderr
         for path in sorted(current):
             diff = unified_diff(path, original[path], current[path])
             if diff:
-                sys.stdout.write(diff)
+                stream.write(diff)
     else:
         for path in sorted(current):
             if current[path] != original[path]:
@@ -214,10 +222,10 @@ def cmd_check(args: argparse.Namespace) -> int:
     report = _render(args, workspace, result, fixed)
     if args.output is not None:
         args.output.write_text(report + "\n", encoding="utf-8")
-    elif report and not (args.diff and args.format == "text"):
-        print(report)
     elif args.diff and args.format == "text":
-        print(report, file=sys.stderr)
+        print(report, file=sys.stderr)  # stdout is the patch
+    elif report:
+        print(report)
     if result.failures:
         return EXIT_ERROR
     if args.exit_zero:
@@ -259,7 +267,14 @@ def _filter_through_baseline(
     ignore: list[str],
     result: CheckResult,
 ) -> None:
-    from convex_xray.baseline import Baseline, BaselineError, Scope, apply_baseline, pruned, recorded
+    from convex_xray.baseline import (
+        Baseline,
+        BaselineError,
+        Scope,
+        apply_baseline,
+        pruned,
+        recorded,
+    )
     from convex_xray.runner import active_rules
 
     path = (args.write_baseline or args.baseline).resolve()

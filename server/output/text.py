@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import unicodedata
 from collections import Counter
 from pathlib import Path
 
@@ -20,6 +21,18 @@ _COLORS = {
 }
 _BOLD = "\033[1m"
 _RESET = "\033[0m"
+
+
+def _cells(text: str) -> int:
+    """Terminal columns `text` takes: wide (East Asian, emoji) 2, combining marks 0."""
+    if text.isascii():
+        return len(text)
+    width = 0
+    for char in text:
+        if unicodedata.combining(char) or char in "\u200d\ufe0f":
+            continue
+        width += 2 if unicodedata.east_asian_width(char) in ("W", "F") else 1
+    return width
 
 
 def display_path(path: Path) -> str:
@@ -58,9 +71,13 @@ def render_text(
                 line_text = source.slice(start, end).expandtabs(1)
                 _, col = source.lines.position(finding.span.start, Encoding.UTF32)
                 _, end_col = source.lines.position(min(finding.span.end, end), Encoding.UTF32)
-                width = max(1, end_col - col) if where.end_line == where.line else max(1, len(line_text) - col)
+                if where.end_line != where.line:
+                    end_col = len(line_text)
+                # Terminal cells, not code points: CJK and emoji are two cells wide.
+                indent = _cells(line_text[:col])
+                width = max(1, _cells(line_text[col:end_col]))
                 out.append(f"  {where.line:>5} | {line_text}")
-                out.append(f"        | {' ' * col}{paint('^' + '~' * (width - 1), _COLORS[finding.severity])}")
+                out.append(f"        | {' ' * indent}{paint('^' + '~' * (width - 1), _COLORS[finding.severity])}")
             for item in finding.related:
                 at = locate(workspace, item.span)
                 out.append(f"        = {display_path(at.path)}:{at.line}:{at.column}: {item.message}")
