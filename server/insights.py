@@ -380,14 +380,14 @@ def apply_insights(
         if hits == 0 and insight.kind in LIMIT_KINDS | THRESHOLD_KINDS and insight.label not in summary.quiet:
             summary.quiet.append(insight.label)
     for finding in findings:
-        pairs = evidence.get(id(finding))
-        if not pairs:
+        found = evidence.get(id(finding))
+        if not found:
             continue
         summary.annotated += 1
-        for insight, anchor in pairs:
+        for insight, anchor in found:
             finding.related.append(Related(anchor, insight.describe()))
         if finding.rule in READ_RULES:
-            raised = _raise(finding.severity, {insight.kind for insight, _ in pairs})
+            raised = _raise(finding.severity, {insight.kind for insight, _ in found})
             if raised != finding.severity:
                 summary.raised += 1
                 finding.severity = raised

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from convex_xray.findings import Severity
 from convex_xray.output.locations import locate
@@ -25,9 +26,9 @@ def render_github(workspace: Workspace, result: CheckResult) -> str:
     for finding in result.findings:
         where = locate(workspace, finding.span)
         try:
-            path = os.path.relpath(where.path)
-        except ValueError:
-            path = str(where.path)
+            path = Path(os.path.relpath(where.path)).as_posix()  # GitHub wants `/` separators
+        except ValueError:  # another drive (Windows)
+            path = where.path.as_posix()
         properties = (
             f"file={_escape_property(path)},line={where.line},col={where.column},"
             f"endLine={where.end_line},endColumn={where.end_column},"
