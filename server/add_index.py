@@ -31,7 +31,7 @@ from convex_xray.analysis import (
     unwrap,
 )
 from convex_xray.findings import Edit, Fix
-from convex_xray.model import ChainStep, FilterAtom, IndexRange, QueryChain
+from convex_xray.model import ChainStep, FilterAtom, IndexRange, IndexRef, QueryChain
 from convex_xray.schema import Index, Schema, Table
 from convex_xray.source import SourceFile
 
@@ -67,8 +67,24 @@ def style_name(style: str, fields: Sequence[str]) -> str:
     return "by_" + "_and_".join(words)
 
 
+# The last answer, keyed by the schema objects themselves (a schema is rebuilt whenever its
+# source changes): the language server asks once per keystroke, over hundreds of indexes.
+_last_style: tuple[tuple[Schema, ...], str] | None = None
+
+
 def naming_style(schemas: Iterable[Schema]) -> str:
     """The style most of the schema's index names follow (`by_a_and_b` when nothing tells)."""
+    global _last_style
+    chosen = tuple(schemas)
+    last = _last_style
+    if last is not None and len(last[0]) == len(chosen) and all(a is b for a, b in zip(last[0], chosen, strict=True)):
+        return last[1]
+    style = _naming_style(chosen)
+    _last_style = (chosen, style)
+    return style
+
+
+def _naming_style(schemas: Iterable[Schema]) -> str:
     votes: Counter[str] = Counter()
     for schema in schemas:
         for table in schema.tables.values():
@@ -607,18 +623,62 @@ def string_literals(source: SourceFile) -> Counter[str]:
     return Counter(m.group(2).decode() for m in IDENT_STRING.finditer(source.data))
 
 
+
+
+# -- a query naming an index the schema lacks (unknown-index) ----------------------------------------
+
+
+def missing_index_fixes(
+    source: SourceFile, ref: IndexRef, table: Table, schema_source: SourceFile | None
+) -> list[Fix]:
+    """For `.withIndex("by_x", (q) => q.eq("a", ...).gt("b", ...))` on an index the table lacks:
+    use an existing index with the same leading fields, or add `by_x` on (`a`, `b`)."""
+    if ref.kind != "withIndex" or ref.chain is None or ref.name is None or ref.name_node is None:
+        return []
+    step = next((s for s in ref.chain.steps if s.call.id == ref.node.id), None)
+    ranges = parse_index_ranges(step) if step is not None else None
+    if not ranges:
+        return []
+    fields = [r.field for r in ranges if r.op == "eq"]
+    bound = next((r.field for r in ranges if r.op != "eq"), None)
+    if bound is not None and bound != CREATION_TIME:
+        fields.append(bound)
+    if not fields or len(set(fields)) != len(fields) or any(f in SYSTEM_FIELDS for f in fields):
+        return []
+    if not all(_known_field(table, f) for f in fields) or not valid_range(ranges, [*fields, CREATION_TIME]):
+        return []
+    for index in table.indexes.values():
+        if index.kind != "index" or index.staged or index_key(index)[: len(fields)] != fields:
+            continue
+        edit = rename_literal_edit(source.path, source, ref.name_node, index.name)
+        if edit is None:
+            return []
+        build = Fix.safe if index.fields == fields else Fix.unsafe
+        return [build(f"Use index `{index.name}` (it starts with the same fields)", [edit])]
+    if schema_source is None:
+        return []
+    insert = insert_index_edit(table, schema_source, ref.name, fields)
+    if insert is None:
+        return []
+    shown = ", ".join(f"`{f}`" for f in fields)
+    return [Fix.unsafe(f"Add index `{ref.name}` ({shown}) to `{schema_source.path.name}`", [insert])]
+
+
 __all__ = [
     "IndexPlan",
+    "filter_atoms",
     "index_fix",
+    "index_key",
     "insert_index_edit",
+    "missing_index_fixes",
     "naming_style",
     "plan_filter_index",
     "quote_of",
     "remove_index_edit",
     "rename_literal_edit",
+    "rewritable",
     "rewrite_edits",
     "string_literals",
     "style_name",
     "valid_range",
 ]
-
