@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 import re
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cache
 
@@ -614,39 +614,8 @@ class FileAnalyzer:
     # -- context: owner function and loops ----------------------------------------------------
 
     def ancestors(self, node: Node) -> list[Node]:
-        """`node`'s ancestors from the root down, then `node` itself.
-
-        Found by descending with a tree cursor: O(depth). (`Node.parent` is itself O(depth)
-        in tree-sitter, so walking up parent by parent costs O(depth^2), which deeply
-        nested generated code turns into minutes.)
-        """
-        cursor = self.source.root.walk()
-        path = [cursor.node]
-        start, end, target = node.start_byte, node.end_byte, node.id
-        steps = 0
-        while path[-1].id != target:
-            if cursor.goto_first_child_for_byte(start) is None:
-                break
-            current = cursor.node
-            while current is not None and not (current.start_byte <= start and current.end_byte >= end):
-                if not cursor.goto_next_sibling():
-                    current = None
-                    break
-                current = cursor.node
-            if current is None:
-                break
-            path.append(current)
-            steps += 1
-            if steps % 512 == 0:
-                self._check_budget()
-        if path[-1].id != target:  # zero-width or otherwise unreachable node: fall back
-            chain = [node]
-            parent = node.parent
-            while parent is not None:
-                chain.append(parent)
-                parent = parent.parent
-            path = list(reversed(chain))
-        return path
+        """`node`'s ancestors from the root down, then `node` itself (see `descend_path`)."""
+        return descend_path(self.source.root, node, self._check_budget)
 
     def context_of(self, node: Node) -> tuple[FunctionModel | None, tuple[Loop, ...]]:
         """The function that owns `node` and the loops around it inside that function."""
@@ -1181,6 +1150,36 @@ class FileAnalyzer:
     def _for_await_over_query(self, loop: Node) -> None:
         """Handled through chains; kept as a hook for `for await` over non-chain iterables."""
         return
+
+
+def descend_path(top: Node, node: Node, tick: Callable[[], None] | None = None) -> list[Node]:
+    """The nodes from `top` down to `node` (both included), found by descending with a tree
+    cursor: O(depth). (`Node.parent` is itself O(depth) in tree-sitter, so walking up parent
+    by parent costs O(depth^2), which deeply nested generated code turns into minutes.)"""
+    cursor = top.walk()
+    path = [cursor.node]
+    start, end, target = node.start_byte, node.end_byte, node.id
+    steps = 0
+    while path[-1].id != target:
+        if cursor.goto_first_child_for_byte(start) is None:
+            break
+        current: Node | None = cursor.node
+        while current is not None and not (current.start_byte <= start and current.end_byte >= end):
+            current = cursor.node if cursor.goto_next_sibling() else None
+        if current is None:
+            break
+        path.append(current)
+        steps += 1
+        if tick is not None and steps % 512 == 0:
+            tick()
+    if path[-1].id != target:  # zero-width or otherwise unreachable node: walk up instead
+        chain = [node]
+        parent = node.parent
+        while parent is not None and parent.id != top.id:
+            chain.append(parent)
+            parent = parent.parent
+        path = [top, *reversed(chain)]
+    return path
 
 
 def _trim_end(source: SourceFile, start: int, end: int) -> int:

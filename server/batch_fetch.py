@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING
 
 from tree_sitter import Language, Node, Query, QueryCursor
 
-from convex_xray.analysis import call_args, pattern_names, text_of, unwrap
+from convex_xray.analysis import call_args, descend_path, pattern_names, text_of, unwrap
 from convex_xray.findings import Edit, Fix
 from convex_xray.model import DbRead, Loop
 
@@ -70,6 +70,7 @@ _NEUTRAL = frozenset(
 _MUTATING_METHODS = ("push", "pop", "shift", "unshift", "splice", "sort", "reverse", "fill", "copyWithin")
 _WRITE_RE = re.compile(r"\.(?:insert|patch|replace|delete)\s*\(|\brunMutation\s*\(|\brunAction\s*\(")
 _EXIT_TYPES = frozenset({"break_statement", "return_statement", "throw_statement", "continue_statement"})
+_MAX_GUARD_DEPTH = 256  # deeper than any hand-written loop body: refuse rather than crawl
 _FUNCTIONS = frozenset({"arrow_function", "function_expression", "function_declaration", "method_definition"})
 
 
@@ -263,10 +264,13 @@ def _plan(ctx: RuleContext, read: DbRead) -> _Plan | None:
 def _guard(await_node: Node, loop: Loop, key: Node) -> Node | bool | None:
     """The item-only condition guarding the read (None when unconditional, False when unsafe)."""
     guard: Node | None = None
-    child = await_node
-    current = await_node.parent
-    stop = loop.node
-    while current is not None and current.id != stop.id:
+    path = descend_path(loop.node, await_node)
+    if path[0].id != loop.node.id or len(path) > _MAX_GUARD_DEPTH:
+        return False
+    pairs = list(zip(reversed(path[:-1]), reversed(path[1:])))  # (ancestor, child), innermost first
+    for current, child in pairs:
+        if current.id == loop.node.id:
+            break
         kind = current.type
         if kind == "ternary_expression":
             condition = current.child_by_field_name("condition")
@@ -296,8 +300,6 @@ def _guard(await_node: Node, loop: Loop, key: Node) -> Node | bool | None:
             pass
         elif kind not in _NEUTRAL:
             return False
-        child = current
-        current = current.parent
     return guard
 
 
