@@ -267,7 +267,7 @@ def _guard(await_node: Node, loop: Loop, key: Node) -> Node | bool | None:
     path = descend_path(loop.node, await_node)
     if path[0].id != loop.node.id or len(path) > _MAX_GUARD_DEPTH:
         return False
-    pairs = list(zip(reversed(path[:-1]), reversed(path[1:])))  # (ancestor, child), innermost first
+    pairs = list(zip(reversed(path[:-1]), reversed(path[1:]), strict=True))  # (ancestor, child), innermost first
     for current, child in pairs:
         if current.id == loop.node.id:
             break

@@ -75,7 +75,7 @@ def test_every_prefix_of_a_realistic_file_checks_cleanly(tmp_path, step):
     ids=["string", "template", "call", "comment", "brackets", "empty", "blank", "bom", "crlf", "emoji"],
 )
 def test_broken_and_odd_text_is_checked_without_errors(tmp_path, text):
-    workspace, result, path = _check_text(tmp_path, "odd.ts", text)
+    _, result, path = _check_text(tmp_path, "odd.ts", text)
     data = path.read_bytes()
     for finding in result.findings:
         if finding.path == path:
