@@ -462,3 +462,17 @@ def test_example_app_follows_the_contract(capsys):
     assert {"unbounded-collect", "unknown-index", "better-auth-id-field"} <= set(
         document["summary"]["by_rule"]
     )
+
+
+def test_the_documented_example_follows_the_contract():
+    doc = (Path(__file__).parent.parent / "docs" / "json-output.md").read_text(encoding="utf-8")
+    example = re.search(r"## Example\s+```json\n(.*?)```", doc, re.S)
+    assert example is not None
+    assert_contract(json.loads(example.group(1)))
+    table = doc.split("### A diagnostic")[1].split("###")[0]
+    documented = {
+        name
+        for row in re.findall(r"^\| ([^|]+) \|", table, re.M)
+        for name in re.findall(r"`(\w+)`", row)
+    }
+    assert documented == DIAGNOSTIC_KEYS
