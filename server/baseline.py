@@ -129,7 +129,12 @@ class Baseline:
     def write(self, path: Path) -> None:
         from convex_xray.fixes import write_atomically
 
+        existed = path.exists()
         write_atomically(path, self.dumps().encode("utf-8"))
+        if not existed:  # a new file gets the usual permissions, not the temp file's 0600
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(path, 0o666 & ~umask)
 
 
 def normalise(text: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -64,6 +65,9 @@ def test_write_then_check_reports_nothing_new(app, capsys):
     baseline = _baselined(app, capsys)
     data = json.loads(baseline.read_text(encoding="utf-8"))
     assert data["version"] == 1
+    umask = os.umask(0)
+    os.umask(umask)
+    assert baseline.stat().st_mode & 0o777 == 0o666 & ~umask  # not the temp file's 0600
     assert sorted((e["rule"], e["path"], e["function"]) for e in data["entries"]) == [
         ("unbounded-collect", "convex/posts.ts", "all"),
         ("unknown-index", "convex/posts.ts", "byAuthor"),

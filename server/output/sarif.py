@@ -201,4 +201,6 @@ def sarif_log(workspace: Workspace, result: CheckResult, base: Path | None = Non
 
 
 def render_sarif(workspace: Workspace, result: CheckResult) -> str:
-    return json.dumps(sarif_log(workspace, result), indent=2, ensure_ascii=False)
+    # Compact: SARIF is read by machines, and json's C encoder only runs without `indent`
+    # (a large app's log is several MB; indenting it took longer than building it).
+    return json.dumps(sarif_log(workspace, result), ensure_ascii=False, separators=(",", ":"))
