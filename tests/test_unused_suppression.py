@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from conftest import workspace_for, write_project
@@ -9,6 +10,7 @@ from conftest import workspace_for, write_project
 from convex_xray.config import Config
 from convex_xray.findings import Severity
 from convex_xray.fixes import apply_edits
+from convex_xray.registry import resolve_rule
 from convex_xray.runner import run_check
 from convex_xray.source import SourceFile
 
@@ -151,3 +153,16 @@ def test_fixes_converge_and_parse(tmp_path):
         assert not workspace.source(path).has_errors()
         result = run_check(workspace, Config())
     assert not _unused(result)
+
+
+def test_documentation_examples(tmp_path):
+    """The rule's `Example` fires; its `Use instead` stays silent."""
+    rule = resolve_rule("unused-suppression")
+    assert rule is not None
+    blocks = re.findall(r"```ts\n(.*?)```", rule.doc, re.S)
+    assert len(blocks) == 2
+    header = 'import { query } from "./_generated/server";\n'
+    for name, block, fires in (("example", blocks[0], True), ("instead", blocks[1], False)):
+        project = write_project(tmp_path / name, {"doc.ts": header + block})
+        _, result = _run(project)
+        assert bool(_unused(result)) is fires, name
