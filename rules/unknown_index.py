@@ -42,8 +42,11 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterator
 
+from convex_xray.add_index import missing_index_fixes
 from convex_xray.findings import Edit, Finding, Fix, FixAvailability, Related, Severity
+from convex_xray.model import IndexRef
 from convex_xray.registry import RuleContext, RuleMeta, register
+from convex_xray.schema import Table
 
 META = RuleMeta(
     code="CX301",
@@ -97,6 +100,7 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
                 "This query fails at run time.",
                 related=related,
                 fix=fix,
+                alternatives=_add_index_alternatives(ctx, ref, table, fix),
             )
             continue
         related = [Related(index.span, f"`{index.name}` is defined here")] if index.span else []
@@ -125,3 +129,10 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
                 "queried until `staged: true` is removed.",
                 related=related,
             )
+
+
+def _add_index_alternatives(ctx: RuleContext, ref: IndexRef, table: Table, fix: Fix | None) -> list[Fix]:
+    """The add-index fix: an existing index with the range's fields, or the index added to the schema."""
+    schema_source = ctx.workspace.source(table.insert_at.path) if table.insert_at is not None else None
+    found = missing_index_fixes(ctx.source, ref, table, schema_source)
+    return [f for f in found if fix is None or f.edits != fix.edits]
