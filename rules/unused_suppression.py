@@ -116,7 +116,9 @@ def _whole(ctx: RuleContext, item: Suppression, comment: str, message: str) -> F
     end = _comment_end(comment, item)
     fix = None
     if end is not None:
-        fix = Fix.safe("Remove the unused disable comment", [_delete_comment(ctx.source, item.start, end)])
+        fix = Fix.safe(
+            "Remove the unused disable comment", [_delete_comment(ctx.source, item.start, end)]
+        )
     return ctx.finding(
         META, Span(ctx.path, item.start, end if end is not None else item.end), message, fix=fix
     )
@@ -136,7 +138,9 @@ def _names(
         first, last = entries[0], entries[-1]
         start = item.start + len(comment[: offset + first[1]].encode("utf-8"))
         end = item.start + len(comment[: offset + last[2]].encode("utf-8"))
-        fix = Fix.safe("Remove the unused rule names", [Edit(ctx.path, start, end, ", ".join(kept))])
+        fix = Fix.safe(
+            "Remove the unused rule names", [Edit(ctx.path, start, end, ", ".join(kept))]
+        )
     for text, begin, finish in entries:
         slug = _as_slug(text)
         if slug not in drop:

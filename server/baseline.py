@@ -87,16 +87,20 @@ class Baseline:
         try:
             raw = json.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
-            raise BaselineError(f"{path}: baseline file not found (create it with --write-baseline)") from None
+            raise BaselineError(
+                f"{path}: baseline file not found (create it with --write-baseline)"
+            ) from None
         except (OSError, UnicodeDecodeError) as error:
             raise BaselineError(f"{path}: cannot read: {error}") from None
         except ValueError as error:
             raise BaselineError(f"{path}: not JSON: {error}") from None
         if not isinstance(raw, dict) or not isinstance(raw.get("entries"), list):
-            raise BaselineError(f"{path}: not a convex-xray baseline (no \"entries\" list)")
+            raise BaselineError(f'{path}: not a convex-xray baseline (no "entries" list)')
         version = raw.get("version")
         if version != BASELINE_VERSION:
-            raise BaselineError(f"{path}: baseline version {version!r} is not supported (expected {BASELINE_VERSION})")
+            raise BaselineError(
+                f"{path}: baseline version {version!r} is not supported (expected {BASELINE_VERSION})"
+            )
         entries = []
         for index, item in enumerate(raw["entries"]):
             try:
@@ -112,11 +116,15 @@ class Baseline:
                     )
                 )
             except (KeyError, TypeError, ValueError, AttributeError):
-                raise BaselineError(f"{path}: entry {index} is malformed (needs rule, path, fingerprint)") from None
+                raise BaselineError(
+                    f"{path}: entry {index} is malformed (needs rule, path, fingerprint)"
+                ) from None
         return cls(entries)
 
     def dumps(self) -> str:
-        entries = sorted(self.entries, key=lambda e: (e.path, e.rule, e.function, e.fingerprint, e.occurrence))
+        entries = sorted(
+            self.entries, key=lambda e: (e.path, e.rule, e.function, e.fingerprint, e.occurrence)
+        )
         document = {
             "version": BASELINE_VERSION,
             "tool": "convex-xray",
@@ -178,7 +186,9 @@ def entries_for(workspace: Workspace, findings: Sequence[Finding], base_dir: Pat
         occurrences[index] = seen[fingerprint]
         seen[fingerprint] += 1
     entries = []
-    for (finding, path, function, line, fingerprint), occurrence in zip(pending, occurrences, strict=True):
+    for (finding, path, function, line, fingerprint), occurrence in zip(
+        pending, occurrences, strict=True
+    ):
         entries.append(
             Entry(
                 rule=finding.rule,

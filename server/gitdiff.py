@@ -38,7 +38,9 @@ def _git(args: list[str], cwd: Path) -> str:
         raise GitError(f"cannot run git: {error}") from None
     if done.returncode != 0:
         message = done.stderr.strip().splitlines()
-        raise GitError(message[-1] if message else f"`git {' '.join(args)}` failed ({done.returncode})")
+        raise GitError(
+            message[-1] if message else f"`git {' '.join(args)}` failed ({done.returncode})"
+        )
     return done.stdout
 
 
@@ -64,7 +66,9 @@ def changed_files(ref: str, start: Path) -> list[Path]:
     try:
         _git(["rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"], root)
     except GitError:
-        raise GitError(f"unknown git ref {ref!r} (in a shallow CI clone, fetch it first: `git fetch origin {ref}`)") from None
+        raise GitError(
+            f"unknown git ref {ref!r} (in a shallow CI clone, fetch it first: `git fetch origin {ref}`)"
+        ) from None
     try:
         base = _git(["merge-base", ref, "HEAD"], root).strip() or ref
     except GitError:

@@ -193,7 +193,9 @@ def _items(data: Any) -> Iterator[Any]:
         else:
             raise InsightsError("no `insights` list in the JSON object")
     else:
-        raise InsightsError("expected a JSON array of insights or an object with an `insights` array")
+        raise InsightsError(
+            "expected a JSON array of insights or an object with an `insights` array"
+        )
 
 
 def _first(mapping: dict, *keys: str) -> Any:
@@ -217,7 +219,11 @@ def _int(value: Any) -> int | None:
 
 
 def _insight(item: Any) -> Insight | None:
-    if isinstance(item, list) and len(item) >= 2 and all(isinstance(v, (str, type(None))) for v in item):
+    if (
+        isinstance(item, list)
+        and len(item) >= 2
+        and all(isinstance(v, (str, type(None))) for v in item)
+    ):
         # A raw row of the insights dataset: [kind, functionId, componentPath, detailsJson].
         row: dict[str, Any] = {"kind": item[0], "functionId": item[1]}
         if len(item) > 2:
@@ -235,7 +241,16 @@ def _insight(item: Any) -> Insight | None:
             details = None
     merged = {**details, **item} if isinstance(details, dict) else dict(item)
     kind = _first(merged, "kind", "type", "insightKind")
-    function = _first(merged, "functionId", "function_id", "functionPath", "function_path", "udfPath", "udf_path", "function")
+    function = _first(
+        merged,
+        "functionId",
+        "function_id",
+        "functionPath",
+        "function_path",
+        "udfPath",
+        "udf_path",
+        "function",
+    )
     if isinstance(function, dict):  # {"path": ..., "componentPath": ...}
         merged = {**function, **merged}
         function = _first(function, "path", "functionId", "identifier", "name")
@@ -254,8 +269,16 @@ def _insight(item: Any) -> Insight | None:
             calls = event.get("calls") if isinstance(event, dict) else None
             if not isinstance(calls, list):
                 continue
-            documents = sum(_int(c.get("documents_read") or c.get("documentsRead")) or 0 for c in calls if isinstance(c, dict))
-            size = sum(_int(c.get("bytes_read") or c.get("bytesRead")) or 0 for c in calls if isinstance(c, dict))
+            documents = sum(
+                _int(c.get("documents_read") or c.get("documentsRead")) or 0
+                for c in calls
+                if isinstance(c, dict)
+            )
+            size = sum(
+                _int(c.get("bytes_read") or c.get("bytesRead")) or 0
+                for c in calls
+                if isinstance(c, dict)
+            )
             peak_documents = max(peak_documents or 0, documents) or None
             peak_bytes = max(peak_bytes or 0, size) or None
     table = _first(merged, "occTableName", "occ_table_name", "tableName", "table")
@@ -275,7 +298,9 @@ def _insight(item: Any) -> Insight | None:
 # -- mapping ---------------------------------------------------------------------------------
 
 
-def resolve_function(workspace: Workspace, insight: Insight) -> tuple[FileModel, FunctionModel] | None:
+def resolve_function(
+    workspace: Workspace, insight: Insight
+) -> tuple[FileModel, FunctionModel] | None:
     """The definition of `dir/file:export` under a Convex root (or the named component)."""
     module = insight.module.strip("/")
     for suffix in RESOLVE_SUFFIXES:
@@ -305,7 +330,9 @@ def resolve_function(workspace: Workspace, insight: Insight) -> tuple[FileModel,
     return None
 
 
-def _reached(workspace: Workspace, model: FileModel, function: FunctionModel) -> list[tuple[Path, int, int]]:
+def _reached(
+    workspace: Workspace, model: FileModel, function: FunctionModel
+) -> list[tuple[Path, int, int]]:
     """Byte ranges of the function's definition and of the helpers it calls (transitively)."""
     ranges: list[tuple[Path, int, int]] = []
     seen: set[int] = set()
@@ -315,7 +342,9 @@ def _reached(workspace: Workspace, model: FileModel, function: FunctionModel) ->
         if id(current) in seen:
             continue
         seen.add(id(current))
-        ranges.append((current_model.path, current.definition.start_byte, current.definition.end_byte))
+        ranges.append(
+            (current_model.path, current.definition.start_byte, current.definition.end_byte)
+        )
         if depth >= _HELPER_DEPTH:
             continue
         for call in _calls_in(current_model, current):
@@ -337,7 +366,9 @@ def _calls_in(model: FileModel, function: FunctionModel) -> Iterator[HelperCall]
                 name = text_of(callee)
                 if name.count(".") <= 1:
                     owner = model.function_at(node.start_byte)
-                    yield HelperCall(node=node, function=owner, loops=(), awaited=False, callee=name)
+                    yield HelperCall(
+                        node=node, function=owner, loops=(), awaited=False, callee=name
+                    )
         stack.extend(node.named_children)
 
 
@@ -377,7 +408,11 @@ def apply_insights(
                     if all(existing is not insight for existing, _ in pairs):
                         pairs.append((insight, anchor))
                         hits += 1
-        if hits == 0 and insight.kind in LIMIT_KINDS | THRESHOLD_KINDS and insight.label not in summary.quiet:
+        if (
+            hits == 0
+            and insight.kind in LIMIT_KINDS | THRESHOLD_KINDS
+            and insight.label not in summary.quiet
+        ):
             summary.quiet.append(insight.label)
     for finding in findings:
         found = evidence.get(id(finding))

@@ -157,12 +157,29 @@ def test_fixed_findings_are_stale_and_pruned(app, capsys):
 
 def test_entries_outside_the_run_are_neither_stale_nor_pruned(app, capsys):
     other = app / "convex" / "other.ts"
-    other.write_text(POSTS.replace("byAuthor", "byWriter").replace("const all", "const every"), encoding="utf-8")
+    other.write_text(
+        POSTS.replace("byAuthor", "byWriter").replace("const all", "const every"), encoding="utf-8"
+    )
     baseline = app / "baseline.json"
     assert _check(app, "--write-baseline", str(baseline)) == 0
     assert _json(capsys)["summary"]["baseline"]["matched"] == 4
     # Only one rule selected: the other rule's entries are out of scope.
-    assert main(["check", str(app), "--format", "json", "--select", "unknown-index", "--baseline", str(baseline), "--prune-baseline"]) == 0
+    assert (
+        main(
+            [
+                "check",
+                str(app),
+                "--format",
+                "json",
+                "--select",
+                "unknown-index",
+                "--baseline",
+                str(baseline),
+                "--prune-baseline",
+            ]
+        )
+        == 0
+    )
     assert _json(capsys)["summary"]["baseline"] == {"matched": 2, "new": 0, "stale": 0}
     # Only one file checked (as pre-commit does): the other file's entries are out of scope.
     posts = app / "convex" / "posts.ts"
@@ -191,9 +208,26 @@ def test_paths_are_relative_to_the_baseline_file_not_the_cwd(app, capsys, monkey
 
 def test_rewriting_keeps_out_of_scope_entries(app, capsys):
     baseline = _baselined(app, capsys)
-    assert main(["check", str(app), "--format", "json", "--select", "unknown-index", "--write-baseline", str(baseline)]) == 0
+    assert (
+        main(
+            [
+                "check",
+                str(app),
+                "--format",
+                "json",
+                "--select",
+                "unknown-index",
+                "--write-baseline",
+                str(baseline),
+            ]
+        )
+        == 0
+    )
     capsys.readouterr()
-    assert sorted(e.rule for e in Baseline.load(baseline).entries) == ["unbounded-collect", "unknown-index"]
+    assert sorted(e.rule for e in Baseline.load(baseline).entries) == [
+        "unbounded-collect",
+        "unknown-index",
+    ]
 
 
 @pytest.mark.parametrize(

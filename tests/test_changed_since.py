@@ -71,7 +71,16 @@ export const wrong = query({
 
 def git(repo: Path, *args: str) -> str:
     done = subprocess.run(
-        ["git", "-c", "user.name=Test", "-c", "user.email=test@example.com", "-c", "commit.gpgsign=false", *args],
+        [
+            "git",
+            "-c",
+            "user.name=Test",
+            "-c",
+            "user.email=test@example.com",
+            "-c",
+            "commit.gpgsign=false",
+            *args,
+        ],
         cwd=repo,
         capture_output=True,
         text=True,
@@ -106,14 +115,18 @@ def reported(report: dict) -> set[tuple[str, str]]:
 
 
 def test_only_changed_and_untracked_files_are_checked(repo, capsys):
-    code, report = run_json(capsys, str(repo), "--select", "unknown-index", "--changed-since", "HEAD")
+    code, report = run_json(
+        capsys, str(repo), "--select", "unknown-index", "--changed-since", "HEAD"
+    )
     assert code == 0 and report["summary"]["files"] == 0 and report["diagnostics"] == []
     # Edit one file (not committed), add an untracked one and an ignored one.
     authors = repo / "convex" / "authors.ts"
     authors.write_text(AUTHORS.replace("byAuthor", "postsByAuthor"), encoding="utf-8")
     (repo / "convex" / "fresh.ts").write_text(STATUS.replace("drafts", "fresh"), encoding="utf-8")
     (repo / "convex" / "ignored.ts").write_text(STATUS, encoding="utf-8")
-    code, report = run_json(capsys, str(repo), "--select", "unknown-index", "--changed-since", "HEAD")
+    code, report = run_json(
+        capsys, str(repo), "--select", "unknown-index", "--changed-since", "HEAD"
+    )
     assert code == 1
     assert report["summary"]["files"] == 2
     assert reported(report) == {("authors.ts", "unknown-index"), ("fresh.ts", "unknown-index")}
@@ -132,7 +145,9 @@ def test_committed_changes_since_a_ref_count_and_the_base_branchs_do_not(repo, c
     git(repo, "checkout", "-q", "feature")
     changed = changed_files("main", repo)
     assert [p.name for p in changed] == ["authors.ts"]  # from the merge base, not main's tip
-    code, report = run_json(capsys, str(repo), "--select", "unknown-index", "--changed-since", "main")
+    code, report = run_json(
+        capsys, str(repo), "--select", "unknown-index", "--changed-since", "main"
+    )
     assert code == 1
     assert reported(report) == {("authors.ts", "unknown-index")}
 
@@ -167,8 +182,13 @@ def test_unused_index_stays_correct_when_only_the_schema_changed(repo, capsys):
     if resolve_rule("unused-index") is None:
         pytest.skip("unused-index is not registered yet (rules/unused_index.py)")
     schema = repo / "convex" / "schema.ts"
-    schema.write_text(SCHEMA.replace("title: v.string() })", "title: v.string(), body: v.string() })"), encoding="utf-8")
-    code, report = run_json(capsys, str(repo), "--select", "unused-index", "--changed-since", "HEAD")
+    schema.write_text(
+        SCHEMA.replace("title: v.string() })", "title: v.string(), body: v.string() })"),
+        encoding="utf-8",
+    )
+    code, report = run_json(
+        capsys, str(repo), "--select", "unused-index", "--changed-since", "HEAD"
+    )
     assert report["summary"]["files"] == 1
     found = [(Path(d["path"]).name, d["line"]) for d in report["diagnostics"]]
     # by_title (line 8) is used nowhere; by_authorId and by_status are used only in files
@@ -177,7 +197,9 @@ def test_unused_index_stays_correct_when_only_the_schema_changed(repo, capsys):
     assert code == (1 if report["diagnostics"][0]["severity"] in ("warning", "error") else 0)
     # Only a user of an index changed: the schema's findings are not in this run.
     git(repo, "checkout", "-q", "--", "convex/schema.ts")
-    (repo / "convex" / "status.ts").write_text(STATUS.replace('"by_status"', '"by_title"'), encoding="utf-8")
+    (repo / "convex" / "status.ts").write_text(
+        STATUS.replace('"by_status"', '"by_title"'), encoding="utf-8"
+    )
     _, report = run_json(capsys, str(repo), "--select", "unused-index", "--changed-since", "HEAD")
     assert report["diagnostics"] == []
 
@@ -195,8 +217,17 @@ def test_pre_commit_passes_individual_files(repo, capsys):
     # A staged frontend file comes along too (the hook matches every ts/tsx/js file).
     app = repo / "src" / "App.tsx"
     app.parent.mkdir()
-    app.write_text('export function App() {\n  return <div className="app">hello</div>;\n}\n', encoding="utf-8")
-    code, report = run_json(capsys, str(status), str(repo / "convex" / "authors.ts"), str(app), "--select", "unknown-index")
+    app.write_text(
+        'export function App() {\n  return <div className="app">hello</div>;\n}\n', encoding="utf-8"
+    )
+    code, report = run_json(
+        capsys,
+        str(status),
+        str(repo / "convex" / "authors.ts"),
+        str(app),
+        "--select",
+        "unknown-index",
+    )
     assert code == 1
     assert report["summary"]["files"] == 3
     assert reported(report) == {("status.ts", "unknown-index"), ("authors.ts", "unknown-index")}

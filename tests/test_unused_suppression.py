@@ -117,13 +117,15 @@ def test_block_comment_mid_line_and_multiline_block(tmp_path):
     multi = (
         'import { query } from "./_generated/server";\n'
         "/* convex-xray-disable large-take\n   (kept for the import job) */\n"
-        "export const m = query({ handler: async (ctx) => ctx.db.query(\"posts\").take(2) });\n"
+        'export const m = query({ handler: async (ctx) => ctx.db.query("posts").take(2) });\n'
     )
     project = write_project(tmp_path, {"mid.ts": mid, "multi.ts": multi})
     workspace, result = _run(project, select=["unused-suppression"])
     by_file = {f.path.name: f for f in _unused(result)}
     assert set(by_file) == {"mid.ts", "multi.ts"}
-    assert _fixed(workspace, by_file["mid.ts"]) == mid.replace("/* convex-xray-disable-line large-take */ ", "")
+    assert _fixed(workspace, by_file["mid.ts"]) == mid.replace(
+        "/* convex-xray-disable-line large-take */ ", ""
+    )
     assert by_file["multi.ts"].fix is None  # a comment over several lines: no fix offered
 
 

@@ -46,7 +46,9 @@ def _case(workspace: Workspace, finding: Finding, classname: str) -> ET.Element:
             "time": "0",
         },
     )
-    lines = [f"{classname}:{where.line}:{where.column}: {finding.code} [{finding.rule}] {finding.message}"]
+    lines = [
+        f"{classname}:{where.line}:{where.column}: {finding.code} [{finding.rule}] {finding.message}"
+    ]
     for item in finding.related:
         at = locate(workspace, item.span)
         lines.append(f"  = {_display(at.path)}:{at.line}:{at.column}: {item.message}")
@@ -72,7 +74,13 @@ def render_junit(workspace: Workspace, result: CheckResult) -> str:
             suite.append(_case(workspace, finding, name))
         count = len(by_file[path])
         suite.attrib.update(
-            {"tests": str(count), "failures": str(count), "errors": "0", "skipped": "0", "time": "0"}
+            {
+                "tests": str(count),
+                "failures": str(count),
+                "errors": "0",
+                "skipped": "0",
+                "time": "0",
+            }
         )
         total_tests += count
         total_failures += count
@@ -81,12 +89,24 @@ def render_junit(workspace: Workspace, result: CheckResult) -> str:
         for failure in result.failures:
             where = _display(failure.path) if failure.path else "workspace"
             case = ET.SubElement(
-                suite, "testcase", {"name": _clean(f"rule {failure.rule} on {where}"), "classname": "convex-xray", "time": "0"}
+                suite,
+                "testcase",
+                {
+                    "name": _clean(f"rule {failure.rule} on {where}"),
+                    "classname": "convex-xray",
+                    "time": "0",
+                },
             )
-            ET.SubElement(case, "error", {"message": _clean(failure.error), "type": "internal-error"})
+            ET.SubElement(
+                case, "error", {"message": _clean(failure.error), "type": "internal-error"}
+            )
         for problem in result.problems:
             name = _display(problem.path)
-            case = ET.SubElement(suite, "testcase", {"name": _clean(f"read {name}"), "classname": "convex-xray", "time": "0"})
+            case = ET.SubElement(
+                suite,
+                "testcase",
+                {"name": _clean(f"read {name}"), "classname": "convex-xray", "time": "0"},
+            )
             ET.SubElement(case, "skipped", {"message": _clean(problem.message)})
         count = len(result.failures) + len(result.problems)
         suite.attrib.update(
@@ -105,10 +125,19 @@ def render_junit(workspace: Workspace, result: CheckResult) -> str:
         suite = ET.SubElement(
             suites,
             "testsuite",
-            {"name": "convex-xray", "tests": "1", "failures": "0", "errors": "0", "skipped": "0", "time": "0"},
+            {
+                "name": "convex-xray",
+                "tests": "1",
+                "failures": "0",
+                "errors": "0",
+                "skipped": "0",
+                "time": "0",
+            },
         )
         ET.SubElement(
-            suite, "testcase", {"name": f"{result.files} files checked", "classname": "convex-xray", "time": "0"}
+            suite,
+            "testcase",
+            {"name": f"{result.files} files checked", "classname": "convex-xray", "time": "0"},
         )
         total_tests = 1
     suites.attrib.update(

@@ -25,11 +25,18 @@ from convex_xray.runner import CheckResult
 from convex_xray.workspace import Workspace
 
 SARIF_VERSION = "2.1.0"
-SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
+SARIF_SCHEMA = (
+    "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
+)
 SRCROOT = "%SRCROOT%"
 INFORMATION_URI = DOCS_BASE_URL.split("/blob/", 1)[0]
 
-LEVELS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note", Severity.HINT: "note"}
+LEVELS = {
+    Severity.ERROR: "error",
+    Severity.WARNING: "warning",
+    Severity.INFO: "note",
+    Severity.HINT: "note",
+}
 
 
 def _rule_name(slug: str) -> str:
@@ -117,7 +124,11 @@ def _fix(locator: _Locator, fix: Fix) -> dict[str, Any] | None:
 
 
 def _result(
-    locator: _Locator, finding: Finding, index: dict[str, int], fingerprint: str, with_baseline: bool
+    locator: _Locator,
+    finding: Finding,
+    index: dict[str, int],
+    fingerprint: str,
+    with_baseline: bool,
 ) -> dict[str, Any]:
     location: dict[str, Any] = {"physicalLocation": locator.physical(finding.span)}
     if finding.function:
@@ -134,10 +145,20 @@ def _result(
         result["ruleIndex"] = index[finding.rule]
     if finding.related:
         result["relatedLocations"] = [
-            {"id": number, "physicalLocation": locator.physical(item.span), "message": {"text": item.message}}
+            {
+                "id": number,
+                "physicalLocation": locator.physical(item.span),
+                "message": {"text": item.message},
+            }
             for number, item in enumerate(finding.related, 1)
         ]
-    fixes = [f for f in (_fix(locator, fix) for fix in [finding.fix, *finding.alternatives] if fix is not None) if f]
+    fixes = [
+        f
+        for f in (
+            _fix(locator, fix) for fix in [finding.fix, *finding.alternatives] if fix is not None
+        )
+        if f
+    ]
     if fixes:
         result["fixes"] = fixes
     if with_baseline:
@@ -145,7 +166,9 @@ def _result(
     return result
 
 
-def sarif_log(workspace: Workspace, result: CheckResult, base: Path | None = None) -> dict[str, Any]:
+def sarif_log(
+    workspace: Workspace, result: CheckResult, base: Path | None = None
+) -> dict[str, Any]:
     base = (base or Path.cwd()).resolve()
     locator = _Locator(workspace, base)
     rules = all_rules()
@@ -159,14 +182,18 @@ def sarif_log(workspace: Workspace, result: CheckResult, base: Path | None = Non
             "descriptor": {"id": failure.rule},
         }
         if failure.path is not None:
-            note["locations"] = [{"physicalLocation": {"artifactLocation": locator.artifact(failure.path)}}]
+            note["locations"] = [
+                {"physicalLocation": {"artifactLocation": locator.artifact(failure.path)}}
+            ]
         notifications.append(note)
     for problem in result.problems:
         notifications.append(
             {
                 "level": "warning",
                 "message": {"text": f"skipped: {problem.message}"},
-                "locations": [{"physicalLocation": {"artifactLocation": locator.artifact(problem.path)}}],
+                "locations": [
+                    {"physicalLocation": {"artifactLocation": locator.artifact(problem.path)}}
+                ],
             }
         )
     invocation: dict[str, Any] = {"executionSuccessful": not result.failures}
