@@ -83,7 +83,7 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
             known = ", ".join(f"`{n}`" for n in candidates[:8]) or "none"
             related = []
             if close and close[0] in table.indexes and table.indexes[close[0]].span is not None:
-                related.append(Related(table.indexes[close[0]].span, f"`{close[0]}` is defined here"))  # type: ignore[arg-type]
+                related.append(Related(table.indexes[close[0]].span, f"`{close[0]}` is defined here"))
             elif table.name_span is not None:
                 related.append(Related(table.name_span, f"table `{table.name}` is defined here"))
             fix = None

@@ -662,7 +662,7 @@ class FileAnalyzer:
             pass
         cached = self._loop_cache.get(node.id, False)
         if cached is not False:
-            return cached  # type: ignore[return-value]
+            return cached
         loop = self._build_loop(node)
         self._loop_cache[node.id] = loop
         return loop
@@ -953,9 +953,12 @@ class FileAnalyzer:
                 value = member.child_by_field_name("value")
                 if self.is_ctx(value, function) or self.is_db(value, function):
                     return True
-            elif member.type == "spread_element" and member.named_children:
-                if self.is_ctx(member.named_children[0], function):
-                    return True
+            elif (
+                member.type == "spread_element"
+                and member.named_children
+                and self.is_ctx(member.named_children[0], function)
+            ):
+                return True
         return False
 
     def _vector_search(self, call: Node, obj: Node) -> None:
@@ -1157,7 +1160,7 @@ def descend_path(top: Node, node: Node, tick: Callable[[], None] | None = None) 
     cursor: O(depth). (`Node.parent` is itself O(depth) in tree-sitter, so walking up parent
     by parent costs O(depth^2), which deeply nested generated code turns into minutes.)"""
     cursor = top.walk()
-    path = [cursor.node]
+    path: list[Node] = [top]
     start, end, target = node.start_byte, node.end_byte, node.id
     steps = 0
     while path[-1].id != target:

@@ -84,7 +84,7 @@ class _Plan:
     item_param: str  # the loop item's binding, reused as the prefetch callback's parameter
 
 
-def _descendants(node: Node):  # type: ignore[no-untyped-def]
+def _descendants(node: Node):
     stack = [node]
     while stack:
         current = stack.pop()
@@ -440,7 +440,7 @@ def _visible_names(ctx: RuleContext, read: DbRead) -> set[str]:
                     if declarator.type == "variable_declarator":
                         names.update(pattern_names(declarator.child_by_field_name("name")))
         cached = ctx.memo[memo_key] = frozenset(names)
-    return set(cached)  # type: ignore[arg-type]
+    return set(cached)
 
 
 def _needs_parens(node: Node) -> bool:
@@ -467,7 +467,7 @@ def batch_fetch_fix(ctx: RuleContext, read: DbRead) -> Fix:
     names = _Names(_visible_names(ctx, read))
     key_text = source.node_text(plan.key)
     base = _base_name(ctx, read, plan.key)
-    collection = source.node_text(unwrap(plan.loop.collection_node) or plan.loop.collection_node)  # type: ignore[arg-type]
+    collection = source.node_text(unwrap(plan.loop.collection_node) or plan.loop.collection_node)
     newline = "\r\n" if b"\r\n" in source.data else "\n"
     indent = _line_indent(ctx, plan.anchor)
     if plan.guard is not None:
@@ -478,7 +478,7 @@ def batch_fetch_fix(ctx: RuleContext, read: DbRead) -> Fix:
     else:
         keys_expr = f"{collection}.map(({plan.item_param}) => {key_text})"
     if read.kind == "get":
-        db_text = source.node_text(read.node.child_by_field_name("function").child_by_field_name("object"))  # type: ignore[union-attr]
+        db_text = source.node_text(read.node.child_by_field_name("function").child_by_field_name("object"))
         args = call_args(read.node)
         table_arg = f"{source.node_text(args[0])}, " if read.table and len(args) >= 2 else ""
         ids = names.fresh(f"{base}Ids")

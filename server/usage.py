@@ -41,14 +41,14 @@ def _member_use(expression: Node) -> ResultUse | None:
     if prop == "length" and not is_call:
         return ResultUse("counted", parent)
     if prop == "slice" and is_call:
-        args = call_args(call)  # type: ignore[arg-type]
+        args = call_args(call)
         if len(args) == 2 and text_of(args[0]) == "0":
             return ResultUse("sliced", call, text_of(args[1]))
         if len(args) == 1 and text_of(args[0]).startswith("-"):
             return ResultUse("other", call)
         return ResultUse("sliced-other", call)
     if prop in ("filter", "find", "some", "every") and is_call:
-        args = call_args(call)  # type: ignore[arg-type]
+        args = call_args(call)
         field = _filtered_field(args[0]) if args else None
         if field:
             return ResultUse("js-filtered", call, field)
@@ -62,7 +62,7 @@ def _filtered_field(callback: Node) -> str | None:
     """The first field an index could take from a JS filter's top-level `&&` conjuncts:
     `(d) => !d.archived && d.createdAt > since` -> "archived". Fields only reached
     through `||` or method calls (`d.tags.includes(x)`) are not index-able."""
-    callback = unwrap(callback)  # type: ignore[assignment]
+    callback = unwrap(callback)
     if callback is None or callback.type not in ("arrow_function", "function_expression"):
         return None
     params = callback.child_by_field_name("parameters") or callback.child_by_field_name("parameter")

@@ -6,6 +6,7 @@ questions (does this helper read the DB? which indexes are used anywhere?) stay 
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 import json
 import os
@@ -123,7 +124,7 @@ def discover_roots(start: Path) -> list[Path]:
                 functions = _functions_dir(parent)
                 if start.is_relative_to(functions):
                     return [functions]
-            if parent.name == "convex" or _looks_like_root(parent) and not _is_component_dir(parent):
+            if parent.name == "convex" or (_looks_like_root(parent) and not _is_component_dir(parent)):
                 return [parent]
         return [start.parent]
     if (start / "convex.json").is_file():
@@ -227,10 +228,8 @@ class Workspace:
             return False
         candidates = [path.as_posix()]
         if self.base is not None:
-            try:
+            with contextlib.suppress(ValueError):
                 candidates.append(path.relative_to(self.base).as_posix())
-            except ValueError:
-                pass
         return any(fnmatch.fnmatch(c, pattern) for c in candidates for pattern in self.exclude)
 
     def files(self) -> list[Path]:
