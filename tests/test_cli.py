@@ -371,6 +371,7 @@ def test_fix_writes_atomically_and_converges(app, capsys):
     path = app / "convex" / "posts.ts"
     path.chmod(0o640)
     before = path.read_bytes()
+    inode = path.stat().st_ino
     code, document = run_json(capsys, "check", str(app), "--fix")
     assert_contract(document, fixing=True)
     assert document["summary"]["fixed"] == 1
@@ -383,6 +384,7 @@ def test_fix_writes_atomically_and_converges(app, capsys):
     )
     assert text.count("\n") == before.decode().count("\n")
     assert oct(path.stat().st_mode & 0o777) == oct(0o640)  # permissions kept
+    assert path.stat().st_ino != inode  # a new file renamed over the old one: never half-written
     assert sorted(p.name for p in path.parent.iterdir()) == [
         "posts.ts",
         "schema.ts",
