@@ -92,25 +92,6 @@ def _descendants(node: Node):
         stack.extend(current.children)
 
 
-def _declared_names(node: Node) -> set[str]:
-    """Names bound anywhere inside `node` (declarations and parameters)."""
-    names: set[str] = set()
-    for child in _descendants(node):
-        if child.type == "variable_declarator":
-            names.update(pattern_names(child.child_by_field_name("name")))
-        elif child.type in ("required_parameter", "optional_parameter"):
-            names.update(pattern_names(child.child_by_field_name("pattern")))
-        elif child.type in ("function_declaration",):
-            name = child.child_by_field_name("name")
-            if name is not None:
-                names.add(text_of(name))
-        elif child.type == "arrow_function":
-            single = child.child_by_field_name("parameter")
-            if single is not None:
-                names.add(text_of(single))
-    return names
-
-
 def _root_identifier(node: Node | None) -> str | None:
     node = unwrap(node)
     while node is not None and node.type in ("member_expression", "subscript_expression"):
@@ -130,50 +111,78 @@ def _pure_key(node: Node) -> bool:
     return not any(n.type in forbidden for n in _descendants(node))
 
 
-def _assigned_in(body: Node) -> set[str]:
-    """Roots of everything assigned, updated or mutated in place inside `body`."""
-    roots: set[str] = set()
-    for node in _descendants(body):
-        if node.type in ("assignment_expression", "augmented_assignment_expression"):
-            root = _root_identifier(node.child_by_field_name("left"))
-            if root:
-                roots.add(root)
-        elif node.type == "update_expression":
-            target = node.child_by_field_name("argument") or (node.named_children[0] if node.named_children else None)
-            root = _root_identifier(target)
-            if root:
-                roots.add(root)
-        elif node.type == "call_expression":
-            callee = node.child_by_field_name("function")
-            if (
-                callee is not None
-                and callee.type == "member_expression"
-                and text_of(callee.child_by_field_name("property")) in _MUTATING_METHODS
-            ):
-                root = _root_identifier(callee.child_by_field_name("object"))
-                if root:
-                    roots.add(root)
-    return roots
+_LOOP_FACTS = """
+(assignment_expression left: (_) @assigned)
+(augmented_assignment_expression left: (_) @assigned)
+(update_expression argument: (_) @assigned)
+(call_expression function: (member_expression property: (property_identifier) @method))
+(variable_declarator name: (_) @declared)
+(required_parameter pattern: (_) @declared)
+(optional_parameter pattern: (_) @declared)
+(arrow_function parameter: (identifier) @declared)
+(function_declaration name: (identifier) @declared)
+[(arrow_function) (function_expression) (function_declaration) (method_definition)] @function
+[(break_statement) (return_statement) (throw_statement) (continue_statement)] @exit
+"""
 
 
-def _exits_early(loop: Loop, before: int) -> bool:
+@cache
+def _loop_facts_query(language: Language) -> Query:
+    return Query(language, _LOOP_FACTS)
+
+
+@dataclass
+class _LoopFacts:
+    """What a loop's body declares, mutates and how it can exit; one query pass per loop."""
+
+    declared: set[str]  # names bound inside the loop (incl. the item and callback params)
+    assigned: set[str]  # roots of everything assigned, updated or mutated in place
+    exits: list[tuple[str, int]]  # (statement type, start byte) not inside a nested function
+
+
+def _loop_facts(ctx: RuleContext, loop: Loop) -> _LoopFacts:
+    key = ("batch_fetch.loop_facts", loop.node.id)
+    cached = ctx.memo.get(key)
+    if isinstance(cached, _LoopFacts):
+        return cached
+    cursor = QueryCursor(_loop_facts_query(ctx.source.language))
+    cursor.set_byte_range(loop.node.start_byte, loop.node.end_byte)
+    captures = cursor.captures(loop.node)
+    declared: set[str] = set()
+    for node in captures.get("declared", []):
+        declared.update(pattern_names(node))
+    assigned = {root for node in captures.get("assigned", []) if (root := _root_identifier(node))}
+    for method in captures.get("method", []):
+        if text_of(method) in _MUTATING_METHODS:
+            member = method.parent  # `xs.push`: the receiver is the member's object
+            root = _root_identifier(member.child_by_field_name("object")) if member is not None else None
+            if root:
+                assigned.add(root)
+    # Exits inside a function nested in the loop body belong to that function.
+    nested = [
+        (f.start_byte, f.end_byte)
+        for f in captures.get("function", [])
+        if f.id != loop.node.id and loop.node.start_byte <= f.start_byte
+    ]
+    exits = [
+        (node.type, node.start_byte)
+        for node in captures.get("exit", [])
+        if not any(start <= node.start_byte < end for start, end in nested)
+    ]
+    facts = _LoopFacts(declared, assigned, exits)
+    ctx.memo[key] = facts
+    return facts
+
+
+def _exits_early(facts: _LoopFacts, loop: Loop, before: int) -> bool:
     """`break`/`return`/`throw` anywhere in a statement loop, or `continue` before the read,
     (`return` before the read for callbacks) make the per-item reads conditional."""
-    body = loop.node.child_by_field_name("body")
-    if body is None:
-        return False
-    stack = [body]
-    while stack:
-        node = stack.pop()
-        if node.type in _FUNCTIONS:
-            continue
-        if node.type in _EXIT_TYPES:
-            if loop.is_statement:
-                if node.type != "continue_statement" or node.start_byte < before:
-                    return True
-            elif node.type == "return_statement" and node.start_byte < before:
+    for kind, start in facts.exits:
+        if loop.is_statement:
+            if kind != "continue_statement" or start < before:
                 return True
-        stack.extend(node.children)
+        elif kind == "return_statement" and start < before:
+            return True
     return False
 
 
@@ -214,11 +223,12 @@ def _plan(ctx: RuleContext, read: DbRead) -> _Plan | None:
     if key is None or not _pure_key(key):
         return None
     # The key may use the item and names from outside the loop, nothing computed inside it.
-    loop_locals = _declared_names(loop.node) - set(loop.item_names)
+    facts = _loop_facts(ctx, loop)
+    loop_locals = facts.declared - set(loop.item_names)
     used = _identifiers(key)
     if not (used & set(loop.item_names)) or used & loop_locals:
         return None
-    mutated = _assigned_in(loop.node.child_by_field_name("body") or loop.node)
+    mutated = facts.assigned
     collection_root = _root_identifier(collection)
     if used & mutated or (collection_root and collection_root in mutated):
         return None
@@ -234,10 +244,10 @@ def _plan(ctx: RuleContext, read: DbRead) -> _Plan | None:
         statement = statement.parent
     if statement is not None and statement.type == "expression_statement":
         return None  # the result is unused: nothing to look up
-    guard = _guard(await_node, loop, key)
+    guard = _guard(await_node, loop, loop_locals)
     if guard is False:
         return None
-    if _exits_early(loop, read.start):
+    if _exits_early(facts, loop, read.start):
         return None
     if loop.is_statement:
         anchor: Node | None = loop.node
@@ -261,7 +271,7 @@ def _plan(ctx: RuleContext, read: DbRead) -> _Plan | None:
     return _Plan(loop, key, guard if isinstance(guard, Node) else None, await_node, anchor, item_param)
 
 
-def _guard(await_node: Node, loop: Loop, key: Node) -> Node | bool | None:
+def _guard(await_node: Node, loop: Loop, loop_locals: set[str]) -> Node | bool | None:
     """The item-only condition guarding the read (None when unconditional, False when unsafe)."""
     guard: Node | None = None
     path = descend_path(loop.node, await_node)
@@ -276,7 +286,7 @@ def _guard(await_node: Node, loop: Loop, key: Node) -> Node | bool | None:
             condition = current.child_by_field_name("condition")
             if condition is not None and condition.id == child.id:
                 pass  # the read is the condition: always evaluated
-            elif guard is None and condition is not None and _item_only(condition, loop):
+            elif guard is None and condition is not None and _item_only(condition, loop, loop_locals):
                 guard = condition
             else:
                 return False
@@ -284,7 +294,7 @@ def _guard(await_node: Node, loop: Loop, key: Node) -> Node | bool | None:
             condition = current.child_by_field_name("condition")
             if condition is not None and condition.id == child.id:
                 pass
-            elif guard is None and condition is not None and _item_only(condition, loop):
+            elif guard is None and condition is not None and _item_only(condition, loop, loop_locals):
                 alternative = current.child_by_field_name("alternative")
                 if alternative is not None and alternative.id == child.id:
                     return False  # `else` branch: the guard would need negating; keep it simple
@@ -303,12 +313,11 @@ def _guard(await_node: Node, loop: Loop, key: Node) -> Node | bool | None:
     return guard
 
 
-def _item_only(condition: Node, loop: Loop) -> bool:
+def _item_only(condition: Node, loop: Loop, loop_locals: set[str]) -> bool:
     condition = unwrap(condition) or condition
     if condition.type == "parenthesized_expression" and condition.named_children:
         condition = condition.named_children[0]
     used = _identifiers(condition)
-    loop_locals = _declared_names(loop.node) - set(loop.item_names)
     return bool(used & set(loop.item_names)) and not (used & loop_locals) and _pure_key(condition)
 
 
