@@ -173,7 +173,7 @@ def _add_index_alternative(ctx: RuleContext, read: DbRead, chain: QueryChain) ->
     table = schema.table(chain.table)
     if table is None or table.insert_at is None:
         return []
-    use = result_use(chain, read.function.node if read.function is not None else None)
+    use = result_use(chain, read.function.node if read.function is not None else None, ctx.source.language)
     field = use.detail if use.kind == "js-filtered" else ""
     if not field or (table.fields is not None and field not in table.fields):
         return []

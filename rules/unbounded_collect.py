@@ -151,7 +151,7 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
         if looping:
             continue  # a per-item query: n-plus-one-read reports it, with the loop
         scope = read.function.node if read.function is not None else None
-        use = result_use(chain, scope)
+        use = result_use(chain, scope, ctx.source.language)
         table = f"`{chain.table}`" if chain.table else "the table"
         indexed = chain.has_index
         related: list[Related] = []

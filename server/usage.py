@@ -7,10 +7,36 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tree_sitter import Node
+from functools import cache
+
+from tree_sitter import Language, Node, Query, QueryCursor
 
 from convex_xray.analysis import call_args, text_of, unwrap
 from convex_xray.model import QueryChain
+
+@cache
+def _identifier_query(language: Language) -> Query:
+    return Query(language, "[(identifier) (shorthand_property_identifier)] @name")
+
+
+def _identifiers_after(scope: Node, offset: int, language: Language | None) -> list[Node]:
+    """Identifiers in `scope` from `offset` on: a query run in C when the grammar is known."""
+    if language is not None:
+        cursor = QueryCursor(_identifier_query(language))
+        cursor.set_byte_range(offset, scope.end_byte)
+        return cursor.captures(scope).get("name", [])
+    found = []
+    stack = [scope]
+    while stack:
+        node = stack.pop()
+        if node.end_byte <= offset:
+            continue
+        if node.type in ("identifier", "shorthand_property_identifier"):
+            found.append(node)
+            continue
+        stack.extend(node.children)
+    return found
+
 
 _TRANSPARENT = frozenset({"parenthesized_expression", "await_expression", "non_null_expression", "as_expression"})
 
@@ -107,8 +133,10 @@ def _filtered_field(callback: Node) -> str | None:
     return None
 
 
-def result_use(chain: QueryChain, scope: Node | None) -> ResultUse:
-    """How the value of a terminated chain is used, within `scope` (the enclosing function)."""
+def result_use(chain: QueryChain, scope: Node | None, language: Language | None = None) -> ResultUse:
+    """How the value of a terminated chain is used, within `scope` (the enclosing function).
+
+    `language` (the file's grammar) lets the search for uses run as a tree-sitter query."""
     if chain.terminal not in ("collect", "take"):
         return ResultUse("other")
     expression = _outer(chain.end)
@@ -125,17 +153,10 @@ def result_use(chain: QueryChain, scope: Node | None) -> ResultUse:
     name = text_of(name_node)
     uses: list[ResultUse] = []
     encoded = name.encode()
-    stack = [scope]
-    while stack:
-        node = stack.pop()
-        if node.end_byte <= parent.end_byte:
-            continue
-        if node.type in ("identifier", "shorthand_property_identifier"):
-            if node.text == encoded and node.start_byte >= parent.end_byte:
-                use = _member_use(node) if node.type == "identifier" else None
-                uses.append(use or ResultUse("other", node))
-            continue
-        stack.extend(node.children)
+    for node in _identifiers_after(scope, parent.end_byte, language):
+        if node.text == encoded and node.start_byte >= parent.end_byte:
+            use = _member_use(node) if node.type == "identifier" else None
+            uses.append(use or ResultUse("other", node))
     if not uses:
         return ResultUse("other", variable=name)
     kinds = {u.kind for u in uses}
