@@ -6,13 +6,13 @@ This is what separates a harmless `.collect()` from one that loads a whole org t
 from __future__ import annotations
 
 from dataclasses import dataclass
-
 from functools import cache
 
 from tree_sitter import Language, Node, Query, QueryCursor
 
 from convex_xray.analysis import call_args, text_of, unwrap
 from convex_xray.model import QueryChain
+
 
 @cache
 def _identifier_query(language: Language) -> Query:
