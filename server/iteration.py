@@ -2,24 +2,33 @@
 
 from __future__ import annotations
 
-from convex_xray.analysis import function_body, text_of, unwrap
-from convex_xray.model import DbRead, Event, Loop
-from convex_xray.source import SourceFile
+import re
+
 from tree_sitter import Node
+
+from convex_xray.analysis import function_body, text_of, unwrap
+from convex_xray.model import DbRead, Event, Loop, RunCall
+from convex_xray.source import SourceFile
 
 
 def costly_loops(event: Event) -> tuple[Loop, ...]:
     """The loops around `event` that multiply its cost (exempt ones removed)."""
     loops = tuple(loop for loop in event.loops if loop.exempt is None)
-    # A cursor loop reads one page per iteration by design: `while (!done) { await q.paginate(...) }`.
-    if (
-        isinstance(event, DbRead)
-        and loops
-        and event.is_page_read
-        and all(not loop.iterates_collection for loop in loops)
-    ):
-        return ()
+    # A cursor loop reads one page per iteration by design: `while (!done) { await q.paginate(...) }`,
+    # or, in an action, `while (!done) { await ctx.runQuery(internal.x.page, { cursor }) }`.
+    if loops and all(not loop.iterates_collection for loop in loops):
+        if isinstance(event, DbRead) and event.is_page_read:
+            return ()
+        if isinstance(event, RunCall) and _passes_cursor(event):
+            return ()
     return loops
+
+
+_CURSOR_WORDS = re.compile(r"\b(?:cursor|continueCursor|paginationOpts|numItems)\b")
+
+
+def _passes_cursor(call: RunCall) -> bool:
+    return call.args_node is not None and bool(_CURSOR_WORDS.search(text_of(call.args_node)))
 
 
 def is_batch_primitive(read: DbRead) -> bool:
