@@ -82,6 +82,33 @@ def read_jsonc(path: Path) -> dict | None:
     return data if isinstance(data, dict) else None
 
 
+def _tsconfig_paths(config_path: Path, depth: int = 0) -> tuple[Path, dict[str, list[str]]] | None:
+    """`compilerOptions.paths` of a tsconfig (following relative `extends`), with the directory
+    its targets are relative to: the nearest `baseUrl`, else the file that declares `paths`."""
+    config = read_jsonc(config_path) or {}
+    options = config.get("compilerOptions")
+    options = options if isinstance(options, dict) else {}
+    base_url = options.get("baseUrl")
+    base = config_path.parent / base_url if isinstance(base_url, str) else None
+    paths = options.get("paths")
+    if isinstance(paths, dict) and paths:
+        clean = {k: [t for t in v if isinstance(t, str)] for k, v in paths.items() if isinstance(v, list)}
+        return (base or config_path.parent), clean
+    extends = config.get("extends")
+    chain = [extends] if isinstance(extends, str) else extends if isinstance(extends, list) else []
+    for item in reversed(chain):  # TypeScript 5: later entries override earlier ones
+        if depth >= 5 or not isinstance(item, str) or not item.startswith("."):
+            continue  # package configs (`@tsconfig/node20`) carry no project aliases
+        parent = (config_path.parent / item).resolve()
+        if not parent.is_file() and parent.with_name(parent.name + ".json").is_file():
+            parent = parent.with_name(parent.name + ".json")
+        if parent.is_file():
+            inherited = _tsconfig_paths(parent, depth + 1)
+            if inherited is not None:
+                return (base or inherited[0]), inherited[1]
+    return None
+
+
 def _walk_dirs(top: Path, max_depth: int) -> Iterator[Path]:
     """Directories under `top` (not following symlinks, so loops are harmless)."""
     stack = [(top, 0)]
@@ -410,7 +437,9 @@ class Workspace:
         if aliases is None:
             return None
         base, paths = aliases
-        for pattern, targets in paths.items():
+        # TypeScript picks the most specific pattern: exact ones, then the longest prefix.
+        ordered = sorted(paths.items(), key=lambda item: (item[0].endswith("*"), -len(item[0])))
+        for pattern, targets in ordered:
             if pattern.endswith("*"):
                 prefix = pattern[:-1]
                 if not specifier.startswith(prefix):
@@ -455,13 +484,8 @@ class Workspace:
         for parent in [directory, *directory.parents]:
             config_path = parent / "tsconfig.json"
             if config_path.is_file():
-                config = read_jsonc(config_path) or {}
-                options = config.get("compilerOptions") or {}
-                paths = options.get("paths") if isinstance(options, dict) else None
-                if isinstance(paths, dict) and paths:
-                    base = parent / str(options.get("baseUrl", "."))
-                    clean = {k: [t for t in v if isinstance(t, str)] for k, v in paths.items() if isinstance(v, list)}
-                    result = (base, clean)
+                result = _tsconfig_paths(config_path)
+                if result is not None:
                     break
             if (parent / "package.json").is_file() and parent != directory and (parent / ".git").exists():
                 break

@@ -1064,3 +1064,50 @@ def test_local_closure_resolution_prefers_the_innermost(graph):
     assert workspace.resolve_call(model, f_call)[1].parent is fn(model, "f")
     assert workspace.resolve_call(model, g_call)[1].parent is None
     assert workspace.summary(model, fn(model, "f")).loops_with_reads
+
+
+def _alias_project(tmp_path: Path, configs: dict[str, str]) -> tuple[Workspace, FileModel]:
+    project = tmp_path / "mono"
+    files = {
+        "packages/backend/convex/lib/users.ts": "export async function load(ctx: QueryCtx) { return ctx.db.get(x); }\n",
+        "packages/backend/convex/special/users.ts": "export async function load(ctx: QueryCtx) { return ctx.db.get(y); }\n",
+        # what `@/*` alone would pick for "@/lib/special": the exact alias must win
+        "packages/backend/convex/lib/special.ts": "export async function load(ctx: QueryCtx) { return ctx.db.get(z); }\n",
+        "packages/backend/convex/caller.ts": (
+            'import { load } from "@/lib/users";\nimport { load as other } from "@/lib/special";\n'
+            "export const f = query({ args: {}, handler: async (ctx) => { await load(ctx); await other(ctx); } });\n"
+        ),
+        **configs,
+    }
+    for name, text in files.items():
+        path = project / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    workspace = Workspace(discover_roots(project / "packages" / "backend"), base=project)
+    model = workspace.model((project / "packages/backend/convex/caller.ts").resolve())
+    return workspace, model
+
+
+@pytest.mark.parametrize(
+    "configs",
+    [
+        {  # paths in a base config, reached through `extends` (with a trailing-comma JSONC file)
+            "tsconfig.base.json": '{ "compilerOptions": { "baseUrl": "packages/backend", "paths": {'
+            ' "@/lib/special": ["convex/special/users.ts"], "@/*": ["convex/*"], } } }',
+            "packages/backend/tsconfig.json": '{ "extends": "../../tsconfig.base", "compilerOptions": { "strict": true } }',
+        },
+        {  # TypeScript 5 `extends` arrays, a package config among them; paths without baseUrl
+            "packages/backend/tsconfig.paths.json": '{ "compilerOptions": { "paths": {'
+            ' "@/*": ["./convex/*"], "@/lib/special": ["./convex/special/users.ts"] } } }',
+            "packages/backend/tsconfig.json": '{ "extends": ["@tsconfig/node20/tsconfig.json", "./tsconfig.paths.json"] }',
+        },
+    ],
+    ids=["extends", "extends-array"],
+)
+def test_tsconfig_extends_and_the_most_specific_alias(tmp_path, configs):
+    workspace, model = _alias_project(tmp_path, configs)
+    targets = [workspace.resolve_call(model, call) for call in model.helper_calls]
+    assert [(t[0].path.parent.name, t[1].name) for t in targets] == [
+        ("lib", "load"),
+        ("special", "load"),
+    ]
