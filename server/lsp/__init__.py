@@ -1,0 +1,1 @@
+"""The convex-xray language server: thin LSP handlers over the same engine as the CLI."""

@@ -1,0 +1,516 @@
+"""The language server's state, in engine terms: folders, Convex projects, open documents.
+
+No LSP types here. A workspace folder holds one `Project` per Convex app (roots sharing a
+`convex-xray.toml`), each with its own engine `Workspace`; an open document's snapshot
+replaces the file on disk in that workspace until the document is closed.
+"""
+
+from __future__ import annotations
+
+import difflib
+import fnmatch
+import itertools
+import logging
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from convex_xray.analysis import AnalysisOptions, analyze_file
+from convex_xray.config import CONFIG_NAME, Config, ConfigError, find_config, load_config
+from convex_xray.findings import Edit, Finding
+from convex_xray.fixes import MAX_PASSES, apply_fixes_once, select_fixes
+from convex_xray.lsp.incremental import (
+    Base,
+    Slice,
+    advance_slice,
+    build_slice,
+    convex_definitions,
+    in_blanked,
+    keep_through_syntax_errors,
+    live_statement,
+    shift_findings,
+)
+from convex_xray.lsp.settings import Settings, config_file_for, merge_config
+from convex_xray.model import FileModel
+from convex_xray.registry import Rule, resolve_rule
+from convex_xray.runner import (
+    RuleFailure,
+    active_rules,
+    check_paths,
+    check_workspace_rules,
+    silent_rules,
+)
+from convex_xray.schema import Schema
+from convex_xray.source import SourceFile, TextChange, is_source_path
+from convex_xray.workspace import SCHEMA_NAMES, Workspace, discover_roots
+
+log = logging.getLogger(__name__)
+
+WATCHED_CONFIG_NAMES = frozenset({CONFIG_NAME, "convex.json", "tsconfig.json"})
+
+
+# -- projects and folders --------------------------------------------------------------------------
+
+
+@dataclass
+class _WorkspaceRuleCache:
+    key: tuple | None = None
+    schemas: tuple[Schema, ...] = ()
+    findings: list[Finding] = field(default_factory=list)
+
+
+class Project:
+    """One Convex app inside a folder: its roots, merged config, workspace and caches."""
+
+    def __init__(self, folder: Path, roots: list[Path], config_path: Path | None) -> None:
+        self.folder = folder
+        self.roots = roots
+        self.config_path = config_path
+        self.config = Config()
+        self.workspace = Workspace(roots, base=folder)
+        self.rules: list[Rule] = []
+        self.silent: list[Rule] = []
+        self.generation = 0  # bumped by every change (edits of open documents included)
+        self.epoch = 0  # bumped by changes that matter to closed files (disk, schema, saves)
+        self._changed_by: dict[str | None, int] = {}  # last generation each document changed
+        self._usage: dict[Path, tuple[SourceFile, tuple]] = {}
+        self._cache = _WorkspaceRuleCache()
+        self.indexed = False
+
+    def configure(self, settings: Settings) -> list[str]:
+        """(Re)load the project config, merge the settings over it and start a fresh workspace."""
+        problems: list[str] = []
+        try:
+            project = load_config(self.config_path)
+        except ConfigError as error:
+            problems.append(f"{error}; using the default configuration")
+            project = Config(path=self.config_path)
+        self.config, more = merge_config(settings, project)
+        problems += more
+        base = self.config.base or self.folder
+        self.workspace = Workspace(
+            self.roots,
+            options=AnalysisOptions(extra_builders=dict(self.config.builders)),
+            exclude=self.config.exclude,
+            base=base,
+        )
+        self.rules = active_rules(self.config)
+        self.silent = silent_rules(self.config, self.rules)
+        self.touched(None)
+        self._usage.clear()
+        self._cache = _WorkspaceRuleCache()
+        self.indexed = False
+        return problems
+
+    def owns(self, path: Path) -> bool:
+        if not is_source_path(path) or self.workspace.root_of(path) is None:
+            return False
+        if not self.config.exclude:
+            return True
+        candidates = [path.as_posix()]
+        base = self.config.base or self.folder
+        if path.is_relative_to(base):
+            candidates.append(path.relative_to(base).as_posix())
+        return not any(fnmatch.fnmatch(c, p) for c in candidates for p in self.config.exclude)
+
+    def is_schema(self, path: Path) -> bool:
+        return path.name in SCHEMA_NAMES and self.workspace.is_schema_file(path)
+
+    def touched(self, uri: str | None = None, *, epoch: bool = True) -> None:
+        """Something changed: an open document (`uri`) or, with None, the world (disk,
+        settings). `epoch` marks changes that closed files' results depend on."""
+        self.generation += 1
+        self._changed_by[uri] = self.generation
+        if epoch:
+            self.epoch += 1
+
+    def changed_elsewhere(self, uri: str, since: int) -> bool:
+        """Whether anything but document `uri` changed after generation `since`."""
+        return any(g > since for u, g in self._changed_by.items() if u != uri)
+
+    # -- workspace rules ------------------------------------------------------------------------
+
+    def _usage_signature(self, path: Path) -> tuple:
+        source = self.workspace.source(path)
+        cached = self._usage.get(path)
+        if cached is not None and source is not None and cached[0] is source:
+            return cached[1]
+        model = self.workspace.model(path)
+        if model is None or source is None:
+            return ()
+        signature = (
+            tuple((r.table, r.name, r.kind) for r in model.index_refs),
+            tuple((c.table, c.terminal) for c in model.chains),
+        )
+        self._usage[path] = (source, signature)
+        return signature
+
+    def workspace_findings(self, failures: list[RuleFailure]) -> list[Finding]:
+        """Raw findings of the workspace rules, recomputed only when what they read changed:
+        the schemas, the configuration, or how the code uses tables and indexes."""
+        if not any(r.meta.scope == "workspace" for r in self.rules + self.silent):
+            return []
+        schemas = tuple(self.workspace.app_schemas())
+        files = self.workspace.files()
+        usage = tuple((path, self._usage_signature(path)) for path in files)
+        # Findings move when their file is edited: key on those files' snapshots too.
+        holders = tuple(
+            self.workspace.source(p) for p in sorted({f.path for f in self._cache.findings})
+        )
+        key = (self.generation, usage, holders)
+        cache = self._cache
+        if (
+            cache.key == key
+            and len(cache.schemas) == len(schemas)
+            and all(map(_same, cache.schemas, schemas))
+        ):
+            return cache.findings
+        findings = check_workspace_rules(
+            self.workspace, self.rules + self.silent, self.config, failures
+        )
+        self._cache = _WorkspaceRuleCache(key, schemas, findings)
+        return findings
+
+    # -- checks ---------------------------------------------------------------------------------
+
+    def check(
+        self,
+        path: Path,
+        *,
+        model: FileModel | None = None,
+        with_workspace_rules: bool | None = None,
+    ) -> tuple[list[Finding], list[RuleFailure]]:
+        """The findings of one file, as `convex-xray check` reports them. Workspace rules need
+        every file read: until the project is indexed they are left out (the first
+        diagnostics of a document must not wait for the whole workspace)."""
+        failures: list[RuleFailure] = []
+        if with_workspace_rules is None:
+            with_workspace_rules = self.indexed
+        workspace_findings = self.workspace_findings(failures) if with_workspace_rules else []
+        findings = check_paths(
+            self.workspace,
+            self.config,
+            [path],
+            self.rules,
+            failures,
+            silent=self.silent,
+            models={path: model} if model is not None else None,
+            workspace_findings=workspace_findings,
+        )
+        return [f for f in findings if f.path == path], failures
+
+    def check_all(self) -> tuple[dict[Path, list[Finding]], list[RuleFailure]]:
+        """Every file's findings (for workspace diagnostics)."""
+        failures: list[RuleFailure] = []
+        workspace_findings = self.workspace_findings(failures)
+        files = self.workspace.files()
+        findings = check_paths(
+            self.workspace,
+            self.config,
+            files,
+            self.rules,
+            failures,
+            silent=self.silent,
+            workspace_findings=workspace_findings,
+        )
+        by_path: dict[Path, list[Finding]] = {path: [] for path in files}
+        for finding in findings:
+            by_path.setdefault(finding.path, []).append(finding)
+        return by_path, failures
+
+    # -- fixes ----------------------------------------------------------------------------------
+
+    def fix_all(
+        self, path: Path, *, unsafe: bool
+    ) -> tuple[dict[Path, tuple[SourceFile, bytes]], int]:
+        """Apply the fixes of `path`'s findings to a fixpoint (re-checking between passes), in
+        memory. Returns, per changed file, the snapshot before and the text after, and how many
+        fixes were applied. The workspace is left as it was."""
+        workspace = self.workspace
+        before: dict[Path, SourceFile] = {}
+        current: dict[Path, bytes] = {}
+        applied = 0
+
+        def read(p: Path) -> bytes | None:
+            if p in current:
+                return current[p]
+            source = workspace.source(p)
+            return source.data if source is not None else None
+
+        try:
+            findings, _ = self.check(path)
+            for _ in range(MAX_PASSES):
+                fixes = select_fixes(findings, unsafe=unsafe)
+                if not fixes:
+                    break
+                outcome = apply_fixes_once(fixes, read)
+                if outcome.applied == 0:
+                    break
+                applied += outcome.applied
+                for changed, data in outcome.new_texts.items():
+                    if changed not in before:
+                        original = workspace.source(changed)
+                        if original is None:
+                            continue
+                        before[changed] = original
+                    current[changed] = data
+                    workspace.set_source(
+                        SourceFile(changed, data.decode("utf-8", errors="replace"), data=data)
+                    )
+                findings, _ = self.check(path)
+        finally:
+            for original in before.values():
+                workspace.set_source(original)
+        return {
+            p: (before[p], current[p]) for p in current if current[p] != before[p].data
+        }, applied
+
+
+class Folder:
+    """A workspace folder (or the directory of a lone Convex file) and its projects."""
+
+    def __init__(self, path: Path, uri: str, settings: Settings) -> None:
+        self.path = path
+        self.uri = uri
+        self.settings = settings
+        self.projects: list[Project] = []
+
+    def discover(self) -> list[str]:
+        """Find the Convex roots and (re)build every project; returns configuration problems."""
+        roots = discover_roots(self.path) if self.path.is_dir() else []
+        explicit = config_file_for(self.settings, self.path)
+        groups: dict[Path | None, list[Path]] = defaultdict(list)
+        for root in roots:
+            groups[explicit or find_config(root)].append(root)
+        problems: list[str] = []
+        if explicit is not None and not explicit.is_file():
+            problems.append(
+                f"convexXray.configFile: {explicit} not found; using the default configuration"
+            )
+            groups = {None: [r for rs in groups.values() for r in rs]} if groups else {}
+        self.projects = [
+            Project(self.path, sorted(rs), cfg)
+            for cfg, rs in sorted(groups.items(), key=lambda i: str(i[0]))
+        ]
+        for project in self.projects:
+            problems += project.configure(self.settings)
+        return problems
+
+    def reconfigure(self, settings: Settings) -> list[str]:
+        self.settings = settings
+        return self.discover()
+
+    def project_for(self, path: Path) -> Project | None:
+        best: Project | None = None
+        depth = -1
+        for project in self.projects:
+            root = project.workspace.root_of(path)
+            if root is not None and len(root.path.parts) > depth and project.owns(path):
+                best, depth = project, len(root.path.parts)
+        return best
+
+
+# -- open documents ---------------------------------------------------------------------------------
+
+
+@dataclass(eq=False)
+class Document:
+    uri: str
+    path: Path
+    source: SourceFile
+    language_id: str = "typescript"
+    project: Project | None = None
+    # What the client was last sent (kept in step with edits: ranges, fixes).
+    shown: list[Finding] = field(default_factory=list)
+    checked_version: int | None = None
+    checked_generation: int = -1
+    base_generation: int = -1  # project generation at the last full check
+    result_id: int = 0  # changes whenever the findings are recomputed (pull diagnostics)
+    base: Base | None = None  # for the statement-slice fast path
+    piece: Slice | None = None
+    changes: list[TextChange] = field(default_factory=list)  # since the slice was synced
+    full_pending: bool = True  # the last check was a fast one: reconcile when idle
+
+    @property
+    def version(self) -> int | None:
+        return self.source.version
+
+    def edited(self, source: SourceFile, changes: list[TextChange]) -> None:
+        self.source = source
+        self.shown = shift_findings(self.shown, self.path, changes)
+        if self.base is not None:
+            self.base.advance(self.path, changes)
+        if self.piece is not None:
+            self.changes.extend(changes)
+
+    def replaced(self, source: SourceFile) -> None:
+        """A new snapshot not derived by edits: start over."""
+        self.source = source
+        self.shown = []
+        self.base = None
+        self.piece = None
+        self.changes = []
+
+
+_RESULT_IDS = itertools.count(1)
+
+
+def next_result_id() -> int:
+    return next(_RESULT_IDS)
+
+
+@dataclass
+class CheckOutcome:
+    findings: list[Finding]
+    failures: list[RuleFailure]
+    fast: bool
+
+
+def check_document(doc: Document, *, full: bool = False) -> CheckOutcome:
+    """The findings of an open document: the statement-slice fast path when the edits since
+    the last full check stay inside one Convex function, a full check otherwise."""
+    project = doc.project
+    if project is None:
+        return CheckOutcome([], [], False)
+    outcome = None if full else _fast_check(doc, project)
+    if outcome is None:
+        findings, failures = project.check(doc.path)
+        findings = keep_through_syntax_errors(findings, doc.shown, doc.source)
+        model = project.workspace.model(doc.path)
+        doc.base = Base(
+            convex_definitions(model) if model is not None else frozenset(),
+            len(doc.source.root.named_children),
+            list(findings),
+        )
+        doc.piece = None
+        doc.changes = []
+        doc.full_pending = False
+        doc.base_generation = project.generation
+        outcome = CheckOutcome(findings, failures, False)
+    doc.shown = outcome.findings
+    doc.checked_version = doc.version
+    doc.checked_generation = project.generation
+    doc.result_id = next_result_id()
+    return outcome
+
+
+def _fast_check(doc: Document, project: Project) -> CheckOutcome | None:
+    base = doc.base
+    if base is None or base.dirty is None or project.is_schema(doc.path):
+        return None
+    if project.changed_elsewhere(doc.uri, doc.base_generation):
+        return None  # other files changed what this one's findings depend on
+    piece = doc.piece
+    if piece is not None:
+        # Edits inside the live function's arguments: follow them in the slice alone.
+        piece = advance_slice(piece, doc.changes, doc.version)
+    if piece is None:
+        live = live_statement(doc.source, base)
+        if live is None:
+            return None
+        piece = build_slice(doc.source, base, live[0])
+    doc.piece = piece
+    doc.changes = []
+    try:
+        model = analyze_file(piece.source, project.workspace.options)
+    except RecursionError:
+        return None
+    fresh, failures = project.check(doc.path, model=model, with_workspace_rules=False)
+    kept = [f for f in base.findings if in_blanked(f.span, piece) or _scope(f.rule) == "workspace"]
+    merged = sorted(fresh + kept, key=Finding.sort_key)
+    # The slice parses like the document wherever it is not blank: ask it about syntax errors.
+    merged = keep_through_syntax_errors(merged, doc.shown, piece.source)
+    doc.full_pending = True
+    return CheckOutcome(merged, failures, True)
+
+
+def _same(a: object, b: object) -> bool:
+    return a is b
+
+
+def _scope(slug: str) -> str:
+    rule = resolve_rule(slug)
+    return rule.meta.scope if rule is not None else "file"
+
+
+# -- minimal edits -----------------------------------------------------------------------------------
+
+
+def minimal_edits(path: Path, before: bytes, after: bytes) -> list[Edit]:
+    """Line-diff hunks between two texts, each trimmed to the bytes that differ."""
+    a = before.splitlines(keepends=True)
+    b = after.splitlines(keepends=True)
+    starts = [0]
+    for line in a:
+        starts.append(starts[-1] + len(line))
+    edits: list[Edit] = []
+    matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            continue
+        old = b"".join(a[i1:i2])
+        new = b"".join(b[j1:j2])
+        start = starts[i1]
+        prefix = 0
+        limit = min(len(old), len(new))
+        while prefix < limit and old[prefix] == new[prefix]:
+            prefix += 1
+        suffix = 0
+        while suffix < limit - prefix and old[len(old) - 1 - suffix] == new[len(new) - 1 - suffix]:
+            suffix += 1
+        # Keep multi-byte characters whole.
+        while prefix > 0 and (old[prefix - 1 : prefix] or b"\x00")[0] & 0xC0 == 0x80:
+            prefix -= 1
+        while prefix > 0 and prefix < len(old) and old[prefix] & 0xC0 == 0x80:
+            prefix -= 1
+        while suffix > 0 and len(old) - suffix < len(old) and old[len(old) - suffix] & 0xC0 == 0x80:
+            suffix -= 1
+        edits.append(
+            Edit(
+                path,
+                start + prefix,
+                start + len(old) - suffix,
+                new[prefix : len(new) - suffix].decode("utf-8"),
+            )
+        )
+    return edits
+
+
+_DISABLE_LINE = re.compile(
+    r"^(?P<head>\s*//\s*convex-xray-disable-next-line\s+)(?P<names>[^\n]*?)(?P<tail>\s*(?:--.*)?)$"
+)
+
+
+def disable_comment_edit(source: SourceFile, offset: int, slug: str) -> Edit:
+    """`// convex-xray-disable-next-line <slug>` above the line of `offset`, with its
+    indentation (or the slug added to such a comment already there)."""
+    lines = source.lines
+    line = lines.line_of(offset)
+    start = lines.line_starts[line]
+    text = source.slice(start, lines.line_end(line))
+    indent = text[: len(text) - len(text.lstrip())]
+    if line > 0:
+        previous_start = lines.line_starts[line - 1]
+        previous = source.slice(previous_start, lines.line_end(line - 1))
+        match = _DISABLE_LINE.match(previous)
+        if match:
+            names = [n.strip() for n in match.group("names").split(",") if n.strip()]
+            at = previous_start + len((match.group("head") + match.group("names")).encode("utf-8"))
+            if slug in names:
+                return Edit.insert(source.path, at, "")
+            return Edit.insert(source.path, at, f", {slug}" if names else slug)
+    end = lines.line_end(line)
+    newline = source.data[end : lines.line_end(line, include_break=True)].decode() or _first_break(
+        source.data
+    )
+    return Edit.insert(
+        source.path, start, f"{indent}// convex-xray-disable-next-line {slug}{newline}"
+    )
+
+
+def _first_break(data: bytes) -> str:
+    index = data.find(b"\n")
+    if index > 0 and data[index - 1 : index] == b"\r":
+        return "\r\n"
+    return "\n"

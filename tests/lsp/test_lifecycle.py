@@ -1,0 +1,143 @@
+"""Starting the server: initialize, capabilities, indexing progress and status."""
+
+from __future__ import annotations
+
+from conftest import write_project
+from lsprotocol import types
+
+from convex_xray import __version__
+from lsp.harness import capabilities
+
+APP = {
+    "posts.ts": """
+    import { query } from "./_generated/server";
+
+    export const recent = query({
+      args: {},
+      handler: async (ctx) => {
+        return (await ctx.db.query("posts").withIndex("by_authorId").collect()).slice(0, 5);
+      },
+    });
+    """,
+    "users.ts": """
+    import { query } from "./_generated/server";
+
+    export const all = query({
+      args: {},
+      handler: async (ctx) => ctx.db.query("users").withIndex("by_email").take(10),
+    });
+    """,
+}
+
+
+async def test_ready_status_counts_files_and_findings(start, tmp_path):
+    root = write_project(tmp_path / "app", APP)
+    session = await start(root, wait_ready=False)
+    ready = await session.client.status("ready")
+    assert ready["files"] == 3  # schema.ts, posts.ts, users.ts
+    assert ready["diagnostics"] >= 1  # posts.ts: collect + slice
+
+
+async def test_list_rules_request(start, tmp_path):
+    root = write_project(tmp_path / "app", APP)
+    session = await start(root)
+    rules = await session.client.protocol.send_request_async("convexXray/listRules", {})
+    by_slug = {r["slug"]: r for r in rules}
+    assert {"unbounded-collect", "unknown-index", "n-plus-one-read"} <= set(by_slug)
+    entry = by_slug["unbounded-collect"]
+    assert entry["code"].startswith("CX") and entry["summary"] and entry["url"].endswith("unbounded-collect.md")
+
+
+async def test_capabilities_and_server_info(tmp_path):
+    import asyncio
+    import os
+
+    from lsp.harness import SERVER, TIMEOUT, make_client, stop
+
+    root = write_project(tmp_path / "app", APP)
+    client = make_client()
+    await client.start_io(*SERVER, env=dict(os.environ))
+    try:
+        result = await asyncio.wait_for(
+            client.initialize_session(
+                types.InitializeParams(
+                    capabilities=capabilities(encodings=["utf-32", "utf-8"], pull=True),
+                    workspace_folders=[types.WorkspaceFolder(uri=root.as_uri(), name="app")],
+                )
+            ),
+            TIMEOUT,
+        )
+        assert result.server_info is not None
+        assert result.server_info.name == "convex-xray"
+        assert result.server_info.version == __version__
+        caps = result.capabilities
+        assert caps.position_encoding == "utf-32"  # the client's first supported preference
+        sync = caps.text_document_sync
+        assert isinstance(sync, types.TextDocumentSyncOptions)
+        assert sync.change == types.TextDocumentSyncKind.Incremental
+        assert caps.diagnostic_provider is not None
+        assert caps.diagnostic_provider.inter_file_dependencies is True
+        assert caps.diagnostic_provider.workspace_diagnostics is True
+        assert caps.code_action_provider.resolve_provider is True
+        assert set(caps.code_action_provider.code_action_kinds) == {"quickfix", "source.fixAll.convex-xray"}
+        # Only server-side commands: client commands (restart, showOutput...) are the client's.
+        assert sorted(caps.execute_command_provider.commands) == [
+            "convex-xray.applyAllFixes",
+            "convex-xray.showRuleDocumentation",
+        ]
+        assert caps.code_lens_provider is not None
+        assert caps.definition_provider and caps.hover_provider and caps.references_provider
+        assert set(caps.completion_provider.trigger_characters) == {'"', "'"}
+        await client.wait_until(lambda: any(s["state"] == "ready" for s in client.statuses), "ready")
+        # Dynamic registration of the file watchers (the client said it supports it).
+        watch = next(r for r in client.registrations if r.method == "workspace/didChangeWatchedFiles")
+        globs = {w["globPattern"] for w in watch.register_options["watchers"]}
+        assert {"**/convex.json", "**/convex-xray.toml", "**/schema.{ts,js,mts,mjs}"} <= globs
+        # Indexing reported work-done progress: begin ... end.
+        reports = [r for token, rs in client.progress_reports.items() for r in rs]
+        assert reports and reports[0].kind == "begin" and reports[-1].kind == "end"
+    finally:
+        await stop(client)
+
+
+async def test_encoding_follows_the_client_preference(start, tmp_path):
+    root = write_project(tmp_path / "app", APP)
+    session = await start(root, caps=capabilities(encodings=["utf-8", "utf-16"]))
+    assert session.encoding == "utf-8"
+
+
+async def test_push_clients_get_no_pull_provider(tmp_path):
+    """Pull diagnostics need workspace/diagnostic/refresh (results depend on other files): a
+    client that can pull but not refresh (Neovim) gets pushed diagnostics only."""
+    import asyncio
+    import os
+
+    from lsp.harness import SERVER, TIMEOUT, make_client, stop
+
+    root = write_project(tmp_path / "app", APP)
+    caps = capabilities(pull=True)
+    caps.workspace.diagnostics = None
+    client = make_client()
+    await client.start_io(*SERVER, env=dict(os.environ))
+    try:
+        result = await asyncio.wait_for(
+            client.initialize_session(
+                types.InitializeParams(
+                    capabilities=caps, workspace_folders=[types.WorkspaceFolder(uri=root.as_uri(), name="app")]
+                )
+            ),
+            TIMEOUT,
+        )
+        assert result.capabilities.diagnostic_provider is None
+        assert result.capabilities.position_encoding == "utf-16"  # no preference given
+    finally:
+        await stop(client)
+
+
+async def test_status_goes_indexing_then_ready(start, tmp_path):
+    root = write_project(tmp_path / "app", APP)
+    session = await start(root)
+    states = [s["state"] for s in session.client.statuses]
+    assert states[0] == "indexing"
+    assert states[-1] == "ready"
+    assert all(0 <= s.get("percent", 0) <= 100 for s in session.client.statuses)
