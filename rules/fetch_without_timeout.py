@@ -4,7 +4,10 @@
 Reports `fetch(url)` and `fetch(url, init)` whose `init` has no `signal`, and axios calls
 (`axios.get/post/put/patch/delete/request`) whose config has neither `timeout` nor
 `signal`, in Convex actions, HTTP actions and the helpers they call. (Queries and mutations
-cannot call `fetch`, so a `fetch` in a plain helper runs in an action.)
+cannot call `fetch`, so a `fetch` in a plain helper runs in an action.) SDK clients whose
+default timeout is as long as the action itself (`new OpenAI({...})` from `openai`,
+`new Anthropic({...})` from `@anthropic-ai/sdk`: 10 minutes) are reported at the
+constructor when their options set no `timeout`.
 
 When the options are a variable, the rule looks for its `const` in the same function: an
 object literal there without `signal` is reported (without a fix); a variable it cannot
@@ -41,15 +44,16 @@ but working request now fails after the timeout, which changes behaviour; pick a
 that fits the service.
 
 ## Options
-`fetch-timeout-ms` (default 10000): the timeout the fix inserts. Other SDK clients
-(OpenAI, Stripe) have their own timeout options and are not checked.
+`fetch-timeout-ms` (default 10000): the timeout the fix inserts. SDK clients other than the
+two above are not checked (most, like Stripe's, have a shorter default).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import cache
 
-from tree_sitter import Node
+from tree_sitter import Language, Node, Query, QueryCursor
 
 from convex_xray.analysis import call_args, text_of, unwrap
 from convex_xray.findings import Edit, Finding, Fix, FixAvailability, Severity, Span
@@ -64,6 +68,12 @@ META = RuleMeta(
     summary="`fetch` (and axios) in actions without a timeout",
     fix=FixAvailability.SOMETIMES,
 )
+
+# SDK clients whose default timeout is as long as an action may run: class -> package.
+SDK_CLIENTS = {"OpenAI": "openai", "Anthropic": "@anthropic-ai/sdk"}
+SDK_MODULES = frozenset(SDK_CLIENTS.values())
+
+_NEW_QUERY = "(new_expression constructor: (identifier) @class) @new"
 
 # axios: where the config argument sits, by method.
 AXIOS_CONFIG = {"get": 1, "delete": 1, "head": 1, "options": 1, "post": 2, "put": 2, "patch": 2, "request": 0}
@@ -187,6 +197,60 @@ def _check_call(ctx: RuleContext, call: FetchCall) -> Finding | None:
     return ctx.finding(META, Span(ctx.path, anchor.start_byte, anchor.end_byte), message, fix=fix)
 
 
+@cache
+def _new_query(language: Language) -> Query:
+    return Query(language, _NEW_QUERY)
+
+
+def _sdk_clients(ctx: RuleContext) -> Iterator[Finding]:
+    """`new OpenAI({ apiKey })` without `timeout`: every request may wait 10 minutes."""
+    assert ctx.model is not None
+    imports = ctx.model.imports
+    wanted = {
+        local
+        for local, binding in imports.items()
+        if binding.module in SDK_MODULES and (binding.imported == "default" or binding.imported in SDK_CLIENTS)
+    }
+    if not wanted:
+        return
+    ms = milliseconds(ctx.config.fetch_timeout_ms)
+    entry = f"timeout: {ms}"
+    for _, capture in QueryCursor(_new_query(ctx.source.language)).matches(ctx.source.root):
+        node, cls = capture["new"][0], capture["class"][0]
+        name = text_of(cls)
+        if name not in wanted:
+            continue
+        function = ctx.model.function_at(node.start_byte)
+        if function is not None and (function.kind.is_query or function.kind.is_mutation):
+            continue
+        arguments = node.child_by_field_name("arguments")
+        args = call_args(node) if arguments is not None else []
+        options = unwrap(args[0]) if args else None
+        title = f"Add a {ctx.config.fetch_timeout_ms / 1000:g} s timeout (`{entry}`)"
+        if options is None:
+            if args:
+                continue
+            edit = (
+                Edit(ctx.path, arguments.start_byte, arguments.end_byte, f"({{ {entry} }})")
+                if arguments is not None
+                else Edit.insert(ctx.path, node.end_byte, f"({{ {entry} }})")
+            )
+        elif options.type == "object":
+            keys, spread = _keys(options)
+            if "timeout" in keys or spread:
+                continue
+            edit = merge_into_object(ctx.source, options, entry)
+        else:
+            continue  # options we cannot see
+        yield ctx.finding(
+            META,
+            Span(ctx.path, node.start_byte, cls.end_byte),
+            f"`{name}` client without a `timeout`: the SDK waits up to 10 minutes per request, as long "
+            f"as Convex lets the action run. Pass `{entry}`.",
+            fix=Fix.unsafe(title, [edit]),
+        )
+
+
 @register(META)
 def check(ctx: RuleContext) -> Iterator[Finding]:
     if ctx.model is None:
@@ -198,3 +262,4 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
         finding = _check_call(ctx, call)
         if finding is not None:
             yield finding
+    yield from _sdk_clients(ctx)

@@ -9,12 +9,13 @@ shorter index is also a range on the longer one, so queries can use the longer i
 Not reported:
 
 - when the longer index is `staged` (it cannot serve queries until its backfill is done);
-- when a query on the shorter index asks for its order: `by_a` returns documents in
-  (`a`, `_creationTime`) order, `by_a_b` in (`a`, `b`, `_creationTime`) order. A query on
-  `by_a` with `.order("desc")` gets "the newest documents of `a`", which `by_a_b` cannot
-  give: keep it. (`.first()` / `.take(n)` without `.order` are read as "any" / a cap; the
-  message repeats the note so you can check);
 - when no code uses the shorter index at all: `unused-index` reports it.
+
+Mind the order: `by_a` returns documents in (`a`, `_creationTime`) order, `by_a_b` in
+(`a`, `b`, `_creationTime`) order. A query on `by_a` that asks for an order
+(`.order("desc")`: "the newest documents of `a`") cannot move to `by_a_b`; the message then
+points at that query (keep the index if it needs that order) and no fix is offered.
+`.first()` / `.take(n)` without `.order` read as "any one" / a cap, but check them too.
 
 Search and vector indexes are never compared.
 
@@ -89,7 +90,7 @@ export const mark = query({
 The fix removes the shorter index and renames every query on it to the longer one, in all
 files. It is unsafe: the renamed queries return documents in the longer index's order, and
 removing an index is a schema change. It is offered only when every use of the index is
-a string literal this workspace can see.
+a string literal this workspace can see and none asks for an order.
 
 ## Options
 None. Tagged "unnecessary" so editors show the index faded.
@@ -101,7 +102,7 @@ from collections.abc import Iterator
 
 from convex_xray.add_index import remove_index_edit, rename_literal_edit
 from convex_xray.analysis import string_value
-from convex_xray.findings import Edit, Finding, Fix, FixAvailability, Related, Severity
+from convex_xray.findings import Edit, Finding, Fix, FixAvailability, Related, Severity, Span
 from convex_xray.index_usage import IndexUsage, index_usage
 from convex_xray.model import FileModel, IndexRef
 from convex_xray.registry import RuleContext, RuleMeta, register
@@ -193,9 +194,15 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
                 uses = usage.uses(table.name, index.name)
                 if not uses and schema.complete and usage.can_claim(table.name) and usage.mentions[index.name] == 0:
                     continue  # unused-index reports it
-                if not same and any(relies_on_order(ref) for _, ref in uses):
-                    continue  # a query needs (a, _creationTime) order: not redundant in practice
+                ordered = [] if same else [(m, r) for m, r in uses if relies_on_order(r)]
                 related = [Related(target.span, f"`{target.name}` is defined here")] if target.span else []
+                for model, ref in ordered[:3]:
+                    related.append(
+                        Related(
+                            Span(model.path, ref.node.start_byte, ref.node.end_byte),
+                            f"this query orders by `{index.name}` (creation time within `{index.fields[-1]}`)",
+                        )
+                    )
                 if same:
                     message = (
                         f"Index `{index.name}` on `{table.name}` repeats the fields of `{target.name}` "
@@ -208,13 +215,21 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
                         f"({_fields(target)}) on `{table.name}`: queries on it can use `{target.name}`, and "
                         f"every write maintains both. Note the order: `{index.name}` returns documents by "
                         f"({', '.join(a)}, _creationTime), `{target.name}` by "
-                        f"({', '.join(target.fields)}, _creationTime); keep `{index.name}` if a query relies "
-                        f"on creation-time order within `{a[-1]}`."
+                        f"({', '.join(target.fields)}, _creationTime); "
                     )
+                    if ordered:
+                        count = len(ordered)
+                        message += (
+                            f"{count} quer{'y asks' if count == 1 else 'ies ask'} for that order "
+                            f"(`.order(...)`): keep `{index.name}` if {'it needs' if count == 1 else 'they need'} creation-time "
+                            f"order within `{a[-1]}`."
+                        )
+                    else:
+                        message += f"keep `{index.name}` if a query relies on creation-time order within `{a[-1]}`."
                 yield ctx.finding(
                     META,
                     index.name_span,
                     message,
                     related=related,
-                    fix=_rename_fix(ctx, usage, table, index, target),
+                    fix=None if ordered else _rename_fix(ctx, usage, table, index, target),
                 )

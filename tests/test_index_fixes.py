@@ -1075,6 +1075,48 @@ FETCH_CASES: dict[str, Case] = {
             ),
         },
     ),
+    "an OpenAI client gets a timeout option": Case(
+        "fetch-without-timeout",
+        {
+            "schema.ts": FETCH_SCHEMA,
+            "a.ts": _action(
+                """
+                import OpenAI from "openai";
+
+                export const ask = action({
+                  args: {},
+                  handler: async () => {
+                    const openai = new OpenAI({ apiKey: process.env.OPENAI_API_KEY });
+                    return await openai.models.list();
+                  },
+                });
+                """
+            ),
+        },
+        {
+            "a.ts": _action(
+                """
+                import OpenAI from "openai";
+
+                export const ask = action({
+                  args: {},
+                  handler: async () => {
+                    const openai = new OpenAI({ apiKey: process.env.OPENAI_API_KEY, timeout: 10_000 });
+                    return await openai.models.list();
+                  },
+                });
+                """
+            ),
+        },
+    ),
+    "an OpenAI client with no options": Case(
+        "fetch-without-timeout",
+        {
+            "schema.ts": FETCH_SCHEMA,
+            "a.ts": 'import OpenAI from "openai";\n\nconst openai = new OpenAI();\nexport default openai;\n',
+        },
+        {"a.ts": 'import OpenAI from "openai";\n\nconst openai = new OpenAI({ timeout: 10_000 });\nexport default openai;\n'},
+    ),
 }
 
 ALL_CASES = {**FILTER_CASES, **RANGE_CASES, **HYGIENE_CASES, **FETCH_CASES}
@@ -1126,6 +1168,30 @@ NO_FIX: dict[str, NoFix] = {
                   args: {},
                   handler: async (ctx, args) =>
                     await ctx.db.query("enrollments").withIndex("by_orgId_and_status_and_at", (q) => q.eq("orgId", 1).eq("at", 2)).take(5),
+                });
+                """
+            ),
+        },
+    ),
+    "redundant index that a query orders by: reported, not removed": NoFix(
+        "redundant-index",
+        {
+            "schema.ts": """
+                import { defineSchema, defineTable } from "convex/server";
+                import { v } from "convex/values";
+
+                export default defineSchema({
+                  messages: defineTable({ threadId: v.string(), authorId: v.string() })
+                    .index("by_threadId", ["threadId"])
+                    .index("by_threadId_and_authorId", ["threadId", "authorId"]),
+                });
+                """,
+            "m.ts": _module(
+                """
+                export const latest = query({
+                  args: {},
+                  handler: async (ctx, args) =>
+                    await ctx.db.query("messages").withIndex("by_threadId", (q) => q.eq("threadId", args.t)).order("desc").take(20),
                 });
                 """
             ),
