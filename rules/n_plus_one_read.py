@@ -9,8 +9,12 @@ call in the loop, with the read inside the helper as related information. Each r
 the loop body is reported, so "4 reads per item" shows as four diagnostics.
 
 It stays silent for the recommended batch (`Promise.all(ids.map((id) => ctx.db.get(id)))`,
-with or without `[...new Set(ids)]`), loops over a small literal array, cursor loops that
-read one page per iteration, and reads after the loop.
+with or without `[...new Set(ids)]`), loops over a small literal array, cursor loops in
+actions that fetch one page per iteration (`ctx.runQuery(internal.x.page, { cursor })`),
+and reads after the loop.
+
+A `.paginate()` inside a loop of a query or mutation is reported as an **error**: Convex
+runs a single paginated query per execution and throws on the second one.
 
 ## Why is this bad?
 Every read is a round trip inside the function. A sequential loop waits for each one
@@ -84,6 +88,8 @@ def _innermost(event: Event, loops: tuple[Loop, ...]) -> int:
 def per_item_events(ctx: RuleContext, model: FileModel) -> Iterator[tuple[Event, tuple[Loop, ...], str, Related | None]]:
     """(event, costly loops, description, related-in-helper) for each per-item read."""
     for read in model.reads:
+        if _paginates_in_loop(read):
+            continue  # reported as the runtime error it is (see `check`)
         loops = costly_loops(read)
         if not loops or is_batch_primitive(read):
             continue
@@ -109,10 +115,39 @@ def per_item_events(ctx: RuleContext, model: FileModel) -> Iterator[tuple[Event,
         yield call, loops, described, related
 
 
+def _paginates_in_loop(read: DbRead) -> bool:
+    return read.chain is not None and read.chain.terminal == "paginate" and bool(read.loops)
+
+
+def _paginate_loop_findings(ctx: RuleContext) -> Iterator[Finding]:
+    """`while (!done) { await q.paginate({ cursor, ... }) }` inside a query or mutation: Convex
+    allows one paginated query per execution, so the second page throws."""
+    assert ctx.model is not None
+    for read in ctx.model.reads:
+        if not _paginates_in_loop(read):
+            continue
+        assert read.chain is not None
+        loop = read.loops[-1]
+        yield ctx.finding(
+            META,
+            read.chain.root,
+            f"`.paginate()` on `{read.table or 'a table'}` runs once per iteration of the "
+            f"`{loop.kind}` loop (line {line_of(ctx.source, loop.header_start)}): Convex allows a single "
+            "paginated query per query/mutation execution, so the second page throws \"This query or "
+            "mutation function ran multiple paginated queries\". Read one page per call and schedule "
+            "the next (`ctx.scheduler.runAfter(0, …, { cursor })`), or loop over pages in an action "
+            "with `ctx.runQuery`.",
+            severity=Severity.ERROR,
+            related=[Related(Span(ctx.path, loop.header_start, loop.header_end), "the loop")],
+            fix=Fix.display_only("Process one page per call and schedule the next page"),
+        )
+
+
 @register(META)
 def check(ctx: RuleContext) -> Iterator[Finding]:
     if ctx.model is None:
         return
+    yield from _paginate_loop_findings(ctx)
     events = list(per_item_events(ctx, ctx.model))
     per_loop: Counter[int] = Counter()
     for event, loops, _, _ in events:

@@ -95,24 +95,25 @@ export const recentActivity = internalQuery({
 
 /** One-off migration: fill `fullName` and aliases for players created before they existed. */
 export const backfillFullNames = internalMutation({
-  args: {},
-  handler: async (ctx) => {
-    let cursor: string | null = null;
-    let isDone = false;
+  args: { cursor: v.optional(v.union(v.string(), v.null())) },
+  handler: async (ctx, args) => {
+    // One page per run (Convex allows a single paginated query per mutation); the next
+    // page is its own transaction, scheduled with the cursor.
+    const result = await ctx.db
+      .query("players")
+      .paginate({ cursor: args.cursor ?? null, numItems: 100 });
     let updated = 0;
-    while (!isDone) {
-      const result = await ctx.db
-        .query("players")
-        .paginate({ cursor, numItems: 100 });
-      for (const player of result.page) {
-        const fullName = `${player.firstName} ${player.lastName}`;
-        if (player.fullName !== fullName) {
-          await ctx.db.patch(player._id, { fullName });
-          updated += 1;
-        }
+    for (const player of result.page) {
+      const fullName = `${player.firstName} ${player.lastName}`;
+      if (player.fullName !== fullName) {
+        await ctx.db.patch(player._id, { fullName });
+        updated += 1;
       }
-      cursor = result.continueCursor;
-      isDone = result.isDone;
+    }
+    if (!result.isDone) {
+      await ctx.scheduler.runAfter(0, internal.admin.backfillFullNames, {
+        cursor: result.continueCursor,
+      });
     }
     return updated;
   },
