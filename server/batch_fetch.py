@@ -18,8 +18,14 @@ The fix is built only when it provably returns what the loop returned: the key d
 on nothing but the loop item and loop-invariant names, the loop cannot stop early, the
 read is unconditional (or guarded by a condition on the item alone, which the prefetch
 mirrors), nothing in the loop writes to the database or mutates the items, and the
-collection can be evaluated again before the loop without side effects. Otherwise the
-caller shows advice only.
+collection can be evaluated again before the loop without side effects. Also: nothing in
+the loop changes the fetched document or rows (items with the same key share one copy
+after the fix), per-item callbacks are awaited together by `Promise.all` (not `forEach`,
+whose reads finish after it returns, nor `allSettled`, where one failed read is one
+rejected item), and the statement the prefetch goes before always runs the loop, once
+(not under a ternary branch, `&&`, a braceless `if` or a label). Otherwise the caller
+shows advice only. `examples/club-hub/tests` runs the fixed app against the original
+with convex-test (`tests/test_equivalence.py`).
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import cache
+from itertools import pairwise
 from typing import TYPE_CHECKING
 
 from tree_sitter import Language, Node, Query, QueryCursor
@@ -68,6 +75,43 @@ _NEUTRAL = frozenset(
     }
 )
 _MUTATING_METHODS = ("push", "pop", "shift", "unshift", "splice", "sort", "reverse", "fill", "copyWithin")
+_MUTATING_GLOBALS = frozenset(
+    {"Object.assign", "Object.defineProperty", "Object.defineProperties", "Reflect.set", "Reflect.deleteProperty"}
+)
+# Where a read's result may sit and still be the value bound by the enclosing declaration
+# (`const row = { ...e, player: cond ? await get(id) : null }`).
+_RESULT_CARRIERS = frozenset(
+    {
+        "parenthesized_expression",
+        "non_null_expression",
+        "as_expression",
+        "satisfies_expression",
+        "ternary_expression",
+        "binary_expression",
+        "pair",
+        "object",
+        "array",
+        "await_expression",
+    }
+)
+# Statements that run what they contain only sometimes, or more than once.
+_CONDITIONAL_STATEMENTS = frozenset(
+    {
+        "if_statement",
+        "else_clause",
+        "switch_statement",
+        "switch_case",
+        "switch_default",
+        "for_statement",
+        "for_in_statement",
+        "while_statement",
+        "do_statement",
+        "try_statement",
+        "catch_clause",
+        "finally_clause",
+        "labeled_statement",
+    }
+)
 _WRITE_RE = re.compile(r"\.(?:insert|patch|replace|delete)\s*\(|\brunMutation\s*\(|\brunAction\s*\(")
 _EXIT_TYPES = frozenset({"break_statement", "return_statement", "throw_statement", "continue_statement"})
 _MAX_GUARD_DEPTH = 256  # deeper than any hand-written loop body: refuse rather than crawl
@@ -116,6 +160,8 @@ _LOOP_FACTS = """
 (augmented_assignment_expression left: (_) @assigned)
 (update_expression argument: (_) @assigned)
 (call_expression function: (member_expression property: (property_identifier) @method))
+(call_expression function: (member_expression object: (identifier) property: (property_identifier))) @member_call
+(unary_expression operator: "delete" argument: (_) @assigned)
 (variable_declarator name: (_) @declared)
 (required_parameter pattern: (_) @declared)
 (optional_parameter pattern: (_) @declared)
@@ -156,6 +202,13 @@ def _loop_facts(ctx: RuleContext, loop: Loop) -> _LoopFacts:
         if text_of(method) in _MUTATING_METHODS:
             member = method.parent  # `xs.push`: the receiver is the member's object
             root = _root_identifier(member.child_by_field_name("object")) if member is not None else None
+            if root:
+                assigned.add(root)
+    for call in captures.get("member_call", []):
+        # `Object.assign(doc, …)` and friends mutate their first argument.
+        if text_of(call.child_by_field_name("function")) in _MUTATING_GLOBALS:
+            args = call_args(call)
+            root = _root_identifier(args[0]) if args else None
             if root:
                 assigned.add(root)
     # Exits inside a function nested in the loop body belong to that function.
@@ -199,13 +252,85 @@ def _anchor_statement(node: Node) -> Node | None:
     return None
 
 
+def _runs_once_with(statement: Node, call: Node) -> bool:
+    """Whether running `statement` always evaluates `call` (exactly once): the prefetch that
+    replaces the call's reads runs before the statement, unconditionally.
+
+    Refuses the call under a ternary branch, the right side of `&&`/`||`/`??`, an optional
+    call (`a?.f(xs.map(…))`), a nested function, or any statement that runs it sometimes or
+    repeatedly (`if (page) return await Promise.all(page.items.map(…))`)."""
+    path = descend_path(statement, call)
+    if path[0].id != statement.id or path[-1].id != call.id or len(path) > _MAX_GUARD_DEPTH:
+        return False
+    for current, child in pairwise(path):
+        kind = current.type
+        if kind in _FUNCTIONS or kind in _CONDITIONAL_STATEMENTS:
+            return False
+        if kind == "ternary_expression" and child.id != (current.child_by_field_name("condition") or child).id:
+            return False
+        if kind == "binary_expression":
+            left = current.child_by_field_name("left")
+            operator = text_of(current.child_by_field_name("operator"))
+            if operator in ("&&", "||", "??") and (left is None or left.id != child.id):
+                return False
+        if kind == "augmented_assignment_expression":
+            operator = text_of(current.child_by_field_name("operator"))
+            if operator in ("&&=", "||=", "??="):
+                return False
+        if kind == "call_expression" and child.type == "arguments" and _optional_call(current):
+            return False
+    return not _optional_call(call)
+
+
+def _optional_call(call: Node) -> bool:
+    """`a?.f(…)` / `a.f?.(…)`: the arguments are evaluated only sometimes."""
+    callee = call.child_by_field_name("function")
+    if any(c.type == "optional_chain" for c in call.children):
+        return True
+    return callee is not None and callee.type == "member_expression" and any(
+        c.type == "optional_chain" for c in callee.children
+    )
+
+
+def _awaited_together(call: Node) -> bool:
+    """`Promise.all(xs.map(async …))`: every callback's reads finish before the result is
+    used, as the prefetched version's do. (Not `allSettled`: there one failed read is one
+    rejected item, not a failed call; not `race`/`any`: not every read is awaited.)"""
+    parent = call.parent
+    while parent is not None and parent.type in ("parenthesized_expression", "as_expression"):
+        parent = parent.parent
+    outer = parent.parent if parent is not None and parent.type == "arguments" else None
+    if outer is None or outer.type != "call_expression" or text_of(outer.child_by_field_name("function")) != "Promise.all":
+        return False
+    return len(call_args(outer)) == 1
+
+
+def _result_names(await_node: Node) -> set[str]:
+    """Names the read's result is bound to in the iteration: `const author = await …`,
+    `const row = { ...e, player: await … }` (the object that holds it), `x = await …`."""
+    node = await_node
+    parent = node.parent
+    while parent is not None and parent.type in _RESULT_CARRIERS:
+        node, parent = parent, parent.parent
+    if parent is None:
+        return set()
+    if parent.type == "variable_declarator" and parent.child_by_field_name("value") == node:
+        return set(pattern_names(parent.child_by_field_name("name")))
+    if parent.type == "assignment_expression" and parent.child_by_field_name("right") == node:
+        root = _root_identifier(parent.child_by_field_name("left"))
+        return {root} if root else set()
+    return set()
+
+
 def _plan(ctx: RuleContext, read: DbRead) -> _Plan | None:
     if not read.loops or not read.awaited:
         return None
     loop = read.loops[-1]
     if loop.exempt is not None or loop.collection_node is None:
         return None
-    if loop.kind not in ("for-of", "map", "flatMap", "forEach"):
+    # Not `forEach`: nothing awaits its callbacks, so their reads finish after it returns
+    # (or never); prefetching would make them finish before, and change what is seen.
+    if loop.kind not in ("for-of", "map", "flatMap"):
         return None
     collection = unwrap(loop.collection_node)
     if collection is None or collection.type not in ("identifier", "member_expression") or not _pure_key(collection):
@@ -239,6 +364,10 @@ def _plan(ctx: RuleContext, read: DbRead) -> _Plan | None:
         return None
     if any(n.type == "comment" for n in _descendants(await_node)):
         return None  # the read would be replaced and its comments lost
+    if _result_names(await_node) & mutated:
+        # Items with the same key would share one document (or one array of rows) where
+        # each had its own copy: a change made for one item would show in the others.
+        return None
     statement = await_node.parent
     while statement is not None and statement.type == "parenthesized_expression":
         statement = statement.parent
@@ -251,11 +380,17 @@ def _plan(ctx: RuleContext, read: DbRead) -> _Plan | None:
         return None
     if loop.is_statement:
         anchor: Node | None = loop.node
+        if loop.node.parent is None or loop.node.parent.type != "statement_block":
+            return None  # `if (c) for (…)`, `label: for (…)`: no room for statements before it
         left = loop.node.child_by_field_name("left")
         item_param = text_of(left) if left is not None else ""
     else:
         call = loop.node.parent.parent if loop.node.parent is not None else None  # arguments -> call
-        anchor = _anchor_statement(call) if call is not None else None
+        if call is None or not _awaited_together(call):
+            return None
+        anchor = _anchor_statement(call)
+        if anchor is None or not _runs_once_with(anchor, call):
+            return None
         params = loop.node.child_by_field_name("parameters")
         single = loop.node.child_by_field_name("parameter")
         if single is not None:
@@ -359,14 +494,16 @@ def _plural(word: str) -> str:
         return word
     if word.endswith("y") and len(word) > 1 and word[-2] not in "aeiou":
         return word[:-1] + "ies"
+    if word.endswith(("ch", "sh", "x", "z")):
+        return word + "es"  # coach -> coaches
     return word + "s"
 
 
 def _singular(word: str) -> str:
     if word.endswith("ies"):
         return word[:-3] + "y"
-    if word.endswith("ses") or word.endswith("xes"):
-        return word[:-2]
+    if word.endswith(("ses", "xes", "zes", "ches", "shes")):
+        return word[:-2]  # coaches -> coach
     if word.endswith("s") and not word.endswith("ss"):
         return word[:-1]
     return word

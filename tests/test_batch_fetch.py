@@ -107,6 +107,39 @@ CASES = {
         });
         """,
     ),
+    "names follow English plurals (coach -> coaches)": (
+        """
+        export const feed = query({
+          args: {},
+          handler: async (ctx) => {
+            const sessions = await ctx.db.query("posts").take(20);
+            const out = [];
+            for (const s of sessions) {
+              const coach = s.coachId ? await ctx.db.get(s.coachId) : null;
+              out.push(coach);
+            }
+            return out;
+          },
+        });
+        """,
+        """
+        export const feed = query({
+          args: {},
+          handler: async (ctx) => {
+            const sessions = await ctx.db.query("posts").take(20);
+            const out = [];
+            const coachIds = [...new Set(sessions.flatMap((s) => (s.coachId ? [s.coachId] : [])))];
+            const coaches = await Promise.all(coachIds.map((id) => ctx.db.get(id)));
+            const coachesById = new Map(coaches.filter((doc) => doc !== null).map((doc) => [doc._id, doc]));
+            for (const s of sessions) {
+              const coach = s.coachId ? coachesById.get(s.coachId) ?? null : null;
+              out.push(coach);
+            }
+            return out;
+          },
+        });
+        """,
+    ),
     "per-item index query prefetched by key": (
         """
         export const feed = query({
@@ -176,6 +209,86 @@ REFUSED = {
     "short-circuited read": """
         for (const post of posts) {
           out.push(post.flag && (await ctx.db.get(post.authorId)));
+        }
+    """,
+    # Items with the same key would share one document where each had its own copy.
+    "the loop changes the fetched document": """
+        for (const post of posts) {
+          const author = await ctx.db.get(post.authorId);
+          if (author) author.name = author.name + "!";
+          out.push(author);
+        }
+    """,
+    "the loop changes the object holding the fetched document": """
+        for (const post of posts) {
+          const row = { post, author: await ctx.db.get(post.authorId) };
+          row.author!.name = "x";
+          out.push(row);
+        }
+    """,
+    "Object.assign on the fetched document": """
+        for (const post of posts) {
+          const author = await ctx.db.get(post.authorId);
+          Object.assign(author!, { seen: true });
+          out.push(author);
+        }
+    """,
+    "delete on the fetched document": """
+        for (const post of posts) {
+          const author = await ctx.db.get(post.authorId);
+          delete (author as any).email;
+          out.push(author);
+        }
+    """,
+    "the loop pushes into the fetched rows": """
+        for (const post of posts) {
+          const comments = await ctx.db.query("comments").withIndex("by_postId", (q) => q.eq("postId", post._id)).collect();
+          comments.push(null as any);
+          out.push(comments.length);
+        }
+    """,
+    # Nothing awaits these callbacks: their reads finish after the loop (or never).
+    "forEach with an async callback": """
+        const names: Record<string, string> = {};
+        posts.forEach(async (post) => {
+          const author = await ctx.db.get(post.authorId);
+          if (author) names[post._id] = author.name;
+        });
+        out.push(names);
+    """,
+    "map whose promises nobody awaits": """
+        const names: Record<string, string> = {};
+        posts.map(async (post) => {
+          const author = await ctx.db.get(post.authorId);
+          if (author) names[post._id] = author.name;
+        }).length;
+        out.push(names);
+    """,
+    "Promise.allSettled: one failed read is one rejected item": """
+        out.push(await Promise.allSettled(posts.map(async (post) => await ctx.db.get(post.authorId))));
+    """,
+    # The prefetch would run where the loop does not (and `page.page` may be null).
+    "map under a ternary branch": """
+        const page = posts.length ? { page: posts } : null;
+        out.push(page ? await Promise.all(page.page.map(async (p) => ({ a: await ctx.db.get(p.authorId) }))) : []);
+    """,
+    "map on the right of &&": """
+        const page = posts.length ? { page: posts } : null;
+        out.push(page && (await Promise.all(page.page.map(async (p) => ({ a: await ctx.db.get(p.authorId) })))));
+    """,
+    "map in the body of a braceless if": """
+        const page = posts.length ? { page: posts } : null;
+        if (page) return await Promise.all(page.page.map(async (p) => ({ a: await ctx.db.get(p.authorId) })));
+    """,
+    "for-of as the body of a braceless if": """
+        const some = posts.length > 100 ? null : posts;
+        if (some) for (const post of some) {
+          out.push(await ctx.db.get(post.authorId));
+        }
+    """,
+    "labeled for-of": """
+        outer: for (const post of posts) {
+          out.push(await ctx.db.get(post.authorId));
         }
     """,
 }
