@@ -563,54 +563,151 @@ class Workspace:
         return None
 
     def summary(self, model: FileModel, function: FunctionModel) -> FunctionSummary:
-        return self._summary(model, function, set())
+        """What one call of `function` costs, through every helper it reaches.
 
-    def _summary(self, model: FileModel, function: FunctionModel, active: set[int]) -> FunctionSummary:
+        Helpers that call each other (a strongly connected component of the call graph)
+        share one summary in which each of them counts once, so recursion terminates and the
+        answer never depends on which function was asked about first."""
         key = id(function)
         cached = self._summaries.get(key)
-        if cached is not None:
-            return cached
-        if key in active:  # recursion between helpers: count nothing more
-            return FunctionSummary()
-        active.add(key)
-        summary = FunctionSummary()
-        path = model.path
-        own_reads = _own(function.reads, function)
-        for read in own_reads:
-            if read.in_loop:
-                summary.loops_with_reads = True
-            else:
-                summary.reads += 1
-            if summary.first_read is None:
-                summary.first_read = Span(path, read.start, read.end)
-                summary.first_read_text = _describe_read(read)
-        for call in _own(function.run_calls, function):
-            if not call.in_loop:
-                summary.run_calls += 1
-            if summary.first_call is None:
-                summary.first_call = Span(path, call.start, call.end)
-                summary.first_call_text = _describe_call(call)
-        for helper in _own(function.helper_calls, function):
-            resolved = self.resolve_call(model, helper)
-            if resolved is None:
+        if cached is None:
+            self._summarise_from(model, function)
+            cached = self._summaries[key]
+        return cached
+
+    def _summarise_from(self, model: FileModel, function: FunctionModel) -> None:
+        """Tarjan's algorithm (iterative: helper chains may be deep) over the helpers reachable
+        from `function`; each component is summarised as it completes, callees first."""
+        nodes: dict[int, tuple[FileModel, FunctionModel]] = {}
+        edges: dict[int, list[tuple[HelperCall, int]]] = {}
+        index: dict[int, int] = {}
+        low: dict[int, int] = {}
+        stack: list[int] = []
+        on_stack: set[int] = set()
+
+        def visit(key: int, node: tuple[FileModel, FunctionModel]) -> Iterator[tuple[HelperCall, int]]:
+            nodes[key] = node
+            index[key] = low[key] = len(index)
+            stack.append(key)
+            on_stack.add(key)
+            out: list[tuple[HelperCall, int]] = []
+            for helper in _own(node[1].helper_calls, node[1]):
+                resolved = self.resolve_call(node[0], helper)
+                if resolved is not None:
+                    target = id(resolved[1])
+                    nodes.setdefault(target, resolved)
+                    out.append((helper, target))
+            edges[key] = out
+            return iter(out)
+
+        root = id(function)
+        work = [(root, visit(root, (model, function)))]
+        while work:
+            key, pending = work[-1]
+            descended = False
+            for _helper, target in pending:
+                if target in self._summaries:
+                    continue  # summarised already (this walk or an earlier one)
+                if target not in index:
+                    work.append((target, visit(target, nodes[target])))
+                    descended = True
+                    break
+                if target in on_stack:
+                    low[key] = min(low[key], index[target])
+            if descended:
                 continue
-            inner = self._summary(resolved[0], resolved[1], active)
-            if helper.in_loop:
-                summary.loops_with_reads = summary.loops_with_reads or inner.reads_db
-            else:
-                summary.reads += inner.reads
-                summary.run_calls += inner.run_calls
-                summary.loops_with_reads = summary.loops_with_reads or inner.loops_with_reads
-            if summary.first_read is None and inner.first_read is not None:
-                summary.first_read = inner.first_read
-                summary.first_read_text = inner.first_read_text
-                summary.depth = inner.depth + 1
-            if summary.first_call is None and inner.first_call is not None:
-                summary.first_call = inner.first_call
-                summary.first_call_text = inner.first_call_text
-        active.discard(key)
-        self._summaries[key] = summary
-        return summary
+            work.pop()
+            if work:
+                parent = work[-1][0]
+                low[parent] = min(low[parent], low[key])
+            if low[key] == index[key]:
+                component: list[int] = []
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    component.append(member)
+                    if member == key:
+                        break
+                self._summarise_component(component, nodes, edges)
+
+    def _summarise_component(
+        self,
+        component: list[int],
+        nodes: dict[int, tuple[FileModel, FunctionModel]],
+        edges: dict[int, list[tuple[HelperCall, int]]],
+    ) -> None:
+        members = sorted(component, key=lambda k: (str(nodes[k][0].path), nodes[k][1].start))
+        inside = set(component)
+        total = FunctionSummary()
+        loops_inside = False
+        for key in members:
+            _model, function = nodes[key]
+            for read in _own(function.reads, function):
+                if read.in_loop:
+                    total.loops_with_reads = True
+                else:
+                    total.reads += 1
+            total.run_calls += sum(1 for call in _own(function.run_calls, function) if not call.in_loop)
+            for helper, target in edges[key]:
+                if target in inside:
+                    loops_inside = loops_inside or helper.in_loop
+                    continue
+                inner = self._summaries[target]
+                if helper.in_loop:
+                    total.loops_with_reads = total.loops_with_reads or inner.reads_db
+                else:
+                    total.reads += inner.reads
+                    total.run_calls += inner.run_calls
+                    total.loops_with_reads = total.loops_with_reads or inner.loops_with_reads
+        if loops_inside and total.reads_db:
+            total.loops_with_reads = True  # recursion per item of a loop
+        # Where each member's first read / call is: its own, else the nearest through its
+        # helpers, in call order (members reached through the component resolve in rounds).
+        first_read: dict[int, tuple[Span, str, int]] = {}
+        first_call: dict[int, tuple[Span, str]] = {}
+        for key in members:
+            model, function = nodes[key]
+            reads = _own(function.reads, function)
+            if reads:
+                first_read[key] = (Span(model.path, reads[0].start, reads[0].end), _describe_read(reads[0]), 0)
+            calls = _own(function.run_calls, function)
+            if calls:
+                first_call[key] = (Span(model.path, calls[0].start, calls[0].end), _describe_call(calls[0]))
+        changed = True
+        while changed:
+            changed = False
+            for key in members:
+                for _helper, target in edges[key]:
+                    if key in first_read:
+                        break
+                    if target in inside:
+                        found = first_read.get(target)
+                    else:
+                        inner = self._summaries[target]
+                        found = (inner.first_read, inner.first_read_text, inner.depth) if inner.first_read else None
+                    if found is not None:
+                        first_read[key] = (found[0], found[1], found[2] + 1)
+                        changed = True
+                for _helper, target in edges[key]:
+                    if key in first_call:
+                        break
+                    if target in inside:
+                        call = first_call.get(target)
+                    else:
+                        inner = self._summaries[target]
+                        call = (inner.first_call, inner.first_call_text) if inner.first_call else None
+                    if call is not None:
+                        first_call[key] = call
+                        changed = True
+        for key in members:
+            summary = FunctionSummary(
+                reads=total.reads, run_calls=total.run_calls, loops_with_reads=total.loops_with_reads
+            )
+            if key in first_read:
+                summary.first_read, summary.first_read_text, summary.depth = first_read[key]
+            if key in first_call:
+                summary.first_call, summary.first_call_text = first_call[key]
+            self._summaries[key] = summary
 
 
 def _own(events: list, function: FunctionModel) -> list:

@@ -1111,3 +1111,37 @@ def test_tsconfig_extends_and_the_most_specific_alias(tmp_path, configs):
         ("lib", "load"),
         ("special", "load"),
     ]
+
+
+def test_summaries_in_a_cycle_do_not_depend_on_what_was_asked_first(graph):
+    caller = """
+        import { ping, pong } from "./lib/more";
+        export const f = query({ args: {}, handler: async (ctx) => { await ping(ctx, 1); await pong(ctx, 1); } });
+        """
+    results = []
+    for order in (("ping", "pong"), ("pong", "ping")):
+        workspace, model = graph(caller)
+        more = workspace.resolve_call(model, model.helper_calls[0])[0]
+        got = {}
+        for name in order:
+            summary = workspace.summary(more, fn(more, name))
+            got[name] = (summary.reads, summary.reads_db, summary.depth)
+        results.append(got)
+    assert results[0] == results[1]
+    assert results[0]["pong"][1]  # pong reads, through ping
+
+
+def test_a_dense_recursive_call_graph_stays_polynomial(tmp_path):
+    """Forty helpers that all call each other: every summary is computed, in linear walks."""
+    names = [f"h{i}" for i in range(40)]
+    bodies = []
+    for name in names:
+        calls = " ".join(f"await {other}(ctx);" for other in names if other != name)
+        bodies.append(f"export async function {name}(ctx: QueryCtx) {{ await ctx.db.get(\"{name}\"); {calls} }}")
+    project = tmp_path / "dense"
+    (project / "convex").mkdir(parents=True)
+    (project / "convex" / "helpers.ts").write_text("\n".join(bodies) + "\n")
+    workspace = Workspace(discover_roots(project), base=project)
+    model = workspace.model(workspace.files()[0])
+    for name in names:
+        assert workspace.summary(model, fn(model, name)).reads == 40  # each counted once
