@@ -1137,7 +1137,9 @@ def test_a_dense_recursive_call_graph_stays_polynomial(tmp_path):
     bodies = []
     for name in names:
         calls = " ".join(f"await {other}(ctx);" for other in names if other != name)
-        bodies.append(f"export async function {name}(ctx: QueryCtx) {{ await ctx.db.get(\"{name}\"); {calls} }}")
+        bodies.append(
+            f'export async function {name}(ctx: QueryCtx) {{ await ctx.db.get("{name}"); {calls} }}'
+        )
     project = tmp_path / "dense"
     (project / "convex").mkdir(parents=True)
     (project / "convex" / "helpers.ts").write_text("\n".join(bodies) + "\n")
@@ -1145,3 +1147,36 @@ def test_a_dense_recursive_call_graph_stays_polynomial(tmp_path):
     model = workspace.model(workspace.files()[0])
     for name in names:
         assert workspace.summary(model, fn(model, name)).reads == 40  # each counted once
+
+
+def test_a_very_deep_helper_chain_has_no_recursion_limit(tmp_path):
+    count = 3000
+    lines = [
+        f"export async function h{i}(ctx: QueryCtx) {{ return await h{i + 1}(ctx); }}"
+        for i in range(count)
+    ]
+    lines.append(
+        f'export async function h{count}(ctx: QueryCtx) {{ return await ctx.db.get("x"); }}'
+    )
+    project = tmp_path / "deep"
+    (project / "convex").mkdir(parents=True)
+    (project / "convex" / "chain.ts").write_text("\n".join(lines) + "\n")
+    workspace = Workspace(discover_roots(project), base=project)
+    model = workspace.model(workspace.files()[0])
+    summary = workspace.summary(model, fn(model, "h0"))
+    assert (summary.reads, summary.depth) == (1, count)
+
+
+def test_recursion_per_item_is_a_loop_with_reads(tmp_path):
+    project = tmp_path / "tree"
+    (project / "convex").mkdir(parents=True)
+    (project / "convex" / "tree.ts").write_text(
+        "export async function walk(ctx: QueryCtx, id: string) {\n"
+        "  const node = await ctx.db.get(id);\n"
+        "  for (const child of node.children) await walk(ctx, child);\n"
+        "}\n"
+    )
+    workspace = Workspace(discover_roots(project), base=project)
+    model = workspace.model(workspace.files()[0])
+    summary = workspace.summary(model, fn(model, "walk"))
+    assert summary.reads == 1 and summary.loops_with_reads
