@@ -194,7 +194,7 @@ class TextChange:
 class SourceFile:
     """An immutable snapshot: path, text, bytes, tree and line index, kept together."""
 
-    __slots__ = ("_index", "data", "language", "path", "text", "tree", "version")
+    __slots__ = ("_index", "_tree", "data", "language", "path", "text", "version")
 
     def __init__(
         self,
@@ -210,7 +210,14 @@ class SourceFile:
         self.language = language_for(path)
         self.version = version
         self._index: LineIndex | None = None
-        self.tree = tree if tree is not None else Parser(self.language).parse(self.data)
+        self._tree = tree
+
+    @property
+    def tree(self) -> Tree:
+        """Parsed on first use: reporting a location needs only the text and the line index."""
+        if self._tree is None:
+            self._tree = Parser(self.language).parse(self.data)
+        return self._tree
 
     @classmethod
     def read(cls, path: Path) -> SourceFile:
