@@ -6,7 +6,11 @@ compare a field with a value (`q.eq(q.field("status"), "done")`, `q.gte(q.field(
 and an index could take them over. The message names the index: one the schema already
 has (`by_orgId_and_status`), or a new one named in the project's own style (`by_a_and_b`,
 `by_a_b` or `byAAndB`, whichever the schema's index names follow). The new index keeps the
-fields the query already uses first, so the documents still come back in the same order.
+fields the query already uses first, so the documents still come back in the same order. A
+range (`q.gt(q.field("createdAt"), t)`) on a field the query is not ordered by moves into
+the index only when the query collects every match and asks for no order: with `.first()`,
+`.take(n)`, `.paginate()` or `.order()` it stays in the filter, because an index on that
+field would change which documents come first.
 
 Three shapes:
 

@@ -191,7 +191,7 @@ def filter_atoms(chain: QueryChain) -> list[tuple[ChainStep, list[FilterAtom] | 
 
 
 def _known_field(table: Table | None, name: str) -> bool:
-    if table is None or table.fields is None:
+    if table is None or table.fields is None or name in SYSTEM_FIELDS:
         return True
     return name.split(".", 1)[0] in table.fields
 
@@ -261,7 +261,11 @@ def plan_filter_index(
     remaining_order = [f for f in rest if f not in new_eq_fields]
     range_on: str | None = None
     bounds: list[FilterAtom] = []
-    for candidate in ([remaining_order[0]] if remaining_order else []) + list(range_atoms):
+    # A range on another field reorders the results: only worth it when the query reads them
+    # all and asks for no order (`.first()`, `.take(n)`, `.order()` depend on the order).
+    reorder_ok = chain.terminal == "collect" and not chain.steps_named("order")
+    keeps_order = [remaining_order[0]] if remaining_order else []
+    for candidate in keeps_order + (list(range_atoms) if reorder_ok else []):
         if candidate in range_atoms and candidate not in new_eq_fields:
             range_on = candidate
             break

@@ -555,6 +555,77 @@ FILTER_CASES: dict[str, Case] = {
             ),
         },
     ),
+    "a creation-time range uses the built-in index (safe)": Case(
+        "filter-on-query",
+        {
+            "schema.ts": TASKS_SCHEMA,
+            "tasks.ts": _module(
+                """
+                export const since = query({
+                  args: {},
+                  handler: async (ctx, args) => {
+                    return await ctx.db
+                      .query("tasks")
+                      .filter((q) => q.gte(q.field("_creationTime"), args.since))
+                      .collect();
+                  },
+                });
+                """
+            ),
+        },
+        {
+            "tasks.ts": _module(
+                """
+                export const since = query({
+                  args: {},
+                  handler: async (ctx, args) => {
+                    return await ctx.db
+                      .query("tasks")
+                      .withIndex("by_creation_time", (q) => q.gte("_creationTime", args.since))
+                      .collect();
+                  },
+                });
+                """
+            ),
+        },
+        applicability=SAFE,
+    ),
+    "with .take(n) a range that would reorder the results stays in the filter": Case(
+        "filter-on-query",
+        {
+            "schema.ts": TASKS_SCHEMA,
+            "tasks.ts": _module(
+                """
+                export const firstBugs = query({
+                  args: {},
+                  handler: async (ctx, args) => {
+                    return await ctx.db
+                      .query("tasks")
+                      .filter((q) => q.and(q.eq(q.field("kind"), "bug"), q.gt(q.field("createdAt"), args.since)))
+                      .take(10);
+                  },
+                });
+                """
+            ),
+        },
+        {
+            "schema.ts": _tasks_schema_plus('.index("by_kind", ["kind"])'),
+            "tasks.ts": _module(
+                """
+                export const firstBugs = query({
+                  args: {},
+                  handler: async (ctx, args) => {
+                    return await ctx.db
+                      .query("tasks")
+                      .withIndex("by_kind", (q) => q.eq("kind", "bug"))
+                      .filter((q) => q.gt(q.field("createdAt"), args.since))
+                      .take(10);
+                  },
+                });
+                """
+            ),
+        },
+    ),
 }
 
 
