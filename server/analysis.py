@@ -530,6 +530,8 @@ class FileAnalyzer:
                     continue
                 if name.type == "identifier" and self.is_db(value, function):  # const db = ctx.db
                     function.db_names.add(text_of(name))
+                elif name.type == "identifier" and text_of(name) == "db":
+                    function.not_db_names.add("db")  # const db = new Pool(): not Convex's
                 elif name.type == "object_pattern" and self.is_ctx(value, function):
                     for prop in name.named_children:  # const { db } = ctx
                         if prop.type == "shorthand_property_identifier_pattern" and text_of(prop) == "db":
@@ -605,11 +607,28 @@ class FileAnalyzer:
             return False
         if node.type == "identifier":
             name = text_of(node)
-            return name == "db" or (function is not None and name in function.db_names)
+            if function is not None and name in function.db_names:
+                return True
+            return name == "db" and not self._db_is_something_else(function)
         if node.type == "member_expression":
             prop = node.child_by_field_name("property")
             return text_of(prop) == "db"
         return False
+
+    def _db_is_something_else(self, function: FunctionModel | None) -> bool:
+        """A `db` declared as something other than a Convex handle (`const db = drizzle(pool)`),
+        in the function, an enclosing one, or the module."""
+        scope = function
+        while scope is not None:
+            if "db" in scope.not_db_names:
+                return True
+            scope = scope.parent
+        if "db" in self.model.imports:
+            return True  # `import { db } from "./drizzle"`: Convex's handle only comes from ctx
+        top = unwrap(self._top_consts.get("db"))
+        if top is None or (top.type == "identifier" and text_of(top) == "db"):
+            return False
+        return not self.is_db(top, None)
 
     # -- context: owner function and loops ----------------------------------------------------
 
@@ -996,11 +1015,8 @@ class FileAnalyzer:
         if node.type == "member_expression":
             return text_of(node.child_by_field_name("property")) == "db"
         if node.type == "identifier":
-            name = text_of(node)
-            if name == "db":
-                return True
             function, _ = self.context_of(call)
-            return function is not None and name in function.db_names
+            return self.is_db(node, function)
         return False
 
     # -- reads ---------------------------------------------------------------------------

@@ -268,6 +268,7 @@ class FunctionModel:
     params: list[str] = field(default_factory=list)
     ctx_names: set[str] = field(default_factory=set)
     db_names: set[str] = field(default_factory=set)
+    not_db_names: set[str] = field(default_factory=set)  # `const db = new Pool()`: not a handle
     has_pagination_opts: bool = False
     args_names: list[str] = field(default_factory=list)
     args_param: str | None = None  # name of the handler's args parameter (`args`)

@@ -301,6 +301,43 @@ def test_not_db_handles():
     assert fn(model, "cacheGet").db_names == set() and fn(model, "cacheGet").ctx_names == set()
 
 
+def test_a_db_that_is_not_convex():
+    module_level = analyze(
+        """
+        import { Pool } from "pg";
+        const db = new Pool();
+        export const sync = action({ handler: async (ctx, args) => {
+          for (const id of args.ids) { await db.query("SELECT 1").then((r) => r); await db.get(id); }
+        } });
+        export const real = query({ handler: async ({ db }, args) => await db.get(args.id) });
+        """
+    )
+    assert [r.function.name for r in module_level.reads] == [
+        "real"
+    ]  # the parameter shadows the Pool
+    assert module_level.chains == []
+    local = analyze(
+        """
+        export const sync = internalAction({ handler: async (ctx, args) => {
+          const db = drizzle(args.url);
+          for (const id of args.ids) await db.get(id);
+          const inner = async (k) => db.get(k);
+          await ctx.db.get(args.id);
+        } });
+        """
+    )
+    assert [text_of(r.node) for r in local.reads] == ["ctx.db.get(args.id)"]
+    imported = analyze(
+        """
+        import { db } from "./lib/drizzle";
+        export const sync = action({ handler: async (ctx, args) => { await db.get(args.id); } });
+        """
+    )
+    assert imported.reads == []
+    plain = analyze("export async function load(db: DatabaseReader, id) { return db.get(id); }\n")
+    assert len(plain.reads) == 1
+
+
 # -- query chains ----------------------------------------------------------------------------------
 
 
