@@ -41,7 +41,7 @@ class LazySource(SourceFile):
     parsed snapshot with every edit since (and afresh when the result has errors, like
     `SourceFile.with_changes`, so it equals a fresh parse)."""
 
-    __slots__ = ("_anchor", "_edits", "_fresh_on_error")
+    __slots__ = ("_anchor", "_edits", "_fresh_on_error", "_parsed")
 
     def __init__(
         self,
@@ -53,26 +53,24 @@ class LazySource(SourceFile):
         *,
         fresh_on_error: bool = True,
     ) -> None:
-        # The base class's slots (mypy does not see them through the editable install).
-        self.path = anchor.path  # type: ignore[misc]
-        self.data = data  # type: ignore[misc]
-        self.text = data.decode("utf-8", errors="replace")  # type: ignore[misc]
-        self.language = anchor.language  # type: ignore[misc]
-        self.version = version  # type: ignore[misc]
-        self._index = lines  # type: ignore[misc]  # built on first use when None
+        super().__init__(anchor.path, data.decode("utf-8", errors="replace"), version=version, data=data)
+        if lines is not None:
+            self._index = lines  # type: ignore[misc]  # (a base-class slot)
         self._anchor: SourceFile | None = anchor
         self._edits = edits
         self._fresh_on_error = fresh_on_error
+        self._parsed: Tree | None = None
 
     @property
     def parsed(self) -> bool:
-        return self._anchor is None
+        return self._parsed is not None
 
     @property
     def tree(self) -> Tree:
+        if self._parsed is not None:
+            return self._parsed
         anchor = self._anchor
-        if anchor is None:
-            return _TREE_SLOT.__get__(self)
+        assert anchor is not None
         tree = anchor.tree.copy()
         for start, old_end, new_end, start_point, old_end_point, new_end_point in self._edits:
             tree.edit(
@@ -87,13 +85,10 @@ class LazySource(SourceFile):
         new_tree = parser.parse(self.data, tree)
         if new_tree.root_node.has_error and self._fresh_on_error:
             new_tree = parser.parse(self.data)
-        _TREE_SLOT.__set__(self, new_tree)
-        self._anchor = None
+        self._parsed = new_tree
+        self._anchor = None  # let the older snapshots go
         self._edits = []
         return new_tree
-
-
-_TREE_SLOT = SourceFile.__dict__["tree"]
 
 
 def apply_changes(
@@ -106,8 +101,7 @@ def apply_changes(
     """The snapshot after `changes` (each in the coordinates of the text before it), parsed
     lazily. `fresh_on_error=False` keeps an incremental parse that has errors (for the slice,
     whose broken statement `keep_through_syntax_errors` judges anyway)."""
-    if isinstance(source, LazySource) and not source.parsed:
-        assert source._anchor is not None
+    if isinstance(source, LazySource) and not source.parsed and source._anchor is not None:
         anchor, edits = source._anchor, list(source._edits)
     else:
         anchor, edits = source, []

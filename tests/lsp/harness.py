@@ -58,7 +58,7 @@ class Client(LanguageClient):
             except TimeoutError:
                 continue
 
-    async def diagnostics(self, uri: str, version: int | None = None, *, after: int = 0) -> list[types.Diagnostic]:
+    async def diagnostics_for(self, uri: str, version: int | None = None, *, after: int = 0) -> list[types.Diagnostic]:
         """The diagnostics of the first publish for `uri` (with `version`, if given) that
         arrives after the `after`-th recorded publish."""
 
