@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -308,6 +309,23 @@ def _filter_through_baseline(
 
 
 def _run_with_progress(args: argparse.Namespace, workspace: Workspace, config: Config, files: list[Path] | None, select: list[str], ignore: list[str]) -> CheckResult:
+    if args.no_cache:
+        return _run_fresh(args, workspace, config, files, select, ignore)
+    from convex_xray import cache
+
+    started = time.perf_counter()
+    directory = cache.cache_dir_for(workspace, config)
+    key = cache.cache_key(workspace, config, files, select, ignore)
+    cached = cache.load(directory, key)
+    if cached is not None:
+        cached.elapsed_ms = (time.perf_counter() - started) * 1000
+        return cached
+    result = _run_fresh(args, workspace, config, files, select, ignore)
+    cache.store(directory, key, result)
+    return result
+
+
+def _run_fresh(args: argparse.Namespace, workspace: Workspace, config: Config, files: list[Path] | None, select: list[str], ignore: list[str]) -> CheckResult:
     show = not args.no_progress and sys.stderr.isatty() and args.format == "text"
     if show:
         targets = files if files is not None else workspace.files()
