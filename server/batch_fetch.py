@@ -91,6 +91,7 @@ _RESULT_CARRIERS = frozenset(
         "pair",
         "object",
         "array",
+        "spread_element",  # a shallow copy: nested arrays and objects are still shared
         "await_expression",
     }
 )
@@ -292,6 +293,18 @@ def _optional_call(call: Node) -> bool:
     )
 
 
+def _in_async_function(statement: Node) -> bool:
+    """The prefetch awaits: the function it goes into must be `async`."""
+    current = statement.parent
+    for _ in range(_MAX_GUARD_DEPTH):
+        if current is None:
+            return False
+        if current.type in _FUNCTIONS:
+            return any(child.type == "async" for child in current.children)
+        current = current.parent
+    return False
+
+
 def _awaited_together(call: Node) -> bool:
     """`Promise.all(xs.map(async …))`: every callback's reads finish before the result is
     used, as the prefetched version's do. (Not `allSettled`: there one failed read is one
@@ -403,6 +416,8 @@ def _plan(ctx: RuleContext, read: DbRead) -> _Plan | None:
         return None
     if anchor.parent is not None and anchor.parent.type == "program":
         return None  # module scope: the function's ctx is not there
+    if not _in_async_function(anchor):
+        return None  # `function f() { return Promise.all(xs.map(async …)) }`: no `await` there
     return _Plan(loop, key, guard if isinstance(guard, Node) else None, await_node, anchor, item_param)
 
 
@@ -419,8 +434,11 @@ def _guard(await_node: Node, loop: Loop, loop_locals: set[str]) -> Node | bool |
         kind = current.type
         if kind == "ternary_expression":
             condition = current.child_by_field_name("condition")
+            alternative = current.child_by_field_name("alternative")
             if condition is not None and condition.id == child.id:
                 pass  # the read is the condition: always evaluated
+            elif alternative is not None and alternative.id == child.id:
+                return False  # `c ? … : await read`: runs when `c` is false; as for `else`
             elif guard is None and condition is not None and _item_only(condition, loop, loop_locals):
                 guard = condition
             else:

@@ -286,6 +286,18 @@ REFUSED = {
           out.push(await ctx.db.get(post.authorId));
         }
     """,
+    "read in the false branch of a ternary": """
+        for (const post of posts) {
+          out.push(post.hidden ? null : await ctx.db.get(post.authorId));
+        }
+    """,
+    "nested arrays of a spread copy are still shared": """
+        for (const post of posts) {
+          const author = { ...(await ctx.db.get(post.authorId)) };
+          author.tags.push("x");
+          out.push(author);
+        }
+    """,
     "labeled for-of": """
         outer: for (const post of posts) {
           out.push(await ctx.db.get(post.authorId));
@@ -329,6 +341,62 @@ def test_batch_fetch_refuses_when_meaning_could_change(tmp_path, name):
     assert findings, "the N+1 is still reported"
     for finding in findings:
         assert finding.fix is not None and finding.fix.applicability is Applicability.DISPLAY_ONLY
+
+
+@pytest.mark.parametrize(
+    "function",
+    [
+        "function enrich(ctx: any, posts: any[]) {\n"
+        "  return Promise.all(posts.map(async (p) => ({ ...p, author: await ctx.db.get(p.authorId) })));\n"
+        "}\n",
+        "const enrich = (ctx: any, posts: any[]) => {\n"
+        "  return Promise.all(posts.map(async (p) => ({ ...p, author: await ctx.db.get(p.authorId) })));\n"
+        "};\n",
+    ],
+    ids=["function declaration", "arrow function"],
+)
+def test_no_prefetch_into_a_function_that_is_not_async(tmp_path, function):
+    # The prefetch awaits; `await` outside an async function does not compile.
+    module = _module(
+        function
+        + "export const feed = query({\n  args: {},\n  handler: async (ctx) => "
+        + 'enrich(ctx, await ctx.db.query("posts").take(20)),\n});\n'
+    )
+    project = write_project(tmp_path / "app", {"feed.ts": module})
+    _, result = check_project(project, select=[RULE])
+    findings = [f for f in result.findings if f.rule == RULE]
+    assert findings, "the N+1 is still reported"
+    for finding in findings:
+        assert finding.fix is not None and finding.fix.applicability is Applicability.DISPLAY_ONLY
+
+
+def test_ternary_true_branch_is_batched_false_branch_is_not(tmp_path):
+    module = _module(
+        """
+        export const feed = query({
+          args: {},
+          handler: async (ctx) => {
+            const posts = await ctx.db.query("posts").take(20);
+            const out = [];
+            for (const post of posts) {
+              out.push(post.editorId ? await ctx.db.get(post.editorId) : await ctx.db.get(post.authorId));
+            }
+            return out;
+          },
+        });
+        """
+    )
+    project = write_project(tmp_path / "app", {"feed.ts": module})
+    path = project / "convex" / "feed.ts"
+    _, result = check_project(project, select=[RULE])
+    by_key = {path.read_bytes()[f.span.start : f.span.end].decode(): f.fix for f in result.findings}
+    assert by_key["ctx.db.get(post.editorId)"].applicability is Applicability.SAFE
+    assert by_key["ctx.db.get(post.authorId)"].applicability is Applicability.DISPLAY_ONLY
+    run_fix(project, [RULE])
+    text = path.read_text()
+    assert "posts.flatMap((post) => (post.editorId ? [post.editorId] : []))" in text
+    assert "post.editorId ? editorsById.get(post.editorId) ?? null : await ctx.db.get(post.authorId)" in text
+    assert error_nodes(path) == 0
 
 
 def test_mutation_with_writes_in_the_loop_gets_advice_only(tmp_path):
