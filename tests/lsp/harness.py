@@ -13,7 +13,7 @@ import sys
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Union
 
 import pytest
 import pytest_asyncio
@@ -41,7 +41,9 @@ class Client(LanguageClient):
     def bump(self) -> None:
         self._changed.set()
 
-    async def wait_until(self, predicate: Callable[[], Any], what: str, timeout: float = TIMEOUT) -> Any:
+    async def wait_until(
+        self, predicate: Callable[[], Any], what: str, timeout: float = TIMEOUT
+    ) -> Any:
         """Wait until `predicate()` returns something truthy (checked after every notification)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
@@ -58,7 +60,9 @@ class Client(LanguageClient):
             except TimeoutError:
                 continue
 
-    async def diagnostics_for(self, uri: str, version: int | None = None, *, after: int = 0) -> list[types.Diagnostic]:
+    async def diagnostics_for(
+        self, uri: str, version: int | None = None, *, after: int = 0
+    ) -> list[types.Diagnostic]:
         """The diagnostics of the first publish for `uri` (with `version`, if given) that
         arrives after the `after`-th recorded publish."""
 
@@ -78,7 +82,9 @@ class Client(LanguageClient):
         )
 
 
-_EMPTY = types.Diagnostic(range=types.Range(start=types.Position(0, 0), end=types.Position(0, 0)), message="<none>")
+_EMPTY = types.Diagnostic(
+    range=types.Range(start=types.Position(0, 0), end=types.Position(0, 0)), message="<none>"
+)
 
 
 def _record_publish(client: Client, params: types.PublishDiagnosticsParams) -> None:
@@ -92,7 +98,9 @@ def _record_status(client: Client, params: Any) -> None:
     client.bump()
 
 
-def _apply_edit(client: Client, params: types.ApplyWorkspaceEditParams) -> types.ApplyWorkspaceEditResult:
+def _apply_edit(
+    client: Client, params: types.ApplyWorkspaceEditParams
+) -> types.ApplyWorkspaceEditResult:
     client.applied_edits.append(params)
     client.bump()
     return types.ApplyWorkspaceEditResult(applied=True)
@@ -113,8 +121,22 @@ def _show(client: Client, params: types.ShowMessageParams) -> None:
     client.bump()
 
 
+def _converter():
+    """pygls' converter, except that a code action carrying a command stays a CodeAction
+    (lsprotocol reads anything with a `command` key as a bare Command)."""
+    converter = default_converter()
+
+    def command_or_action(value: Any, _: type) -> types.Command | types.CodeAction:
+        if isinstance(value.get("command"), str):
+            return converter.structure(value, types.Command)
+        return converter.structure(value, types.CodeAction)
+
+    converter.register_structure_hook(Union[types.Command, types.CodeAction], command_or_action)  # noqa: UP007
+    return converter
+
+
 def make_client() -> Client:
-    client = Client(converter_factory=default_converter)
+    client = Client(converter_factory=_converter)
     features = dict(DEFAULT_CLIENT_FEATURES)
     features[types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS] = _record_publish
     features["convexXray/status"] = _record_status
@@ -135,31 +157,47 @@ def capabilities(
     document_changes: bool = True,
 ) -> types.ClientCapabilities:
     return types.ClientCapabilities(
-        general=types.GeneralClientCapabilities(position_encodings=encodings) if encodings else None,
+        general=types.GeneralClientCapabilities(position_encodings=encodings)
+        if encodings
+        else None,
         window=types.WindowClientCapabilities(
-            work_done_progress=True, show_document=types.ShowDocumentClientCapabilities(support=True)
+            work_done_progress=True,
+            show_document=types.ShowDocumentClientCapabilities(support=True),
         ),
         workspace=types.WorkspaceClientCapabilities(
             configuration=configuration,
-            did_change_configuration=types.DidChangeConfigurationClientCapabilities(dynamic_registration=True),
-            did_change_watched_files=types.DidChangeWatchedFilesClientCapabilities(dynamic_registration=True),
+            did_change_configuration=types.DidChangeConfigurationClientCapabilities(
+                dynamic_registration=True
+            ),
+            did_change_watched_files=types.DidChangeWatchedFilesClientCapabilities(
+                dynamic_registration=True
+            ),
             workspace_edit=types.WorkspaceEditClientCapabilities(document_changes=document_changes),
             apply_edit=True,
-            diagnostics=types.DiagnosticWorkspaceClientCapabilities(refresh_support=True) if pull else None,
+            diagnostics=types.DiagnosticWorkspaceClientCapabilities(refresh_support=True)
+            if pull
+            else None,
         ),
         text_document=types.TextDocumentClientCapabilities(
             synchronization=types.TextDocumentSyncClientCapabilities(did_save=True),
             publish_diagnostics=types.PublishDiagnosticsClientCapabilities(
-                version_support=True, related_information=True, code_description_support=True, data_support=True
+                version_support=True,
+                related_information=True,
+                code_description_support=True,
+                data_support=True,
             ),
-            diagnostic=types.DiagnosticClientCapabilities(related_document_support=True) if pull else None,
+            diagnostic=types.DiagnosticClientCapabilities(related_document_support=True)
+            if pull
+            else None,
             code_action=types.CodeActionClientCapabilities(
                 code_action_literal_support=types.ClientCodeActionLiteralOptions(
                     code_action_kind=types.ClientCodeActionKindOptions(
                         value_set=[types.CodeActionKind.QuickFix, types.CodeActionKind.SourceFixAll]
                     )
                 ),
-                resolve_support=types.ClientCodeActionResolveOptions(properties=["edit"]) if resolve else None,
+                resolve_support=types.ClientCodeActionResolveOptions(properties=["edit"])
+                if resolve
+                else None,
                 data_support=True,
                 is_preferred_support=True,
             ),
@@ -245,7 +283,9 @@ class Session:
             types.DidSaveTextDocumentParams(text_document=types.TextDocumentIdentifier(uri=uri))
         )
 
-    def position(self, uri: str, needle: str, *, occurrence: int = 0, delta: int = 0) -> types.Position:
+    def position(
+        self, uri: str, needle: str, *, occurrence: int = 0, delta: int = 0
+    ) -> types.Position:
         """Where `needle` (plus `delta` characters) is in the document, in the session's encoding."""
         text = self.texts[uri]
         index = -1
@@ -283,7 +323,9 @@ class Session:
     def edit(self, uri: str, start: types.Position, end: types.Position, new_text: str) -> int:
         return self.change(uri, [(types.Range(start=start, end=end), new_text)])
 
-    def insert(self, uri: str, needle: str, text: str, *, occurrence: int = 0, delta: int = 0) -> int:
+    def insert(
+        self, uri: str, needle: str, text: str, *, occurrence: int = 0, delta: int = 0
+    ) -> int:
         at = self.position(uri, needle, occurrence=occurrence, delta=delta)
         return self.edit(uri, at, at, text)
 
@@ -293,7 +335,9 @@ class Session:
 
     def apply(self, uri: str, edits: list[types.TextEdit]) -> int:
         """Apply a code action's edits as one didChange, back to front (like an editor)."""
-        ordered = sorted(edits, key=lambda e: (e.range.start.line, e.range.start.character), reverse=True)
+        ordered = sorted(
+            edits, key=lambda e: (e.range.start.line, e.range.start.character), reverse=True
+        )
         return self.change(uri, [(e.range, e.new_text) for e in ordered])
 
     async def roundtrip(self) -> None:
@@ -354,7 +398,8 @@ async def start() -> AsyncIterator[Starter]:
                     capabilities=caps,
                     initialization_options=init_options,
                     workspace_folders=[
-                        types.WorkspaceFolder(uri=f.resolve().as_uri(), name=f.name) for f in (folders or [root])
+                        types.WorkspaceFolder(uri=f.resolve().as_uri(), name=f.name)
+                        for f in (folders or [root])
                     ],
                 )
             ),

@@ -45,7 +45,11 @@ async def test_list_rules_request(start, tmp_path):
     by_slug = {r["slug"]: r for r in rules}
     assert {"unbounded-collect", "unknown-index", "n-plus-one-read"} <= set(by_slug)
     entry = by_slug["unbounded-collect"]
-    assert entry["code"].startswith("CX") and entry["summary"] and entry["url"].endswith("unbounded-collect.md")
+    assert (
+        entry["code"].startswith("CX")
+        and entry["summary"]
+        and entry["url"].endswith("unbounded-collect.md")
+    )
 
 
 async def test_capabilities_and_server_info(tmp_path):
@@ -79,7 +83,10 @@ async def test_capabilities_and_server_info(tmp_path):
         assert caps.diagnostic_provider.inter_file_dependencies is True
         assert caps.diagnostic_provider.workspace_diagnostics is True
         assert caps.code_action_provider.resolve_provider is True
-        assert set(caps.code_action_provider.code_action_kinds) == {"quickfix", "source.fixAll.convex-xray"}
+        assert set(caps.code_action_provider.code_action_kinds) == {
+            "quickfix",
+            "source.fixAll.convex-xray",
+        }
         # Only server-side commands: client commands (restart, showOutput...) are the client's.
         assert sorted(caps.execute_command_provider.commands) == [
             "convex-xray.applyAllFixes",
@@ -88,9 +95,13 @@ async def test_capabilities_and_server_info(tmp_path):
         assert caps.code_lens_provider is not None
         assert caps.definition_provider and caps.hover_provider and caps.references_provider
         assert set(caps.completion_provider.trigger_characters) == {'"', "'"}
-        await client.wait_until(lambda: any(s["state"] == "ready" for s in client.statuses), "ready")
+        await client.wait_until(
+            lambda: any(s["state"] == "ready" for s in client.statuses), "ready"
+        )
         # Dynamic registration of the file watchers (the client said it supports it).
-        watch = next(r for r in client.registrations if r.method == "workspace/didChangeWatchedFiles")
+        watch = next(
+            r for r in client.registrations if r.method == "workspace/didChangeWatchedFiles"
+        )
         globs = {w["globPattern"] for w in watch.register_options["watchers"]}
         assert {"**/convex.json", "**/convex-xray.toml", "**/schema.{ts,js,mts,mjs}"} <= globs
         # Indexing reported work-done progress: begin ... end.
@@ -123,7 +134,8 @@ async def test_push_clients_get_no_pull_provider(tmp_path):
         result = await asyncio.wait_for(
             client.initialize_session(
                 types.InitializeParams(
-                    capabilities=caps, workspace_folders=[types.WorkspaceFolder(uri=root.as_uri(), name="app")]
+                    capabilities=caps,
+                    workspace_folders=[types.WorkspaceFolder(uri=root.as_uri(), name="app")],
                 )
             ),
             TIMEOUT,

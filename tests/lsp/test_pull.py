@@ -72,7 +72,9 @@ async def test_workspace_pull_reports_files_that_are_not_open(start, tmp_path):
     session = await start(root, caps=capabilities(pull=True))
     open_uri = session.open("convex/posts.ts")
     report = await asyncio.wait_for(
-        session.client.workspace_diagnostic_async(types.WorkspaceDiagnosticParams(previous_result_ids=[])),
+        session.client.workspace_diagnostic_async(
+            types.WorkspaceDiagnosticParams(previous_result_ids=[])
+        ),
         TIMEOUT,
     )
     by_uri = {item.uri: item for item in report.items}
@@ -86,7 +88,9 @@ async def test_workspace_pull_reports_files_that_are_not_open(start, tmp_path):
     again = await asyncio.wait_for(
         session.client.workspace_diagnostic_async(
             types.WorkspaceDiagnosticParams(
-                previous_result_ids=[types.PreviousResultId(uri=i.uri, value=i.result_id) for i in report.items]
+                previous_result_ids=[
+                    types.PreviousResultId(uri=i.uri, value=i.result_id) for i in report.items
+                ]
             )
         ),
         TIMEOUT,
@@ -104,6 +108,8 @@ async def test_schema_edit_asks_pull_clients_to_refresh(start, tmp_path):
     refreshes = client.diagnostic_refresh_count
     schema = session.open("convex/schema.ts")
     session.replace(schema, '.index("by_email", ["email"])', '.index("by_mail", ["email"])')
-    await client.wait_until(lambda: client.diagnostic_refresh_count > refreshes, "a diagnostic refresh")
+    await client.wait_until(
+        lambda: client.diagnostic_refresh_count > refreshes, "a diagnostic refresh"
+    )
     after = await _pull(session, users, before.result_id)
     assert after.kind == "full" and codes(after.items) == []
