@@ -76,7 +76,16 @@ SDK_MODULES = frozenset(SDK_CLIENTS.values())
 _NEW_QUERY = "(new_expression constructor: (identifier) @class) @new"
 
 # axios: where the config argument sits, by method.
-AXIOS_CONFIG = {"get": 1, "delete": 1, "head": 1, "options": 1, "post": 2, "put": 2, "patch": 2, "request": 0}
+AXIOS_CONFIG = {
+    "get": 1,
+    "delete": 1,
+    "head": 1,
+    "options": 1,
+    "post": 2,
+    "put": 2,
+    "patch": 2,
+    "request": 0,
+}
 
 
 def milliseconds(value: int) -> str:
@@ -209,7 +218,8 @@ def _sdk_clients(ctx: RuleContext) -> Iterator[Finding]:
     wanted = {
         local
         for local, binding in imports.items()
-        if binding.module in SDK_MODULES and (binding.imported == "default" or binding.imported in SDK_CLIENTS)
+        if binding.module in SDK_MODULES
+        and (binding.imported == "default" or binding.imported in SDK_CLIENTS)
     }
     if not wanted:
         return

@@ -126,7 +126,7 @@ def _message(chain: QueryChain, plan: IndexPlan, table: Table | None, path_name:
         head = f"`.filter()` on {fields} with no index scans the whole {what} table: every document is read to find the matches"
     elif kind == "rangeless":
         head = (
-            f"`.filter()` on {fields} after `.withIndex(\"{plan.base_index}\")` with no range scans the "
+            f'`.filter()` on {fields} after `.withIndex("{plan.base_index}")` with no range scans the '
             f"whole {what} table in index order"
         )
     else:
@@ -143,7 +143,9 @@ def _message(chain: QueryChain, plan: IndexPlan, table: Table | None, path_name:
             tail += " (in a different order)"
     else:
         quoted = ", ".join(f'"{f}"' for f in plan.fields)
-        where = f"`{path_name}`" if table is not None and table.insert_at is not None else "the schema"
+        where = (
+            f"`{path_name}`" if table is not None and table.insert_at is not None else "the schema"
+        )
         tail = f'add `.index("{plan.name}", [{quoted}])` to {where} so the database reads only the matches'
     residual = "" if plan.fully_absorbed else "; keep `.filter()` for the rest"
     return f"{head}; {tail}{residual}."
@@ -181,7 +183,9 @@ def _variants(chain: QueryChain) -> Iterator[QueryChain]:
         yield replace(chain, steps=[*fixed, step])
 
 
-def _check_chain(ctx: RuleContext, chain: QueryChain, schema: Schema | None, style: str) -> Iterator[Finding]:
+def _check_chain(
+    ctx: RuleContext, chain: QueryChain, schema: Schema | None, style: str
+) -> Iterator[Finding]:
     first = chain.filter_steps[0]
     table = schema.table(chain.table) if schema is not None else None
     if chain.index_step is not None and table is None:
@@ -194,8 +198,14 @@ def _check_chain(ctx: RuleContext, chain: QueryChain, schema: Schema | None, sty
         base = table.index(plan.base_index)
         if base is not None and base.span is not None:
             related.append(Related(base.span, f"`{base.name}` is defined here"))
-    if plan.existing is not None and plan.existing.span is not None and plan.existing.name != plan.base_index:
-        related.append(Related(plan.existing.span, f"`{plan.existing.name}` covers the filtered fields"))
+    if (
+        plan.existing is not None
+        and plan.existing.span is not None
+        and plan.existing.name != plan.base_index
+    ):
+        related.append(
+            Related(plan.existing.span, f"`{plan.existing.name}` covers the filtered fields")
+        )
     elif plan.existing is None and table is not None and table.name_span is not None:
         related.append(Related(table.name_span, f"table `{table.name}` is defined here"))
     schema_source = None
@@ -210,4 +220,3 @@ def _check_chain(ctx: RuleContext, chain: QueryChain, schema: Schema | None, sty
         related=related,
         fix=fix,
     )
-

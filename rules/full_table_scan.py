@@ -102,7 +102,14 @@ def _breaks_early(chain: QueryChain) -> bool:
         node = stack.pop()
         if node.type in ("break_statement", "return_statement"):
             return True
-        if node.type in ("arrow_function", "function_expression", "function_declaration", "for_in_statement", "for_statement", "while_statement"):
+        if node.type in (
+            "arrow_function",
+            "function_expression",
+            "function_declaration",
+            "for_in_statement",
+            "for_statement",
+            "while_statement",
+        ):
             continue
         stack.extend(node.named_children)
     return False
@@ -128,20 +135,36 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
         else:
             continue
         table = schema.table(chain.table) if schema is not None else None
-        if filtered and plan_filter_index(ctx.source, chain, table, naming_style([schema] if schema else [])) is not None:
+        if (
+            filtered
+            and plan_filter_index(
+                ctx.source, chain, table, naming_style([schema] if schema else [])
+            )
+            is not None
+        ):
             continue  # filter-on-query reports the scan with the index that replaces the filter
         yield _finding(ctx, read, chain, state, until_found)
 
 
-def _finding(ctx: RuleContext, read: DbRead, chain: QueryChain, state: str, until_found: bool) -> Finding:
+def _finding(
+    ctx: RuleContext, read: DbRead, chain: QueryChain, state: str, until_found: bool
+) -> Finding:
     name = f"`{chain.table}`"
     how = "with no index"
     if state == "rangeless":
         step = chain.index_step
         index_name = string_value(step.arg(0)) if step is not None else None
-        how = f'through `.withIndex("{index_name}")` with no range' if index_name else "through an index with no range"
+        how = (
+            f'through `.withIndex("{index_name}")` with no range'
+            if index_name
+            else "through an index with no range"
+        )
     if until_found:
-        what = "stops at the first match" if chain.terminal != "take" else "stops after the first matches"
+        what = (
+            "stops at the first match"
+            if chain.terminal != "take"
+            else "stops after the first matches"
+        )
         message = (
             f"Query on {name} {how} {what} of its `.filter()`, scanning the table until then: "
             f"every document when nothing matches ({LIMITS}). Query an index on the filtered fields instead."
@@ -173,16 +196,22 @@ def _add_index_alternative(ctx: RuleContext, read: DbRead, chain: QueryChain) ->
     table = schema.table(chain.table)
     if table is None or table.insert_at is None:
         return []
-    use = result_use(chain, read.function.node if read.function is not None else None, ctx.source.language)
+    use = result_use(
+        chain, read.function.node if read.function is not None else None, ctx.source.language
+    )
     field = use.detail if use.kind == "js-filtered" else ""
     if not field or (table.fields is not None and field not in table.fields):
         return []
     name = style_name(naming_style([schema]), [field])
-    if table.index(name) is not None or any(i.fields[:1] == [field] for i in table.indexes.values()):
+    if table.index(name) is not None or any(
+        i.fields[:1] == [field] for i in table.indexes.values()
+    ):
         return []
     source = ctx.workspace.source(table.insert_at.path)
     edit = insert_index_edit(table, source, name, [field]) if source is not None else None
     if edit is None:
         return []
     where = table.insert_at.path.name
-    return [Fix.unsafe(f"Add index `{name}` to `{where}` (then query it with `.withIndex`)", [edit])]
+    return [
+        Fix.unsafe(f"Add index `{name}` to `{where}` (then query it with `.withIndex`)", [edit])
+    ]

@@ -110,9 +110,15 @@ def canonical_order(ranges: Sequence[IndexRange], key: Sequence[str]) -> list[In
     return [*ordered, *lower, *upper]
 
 
-def _problem(ranges: Sequence[IndexRange], key: Sequence[str], index_name: str) -> tuple[IndexRange, str]:
+def _problem(
+    ranges: Sequence[IndexRange], key: Sequence[str], index_name: str
+) -> tuple[IndexRange, str]:
     """The first condition that breaks the range, and why."""
-    shown = "(" + ", ".join(f"`{f}`" for f in key if f != "_creationTime" or key == ["_creationTime"]) + ")"
+    shown = (
+        "("
+        + ", ".join(f"`{f}`" for f in key if f != "_creationTime" or key == ["_creationTime"])
+        + ")"
+    )
     for i, item in enumerate(ranges):
         if valid_range(ranges[: i + 1], key):
             continue
@@ -121,22 +127,46 @@ def _problem(ranges: Sequence[IndexRange], key: Sequence[str], index_name: str) 
         if item.op == "eq" and any(r.op == "eq" and r.field == item.field for r in ranges[:i]):
             return item, f"`{item.field}` is constrained twice"
         if item.op == "eq" and any(r.op != "eq" for r in ranges[:i]):
-            return item, f"`.eq(\"{item.field}\", ...)` comes after a bound; equalities must come first"
+            return (
+                item,
+                f'`.eq("{item.field}", ...)` comes after a bound; equalities must come first',
+            )
         if item.op in LOWER and any(r.op not in LOWER and r.op != "eq" for r in ranges[:i]):
             return item, "the lower bound must come before the upper bound"
         position = key.index(item.field)
         done = {r.field for r in ranges[:i] if r.op == "eq"}
         missing = [f for f in key[:position] if f not in done]
-        if missing and all(r.field in key for r in ranges) and {r.field for r in ranges if r.op == "eq"} >= set(missing):
-            return item, f"index `{index_name}` is ordered {shown}: `{missing[0]}` must be constrained before `{item.field}`"
+        if (
+            missing
+            and all(r.field in key for r in ranges)
+            and {r.field for r in ranges if r.op == "eq"} >= set(missing)
+        ):
+            return (
+                item,
+                f"index `{index_name}` is ordered {shown}: `{missing[0]}` must be constrained before `{item.field}`",
+            )
         if missing:
-            return item, f"index `{index_name}` is ordered {shown}: the range skips `{missing[0]}`, which comes before `{item.field}`"
+            return (
+                item,
+                f"index `{index_name}` is ordered {shown}: the range skips `{missing[0]}`, which comes before `{item.field}`",
+            )
         return item, f"index `{index_name}` is ordered {shown}"
     raise ValueError("range is valid")
 
 
 _SIMPLE = frozenset(
-    {"identifier", "member_expression", "string", "number", "true", "false", "null", "undefined", "property_identifier", "this"}
+    {
+        "identifier",
+        "member_expression",
+        "string",
+        "number",
+        "true",
+        "false",
+        "null",
+        "undefined",
+        "property_identifier",
+        "this",
+    }
 )
 
 
@@ -154,7 +184,9 @@ def _simple(node: Node | None) -> bool:
     return node.type in _SIMPLE
 
 
-def reorder_edit(source: SourceFile, ranges: Sequence[IndexRange], ordered: Sequence[IndexRange]) -> Edit | None:
+def reorder_edit(
+    source: SourceFile, ranges: Sequence[IndexRange], ordered: Sequence[IndexRange]
+) -> Edit | None:
     """Permute the `.op(...)` calls, keeping the whitespace between them where it was."""
     slots: list[str] = []
     calls: dict[int, str] = {}
@@ -203,7 +235,11 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
             if edit is not None:
                 build = Fix.safe if all(_simple(r.value_node) for r in ranges) else Fix.unsafe
                 fix = build(f"Reorder the range to the order of `{index.name}`", [edit])
-        related = [Related(index.span, f"`{index.name}` is defined here")] if index.span is not None else []
+        related = (
+            [Related(index.span, f"`{index.name}` is defined here")]
+            if index.span is not None
+            else []
+        )
         yield ctx.finding(
             META,
             culprit.field_node,

@@ -118,6 +118,7 @@ META = RuleMeta(
     unnecessary=True,
 )
 
+
 def relies_on_order(ref: IndexRef) -> bool:
     """The query asks for an order explicitly (`.order("desc")`: newest first)."""
     chain = ref.chain
@@ -140,7 +141,11 @@ def _covering(table: Table, index: Index) -> tuple[Index, bool] | None:
             continue
         if other.fields == index.fields:
             # Of two identical indexes, report the later one.
-            if other.span is not None and index.span is not None and other.span.start < index.span.start:
+            if (
+                other.span is not None
+                and index.span is not None
+                and other.span.start < index.span.start
+            ):
                 same.append(other)
         elif len(other.fields) > count and other.fields[:count] == index.fields:
             longer.append(other)
@@ -151,7 +156,9 @@ def _covering(table: Table, index: Index) -> tuple[Index, bool] | None:
     return None
 
 
-def _rename_fix(ctx: RuleContext, usage: IndexUsage, table: Table, index: Index, target: Index) -> Fix | None:
+def _rename_fix(
+    ctx: RuleContext, usage: IndexUsage, table: Table, index: Index, target: Index
+) -> Fix | None:
     if index.name_span is None or not usage.can_claim(table.name) or usage.mentions[index.name] > 0:
         return None
     if usage.by_name.get(index.name):
@@ -170,7 +177,9 @@ def _rename_fix(ctx: RuleContext, usage: IndexUsage, table: Table, index: Index,
             return None
         edits.append(edit)
     count = len(uses)
-    also = f" and use `{target.name}` in {count} quer{'y' if count == 1 else 'ies'}" if count else ""
+    also = (
+        f" and use `{target.name}` in {count} quer{'y' if count == 1 else 'ies'}" if count else ""
+    )
     return Fix.unsafe(f"Remove index `{index.name}`{also}", edits)
 
 
@@ -185,17 +194,31 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
             if not table.indexes_known:
                 continue
             for index in table.indexes.values():
-                if index.kind != "index" or index.staged or not index.fields or index.name_span is None:
+                if (
+                    index.kind != "index"
+                    or index.staged
+                    or not index.fields
+                    or index.name_span is None
+                ):
                     continue
                 found = _covering(table, index)
                 if found is None:
                     continue
                 target, same = found
                 uses = usage.uses(table.name, index.name)
-                if not uses and schema.complete and usage.can_claim(table.name) and usage.mentions[index.name] == 0:
+                if (
+                    not uses
+                    and schema.complete
+                    and usage.can_claim(table.name)
+                    and usage.mentions[index.name] == 0
+                ):
                     continue  # unused-index reports it
                 ordered = [] if same else [(m, r) for m, r in uses if relies_on_order(r)]
-                related = [Related(target.span, f"`{target.name}` is defined here")] if target.span else []
+                related = (
+                    [Related(target.span, f"`{target.name}` is defined here")]
+                    if target.span
+                    else []
+                )
                 for model, ref in ordered[:3]:
                     related.append(
                         Related(

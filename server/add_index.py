@@ -77,7 +77,11 @@ def naming_style(schemas: Iterable[Schema]) -> str:
     global _last_style
     chosen = tuple(schemas)
     last = _last_style
-    if last is not None and len(last[0]) == len(chosen) and all(a is b for a, b in zip(last[0], chosen, strict=True)):
+    if (
+        last is not None
+        and len(last[0]) == len(chosen)
+        and all(a is b for a, b in zip(last[0], chosen, strict=True))
+    ):
         return last[1]
     style = _naming_style(chosen)
     _last_style = (chosen, style)
@@ -133,12 +137,16 @@ class IndexPlan:
     """The index a query should use instead of (part of) its `.filter()`."""
 
     table: str
-    fields: list[str]  # the index's fields (for a new index: the ones to add, without _creationTime)
+    fields: list[
+        str
+    ]  # the index's fields (for a new index: the ones to add, without _creationTime)
     name: str
     existing: Index | None  # an index the schema already has that covers the fields
     conditions: list[Condition]  # the full range, in index order
     absorbed: list[FilterAtom]  # filter predicates the index takes over
-    residual: dict[int, list[FilterAtom]] = field(default_factory=dict)  # per filter step (by call id)
+    residual: dict[int, list[FilterAtom]] = field(
+        default_factory=dict
+    )  # per filter step (by call id)
     unparsed: list[ChainStep] = field(default_factory=list)  # filter steps we could not read
     order_preserved: bool = True  # documents come back in the same order as before
     base_index: str | None = None  # the index the query used before (None: no index)
@@ -228,7 +236,9 @@ def plan_filter_index(
     key = index_key(base) if base is not None else [CREATION_TIME]
     eq_fields = [r.field for r in ranges if r.op == "eq"]
     range_field = next((r.field for r in ranges if r.op != "eq"), None)
-    rest = key[len(eq_fields) :]  # the order within the equalities (starts with range_field, if any)
+    rest = key[
+        len(eq_fields) :
+    ]  # the order within the equalities (starts with range_field, if any)
 
     # Which filter predicates can the index take?
     residual: dict[int, list[FilterAtom]] = {}
@@ -245,8 +255,11 @@ def plan_filter_index(
             if not atom.absorbable or name is None or not _known_field(table, name):
                 kept.append(atom)
             elif atom.op == "eq":
-                if name in SYSTEM_FIELDS or name in eq_fields or name == range_field or any(
-                    a.field == name for a in new_eq
+                if (
+                    name in SYSTEM_FIELDS
+                    or name in eq_fields
+                    or name == range_field
+                    or any(a.field == name for a in new_eq)
                 ):
                     kept.append(atom)
                 else:
@@ -291,14 +304,28 @@ def plan_filter_index(
     fields = [*equal, *tail]
     wanted_order = [*tail, CREATION_TIME]
 
-    conditions = [Condition("eq", r.field, text_of(r.value_node), r.value_node) for r in ranges if r.op == "eq"]
-    conditions += [Condition("eq", a.field or "", text_of(a.value_node), a.value_node) for a in new_eq]
+    conditions = [
+        Condition("eq", r.field, text_of(r.value_node), r.value_node)
+        for r in ranges
+        if r.op == "eq"
+    ]
+    conditions += [
+        Condition("eq", a.field or "", text_of(a.value_node), a.value_node) for a in new_eq
+    ]
     if range_field is not None:
-        conditions += [Condition(r.op, r.field, text_of(r.value_node), r.value_node) for r in ranges if r.op != "eq"]
+        conditions += [
+            Condition(r.op, r.field, text_of(r.value_node), r.value_node)
+            for r in ranges
+            if r.op != "eq"
+        ]
     for atom in bounds:
-        conditions.append(Condition(atom.op, atom.field or "", text_of(atom.value_node), atom.value_node))
+        conditions.append(
+            Condition(atom.op, atom.field or "", text_of(atom.value_node), atom.value_node)
+        )
 
-    existing = _covering_index(table, equal, order_field, wanted_order) if table is not None else None
+    existing = (
+        _covering_index(table, equal, order_field, wanted_order) if table is not None else None
+    )
     if existing is not None:
         chosen, preserved = existing
         key_fields = index_key(chosen)
@@ -314,7 +341,12 @@ def plan_filter_index(
             absorbed=[*new_eq, *bounds],
             residual=residual,
             unparsed=unparsed,
-            order_preserved=preserved and (order_field is None or order_field == range_field or _same_order(original_order, order_field)),
+            order_preserved=preserved
+            and (
+                order_field is None
+                or order_field == range_field
+                or _same_order(original_order, order_field)
+            ),
             base_index=base.name if base is not None else None,
             new_fields=[*new_eq_fields, *([range_on] if range_on else [])],
         )
@@ -329,7 +361,9 @@ def plan_filter_index(
         absorbed=[*new_eq, *bounds],
         residual=residual,
         unparsed=unparsed,
-        order_preserved=order_field is None or order_field == range_field or _same_order(original_order, order_field),
+        order_preserved=order_field is None
+        or order_field == range_field
+        or _same_order(original_order, order_field),
         base_index=base.name if base is not None else None,
         new_fields=[*new_eq_fields, *([range_on] if range_on else [])],
         name_taken=taken,
@@ -356,7 +390,10 @@ def _covering_index(
     """An index whose leading fields are the equalities (any order) then the range field."""
     best: tuple[int, int, Index] | None = None
     count = len(equal)
-    candidates = [*table.indexes.values(), *(i for n in ("by_creation_time",) if (i := table.index(n)) is not None)]
+    candidates = [
+        *table.indexes.values(),
+        *(i for n in ("by_creation_time",) if (i := table.index(n)) is not None),
+    ]
     for index in candidates:
         if index.kind not in ("index", "implicit") or index.staged or index.name == "by_id":
             continue
@@ -377,7 +414,9 @@ def _covering_index(
 # -- edits ------------------------------------------------------------------------------------------
 
 
-def insert_index_edit(table: Table, definition_source: SourceFile, name: str, fields: Sequence[str]) -> Edit | None:
+def insert_index_edit(
+    table: Table, definition_source: SourceFile, name: str, fields: Sequence[str]
+) -> Edit | None:
     """`.index("name", ["a", "b"])` after the table's last `.index(...)` (or its `defineTable(...)`)."""
     at = table.insert_at
     if at is None or not table.indexes_known or at.path != definition_source.path:
@@ -408,7 +447,9 @@ def rewritable(chain: QueryChain) -> bool:
     if any(step.conditional for step in chain.steps):
         return False
     start, end = chain.end.start_byte, chain.end.end_byte
-    return start <= chain.root.start_byte and all(start <= s.call.start_byte and s.call.end_byte <= end for s in chain.steps)
+    return start <= chain.root.start_byte and all(
+        start <= s.call.start_byte and s.call.end_byte <= end for s in chain.steps
+    )
 
 
 def _mentions(node: Node | None, name: str) -> bool:
@@ -473,7 +514,9 @@ def rewrite_edits(source: SourceFile, chain: QueryChain, plan: IndexPlan) -> lis
     if index_step is not None:
         start = index_step.property.start_byte
         column, indent = _column_and_indent(source, start - 1)
-        text = _with_index_call(name, param, ranges, column, indent, breakable=column == len(indent))
+        text = _with_index_call(
+            name, param, ranges, column, indent, breakable=column == len(indent)
+        )
         edits.append(Edit(path, start, index_step.call.end_byte, text[1:]))
     else:
         first = chain.steps[0] if chain.steps else None
@@ -540,7 +583,12 @@ def _merge(edits: list[Edit]) -> list[Edit]:
     edits = sorted(edits, key=lambda e: (e.start, e.end))
     merged: list[Edit] = []
     for edit in edits:
-        if merged and merged[-1].path == edit.path and merged[-1].end == edit.start and merged[-1].start == merged[-1].end:
+        if (
+            merged
+            and merged[-1].path == edit.path
+            and merged[-1].end == edit.start
+            and merged[-1].start == merged[-1].end
+        ):
             last = merged.pop()
             edit = Edit(edit.path, last.start, edit.end, last.new_text + edit.new_text)
         merged.append(edit)
@@ -627,8 +675,6 @@ def string_literals(source: SourceFile) -> Counter[str]:
     return Counter(m.group(2).decode() for m in IDENT_STRING.finditer(source.data))
 
 
-
-
 # -- a query naming an index the schema lacks (unknown-index) ----------------------------------------
 
 
@@ -649,7 +695,9 @@ def missing_index_fixes(
         fields.append(bound)
     if not fields or len(set(fields)) != len(fields) or any(f in SYSTEM_FIELDS for f in fields):
         return []
-    if not all(_known_field(table, f) for f in fields) or not valid_range(ranges, [*fields, CREATION_TIME]):
+    if not all(_known_field(table, f) for f in fields) or not valid_range(
+        ranges, [*fields, CREATION_TIME]
+    ):
         return []
     for index in table.indexes.values():
         if index.kind != "index" or index.staged or index_key(index)[: len(fields)] != fields:
@@ -665,7 +713,9 @@ def missing_index_fixes(
     if insert is None:
         return []
     shown = ", ".join(f"`{f}`" for f in fields)
-    return [Fix.unsafe(f"Add index `{ref.name}` ({shown}) to `{schema_source.path.name}`", [insert])]
+    return [
+        Fix.unsafe(f"Add index `{ref.name}` ({shown}) to `{schema_source.path.name}`", [insert])
+    ]
 
 
 __all__ = [

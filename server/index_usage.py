@@ -25,8 +25,12 @@ from convex_xray.workspace import Workspace
 
 @dataclass
 class IndexUsage:
-    refs: dict[tuple[str, str], list[tuple[FileModel, IndexRef]]] = field(default_factory=lambda: defaultdict(list))
-    by_name: dict[str, list[tuple[FileModel, IndexRef]]] = field(default_factory=lambda: defaultdict(list))
+    refs: dict[tuple[str, str], list[tuple[FileModel, IndexRef]]] = field(
+        default_factory=lambda: defaultdict(list)
+    )
+    by_name: dict[str, list[tuple[FileModel, IndexRef]]] = field(
+        default_factory=lambda: defaultdict(list)
+    )
     dynamic_tables: set[str] = field(default_factory=set)
     fully_dynamic: list[tuple[FileModel, IndexRef]] = field(default_factory=list)
     # String literals spelling an index name outside any IndexRef and index definition
@@ -47,7 +51,9 @@ class IndexUsage:
 def _name_argument(ref: IndexRef) -> Node | None:
     args = call_args(ref.node)
     position = {"withIndex": 0, "withSearchIndex": 0, "vectorSearch": 1}.get(ref.kind)
-    if position is None:  # convex-helpers: getManyFrom(db, table, index, ...), getManyVia(db, table, field, index, ...)
+    if (
+        position is None
+    ):  # convex-helpers: getManyFrom(db, table, index, ...), getManyVia(db, table, field, index, ...)
         callee = ref.node.child_by_field_name("function")
         position = 3 if callee is not None and "Via" in (callee.text or b"").decode() else 2
     return args[position] if position < len(args) else None
@@ -57,7 +63,11 @@ def _const_strings(model: FileModel) -> dict[str, str]:
     """Top-level `const NAME = "literal"` of a file (`const INDEX = "by_jersey"`)."""
     found: dict[str, str] = {}
     for statement in model.source.root.named_children:
-        declaration = statement.child_by_field_name("declaration") if statement.type == "export_statement" else statement
+        declaration = (
+            statement.child_by_field_name("declaration")
+            if statement.type == "export_statement"
+            else statement
+        )
         if declaration is None or declaration.type != "lexical_declaration":
             continue
         for declarator in declaration.named_children:

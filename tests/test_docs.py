@@ -71,7 +71,10 @@ def test_snippet_wrapping():
     assert "export const docExample = action({" in files["docExample.ts"]
     assert '    const r = await fetch("https://x.example");' in files["docExample.ts"]
     multi = docs.example_files(
-        rule, "// convex/schema.ts\nexport default defineSchema({});\n// convex/a.ts\nexport const x = 1;\n"
+        rule,
+        "// convex/schema.ts\nexport default defineSchema({});\n// convex/a.ts\nexport const x = 1;\n",
     )
     assert multi["schema.ts"] == "export default defineSchema({});\n"
-    assert multi["a.ts"].startswith("import { query") and multi["a.ts"].endswith("export const x = 1;\n")
+    assert multi["a.ts"].startswith("import { query") and multi["a.ts"].endswith(
+        "export const x = 1;\n"
+    )

@@ -67,10 +67,14 @@ def run_case(tmp_path: Path, case: Case) -> None:
         assert path.read_text() == wanted, f"{name} after the fix"
         assert error_nodes(path) <= before_errors[name], f"{name}: the fix added a syntax error"
     _, again = check_project(project, select=[case.rule])
-    assert [f.message for f in again.findings if f.rule == case.rule] == [], "the diagnostic is gone"
+    assert [f.message for f in again.findings if f.rule == case.rule] == [], (
+        "the diagnostic is gone"
+    )
     after = {name: path.read_text() for name, path in paths.items()}
     run_fix(project, [case.rule], unsafe=True)
-    assert {name: path.read_text() for name, path in paths.items()} == after, "a second --fix changes nothing"
+    assert {name: path.read_text() for name, path in paths.items()} == after, (
+        "a second --fix changes nothing"
+    )
 
 
 TASKS_SCHEMA = """
@@ -328,7 +332,9 @@ FILTER_CASES: dict[str, Case] = {
     "a covering index with another order: the rewrite is unsafe": Case(
         "filter-on-query",
         {
-            "schema.ts": _tasks_schema_plus('.index("by_orgId_and_status_and_kind", ["orgId", "status", "kind"])'),
+            "schema.ts": _tasks_schema_plus(
+                '.index("by_orgId_and_status_and_kind", ["orgId", "status", "kind"])'
+            ),
             "tasks.ts": _module(
                 """
                 export const open = query({
@@ -1186,7 +1192,9 @@ FETCH_CASES: dict[str, Case] = {
             "schema.ts": FETCH_SCHEMA,
             "a.ts": 'import OpenAI from "openai";\n\nconst openai = new OpenAI();\nexport default openai;\n',
         },
-        {"a.ts": 'import OpenAI from "openai";\n\nconst openai = new OpenAI({ timeout: 10_000 });\nexport default openai;\n'},
+        {
+            "a.ts": 'import OpenAI from "openai";\n\nconst openai = new OpenAI({ timeout: 10_000 });\nexport default openai;\n'
+        },
     ),
 }
 
@@ -1291,7 +1299,9 @@ NO_FIX: dict[str, NoFix] = {
 @pytest.mark.parametrize("name", list(NO_FIX))
 def test_no_fix(tmp_path, name):
     case = NO_FIX[name]
-    project = write_project(tmp_path / "app", {k: _text(v) for k, v in case.files.items()}, schema=None)
+    project = write_project(
+        tmp_path / "app", {k: _text(v) for k, v in case.files.items()}, schema=None
+    )
     _, result = check_project(project, select=[case.rule])
     findings = [f for f in result.findings if f.rule == case.rule]
     assert len(findings) == case.count

@@ -30,7 +30,10 @@ def refs(code: str) -> list[tuple[str | None, str | None, str]]:
             'async function f(ctx: ActionCtx) { return await ctx.vectorSearch(table, "by_embedding", { vector: v }); }',
             [(None, "by_embedding", "vectorSearch")],
         ),
-        ('const store = { vectorSearch(a: string, b: string) {} }; store.vectorSearch("x", "y");', []),
+        (
+            'const store = { vectorSearch(a: string, b: string) {} }; store.vectorSearch("x", "y");',
+            [],
+        ),
         (
             'async function f(ctx) { return getManyFrom(ctx.db, "posts", "by_authorId", id); }',
             [("posts", "by_authorId", "helper")],

@@ -28,9 +28,17 @@ def _schema(indexes: str):
         ('.index("by_a_b", ["a", "b"]).index("by_c", ["c"])', "by_underscore", "by_orgId_status"),
         ('.index("byAAndB", ["a", "b"]).index("byC", ["c"])', "camel_and", "byOrgIdAndStatus"),
         ('.index("byAB", ["a", "b"])', "camel", "byOrgIdStatus"),
-        ('.index("by_c", ["c"])', "by_and", "by_orgId_and_status"),  # single fields don't tell: the default
+        (
+            '.index("by_c", ["c"])',
+            "by_and",
+            "by_orgId_and_status",
+        ),  # single fields don't tell: the default
         ('.index("weird", ["c"])', "by_and", "by_orgId_and_status"),
-        ('.index("by_a_b", ["a", "b"]).index("by_a_and_c", ["a", "c"]).index("by_b_c", ["b", "c"])', "by_underscore", "by_orgId_status"),
+        (
+            '.index("by_a_b", ["a", "b"]).index("by_a_and_c", ["a", "c"]).index("by_b_c", ["b", "c"])',
+            "by_underscore",
+            "by_orgId_status",
+        ),
     ],
 )
 def test_naming_style(indexes, style, name):
@@ -90,7 +98,9 @@ def test_fetch_timeout_is_configurable(project):
         },
         SETTINGS_SCHEMA,
     )
-    _, result = check_project(app, select=["fetch-without-timeout"], config=Config(fetch_timeout_ms=2500))
+    _, result = check_project(
+        app, select=["fetch-without-timeout"], config=Config(fetch_timeout_ms=2500)
+    )
     (finding,) = result.findings
     assert finding.fix is not None
     assert finding.fix.edits[0].new_text == ", { signal: AbortSignal.timeout(2500) }"
@@ -118,7 +128,14 @@ export default defineSchema({
     [
         ({"p.ts": USES_NOTHING}, PLAYERS, {"by_orgId", "by_email"}),
         # a spread the reader cannot follow: the schema is incomplete, no claim at all
-        ({"p.ts": USES_NOTHING}, PLAYERS.replace("export default defineSchema({", "export default defineSchema({\n  ...somewhereElse,"), set()),
+        (
+            {"p.ts": USES_NOTHING},
+            PLAYERS.replace(
+                "export default defineSchema({",
+                "export default defineSchema({\n  ...somewhereElse,",
+            ),
+            set(),
+        ),
         # an index chosen at run time on an unknown table (not a helper parameter): no claim
         (
             {
