@@ -53,7 +53,9 @@ class LazySource(SourceFile):
         *,
         fresh_on_error: bool = True,
     ) -> None:
-        super().__init__(anchor.path, data.decode("utf-8", errors="replace"), version=version, data=data)
+        super().__init__(
+            anchor.path, data.decode("utf-8", errors="replace"), version=version, data=data
+        )
         if lines is not None:
             self._index = lines  # type: ignore[misc]  # (a base-class slot)
         self._anchor: SourceFile | None = anchor

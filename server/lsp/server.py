@@ -113,6 +113,8 @@ class ConvexXrayServer(LanguageServer):
         self.refresh_support = False
         self.progress_support = False
         self.show_document_support = False
+        self.hover_markdown = False
+        self.completion_markdown = False
         self._tasks: dict[str, asyncio.Task[Any]] = {}
         self._reconcile: dict[int, asyncio.Task[Any]] = {}
         self._indexing: dict[int, asyncio.Task[Any]] = {}
@@ -269,6 +271,14 @@ class ConvexXrayServer(LanguageServer):
         resolve = text.code_action.resolve_support if text and text.code_action else None
         self.resolve_edits = bool(resolve and "edit" in resolve.properties)
         self.progress_support = bool(caps.window and caps.window.work_done_progress)
+        hover_formats = text.hover.content_format if text and text.hover else None
+        self.hover_markdown = bool(hover_formats and types.MarkupKind.Markdown in hover_formats)
+        completion_item = text.completion.completion_item if text and text.completion else None
+        self.completion_markdown = bool(
+            completion_item
+            and completion_item.documentation_format
+            and types.MarkupKind.Markdown in completion_item.documentation_format
+        )
         self.show_document_support = bool(
             caps.window and caps.window.show_document and caps.window.show_document.support
         )
@@ -1179,10 +1189,7 @@ class ConvexXrayServer(LanguageServer):
             if span.path == doc.path
             else None
         )
-        return types.Hover(
-            contents=types.MarkupContent(kind=types.MarkupKind.Markdown, value=text),
-            range=hover_range,
-        )
+        return types.Hover(contents=_markup(text, self.hover_markdown), range=hover_range)
 
     def on_references(self, params: types.ReferenceParams) -> list[types.Location] | None:
         found = self._target(params.text_document.uri, params.position)
@@ -1217,9 +1224,7 @@ class ConvexXrayServer(LanguageServer):
                 label=c.label,
                 kind=kinds[c.kind],
                 detail=c.detail,
-                documentation=types.MarkupContent(
-                    kind=types.MarkupKind.Markdown, value=c.documentation
-                )
+                documentation=_markup(c.documentation, self.completion_markdown)
                 if c.documentation
                 else None,
                 sort_text=c.sort,
@@ -1230,6 +1235,13 @@ class ConvexXrayServer(LanguageServer):
             for c in candidates
         ]
         return types.CompletionList(is_incomplete=False, items=items)
+
+
+def _markup(text: str, markdown: bool) -> types.MarkupContent:
+    if markdown:
+        return types.MarkupContent(kind=types.MarkupKind.Markdown, value=text)
+    plain = text.replace("**", "").replace("`", "")
+    return types.MarkupContent(kind=types.MarkupKind.PlainText, value=plain)
 
 
 def _identity(finding: Finding) -> tuple:
