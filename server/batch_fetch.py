@@ -293,6 +293,41 @@ def _optional_call(call: Node) -> bool:
     )
 
 
+# `for (const x of xs)` works on any iterable, `xs.map` only on arrays: a collection
+# declared as one of these is not batch-fetched (`.map` would throw, and an iterator
+# would be used up by the prefetch before the loop runs).
+_NON_ARRAY_TYPE = re.compile(
+    r"\b(?:Readonly|Weak)?(?:Set|Map)\s*<|\b(?:Async)?(?:Iterable|Iterator|IterableIterator|Generator)\b"
+)
+_NON_ARRAY_VALUE = re.compile(r"^new\s+(?:Weak)?(?:Set|Map)\b|\.(?:keys|values|entries|matchAll)\s*\([^()]*\)$")
+
+
+def _declared_non_array(ctx: RuleContext, read: DbRead, name: str) -> bool:
+    """Whether `name` is declared (in the read's top-level function, or the module) as a
+    Set, Map, iterator or other non-array iterable."""
+    function = read.function
+    while function is not None and function.parent is not None:
+        function = function.parent
+    scopes = [function.definition] if function is not None else []
+    scopes.append(ctx.source.root)
+    for scope in scopes:
+        for node in _descendants(scope):
+            if node.type == "variable_declarator":
+                binding, value = node.child_by_field_name("name"), node.child_by_field_name("value")
+            elif node.type in ("required_parameter", "optional_parameter"):
+                binding, value = node.child_by_field_name("pattern"), None
+            else:
+                continue
+            if binding is None or binding.type != "identifier" or text_of(binding) != name:
+                continue
+            annotation = node.child_by_field_name("type")
+            if annotation is not None and _NON_ARRAY_TYPE.search(text_of(annotation)):
+                return True
+            if value is not None and _NON_ARRAY_VALUE.search(" ".join(text_of(unwrap(value) or value).split())):
+                return True
+    return False
+
+
 def _in_async_function(statement: Node) -> bool:
     """The prefetch awaits: the function it goes into must be `async`."""
     current = statement.parent
@@ -395,6 +430,8 @@ def _plan(ctx: RuleContext, read: DbRead) -> _Plan | None:
         anchor: Node | None = loop.node
         if loop.node.parent is None or loop.node.parent.type != "statement_block":
             return None  # `if (c) for (…)`, `label: for (…)`: no room for statements before it
+        if collection.type == "identifier" and _declared_non_array(ctx, read, text_of(collection)):
+            return None
         left = loop.node.child_by_field_name("left")
         item_param = text_of(left) if left is not None else ""
     else:

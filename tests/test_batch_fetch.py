@@ -298,6 +298,25 @@ REFUSED = {
           out.push(author);
         }
     """,
+    # `for…of` takes any iterable, `.map` only arrays (and an iterator would be used up).
+    "for-of over a Map": """
+        const byAuthor = new Map(posts.map((p) => [p.authorId, p]));
+        for (const [authorId, post] of byAuthor) {
+          out.push({ post, author: await ctx.db.get(authorId) });
+        }
+    """,
+    "for-of over a Set-typed variable": """
+        const ids: ReadonlySet<Id<"users">> = posts as any;
+        for (const id of ids) {
+          out.push(await ctx.db.get(id));
+        }
+    """,
+    "for-of over an iterator": """
+        const rows = new Map(posts.map((p) => [p._id, p])).values();
+        for (const post of rows) {
+          out.push(await ctx.db.get(post.authorId));
+        }
+    """,
     "labeled for-of": """
         outer: for (const post of posts) {
           out.push(await ctx.db.get(post.authorId));
@@ -361,6 +380,29 @@ def test_no_prefetch_into_a_function_that_is_not_async(tmp_path, function):
         function
         + "export const feed = query({\n  args: {},\n  handler: async (ctx) => "
         + 'enrich(ctx, await ctx.db.query("posts").take(20)),\n});\n'
+    )
+    project = write_project(tmp_path / "app", {"feed.ts": module})
+    _, result = check_project(project, select=[RULE])
+    findings = [f for f in result.findings if f.rule == RULE]
+    assert findings, "the N+1 is still reported"
+    for finding in findings:
+        assert finding.fix is not None and finding.fix.applicability is Applicability.DISPLAY_ONLY
+
+
+@pytest.mark.parametrize("param_type", ["Set<Id<\"users\">>", "Iterable<{ authorId: Id<\"users\"> }>"])
+def test_for_of_over_a_non_array_parameter_gets_advice_only(tmp_path, param_type):
+    item = "p.authorId" if "Iterable" in param_type else "p"
+    module = _module(
+        f"""
+        async function load(ctx: QueryCtx, items: {param_type}) {{
+          const out = [];
+          for (const p of items) {{
+            out.push(await ctx.db.get({item}));
+          }}
+          return out;
+        }}
+        export const feed = query({{ args: {{}}, handler: async (ctx) => load(ctx, []) }});
+        """
     )
     project = write_project(tmp_path / "app", {"feed.ts": module})
     _, result = check_project(project, select=[RULE])
