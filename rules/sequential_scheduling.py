@@ -37,12 +37,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from tree_sitter import Node
+
 from convex_xray.analysis import pattern_names, text_of
 from convex_xray.findings import Edit, Finding, Fix, FixAvailability, Related, Severity, Span
 from convex_xray.iteration import costly_loops, line_of, loop_phrase
 from convex_xray.model import Loop, ScheduleCall
 from convex_xray.registry import RuleContext, RuleMeta, register
-from tree_sitter import Node
 
 META = RuleMeta(
     code="CX103",
