@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from tree_sitter import Node
 
@@ -90,43 +91,99 @@ def _passed_in(model: FileModel, ref: IndexRef) -> bool:
     return parts[0] in function.params
 
 
+@dataclass
+class FileUsage:
+    """What one file contributes: its index references and its string literals."""
+
+    named: list[tuple[str, IndexRef]] = field(default_factory=list)  # (resolved name, ref)
+    dynamic_tables: set[str] = field(default_factory=set)
+    fully_dynamic: list[IndexRef] = field(default_factory=list)
+    literal_refs: Counter[str] = field(default_factory=Counter)  # names spelled as literals in refs
+    literals: Counter[str] = field(default_factory=Counter)  # every identifier-like literal
+
+
+def file_usage(model: FileModel) -> FileUsage:
+    usage = FileUsage()
+    consts: dict[str, str] | None = None
+    for ref in model.index_refs:
+        name = ref.name
+        if name is None:
+            argument = unwrap(_name_argument(ref))
+            if argument is not None and argument.type == "identifier":
+                if consts is None:
+                    consts = _const_strings(model)
+                name = consts.get(text_of(argument))
+        if name is None:
+            if ref.table is not None:
+                usage.dynamic_tables.add(ref.table)
+            elif not _passed_in(model, ref):
+                usage.fully_dynamic.append(ref)
+            continue
+        if string_value(ref.name_node) is not None:
+            usage.literal_refs[name] += 1
+        usage.named.append((name, ref))
+    usage.literals = string_literals(model.source)
+    return usage
+
+
+# path -> (the model it was computed from, its usage). Models are immutable snapshots that the
+# workspace replaces when a file changes, so identity tells whether an entry is current.
+_FILE_USAGE: dict[Path, tuple[FileModel, FileUsage]] = {}
+_FILE_USAGE_LIMIT = 50_000
+
+
+def _cached_file_usage(model: FileModel) -> FileUsage:
+    entry = _FILE_USAGE.get(model.path)
+    if entry is not None and entry[0] is model:
+        return entry[1]
+    usage = file_usage(model)
+    if len(_FILE_USAGE) >= _FILE_USAGE_LIMIT:
+        _FILE_USAGE.clear()  # many workspaces in one process (tests): start over
+    _FILE_USAGE[model.path] = (model, usage)
+    return usage
+
+
+def usage_signature(model: FileModel) -> tuple[object, ...]:
+    """Everything about one file that the index-hygiene rules read: when it is unchanged
+    across an edit, their findings are too (for the language server's workspace-rule cache)."""
+    usage = _cached_file_usage(model)
+    return (
+        tuple(
+            (
+                name,
+                ref.table,
+                ref.kind,
+                bool(ref.chain is not None and ref.chain.steps_named("order")),
+            )
+            for name, ref in usage.named
+        ),
+        tuple(sorted(usage.dynamic_tables)),
+        len(usage.fully_dynamic),
+        tuple(sorted(usage.literals.items())),
+    )
+
+
 def compute_usage(workspace: Workspace) -> IndexUsage:
     usage = IndexUsage()
-    definitions: Counter[tuple[str, str]] = Counter()  # (path, name) of index definitions
+    definitions: Counter[tuple[Path, str]] = Counter()  # (path, name) of index definitions
     for schema in workspace.app_schemas():
         for table in schema.tables.values():
             for index in table.indexes.values():
                 if index.name_span is not None:
-                    definitions[(str(index.name_span.path), index.name)] += 1
+                    definitions[(index.name_span.path, index.name)] += 1
     for model in workspace.models():
         if workspace.component_of(model.path) is not None:
             continue  # a component's code uses the component's own tables
-        literal_refs: Counter[str] = Counter()
-        consts: dict[str, str] | None = None
-        for ref in model.index_refs:
-            name = ref.name
-            if name is None:
-                argument = unwrap(_name_argument(ref))
-                if argument is not None and argument.type == "identifier":
-                    if consts is None:
-                        consts = _const_strings(model)
-                    name = consts.get(text_of(argument))
-            if name is None:
-                if ref.table is not None:
-                    usage.dynamic_tables.add(ref.table)
-                elif not _passed_in(model, ref):
-                    usage.fully_dynamic.append((model, ref))
-                continue
-            if string_value(ref.name_node) is not None:
-                literal_refs[name] += 1
+        part = _cached_file_usage(model)
+        for name, ref in part.named:
             if ref.table is None:
                 usage.by_name[name].append((model, ref))
             else:
                 usage.refs[(ref.table, name)].append((model, ref))
-        literals = string_literals(model.source)
-        path = str(model.path)
-        for name, count in literals.items():
-            extra = count - literal_refs[name] - definitions[(path, name)]
+        usage.dynamic_tables |= part.dynamic_tables
+        usage.fully_dynamic.extend((model, ref) for ref in part.fully_dynamic)
+        for name, count in part.literals.items():
+            extra = count - part.literal_refs[name] - definitions[(model.path, name)]
             if extra > 0:
                 usage.mentions[name] += extra
     return usage

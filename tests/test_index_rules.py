@@ -198,3 +198,33 @@ def test_unused_index_reports_into_the_file_that_defines_the_table(tmp_path):
     _, result = check_project(app, select=["unused-index"])
     (finding,) = result.findings
     assert finding.path.name == "tables.ts"
+
+
+def test_usage_follows_edits_and_signature_tracks_what_the_rules_read(project):
+    from convex_xray.index_usage import compute_usage, usage_signature
+    from convex_xray.source import SourceFile
+
+    app = project({"p.ts": USES_NOTHING}, PLAYERS)
+    workspace, _ = check_project(app, select=["unused-index"])
+    path = app / "convex" / "p.ts"
+    before = workspace.model(path)
+    assert before is not None
+    signature = usage_signature(before)
+    assert not compute_usage(workspace).used("players", "by_email")
+    assert usage_signature(before) == signature  # cached, same answer
+
+    edited = USES_NOTHING.replace('.take(5)', '.take(5).then(() => "by_email")')
+    workspace.set_source(SourceFile(path, edited))
+    after = workspace.model(path)
+    assert after is not None and after is not before
+    assert usage_signature(after) != signature, "a new literal naming an index changes the signature"
+    assert compute_usage(workspace).used("players", "by_email")
+
+    ordered = USES_NOTHING.replace(
+        'ctx.db.query("players").take(5)',
+        'ctx.db.query("players").withIndex("by_orgId", (q) => q.eq("orgId", "o")).take(5)',
+    )
+    workspace.set_source(SourceFile(path, ordered))
+    plain = usage_signature(workspace.model(path))
+    workspace.set_source(SourceFile(path, ordered.replace(".take(5)", '.order("desc").take(5)')))
+    assert usage_signature(workspace.model(path)) != plain, "`.order()` on a use matters to redundant-index"
