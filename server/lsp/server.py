@@ -122,6 +122,7 @@ class ConvexXrayServer(LanguageServer):
         self._published: dict[Path, tuple[str, int]] = {}  # closed files pushed: uri, count
         self._workspace_results: dict[Path, tuple[tuple, str, list[Finding]]] = {}
         self._failures_reported: set[tuple[str, str]] = set()
+        self._configured = asyncio.Event()
         self._messages_shown: set[str] = set()
 
     # -- helpers -----------------------------------------------------------------------------------
@@ -309,11 +310,15 @@ class ConvexXrayServer(LanguageServer):
 
     async def on_initialized(self) -> None:
         self.show_problems(self._init_problems)
-        for folder in self.folders:
-            self._start_indexing(folder)
         await self._register_dynamic()
         if self.configuration_support:
-            await self._pull_settings(reindex=True)
+            for folder in await self._pull_settings():
+                self.show_problems(folder.discover())
+                self._reattach(folder)
+        # Documents opened so far wait for this: no diagnostics under the wrong settings.
+        self._configured.set()
+        for folder in self.folders:
+            self._start_indexing(folder)
 
     def _register_pull(self) -> None:
         """Advertise pull diagnostics (registered before the capabilities are computed)."""
@@ -324,10 +329,10 @@ class ConvexXrayServer(LanguageServer):
                 identifier=NAME, inter_file_dependencies=True, workspace_diagnostics=True
             ),
         )
-        def document_diagnostic(
+        async def document_diagnostic(
             params: types.DocumentDiagnosticParams,
         ) -> types.DocumentDiagnosticReport:
-            return self.on_document_diagnostic(params)
+            return await self.on_document_diagnostic(params)
 
         @self.feature(types.WORKSPACE_DIAGNOSTIC)
         async def workspace_diagnostic(
@@ -382,7 +387,8 @@ class ConvexXrayServer(LanguageServer):
 
     # -- settings ----------------------------------------------------------------------------------
 
-    async def _pull_settings(self, *, reindex: bool) -> None:
+    async def _pull_settings(self) -> list[Folder]:
+        """Ask the client for the settings of every folder; returns those whose settings changed."""
         items = [types.ConfigurationItem(section=SECTION)] + [
             types.ConfigurationItem(scope_uri=folder.uri, section=SECTION)
             for folder in self.folders
@@ -393,7 +399,7 @@ class ConvexXrayServer(LanguageServer):
             )
         except Exception as error:
             log.warning("workspace/configuration failed: %s", error)
-            return
+            return []
         answers = list(answers or [])
         problems: list[str] = []
         if answers and answers[0] is not None:
@@ -409,13 +415,16 @@ class ConvexXrayServer(LanguageServer):
                 folder.settings = settings
                 changed.append(folder)
         self.show_problems(dict.fromkeys(problems))
-        if reindex:
-            for folder in changed:
-                self._rebuild(folder)
+        return changed
+
+    async def _refresh_settings(self) -> None:
+        for folder in await self._pull_settings():
+            self._rebuild(folder)
 
     async def on_did_change_configuration(self, params: types.DidChangeConfigurationParams) -> None:
         if self.configuration_support:
-            await self._pull_settings(reindex=True)
+            for folder in await self._pull_settings():
+                self._rebuild(folder)
             return
         settings, problems = parse_settings(params.settings)
         self.show_problems(problems)
@@ -429,12 +438,15 @@ class ConvexXrayServer(LanguageServer):
         """New projects for a folder (settings, config or roots changed): re-attach its open
         documents, re-check them and index again."""
         self.show_problems(folder.discover())
+        self._reattach(folder)
+        self._start_indexing(folder)
+
+    def _reattach(self, folder: Folder) -> None:
         self._adopt_loose()
         for doc in self.documents.values():
             if doc.path.is_relative_to(folder.path):
                 self._attach(doc)
                 self._schedule(doc, 0)
-        self._start_indexing(folder)
 
     def _adopt_loose(self) -> None:
         """Open files that were not Convex code may be now (a root appeared, settings changed)."""
@@ -487,7 +499,7 @@ class ConvexXrayServer(LanguageServer):
         for folder in added:
             self._rebuild(folder)
         if added and self.configuration_support:
-            self._tasks["<settings>"] = asyncio.ensure_future(self._pull_settings(reindex=True))
+            self._tasks["<settings>"] = asyncio.ensure_future(self._refresh_settings())
 
     # -- indexing ----------------------------------------------------------------------------------
 
@@ -705,6 +717,8 @@ class ConvexXrayServer(LanguageServer):
     async def _check_later(
         self, doc: Document, version: int | None, delay_ms: int, full: bool
     ) -> None:
+        if not self._configured.is_set():
+            await self._configured.wait()
         if delay_ms > 0:
             await asyncio.sleep(delay_ms / 1000)
         if not self._current(doc, version):
@@ -836,9 +850,10 @@ class ConvexXrayServer(LanguageServer):
 
     # -- pull diagnostics ---------------------------------------------------------------------------
 
-    def on_document_diagnostic(
+    async def on_document_diagnostic(
         self, params: types.DocumentDiagnosticParams
     ) -> types.DocumentDiagnosticReport:
+        await self._configured.wait()
         uri = params.text_document.uri
         doc = self.documents.get(uri)
         if doc is None or doc.project is None:

@@ -394,8 +394,8 @@ async def start() -> AsyncIterator[Starter]:
         wait_ready: bool = True,
     ) -> Session:
         client = make_client()
-        if configuration is not None:
-            client.set_configuration(configuration)
+        for scope, value in (configuration or {}).items():  # scope uri ("" = global) -> settings
+            client.set_configuration(value, scope_uri=scope or None)
         server_env = {**os.environ, **(env or {})}
         await client.start_io(*(command or SERVER), env=server_env)
         clients.append(client)

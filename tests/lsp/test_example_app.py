@@ -1,0 +1,34 @@
+"""The bundled example app, end to end (its code may still change: assertions stay general)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from convex_xray.registry import all_rules
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "club-hub"
+
+
+@pytest.mark.skipif(not (EXAMPLE / "convex").is_dir(), reason="the example app is not there")
+async def test_example_app_indexes_and_reports(start, tmp_path):
+    app = tmp_path / "club-hub"
+    shutil.copytree(EXAMPLE, app, ignore=shutil.ignore_patterns("node_modules", "tests"))
+    session = await start(app)
+    ready = session.client.statuses[-1]
+    files = sorted(p for p in (app / "convex").rglob("*.ts") if "_generated" not in p.parts)
+    assert ready["files"] == len(files)
+    known = {r.meta.slug for r in all_rules()}
+    reported = set()
+    for path in files:
+        if path.name == "schema.ts":
+            continue
+        uri = session.open(str(path.relative_to(app)))
+        diagnostics = await session.client.diagnostics_for(uri, version=1)
+        reported |= {d.code for d in diagnostics}
+        for d in diagnostics:
+            assert d.message and d.source == "convex-xray"
+    assert reported and reported <= known
+    assert "n-plus-one-read" in reported  # the app is written around the audit's worst shape

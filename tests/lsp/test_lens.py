@@ -1,0 +1,80 @@
+"""Code lens: estimated reads per Convex function, against Convex's limits."""
+
+from __future__ import annotations
+
+import asyncio
+
+from conftest import write_project
+from lsprotocol import types
+
+from lsp.harness import TIMEOUT
+
+FEED = """
+import { query } from "./_generated/server";
+import { v } from "convex/values";
+
+async function loadUser(ctx, userId) {
+  return await ctx.db.get(userId);
+}
+
+export const feed = query({
+  args: { authorId: v.id("users"), orgId: v.id("orgs") },
+  handler: async (ctx, args) => {
+    const posts = await ctx.db.query("posts").withIndex("by_authorId", (q) => q.eq("authorId", args.authorId)).take(10);
+    const org = await ctx.db.get(args.orgId);
+    const me = await loadUser(ctx, args.authorId);
+    const items = [];
+    for (const post of posts) {
+      const author = await ctx.db.get(post.authorId);
+      const comments = await ctx.db.query("comments").withIndex("by_postId", (q) => q.eq("postId", post._id)).take(3);
+      items.push({ post, author, comments });
+    }
+    return { org, me, items };
+  },
+});
+
+export const one = query({
+  args: { id: v.id("posts") },
+  handler: async (ctx, args) => ctx.db.get(args.id),
+});
+
+export const none = query({
+  args: {},
+  handler: async () => 42,
+});
+"""
+
+
+async def _lenses(session, uri: str) -> list[types.CodeLens]:
+    result = await asyncio.wait_for(
+        session.client.text_document_code_lens_async(
+            types.CodeLensParams(text_document=types.TextDocumentIdentifier(uri=uri))
+        ),
+        TIMEOUT,
+    )
+    return list(result or [])
+
+
+async def test_read_cost_lenses(start, tmp_path):
+    root = write_project(tmp_path / "app", {"feed.ts": FEED})
+    session = await start(root)
+    uri = session.open("convex/feed.ts")
+    await session.client.diagnostics_for(uri, version=1)
+    lenses = await _lenses(session, uri)
+    by_line = {lens.range.start.line: lens.command.title for lens in lenses}
+    feed_line = session.position(uri, "export const feed").line
+    author_line = session.position(uri, "const author").line + 1  # 1-based in the title
+    assert by_line[feed_line] == (
+        f"~3 + 2·N reads; N+1 at line {author_line} (hits Convex's 4,096 index-range limit at N≈2,048)"
+    )
+    assert by_line[session.position(uri, "export const one").line] == "~1 read"
+    assert session.position(uri, "export const none").line not in by_line  # no reads: no lens
+    assert all(lens.command.command == "" for lens in lenses)  # a label, not a client command
+
+
+async def test_lenses_can_be_turned_off(start, tmp_path):
+    root = write_project(tmp_path / "app", {"feed.ts": FEED})
+    session = await start(root, init_options={"codeLens": {"enable": False}})
+    uri = session.open("convex/feed.ts")
+    await session.client.diagnostics_for(uri, version=1)
+    assert await _lenses(session, uri) == []
