@@ -18,6 +18,7 @@ Two things live here, both pure (no LSP types):
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -301,9 +302,9 @@ class Base:
     convex_names: frozenset[str]  # top-level Convex function definitions (by const name)
     statement_count: int
     findings: list[Finding]  # file + workspace findings, kept in step with edits
-    dirty: tuple[int, int] | None = (
-        None  # edited byte range since the full check (current coordinates)
-    )
+    line_breaks: int = 0  # `\n` count of the text at the full check
+    # The edited byte range since the full check (current coordinates).
+    dirty: tuple[int, int] | None = None
 
     def advance(self, path: Path, changes: Sequence[TextChange]) -> None:
         """Follow edits: move the findings and grow the dirty range."""
@@ -394,6 +395,17 @@ def advance_slice(piece: Slice, changes: Sequence[TextChange], version: int | No
         ]
     piece.source = source
     return piece
+
+
+_LINE_REFERENCE = re.compile(r"\bline \d")
+
+
+def mentions_lines(finding: Finding) -> bool:
+    """Whether a finding's text names a line number (which edits above it make stale)."""
+    return bool(
+        _LINE_REFERENCE.search(finding.message)
+        or any(_LINE_REFERENCE.search(r.message) for r in finding.related)
+    )
 
 
 def in_blanked(span: Span, piece: Slice) -> bool:

@@ -29,6 +29,7 @@ from convex_xray.lsp.incremental import (
     in_blanked,
     keep_through_syntax_errors,
     live_statement,
+    mentions_lines,
     shift_findings,
 )
 from convex_xray.lsp.settings import Settings, config_file_for, merge_config
@@ -382,6 +383,7 @@ def check_document(doc: Document, *, full: bool = False) -> CheckOutcome:
             convex_definitions(model) if model is not None else frozenset(),
             len(doc.source.root.named_children),
             list(findings),
+            doc.source.data.count(b"\n"),
         )
         doc.piece = None
         doc.changes = []
@@ -412,12 +414,14 @@ def _fast_check(doc: Document, project: Project) -> CheckOutcome | None:
         piece = build_slice(doc.source, base, live[0])
     doc.piece = piece
     doc.changes = []
+    kept = [f for f in base.findings if in_blanked(f.span, piece) or _scope(f.rule) == "workspace"]
+    if doc.source.data.count(b"\n") != base.line_breaks and any(mentions_lines(f) for f in kept):
+        return None  # their messages name lines that have moved: check the whole file
     try:
         model = analyze_file(piece.source, project.workspace.options)
     except RecursionError:
         return None
     fresh, failures = project.check(doc.path, model=model, with_workspace_rules=False)
-    kept = [f for f in base.findings if in_blanked(f.span, piece) or _scope(f.rule) == "workspace"]
     merged = sorted(fresh + kept, key=Finding.sort_key)
     # The slice parses like the document wherever it is not blank: ask it about syntax errors.
     merged = keep_through_syntax_errors(merged, doc.shown, piece.source)

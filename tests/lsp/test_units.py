@@ -1,0 +1,286 @@
+"""The language server's pure parts, without a server process: incremental checking equals a
+full check, snapshots equal fresh parses, settings, minimal edits, disable comments."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+from conftest import write_project
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from lsprotocol import types
+
+from convex_xray.config import Config
+from convex_xray.findings import Severity
+from convex_xray.lsp.convert import text_changes
+from convex_xray.lsp.incremental import apply_changes, shift_range
+from convex_xray.lsp.session import (
+    Document,
+    Folder,
+    check_document,
+    disable_comment_edit,
+    minimal_edits,
+)
+from convex_xray.lsp.settings import RunMode, Settings, merge_config, parse_settings
+from convex_xray.source import Encoding, SourceFile, TextChange
+
+HANDLERS = """
+import { query, mutation } from "./_generated/server";
+import { v } from "convex/values";
+
+async function loadAuthor(ctx, id) {
+  return await ctx.db.get(id);
+}
+
+export const feed = query({
+  args: { authorId: v.id("users") },
+  handler: async (ctx, args) => {
+    const posts = await ctx.db.query("posts").withIndex("by_authorId", (q) => q.eq("authorId", args.authorId)).collect();
+    const out = [];
+    for (const post of posts) {
+      out.push(await loadAuthor(ctx, post.authorId));
+    }
+    return out;
+  },
+});
+
+export const recent = query({
+  args: {},
+  handler: async (ctx) => {
+    return (await ctx.db.query("comments").withIndex("by_postId").collect()).slice(0, 5);
+  },
+});
+
+export const scan = query({
+  args: {},
+  handler: async (ctx) => {
+    const everything = await ctx.db.query("users").filter((q) => q.eq(q.field("name"), "x")).collect();
+    return everything.length;
+  },
+});
+
+export const touch = mutation({
+  args: { id: v.id("posts") },
+  handler: async (ctx, args) => {
+    // convex-xray-disable-next-line unbounded-collect
+    const all = await ctx.db.query("posts").withIndex("by_authorId").collect();
+    await ctx.db.patch(args.id, { status: "seen" });
+    return all.length;
+  },
+});
+"""
+
+SNIPPETS = [
+    " ",
+    "x",
+    "\n    ",
+    'const extra = await ctx.db.query("posts").collect();\n',
+    "for (const p of posts) { await ctx.db.get(p.authorId); }\n",
+    'await ctx.db.query("orgs").take(2000);\n',
+    "// just a comment 🎉\n",
+    'const s = "é";',
+]
+
+
+def _key(findings):
+    return sorted((f.rule, f.span.start, f.span.end, f.message, f.severity) for f in findings)
+
+
+def _inside_handlers(data: bytes) -> list[int]:
+    """Offsets just after a `;` inside a handler body (safe places to type code)."""
+    offsets = []
+    start = 0
+    while (at := data.find(b"handler:", start)) != -1:
+        body = data.find(b"{", data.find(b"=>", at))
+        end = data.find(b"\n  },\n});", body)
+        offsets += [i + 1 for i in range(body, end) if data[i : i + 1] == b";"]
+        start = at + 1
+    return offsets
+
+
+@pytest.fixture
+def opened(tmp_path):
+    root = write_project(tmp_path / "app", {"feed.ts": HANDLERS})
+    folder = Folder(root.resolve(), root.resolve().as_uri(), Settings())
+    assert folder.discover() == []
+    project = folder.projects[0]
+    project.indexed = True
+    path = (root / "convex" / "feed.ts").resolve()
+    source = SourceFile(path, path.read_text(), version=1)
+    doc = Document(path.as_uri(), path, source, project=project)
+    project.workspace.set_source(source)
+    check_document(doc)
+    return doc
+
+
+def _edit(doc: Document, change: TextChange) -> None:
+    source = apply_changes(doc.source, [change], (doc.version or 0) + 1)
+    doc.edited(source, [change])
+    assert doc.project is not None
+    doc.project.workspace.set_source(source)
+    doc.project.touched(doc.uri, epoch=False)
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_fast_checks_equal_full_checks(opened, seed):
+    doc = opened
+    project = doc.project
+    rng = random.Random(seed)
+    fast = 0
+    for _ in range(25):
+        data = doc.source.data
+        at = rng.choice(_inside_handlers(data))
+        if rng.random() < 0.2 and data[at : at + 1] not in (b";", b"{", b"}", b"\n", b""):
+            change = TextChange(at, at + 1, "")  # sometimes delete a character instead
+        else:
+            change = TextChange(at, at, rng.choice(SNIPPETS))
+        _edit(doc, change)
+        outcome = check_document(doc)
+        fast += outcome.fast
+        full, _ = project.check(doc.path)
+        if not SourceFile(doc.path, doc.source.text).root.has_error:
+            assert _key(outcome.findings) == _key(full), change
+    assert fast >= 3  # the fast path was really exercised
+
+
+def test_snapshots_follow_edits_like_fresh_parses():
+    text = 'const a = 1;\r\nconst b = "é😀";\nlet c = [1, 2];\n'
+    source = SourceFile(Path("x.ts"), text)
+    rng = random.Random(7)
+    for number in range(40):
+        data = source.data
+        start = rng.randrange(len(data) + 1)
+        while start < len(data) and (data[start] & 0xC0) == 0x80:
+            start += 1
+        end = min(len(data), start + rng.randint(0, 3))
+        while end < len(data) and (data[end] & 0xC0) == 0x80:
+            end += 1
+        change = TextChange(start, end, rng.choice(["x", "\n", "é", "(", "😀", "", "\r\n"]))
+        source = apply_changes(source, [change], number)
+        fresh = SourceFile(Path("x.ts"), source.text)
+        assert source.data == fresh.data
+        assert str(source.root) == str(fresh.root)
+        assert source.lines.line_starts == fresh.lines.line_starts
+
+
+def test_text_changes_are_in_successive_coordinates():
+    source = SourceFile(Path("x.ts"), "ab😀cd\nef\n")
+    changes = [
+        types.TextDocumentContentChangePartial(
+            range=types.Range(start=types.Position(0, 2), end=types.Position(0, 4)), text="E"
+        ),
+        types.TextDocumentContentChangePartial(
+            range=types.Range(start=types.Position(0, 3), end=types.Position(1, 1)), text=""
+        ),
+    ]
+    result = text_changes(source, changes, Encoding.UTF16)
+    after = apply_changes(source, result, 2)
+    assert after.text == "abEf\n"
+
+
+@given(st.lists(st.sampled_from(["a", "b", "\n", "é", "x\n", "yy"]), max_size=30), st.randoms())
+@settings(max_examples=200, deadline=None)
+def test_minimal_edits_turn_before_into_after(pieces, rng):
+    before = "".join(pieces)
+    after_pieces = list(pieces)
+    for _ in range(rng.randint(0, 4)):
+        if after_pieces and rng.random() < 0.5:
+            del after_pieces[rng.randrange(len(after_pieces))]
+        else:
+            after_pieces.insert(
+                rng.randint(0, len(after_pieces)), rng.choice(["q", "\n", "😀", "zz\n"])
+            )
+    after = "".join(after_pieces)
+    edits = minimal_edits(Path("x.ts"), before.encode(), after.encode())
+    data = before.encode()
+    for edit in sorted(edits, key=lambda e: e.start, reverse=True):
+        data = data[: edit.start] + edit.new_text.encode() + data[edit.end :]
+    assert data.decode() == after
+    assert sum(e.end - e.start for e in edits) <= len(before.encode())
+    if before == after:
+        assert edits == []
+
+
+def test_minimal_edits_leave_unchanged_lines_alone():
+    before = "".join(f"line {i}\n" for i in range(100)).encode()
+    after = before.replace(b"line 10\n", b"line ten\n").replace(b"line 90\n", b"line ninety\n")
+    edits = minimal_edits(Path("x.ts"), before, after)
+    assert [(before[e.start : e.end], e.new_text) for e in edits] == [
+        (b"10", "ten"),
+        (b"90", "ninety"),
+    ]
+
+
+def test_disable_comment_edit():
+    source = SourceFile(Path("x.ts"), "function f() {\r\n    const a = 1;\r\n}\r\n")
+    edit = disable_comment_edit(source, source.data.index(b"const"), "unbounded-collect")
+    assert (edit.start, edit.end) == (source.data.index(b"    const"),) * 2
+    assert edit.new_text == "    // convex-xray-disable-next-line unbounded-collect\r\n"
+    source = SourceFile(Path("x.ts"), "  // convex-xray-disable-next-line a-rule -- why\n  x();\n")
+    edit = disable_comment_edit(source, source.data.index(b"x()"), "b-rule")
+    text = source.data[: edit.start] + edit.new_text.encode() + source.data[edit.end :]
+    assert text.decode() == "  // convex-xray-disable-next-line a-rule, b-rule -- why\n  x();\n"
+
+
+def test_shift_range():
+    assert shift_range(10, 20, TextChange(0, 0, "ab")) == (12, 22)
+    assert shift_range(10, 20, TextChange(20, 20, "ab")) == (10, 20)  # typed right after it
+    assert shift_range(10, 20, TextChange(10, 10, "ab")) == (12, 22)  # typed right before it
+    assert shift_range(10, 20, TextChange(15, 16, "")) is None
+    assert shift_range(10, 20, TextChange(2, 5, "")) == (7, 17)
+
+
+def test_settings_are_parsed_defaulted_and_validated():
+    parsed, problems = parse_settings(
+        {
+            "run": "onSave",
+            "debounceMs": 5,
+            "codeLens": {"enable": False},
+            "path": ["x"],
+            "trace.server": "off",
+        }
+    )
+    assert problems == []
+    assert (
+        parsed.run is RunMode.ON_SAVE
+        and parsed.debounce_ms == 5
+        and parsed.code_lens.enable is False
+    )
+    assert parse_settings({"settings": {"unsafeFixes": True}})[0].unsafe_fixes is True
+    assert parse_settings({"convexXray": {"takeLimit": 3}})[0].take_limit == 3
+    assert parse_settings({"codeLens.enable": False})[0].code_lens.enable is False
+    bad, problems = parse_settings(
+        {"run": 1, "takeLimit": 0, "unsafeFixes": "yes", "severity": {"x": "loud"}}
+    )
+    assert bad == Settings()
+    assert [p.split(":")[0] for p in problems] == [
+        "convexXray.run",
+        "convexXray.takeLimit",
+        "convexXray.unsafeFixes",
+        "convexXray.severity",
+    ]
+    assert parse_settings([1, 2])[0] == Settings() and parse_settings([1, 2])[1]
+
+
+def test_settings_merge_over_the_project_config():
+    project = Config(
+        take_limit=7, ignore=["large-take"], severity={"unknown-index": Severity.WARNING}
+    )
+    editor, _ = parse_settings(
+        {
+            "ignore": ["CX201"],
+            "severity": {"unused-index": "off"},
+            "select": ["nope"],
+            "takeLimit": 100,
+        }
+    )
+    config, problems = merge_config(editor, project)
+    assert config.take_limit == 7  # the editor's default does not override the project
+    assert config.ignore == ["large-take", "unbounded-collect"]
+    assert config.severity == {"unknown-index": Severity.WARNING, "unused-index": None}
+    assert config.select == []
+    assert problems == ["convexXray.select: unknown rule 'nope'; ignored"]
+    assert merge_config(parse_settings({"takeLimit": 3})[0], project)[0].take_limit == 3
+    assert project.ignore == ["large-take"]  # the project's config is not modified
