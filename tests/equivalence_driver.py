@@ -16,7 +16,8 @@ It then requires:
   case, unless listed in `NOT_RUNNABLE` with the reason;
 * unsafe fixes: the same, except for the cases in `UNSAFE_CHANGES_RESULT`, whose
   unsafe fix changes the result on purpose (it repairs a bug);
-* both fixed copies typecheck with `tsc --noEmit -p convex`.
+* both fixed copies typecheck with `tsc --noEmit -p convex`, no file gains a syntax
+  error, and a second `--fix` (with the same flags) changes nothing.
 
 Run it directly for a report (`python tests/equivalence_driver.py [--markdown]`);
 `tests/test_equivalence.py` runs it under pytest (marker `node`).
@@ -43,6 +44,7 @@ from convex_xray.analysis import AnalysisOptions
 from convex_xray.config import find_config, load_config
 from convex_xray.findings import Applicability
 from convex_xray.runner import run_check
+from convex_xray.source import SourceFile
 from convex_xray.workspace import Workspace, discover_roots
 
 REPO = Path(__file__).resolve().parent.parent
@@ -256,6 +258,39 @@ def run_tsc(copy: Copy) -> None:
     )
     copy.tsc_ok = done.returncode == 0
     copy.tsc_output = (done.stdout + done.stderr)[-6000:]
+
+
+def _sources(root: Path) -> dict[Path, bytes]:
+    return {path: path.read_bytes() for path in sorted((root / "convex").rglob("*.ts"))}
+
+
+def _syntax_errors(path: Path, data: bytes) -> int:
+    source = SourceFile(path, data.decode("utf-8", errors="replace"), data=data)
+    count, stack = 0, [source.root]
+    while stack:
+        node = stack.pop()
+        if node.type == "ERROR" or node.is_missing:
+            count += 1
+        elif node.has_error:
+            stack.extend(node.children)
+    return count
+
+
+def check_fixpoint(original: Copy, fixed: Copy, report: Report, *, unsafe: bool) -> None:
+    """No file gains a syntax error, and a second `--fix` changes nothing."""
+    before, after = _sources(original.root), _sources(fixed.root)
+    for path, data in after.items():
+        old = before.get(original.root / path.relative_to(fixed.root))
+        if _syntax_errors(path, data) > (_syntax_errors(path, old) if old is not None else 0):
+            report.problems.append(f"[{fixed.name}] the fixes add a syntax error to {path.name}")
+    count = fixed.fixed
+    apply_fixes(fixed, unsafe=unsafe)
+    again, fixed.fixed = fixed.fixed, count
+    changed = sorted(p.name for p, data in _sources(fixed.root).items() if after.get(p) != data)
+    if again or changed:
+        report.problems.append(
+            f"[{fixed.name}] a second --fix is not a no-op: {again} fixes, changed {changed}"
+        )
 
 
 def apply_fixes(copy: Copy, *, unsafe: bool) -> None:
@@ -588,6 +623,7 @@ def run(app: Path = APP, *, workdir: Path | None = None, unsafe: bool = True) ->
                     unsafe_rules = unsafe_fix_rules(copies["safe"].root)
                 apply_fixes(copy, unsafe=name == "unsafe")
                 report.fixed[name] = copy.fixed
+                check_fixpoint(original, copy, report, unsafe=name == "unsafe")
                 indexes[name] = index_functions(copy.root)
                 report.changed[name], report.affected[name] = affected_functions(
                     before, indexes[name]

@@ -317,6 +317,20 @@ REFUSED = {
           out.push(await ctx.db.get(post.authorId));
         }
     """,
+    "map called through an optional chain": """
+        const maybe = posts.length ? posts : undefined;
+        out.push(await Promise.all(maybe?.map(async (p) => ({ a: await ctx.db.get(p.authorId) })) ?? []));
+    """,
+    "for-of directly in a switch case": """
+        switch (posts.length) {
+          case 0:
+            break;
+          default:
+            for (const post of posts) {
+              out.push(await ctx.db.get(post.authorId));
+            }
+        }
+    """,
     "labeled for-of": """
         outer: for (const post of posts) {
           out.push(await ctx.db.get(post.authorId));
