@@ -10,5 +10,8 @@ export default defineConfig({
     server: { deps: { inline: ["convex-test"] } },
     // One file, run once: no watch, no isolation overhead between workers.
     fileParallelism: false,
+    // No results cache: the equivalence driver shares one node_modules (where the
+    // cache would live) between several copies of the app.
+    cache: false,
   },
 });
