@@ -155,26 +155,61 @@ def _shift_fix(fix: Fix | None, path: Path, change: TextChange) -> Fix | None:
     return Fix(fix.title, tuple(edits), fix.applicability)
 
 
-def shift_finding(finding: Finding, path: Path, change: TextChange) -> Finding | None:
+LineShift = tuple[
+    int, int
+]  # (1-based line where a change starts, lines it adds; negative: removes)
+
+_LINE_NUMBER = re.compile(r"\bline (\d+)")
+
+
+def line_shifts(data: bytes, changes: Sequence[TextChange]) -> list[LineShift]:
+    """For each change (applied in order to `data`), where it starts and how many lines it adds."""
+    shifts: list[LineShift] = []
+    for change in changes:
+        new_bytes = change.text.encode("utf-8")
+        line = data.count(b"\n", 0, change.start) + 1
+        shifts.append((line, new_bytes.count(b"\n") - data.count(b"\n", change.start, change.end)))
+        if len(changes) > 1:
+            data = data[: change.start] + new_bytes + data[change.end :]
+    return shifts
+
+
+def _renumber(text: str, shift: LineShift) -> str:
+    """Line numbers in a finding's text after lines were added or removed above them. (Rules
+    name lines of the finding's own function: a loop header, a disable comment.)"""
+    line, delta = shift
+    if "line " not in text:
+        return text
+    return _LINE_NUMBER.sub(
+        lambda m: f"line {int(m.group(1)) + delta}" if int(m.group(1)) > line else m.group(0), text
+    )
+
+
+def shift_finding(
+    finding: Finding, path: Path, change: TextChange, shift: LineShift | None = None
+) -> Finding | None:
     """The finding after an edit of `path`; its fixes move with it, or go when the edit
-    touches their code."""
+    touches their code; line numbers in its text follow too."""
     if finding.span.path != path or _before(finding, path, change.start):
         return finding
     moved = shift_range(finding.span.start, finding.span.end, change)
     if moved is None:
         return None
+    renumber = shift is not None and shift[1] != 0
     related: list[Related] = []
     for item in finding.related:
+        message = _renumber(item.message, shift) if renumber else item.message  # type: ignore[arg-type]
         if item.span.path != path:
-            related.append(item)
+            related.append(Related(item.span, message))
         elif (span := shift_range(item.span.start, item.span.end, change)) is not None:
-            related.append(Related(Span(path, *span), item.message))
+            related.append(Related(Span(path, *span), message))
     alternatives = [
         a for a in (_shift_fix(f, path, change) for f in finding.alternatives) if a is not None
     ]
     return replace(
         finding,
         span=Span(path, *moved),
+        message=_renumber(finding.message, shift) if renumber else finding.message,  # type: ignore[arg-type]
         related=related,
         fix=_shift_fix(finding.fix, path, change),
         alternatives=alternatives,
@@ -194,11 +229,17 @@ def _before(finding: Finding, path: Path, offset: int) -> bool:
 
 
 def shift_findings(
-    findings: Iterable[Finding], path: Path, changes: Sequence[TextChange]
+    findings: Iterable[Finding],
+    path: Path,
+    changes: Sequence[TextChange],
+    shifts: Sequence[LineShift] | None = None,
 ) -> list[Finding]:
     result = list(findings)
-    for change in changes:
-        result = [moved for f in result if (moved := shift_finding(f, path, change)) is not None]
+    for number, change in enumerate(changes):
+        shift = shifts[number] if shifts is not None else None
+        result = [
+            moved for f in result if (moved := shift_finding(f, path, change, shift)) is not None
+        ]
     return result
 
 
@@ -302,13 +343,14 @@ class Base:
     convex_names: frozenset[str]  # top-level Convex function definitions (by const name)
     statement_count: int
     findings: list[Finding]  # file + workspace findings, kept in step with edits
-    line_breaks: int = 0  # `\n` count of the text at the full check
     # The edited byte range since the full check (current coordinates).
     dirty: tuple[int, int] | None = None
 
-    def advance(self, path: Path, changes: Sequence[TextChange]) -> None:
+    def advance(
+        self, path: Path, changes: Sequence[TextChange], shifts: Sequence[LineShift] | None = None
+    ) -> None:
         """Follow edits: move the findings and grow the dirty range."""
-        self.findings = shift_findings(self.findings, path, changes)
+        self.findings = shift_findings(self.findings, path, changes, shifts)
         for change in changes:
             new_end = change.start + len(change.text.encode("utf-8"))
             if self.dirty is None:
@@ -395,17 +437,6 @@ def advance_slice(piece: Slice, changes: Sequence[TextChange], version: int | No
         ]
     piece.source = source
     return piece
-
-
-_LINE_REFERENCE = re.compile(r"\bline \d")
-
-
-def mentions_lines(finding: Finding) -> bool:
-    """Whether a finding's text names a line number (which edits above it make stale)."""
-    return bool(
-        _LINE_REFERENCE.search(finding.message)
-        or any(_LINE_REFERENCE.search(r.message) for r in finding.related)
-    )
 
 
 def in_blanked(span: Span, piece: Slice) -> bool:

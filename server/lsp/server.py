@@ -461,6 +461,7 @@ class ConvexXrayServer(LanguageServer):
                 SourceFile(
                     path, data.decode("utf-8", errors="replace"), version=version, data=data
                 ),
+                version=version,
             )
             self.documents[uri] = doc
             self._attach(doc)
@@ -573,15 +574,31 @@ class ConvexXrayServer(LanguageServer):
                 self._schedule(doc, 0, full=True)
 
     async def _check_closed_files(self, project: Project) -> int:
-        """Check every file that is not open (for workspace diagnostics); returns the count of
-        findings in the whole project."""
+        """Check every file that is not open (for workspace diagnostics), a batch at a time;
+        returns the count of findings in the whole project."""
         files = project.workspace.files()
         total = 0
         batch = 16
         for start in range(0, len(files), batch):
-            for path in files[start : start + batch]:
-                if self.open_doc(path) is not None:
-                    total += len(self.open_doc(path).shown)  # type: ignore[union-attr]
+            chunk = files[start : start + batch]
+            todo = [
+                path
+                for path in chunk
+                if self.open_doc(path) is None and not self._closed_fresh(project, path)
+            ]
+            if todo:
+                results, failures = project.check_many(todo)
+                self.report_failures(failures)
+                for path, findings in results.items():
+                    self._workspace_results[path] = (
+                        self._closed_key(project, path),
+                        str(next_result_id()),
+                        findings,
+                    )
+            for path in chunk:
+                doc = self.open_doc(path)
+                if doc is not None:
+                    total += len(doc.shown)
                     continue
                 findings = self._closed_results(project, path)
                 total += len(findings)
@@ -589,6 +606,10 @@ class ConvexXrayServer(LanguageServer):
                     self._push_closed(project, path, findings)
             await asyncio.sleep(0)
         return total
+
+    def _closed_fresh(self, project: Project, path: Path) -> bool:
+        cached = self._workspace_results.get(path)
+        return cached is not None and cached[0] == self._closed_key(project, path)
 
     def _closed_key(self, project: Project, path: Path) -> tuple:
         return (id(project), project.epoch, id(project.workspace.source(path)))
@@ -626,13 +647,26 @@ class ConvexXrayServer(LanguageServer):
         if path is None or project is None or not is_source_path(path):
             self.loose[item.uri] = (item.text.encode("utf-8"), item.version)
             return  # not Convex code: costs nothing
-        source = SourceFile(path, item.text, version=item.version)
-        doc = Document(item.uri, path, source, item.language_id, project)
+        data = item.text.encode("utf-8")
+        known: list[Finding] | None = None
+        existing = project.workspace.source(path) if path.exists() else None
+        if existing is not None and existing.data == data:
+            # As on disk: keep the indexed snapshot, its model and (if checked) its findings.
+            source = existing
+            cached = self._workspace_results.get(path)
+            if cached is not None and cached[0] == self._closed_key(project, path):
+                known = cached[2]
+        else:
+            source = SourceFile(path, item.text, version=item.version, data=data)
+            project.workspace.set_source(source)
+            project.touched(item.uri, epoch=True)
+        doc = Document(item.uri, path, source, item.language_id, project, version=item.version)
         self.documents[item.uri] = doc
-        project.workspace.set_source(source)
-        project.touched(item.uri, epoch=True)
         self._published.pop(path, None)
-        self._schedule(doc, 0, full=True)
+        if known is not None and self._configured.is_set():
+            self._publish(doc, self._check(doc, known=known))
+        else:
+            self._schedule(doc, 0, full=True)
 
     def on_did_change(self, params: types.DidChangeTextDocumentParams) -> None:
         uri = params.text_document.uri
@@ -647,7 +681,7 @@ class ConvexXrayServer(LanguageServer):
             return
         changes = convert.text_changes(doc.source, params.content_changes, self.encoding)
         source = apply_changes(doc.source, changes, params.text_document.version)
-        doc.edited(source, changes)
+        doc.edited(source, changes, params.text_document.version)
         project = doc.project
         if project is not None:
             schema = project.is_schema(doc.path)
@@ -744,9 +778,22 @@ class ConvexXrayServer(LanguageServer):
     def _current(self, doc: Document, version: int | None) -> bool:
         return doc.version == version and self.documents.get(doc.uri) is doc
 
-    def _check(self, doc: Document, *, full: bool = False) -> CheckOutcome | None:
+    def _publish(self, doc: Document, outcome: CheckOutcome | None) -> None:
+        if outcome is None or self.pull:
+            return
+        self.text_document_publish_diagnostics(
+            types.PublishDiagnosticsParams(
+                uri=doc.uri,
+                diagnostics=self.diagnostics(doc, outcome.findings),
+                version=doc.version,
+            )
+        )
+
+    def _check(
+        self, doc: Document, *, full: bool = False, known: list[Finding] | None = None
+    ) -> CheckOutcome | None:
         try:
-            outcome = check_document(doc, full=full)
+            outcome = check_document(doc, full=full, known=known)
         except Exception:  # never let a check take the server down; keep what is shown
             log.exception("checking %s failed", doc.path)
             return None

@@ -28,8 +28,8 @@ from convex_xray.lsp.incremental import (
     convex_definitions,
     in_blanked,
     keep_through_syntax_errors,
+    line_shifts,
     live_statement,
-    mentions_lines,
     shift_findings,
 )
 from convex_xray.lsp.settings import Settings, config_file_for, merge_config
@@ -201,11 +201,10 @@ class Project:
         )
         return [f for f in findings if f.path == path], failures
 
-    def check_all(self) -> tuple[dict[Path, list[Finding]], list[RuleFailure]]:
-        """Every file's findings (for workspace diagnostics)."""
+    def check_many(self, files: list[Path]) -> tuple[dict[Path, list[Finding]], list[RuleFailure]]:
+        """Several files' findings at once (workspace diagnostics)."""
         failures: list[RuleFailure] = []
-        workspace_findings = self.workspace_findings(failures)
-        files = self.workspace.files()
+        workspace_findings = self.workspace_findings(failures) if self.indexed else []
         findings = check_paths(
             self.workspace,
             self.config,
@@ -322,6 +321,7 @@ class Document:
     source: SourceFile
     language_id: str = "typescript"
     project: Project | None = None
+    version: int | None = None  # the editor's version of the text (not the snapshot's)
     # What the client was last sent (kept in step with edits: ranges, fixes).
     shown: list[Finding] = field(default_factory=list)
     checked_version: int | None = None
@@ -333,15 +333,13 @@ class Document:
     changes: list[TextChange] = field(default_factory=list)  # since the slice was synced
     full_pending: bool = True  # the last check was a fast one: reconcile when idle
 
-    @property
-    def version(self) -> int | None:
-        return self.source.version
-
-    def edited(self, source: SourceFile, changes: list[TextChange]) -> None:
+    def edited(self, source: SourceFile, changes: list[TextChange], version: int | None) -> None:
+        shifts = line_shifts(self.source.data, changes)
         self.source = source
-        self.shown = shift_findings(self.shown, self.path, changes)
+        self.version = version
+        self.shown = shift_findings(self.shown, self.path, changes, shifts)
         if self.base is not None:
-            self.base.advance(self.path, changes)
+            self.base.advance(self.path, changes, shifts)
         if self.piece is not None:
             self.changes.extend(changes)
 
@@ -368,22 +366,28 @@ class CheckOutcome:
     fast: bool
 
 
-def check_document(doc: Document, *, full: bool = False) -> CheckOutcome:
+def check_document(
+    doc: Document, *, full: bool = False, known: list[Finding] | None = None
+) -> CheckOutcome:
     """The findings of an open document: the statement-slice fast path when the edits since
-    the last full check stay inside one Convex function, a full check otherwise."""
+    the last full check stay inside one Convex function, a full check otherwise. `known`:
+    the findings of this very snapshot, already computed (a file opened as it is on disk)."""
     project = doc.project
     if project is None:
         return CheckOutcome([], [], False)
-    outcome = None if full else _fast_check(doc, project)
+    outcome = None if full or known is not None else _fast_check(doc, project)
     if outcome is None:
-        findings, failures = project.check(doc.path)
+        failures: list[RuleFailure] = []
+        if known is not None:
+            findings = list(known)
+        else:
+            findings, failures = project.check(doc.path)
         findings = keep_through_syntax_errors(findings, doc.shown, doc.source)
         model = project.workspace.model(doc.path)
         doc.base = Base(
             convex_definitions(model) if model is not None else frozenset(),
             len(doc.source.root.named_children),
             list(findings),
-            doc.source.data.count(b"\n"),
         )
         doc.piece = None
         doc.changes = []
@@ -415,8 +419,6 @@ def _fast_check(doc: Document, project: Project) -> CheckOutcome | None:
     doc.piece = piece
     doc.changes = []
     kept = [f for f in base.findings if in_blanked(f.span, piece) or _scope(f.rule) == "workspace"]
-    if doc.source.data.count(b"\n") != base.line_breaks and any(mentions_lines(f) for f in kept):
-        return None  # their messages name lines that have moved: check the whole file
     try:
         model = analyze_file(piece.source, project.workspace.options)
     except RecursionError:

@@ -109,15 +109,16 @@ def opened(tmp_path):
     project.indexed = True
     path = (root / "convex" / "feed.ts").resolve()
     source = SourceFile(path, path.read_text(), version=1)
-    doc = Document(path.as_uri(), path, source, project=project)
+    doc = Document(path.as_uri(), path, source, project=project, version=1)
     project.workspace.set_source(source)
     check_document(doc)
     return doc
 
 
 def _edit(doc: Document, change: TextChange) -> None:
-    source = apply_changes(doc.source, [change], (doc.version or 0) + 1)
-    doc.edited(source, [change])
+    version = (doc.version or 0) + 1
+    source = apply_changes(doc.source, [change], version)
+    doc.edited(source, [change], version)
     assert doc.project is not None
     doc.project.workspace.set_source(source)
     doc.project.touched(doc.uri, epoch=False)
