@@ -75,8 +75,8 @@ try {
   await page.keyboard.press(`${mod}+P`);
   const quickInput = page.locator('.quick-input-widget input.input').first();
   await quickInput.waitFor({ state: 'visible', timeout: 15000 });
-  await page.keyboard.type(config.file.split('/').pop());
   const fileName = config.file.split('/').pop();
+  await page.keyboard.type(config.file);
   await poll(
     `${fileName} in Quick Open`,
     async () => (await texts(page, '.quick-input-list .monaco-list-row')).some((t) => t.includes(fileName)),

@@ -208,16 +208,17 @@ _VSIX_IGNORE = shutil.ignore_patterns("node_modules", "dist", "out", "*.vsix")
 
 
 def _extension_digest() -> str:
+    """A hash of what `npm ci && npm run package` reads: every file but build outputs and node_modules."""
     digest = hashlib.sha256()
-    for path in sorted(EXTENSION.rglob("*")):
-        rel = path.relative_to(EXTENSION)
-        if (
-            path.is_dir()
-            or rel.parts[0] in {"node_modules", "dist", "out"}
-            or path.suffix == ".vsix"
-        ):
-            continue
-        digest.update(str(rel).encode() + b"\0" + path.read_bytes() + b"\0")
+    for directory, subdirs, files in os.walk(EXTENSION):
+        subdirs[:] = sorted(d for d in subdirs if d not in {"node_modules", "dist", "out"})
+        for name in sorted(files):
+            if name.endswith(".vsix"):
+                continue
+            path = Path(directory) / name
+            digest.update(
+                str(path.relative_to(EXTENSION)).encode() + b"\0" + path.read_bytes() + b"\0"
+            )
     return digest.hexdigest()[:16]
 
 
@@ -239,6 +240,9 @@ def ensure_vsix(cache: Path, node: Node) -> Path:
     vsix = out_dir / built[-1].name
     shutil.copy2(built[-1], vsix)
     shutil.rmtree(build, ignore_errors=True)
+    for stale in out_dir.parent.iterdir():  # packages of older sources
+        if stale.is_dir() and stale != out_dir:
+            shutil.rmtree(stale, ignore_errors=True)
     return vsix
 
 
