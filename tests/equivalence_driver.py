@@ -377,7 +377,35 @@ def index_functions(project: Path) -> FunctionIndex:
             callees[_key(convex_dir, path, caller.name)].add(
                 _key(convex_dir, target_model.path, target_function.name)
             )
+        # Plain calls too (`extractMentions(text)`): helpers that take no ctx are not
+        # helper calls in the model, but a fix inside them changes their callers.
+        local = {f.name for f in model.functions if f.parent is None}
+        for function in model.functions:
+            if function.parent is not None:
+                continue
+            caller_key = _key(convex_dir, path, function.name)
+            for node in _calls(function.definition):
+                name = source.node_text(node)
+                if name in local and name != function.name:
+                    callees[caller_key].add(_key(convex_dir, path, name))
+                elif name in model.imports:
+                    binding = model.imports[name]
+                    target_path = workspace.resolve_module(binding.module, path)
+                    if target_path is not None and target_path.is_relative_to(convex_dir):
+                        callees[caller_key].add(_key(convex_dir, target_path, binding.imported))
     return FunctionIndex(texts, convex, dict(callees))
+
+
+def _calls(node: Any) -> Iterable[Any]:
+    """The callee identifiers of the plain calls (`f(...)`) under `node`."""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if current.type == "call_expression":
+            callee = current.child_by_field_name("function")
+            if callee is not None and callee.type == "identifier":
+                yield callee
+        stack.extend(current.children)
 
 
 def affected_functions(before: FunctionIndex, after: FunctionIndex) -> tuple[set[str], set[str]]:

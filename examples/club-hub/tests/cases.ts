@@ -1,15 +1,11 @@
 /**
- * The calls the equivalence spec makes: every query and mutation of the app
- * (and the two actions that make no network calls), each on freshly seeded
- * data, some several times to reach different branches, plus two helpers
+ * The calls the equivalence spec makes: every query, mutation and action of
+ * the app, each on freshly seeded data (external services answered by
+ * world.ts), some several times to reach different branches, plus two helpers
  * that no function reaches.
  *
- * Not covered, and why: `auth.ts` (every function calls the Better Auth
- * component's adapter, which this app does not ship), the actions that call
- * external APIs (`fetch`: voiceNotes.transcribe, insights.generate, ...),
- * `insights.findSimilar` (vector search is not implemented by convex-test),
- * `invitations.create` (a random token) and `voiceNotes.generateUploadUrl` /
- * `voiceNotes.create` / `voiceNotes.getNote` (upload URLs and storage URLs).
+ * Not covered: `auth.ts`, whose functions call the Better Auth component's
+ * adapter, which this app does not ship.
  */
 import type { MutationCtx } from "../convex/_generated/server";
 import { type ReportCtx, countEnrollments, teamsOfOrg } from "../convex/model/reports";
@@ -201,6 +197,9 @@ export const CASES: Case[] = [
   { fn: "insights:applyOne", kind: "mutation", label: "no player", args: (f) => ({ insightId: f.i3 }) },
   { fn: "insights:recordMentions", kind: "mutation", args: (f) => ({ messageId: f.m1, playerIds: [f.p1, f.p2] }) },
   { fn: "insights:applyConfident", kind: "action", args: (f) => ({ voiceNoteId: f.vn1 }) },
+  { fn: "insights:generate", kind: "action", args: (f) => ({ voiceNoteId: f.vn5 }) },
+  { fn: "insights:generate", kind: "action", label: "no transcript", args: (f) => ({ voiceNoteId: f.vn3 }) },
+  { fn: "insights:findSimilar", kind: "action", as: "adminA", args: (f) => ({ insightId: f.i1 }) },
   {
     fn: "insights:linkMentions",
     kind: "action",
@@ -231,6 +230,13 @@ export const CASES: Case[] = [
     args: () => ({ token: "tok-stale" }),
     mayThrow: "the invitation has expired",
   },
+  {
+    fn: "invitations:create",
+    kind: "mutation",
+    as: "adminA",
+    args: (f) => ({ orgId: f.orgA, email: " New.Parent@Example.com ", role: "parent" }),
+  },
+  { fn: "invitations:sendEmail", kind: "action", args: (f) => ({ invitationId: f.invPending }) },
   { fn: "invitations:getForEmail", kind: "query", args: (f) => ({ invitationId: f.invPending }) },
   { fn: "invitations:getForEmail", kind: "query", label: "deleted inviter", args: (f) => ({ invitationId: f.invStale }) },
   { fn: "invitations:expireOld", kind: "mutation", args: () => ({}) },
@@ -355,6 +361,7 @@ export const CASES: Case[] = [
   { fn: "reminders:scheduleWeek", kind: "mutation", args: (f) => ({ teamId: f.lions }) },
   { fn: "reminders:recipients", kind: "query", label: "scheduled", args: (f) => ({ sessionId: f.s6 }) },
   { fn: "reminders:recipients", kind: "query", label: "done", args: (f) => ({ sessionId: f.s1 }) },
+  { fn: "reminders:sendSessionReminder", kind: "action", args: (f) => ({ sessionId: f.s6 }) },
 
   // ---- sessions.ts ----
   {
@@ -426,6 +433,24 @@ export const CASES: Case[] = [
   { fn: "teams:withdrawEnrollments", kind: "mutation", args: (f) => ({ teamId: f.lions }) },
 
   // ---- voiceNotes.ts ----
+  { fn: "voiceNotes:generateUploadUrl", kind: "mutation", as: "maria", args: () => ({}) },
+  {
+    fn: "voiceNotes:create",
+    kind: "mutation",
+    as: "maria",
+    args: (f) => ({ storageId: f.storageId, durationSec: 30, teamId: f.lions }),
+  },
+  {
+    fn: "voiceNotes:create",
+    kind: "mutation",
+    label: "not a coach",
+    as: "pat",
+    args: (f) => ({ storageId: f.storageId, durationSec: 30 }),
+    mayThrow: "only coaches record notes",
+  },
+  { fn: "voiceNotes:getNote", kind: "query", args: (f) => ({ voiceNoteId: f.vn1 }) },
+  { fn: "voiceNotes:transcribe", kind: "action", args: (f) => ({ voiceNoteId: f.vn3 }) },
+  { fn: "voiceNotes:retryFailed", kind: "action", args: (f) => ({ orgId: f.orgA }) },
   { fn: "voiceNotes:listPendingForOrg", kind: "query", as: "adminA", args: (f) => ({ orgId: f.orgA }) },
   { fn: "voiceNotes:listProcessedForCoach", kind: "query", as: "adminA", args: (f) => ({ coachId: f.maria }) },
   { fn: "voiceNotes:listFailed", kind: "query", args: (f) => ({ orgId: f.orgA }) },

@@ -24,6 +24,7 @@ import {
   newBackend,
 } from "./harness";
 import { type Fixture, SUBJECTS, dumpState, seed } from "./seed";
+import { type OutboundRequest, closeWorld, openWorld } from "./world";
 
 type Outcome = { returned: unknown } | { threw: string };
 type CaseRecord = {
@@ -31,6 +32,8 @@ type CaseRecord = {
   kind: Case["kind"];
   outcome: Outcome;
   state?: unknown;
+  /** What the function sent to external services (actions). */
+  requests?: OutboundRequest[];
   counts: DbCounts;
 };
 
@@ -137,18 +140,26 @@ describe("club-hub functions on seeded data", () => {
     it(caseName(c), async () => {
       const t = newBackend();
       const f = await seed(t);
-      let outcome: Outcome;
-      const { value, counts } = await measure(async () => {
-        try {
-          return { returned: canonical(await call(t, c, f)) } as Outcome;
-        } catch (error) {
-          return { threw: describeError(error) } as Outcome;
-        }
-      });
-      outcome = value;
-      const record: CaseRecord = { fn: c.fn, kind: c.kind, outcome, counts };
+      const requests = openWorld();
+      let measured;
+      try {
+        measured = await measure(async () => {
+          try {
+            return { returned: canonical(await call(t, c, f)) } as Outcome;
+          } catch (error) {
+            return { threw: describeError(error) } as Outcome;
+          }
+        });
+      } finally {
+        closeWorld();
+      }
+      const outcome = measured.value;
+      const record: CaseRecord = { fn: c.fn, kind: c.kind, outcome, counts: measured.counts };
       if (c.kind !== "query") {
         record.state = canonical(await dumpState(t));
+      }
+      if (requests.length > 0) {
+        record.requests = canonical(requests) as OutboundRequest[];
       }
       records[caseName(c)] = record;
       if ("threw" in outcome && c.mayThrow === undefined) {

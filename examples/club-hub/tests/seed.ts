@@ -558,7 +558,7 @@ export async function seed(t: Backend) {
       s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, t1, t2, t3, sb1,
       th1, th2, th3, th4, th5, th6, ghostThread, thB, m1,
       vn1, vn2, vn3, vn4, vn5, i1, i2, i3, i4, ghostInsight,
-      invPending, invStale,
+      invPending, invStale, storageId,
     };
   });
 }
