@@ -72,6 +72,28 @@ class LazySource(SourceFile):
     def tree(self) -> Tree:
         if self._parsed is not None:
             return self._parsed
+        tree = self._incremental()
+        if tree.root_node.has_error and self._fresh_on_error:
+            tree = Parser(self.language).parse(self.data)
+        self._parsed = tree
+        self._anchor = None  # let the older snapshots go
+        self._edits = []
+        return tree
+
+    def quick_root(self) -> Node:
+        """The root of an incremental parse, even with syntax errors (which a fresh parse
+        might recover from differently): enough to find the top-level statements that the
+        edits did not touch, without re-parsing a broken file from scratch."""
+        if self._parsed is not None:
+            return self._parsed.root_node
+        tree = self._incremental()
+        if not tree.root_node.has_error:
+            self._parsed = tree  # error-free: the same as a fresh parse
+            self._anchor = None
+            self._edits = []
+        return tree.root_node
+
+    def _incremental(self) -> Tree:
         anchor = self._anchor
         assert anchor is not None
         tree = anchor.tree.copy()
@@ -84,14 +106,7 @@ class LazySource(SourceFile):
                 old_end_point=old_end_point,
                 new_end_point=new_end_point,
             )
-        parser = Parser(self.language)
-        new_tree = parser.parse(self.data, tree)
-        if new_tree.root_node.has_error and self._fresh_on_error:
-            new_tree = parser.parse(self.data)
-        self._parsed = new_tree
-        self._anchor = None  # let the older snapshots go
-        self._edits = []
-        return new_tree
+        return Parser(self.language).parse(self.data, tree)
 
 
 def apply_changes(
@@ -372,17 +387,21 @@ class Slice:
 
     live: str
     source: SourceFile
-    blanked: list[tuple[int, int]] = field(
-        default_factory=list
-    )  # byte ranges blanked (doc coordinates)
-    synced_changes: int = 0  # how many of the document's changes this slice has applied
+    arguments: tuple[int, int]  # the live builder call's `(...)`, byte range (doc coordinates)
+    blanked: list[tuple[int, int]] = field(default_factory=list)  # blanked ranges (doc coordinates)
 
 
-def live_statement(source: SourceFile, base: Base) -> tuple[str, Node] | None:
-    """The Convex definition whose builder arguments contain every edit since the full check."""
+def statements_root(source: SourceFile) -> Node:
+    """A root to find top-level statements in (see `LazySource.quick_root`)."""
+    return source.quick_root() if isinstance(source, LazySource) else source.root
+
+
+def live_statement(root: Node, base: Base) -> tuple[str, Node] | None:
+    """The Convex definition whose builder arguments contain every edit since the full check:
+    (its name, the arguments node)."""
     if base.dirty is None:
         return None
-    statements = source.root.named_children
+    statements = root.named_children
     if len(statements) != base.statement_count:
         return None
     start, end = base.dirty
@@ -396,46 +415,48 @@ def live_statement(source: SourceFile, base: Base) -> tuple[str, Node] | None:
             return None
         name, arguments = found
         if arguments.start_byte < start and end < arguments.end_byte:
-            return name, statement
+            return name, arguments
         return None
     return None
 
 
-def build_slice(source: SourceFile, base: Base, live: str) -> Slice:
+_BLANK = bytes(c if c in (10, 13) else 32 for c in range(256))  # keep line breaks, blank the rest
+
+
+def build_slice(source: SourceFile, root: Node, base: Base, live: str, arguments: Node) -> Slice:
     data = bytearray(source.data)
     blanked: list[tuple[int, int]] = []
-    for statement in source.root.named_children:
+    for statement in root.named_children:
         found = definition_call(statement)
         if found is None or found[0] == live or found[0] not in base.convex_names:
             continue
         start, end = statement.start_byte, statement.end_byte
-        data[start:end] = bytes(c if c in (10, 13) else 32 for c in data[start:end])
+        data[start:end] = bytes(data[start:end]).translate(_BLANK)
         blanked.append((start, end))
     blank = bytes(data)
     text = blank.decode("utf-8", errors="replace")
-    return Slice(live, SourceFile(source.path, text, version=source.version, data=blank), blanked)
+    snapshot = SourceFile(source.path, text, version=source.version, data=blank)
+    return Slice(live, snapshot, (arguments.start_byte, arguments.end_byte), blanked)
 
 
 def advance_slice(piece: Slice, changes: Sequence[TextChange], version: int | None) -> Slice | None:
-    """Apply edits of the live statement to the slice; None if one lands outside it."""
+    """Apply edits of the live function's arguments to the slice; None if one lands outside.
+
+    The text outside those arguments is untouched, so the slice stays exact even while a
+    half-typed expression makes the parser see the statement differently."""
     source = piece.source
+    start, end = piece.arguments
+    blanked = piece.blanked
     for change in changes:
-        found = None
-        for statement in source.root.named_children:
-            if statement.start_byte <= change.start and change.end <= statement.end_byte:
-                found = definition_call(statement)
-                break
-        if found is None or found[0] != piece.live:
-            return None
-        _, arguments = found
-        if not (arguments.start_byte < change.start and change.end < arguments.end_byte):
+        if not (start < change.start and change.end < end):
             return None
         source = apply_changes(source, [change], version, fresh_on_error=False)
         delta = len(change.text.encode("utf-8")) - (change.end - change.start)
-        piece.blanked = [
-            (s + delta, e + delta) if s >= change.end else (s, e) for s, e in piece.blanked
-        ]
+        end += delta
+        blanked = [(s + delta, e + delta) if s >= change.end else (s, e) for s, e in blanked]
     piece.source = source
+    piece.arguments = (start, end)
+    piece.blanked = blanked
     return piece
 
 

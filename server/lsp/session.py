@@ -31,6 +31,7 @@ from convex_xray.lsp.incremental import (
     line_shifts,
     live_statement,
     shift_findings,
+    statements_root,
 )
 from convex_xray.lsp.settings import Settings, config_file_for, merge_config
 from convex_xray.model import FileModel
@@ -412,10 +413,11 @@ def _fast_check(doc: Document, project: Project) -> CheckOutcome | None:
         # Edits inside the live function's arguments: follow them in the slice alone.
         piece = advance_slice(piece, doc.changes, doc.version)
     if piece is None:
-        live = live_statement(doc.source, base)
+        root = statements_root(doc.source)
+        live = live_statement(root, base)
         if live is None:
             return None
-        piece = build_slice(doc.source, base, live[0])
+        piece = build_slice(doc.source, root, base, *live)
     doc.piece = piece
     doc.changes = []
     kept = [f for f in base.findings if in_blanked(f.span, piece) or _scope(f.rule) == "workspace"]
@@ -427,6 +429,10 @@ def _fast_check(doc: Document, project: Project) -> CheckOutcome | None:
     merged = sorted(fresh + kept, key=Finding.sort_key)
     # The slice parses like the document wherever it is not blank: ask it about syntax errors.
     merged = keep_through_syntax_errors(merged, doc.shown, piece.source)
+    # As exact as a full check of this text (the fast==full property test holds it to that):
+    # the next edit, even in another function, starts from here.
+    base.findings = list(merged)
+    base.dirty = None
     doc.full_pending = True
     return CheckOutcome(merged, failures, True)
 
