@@ -554,13 +554,19 @@ def compare(
         sink, why = (
             (report.notes, f" (unsafe: {lenient[fn]})") if fn in lenient else (report.problems, "")
         )
-        what = "result" if old["outcome"] != new["outcome"] else "database state"
-        if old["outcome"] != new["outcome"] or old.get("state") != new.get("state"):
-            sink.append(
-                f"[{label}] {name}: {what} differs after the fixes{why}\n"
-                f"  before: {_brief(old['outcome'] if what == 'result' else old.get('state'))}\n"
-                f"  after:  {_brief(new['outcome'] if what == 'result' else new.get('state'))}"
-            )
+        for what, key in (
+            ("result", "outcome"),
+            ("database state", "state"),
+            ("requests", "requests"),
+        ):
+            if old.get(key) != new.get(key):
+                where, before_value, after_value = _first_difference(old.get(key), new.get(key))
+                sink.append(
+                    f"[{label}] {name}: {what} differs after the fixes{why}, first at {where or '(top)'}\n"
+                    f"  before: {_brief(before_value)}\n"
+                    f"  after:  {_brief(after_value)}"
+                )
+                break
         for metric in ("calls", "waits"):
             if new["counts"][metric] > old["counts"][metric]:
                 sink.append(
@@ -568,6 +574,23 @@ def compare(
                     f"({old['counts'][metric]} -> {new['counts'][metric]}){why}"
                 )
     report.counts[label] = _sum_counts(original.results, fixed.results)
+
+
+def _first_difference(a: Any, b: Any, path: str = "") -> tuple[str, Any, Any]:
+    """Where two JSON values first differ, and the values there."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        for key in sorted(set(a) | set(b)):
+            if a.get(key, "<missing>") != b.get(key, "<missing>"):
+                return _first_difference(
+                    a.get(key, "<missing>"), b.get(key, "<missing>"), f"{path}.{key}"
+                )
+    elif isinstance(a, list) and isinstance(b, list):
+        for i, (x, y) in enumerate(zip(a, b, strict=False)):
+            if x != y:
+                return _first_difference(x, y, f"{path}[{i}]")
+        if len(a) != len(b):
+            return f"{path} (length)", len(a), len(b)
+    return path, a, b
 
 
 def _brief(value: Any, limit: int = 600) -> str:
