@@ -153,3 +153,61 @@ async def test_status_goes_indexing_then_ready(start, tmp_path):
     assert states[0] == "indexing"
     assert states[-1] == "ready"
     assert all(0 <= s.get("percent", 0) <= 100 for s in session.client.statuses)
+
+
+async def test_tcp_transport(tmp_path):
+    """`convex-xray lsp --tcp HOST:PORT` serves the same protocol over a socket."""
+    import asyncio
+    import re
+    import sys
+
+    from lsp.harness import TIMEOUT, make_client
+
+    root = write_project(tmp_path / "app", APP)
+    server = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "convex_xray",
+        "lsp",
+        "--tcp",
+        "127.0.0.1:0",
+        "-v",
+        stderr=asyncio.subprocess.PIPE,
+    )
+    client = make_client()
+    try:
+        port = None
+        while port is None:  # pygls logs the bound address once it listens
+            line = await asyncio.wait_for(server.stderr.readline(), TIMEOUT)
+            assert line, "the server exited before listening"
+            match = re.search(rb"Serving on .*?(\d+)\)", line)
+            port = int(match.group(1)) if match else None
+        await client.start_tcp("127.0.0.1", port)
+        result = await asyncio.wait_for(
+            client.initialize_session(
+                types.InitializeParams(
+                    capabilities=capabilities(),
+                    workspace_folders=[types.WorkspaceFolder(uri=root.as_uri(), name="app")],
+                )
+            ),
+            TIMEOUT,
+        )
+        assert result.server_info.name == "convex-xray"
+        uri = (root / "convex" / "posts.ts").resolve().as_uri()
+        client.text_document_did_open(
+            types.DidOpenTextDocumentParams(
+                types.TextDocumentItem(
+                    uri=uri,
+                    language_id="typescript",
+                    version=1,
+                    text=(root / "convex" / "posts.ts").read_text(),
+                )
+            )
+        )
+        diagnostics = await client.diagnostics_for(uri, version=1)
+        assert "unbounded-collect" in {d.code for d in diagnostics}
+        await asyncio.wait_for(client.shutdown_async(None), TIMEOUT)
+    finally:
+        server.kill()
+        await server.wait()
+        await asyncio.wait_for(client.stop(), TIMEOUT)
