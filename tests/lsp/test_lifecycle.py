@@ -158,6 +158,7 @@ async def test_status_goes_indexing_then_ready(start, tmp_path):
 async def test_tcp_transport(tmp_path):
     """`convex-xray lsp --tcp HOST:PORT` serves the same protocol over a socket."""
     import asyncio
+    import contextlib
     import re
     import sys
 
@@ -207,7 +208,9 @@ async def test_tcp_transport(tmp_path):
         diagnostics = await client.diagnostics_for(uri, version=1)
         assert "unbounded-collect" in {d.code for d in diagnostics}
         await asyncio.wait_for(client.shutdown_async(None), TIMEOUT)
+        client.exit(None)
     finally:
         server.kill()
         await server.wait()
-        await asyncio.wait_for(client.stop(), TIMEOUT)
+        with contextlib.suppress(ConnectionError):  # the socket went with the server
+            await asyncio.wait_for(client.stop(), TIMEOUT)
