@@ -578,7 +578,7 @@ class ConvexXrayServer(LanguageServer):
             for project in folder.projects:
                 project.indexed = True  # every file is read: workspace rules may run now
                 count += await self._check_closed_files(project)
-                project.touched(None, epoch=False)  # open documents: re-check with them
+                project.touched(None)  # open documents: re-check with them
         except asyncio.CancelledError:
             if token is not None:
                 self.work_done_progress.end(token, types.WorkDoneProgressEnd(message="cancelled"))
@@ -637,7 +637,7 @@ class ConvexXrayServer(LanguageServer):
         return cached is not None and cached[0] == self._closed_key(project, path)
 
     def _closed_key(self, project: Project, path: Path) -> tuple:
-        return (id(project), project.epoch, id(project.workspace.source(path)))
+        return project.result_key(path)
 
     def _closed_results(self, project: Project, path: Path) -> list[Finding]:
         key = self._closed_key(project, path)
@@ -684,7 +684,7 @@ class ConvexXrayServer(LanguageServer):
         else:
             source = SourceFile(path, item.text, version=item.version, data=data)
             project.workspace.set_source(source)
-            project.touched(item.uri, epoch=True)
+            project.touched(item.uri)
         doc = Document(item.uri, path, source, item.language_id, project, version=item.version)
         self.documents[item.uri] = doc
         self._published.pop(path, None)
@@ -709,9 +709,8 @@ class ConvexXrayServer(LanguageServer):
         doc.edited(source, changes, params.text_document.version)
         project = doc.project
         if project is not None:
-            schema = project.is_schema(doc.path)
             project.workspace.set_source(source)
-            project.touched(uri, epoch=schema)
+            project.touched(uri)
         settings = self.settings_for(project)
         if self.pull:
             if project is not None and project.is_schema(doc.path):
@@ -724,7 +723,7 @@ class ConvexXrayServer(LanguageServer):
         doc = self.documents.get(params.text_document.uri)
         if doc is None or doc.project is None:
             return
-        doc.project.touched(doc.uri, epoch=True)
+        doc.project.touched(doc.uri)
         if not self.pull:
             self._schedule(doc, 0)
         self._schedule_dependents(doc.project, doc)
@@ -742,7 +741,7 @@ class ConvexXrayServer(LanguageServer):
         if project is None:
             return
         project.workspace.forget(doc.path)  # the file on disk is the truth again
-        project.touched(uri, epoch=True)
+        project.touched(uri)
         if self.pull:
             return
         if project.indexed and doc.path.exists() and project.owns(doc.path):
@@ -828,24 +827,20 @@ class ConvexXrayServer(LanguageServer):
     def _schedule_dependents(self, project: Project, changed: Document | None) -> None:
         """Re-check every other open document of the project (schema or helper changed),
         after the changed document itself; superseded by newer edits."""
-        self._schedule_reconcile(project, delay=0.0, exclude=changed)
+        self._schedule_reconcile(project, delay=0.0)
 
-    def _schedule_reconcile(
-        self, project: Project, *, delay: float = RECONCILE_SECONDS, exclude: Document | None = None
-    ) -> None:
+    def _schedule_reconcile(self, project: Project, *, delay: float = RECONCILE_SECONDS) -> None:
         key = id(project)
         previous = self._reconcile.pop(key, None)
         if previous is not None and not previous.done():
             previous.cancel()
-        self._reconcile[key] = asyncio.ensure_future(self._reconcile_later(project, delay, exclude))
+        self._reconcile[key] = asyncio.ensure_future(self._reconcile_later(project, delay))
 
-    async def _reconcile_later(
-        self, project: Project, delay: float, exclude: Document | None
-    ) -> None:
+    async def _reconcile_later(self, project: Project, delay: float) -> None:
         await asyncio.sleep(delay)
         changed = False
         for doc in list(self.documents.values()):
-            if doc.project is not project or doc is exclude:
+            if doc.project is not project:
                 continue
             if (
                 doc.checked_version == doc.version
@@ -872,17 +867,20 @@ class ConvexXrayServer(LanguageServer):
         if not project.indexed:
             return
         # Closed files: their results depend on the schema and on workspace rules.
+        failures: list[RuleFailure] = []
+        project.workspace_findings(failures)
+        self.report_failures(failures)
+        stale = [
+            path
+            for path in project.workspace.files()
+            if self.open_doc(path) is None and not self._closed_fresh(project, path)
+        ]
         if self.pull:
-            if changed and self.refresh_support:
+            # Pull clients ask again (workspace/diagnostic recomputes what is stale).
+            if (changed or stale) and self.refresh_support:
                 self.workspace_diagnostic_refresh(None)
             return
-        for path in project.workspace.files():
-            if self.open_doc(path) is not None:
-                continue
-            key = self._closed_key(project, path)
-            cached = self._workspace_results.get(path)
-            if cached is not None and cached[0] == key:
-                continue
+        for path in stale:
             self._push_closed(project, path, self._closed_results(project, path))
             await asyncio.sleep(0)
 
@@ -906,11 +904,13 @@ class ConvexXrayServer(LanguageServer):
                 project = folder.project_for(path)
                 if project is None or not is_source_path(path):
                     continue
+                if event.type is types.FileChangeType.Changed and self.open_doc(path) is not None:
+                    continue  # saved from the editor: its buffer is already what counts
                 if self.open_doc(path) is None:
                     project.workspace.forget(path)
                 if event.type is not types.FileChangeType.Changed:
                     project.workspace.invalidate_file_list()
-                project.touched(None, epoch=True)
+                project.touched(None, on_disk=True)
                 touched.add(id(project))
         for folder in self.folders:
             if id(folder) in rebuild:

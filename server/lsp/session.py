@@ -55,6 +55,24 @@ WATCHED_CONFIG_NAMES = frozenset({CONFIG_NAME, "convex.json", "tsconfig.json"})
 # -- projects and folders --------------------------------------------------------------------------
 
 
+_SERIALS = itertools.count(1)
+
+
+class _Same:
+    """Holds an object and compares by identity (cache keys that must not outlive it)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: object) -> None:
+        self.value = value
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Same) and other.value is self.value
+
+    def __hash__(self) -> int:
+        return id(self.value)
+
+
 @dataclass
 class _WorkspaceRuleCache:
     key: tuple | None = None
@@ -73,8 +91,9 @@ class Project:
         self.workspace = Workspace(roots, base=folder)
         self.rules: list[Rule] = []
         self.silent: list[Rule] = []
+        self.serial = next(_SERIALS)
         self.generation = 0  # bumped by every change (edits of open documents included)
-        self.epoch = 0  # bumped by changes that matter to closed files (disk, schema, saves)
+        self.disk_generation = 0  # bumped when files change on disk behind the editor's back
         self._changed_by: dict[str | None, int] = {}  # last generation each document changed
         self._usage: dict[Path, tuple[SourceFile, tuple]] = {}
         self._cache = _WorkspaceRuleCache()
@@ -119,13 +138,26 @@ class Project:
     def is_schema(self, path: Path) -> bool:
         return path.name in SCHEMA_NAMES and self.workspace.is_schema_file(path)
 
-    def touched(self, uri: str | None = None, *, epoch: bool = True) -> None:
+    def touched(self, uri: str | None = None, *, on_disk: bool = False) -> None:
         """Something changed: an open document (`uri`) or, with None, the world (disk,
-        settings). `epoch` marks changes that closed files' results depend on."""
+        settings). `on_disk`: files changed behind the editor's back (closed files' results
+        may depend on them through helpers)."""
         self.generation += 1
         self._changed_by[uri] = self.generation
-        if epoch:
-            self.epoch += 1
+        if on_disk:
+            self.disk_generation += 1
+
+    def result_key(self, path: Path) -> tuple:
+        """What a closed file's findings depend on: its snapshot, the schema governing it, the
+        configuration (this project), files changed on disk, and the workspace rules' findings
+        in it. (Not other open documents: their helpers count once they are saved.)"""
+        return (
+            self.serial,
+            self.disk_generation,
+            _Same(self.workspace.source(path)),
+            _Same(self.workspace.schema_for(path)),
+            tuple(_Same(f) for f in self._cache.findings if f.path == path),
+        )
 
     def changed_elsewhere(self, uri: str, since: int) -> bool:
         """Whether anything but document `uri` changed after generation `since`."""

@@ -108,3 +108,35 @@ async def test_config_file_change_reconfigures(start, tmp_path):
         )
     )
     assert codes(await client.diagnostics_for(users, version=1, after=count)) == []
+
+
+async def test_closed_schema_follows_index_usage_in_a_saved_document(start, tmp_path):
+    """The problems view shows closed files too: using an unused index in an open document
+    clears schema.ts's `unused-index` once the document is saved."""
+    root = write_project(tmp_path / "app", {"users.ts": USERS})
+    session = await start(root)
+    client = session.client
+    schema_uri = session.uri("convex/schema.ts")
+
+    def unused_by_post_id(params) -> bool:
+        return any(
+            d.code == "unused-index" and "by_postId" in d.message for d in params.diagnostics
+        )
+
+    published = [p for p in client.published if p.uri == schema_uri]
+    assert published and unused_by_post_id(published[-1])  # pushed after indexing, file closed
+    users = session.open("convex/users.ts")
+    await client.diagnostics_for(users, version=1)
+    count = len(client.published)
+    session.insert(
+        users,
+        "    return await",
+        '    await ctx.db.query("comments").withIndex("by_postId", (q) => q.eq("postId", "p" as any)).take(1);\n',
+    )
+    session.save(users)
+    await client.wait_until(
+        lambda: any(
+            p.uri == schema_uri and not unused_by_post_id(p) for p in client.published[count:]
+        ),
+        "schema.ts republished without the by_postId finding",
+    )

@@ -121,7 +121,7 @@ def _edit(doc: Document, change: TextChange) -> None:
     doc.edited(source, [change], version)
     assert doc.project is not None
     doc.project.workspace.set_source(source)
-    doc.project.touched(doc.uri, epoch=False)
+    doc.project.touched(doc.uri)
 
 
 @pytest.mark.parametrize("seed", range(8))
