@@ -16,7 +16,9 @@ Per run (a fresh server process each time):
 * keystrokes: at several places inside handlers (different functions, so the server's
   per-function slices are rebuilt too) a line of real code is typed character by character,
   Enter included, each as an incremental `didChange`; the time from sending it to the
-  `publishDiagnostics` carrying that version. Transient syntax errors are part of typing;
+  `publishDiagnostics` carrying that version. Transient syntax errors are part of typing.
+  Then a few keystrokes outside every function (a comment at the top of the file), where
+  each keystroke is a full check of the file: the slow path, reported on its own;
 * RSS: the server's resident set after indexing and at its peak (`/proc/<pid>/status`).
 
 `run(workspace, file, server_cmd, runs)` is the entry point `benchmarks/run.py --lsp` calls.
@@ -56,6 +58,7 @@ class RunResult:
     open_ms: float
     open_while_indexing_ms: float
     keystrokes_ms: list[float] = field(default_factory=list)
+    outside_ms: list[float] = field(default_factory=list)  # keystrokes outside any function
     rss_after_index_mb: float = 0.0
     peak_rss_mb: float = 0.0
 
@@ -81,6 +84,10 @@ def _client() -> Client:
         state = getattr(params, "state", None)
         if state == "ready" and client.ready is not None and not client.ready.done():
             client.ready.set_result({"files": getattr(params, "files", 0)})
+
+    @client.feature(types.PROGRESS)
+    def progress(params: types.ProgressParams) -> None:
+        return None
 
     @client.feature(types.WINDOW_WORK_DONE_PROGRESS_CREATE)
     def progress_create(params: types.WorkDoneProgressCreateParams) -> None:
@@ -117,10 +124,14 @@ async def _start(server_cmd: list[str], workspace: Path) -> Client:
                 capabilities=types.ClientCapabilities(
                     window=types.WindowClientCapabilities(work_done_progress=True),
                     text_document=types.TextDocumentClientCapabilities(
-                        publish_diagnostics=types.PublishDiagnosticsClientCapabilities(version_support=True)
+                        publish_diagnostics=types.PublishDiagnosticsClientCapabilities(
+                            version_support=True
+                        )
                     ),
                 ),
-                workspace_folders=[types.WorkspaceFolder(uri=workspace.as_uri(), name=workspace.name)],
+                workspace_folders=[
+                    types.WorkspaceFolder(uri=workspace.as_uri(), name=workspace.name)
+                ],
                 process_id=os.getpid(),
             )
         ),
@@ -153,38 +164,33 @@ def _expect(client: Client, uri: str, version: int | None) -> asyncio.Future[flo
 def _open(client: Client, uri: str, text: str) -> asyncio.Future[float]:
     future = _expect(client, uri, 1)
     client.text_document_did_open(
-        types.DidOpenTextDocumentParams(types.TextDocumentItem(uri=uri, language_id="typescript", version=1, text=text))
+        types.DidOpenTextDocumentParams(
+            types.TextDocumentItem(uri=uri, language_id="typescript", version=1, text=text)
+        )
     )
     return future
 
 
 def _sites(text: str, count: int) -> list[int]:
-    """Character offsets at the start of a statement line inside `count` different handlers,
-    spread over the file (the middle first)."""
-    lines = text.split("\n")
-    starts = []
+    """Character offsets of the last `return` statement line of `count` different handlers,
+    spread over the file from its middle (typing goes just before that line)."""
+    returns: list[int] = []  # one per handler: where its first `return` line starts (indented)
     offset = 0
     in_handler = False
-    candidates: list[tuple[int, int]] = []  # (line number, offset of its first non-space)
-    handler = -1
-    for number, line in enumerate(lines):
+    for line in text.split("\n"):
         stripped = line.strip()
         if stripped.startswith("handler:"):
             in_handler = True
-            handler += 1
         elif in_handler and stripped.startswith("return "):
-            candidates.append((handler, offset + len(line) - len(line.lstrip())))
+            returns.append(offset + len(line) - len(line.lstrip()))
             in_handler = False
         offset += len(line) + 1
-    by_handler = {h: at for h, at in candidates}
-    handlers = sorted(by_handler)
-    if not handlers:
+    if not returns:
         raise SystemExit("no handler with a return statement in the file")
-    middle = len(handlers) // 2
-    order = [middle, *[middle + k * (len(handlers) // (count + 1) or 1) for k in range(1, count)]]
-    for index in order:
-        starts.append(by_handler[handlers[min(index, len(handlers) - 1)]])
-    return sorted(set(starts))
+    middle = len(returns) // 2
+    step = max(1, len(returns) // (count + 1))
+    chosen = {returns[min(middle + k * step, len(returns) - 1)] for k in range(count)}
+    return sorted(chosen)
 
 
 def _position(text: str, index: int) -> types.Position:
@@ -194,7 +200,9 @@ def _position(text: str, index: int) -> types.Position:
     return types.Position(line=line, character=len(column_text.encode("utf-16-le")) // 2)
 
 
-async def _one_run(server_cmd: list[str], workspace: Path, file: Path, keystroke_sites: int) -> RunResult:
+async def _one_run(
+    server_cmd: list[str], workspace: Path, file: Path, keystroke_sites: int
+) -> RunResult:
     text = file.read_text(encoding="utf-8")
     uri = file.resolve().as_uri()
 
@@ -221,7 +229,9 @@ async def _one_run(server_cmd: list[str], workspace: Path, file: Path, keystroke
     latencies: list[float] = []
     version = 1
     current = text
-    for site in reversed(_sites(text, keystroke_sites)):  # bottom-up: earlier sites keep their offsets
+    for site in reversed(
+        _sites(text, keystroke_sites)
+    ):  # bottom-up: earlier sites keep their offsets
         at = site
         for char in SNIPPET:
             position = _position(current, at)
@@ -242,6 +252,26 @@ async def _one_run(server_cmd: list[str], workspace: Path, file: Path, keystroke
             latencies.append((received - sent) * 1000)
             current = current[:at] + char + current[at:]
             at += 1
+    # Typing outside every Convex function (a top-level comment): each keystroke is a full
+    # check of the file, the slow path.
+    outside: list[float] = []
+    for char in "// note\n":
+        position = _position(current, 0)
+        version += 1
+        future = _expect(client, uri, version)
+        sent = time.perf_counter()
+        client.text_document_did_change(
+            types.DidChangeTextDocumentParams(
+                text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=version),
+                content_changes=[
+                    types.TextDocumentContentChangePartial(
+                        range=types.Range(start=position, end=position), text=char
+                    )
+                ],
+            )
+        )
+        outside.append((await asyncio.wait_for(future, TIMEOUT) - sent) * 1000)
+        current = char + current
     _, peak = _rss_mb(pid)
     await _stop(client)
     return RunResult(
@@ -250,6 +280,7 @@ async def _one_run(server_cmd: list[str], workspace: Path, file: Path, keystroke
         open_ms=open_ms,
         open_while_indexing_ms=open_while_indexing,
         keystrokes_ms=latencies,
+        outside_ms=outside,
         rss_after_index_mb=rss_after_index,
         peak_rss_mb=peak,
     )
@@ -292,7 +323,13 @@ def machine() -> dict[str, Any]:
     }
 
 
-def run(workspace: Path, file: Path, server_cmd: list[str] | None = None, runs: int = 3, sites: int = SITES) -> dict:
+def run(
+    workspace: Path,
+    file: Path,
+    server_cmd: list[str] | None = None,
+    runs: int = 3,
+    sites: int = SITES,
+) -> dict:
     """The benchmark as `benchmarks/run.py --lsp` calls it; medians over `runs` fresh servers."""
     server_cmd = server_cmd or DEFAULT_SERVER
     results = [asyncio.run(_one_run(server_cmd, workspace, file, sites)) for _ in range(runs)]
@@ -318,11 +355,16 @@ def run(workspace: Path, file: Path, server_cmd: list[str] | None = None, runs: 
         "keystrokes": len(keystrokes),
         "index_ms": round(statistics.median(r.index_ms for r in results), 1),
         "open_to_diagnostics_ms": round(statistics.median(r.open_ms for r in results), 1),
-        "open_while_indexing_ms": round(statistics.median(r.open_while_indexing_ms for r in results), 1),
+        "open_while_indexing_ms": round(
+            statistics.median(r.open_while_indexing_ms for r in results), 1
+        ),
         "keystroke_p50_ms": round(_percentile(keystrokes, 0.5), 2),
         "keystroke_p95_ms": round(_percentile(keystrokes, 0.95), 2),
         "keystroke_p99_ms": round(_percentile(keystrokes, 0.99), 2),
         "keystroke_max_ms": round(max(keystrokes), 2),
+        "keystroke_outside_functions_p50_ms": round(
+            statistics.median(k for r in results for k in r.outside_ms), 1
+        ),
         "rss_after_index_mb": round(statistics.median(r.rss_after_index_mb for r in results), 1),
         "peak_rss_mb": round(max(r.peak_rss_mb for r in results), 1),
         "per_run": per_run,
@@ -333,23 +375,40 @@ def run(workspace: Path, file: Path, server_cmd: list[str] | None = None, runs: 
 
 def _generate(files: int, out: Path) -> Path:
     subprocess.run(
-        [sys.executable, str(HERE / "generate.py"), "--files", str(files), "--out", str(out), "--quiet"], check=True
+        [
+            sys.executable,
+            str(HERE / "generate.py"),
+            "--files",
+            str(files),
+            "--out",
+            str(out),
+            "--quiet",
+        ],
+        check=True,
     )
     return out
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--files", type=int, default=300, help="size of the generated workspace (default 300)")
-    parser.add_argument("--workspace", type=Path, help="an existing workspace instead of a generated one")
-    parser.add_argument("--file", type=Path, help="the long file to type into (default convex/big/dashboard.ts)")
+    parser.add_argument(
+        "--files", type=int, default=300, help="size of the generated workspace (default 300)"
+    )
+    parser.add_argument(
+        "--workspace", type=Path, help="an existing workspace instead of a generated one"
+    )
+    parser.add_argument(
+        "--file", type=Path, help="the long file to type into (default convex/big/dashboard.ts)"
+    )
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--sites", type=int, default=SITES, help="places typed into (default 4)")
     parser.add_argument("--server", nargs="+", help="command that starts the server on stdio")
     parser.add_argument("--json", type=Path, help="write the results here")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="convex-xray-lsp-bench-") as scratch:
-        workspace = (args.workspace or _generate(args.files, Path(scratch) / f"w{args.files}")).resolve()
+        workspace = (
+            args.workspace or _generate(args.files, Path(scratch) / f"w{args.files}")
+        ).resolve()
         file = (args.file or workspace / "convex" / "big" / "dashboard.ts").resolve()
         result = run(workspace, file, args.server or DEFAULT_SERVER, args.runs, args.sites)
     if args.json:
