@@ -119,3 +119,24 @@ async def test_each_folder_has_its_own_settings_and_config(start, tmp_path):
     two = session.open("convex/posts.ts")
     assert codes(await client.diagnostics_for(one, version=1)) == ["unbounded-collect"]
     assert codes(await client.diagnostics_for(two, version=1)) == ["unknown-index"]
+
+
+async def test_added_workspace_folder_adopts_its_open_files(start, tmp_path):
+    first = write_project(tmp_path / "first", {"posts.ts": POSTS})
+    second = write_project(tmp_path / "second", {"posts.ts": POSTS})
+    session = await start(first)
+    client = session.client
+    session.root = second
+    uri = session.open("convex/posts.ts")  # not in any folder yet: no diagnostics
+    await session.roundtrip()
+    assert not [p for p in client.published if p.uri == uri]
+    ready = len(client.statuses)
+    client.workspace_did_change_workspace_folders(
+        types.DidChangeWorkspaceFoldersParams(
+            event=types.WorkspaceFoldersChangeEvent(
+                added=[types.WorkspaceFolder(uri=second.resolve().as_uri(), name="second")], removed=[]
+            )
+        )
+    )
+    assert codes(await client.diagnostics_for(uri, version=1)) == ["unbounded-collect", "unknown-index"]
+    await client.status("ready", after=ready)
