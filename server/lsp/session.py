@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from convex_xray.analysis import AnalysisOptions, analyze_file
-from convex_xray.config import CONFIG_NAME, Config, ConfigError, find_config, load_config
+from convex_xray.config import Config, ConfigError, find_config, load_config
 from convex_xray.findings import Edit, Finding
 from convex_xray.fixes import MAX_PASSES, apply_fixes_once, select_fixes
 from convex_xray.lsp.incremental import (
@@ -48,9 +48,6 @@ from convex_xray.source import SourceFile, TextChange, is_source_path
 from convex_xray.workspace import SCHEMA_NAMES, Workspace, discover_roots
 
 log = logging.getLogger(__name__)
-
-WATCHED_CONFIG_NAMES = frozenset({CONFIG_NAME, "convex.json", "tsconfig.json"})
-
 
 # -- projects and folders --------------------------------------------------------------------------
 
@@ -192,7 +189,7 @@ class Project:
         holders = tuple(
             self.workspace.source(p) for p in sorted({f.path for f in self._cache.findings})
         )
-        key = (self.generation, usage, holders)
+        key = (usage, holders)  # (the configuration is fixed for a project's lifetime)
         cache = self._cache
         if (
             cache.key == key
