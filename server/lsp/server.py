@@ -473,7 +473,7 @@ class ConvexXrayServer(LanguageServer):
         doc.project = project
         doc.replaced(doc.source)
         if project is not None:
-            project.workspace.set_source(doc.source)
+            project.set_source(doc.source)
             project.touched()
 
     def on_did_change_workspace_folders(
@@ -683,7 +683,7 @@ class ConvexXrayServer(LanguageServer):
                 known = cached[2]
         else:
             source = SourceFile(path, item.text, version=item.version, data=data)
-            project.workspace.set_source(source)
+            project.set_source(source)
             project.touched(item.uri)
         doc = Document(item.uri, path, source, item.language_id, project, version=item.version)
         self.documents[item.uri] = doc
@@ -709,8 +709,9 @@ class ConvexXrayServer(LanguageServer):
         doc.edited(source, changes, params.text_document.version)
         project = doc.project
         if project is not None:
-            project.workspace.set_source(source)
+            project.set_source(source)
             project.touched(uri)
+            self._workspace_results.pop(doc.path, None)  # the saved file's: recomputed on close
         settings = self.settings_for(project)
         if self.pull:
             if project is not None and project.is_schema(doc.path):
@@ -740,7 +741,7 @@ class ConvexXrayServer(LanguageServer):
         project = doc.project
         if project is None:
             return
-        project.workspace.forget(doc.path)  # the file on disk is the truth again
+        project.forget(doc.path)  # the file on disk is the truth again
         project.touched(uri)
         if self.pull:
             return
@@ -907,7 +908,7 @@ class ConvexXrayServer(LanguageServer):
                 if event.type is types.FileChangeType.Changed and self.open_doc(path) is not None:
                     continue  # saved from the editor: its buffer is already what counts
                 if self.open_doc(path) is None:
-                    project.workspace.forget(path)
+                    project.forget(path)
                 if event.type is not types.FileChangeType.Changed:
                     project.workspace.invalidate_file_list()
                 project.touched(None, on_disk=True)

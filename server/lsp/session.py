@@ -92,7 +92,7 @@ class Project:
         self.generation = 0  # bumped by every change (edits of open documents included)
         self.disk_generation = 0  # bumped when files change on disk behind the editor's back
         self._changed_by: dict[str | None, int] = {}  # last generation each document changed
-        self._usage: dict[Path, tuple[SourceFile, tuple]] = {}
+        self._usage: dict[Path, tuple] = {}  # how each file uses tables and indexes
         self._cache = _WorkspaceRuleCache()
         self.indexed = False
 
@@ -162,19 +162,28 @@ class Project:
 
     # -- workspace rules ------------------------------------------------------------------------
 
+    def set_source(self, source: SourceFile) -> None:
+        """An open document's snapshot replaces the file (all snapshot changes go through here
+        or `forget`, so caches keyed by path stay right without holding old snapshots)."""
+        self._usage.pop(source.path, None)
+        self.workspace.set_source(source)
+
+    def forget(self, path: Path) -> None:
+        self._usage.pop(path, None)
+        self.workspace.forget(path)
+
     def _usage_signature(self, path: Path) -> tuple:
-        source = self.workspace.source(path)
         cached = self._usage.get(path)
-        if cached is not None and source is not None and cached[0] is source:
-            return cached[1]
+        if cached is not None:
+            return cached
         model = self.workspace.model(path)
-        if model is None or source is None:
+        if model is None:
             return ()
         signature = (
             tuple((r.table, r.name, r.kind) for r in model.index_refs),
             tuple((c.table, c.terminal) for c in model.chains),
         )
-        self._usage[path] = (source, signature)
+        self._usage[path] = signature
         return signature
 
     def workspace_findings(self, failures: list[RuleFailure]) -> list[Finding]:
@@ -285,13 +294,13 @@ class Project:
                             continue
                         before[changed] = original
                     current[changed] = data
-                    workspace.set_source(
+                    self.set_source(
                         SourceFile(changed, data.decode("utf-8", errors="replace"), data=data)
                     )
                 findings, _ = self.check(path)
         finally:
             for original in before.values():
-                workspace.set_source(original)
+                self.set_source(original)
         return {
             p: (before[p], current[p]) for p in current if current[p] != before[p].data
         }, applied
