@@ -119,10 +119,20 @@ def lenses(workspace: Workspace, model: FileModel) -> list[LensInfo]:
         title = "; ".join(parts) if len(parts) == 1 else " + ".join(parts)
         if first is not None:
             title += f"; N+1 at line {lines.line_of(first) + 1}"
-        per_item = reads.per.get(1, 0) + sum(reads.per[d] for d in reads.per if d > 1)
+        per_item = sum(reads.per.values())
         if per_item:
             limit = INDEX_RANGE_LIMIT // max(1, per_item)
             title += f" (hits Convex's {INDEX_RANGE_LIMIT:,} index-range limit at N≈{limit:,})"
+        unbounded = sum(
+            1
+            for read in _own(function.reads, function)
+            if read.chain is not None and read.chain.reads_to_completion
+        )
+        if unbounded:
+            title += (
+                f"; {unbounded} unbounded read{'s' if unbounded > 1 else ''} "
+                f"(limit {DOCUMENT_LIMIT:,} documents / 16 MiB per function)"
+            )
         start = function.definition.start_byte
         end = lines.line_end(lines.line_of(start))
         result.append(LensInfo(start, max(start, end), title, function.name))

@@ -126,6 +126,7 @@ class ConvexXrayServer(LanguageServer):
         self._configured = asyncio.Event()
         self._gc_holds = 0
         self._messages_shown: set[str] = set()
+        self._init_problems: list[str] = []
 
     # -- helpers -----------------------------------------------------------------------------------
 

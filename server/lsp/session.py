@@ -336,10 +336,6 @@ class Folder:
             problems += project.configure(self.settings)
         return problems
 
-    def reconfigure(self, settings: Settings) -> list[str]:
-        self.settings = settings
-        return self.discover()
-
     def project_for(self, path: Path) -> Project | None:
         best: Project | None = None
         depth = -1

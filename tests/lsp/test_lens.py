@@ -38,6 +38,14 @@ export const one = query({
   handler: async (ctx, args) => ctx.db.get(args.id),
 });
 
+export const everything = query({
+  args: {},
+  handler: async (ctx) => {
+    const posts = await ctx.db.query("posts").withIndex("by_authorId").collect();
+    return posts.length;
+  },
+});
+
 export const none = query({
   args: {},
   handler: async () => 42,
@@ -68,6 +76,9 @@ async def test_read_cost_lenses(start, tmp_path):
         f"~3 + 2·N reads; N+1 at line {author_line} (hits Convex's 4,096 index-range limit at N≈2,048)"
     )
     assert by_line[session.position(uri, "export const one").line] == "~1 read"
+    assert by_line[session.position(uri, "export const everything").line] == (
+        "~1 read; 1 unbounded read (limit 32,000 documents / 16 MiB per function)"
+    )
     assert session.position(uri, "export const none").line not in by_line  # no reads: no lens
     assert all(lens.command.command == "" for lens in lenses)  # a label, not a client command
 

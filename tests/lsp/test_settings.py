@@ -134,9 +134,13 @@ async def test_added_workspace_folder_adopts_its_open_files(start, tmp_path):
     client.workspace_did_change_workspace_folders(
         types.DidChangeWorkspaceFoldersParams(
             event=types.WorkspaceFoldersChangeEvent(
-                added=[types.WorkspaceFolder(uri=second.resolve().as_uri(), name="second")], removed=[]
+                added=[types.WorkspaceFolder(uri=second.resolve().as_uri(), name="second")],
+                removed=[],
             )
         )
     )
-    assert codes(await client.diagnostics_for(uri, version=1)) == ["unbounded-collect", "unknown-index"]
+    assert codes(await client.diagnostics_for(uri, version=1)) == [
+        "unbounded-collect",
+        "unknown-index",
+    ]
     await client.status("ready", after=ready)
