@@ -11,9 +11,10 @@ Two things live here, both pure (no LSP types):
   file through its imports, helpers and builders, which the slice keeps). So the slice is the
   document with every other Convex function definition blanked to spaces (byte offsets and
   line breaks preserved), re-parsed incrementally alongside the document; only it is
-  analysed and checked, and the other functions' findings come from the last full check.
-  A full check (the same as the CLI's) runs when the edit leaves that shape, and when the
-  editor goes idle, to reconcile cross-file results.
+  analysed and checked, and the other functions' findings come from the previous check,
+  moved with the edits (the line numbers in their messages too). A full check (the same
+  as the CLI's) runs when an edit leaves that shape, and when the editor goes idle, to
+  reconcile cross-file results. `tests/lsp/test_units.py` holds the two to the same results.
 """
 
 from __future__ import annotations
@@ -189,12 +190,12 @@ def line_shifts(data: bytes, changes: Sequence[TextChange]) -> list[LineShift]:
     return shifts
 
 
-def _renumber(text: str, shift: LineShift) -> str:
+def _renumber(text: str, shift: LineShift | None) -> str:
     """Line numbers in a finding's text after lines were added or removed above them. (Rules
     name lines of the finding's own function: a loop header, a disable comment.)"""
-    line, delta = shift
-    if "line " not in text:
+    if shift is None or shift[1] == 0 or "line " not in text:
         return text
+    line, delta = shift
     return _LINE_NUMBER.sub(
         lambda m: f"line {int(m.group(1)) + delta}" if int(m.group(1)) > line else m.group(0), text
     )
@@ -210,10 +211,9 @@ def shift_finding(
     moved = shift_range(finding.span.start, finding.span.end, change)
     if moved is None:
         return None
-    renumber = shift is not None and shift[1] != 0
     related: list[Related] = []
     for item in finding.related:
-        message = _renumber(item.message, shift) if renumber else item.message  # type: ignore[arg-type]
+        message = _renumber(item.message, shift)
         if item.span.path != path:
             related.append(Related(item.span, message))
         elif (span := shift_range(item.span.start, item.span.end, change)) is not None:
@@ -224,7 +224,7 @@ def shift_finding(
     return replace(
         finding,
         span=Span(path, *moved),
-        message=_renumber(finding.message, shift) if renumber else finding.message,  # type: ignore[arg-type]
+        message=_renumber(finding.message, shift),
         related=related,
         fix=_shift_fix(finding.fix, path, change),
         alternatives=alternatives,
