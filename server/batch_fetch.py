@@ -302,30 +302,39 @@ _NON_ARRAY_TYPE = re.compile(
 _NON_ARRAY_VALUE = re.compile(r"^new\s+(?:Weak)?(?:Set|Map)\b|\.(?:keys|values|entries|matchAll)\s*\([^()]*\)$")
 
 
+_DECLARATIONS = """
+(variable_declarator name: (identifier) @name) @declaration
+(required_parameter pattern: (identifier) @name) @declaration
+(optional_parameter pattern: (identifier) @name) @declaration
+"""
+
+
+@cache
+def _declarations_query(language: Language) -> Query:
+    return Query(language, _DECLARATIONS)
+
+
 def _declared_non_array(ctx: RuleContext, read: DbRead, name: str) -> bool:
-    """Whether `name` is declared (in the read's top-level function, or the module) as a
-    Set, Map, iterator or other non-array iterable."""
-    function = read.function
-    while function is not None and function.parent is not None:
-        function = function.parent
-    scopes = [function.definition] if function is not None else []
-    scopes.append(ctx.source.root)
-    for scope in scopes:
-        for node in _descendants(scope):
-            if node.type == "variable_declarator":
-                binding, value = node.child_by_field_name("name"), node.child_by_field_name("value")
-            elif node.type in ("required_parameter", "optional_parameter"):
-                binding, value = node.child_by_field_name("pattern"), None
-            else:
-                continue
-            if binding is None or binding.type != "identifier" or text_of(binding) != name:
-                continue
-            annotation = node.child_by_field_name("type")
-            if annotation is not None and _NON_ARRAY_TYPE.search(text_of(annotation)):
-                return True
-            if value is not None and _NON_ARRAY_VALUE.search(" ".join(text_of(unwrap(value) or value).split())):
-                return True
-    return False
+    """Whether `name` is declared in the file (the read's function or the module, and so
+    anywhere in the module) as a Set, Map, iterator or other non-array iterable.
+
+    One query pass per file, remembered in `ctx.memo`: the names so declared."""
+    key = ("batch_fetch.non_array_names", id(ctx.source))
+    names = ctx.memo.get(key)
+    if not isinstance(names, frozenset):
+        found: set[str] = set()
+        cursor = QueryCursor(_declarations_query(ctx.source.language))
+        for _, capture in cursor.matches(ctx.source.root):
+            declaration = capture["declaration"][0]
+            binding = capture["name"][0]
+            annotation = declaration.child_by_field_name("type")
+            value = declaration.child_by_field_name("value") if declaration.type == "variable_declarator" else None
+            if (annotation is not None and _NON_ARRAY_TYPE.search(text_of(annotation))) or (
+                value is not None and _NON_ARRAY_VALUE.search(" ".join(text_of(unwrap(value) or value).split()))
+            ):
+                found.add(text_of(binding))
+        names = ctx.memo[key] = frozenset(found)
+    return name in names
 
 
 def _in_async_function(statement: Node) -> bool:
