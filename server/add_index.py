@@ -22,6 +22,7 @@ from pathlib import Path
 from tree_sitter import Node
 
 from convex_xray.analysis import (
+    filter_predicate,
     function_params,
     param_pattern,
     parse_filter,
@@ -470,23 +471,6 @@ def _receiver_end(step: ChainStep) -> int:
     return receiver.end_byte if receiver is not None else step.call.start_byte
 
 
-def _filter_body(step: ChainStep) -> tuple[str, Node] | None:
-    """(parameter name, predicate expression) of `.filter((q) => <expr>)`."""
-    callback = unwrap(step.arg(0))
-    if callback is None or callback.type not in ("arrow_function", "function_expression"):
-        return None
-    params = function_params(callback)
-    q_name = text_of(param_pattern(params[0])) if params else "q"
-    body = callback.child_by_field_name("body")
-    if body is not None and body.type == "statement_block":
-        returns = [c for c in body.named_children if c.type == "return_statement"]
-        if len(returns) != 1 or not returns[0].named_children:
-            return None
-        body = returns[0].named_children[0]
-    body = unwrap(body)
-    return (q_name, body) if body is not None else None
-
-
 def rewrite_edits(source: SourceFile, chain: QueryChain, plan: IndexPlan) -> list[Edit] | None:
     """Edits that make the query use `plan`'s index and drop what it absorbs from `.filter()`."""
     if not rewritable(chain):
@@ -538,7 +522,7 @@ def rewrite_edits(source: SourceFile, chain: QueryChain, plan: IndexPlan) -> lis
         if not kept:
             edits.append(Edit.delete(path, _receiver_end(step), step.call.end_byte))
             continue
-        body = _filter_body(step)
+        body = filter_predicate(step)
         if body is None:
             return None
         q_name, expression = body

@@ -1040,9 +1040,12 @@ class FileAnalyzer:
             table=table,
             id_node=id_node,
         )
+        self._record_read(read)
+
+    def _record_read(self, read: DbRead) -> None:
         self.model.reads.append(read)
-        if function is not None:
-            function.reads.append(read)
+        if read.function is not None:
+            read.function.reads.append(read)
 
     def _convex_helpers_read(self, call: Node, callee: str, args: list[Node]) -> None:
         """convex-helpers relationship helpers: `getManyFrom(db, "table", "index", value)`."""
@@ -1061,9 +1064,7 @@ class FileAnalyzer:
                 IndexRef(table=table, name=name, name_node=args[3] if name else None, node=call, kind="helper")
             )
         read = DbRead(node=call, function=function, loops=loops, awaited=self._awaited(call), kind="helper", table=table)
-        self.model.reads.append(read)
-        if function is not None:
-            function.reads.append(read)
+        self._record_read(read)
 
     def _query_chain(self, root: Node) -> None:
         self._chain_nodes.add(root.id)
@@ -1100,9 +1101,7 @@ class FileAnalyzer:
                     table=table,
                     chain=chain,
                 )
-                self.model.reads.append(read)
-                if owner is not None:
-                    owner.reads.append(read)
+                self._record_read(read)
 
     def _record_index_refs(self, chain: QueryChain) -> None:
         known = {ref.node.id for ref in self.model.index_refs}
@@ -1348,9 +1347,9 @@ def parse_index_ranges(step: ChainStep) -> list[IndexRange] | None:
     return ranges
 
 
-def parse_filter(step: ChainStep) -> list[FilterAtom] | None:
-    """`.filter(q => q.and(q.eq(q.field("a"), x), ...))` -> conjunction atoms; None if not a
-    recognisable predicate."""
+def filter_predicate(step: ChainStep) -> tuple[str, Node] | None:
+    """(parameter name, predicate expression) of `.filter((q) => <expr>)`, also when the
+    body is a block with a single `return <expr>`."""
     callback = unwrap(step.arg(0))
     if callback is None or callback.type not in ("arrow_function", "function_expression"):
         return None
@@ -1362,8 +1361,19 @@ def parse_filter(step: ChainStep) -> list[FilterAtom] | None:
         if len(returns) != 1 or not returns[0].named_children:
             return None
         body = returns[0].named_children[0]
+    body = unwrap(body)
+    return (q_name, body) if body is not None else None
+
+
+def parse_filter(step: ChainStep) -> list[FilterAtom] | None:
+    """`.filter(q => q.and(q.eq(q.field("a"), x), ...))` -> conjunction atoms; None if not a
+    recognisable predicate."""
+    predicate = filter_predicate(step)
+    if predicate is None:
+        return None
+    q_name, body = predicate
     atoms: list[FilterAtom] = []
-    _flatten_and(unwrap(body), q_name, atoms)
+    _flatten_and(body, q_name, atoms)
     return atoms
 
 
