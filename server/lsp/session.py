@@ -20,6 +20,7 @@ from convex_xray.analysis import AnalysisOptions, analyze_file
 from convex_xray.config import Config, ConfigError, find_config, load_config
 from convex_xray.findings import Edit, Finding
 from convex_xray.fixes import MAX_PASSES, apply_fixes_once, select_fixes
+from convex_xray.index_usage import usage_signature
 from convex_xray.lsp.incremental import (
     Base,
     Slice,
@@ -179,16 +180,14 @@ class Project:
         model = self.workspace.model(path)
         if model is None:
             return ()
-        signature = (
-            tuple((r.table, r.name, r.kind) for r in model.index_refs),
-            tuple((c.table, c.terminal) for c in model.chains),
-        )
+        signature = usage_signature(model)
         self._usage[path] = signature
         return signature
 
     def workspace_findings(self, failures: list[RuleFailure]) -> list[Finding]:
         """Raw findings of the workspace rules, recomputed only when what they read changed:
-        the schemas, the configuration, or how the code uses tables and indexes."""
+        the schemas, or how the code uses indexes (`index_usage.usage_signature`, the contract
+        with the index-hygiene rules, which are the workspace rules)."""
         if not any(r.meta.scope == "workspace" for r in self.rules + self.silent):
             return []
         schemas = tuple(self.workspace.app_schemas())
