@@ -81,9 +81,16 @@ def register(meta: RuleMeta) -> Callable[[CheckFunction], CheckFunction]:
     return decorator
 
 
+_LOADED = False
+
+
 def _load_rules() -> None:
-    if _RULES:
+    """Import every built-in rule module once (a rule registered earlier, e.g. by a test,
+    does not stop the built-ins from loading)."""
+    global _LOADED
+    if _LOADED:
         return
+    _LOADED = True
     import convex_xray.rules as package
 
     for info in pkgutil.iter_modules(package.__path__):
