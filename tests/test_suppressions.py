@@ -245,3 +245,32 @@ def test_byte_offsets_after_non_ascii():
 
 def test_no_directives_is_cheap_and_empty():
     assert parse("const a = 1; // a disable of nothing\n") == []
+
+
+def test_the_suppression_fix_silences_exactly_that_finding(tmp_path):
+    """The disable-comment edit (offered for every rule) keeps the line's indentation, asks
+    for a reason, and the finding is gone once it is applied."""
+    from conftest import check_project as _check
+    from conftest import write_project as _write
+    from convex_xray.fixes import apply_edits
+    from convex_xray.suppressions import disable_comment_edit
+
+    project = _write(
+        tmp_path / "app",
+        {
+            "q.ts": """
+                import { query } from "./_generated/server";
+                export const q = query({ args: {}, handler: async (ctx) => {
+                  return await ctx.db.query("users").withIndex("by_orgId").collect();
+                }});
+            """
+        },
+    )
+    path = project / "convex" / "q.ts"
+    workspace, result = _check(project, select=["unbounded-collect"])
+    (finding,) = [f for f in result.findings if f.path == path]
+    edit = disable_comment_edit(workspace.source(path), finding.span.start, finding.rule)
+    assert edit.new_text == "  // convex-xray-disable-next-line unbounded-collect -- <reason>\n"
+    path.write_bytes(apply_edits(path.read_bytes(), [edit]))
+    _, after = _check(project, select=["unbounded-collect"])
+    assert [f for f in after.findings if f.path == path] == []

@@ -35,7 +35,6 @@ from convex_xray.lsp.session import (
     Folder,
     Project,
     check_document,
-    disable_comment_edit,
     minimal_edits,
     next_result_id,
 )
@@ -43,6 +42,7 @@ from convex_xray.lsp.settings import SECTION, RunMode, Settings, parse_settings
 from convex_xray.registry import all_rules, resolve_rule
 from convex_xray.runner import RuleFailure
 from convex_xray.source import Encoding, LineIndex, SourceFile, is_source_path
+from convex_xray.suppressions import disable_comment_edit
 from convex_xray.workspace import SCHEMA_NAMES
 
 log = logging.getLogger(__name__)

@@ -11,7 +11,6 @@ import difflib
 import fnmatch
 import itertools
 import logging
-import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -522,40 +521,3 @@ def minimal_edits(path: Path, before: bytes, after: bytes) -> list[Edit]:
     return edits
 
 
-_DISABLE_LINE = re.compile(
-    r"^(?P<head>\s*//\s*convex-xray-disable-next-line\s+)(?P<names>[^\n]*?)(?P<tail>\s*(?:--.*)?)$"
-)
-
-
-def disable_comment_edit(source: SourceFile, offset: int, slug: str) -> Edit:
-    """`// convex-xray-disable-next-line <slug>` above the line of `offset`, with its
-    indentation (or the slug added to such a comment already there)."""
-    lines = source.lines
-    line = lines.line_of(offset)
-    start = lines.line_starts[line]
-    text = source.slice(start, lines.line_end(line))
-    indent = text[: len(text) - len(text.lstrip())]
-    if line > 0:
-        previous_start = lines.line_starts[line - 1]
-        previous = source.slice(previous_start, lines.line_end(line - 1))
-        match = _DISABLE_LINE.match(previous)
-        if match:
-            names = [n.strip() for n in match.group("names").split(",") if n.strip()]
-            at = previous_start + len((match.group("head") + match.group("names")).encode("utf-8"))
-            if slug in names:
-                return Edit.insert(source.path, at, "")
-            return Edit.insert(source.path, at, f", {slug}" if names else slug)
-    end = lines.line_end(line)
-    newline = source.data[end : lines.line_end(line, include_break=True)].decode() or _first_break(
-        source.data
-    )
-    return Edit.insert(
-        source.path, start, f"{indent}// convex-xray-disable-next-line {slug}{newline}"
-    )
-
-
-def _first_break(data: bytes) -> str:
-    index = data.find(b"\n")
-    if index > 0 and data[index - 1 : index] == b"\r":
-        return "\r\n"
-    return "\n"

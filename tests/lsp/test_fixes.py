@@ -162,7 +162,7 @@ async def test_disable_comment_and_documentation(start, tmp_path):
     actions = await _code_actions(session, uri, [counted])
     disable = next(a for a in actions if a.title == "Disable unbounded-collect for this line")
     edits = edits_for(disable.edit, uri)
-    assert edits[0].new_text == "    // convex-xray-disable-next-line unbounded-collect\n"
+    assert edits[0].new_text == "    // convex-xray-disable-next-line unbounded-collect -- <reason>\n"
     version = session.apply(uri, edits)
     after = await client.diagnostics_for(uri, version=version)
     assert "unbounded-collect" not in codes(after)

@@ -20,11 +20,11 @@ from convex_xray.lsp.session import (
     Document,
     Folder,
     check_document,
-    disable_comment_edit,
     minimal_edits,
 )
 from convex_xray.lsp.settings import RunMode, Settings, merge_config, parse_settings
 from convex_xray.source import Encoding, SourceFile, TextChange
+from convex_xray.suppressions import disable_comment_edit
 
 HANDLERS = """
 import { query, mutation } from "./_generated/server";
@@ -218,7 +218,7 @@ def test_disable_comment_edit():
     source = SourceFile(Path("x.ts"), "function f() {\r\n    const a = 1;\r\n}\r\n")
     edit = disable_comment_edit(source, source.data.index(b"const"), "unbounded-collect")
     assert (edit.start, edit.end) == (source.data.index(b"    const"),) * 2
-    assert edit.new_text == "    // convex-xray-disable-next-line unbounded-collect\r\n"
+    assert edit.new_text == "    // convex-xray-disable-next-line unbounded-collect -- <reason>\r\n"
     source = SourceFile(Path("x.ts"), "  // convex-xray-disable-next-line a-rule -- why\n  x();\n")
     edit = disable_comment_edit(source, source.data.index(b"x()"), "b-rule")
     text = source.data[: edit.start] + edit.new_text.encode() + source.data[edit.end :]
