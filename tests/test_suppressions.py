@@ -252,6 +252,7 @@ def test_the_suppression_fix_silences_exactly_that_finding(tmp_path):
     for a reason, and the finding is gone once it is applied."""
     from conftest import check_project as _check
     from conftest import write_project as _write
+
     from convex_xray.fixes import apply_edits
     from convex_xray.suppressions import disable_comment_edit
 
