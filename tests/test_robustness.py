@@ -279,3 +279,59 @@ def test_checking_runs_no_subprocess_and_opens_no_socket(tmp_path):
     )
     assert completed.returncode == 0, completed.stderr[-2000:]
     assert json.loads(report.read_text())["summary"]["diagnostics"] > 0
+
+
+# -- fix safety under fire --------------------------------------------------------------------
+
+
+def _error_count(path: Path, data: bytes) -> int:
+    from convex_xray.fixes import _error_count as count
+
+    return count(path, data)
+
+
+def test_every_fix_over_a_generated_workspace_keeps_it_parsing_and_converges(tmp_path):
+    """`check --fix --unsafe-fixes` over the benchmark generator's 30-file workspace: no file
+    gains a syntax error, and a second run changes nothing."""
+    from convex_xray.cli import main
+
+    generator = Path(__file__).resolve().parents[1] / "benchmarks" / "generate.py"
+    workspace = tmp_path / "ws"
+    subprocess.run([sys.executable, str(generator), "--files", "30", "--out", str(workspace), "--quiet"], check=True, timeout=120)
+    files = sorted((workspace / "convex").rglob("*.ts"))
+    before = {p: p.read_bytes() for p in files}
+    assert all(_error_count(p, data) == 0 for p, data in before.items())
+    argv = ["check", str(workspace), "--fix", "--unsafe-fixes", "--no-cache", "--exit-zero", "--quiet"]
+    assert main(argv) == 0
+    after = {p: p.read_bytes() for p in files}
+    assert after != before, "the generated workspace has fixable problems"
+    for path, data in after.items():
+        assert _error_count(path, data) == 0, f"{path} gained a syntax error"
+    assert main(argv) == 0
+    assert {p: p.read_bytes() for p in files} == after, "a second --fix changed something"
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(data=st.data())
+def test_no_fix_on_fuzzed_code_adds_a_syntax_error_or_overlaps_itself(tmp_path, data):
+    from convex_xray.fixes import apply_edits
+
+    project = write_project(tmp_path / "fuzzfix", {})
+    path = project / "convex" / "posts.ts"
+    source = SourceFile(path, REALISTIC)
+    for start, end, new in data.draw(edits(REALISTIC)):
+        start = _snap(source.data, min(start, len(source.data)))
+        end = _snap(source.data, min(max(end, start), len(source.data)))
+        source = source.with_changes([TextChange(start, end, new)])
+    path.write_bytes(source.data)
+    workspace = Workspace(discover_roots(project))
+    result = run_check(workspace, Config(), paths=[path])
+    assert not result.failures
+    baseline = _error_count(path, source.data)
+    for finding in result.findings:
+        for fix in [finding.fix, *finding.alternatives]:
+            if fix is None or not fix.edits:
+                continue
+            mine = [e for e in fix.edits if e.path == path]
+            fixed = apply_edits(source.data, mine)  # raises on overlapping edits
+            assert _error_count(path, fixed) <= baseline, (finding.rule, fix.title)

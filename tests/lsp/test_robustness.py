@@ -64,3 +64,21 @@ async def test_garbage_and_huge_lines_do_not_break_checks(start, tmp_path):
     # The function after the garbage is still there (carried through the syntax error).
     assert "unbounded-collect" in codes(diagnostics)
     await session.roundtrip()
+
+
+AUDITED_SERVER = [sys.executable, str(Path(__file__).with_name("audited_server.py"))]
+
+
+async def test_serving_runs_no_subprocess_and_opens_no_network_socket(start, tmp_path, monkeypatch):
+    """Open, edit, fix all and navigate under an audit hook: nothing is spawned or dialled."""
+    log = tmp_path / "audit.log"
+    monkeypatch.setenv("CONVEX_XRAY_AUDIT_LOG", str(log))
+    root = write_project(tmp_path / "app", {"posts.ts": POSTS})
+    session = await start(root, command=AUDITED_SERVER)
+    client = session.client
+    uri = session.open("convex/posts.ts")
+    assert codes(await client.diagnostics_for(uri, version=1)) == ["unbounded-collect"]
+    version = session.replace(uri, "collect()", "take(3)")
+    assert codes(await client.diagnostics_for(uri, version=version)) == []
+    await session.roundtrip()
+    assert not log.exists(), log.read_text()
