@@ -335,3 +335,27 @@ def test_no_fix_on_fuzzed_code_adds_a_syntax_error_or_overlaps_itself(tmp_path, 
             mine = [e for e in fix.edits if e.path == path]
             fixed = apply_edits(source.data, mine)  # raises on overlapping edits
             assert _error_count(path, fixed) <= baseline, (finding.rule, fix.title)
+
+
+def test_imports_that_leave_the_workspace_are_not_followed(tmp_path):
+    """A helper imported from outside the project (`../../../elsewhere`) is never read."""
+    secret = tmp_path / "elsewhere" / "helper.ts"
+    secret.parent.mkdir(parents=True)
+    secret.write_text("export async function load(ctx: QueryCtx, id: any) { return await ctx.db.get(id); }\n")
+    project = write_project(
+        tmp_path / "repo" / "app",
+        {
+            "q.ts": """
+                import { query } from "./_generated/server";
+                import { load } from "../../../elsewhere/helper";
+                export const q = query({ args: {}, handler: async (ctx) => {
+                  const rows = await ctx.db.query("posts").take(10);
+                  for (const row of rows) { await load(ctx, row.authorId); }
+                }});
+            """
+        },
+    )
+    workspace, result = check_project(project)
+    assert not result.failures
+    assert secret not in {p for p in workspace._entries}  # never opened
+    assert [f for f in result.findings if f.rule == "n-plus-one-read"] == []
