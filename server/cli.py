@@ -56,6 +56,7 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--statistics", action="store_true", help="print counts per rule")
     check.add_argument("--quiet", "-q", action="store_true", help="print only the summary (text format)")
     check.add_argument("--no-cache", action="store_true", help="do not read or write .convex-xray-cache/")
+    check.add_argument("--jobs", "-j", type=int, default=0, metavar="N", help="worker processes for large workspaces (default: one per core; 1 = no workers)")
     check.add_argument("--fix", action="store_true", help="apply safe fixes")
     check.add_argument("--unsafe-fixes", action="store_true", help="also apply unsafe fixes (with --fix or --diff)")
     check.add_argument("--diff", action="store_true", help="print the fixes as a unified diff; write nothing")
@@ -326,6 +327,14 @@ def _run_with_progress(args: argparse.Namespace, workspace: Workspace, config: C
 
 
 def _run_fresh(args: argparse.Namespace, workspace: Workspace, config: Config, files: list[Path] | None, select: list[str], ignore: list[str]) -> CheckResult:
+    from convex_xray.parallel import default_jobs, run_check_parallel
+
+    if args.jobs < 0:
+        raise UsageError("--jobs must be 1 or more (0 = one per core)")
+    jobs = args.jobs or default_jobs()
+    parallel = run_check_parallel(workspace, config, paths=files, select=select, ignore=ignore, jobs=jobs)
+    if parallel is not None:
+        return parallel
     show = not args.no_progress and sys.stderr.isatty() and args.format == "text"
     if show:
         targets = files if files is not None else workspace.files()

@@ -191,6 +191,9 @@ def compute_usage(workspace: Workspace) -> IndexUsage:
 
 def index_usage(ctx: RuleContext) -> IndexUsage:
     """The workspace's index usage, computed once per run and shared by the rules."""
+    precomputed = getattr(ctx.workspace, "precomputed_index_usage", None)
+    if isinstance(precomputed, IndexUsage):
+        return precomputed  # merged from worker processes (`convex_xray.parallel`)
     key = ("index_usage", id(ctx.workspace))
     cached = ctx.memo.get(key)
     if not isinstance(cached, IndexUsage):

@@ -197,6 +197,7 @@ def check_paths(
     whole_workspace: bool = False,
     models: Mapping[Path, FileModel] | None = None,
     workspace_findings: list[Finding] | None = None,
+    file_findings: Mapping[Path, list[Finding]] | None = None,
 ) -> list[Finding]:
     """Findings for `targets`: file rules, workspace rules (only findings in the targets unless
     `whole_workspace`), severities, suppressions and post rules, in a stable order.
@@ -204,10 +205,14 @@ def check_paths(
     For the language server: `models` checks given models of some targets instead of the
     workspace's (an open document's slice), and `workspace_findings` supplies the
     workspace rules' raw findings computed earlier (`check_workspace_rules(workspace,
-    rules + silent, ...)`) instead of running them again."""
+    rules + silent, ...)`) instead of running them again. `file_findings` supplies the
+    per-file rules' findings of some targets (computed by worker processes)."""
     silent = silent or []
     findings: list[Finding] = []
     for path in targets:
+        if file_findings is not None and path in file_findings:
+            findings.extend(file_findings[path])  # computed elsewhere (`convex_xray.parallel`)
+            continue
         model = models.get(path) if models else None
         findings.extend(check_file(workspace, path, rules + silent, config, failures, model))
     target_set = set(targets)

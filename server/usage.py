@@ -24,7 +24,7 @@ def _identifiers_after(scope: Node, offset: int, language: Language | None) -> l
     if language is not None:
         cursor = QueryCursor(_identifier_query(language))
         cursor.set_byte_range(offset, scope.end_byte)
-        return cursor.captures(scope).get("name", [])
+        return sorted(cursor.captures(scope).get("name", []), key=lambda n: n.start_byte)
     found = []
     stack = [scope]
     while stack:
@@ -35,7 +35,7 @@ def _identifiers_after(scope: Node, offset: int, language: Language | None) -> l
             found.append(node)
             continue
         stack.extend(node.children)
-    return found
+    return sorted(found, key=lambda n: n.start_byte)
 
 
 _TRANSPARENT = frozenset({"parenthesized_expression", "await_expression", "non_null_expression", "as_expression"})

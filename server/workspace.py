@@ -235,6 +235,9 @@ class Workspace:
         self._summaries: dict[int, FunctionSummary] = {}
         self._tsconfig_paths: dict[Path, tuple[Path, dict[str, list[str]]] | None] = {}
         self.problems: list[FileProblem] = []
+        # Index usage merged from worker processes, used by the index-hygiene rules instead of
+        # reading every file again (see `convex_xray.parallel`).
+        self.precomputed_index_usage: object | None = None
         self._files: list[Path] | None = None
         for root in self.roots:
             self._locate_schemas(root)
