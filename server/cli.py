@@ -332,10 +332,16 @@ def _run_fresh(args: argparse.Namespace, workspace: Workspace, config: Config, f
     if args.jobs < 0:
         raise UsageError("--jobs must be 1 or more (0 = one per core)")
     jobs = args.jobs or default_jobs()
+    show = not args.no_progress and sys.stderr.isatty() and args.format == "text"
+    if show and jobs > 1:
+        count = len(files) if files is not None else len(workspace.files())
+        sys.stderr.write(f"\r  checking {count} files on up to {jobs} processes…")
+        sys.stderr.flush()
     parallel = run_check_parallel(workspace, config, paths=files, select=select, ignore=ignore, jobs=jobs)
+    if show and jobs > 1:
+        sys.stderr.write("\r" + " " * 60 + "\r")
     if parallel is not None:
         return parallel
-    show = not args.no_progress and sys.stderr.isatty() and args.format == "text"
     if show:
         targets = files if files is not None else workspace.files()
         if len(targets) >= 50:
