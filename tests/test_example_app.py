@@ -11,8 +11,8 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-
 from conftest import EXAMPLE_APP, check_project
+
 from convex_xray.registry import all_rules
 
 SNAPSHOT = Path(__file__).parent / "snapshots" / "club-hub.txt"
@@ -49,7 +49,7 @@ def test_example_app_exercises_every_rule():
 @pytest.mark.parametrize("function", ["teams.ts:listForOrg", "enrollments.ts:forPlayer", "reminders.ts:recipients"])
 def test_deduplicated_batches_in_the_app_are_never_warned(function):
     path, name = function.split(":")
-    workspace, result = check_project(EXAMPLE_APP)
+    _, result = check_project(EXAMPLE_APP)
     hits = [
         f
         for f in result.findings

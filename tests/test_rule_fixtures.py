@@ -4,8 +4,8 @@
 from __future__ import annotations
 
 import pytest
-
 from conftest import FIXTURES, check_project, expectations, reported
+
 from convex_xray.registry import all_rules, resolve_rule
 
 FIXTURE_DIRS = sorted(p for p in FIXTURES.iterdir() if p.is_dir() and resolve_rule(p.name))
