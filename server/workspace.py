@@ -359,6 +359,11 @@ class Workspace:
                 return None
         return entry.model
 
+    def cached_model(self, path: Path) -> FileModel | None:
+        """The model of `path` if it has been computed already (never reads or analyses)."""
+        entry = self._entries.get(path)
+        return entry.model if entry is not None else None
+
     def models(self) -> Iterator[FileModel]:
         for path in self.files():
             model = self.model(path)
