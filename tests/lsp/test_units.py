@@ -3,6 +3,7 @@ full check, snapshots equal fresh parses, settings, minimal edits, disable comme
 
 from __future__ import annotations
 
+import gc
 import random
 from pathlib import Path
 
@@ -21,8 +22,10 @@ from convex_xray.lsp.session import (
     Folder,
     check_document,
     minimal_edits,
+    warm_up,
 )
 from convex_xray.lsp.settings import RunMode, Settings, merge_config, parse_settings
+from convex_xray.model import FileModel, FunctionModel
 from convex_xray.source import Encoding, SourceFile, TextChange
 from convex_xray.suppressions import disable_comment_edit
 
@@ -285,3 +288,37 @@ def test_settings_merge_over_the_project_config():
     assert problems == ["convexXray.select: unknown rule 'nope'; ignored"]
     assert merge_config(parse_settings({"takeLimit": 3})[0], project)[0].take_limit == 3
     assert project.ignore == ["large-take"]  # the project's config is not modified
+
+
+def test_warm_up_takes_the_rules_through_their_usual_paths():
+    # The server's warm-up (between `initialize` and the first document) only pays off if
+    # its sample still reaches the analyzer's and the rules' lazily built parts.
+    found = {(f.rule, f.fix is not None) for f in warm_up()}
+    assert ("n-plus-one-read", True) in found  # with a planned batch-fetch fix
+    assert ("filter-on-query", False) in found
+
+
+def test_a_replaced_model_is_freed_even_when_frozen(opened):
+    # After indexing the server freezes what it built (gc.freeze): a replaced model left in
+    # reference cycles would never be collected. Project.set_source breaks them.
+    project = opened.project
+    assert project is not None
+    assert project.workspace.model(opened.path) is not None
+    gc.collect()
+    gc.freeze()
+    try:
+        edited = SourceFile(opened.path, opened.source.text + "\n", version=2)
+        project.set_source(edited)
+        # Engine caches keyed by path (index_usage's) let go of the old model on this check.
+        project.check(opened.path)
+    finally:
+        gc.unfreeze()
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        gc.collect()
+        leaked = [o for o in gc.garbage if isinstance(o, (FunctionModel, FileModel))]
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+    assert leaked == []
+    assert project.workspace.model(opened.path) is not None  # the new snapshot's, fresh
