@@ -569,6 +569,9 @@ class ConvexXrayServer(LanguageServer):
             gc.enable()
             gc.collect()
             gc.freeze()
+            for folder in self.folders:
+                for project in folder.projects:
+                    project.frozen()
             _trim_heap()
 
     async def _index_folder(self, folder: Folder, done: asyncio.Event, held: list[bool]) -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import difflib
 import fnmatch
-import gc
 import itertools
 import logging
 from collections import defaultdict
@@ -95,6 +94,7 @@ class Project:
         self._changed_by: dict[str | None, int] = {}  # last generation each document changed
         self._usage: dict[Path, tuple] = {}  # how each file uses tables and indexes
         self._cache = _WorkspaceRuleCache()
+        self._frozen: set[Path] = set()  # files whose model was built before gc.freeze()
         self.indexed = False
 
     def configure(self, settings: Settings) -> list[str]:
@@ -119,6 +119,7 @@ class Project:
         self.touched(None)
         self._usage.clear()
         self._cache = _WorkspaceRuleCache()
+        self._frozen = set()
         self.indexed = False
         return problems
 
@@ -167,15 +168,26 @@ class Project:
         """An open document's snapshot replaces the file (all snapshot changes go through here
         or `forget`, so caches keyed by path stay right without holding old snapshots)."""
         self._usage.pop(source.path, None)
-        dropped = self.workspace.cached_model(source.path)
+        dropped = self._frozen_model(source.path)
         self.workspace.set_source(source)
         _release_model(dropped)
 
     def forget(self, path: Path) -> None:
         self._usage.pop(path, None)
-        dropped = self.workspace.cached_model(path)
+        dropped = self._frozen_model(path)
         self.workspace.forget(path)
         _release_model(dropped)
+
+    def frozen(self) -> None:
+        """The server just ran `gc.freeze()`: the models built so far are never collected
+        again, so when one is replaced its cycles must be broken (`_release_model`)."""
+        self._frozen = set(self.workspace.files())
+
+    def _frozen_model(self, path: Path) -> FileModel | None:
+        if path not in self._frozen:
+            return None  # built after the freeze: the cycle collector frees it
+        self._frozen.discard(path)
+        return self.workspace.cached_model(path)
 
     def _usage_signature(self, path: Path) -> tuple:
         cached = self._usage.get(path)
@@ -475,16 +487,17 @@ def _fast_check(doc: Document, project: Project) -> CheckOutcome | None:
 
 
 def _release_model(model: FileModel | None) -> None:
-    """Break the reference cycles of a model the workspace just dropped (events point back
-    at their functions), so that reference counting frees it and its syntax tree at once.
+    """Break the reference cycles of a frozen model the workspace just dropped (events
+    point back at their functions), so that reference counting frees it and its syntax tree.
 
     The server freezes what indexing built (`gc.freeze`, see `server._index`): a frozen
     model in cycles is never collected, so without this every file edited or changed on
     disk after indexing would keep its indexed model and tree (4.5 MiB for a 3,000-line
     file) for the rest of the session. Nothing uses a dropped model: every check and request
-    asks the workspace for the current one."""
-    if model is None or gc.get_freeze_count() == 0:
-        return  # not frozen: the cycle collector takes care of it
+    asks the workspace for the current one. (`gc.get_freeze_count()` is no test for this:
+    it counts the millions of frozen objects one by one.)"""
+    if model is None:
+        return
     for function in model.functions:
         function.parent = None
         for events in (

@@ -306,6 +306,7 @@ def test_a_replaced_model_is_freed_even_when_frozen(opened):
     assert project.workspace.model(opened.path) is not None
     gc.collect()
     gc.freeze()
+    project.frozen()  # as the server does after indexing
     try:
         edited = SourceFile(opened.path, opened.source.text + "\n", version=2)
         project.set_source(edited)
