@@ -14,14 +14,8 @@ from pathlib import Path
 from convex_xray import __version__
 from convex_xray.analysis import AnalysisOptions
 from convex_xray.config import Config, ConfigError, find_config, load_config
-from convex_xray.findings import Severity
-from convex_xray.fixes import (
-    MAX_PASSES,
-    apply_fixes_once,
-    select_fixes,
-    unified_diff,
-    write_atomically,
-)
+from convex_xray.findings import Finding, Severity
+from convex_xray.fixes import fix_to_fixpoint, unified_diff, write_atomically
 from convex_xray.registry import all_rules, resolve_rule
 from convex_xray.runner import CheckResult, run_check
 from convex_xray.workspace import Workspace, discover_roots
@@ -151,34 +145,16 @@ def _render(args: argparse.Namespace, workspace: Workspace, result: CheckResult,
 
 def _fix(args: argparse.Namespace, workspace: Workspace, config: Config, files: list[Path] | None, select: list[str], ignore: list[str]) -> tuple[CheckResult, int]:
     """Apply fixes to a fixpoint; with --diff print the diff instead of writing."""
-    original: dict[Path, bytes] = {}
-    current: dict[Path, bytes] = {}
-    applied = 0
-    result = run_check(workspace, config, paths=files, select=select, ignore=ignore)
-    for _ in range(MAX_PASSES):
-        fixes = select_fixes(result.findings, unsafe=args.unsafe_fixes)
-        if not fixes:
-            break
+    last: list[CheckResult] = []
 
-        def read(path: Path) -> bytes | None:
-            if path in current:
-                return current[path]
-            source = workspace.source(path)
-            return source.data if source is not None else None
+    def check() -> list[Finding]:
+        last[:] = [run_check(workspace, config, paths=files, select=select, ignore=ignore)]
+        return last[0].findings
 
-        outcome = apply_fixes_once(fixes, read)
-        if outcome.applied == 0:
-            break
-        applied += outcome.applied
-        for path, data in outcome.new_texts.items():
-            if path not in original:
-                source = workspace.source(path)
-                original[path] = source.data if source is not None else b""
-            current[path] = data
-            from convex_xray.source import SourceFile
-
-            workspace.set_source(SourceFile(path, data.decode("utf-8"), data=data))
-        result = run_check(workspace, config, paths=files, select=select, ignore=ignore)
+    fixpoint = fix_to_fixpoint(check, workspace.source, workspace.set_source, unsafe=args.unsafe_fixes)
+    result, applied = last[0], fixpoint.applied
+    original = {p: s.data for p, s in fixpoint.before.items()}
+    current = fixpoint.after
     if args.diff:
         # The patch goes to stdout, unless stdout carries a machine-readable report.
         stream = sys.stdout if args.format == "text" or args.output is not None else sys.stderr

@@ -156,3 +156,58 @@ def write_atomically(path: Path, data: bytes) -> None:
         if os.path.exists(temp):
             os.unlink(temp)
         raise
+
+
+@dataclass
+class Fixpoint:
+    """What `fix_to_fixpoint` did: per changed file the snapshot before the first change and
+    the text after the last one, and how many fixes were applied."""
+
+    before: dict[Path, SourceFile] = field(default_factory=dict)
+    after: dict[Path, bytes] = field(default_factory=dict)
+    applied: int = 0
+
+    def changed(self) -> dict[Path, tuple[SourceFile, bytes]]:
+        return {p: (self.before[p], data) for p, data in self.after.items() if data != self.before[p].data}
+
+
+def fix_to_fixpoint(
+    check: Callable[[], list[Finding]],
+    source_of: Callable[[Path], SourceFile | None],
+    set_source: Callable[[SourceFile], None],
+    *,
+    unsafe: bool,
+) -> Fixpoint:
+    """Apply fixes, re-check, and repeat until nothing applies (at most `MAX_PASSES`).
+
+    `check` returns the current findings; `set_source` makes a fixed text the current one
+    (the CLI's workspace, or the language server's project in memory). Overlapping fixes
+    wait for the next pass; a fix that would add a syntax error is dropped. Shared by
+    `check --fix` and the language server's fix-all."""
+    result = Fixpoint()
+
+    def read(path: Path) -> bytes | None:
+        if path in result.after:
+            return result.after[path]
+        source = source_of(path)
+        return source.data if source is not None else None
+
+    findings = check()
+    for _ in range(MAX_PASSES):
+        fixes = select_fixes(findings, unsafe=unsafe)
+        if not fixes:
+            break
+        outcome = apply_fixes_once(fixes, read)
+        if outcome.applied == 0:
+            break
+        result.applied += outcome.applied
+        for path, data in outcome.new_texts.items():
+            if path not in result.before:
+                original = source_of(path)
+                if original is None:
+                    continue
+                result.before[path] = original
+            result.after[path] = data
+            set_source(SourceFile(path, data.decode("utf-8", errors="replace"), data=data))
+        findings = check()
+    return result

@@ -18,7 +18,7 @@ from pathlib import Path
 from convex_xray.analysis import AnalysisOptions, analyze_file
 from convex_xray.config import Config, ConfigError, find_config, load_config
 from convex_xray.findings import Edit, Finding
-from convex_xray.fixes import MAX_PASSES, apply_fixes_once, select_fixes
+from convex_xray.fixes import Fixpoint, fix_to_fixpoint
 from convex_xray.index_usage import usage_signature
 from convex_xray.lsp.incremental import (
     Base,
@@ -282,43 +282,15 @@ class Project:
         memory. Returns, per changed file, the snapshot before and the text after, and how many
         fixes were applied. The workspace is left as it was."""
         workspace = self.workspace
-        before: dict[Path, SourceFile] = {}
-        current: dict[Path, bytes] = {}
-        applied = 0
-
-        def read(p: Path) -> bytes | None:
-            if p in current:
-                return current[p]
-            source = workspace.source(p)
-            return source.data if source is not None else None
-
+        fixpoint = Fixpoint()
         try:
-            findings, _ = self.check(path)
-            for _ in range(MAX_PASSES):
-                fixes = select_fixes(findings, unsafe=unsafe)
-                if not fixes:
-                    break
-                outcome = apply_fixes_once(fixes, read)
-                if outcome.applied == 0:
-                    break
-                applied += outcome.applied
-                for changed, data in outcome.new_texts.items():
-                    if changed not in before:
-                        original = workspace.source(changed)
-                        if original is None:
-                            continue
-                        before[changed] = original
-                    current[changed] = data
-                    self.set_source(
-                        SourceFile(changed, data.decode("utf-8", errors="replace"), data=data)
-                    )
-                findings, _ = self.check(path)
+            fixpoint = fix_to_fixpoint(
+                lambda: self.check(path)[0], workspace.source, self.set_source, unsafe=unsafe
+            )
         finally:
-            for original in before.values():
+            for original in fixpoint.before.values():
                 self.set_source(original)
-        return {
-            p: (before[p], current[p]) for p in current if current[p] != before[p].data
-        }, applied
+        return fixpoint.changed(), fixpoint.applied
 
 
 class Folder:
