@@ -121,7 +121,6 @@ _QUERY_SOURCE = f"""
   arguments: (arguments) @args) @member_call
  (#any-of? @method {" ".join(f'"{m}"' for m in sorted(MEMBER_METHODS))}))
 (call_expression function: (identifier) @callee arguments: (arguments) @args) @plain_call
-(for_in_statement) @for_in
 (call_expression function: (member_expression) arguments: (arguments (identifier) @member_arg))
 """
 
@@ -274,7 +273,6 @@ class FileAnalyzer:
         captures = QueryCursor(_queries(self.source.language)).matches(root)
         member_calls: list[tuple[Node, Node, Node]] = []
         plain_calls: list[tuple[Node, Node]] = []
-        for_ins: list[Node] = []
         member_args: list[Node] = []
         for _pattern, capture in captures:
             if "member_call" in capture:
@@ -283,8 +281,6 @@ class FileAnalyzer:
                 )
             elif "plain_call" in capture:
                 plain_calls.append((capture["plain_call"][0], capture["callee"][0]))
-            elif "for_in" in capture:
-                for_ins.append(capture["for_in"][0])
             elif "member_arg" in capture:
                 member_args.append(capture["member_arg"][0])
         namespaces = tuple(sorted(b.local for b in self.model.imports.values() if b.imported == "*"))
@@ -300,8 +296,6 @@ class FileAnalyzer:
             self._member_call(call, obj, text_of(method))
         for call, callee in plain_calls:
             self._plain_call(call, text_of(callee))
-        for loop in for_ins:
-            self._for_await_over_query(loop)
         # Source order everywhere (candidates arrive grouped by query pattern).
         for events in (self.model.reads, self.model.run_calls, self.model.schedules, self.model.fetches, self.model.helper_calls):
             events.sort(key=lambda e: e.start)
@@ -1128,12 +1122,10 @@ class FileAnalyzer:
             self.model.chains.append(chain)
             self._record_index_refs(chain)
             if chain.terminal is not None:
+                # For `for await (const x of <chain>)` the anchor is the loop's iterable, which
+                # is evaluated once: the loop it feeds is not one of its iteration contexts.
                 anchor = chain.end
-                if chain.terminal == "for-await":
-                    anchor = chain.end
                 owner, loops = self.context_of(anchor)
-                if chain.terminal == "for-await" and loops and loops[-1].node.id == _for_await_parent_id(anchor):
-                    loops = loops[:-1]
                 read = DbRead(
                     node=anchor,
                     function=owner,
@@ -1206,10 +1198,6 @@ class FileAnalyzer:
         if not chains and extra:
             chains.append(QueryChain(root, table, table_node, [*steps, *extra], end, None, variable))
         return chains
-
-    def _for_await_over_query(self, loop: Node) -> None:
-        """Handled through chains; kept as a hook for `for await` over non-chain iterables."""
-        return
 
 
 def descend_path(top: Node, node: Node, tick: Callable[[], None] | None = None) -> list[Node]:
@@ -1332,11 +1320,6 @@ def _is_for_await_right(node: Node) -> bool:
         and parent.child_by_field_name("right") == node
         and any(c.type == "await" for c in parent.children)
     )
-
-
-def _for_await_parent_id(node: Node) -> int:
-    parent = node.parent
-    return parent.id if parent is not None else -1
 
 
 def _identifiers_named(scope: Node, name: str, after: int) -> Iterator[Node]:
