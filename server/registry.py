@@ -121,7 +121,6 @@ class RuleContext:
     workspace: Workspace
     config: Config
     model: FileModel | None = None
-    findings: list[Finding] = field(default_factory=list)
     # Per-file scratch space for rules and fixes (e.g. names visible in a function), so
     # work shared by several findings of one file is done once.
     memo: dict[object, object] = field(default_factory=dict)
