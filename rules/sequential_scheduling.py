@@ -157,7 +157,5 @@ def _is_awaited_schedule(statement: Node) -> bool:
 
 
 def _indent_of(ctx: RuleContext, node: Node) -> str:
-    line = ctx.source.lines.line_of(node.start_byte)
-    start = ctx.source.lines.line_starts[line]
-    prefix = ctx.source.slice(start, node.start_byte)
-    return prefix if not prefix.strip() else ""
+    """The statement's indentation, or nothing when it does not start its line."""
+    return ctx.source.line_indent(node.start_byte) if ctx.source.starts_line(node.start_byte) else ""

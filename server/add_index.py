@@ -536,11 +536,8 @@ PRINT_WIDTH = 80  # prettier's default: where the rewritten range breaks over li
 
 
 def _column_and_indent(source: SourceFile, offset: int) -> tuple[int, str]:
-    lines = source.lines
-    start = lines.line_starts[lines.line_of(offset)]
-    prefix = source.slice(start, offset)
-    line = source.slice(start, lines.line_end(lines.line_of(offset)))
-    return len(prefix), line[: len(line) - len(line.lstrip())]
+    start = source.lines.line_starts[source.lines.line_of(offset)]
+    return len(source.slice(start, offset)), source.line_indent(offset)
 
 
 def _with_index_call(

@@ -1243,7 +1243,7 @@ def _awaits_param(function: Node, params: list[Node]) -> bool:
     names = pattern_names(param_pattern(params[0]))
     if len(names) != 1:
         return False
-    for node in _descendants(function_body(function) or function):
+    for node in descendants(function_body(function) or function):
         if node.type == "await_expression" and node.named_children:
             inner = unwrap(node.named_children[0])
             if inner is not None and inner.type == "identifier" and text_of(inner) == names[0]:
@@ -1430,10 +1430,11 @@ def _flatten_and(node: Node | None, q_name: str, atoms: list[FilterAtom]) -> Non
 
 
 def _mentions(node: Node, name: str) -> bool:
-    return any(n.type == "identifier" and text_of(n) == name for n in _descendants(node))
+    return any(n.type == "identifier" and text_of(n) == name for n in descendants(node))
 
 
-def _descendants(node: Node) -> Iterable[Node]:
+def descendants(node: Node) -> Iterable[Node]:
+    """`node` and everything below it (depth first, no recursion)."""
     stack = [node]
     while stack:
         current = stack.pop()

@@ -38,7 +38,14 @@ from typing import TYPE_CHECKING
 
 from tree_sitter import Language, Node, Query, QueryCursor
 
-from convex_xray.analysis import call_args, descend_path, pattern_names, text_of, unwrap
+from convex_xray.analysis import (
+    call_args,
+    descend_path,
+    descendants,
+    pattern_names,
+    text_of,
+    unwrap,
+)
 from convex_xray.findings import Edit, Fix
 from convex_xray.model import DbRead, Loop
 
@@ -129,14 +136,6 @@ class _Plan:
     item_param: str  # the loop item's binding, reused as the prefetch callback's parameter
 
 
-def _descendants(node: Node):
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        yield current
-        stack.extend(current.children)
-
-
 def _root_identifier(node: Node | None) -> str | None:
     node = unwrap(node)
     while node is not None and node.type in ("member_expression", "subscript_expression"):
@@ -146,14 +145,14 @@ def _root_identifier(node: Node | None) -> str | None:
 
 def _identifiers(node: Node) -> set[str]:
     """Identifiers read by an expression (property names of `a.b` excluded)."""
-    return {text_of(n) for n in _descendants(node) if n.type in ("identifier", "shorthand_property_identifier")}
+    return {text_of(n) for n in descendants(node) if n.type in ("identifier", "shorthand_property_identifier")}
 
 
 def _pure_key(node: Node) -> bool:
     """A key must be re-evaluable: no calls, awaits, assignments, `new` or functions."""
     forbidden = {"call_expression", "await_expression", "assignment_expression", "augmented_assignment_expression",
                  "update_expression", "new_expression", "arrow_function", "function_expression"}
-    return not any(n.type in forbidden for n in _descendants(node))
+    return not any(n.type in forbidden for n in descendants(node))
 
 
 _LOOP_FACTS = """
@@ -419,7 +418,7 @@ def _plan(ctx: RuleContext, read: DbRead) -> _Plan | None:
         await_node = await_node.parent
     if await_node is None or await_node.type != "await_expression":
         return None
-    if any(n.type == "comment" for n in _descendants(await_node)):
+    if any(n.type == "comment" for n in descendants(await_node)):
         return None  # the read would be replaced and its comments lost
     if _result_names(await_node) & mutated:
         # Items with the same key would share one document (or one array of rows) where
@@ -605,13 +604,6 @@ class _Names:
         return candidate
 
 
-def _line_indent(ctx: RuleContext, node: Node) -> str:
-    line = ctx.source.lines.line_of(node.start_byte)
-    start = ctx.source.lines.line_starts[line]
-    prefix = ctx.source.slice(start, node.start_byte)
-    return prefix if not prefix.strip() else re.match(r"\s*", prefix).group(0)  # type: ignore[union-attr]
-
-
 def _one_line(text: str) -> str:
     """A multi-line method chain as one line (`ctx.db\n  .query(...)` -> `ctx.db.query(...)`)."""
     lines = text.splitlines()
@@ -679,7 +671,7 @@ def batch_fetch_fix(ctx: RuleContext, read: DbRead) -> Fix:
     base = _base_name(ctx, read, plan.key)
     collection = source.node_text(unwrap(plan.loop.collection_node) or plan.loop.collection_node)
     newline = "\r\n" if b"\r\n" in source.data else "\n"
-    indent = _line_indent(ctx, plan.anchor)
+    indent = source.line_indent(plan.anchor.start_byte)
     if plan.guard is not None:
         guard_text = source.node_text(plan.guard)
         keys_expr = f"{collection}.flatMap(({plan.item_param}) => ({guard_text} ? [{key_text}] : []))"

@@ -236,7 +236,7 @@ class _SchemaReader:
                 fields, staged = self._index_fields(args[1] if len(args) > 1 else None)
                 table.indexes[index_name] = Index(index_name, fields, "index", name, span, name_span, staged)
                 if table.index_indent is None and prop is not None:
-                    table.index_indent = _leading_whitespace(source, dot_start)
+                    table.index_indent = source.line_indent(dot_start) if source.starts_line(dot_start) else None
             elif method in ("searchIndex", "vectorIndex"):
                 config = unwrap(args[1]) if len(args) > 1 else None
                 fields, filters, staged = self._search_fields(config, method)
@@ -369,14 +369,6 @@ class _SchemaReader:
 
 def _span(source: SourceFile, node: Node) -> Span:
     return Span(source.path, node.start_byte, node.end_byte)
-
-
-def _leading_whitespace(source: SourceFile, offset: int) -> str | None:
-    """The indentation of the line at `offset`, if only whitespace precedes `offset` there."""
-    line = source.lines.line_of(offset)
-    start = source.lines.line_starts[line]
-    prefix = source.data[start:offset].decode("utf-8", errors="replace")
-    return prefix if prefix.strip() == "" else None
 
 
 def read_schema(source: SourceFile, loader: ModuleLoader | None = None) -> Schema:

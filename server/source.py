@@ -240,6 +240,17 @@ class SourceFile:
     def node_text(self, node: Node) -> str:
         return self.slice(node.start_byte, node.end_byte)
 
+    def line_indent(self, offset: int) -> str:
+        """The leading whitespace of the line holding `offset`."""
+        line = self.lines.line_of(offset)
+        text = self.slice(self.lines.line_starts[line], self.lines.line_end(line))
+        return text[: len(text) - len(text.lstrip())]
+
+    def starts_line(self, offset: int) -> bool:
+        """Whether only whitespace precedes `offset` on its line."""
+        start = self.lines.line_starts[self.lines.line_of(offset)]
+        return self.slice(start, offset).strip() == ""
+
     def has_errors(self) -> bool:
         return self.root.has_error
 

@@ -150,8 +150,7 @@ def disable_comment_edit(source: SourceFile, offset: int, slug: str) -> Edit:
     lines = source.lines
     line = lines.line_of(offset)
     start = lines.line_starts[line]
-    text = source.slice(start, lines.line_end(line))
-    indent = text[: len(text) - len(text.lstrip())]
+    indent = source.line_indent(offset)
     if line > 0:
         previous_start = lines.line_starts[line - 1]
         previous = source.slice(previous_start, lines.line_end(line - 1))
