@@ -232,6 +232,18 @@ def function_body(function: Node) -> Node | None:
     return function.child_by_field_name("body")
 
 
+def returned_expression(function: Node) -> Node | None:
+    """What a callback returns: its expression body, or the argument of the single `return`
+    of its block body (None otherwise)."""
+    body = function.child_by_field_name("body")
+    if body is None or body.type != "statement_block":
+        return body
+    returns = [c for c in body.named_children if c.type == "return_statement"]
+    if len(returns) != 1 or not returns[0].named_children:
+        return None
+    return returns[0].named_children[0]
+
+
 def function_params(function: Node) -> list[Node]:
     params = function.child_by_field_name("parameters")
     if params is not None:
@@ -1347,12 +1359,7 @@ def parse_index_ranges(step: ChainStep) -> list[IndexRange] | None:
         return None
     params = function_params(callback)
     q_name = text_of(param_pattern(params[0])) if params else None
-    body = callback.child_by_field_name("body")
-    if body is not None and body.type == "statement_block":
-        returns = [c for c in body.named_children if c.type == "return_statement"]
-        if len(returns) != 1 or not returns[0].named_children:
-            return None
-        body = returns[0].named_children[0]
+    body = returned_expression(callback)
     ranges: list[IndexRange] = []
     current = unwrap(body)
     while current is not None and current.type == "call_expression":
@@ -1380,12 +1387,7 @@ def filter_predicate(step: ChainStep) -> tuple[str, Node] | None:
         return None
     params = function_params(callback)
     q_name = text_of(param_pattern(params[0])) if params else "q"
-    body = callback.child_by_field_name("body")
-    if body is not None and body.type == "statement_block":
-        returns = [c for c in body.named_children if c.type == "return_statement"]
-        if len(returns) != 1 or not returns[0].named_children:
-            return None
-        body = returns[0].named_children[0]
+    body = returned_expression(callback)
     body = unwrap(body)
     return (q_name, body) if body is not None else None
 

@@ -10,7 +10,7 @@ from functools import cache
 
 from tree_sitter import Language, Node, Query, QueryCursor
 
-from convex_xray.analysis import call_args, text_of, unwrap
+from convex_xray.analysis import call_args, returned_expression, text_of, unwrap
 from convex_xray.model import QueryChain
 
 
@@ -95,14 +95,9 @@ def _filtered_field(callback: Node) -> str | None:
     if params is None:
         return None
     name = text_of(params).strip("()").split(":")[0].split(",")[0].strip()
-    body = callback.child_by_field_name("body")
+    body = returned_expression(callback)
     if body is None or not name.isidentifier():
         return None
-    if body.type == "statement_block":
-        returns = [c for c in body.named_children if c.type == "return_statement"]
-        if len(returns) != 1 or not returns[0].named_children:
-            return None
-        body = returns[0].named_children[0]
     conjuncts: list[Node] = []
     stack = [unwrap(body)]
     while stack:
