@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from convex_xray.config import Config
-from convex_xray.runner import run_check
-from convex_xray.workspace import Workspace, discover_roots
+from convex_xray.engine.config import Config
+from convex_xray.engine.runner import run_check
+from convex_xray.engine.workspace import Workspace, discover_roots
 
 FIXTURES = Path(__file__).parent / "fixtures"
 EXAMPLE_APP = Path(__file__).parent.parent / "examples" / "club-hub"
@@ -49,7 +49,7 @@ def write_project(root: Path, files: dict[str, str], schema: str | None = DEFAUL
 
 
 def workspace_for(project: Path, config: Config | None = None) -> Workspace:
-    from convex_xray.analysis import AnalysisOptions
+    from convex_xray.engine.analysis import AnalysisOptions
 
     config = config or Config()
     return Workspace(discover_roots(project), options=AnalysisOptions(dict(config.builders)), base=project)
@@ -99,7 +99,7 @@ def project(tmp_path: Path):
 
 def run_fix(project: Path, select: list[str], *, unsafe: bool = False) -> int:
     """`convex-xray check --fix` in-process over `project`; returns the exit code."""
-    from convex_xray.cli import main
+    from convex_xray.cli.main import main
 
     argv = ["check", str(project), "--fix", "--exit-zero", "--quiet", "--select", ",".join(select)]
     if unsafe:
@@ -108,7 +108,7 @@ def run_fix(project: Path, select: list[str], *, unsafe: bool = False) -> int:
 
 
 def error_nodes(path: Path) -> int:
-    from convex_xray.source import SourceFile
+    from convex_xray.engine.source import SourceFile
 
     source = SourceFile.read(path)
     count = 0

@@ -40,12 +40,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from convex_xray.analysis import AnalysisOptions
-from convex_xray.config import find_config, load_config
-from convex_xray.findings import Applicability
-from convex_xray.runner import run_check
-from convex_xray.source import SourceFile
-from convex_xray.workspace import Workspace, discover_roots
+from convex_xray.engine.analysis import AnalysisOptions
+from convex_xray.engine.config import find_config, load_config
+from convex_xray.engine.findings import Applicability
+from convex_xray.engine.runner import run_check
+from convex_xray.engine.source import SourceFile
+from convex_xray.engine.workspace import Workspace, discover_roots
 
 REPO = Path(__file__).resolve().parent.parent
 APP = REPO / "examples" / "club-hub"

@@ -8,16 +8,16 @@ from pathlib import Path
 
 import pytest
 
-from convex_xray.analysis import (
+from convex_xray.engine.analysis import (
     AnalysisOptions,
     analyze_file,
     parse_filter,
     parse_index_ranges,
     text_of,
 )
-from convex_xray.model import FileModel, FunctionKind, FunctionModel, Loop
-from convex_xray.source import SourceFile
-from convex_xray.workspace import Workspace, discover_roots
+from convex_xray.engine.model import FileModel, FunctionKind, FunctionModel, Loop
+from convex_xray.engine.source import SourceFile
+from convex_xray.engine.workspace import Workspace, discover_roots
 
 K = FunctionKind
 
@@ -954,7 +954,7 @@ def _targets(workspace: Workspace, model: FileModel) -> list[tuple[str, str, str
 
 
 def test_jsonc_tsconfig_is_readable():
-    from convex_xray.workspace import _strip_jsonc
+    from convex_xray.engine.workspace import _strip_jsonc
 
     data = json.loads(_strip_jsonc(TSCONFIG_JSONC))
     assert data["compilerOptions"]["paths"]["~lib"] == ["convex/lib/index.ts"]

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from conftest import write_project
 
-from convex_xray.baseline import Baseline
-from convex_xray.cli import main
-from convex_xray.registry import resolve_rule
+from convex_xray.cli.baseline import Baseline
+from convex_xray.cli.main import main
+from convex_xray.engine.registry import resolve_rule
 
 POSTS = """\
 import { query } from "./_generated/server";

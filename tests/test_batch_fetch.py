@@ -7,7 +7,7 @@ import textwrap
 import pytest
 from conftest import check_project, error_nodes, run_fix, write_project
 
-from convex_xray.findings import Applicability
+from convex_xray.engine.findings import Applicability
 
 RULE = "n-plus-one-read"
 

@@ -7,7 +7,7 @@ import json
 
 from conftest import write_project
 
-from convex_xray.cli import main
+from convex_xray.cli.main import main
 
 MODULE = """
 import { query } from "./_generated/server";

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from convex_xray.cli import main
-from convex_xray.gitdiff import GitError, changed_files
-from convex_xray.registry import resolve_rule
+from convex_xray.cli.gitdiff import GitError, changed_files
+from convex_xray.cli.main import main
+from convex_xray.engine.registry import resolve_rule
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
 

@@ -14,8 +14,8 @@ import pytest
 from conftest import EXAMPLE_APP, write_project
 
 from convex_xray import __version__
-from convex_xray.cli import main
-from convex_xray.registry import all_rules
+from convex_xray.cli.main import main
+from convex_xray.engine.registry import all_rules
 
 SLUGS = {r.meta.slug: r.meta.code for r in all_rules()}
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from conftest import check_project, write_project
 
-from convex_xray.cli import main
-from convex_xray.config import (
+from convex_xray.cli.main import main
+from convex_xray.engine.config import (
     CONFIG_NAME,
     Config,
     ConfigError,
@@ -17,8 +17,8 @@ from convex_xray.config import (
     find_config,
     load_config,
 )
-from convex_xray.findings import Severity
-from convex_xray.model import FunctionKind
+from convex_xray.engine.findings import Severity
+from convex_xray.engine.model import FunctionKind
 
 
 def write_config(directory: Path, text: str) -> Path:

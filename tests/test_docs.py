@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from conftest import check_project, write_project
 
-from convex_xray import docs
-from convex_xray.registry import all_rules
+from convex_xray.cli import docs
+from convex_xray.engine.registry import all_rules
 
 DOCS_DIR = Path(__file__).parent.parent / "docs" / "rules"
 RULES = all_rules()
@@ -27,7 +27,7 @@ def test_docstring_sections(rule):
 
 def test_generated_docs_are_up_to_date():
     problems = docs.stale(DOCS_DIR)
-    assert not problems, f"out of date: {problems}; run `python -m convex_xray.docs`"
+    assert not problems, f"out of date: {problems}; run `python -m convex_xray.cli.docs`"
 
 
 def test_generator_writes_and_checks(tmp_path):

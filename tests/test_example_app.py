@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from conftest import EXAMPLE_APP, check_project
 
-from convex_xray.registry import all_rules
+from convex_xray.engine.registry import all_rules
 
 SNAPSHOT = Path(__file__).parent / "snapshots" / "club-hub.txt"
 

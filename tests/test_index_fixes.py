@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from conftest import check_project, error_nodes, run_fix, write_project
 
-from convex_xray.findings import Applicability, Fix
-from convex_xray.fixes import apply_fixes_once
+from convex_xray.engine.findings import Applicability, Fix
+from convex_xray.engine.fixes import apply_fixes_once
 
 UNSAFE = Applicability.UNSAFE
 SAFE = Applicability.SAFE

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from convex_xray.analysis import analyze_file
-from convex_xray.source import SourceFile
+from convex_xray.engine.analysis import analyze_file
+from convex_xray.engine.source import SourceFile
 
 
 def refs(code: str) -> list[tuple[str | None, str | None, str]]:

@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 from conftest import check_project, write_project
 
-from convex_xray.add_index import naming_style, style_name
-from convex_xray.config import Config, config_from_dict
-from convex_xray.schema import read_schema
-from convex_xray.source import SourceFile
+from convex_xray.engine.config import Config, config_from_dict
+from convex_xray.engine.schema import read_schema
+from convex_xray.engine.source import SourceFile
+from convex_xray.rules.support.add_index import naming_style, style_name
 
 
 def _schema(indexes: str):
@@ -201,8 +201,8 @@ def test_unused_index_reports_into_the_file_that_defines_the_table(tmp_path):
 
 
 def test_usage_follows_edits_and_signature_tracks_what_the_rules_read(project):
-    from convex_xray.index_usage import compute_usage, usage_signature
-    from convex_xray.source import SourceFile
+    from convex_xray.engine.source import SourceFile
+    from convex_xray.rules.support.index_usage import compute_usage, usage_signature
 
     app = project({"p.ts": USES_NOTHING}, PLAYERS)
     workspace, _ = check_project(app, select=["unused-index"])

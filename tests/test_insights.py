@@ -8,9 +8,7 @@ from pathlib import Path
 import pytest
 from conftest import EXAMPLE_APP, check_project, write_project
 
-from convex_xray.cli import main
-from convex_xray.findings import Severity
-from convex_xray.insights import (
+from convex_xray.cli.insights import (
     Insight,
     InsightsError,
     apply_insights,
@@ -18,6 +16,8 @@ from convex_xray.insights import (
     parse_insights,
     resolve_function,
 )
+from convex_xray.cli.main import main
+from convex_xray.engine.findings import Severity
 
 SAMPLE = Path(__file__).parent.parent / "examples" / "insights-sample.json"
 

@@ -10,17 +10,17 @@ from pathlib import Path
 import pytest
 from conftest import EXAMPLE_APP, check_project, write_project
 
-from convex_xray.baseline import FINGERPRINT_KEY, fingerprints
-from convex_xray.cli import main
-from convex_xray.findings import Edit, Finding, Related, Severity, Span
-from convex_xray.fixes import apply_edits
-from convex_xray.output.github import render_github
-from convex_xray.output.json_format import finding_to_dict, render_json_lines
-from convex_xray.output.junit import render_junit
-from convex_xray.output.sarif import sarif_log
-from convex_xray.registry import all_rules
-from convex_xray.runner import CheckResult
-from convex_xray.source import Encoding
+from convex_xray.cli.baseline import FINGERPRINT_KEY, fingerprints
+from convex_xray.cli.main import main
+from convex_xray.cli.output.github import render_github
+from convex_xray.cli.output.json_format import finding_to_dict, render_json_lines
+from convex_xray.cli.output.junit import render_junit
+from convex_xray.cli.output.sarif import sarif_log
+from convex_xray.engine.findings import Edit, Finding, Related, Severity, Span
+from convex_xray.engine.fixes import apply_edits
+from convex_xray.engine.registry import all_rules
+from convex_xray.engine.runner import CheckResult
+from convex_xray.engine.source import Encoding
 
 # One line with characters outside ASCII before the finding: a code-point column differs
 # from a UTF-16 one there ("🏉" is one code point but two UTF-16 units).
@@ -299,7 +299,7 @@ def test_junit_clean_run_and_internal_errors(checked):
     root = ET.fromstring(render_junit(workspace, CheckResult(files=3)))
     assert root.get("tests") == "1" and root.get("failures") == "0"
     assert root.find("testsuite/testcase").get("name") == "3 files checked"
-    from convex_xray.runner import RuleFailure
+    from convex_xray.engine.runner import RuleFailure
 
     broken = CheckResult(files=1, failures=[RuleFailure("unknown-index", None, "KeyError: x")])
     root = ET.fromstring(render_junit(workspace, broken))

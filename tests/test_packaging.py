@@ -1,5 +1,5 @@
 """The built wheel: one import root `convex_xray` (no bare `server`/`rules` in site-packages),
-every module of server/ and rules/ inside it, the console script, py.typed."""
+every module of server/convex_xray/ inside it, the console script, py.typed."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-SHIPPED = ("server", "rules")
+SHIPPED = ("server",)
 
 
 def _copy_sources(target: Path) -> None:
@@ -72,12 +72,8 @@ def test_every_module_is_shipped_under_convex_xray(wheel):
     missing = []
     for python in _python_files(REPO / "server"):
         relative = python.relative_to(REPO / "server").as_posix()
-        if f"convex_xray/{relative}" not in names:
+        if relative not in names:  # server/convex_xray/x.py ships as convex_xray/x.py
             missing.append(f"server/{relative}")
-    for python in _python_files(REPO / "rules"):
-        relative = python.relative_to(REPO / "rules").as_posix()
-        if f"convex_xray/rules/{relative}" not in names:
-            missing.append(f"rules/{relative}")
     assert not missing, f"not in the wheel (list the package in pyproject.toml): {missing}"
     assert "convex_xray/py.typed" in names
     assert "convex_xray/__main__.py" in names
@@ -87,7 +83,7 @@ def test_console_script(wheel):
     [entry_points] = [n for n in wheel.namelist() if n.endswith(".dist-info/entry_points.txt")]
     parser = configparser.ConfigParser()
     parser.read_string(wheel.read(entry_points).decode())
-    assert parser["console_scripts"]["convex-xray"] == "convex_xray.cli:main"
+    assert parser["console_scripts"]["convex-xray"] == "convex_xray.cli.main:main"
 
 
 def test_metadata(wheel):

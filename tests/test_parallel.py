@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from conftest import EXAMPLE_APP, workspace_for
 
-from convex_xray import parallel
-from convex_xray.config import Config
-from convex_xray.output.json_format import render_json
-from convex_xray.runner import run_check
+from convex_xray.cli import parallel
+from convex_xray.cli.output.json_format import render_json
+from convex_xray.engine.config import Config
+from convex_xray.engine.runner import run_check
 
 GENERATOR = Path(__file__).resolve().parents[1] / "benchmarks" / "generate.py"
 

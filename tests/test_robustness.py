@@ -15,10 +15,10 @@ from conftest import EXAMPLE_APP, FIXTURES, check_project, write_project
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from convex_xray.config import Config
-from convex_xray.runner import run_check
-from convex_xray.source import SourceFile, TextChange
-from convex_xray.workspace import Workspace, discover_roots
+from convex_xray.engine.config import Config
+from convex_xray.engine.runner import run_check
+from convex_xray.engine.source import SourceFile, TextChange
+from convex_xray.engine.workspace import Workspace, discover_roots
 
 REALISTIC = (FIXTURES / "n-plus-one-read" / "convex" / "posts.ts").read_text(encoding="utf-8")
 
@@ -259,7 +259,7 @@ AUDIT = textwrap.dedent(
     def hook(event, args):
         if event.startswith(FORBIDDEN):
             raise RuntimeError(f"forbidden while checking: {event} {args!r}"[:300])
-    from convex_xray.cli import main
+    from convex_xray.cli.main import main
     sys.addaudithook(hook)
     raise SystemExit(main(sys.argv[1:]))
     """
@@ -285,7 +285,7 @@ def test_checking_runs_no_subprocess_and_opens_no_socket(tmp_path):
 
 
 def _error_count(path: Path, data: bytes) -> int:
-    from convex_xray.fixes import _error_count as count
+    from convex_xray.engine.fixes import _error_count as count
 
     return count(path, data)
 
@@ -293,7 +293,7 @@ def _error_count(path: Path, data: bytes) -> int:
 def test_every_fix_over_a_generated_workspace_keeps_it_parsing_and_converges(tmp_path):
     """`check --fix --unsafe-fixes` over the benchmark generator's 30-file workspace: no file
     gains a syntax error, and a second run changes nothing."""
-    from convex_xray.cli import main
+    from convex_xray.cli.main import main
 
     generator = Path(__file__).resolve().parents[1] / "benchmarks" / "generate.py"
     workspace = tmp_path / "ws"
@@ -314,7 +314,7 @@ def test_every_fix_over_a_generated_workspace_keeps_it_parsing_and_converges(tmp
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(data=st.data())
 def test_no_fix_on_fuzzed_code_adds_a_syntax_error_or_overlaps_itself(tmp_path, data):
-    from convex_xray.fixes import apply_edits
+    from convex_xray.engine.fixes import apply_edits
 
     project = write_project(tmp_path / "fuzzfix", {})
     path = project / "convex" / "posts.ts"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from conftest import FIXTURES, check_project, expectations, reported
 
-from convex_xray.registry import all_rules, resolve_rule
+from convex_xray.engine.registry import all_rules, resolve_rule
 
 FIXTURE_DIRS = sorted(p for p in FIXTURES.iterdir() if p.is_dir() and resolve_rule(p.name))
 

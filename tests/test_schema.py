@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from conftest import check_project, write_project
 
-from convex_xray.schema import IMPLICIT_INDEXES, Schema, index_name_parts, read_schema
-from convex_xray.source import SourceFile
-from convex_xray.workspace import Workspace, discover_roots
+from convex_xray.engine.schema import IMPLICIT_INDEXES, Schema, index_name_parts, read_schema
+from convex_xray.engine.source import SourceFile
+from convex_xray.engine.workspace import Workspace, discover_roots
 
 
 def read(code: str) -> Schema:

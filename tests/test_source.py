@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from convex_xray.source import (
+from convex_xray.engine.source import (
     DecodeError,
     Encoding,
     LineIndex,

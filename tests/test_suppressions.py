@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from conftest import check_project, write_project
 
-from convex_xray.source import SourceFile
-from convex_xray.suppressions import parse_suppressions
+from convex_xray.engine.source import SourceFile
+from convex_xray.engine.suppressions import parse_suppressions
 
 # Two findings of different rules on one line (unbounded-collect + full-table-scan would be
 # on separate statements; filter-on-query and unbounded-collect share the chain).
@@ -253,8 +253,8 @@ def test_the_suppression_fix_silences_exactly_that_finding(tmp_path):
     from conftest import check_project as _check
     from conftest import write_project as _write
 
-    from convex_xray.fixes import apply_edits
-    from convex_xray.suppressions import disable_comment_edit
+    from convex_xray.engine.fixes import apply_edits
+    from convex_xray.engine.suppressions import disable_comment_edit
 
     project = _write(
         tmp_path / "app",

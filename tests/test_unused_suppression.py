@@ -7,12 +7,12 @@ from pathlib import Path
 
 from conftest import workspace_for, write_project
 
-from convex_xray.config import Config
-from convex_xray.findings import Severity
-from convex_xray.fixes import apply_edits
-from convex_xray.registry import resolve_rule
-from convex_xray.runner import run_check
-from convex_xray.source import SourceFile
+from convex_xray.engine.config import Config
+from convex_xray.engine.findings import Severity
+from convex_xray.engine.fixes import apply_edits
+from convex_xray.engine.registry import resolve_rule
+from convex_xray.engine.runner import run_check
+from convex_xray.engine.source import SourceFile
 
 STALE = """
 import { query } from "./_generated/server";

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from convex_xray import workspace as workspace_module
-from convex_xray.source import SourceFile
-from convex_xray.workspace import Workspace, discover_roots, read_jsonc
+from convex_xray.engine import workspace as workspace_module
+from convex_xray.engine.source import SourceFile
+from convex_xray.engine.workspace import Workspace, discover_roots, read_jsonc
 
 QUERY = 'export const list = query({ args: {}, handler: async (ctx) => await ctx.db.query("t").first() });\n'
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from convex_xray.registry import all_rules
+from convex_xray.engine.registry import all_rules
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "club-hub"
 

@@ -13,8 +13,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from lsprotocol import types
 
-from convex_xray.config import Config
-from convex_xray.findings import Severity
+from convex_xray.engine.config import Config
+from convex_xray.engine.findings import Severity
+from convex_xray.engine.model import FileModel, FunctionModel
+from convex_xray.engine.source import Encoding, SourceFile, TextChange
+from convex_xray.engine.suppressions import disable_comment_edit
 from convex_xray.lsp.convert import text_changes
 from convex_xray.lsp.incremental import apply_changes, shift_range
 from convex_xray.lsp.session import (
@@ -25,9 +28,6 @@ from convex_xray.lsp.session import (
     warm_up,
 )
 from convex_xray.lsp.settings import RunMode, Settings, merge_config, parse_settings
-from convex_xray.model import FileModel, FunctionModel
-from convex_xray.source import Encoding, SourceFile, TextChange
-from convex_xray.suppressions import disable_comment_edit
 
 HANDLERS = """
 import { query, mutation } from "./_generated/server";

@@ -1,5 +1,0 @@
-"""Allow `python -m convex_xray`."""
-
-from convex_xray.cli import main
-
-raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""The command line: `convex-xray check`, `rules`, `explain`, `lsp`; output formats, cache, workers."""

@@ -1,0 +1,417 @@
+"""The `convex-xray` command line: check, rules, explain, lsp."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from convex_xray import __version__
+from convex_xray.engine.analysis import AnalysisOptions
+from convex_xray.engine.config import Config, ConfigError, find_config, load_config
+from convex_xray.engine.findings import Finding, Severity
+from convex_xray.engine.fixes import fix_to_fixpoint, unified_diff, write_atomically
+from convex_xray.engine.registry import all_rules, resolve_rule
+from convex_xray.engine.runner import CheckResult, run_check
+from convex_xray.engine.workspace import Workspace, discover_roots
+
+EXIT_CLEAN = 0
+EXIT_FINDINGS = 1
+EXIT_ERROR = 2
+
+FORMATS = ("text", "json", "json-lines", "github", "sarif", "junit")
+
+
+class UsageError(Exception):
+    pass
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="convex-xray",
+        description="Find and fix performance anti-patterns in Convex backends.",
+    )
+    parser.add_argument("--version", action="version", version=f"convex-xray {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    check = commands.add_parser("check", help="check Convex code and report (or fix) problems")
+    check.add_argument("paths", nargs="*", type=Path, help="files or directories (default: Convex roots under the current directory)")
+    check.add_argument("--format", choices=FORMATS, default="text")
+    check.add_argument("--select", default="", help="comma-separated rule slugs or codes to run")
+    check.add_argument("--ignore", default="", help="comma-separated rule slugs or codes to skip")
+    check.add_argument("--config", type=Path, help="path to convex-xray.toml (default: found upward)")
+    check.add_argument("--exit-zero", action="store_true", help="exit 0 even when problems are found")
+    check.add_argument("--fail-on", choices=[s.label for s in Severity], help="lowest severity that fails the run (default: warning)")
+    check.add_argument("--statistics", action="store_true", help="print counts per rule")
+    check.add_argument("--quiet", "-q", action="store_true", help="print only the summary (text format)")
+    check.add_argument("--no-cache", action="store_true", help="do not read or write .convex-xray-cache/")
+    check.add_argument("--jobs", "-j", type=int, default=0, metavar="N", help="worker processes for large workspaces (default: one per core; 1 = no workers)")
+    check.add_argument("--fix", action="store_true", help="apply safe fixes")
+    check.add_argument("--unsafe-fixes", action="store_true", help="also apply unsafe fixes (with --fix or --diff)")
+    check.add_argument("--diff", action="store_true", help="print the fixes as a unified diff; write nothing")
+    check.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    check.add_argument("--output", "-o", type=Path, help="write the report to a file")
+    ci = check.add_argument_group("adopting in CI (docs/ci.md)")
+    ci.add_argument("--write-baseline", type=Path, metavar="FILE", help="record today's findings in FILE; later runs with --baseline FILE report only new ones")
+    ci.add_argument("--baseline", type=Path, metavar="FILE", help="report only findings not recorded in FILE (exit 0 when there are none)")
+    ci.add_argument("--prune-baseline", action="store_true", help="with --baseline: rewrite FILE without the entries that no longer occur")
+    ci.add_argument("--changed-since", metavar="REF", help="check only files changed since the git ref REF (and untracked ones); runs git")
+    ci.add_argument("--insights", type=Path, metavar="FILE", help="production evidence: the JSON of `npx convex insights --json`")
+
+    rules = commands.add_parser("rules", help="list the rules")
+    rules.add_argument("--format", choices=("text", "json"), default="text")
+
+    explain = commands.add_parser("explain", help="print a rule's documentation")
+    explain.add_argument("rule", help="slug or code, e.g. n-plus-one-read or CX101")
+
+    lsp = commands.add_parser("lsp", help="run the language server")
+    lsp.add_argument("--stdio", action="store_true", help="use stdio (the default)")
+    lsp.add_argument("--tcp", metavar="HOST:PORT", help="listen on TCP instead of stdio")
+    lsp.add_argument("--log-file", type=Path, help="write the server log to this file")
+    lsp.add_argument("-v", "--verbose", action="count", default=0, help="more logging (-vv for debug)")
+    return parser
+
+
+def _split(text: str) -> list[str]:
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    slugs = []
+    for name in names:
+        rule = resolve_rule(name)
+        if rule is None:
+            raise UsageError(f"unknown rule {name!r} (see `convex-xray rules`)")
+        slugs.append(rule.meta.slug)
+    return slugs
+
+
+def build_workspace(paths: Sequence[Path], config: Config) -> tuple[Workspace, list[Path] | None]:
+    """The workspace for `paths` and, when specific files were named, the files to check."""
+    targets = list(paths) or [Path.cwd()]
+    roots: list[Path] = []
+    files: list[Path] = []
+    for target in targets:
+        if not target.exists():
+            raise UsageError(f"{target}: no such file or directory")
+        found = discover_roots(target)
+        if not found:
+            raise UsageError(f"{target}: no Convex functions directory found (looked for convex.json and convex/)")
+        roots.extend(found)
+        if target.is_file():
+            files.append(target.resolve())
+    options = AnalysisOptions(extra_builders=dict(config.builders))
+    workspace = Workspace(sorted(set(roots)), options=options, exclude=config.exclude, base=config.base or Path.cwd())
+    if files and len(files) == len(targets):
+        return workspace, files
+    if files:
+        # Mixed files and directories: check the directories' files plus the named files.
+        directories = [t.resolve() for t in targets if t.is_dir()]
+        chosen = {f for f in workspace.files() if any(f.is_relative_to(d) for d in directories)}
+        return workspace, sorted(chosen | set(files))
+    return workspace, None
+
+
+def _render(args: argparse.Namespace, workspace: Workspace, result: CheckResult, fixed: int | None) -> str:
+    if args.format == "json":
+        from convex_xray.cli.output.json_format import render_json
+
+        return render_json(workspace, result, fixed)
+    if args.format == "json-lines":
+        from convex_xray.cli.output.json_format import render_json_lines
+
+        return render_json_lines(workspace, result)
+    if args.format == "github":
+        from convex_xray.cli.output.github import render_github
+
+        return render_github(workspace, result)
+    if args.format == "sarif":
+        from convex_xray.cli.output.sarif import render_sarif
+
+        return render_sarif(workspace, result)
+    if args.format == "junit":
+        from convex_xray.cli.output.junit import render_junit
+
+        return render_junit(workspace, result)
+    from convex_xray.cli.output.text import render_text
+
+    color = args.output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
+    return render_text(
+        workspace, result, color=color, quiet=args.quiet, statistics=args.statistics, fixed=fixed
+    )
+
+
+def _fix(args: argparse.Namespace, workspace: Workspace, config: Config, files: list[Path] | None, select: list[str], ignore: list[str]) -> tuple[CheckResult, int]:
+    """Apply fixes to a fixpoint; with --diff print the diff instead of writing."""
+    last: list[CheckResult] = []
+
+    def check() -> list[Finding]:
+        last[:] = [run_check(workspace, config, paths=files, select=select, ignore=ignore)]
+        return last[0].findings
+
+    fixpoint = fix_to_fixpoint(check, workspace.source, workspace.set_source, unsafe=args.unsafe_fixes)
+    result, applied = last[0], fixpoint.applied
+    original = {p: s.data for p, s in fixpoint.before.items()}
+    current = fixpoint.after
+    if args.diff:
+        # The patch goes to stdout, unless stdout carries a machine-readable report.
+        stream = sys.stdout if args.format == "text" or args.output is not None else sys.stderr
+        for path in sorted(current):
+            diff = unified_diff(path, original[path], current[path])
+            if diff:
+                stream.write(diff)
+    else:
+        for path in sorted(current):
+            if current[path] != original[path]:
+                write_atomically(path, current[path])
+    return result, applied
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    config_path = args.config
+    if config_path is not None and not config_path.is_file():
+        raise ConfigError(config_path, None, "file not found")
+    if config_path is None:
+        start = args.paths[0] if args.paths else Path.cwd()
+        config_path = find_config(start if start.exists() else Path.cwd())
+    config = load_config(config_path)
+    if args.fail_on:
+        config.fail_on = Severity.parse(args.fail_on)
+    select = _split(args.select)
+    ignore = _split(args.ignore)
+    if args.prune_baseline and args.baseline is None:
+        raise UsageError("--prune-baseline needs --baseline FILE")
+    if args.write_baseline is not None and args.baseline is not None and args.write_baseline.resolve() != args.baseline.resolve():
+        raise UsageError("--write-baseline and --baseline name different files")
+    workspace, files = build_workspace(args.paths, config)
+    if args.changed_since is not None:
+        files = _changed_since(args.changed_since, args.paths, workspace, files)
+    fixed: int | None = None
+    if args.fix or args.diff:
+        result, fixed = _fix(args, workspace, config, files, select, ignore)
+    else:
+        result = _run_with_progress(args, workspace, config, files, select, ignore)
+    if args.insights is not None:
+        _merge_insights(args.insights, workspace, result)
+    if args.write_baseline is not None or args.baseline is not None:
+        _filter_through_baseline(args, workspace, config, files, select, ignore, result)
+    report = _render(args, workspace, result, fixed)
+    if args.output is not None:
+        args.output.write_text(report + "\n", encoding="utf-8")
+    elif args.diff and args.format == "text":
+        print(report, file=sys.stderr)  # stdout is the patch
+    elif report:
+        print(report)
+    if result.failures:
+        return EXIT_ERROR
+    if args.exit_zero:
+        return EXIT_CLEAN
+    failing = [f for f in result.findings if f.severity >= config.fail_on]
+    return EXIT_FINDINGS if failing else EXIT_CLEAN
+
+
+def _changed_since(ref: str, paths: Sequence[Path], workspace: Workspace, files: list[Path] | None) -> list[Path]:
+    """The workspace files (of those named, if any) changed since `ref`. The workspace
+    still indexes every file, so cross-file facts come from the whole app."""
+    from convex_xray.cli.gitdiff import GitError, changed_files
+
+    start = paths[0] if paths else Path.cwd()
+    try:
+        changed = set(changed_files(ref, start.resolve()))
+    except GitError as error:
+        raise UsageError(str(error)) from None
+    candidates = files if files is not None else workspace.files()
+    return [f for f in candidates if f.resolve() in changed]
+
+
+def _merge_insights(path: Path, workspace: Workspace, result: CheckResult) -> None:
+    from convex_xray.cli.insights import InsightsError, apply_insights, load_insights
+
+    try:
+        insights = load_insights(path)
+    except InsightsError as error:
+        raise UsageError(str(error)) from None
+    result.insights = apply_insights(workspace, result.findings, insights)
+
+
+def _filter_through_baseline(
+    args: argparse.Namespace,
+    workspace: Workspace,
+    config: Config,
+    files: list[Path] | None,
+    select: list[str],
+    ignore: list[str],
+    result: CheckResult,
+) -> None:
+    from convex_xray.cli.baseline import (
+        Baseline,
+        BaselineError,
+        Scope,
+        apply_baseline,
+        pruned,
+        recorded,
+    )
+    from convex_xray.engine.runner import active_rules
+
+    path = (args.write_baseline or args.baseline).resolve()
+    scope = Scope(
+        base_dir=path.parent,
+        files={f.resolve() for f in files} if files is not None else None,
+        rules={r.meta.slug for r in active_rules(config, select, ignore)},
+    )
+    try:
+        previous = Baseline.load(path) if path.exists() or args.write_baseline is None else None
+    except BaselineError as error:
+        if args.write_baseline is None:
+            raise UsageError(str(error)) from None
+        previous = None  # being replaced anyway
+    written: int | None = None
+    if args.write_baseline is not None:
+        previous = recorded(workspace, result.findings, scope, previous)
+        previous.write(path)
+        written = len(previous.entries)
+    assert previous is not None
+    new, summary, _ = apply_baseline(workspace, result.findings, previous, scope, path)
+    if args.prune_baseline:
+        kept = pruned(previous, summary.stale)
+        if len(kept.entries) != len(previous.entries):
+            kept.write(path)
+            written = len(kept.entries)
+        summary.pruned = True
+    summary.written = written
+    result.findings = new
+    result.baseline = summary
+
+
+def _run_with_progress(args: argparse.Namespace, workspace: Workspace, config: Config, files: list[Path] | None, select: list[str], ignore: list[str]) -> CheckResult:
+    if args.no_cache:
+        return _run_fresh(args, workspace, config, files, select, ignore)
+    from convex_xray.cli import cache
+
+    started = time.perf_counter()
+    directory = cache.cache_dir_for(workspace, config)
+    key = cache.cache_key(workspace, config, files, select, ignore)
+    cached = cache.load(directory, key)
+    if cached is not None:
+        cached.elapsed_ms = (time.perf_counter() - started) * 1000
+        return cached
+    result = _run_fresh(args, workspace, config, files, select, ignore)
+    cache.store(directory, key, result)
+    return result
+
+
+def _run_fresh(args: argparse.Namespace, workspace: Workspace, config: Config, files: list[Path] | None, select: list[str], ignore: list[str]) -> CheckResult:
+    from convex_xray.cli.parallel import default_jobs, run_check_parallel
+
+    if args.jobs < 0:
+        raise UsageError("--jobs must be 1 or more (0 = one per core)")
+    jobs = args.jobs or default_jobs()
+    show = not args.no_progress and sys.stderr.isatty() and args.format == "text"
+    if show and jobs > 1:
+        count = len(files) if files is not None else len(workspace.files())
+        sys.stderr.write(f"\r  checking {count} files on up to {jobs} processes…")
+        sys.stderr.flush()
+    parallel = run_check_parallel(workspace, config, paths=files, select=select, ignore=ignore, jobs=jobs)
+    if show and jobs > 1:
+        sys.stderr.write("\r" + " " * 60 + "\r")
+    if parallel is not None:
+        return parallel
+    if show:
+        targets = files if files is not None else workspace.files()
+        if len(targets) >= 50:
+            for index, path in enumerate(targets, 1):
+                workspace.model(path)
+                if index % 10 == 0 or index == len(targets):
+                    width = 30
+                    done = int(width * index / len(targets))
+                    sys.stderr.write(f"\r  parsing [{'#' * done}{'.' * (width - done)}] {index}/{len(targets)}")
+                    sys.stderr.flush()
+            sys.stderr.write("\r" + " " * 60 + "\r")
+    return run_check(workspace, config, paths=files, select=select, ignore=ignore)
+
+
+def cmd_rules(args: argparse.Namespace) -> int:
+    rules = all_rules()
+    if args.format == "json":
+        data = [
+            {
+                "code": r.meta.code,
+                "slug": r.meta.slug,
+                "severity": r.meta.severity.label,
+                "summary": r.meta.summary,
+                "fix": r.meta.fix.value,
+                "scope": r.meta.scope,
+                "url": r.meta.docs_url,
+            }
+            for r in rules
+        ]
+        print(json.dumps(data, indent=2))
+        return EXIT_CLEAN
+    for rule in rules:
+        print(f"{rule.meta.code}  {rule.meta.slug:<24} {rule.meta.severity.label:<8} {rule.meta.summary}")
+    return EXIT_CLEAN
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    rule = resolve_rule(args.rule)
+    if rule is None:
+        raise UsageError(f"unknown rule {args.rule!r} (see `convex-xray rules`)")
+    print(f"# {rule.meta.slug} ({rule.meta.code})\n")
+    print(f"Default severity: {rule.meta.severity.label}. Fix: {rule.meta.fix.value}.\n")
+    print(rule.doc)
+    return EXIT_CLEAN
+
+
+def cmd_lsp(args: argparse.Namespace) -> int:
+    from convex_xray.lsp.server import run_server
+
+    level = logging.WARNING - 10 * min(args.verbose, 2)
+    handlers: list[logging.Handler] = []
+    if args.log_file is not None:
+        handlers.append(logging.FileHandler(args.log_file, encoding="utf-8"))
+    else:
+        handlers.append(logging.StreamHandler(sys.stderr))
+    logging.basicConfig(level=level, handlers=handlers, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    tcp = None
+    if args.tcp:
+        host, _, port = args.tcp.rpartition(":")
+        if not port.isdigit():
+            raise UsageError(f"--tcp expects HOST:PORT, got {args.tcp!r}")
+        tcp = (host or "127.0.0.1", int(port))
+    run_server(tcp=tcp)
+    return EXIT_CLEAN
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return EXIT_ERROR
+    try:
+        if args.command == "check":
+            return cmd_check(args)
+        if args.command == "rules":
+            return cmd_rules(args)
+        if args.command == "explain":
+            return cmd_explain(args)
+        if args.command == "lsp":
+            return cmd_lsp(args)
+    except ConfigError as error:
+        print(f"convex-xray: config error: {error}", file=sys.stderr)
+        return EXIT_ERROR
+    except UsageError as error:
+        print(f"convex-xray: {error}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return EXIT_CLEAN
+    parser.print_help()
+    return EXIT_ERROR
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,253 @@
+"""Checking a large workspace on several cores (the CLI's `--jobs`).
+
+Worker processes (forked, so they share the loaded code) each parse, model and run the
+per-file rules on a shard of the files, and summarise what their files contribute to the
+workspace's index usage as plain data. The parent then runs the workspace rules on the
+merged usage (re-reading a file only when a rule asks for the references themselves, as
+`redundant-index`'s rename fix does), applies suppressions and the post rules, and sorts:
+the output is identical to a serial run, in the same order.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from convex_xray.engine.analysis import AnalysisOptions
+from convex_xray.engine.config import Config
+from convex_xray.engine.findings import Finding
+from convex_xray.engine.model import FileModel, IndexRef
+from convex_xray.engine.registry import Rule, resolve_rule
+from convex_xray.engine.runner import (
+    CheckResult,
+    RuleFailure,
+    active_rules,
+    check_file,
+    check_paths,
+    silent_rules,
+)
+from convex_xray.engine.workspace import FileProblem, Workspace
+from convex_xray.rules.support.index_usage import IndexUsage, _cached_file_usage
+
+MIN_FILES_PER_JOB = 48  # below this, forking costs more than it saves
+
+RefKey = tuple[Path, int]  # (file, start byte of the IndexRef's node)
+
+
+@dataclass
+class _ShardUsage:
+    """A shard's contribution to the workspace's index usage, as plain data."""
+
+    refs: dict[tuple[str, str], list[RefKey]] = field(default_factory=lambda: defaultdict(list))
+    by_name: dict[str, list[RefKey]] = field(default_factory=lambda: defaultdict(list))
+    dynamic_tables: set[str] = field(default_factory=set)
+    fully_dynamic: list[RefKey] = field(default_factory=list)
+    mentions: Counter[str] = field(default_factory=Counter)
+
+
+@dataclass
+class _ShardResult:
+    findings: list[Finding]
+    usage: _ShardUsage
+    problems: list[FileProblem]
+    failures: list[RuleFailure]
+
+
+class _Rehydrating(dict):
+    """`key -> [(FileModel, IndexRef)]`, read back from the files only when asked."""
+
+    def __init__(self, portable: dict, workspace: Workspace) -> None:
+        super().__init__()
+        self._portable = portable
+        self._workspace = workspace
+
+    def get(self, key, default=None):
+        if key not in self._portable:
+            return default
+        if not super().__contains__(key):
+            super().__setitem__(key, [pair for ref in self._portable[key] if (pair := _find_ref(self._workspace, ref))])
+        return super().__getitem__(key)
+
+    def __getitem__(self, key):
+        found = self.get(key)
+        if found is None:
+            raise KeyError(key)
+        return found
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._portable
+
+    def __bool__(self) -> bool:
+        return bool(self._portable)
+
+
+def _find_ref(workspace: Workspace, key: RefKey) -> tuple[FileModel, IndexRef] | None:
+    model = workspace.model(key[0])
+    if model is None:
+        return None
+    for ref in model.index_refs:
+        if ref.node.start_byte == key[1]:
+            return model, ref
+    return None
+
+
+class MergedIndexUsage(IndexUsage):
+    """The shards' usage merged; answers `used`/`can_claim` without touching any file."""
+
+    def __init__(self, shards: Iterable[_ShardUsage], workspace: Workspace) -> None:
+        super().__init__()
+        refs: dict[tuple[str, str], list[RefKey]] = defaultdict(list)
+        by_name: dict[str, list[RefKey]] = defaultdict(list)
+        fully_dynamic: list[RefKey] = []
+        for shard in shards:
+            for key, items in shard.refs.items():
+                refs[key].extend(items)
+            for name, items in shard.by_name.items():
+                by_name[name].extend(items)
+            self.dynamic_tables |= shard.dynamic_tables
+            fully_dynamic.extend(shard.fully_dynamic)
+            self.mentions.update(shard.mentions)
+        for items in [*refs.values(), *by_name.values()]:
+            items.sort(key=lambda k: (str(k[0]), k[1]))  # the serial order: by file, then position
+        self._refs_keys = refs
+        self._by_name_keys = by_name
+        self._fully_dynamic = bool(fully_dynamic)
+        self.refs = _Rehydrating(refs, workspace)
+        self.by_name = _Rehydrating(by_name, workspace)
+
+    def used(self, table: str, name: str) -> bool:
+        return bool(self._refs_keys.get((table, name))) or bool(self._by_name_keys.get(name)) or self.mentions[name] > 0
+
+    def can_claim(self, table: str) -> bool:
+        return not self._fully_dynamic and table not in self.dynamic_tables
+
+
+# -- the worker side ------------------------------------------------------------------------
+
+_STATE: dict[str, object] = {}
+
+
+def _init_worker(roots: list[Path], options: AnalysisOptions, exclude: list[str], base: Path | None, config: Config, rules: list[str]) -> None:
+    _STATE["workspace"] = Workspace(roots, options=options, exclude=exclude, base=base)
+    _STATE["config"] = config
+    _STATE["rules"] = [r for r in (resolve_rule(s) for s in rules) if r is not None]
+
+
+def _check_shard(paths: list[Path]) -> _ShardResult:
+    workspace = _STATE["workspace"]
+    config = _STATE["config"]
+    rules = _STATE["rules"]
+    assert isinstance(workspace, Workspace) and isinstance(config, Config) and isinstance(rules, list)
+    failures: list[RuleFailure] = []
+    findings: list[Finding] = []
+    for path in paths:
+        findings.extend(check_file(workspace, path, rules, config, failures))
+    usage = _ShardUsage()
+    definitions: Counter[tuple[Path, str]] = Counter()
+    for schema in workspace.app_schemas():
+        for table in schema.tables.values():
+            for index in table.indexes.values():
+                if index.name_span is not None:
+                    definitions[(index.name_span.path, index.name)] += 1
+    for path in paths:
+        model = workspace.model(path)
+        if model is None or workspace.component_of(path) is not None:
+            continue
+        part = _cached_file_usage(model)
+        for name, ref in part.named:
+            key = (path, ref.node.start_byte)
+            if ref.table is None:
+                usage.by_name[name].append(key)
+            else:
+                usage.refs[(ref.table, name)].append(key)
+        usage.dynamic_tables |= part.dynamic_tables
+        usage.fully_dynamic.extend((path, ref.node.start_byte) for ref in part.fully_dynamic)
+        for name, count in part.literals.items():
+            extra = count - part.literal_refs[name] - definitions[(path, name)]
+            if extra > 0:
+                usage.mentions[name] += extra
+    problems = [p for p in workspace.problems if p.path in set(paths)]
+    return _ShardResult(findings, usage, problems, failures)
+
+
+# -- the parent side -------------------------------------------------------------------------
+
+
+def default_jobs() -> int:
+    return max(1, min(os.cpu_count() or 1, 8))
+
+
+def run_check_parallel(
+    workspace: Workspace,
+    config: Config,
+    *,
+    paths: list[Path] | None,
+    select: Iterable[str] = (),
+    ignore: Iterable[str] = (),
+    jobs: int,
+) -> CheckResult | None:
+    """The result of `run_check`, computed on `jobs` processes; None when it is not worth it
+    (few files, one core) or not possible here (no `fork`), so the caller runs serially."""
+    import time
+
+    targets = sorted(set(paths)) if paths is not None else workspace.files()
+    if jobs < 2 or len(targets) < 2 * MIN_FILES_PER_JOB or "fork" not in multiprocessing.get_all_start_methods():
+        return None
+    started = time.perf_counter()
+    rules = active_rules(config, select, ignore)
+    silent = silent_rules(config, rules, ignore)
+    file_rules = [r.meta.slug for r in rules + silent if r.meta.scope == "file"]
+    # Big files first, dealt round-robin: shards of similar cost.
+    sizes = {p: _size(p) for p in targets}
+    ordered = sorted(targets, key=lambda p: -sizes[p])
+    count = min(jobs * 4, max(1, len(targets) // 8))
+    shards: list[list[Path]] = [ordered[i::count] for i in range(count)]
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(
+        max_workers=jobs,
+        mp_context=context,
+        initializer=_init_worker,
+        initargs=([r.path for r in workspace.roots], workspace.options, workspace.exclude, workspace.base, config, file_rules),
+    ) as pool:
+        results = list(pool.map(_check_shard, shards))
+    failures = [f for r in results for f in r.failures]
+    per_file: dict[Path, list[Finding]] = defaultdict(list)
+    for result in results:
+        for finding in result.findings:
+            per_file[finding.path].append(finding)
+    workspace.precomputed_index_usage = MergedIndexUsage((r.usage for r in results), workspace)
+    for result in results:
+        for problem in result.problems:
+            if problem not in workspace.problems:
+                workspace.problems.append(problem)
+    check = CheckResult(files=len(targets))
+    check.findings = check_paths(
+        workspace,
+        config,
+        targets,
+        rules,
+        failures,
+        silent=silent,
+        whole_workspace=paths is None,
+        file_findings={p: per_file.get(p, []) for p in targets},
+    )
+    check.failures = failures
+    target_set = set(targets)
+    check.problems = [p for p in workspace.problems if paths is None or p.path in target_set]
+    check.elapsed_ms = (time.perf_counter() - started) * 1000
+    return check
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+__all__ = ["MergedIndexUsage", "Rule", "default_jobs", "run_check_parallel"]

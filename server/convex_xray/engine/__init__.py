@@ -1,0 +1,1 @@
+"""The language-neutral engine: text in, findings out (no LSP, no argv)."""

@@ -1,0 +1,213 @@
+"""Applying fixes: pick non-overlapping edits, apply them to text, re-check to a fixpoint.
+
+Shared by `check --fix` and the language server's fix-all. The language server never
+writes files; `write_atomically` is used by the CLI only.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import tempfile
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from convex_xray.engine.findings import Applicability, Edit, Finding, Fix
+from convex_xray.engine.source import SourceFile
+
+MAX_PASSES = 10
+
+
+def applicable(fix: Fix | None, *, unsafe: bool) -> bool:
+    if fix is None or not fix.edits:
+        return False
+    if fix.applicability is Applicability.SAFE:
+        return True
+    return unsafe and fix.applicability is Applicability.UNSAFE
+
+
+def apply_edits(data: bytes, edits: Iterable[Edit]) -> bytes:
+    """Apply non-overlapping edits (byte offsets into `data`)."""
+    ordered = sorted(edits, key=lambda e: (e.start, e.end))
+    out: list[bytes] = []
+    cursor = 0
+    for edit in ordered:
+        if edit.start < cursor:
+            raise ValueError(f"overlapping edits at byte {edit.start}")
+        out.append(data[cursor : edit.start])
+        out.append(edit.new_text.encode("utf-8"))
+        cursor = edit.end
+    out.append(data[cursor:])
+    return b"".join(out)
+
+
+def _overlaps(a: Edit, b: Edit) -> bool:
+    if a.path != b.path:
+        return False
+    if a.start == a.end == b.start == b.end:
+        return True  # two insertions at one point: order would be ambiguous
+    return a.start < b.end and b.start < a.end
+
+
+def select_fixes(findings: Iterable[Finding], *, unsafe: bool) -> list[Fix]:
+    """Fixes to apply in one pass: whole fixes only, none overlapping another (the rest wait)."""
+    chosen: list[Fix] = []
+    taken: list[Edit] = []
+    seen: set[tuple] = set()
+    for finding in findings:
+        fix = finding.fix
+        if not applicable(fix, unsafe=unsafe):
+            continue
+        assert fix is not None
+        key = tuple(sorted((str(e.path), e.start, e.end, e.new_text) for e in fix.edits))
+        if key in seen:
+            continue  # the same edit proposed twice (e.g. one index for two findings)
+        if any(_overlaps(e, t) for e in fix.edits for t in taken):
+            continue
+        seen.add(key)
+        chosen.append(fix)
+        taken.extend(fix.edits)
+    return chosen
+
+
+def _error_count(path: Path, data: bytes) -> int:
+    source = SourceFile(path, data.decode("utf-8", errors="replace"), data=data)
+    if not source.root.has_error:
+        return 0
+    count = 0
+    stack = [source.root]
+    while stack:
+        node = stack.pop()
+        if node.type == "ERROR" or node.is_missing:
+            count += 1
+        elif node.has_error:
+            stack.extend(node.children)
+    return count
+
+
+@dataclass
+class FixOutcome:
+    new_texts: dict[Path, bytes] = field(default_factory=dict)
+    applied: int = 0
+    rejected: list[tuple[Fix, str]] = field(default_factory=list)
+
+
+def apply_fixes_once(
+    fixes: list[Fix], read: Callable[[Path], bytes | None], current: dict[Path, bytes] | None = None
+) -> FixOutcome:
+    """Apply `fixes` to the texts; a fix that would add a syntax error is dropped whole."""
+    outcome = FixOutcome(new_texts=dict(current or {}))
+    by_path: dict[Path, list[Edit]] = defaultdict(list)
+    accepted: list[Fix] = []
+    for fix in fixes:
+        trial: dict[Path, bytes] = {}
+        ok = True
+        for path in fix.paths:
+            before = outcome.new_texts.get(path) or read(path)
+            if before is None:
+                ok = False
+                break
+            edits = [e for e in fix.edits if e.path == path]
+            try:
+                after = apply_edits(before, [*by_path[path], *edits])
+            except ValueError:
+                ok = False
+                break
+            if _error_count(path, after) > _error_count(path, apply_edits(before, by_path[path])):
+                outcome.rejected.append((fix, f"would add a syntax error to {path}"))
+                ok = False
+                break
+            trial[path] = after
+        if not ok:
+            continue
+        for edit in fix.edits:
+            by_path[edit.path].append(edit)
+        accepted.append(fix)
+    for path, edits in by_path.items():
+        before = outcome.new_texts.get(path) or read(path)
+        assert before is not None
+        outcome.new_texts[path] = apply_edits(before, edits)
+    outcome.applied = len(accepted)
+    return outcome
+
+
+def unified_diff(path: Path, before: bytes, after: bytes) -> str:
+    a = before.decode("utf-8", errors="replace").splitlines(keepends=True)
+    b = after.decode("utf-8", errors="replace").splitlines(keepends=True)
+    name = os.path.relpath(path) if path.is_absolute() else str(path)
+    return "".join(difflib.unified_diff(a, b, f"a/{name}", f"b/{name}"))
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Write via a temporary file in the same directory and rename, keeping permissions."""
+    mode = path.stat().st_mode if path.exists() else None
+    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        if mode is not None:
+            os.chmod(temp, mode)
+        os.replace(temp, path)
+    except BaseException:
+        if os.path.exists(temp):
+            os.unlink(temp)
+        raise
+
+
+@dataclass
+class Fixpoint:
+    """What `fix_to_fixpoint` did: per changed file the snapshot before the first change and
+    the text after the last one, and how many fixes were applied."""
+
+    before: dict[Path, SourceFile] = field(default_factory=dict)
+    after: dict[Path, bytes] = field(default_factory=dict)
+    applied: int = 0
+
+    def changed(self) -> dict[Path, tuple[SourceFile, bytes]]:
+        return {p: (self.before[p], data) for p, data in self.after.items() if data != self.before[p].data}
+
+
+def fix_to_fixpoint(
+    check: Callable[[], list[Finding]],
+    source_of: Callable[[Path], SourceFile | None],
+    set_source: Callable[[SourceFile], None],
+    *,
+    unsafe: bool,
+) -> Fixpoint:
+    """Apply fixes, re-check, and repeat until nothing applies (at most `MAX_PASSES`).
+
+    `check` returns the current findings; `set_source` makes a fixed text the current one
+    (the CLI's workspace, or the language server's project in memory). Overlapping fixes
+    wait for the next pass; a fix that would add a syntax error is dropped. Shared by
+    `check --fix` and the language server's fix-all."""
+    result = Fixpoint()
+
+    def read(path: Path) -> bytes | None:
+        if path in result.after:
+            return result.after[path]
+        source = source_of(path)
+        return source.data if source is not None else None
+
+    findings = check()
+    for _ in range(MAX_PASSES):
+        fixes = select_fixes(findings, unsafe=unsafe)
+        if not fixes:
+            break
+        outcome = apply_fixes_once(fixes, read)
+        if outcome.applied == 0:
+            break
+        result.applied += outcome.applied
+        for path, data in outcome.new_texts.items():
+            if path not in result.before:
+                original = source_of(path)
+                if original is None:
+                    continue
+                result.before[path] = original
+            result.after[path] = data
+            set_source(SourceFile(path, data.decode("utf-8", errors="replace"), data=data))
+        findings = check()
+    return result

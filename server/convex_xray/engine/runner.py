@@ -1,0 +1,265 @@
+"""Runs the rules over a workspace (or some of its files) and returns findings in a stable order."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from convex_xray.engine.config import Config
+from convex_xray.engine.findings import Finding
+from convex_xray.engine.model import FileModel
+from convex_xray.engine.registry import Rule, RuleContext, iter_rules
+from convex_xray.engine.suppressions import Suppressions, anchor_lines, parse_suppressions
+from convex_xray.engine.workspace import FileProblem, Workspace
+
+if TYPE_CHECKING:
+    from convex_xray.cli.baseline import BaselineSummary
+    from convex_xray.cli.insights import InsightsSummary
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class RuleFailure:
+    rule: str
+    path: Path | None
+    error: str
+
+
+@dataclass
+class CheckResult:
+    findings: list[Finding] = field(default_factory=list)
+    files: int = 0
+    problems: list[FileProblem] = field(default_factory=list)
+    failures: list[RuleFailure] = field(default_factory=list)
+    elapsed_ms: float = 0.0
+    # Set by the CLI when it filtered through a baseline / merged production insights.
+    baseline: BaselineSummary | None = None
+    insights: InsightsSummary | None = None
+
+
+def active_rules(config: Config, select: Iterable[str] = (), ignore: Iterable[str] = ()) -> list[Rule]:
+    chosen = list(select) or config.select
+    rules = []
+    for rule in iter_rules(chosen, [*config.ignore, *ignore]):
+        if config.severity.get(rule.meta.slug, rule.meta.severity) is None:
+            continue  # "off"
+        rules.append(rule)
+    return rules
+
+
+def _apply_config_severity(findings: list[Finding], config: Config) -> None:
+    for finding in findings:
+        override = config.severity.get(finding.rule)
+        if override is not None:
+            finding.severity = override
+
+
+def check_file(
+    workspace: Workspace,
+    path: Path,
+    rules: list[Rule],
+    config: Config,
+    failures: list[RuleFailure],
+    model: FileModel | None = None,
+) -> list[Finding]:
+    """Findings of the per-file rules for one file (suppressions are applied by the caller).
+
+    `model` replaces the workspace's model of `path` (the language server checks a slice of
+    an open document with it)."""
+    if model is None:
+        model = workspace.model(path)
+    if model is None:
+        return []
+    context = RuleContext(workspace, config, model)
+    findings: list[Finding] = []
+    for rule in rules:
+        if rule.meta.scope != "file":
+            continue
+        try:
+            findings.extend(rule.check(context))
+        except Exception as error:  # a broken rule must not take the run down
+            log.exception("rule %s failed on %s", rule.meta.slug, path)
+            failures.append(RuleFailure(rule.meta.slug, path, f"{type(error).__name__}: {error}"))
+    return findings
+
+
+def check_workspace_rules(
+    workspace: Workspace, rules: list[Rule], config: Config, failures: list[RuleFailure]
+) -> list[Finding]:
+    context = RuleContext(workspace, config, None)
+    findings: list[Finding] = []
+    for rule in rules:
+        if rule.meta.scope != "workspace":
+            continue
+        try:
+            findings.extend(rule.check(context))
+        except Exception as error:
+            log.exception("rule %s failed", rule.meta.slug)
+            failures.append(RuleFailure(rule.meta.slug, None, f"{type(error).__name__}: {error}"))
+    return findings
+
+
+def apply_suppressions(
+    workspace: Workspace, findings: list[Finding], parsed: dict[Path, Suppressions] | None = None
+) -> list[Finding]:
+    """Drop silenced findings. `parsed` (path -> that file's disable comments) is filled in
+    and marks which comments were used, for the post rules."""
+    kept: list[Finding] = []
+    cache = parsed if parsed is not None else {}
+    for finding in findings:
+        source = workspace.source(finding.path)
+        if source is None:
+            kept.append(finding)
+            continue
+        suppressions = cache.get(finding.path)
+        if suppressions is None:
+            suppressions = cache[finding.path] = parse_suppressions(source)
+        line = source.lines.line_of(finding.span.start)
+        also = anchor_lines(source, finding.span.start) if suppressions.items else ()
+        if not suppressions.silences(finding, line, also):
+            kept.append(finding)
+    return kept
+
+
+def check_post_rules(
+    workspace: Workspace,
+    targets: Iterable[Path],
+    rules: list[Rule],
+    config: Config,
+    parsed: dict[Path, Suppressions],
+    failures: list[RuleFailure],
+    models: Mapping[Path, FileModel] | None = None,
+) -> list[Finding]:
+    """Run the `scope="post"` rules on each checked file, after every other rule ran and
+    suppressions were applied (so they can tell which disable comments silenced nothing).
+    `models` replaces the workspace's models of some files (see `check_paths`)."""
+    post = [rule for rule in rules if rule.meta.scope == "post"]
+    if not post:
+        return []
+    ran = frozenset(rule.meta.slug for rule in rules if rule.meta.scope != "post")
+    crashed_everywhere = {f.rule for f in failures if f.path is None}
+    findings: list[Finding] = []
+    for path in targets:
+        source = workspace.source(path)
+        model = models.get(path) if models else None
+        if model is not None:
+            source = model.source
+        if source is None or b"-disable" not in source.data:
+            continue  # no disable comment: nothing to say (and no parse needed)
+        if model is None:
+            model = workspace.model(path)
+        if model is None:
+            continue
+        suppressions = parsed.get(path)
+        if suppressions is None:
+            suppressions = parsed[path] = parse_suppressions(model.source)
+        if not suppressions.items:
+            continue
+        crashed = crashed_everywhere | {f.rule for f in failures if f.path == path}
+        context = RuleContext(
+            workspace, config, model, suppressions=suppressions, active_rules=ran - crashed
+        )
+        for rule in post:
+            try:
+                findings.extend(rule.check(context))
+            except Exception as error:
+                log.exception("rule %s failed on %s", rule.meta.slug, path)
+                failures.append(RuleFailure(rule.meta.slug, path, f"{type(error).__name__}: {error}"))
+    return findings
+
+
+def _silent_rules(config: Config, rules: list[Rule], ignore: Iterable[str]) -> list[Rule]:
+    if not any(rule.meta.scope == "post" for rule in rules):
+        return []
+    chosen = {rule.meta.slug for rule in rules}
+    return [
+        rule
+        for rule in iter_rules((), [*config.ignore, *ignore])
+        if rule.meta.slug not in chosen
+        and rule.meta.scope != "post"
+        and config.severity.get(rule.meta.slug, rule.meta.severity) is not None
+    ]
+
+
+def check_paths(
+    workspace: Workspace,
+    config: Config,
+    targets: list[Path],
+    rules: list[Rule],
+    failures: list[RuleFailure],
+    *,
+    silent: list[Rule] | None = None,
+    whole_workspace: bool = False,
+    models: Mapping[Path, FileModel] | None = None,
+    workspace_findings: list[Finding] | None = None,
+    file_findings: Mapping[Path, list[Finding]] | None = None,
+) -> list[Finding]:
+    """Findings for `targets`: file rules, workspace rules (only findings in the targets unless
+    `whole_workspace`), severities, suppressions and post rules, in a stable order.
+
+    For the language server: `models` checks given models of some targets instead of the
+    workspace's (an open document's slice), and `workspace_findings` supplies the
+    workspace rules' raw findings computed earlier (`check_workspace_rules(workspace,
+    rules + silent, ...)`) instead of running them again. `file_findings` supplies the
+    per-file rules' findings of some targets (computed by worker processes)."""
+    silent = silent or []
+    findings: list[Finding] = []
+    for path in targets:
+        if file_findings is not None and path in file_findings:
+            findings.extend(file_findings[path])  # computed elsewhere (`convex_xray.cli.parallel`)
+            continue
+        model = models.get(path) if models else None
+        findings.extend(check_file(workspace, path, rules + silent, config, failures, model))
+    target_set = set(targets)
+    if workspace_findings is None:
+        workspace_findings = check_workspace_rules(workspace, rules + silent, config, failures)
+    findings.extend(f for f in workspace_findings if f.path in target_set or whole_workspace)
+    _apply_config_severity(findings, config)
+    parsed: dict[Path, Suppressions] = {}
+    for path, model in (models or {}).items():
+        parsed[path] = parse_suppressions(model.source)
+    kept = apply_suppressions(workspace, findings, parsed)
+    if silent:
+        hidden = {rule.meta.slug for rule in silent}
+        kept = [f for f in kept if f.rule not in hidden]
+    post = check_post_rules(workspace, targets, rules + silent, config, parsed, failures, models)
+    _apply_config_severity(post, config)
+    kept.extend(apply_suppressions(workspace, post, parsed))
+    return sorted(kept, key=Finding.sort_key)
+
+
+def silent_rules(config: Config, rules: list[Rule], ignore: Iterable[str] = ()) -> list[Rule]:
+    """Rules that run only so post rules can judge disable comments (see `run_check`)."""
+    return _silent_rules(config, rules, ignore)
+
+
+def run_check(
+    workspace: Workspace,
+    config: Config,
+    *,
+    paths: Iterable[Path] | None = None,
+    select: Iterable[str] = (),
+    ignore: Iterable[str] = (),
+) -> CheckResult:
+    """Check `paths` (default: every file of the workspace). Workspace-wide rules report
+    only into the checked files."""
+    started = time.perf_counter()
+    rules = active_rules(config, select, ignore)
+    # A post rule judges disable comments by what the other rules report, so when one is
+    # selected on its own (`--select unused-suppression`) the rules left out by the
+    # selection still run, silently: their findings only mark comments as used.
+    silent = _silent_rules(config, rules, ignore)
+    targets = sorted(set(paths)) if paths is not None else workspace.files()
+    result = CheckResult(files=len(targets))
+    result.findings = check_paths(
+        workspace, config, targets, rules, result.failures, silent=silent, whole_workspace=paths is None
+    )
+    target_set = set(targets)
+    result.problems = [p for p in workspace.problems if paths is None or p.path in target_set]
+    result.elapsed_ms = (time.perf_counter() - started) * 1000
+    return result

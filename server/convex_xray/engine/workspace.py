@@ -1,0 +1,740 @@
+"""The workspace index: Convex roots, their files, schemas, module resolution and the call graph.
+
+Each file is parsed and modelled once and updated on its own (`update`), so cross-file
+questions (does this helper read the DB? which indexes are used anywhere?) stay cheap.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fnmatch
+import json
+import os
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from convex_xray.engine.analysis import (
+    AnalysisBudgetExceeded,
+    AnalysisOptions,
+    analyze_file,
+    text_of,
+)
+from convex_xray.engine.findings import Span
+from convex_xray.engine.model import DbRead, FileModel, FunctionModel, HelperCall, RunCall
+from convex_xray.engine.schema import Schema, read_schema
+from convex_xray.engine.source import DecodeError, SourceFile, is_source_path
+
+SKIP_DIRS = frozenset({"node_modules", "_generated", ".git", "dist", "build", ".next", ".turbo", ".vercel", "coverage", ".convex-xray-cache"})
+SCHEMA_NAMES = ("schema.ts", "schema.js", "schema.mts", "schema.mjs")
+RESOLVE_SUFFIXES = (".ts", ".tsx", ".js", ".jsx", ".mts", ".mjs", ".cts", ".cjs")
+MAX_FILE_BYTES = 2_000_000  # larger files are skipped with a note (minified bundles, dumps)
+
+
+@dataclass
+class FileProblem:
+    """A file we could not check, and why (shown once, never a traceback)."""
+
+    path: Path
+    message: str
+
+
+@dataclass
+class ConvexRoot:
+    path: Path
+    schema_path: Path | None
+    components: dict[Path, str] = field(default_factory=dict)  # component dir -> name
+
+
+def _strip_jsonc(text: str) -> str:
+    """JSON with comments and trailing commas (tsconfig.json, convex.json) -> JSON."""
+    out: list[str] = []
+    i, n = 0, len(text)
+    in_string = False
+    while i < n:
+        c = text[i]
+        if in_string:
+            out.append(c)
+            if c == "\\" and i + 1 < n:
+                out.append(text[i + 1])
+                i += 2
+                continue
+            if c == '"':
+                in_string = False
+        elif c == '"':
+            in_string = True
+            out.append(c)
+        elif text.startswith("//", i):
+            end = text.find("\n", i)
+            i = n if end == -1 else end
+            continue
+        elif text.startswith("/*", i):
+            end = text.find("*/", i + 2)
+            i = n if end == -1 else end + 2
+            continue
+        else:
+            out.append(c)
+        i += 1
+    return re.sub(r",(\s*[}\]])", r"\1", "".join(out))
+
+
+def read_jsonc(path: Path) -> dict | None:
+    try:
+        data = json.loads(_strip_jsonc(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError, UnicodeDecodeError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _tsconfig_paths(config_path: Path, depth: int = 0) -> tuple[Path, dict[str, list[str]]] | None:
+    """`compilerOptions.paths` of a tsconfig (following relative `extends`), with the directory
+    its targets are relative to: the nearest `baseUrl`, else the file that declares `paths`."""
+    config = read_jsonc(config_path) or {}
+    options = config.get("compilerOptions")
+    options = options if isinstance(options, dict) else {}
+    base_url = options.get("baseUrl")
+    base = config_path.parent / base_url if isinstance(base_url, str) else None
+    paths = options.get("paths")
+    if isinstance(paths, dict) and paths:
+        clean = {k: [t for t in v if isinstance(t, str)] for k, v in paths.items() if isinstance(v, list)}
+        return (base or config_path.parent), clean
+    extends = config.get("extends")
+    chain = [extends] if isinstance(extends, str) else extends if isinstance(extends, list) else []
+    for item in reversed(chain):  # TypeScript 5: later entries override earlier ones
+        if depth >= 5 or not isinstance(item, str) or not item.startswith("."):
+            continue  # package configs (`@tsconfig/node20`) carry no project aliases
+        parent = (config_path.parent / item).resolve()
+        if not parent.is_file() and parent.with_name(parent.name + ".json").is_file():
+            parent = parent.with_name(parent.name + ".json")
+        if parent.is_file():
+            inherited = _tsconfig_paths(parent, depth + 1)
+            if inherited is not None:
+                return (base or inherited[0]), inherited[1]
+    return None
+
+
+def _walk_dirs(top: Path, max_depth: int) -> Iterator[Path]:
+    """Directories under `top` (not following symlinks, so loops are harmless)."""
+    stack = [(top, 0)]
+    while stack:
+        directory, depth = stack.pop()
+        yield directory
+        if depth >= max_depth:
+            continue
+        try:
+            entries = sorted(os.scandir(directory), key=lambda e: e.name, reverse=True)
+        except OSError:
+            continue
+        for entry in entries:
+            if entry.name in SKIP_DIRS or entry.name.startswith("."):
+                continue
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    stack.append((Path(entry.path), depth + 1))
+            except OSError:
+                continue
+
+
+def _functions_dir(project: Path) -> Path:
+    config = read_jsonc(project / "convex.json")
+    if config and isinstance(config.get("functions"), str):
+        return (project / config["functions"]).resolve()
+    return project / "convex"
+
+
+def _looks_like_root(directory: Path) -> bool:
+    return any((directory / name).is_file() for name in SCHEMA_NAMES) or (directory / "_generated").is_dir()
+
+
+def discover_roots(start: Path) -> list[Path]:
+    """Convex function directories at or below `start` (or containing it, for a file)."""
+    start = start.resolve()
+    if start.is_file():
+        for parent in start.parents:
+            if (parent / "convex.json").is_file():
+                functions = _functions_dir(parent)
+                if start.is_relative_to(functions):
+                    return [functions]
+            if parent.name == "convex" or (_looks_like_root(parent) and not _is_component_dir(parent)):
+                return [parent]
+        return [start.parent]
+    if (start / "convex.json").is_file():
+        functions = _functions_dir(start)
+        if functions.is_dir():
+            return [functions]
+    if start.name == "convex" or _looks_like_root(start):
+        return [start]
+    if (start / "convex").is_dir():
+        return [start / "convex"]
+    roots: list[Path] = []
+    for directory in _walk_dirs(start, max_depth=6):
+        if any(directory.is_relative_to(r) for r in roots):
+            continue
+        if (directory / "convex.json").is_file():
+            functions = _functions_dir(directory)
+            if functions.is_dir():
+                roots.append(functions)
+                continue
+        if directory.name == "convex" and directory != start:
+            roots.append(directory)
+    return sorted(set(roots))
+
+
+def _is_component_dir(directory: Path) -> bool:
+    config = directory / "convex.config.ts"
+    if not config.is_file():
+        return False
+    try:
+        return "defineComponent" in config.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False
+
+
+@dataclass
+class FunctionSummary:
+    """What calling a function costs, transitively through the helpers it calls."""
+
+    reads: int = 0  # DB reads per call (loops counted once)
+    run_calls: int = 0  # ctx.run* per call
+    loops_with_reads: bool = False
+    first_read: Span | None = None
+    first_read_text: str = ""
+    first_call: Span | None = None
+    first_call_text: str = ""
+    depth: int = 0  # helper depth of the first read (0 = in this function)
+
+    @property
+    def reads_db(self) -> bool:
+        return self.reads > 0 or self.loops_with_reads
+
+    @property
+    def calls_functions(self) -> bool:
+        return self.run_calls > 0
+
+
+@dataclass
+class _Entry:
+    source: SourceFile | None
+    model: FileModel | None = None
+    problem: FileProblem | None = None
+
+
+class Workspace:
+    """Everything the rules may ask about the project. Not thread-safe; one per run/session."""
+
+    def __init__(
+        self,
+        roots: Iterable[Path],
+        *,
+        options: AnalysisOptions | None = None,
+        exclude: Iterable[str] = (),
+        base: Path | None = None,
+    ) -> None:
+        self.roots = [ConvexRoot(r.resolve(), None) for r in roots]
+        self.options = options or AnalysisOptions()
+        self.exclude = list(exclude)
+        self.base = base
+        self._entries: dict[Path, _Entry] = {}
+        self._schemas: dict[Path, Schema] = {}
+        self._summaries: dict[int, FunctionSummary] = {}
+        self._tsconfig_paths: dict[Path, tuple[Path, dict[str, list[str]]] | None] = {}
+        self.problems: list[FileProblem] = []
+        # Index usage merged from worker processes, used by the index-hygiene rules instead of
+        # reading every file again (see `convex_xray.cli.parallel`).
+        self.precomputed_index_usage: object | None = None
+        self._files: list[Path] | None = None
+        for root in self.roots:
+            self._locate_schemas(root)
+
+    # -- discovery -----------------------------------------------------------------------
+
+    def _locate_schemas(self, root: ConvexRoot) -> None:
+        for name in SCHEMA_NAMES:
+            if (root.path / name).is_file():
+                root.schema_path = root.path / name
+                break
+        for directory in _walk_dirs(root.path, max_depth=4):
+            if directory != root.path and _is_component_dir(directory):
+                root.components[directory] = directory.name
+
+    def _excluded(self, path: Path) -> bool:
+        if not self.exclude:
+            return False
+        candidates = [path.as_posix()]
+        if self.base is not None:
+            with contextlib.suppress(ValueError):
+                candidates.append(path.relative_to(self.base).as_posix())
+        return any(fnmatch.fnmatch(c, pattern) for c in candidates for pattern in self.exclude)
+
+    def files(self) -> list[Path]:
+        """Every Convex source file in the roots, sorted (deterministic output order)."""
+        if self._files is None:
+            found: set[Path] = set()
+            for root in self.roots:
+                for directory in _walk_dirs(root.path, max_depth=30):
+                    try:
+                        entries = list(os.scandir(directory))
+                    except OSError as error:
+                        self.problems.append(FileProblem(directory, f"cannot list directory: {error.strerror}"))
+                        continue
+                    for entry in entries:
+                        try:
+                            is_file = entry.is_file(follow_symlinks=False)
+                        except OSError:
+                            continue
+                        if is_file and is_source_path(entry.name) and not entry.name.startswith("."):
+                            path = Path(entry.path)
+                            if not self._excluded(path):
+                                found.add(path)
+            self._files = sorted(found)
+        return list(self._files)
+
+    # -- files and models ------------------------------------------------------------------
+
+    def set_source(self, source: SourceFile) -> None:
+        """Replace a file's snapshot (an open editor buffer); invalidates what depends on it."""
+        path = source.path
+        self._entries[path] = _Entry(source)
+        self._summaries.clear()
+        if self._files is not None and path not in self._files and self.root_of(path) is not None:
+            self._files = sorted({*self._files, path})
+        if path.name in SCHEMA_NAMES or path in self._schema_dependencies():
+            self._schemas.clear()
+
+    def forget(self, path: Path) -> None:
+        """Drop a cached snapshot (closed buffer, file deleted or changed on disk)."""
+        self._entries.pop(path, None)
+        self._summaries.clear()
+        if path.name in SCHEMA_NAMES or path in self._schema_dependencies():
+            self._schemas.clear()
+        if self._files is not None and not path.exists():
+            self._files = [f for f in self._files if f != path]
+
+    def invalidate_file_list(self) -> None:
+        self._files = None
+
+    def _schema_dependencies(self) -> set[Path]:
+        deps: set[Path] = set()
+        for schema in self._schemas.values():
+            for table in schema.tables.values():
+                if table.definition is not None:
+                    deps.add(table.definition.path)
+        return deps
+
+    def _entry(self, path: Path) -> _Entry:
+        entry = self._entries.get(path)
+        if entry is not None:
+            return entry
+        try:
+            size = path.stat().st_size
+            if size > MAX_FILE_BYTES:
+                entry = _Entry(None, problem=FileProblem(path, f"file is {size // 1024} KiB (over {MAX_FILE_BYTES // 1_000_000} MB); skipped"))
+            else:
+                entry = _Entry(SourceFile.read(path))
+        except DecodeError as error:
+            entry = _Entry(None, problem=FileProblem(path, str(error)))
+        except OSError as error:
+            entry = _Entry(None, problem=FileProblem(path, f"cannot read: {error.strerror or error}"))
+        if entry.problem is not None:
+            self.problems.append(entry.problem)
+        self._entries[path] = entry
+        return entry
+
+    def source(self, path: Path) -> SourceFile | None:
+        return self._entry(path).source
+
+    def problem(self, path: Path) -> FileProblem | None:
+        return self._entry(path).problem
+
+    def model(self, path: Path) -> FileModel | None:
+        entry = self._entry(path)
+        if entry.model is None and entry.source is not None:
+            try:
+                entry.model = analyze_file(entry.source, self.options)
+            except RecursionError:
+                entry.problem = FileProblem(path, "expressions nested too deeply to analyse; skipped")
+                self.problems.append(entry.problem)
+                entry.source = None
+                return None
+            except AnalysisBudgetExceeded as error:
+                entry.problem = FileProblem(path, str(error))
+                self.problems.append(entry.problem)
+                entry.source = None
+                return None
+        return entry.model
+
+    def cached_model(self, path: Path) -> FileModel | None:
+        """The model of `path` if it has been computed already (never reads or analyses)."""
+        entry = self._entries.get(path)
+        return entry.model if entry is not None else None
+
+    def models(self) -> Iterator[FileModel]:
+        for path in self.files():
+            model = self.model(path)
+            if model is not None:
+                yield model
+
+    # -- roots and schemas -------------------------------------------------------------------
+
+    def root_of(self, path: Path) -> ConvexRoot | None:
+        best: ConvexRoot | None = None
+        for root in self.roots:
+            if path.is_relative_to(root.path) and (best is None or len(root.path.parts) > len(best.path.parts)):
+                best = root
+        return best
+
+    def component_of(self, path: Path) -> Path | None:
+        root = self.root_of(path)
+        if root is None:
+            return None
+        for directory in root.components:
+            if path.is_relative_to(directory):
+                return directory
+        return None
+
+    def schema_for(self, path: Path) -> Schema | None:
+        """The schema that governs `path` (its component's, or its root's); None if none."""
+        root = self.root_of(path)
+        if root is None:
+            return None
+        component = self.component_of(path)
+        if component is not None:
+            for name in SCHEMA_NAMES:
+                if (component / name).is_file() or (component / name) in self._entries:
+                    return self._schema_at(component / name, component=component.name)
+            return None
+        if root.schema_path is None:
+            return None
+        return self._schema_at(root.schema_path)
+
+    def app_schemas(self) -> list[Schema]:
+        """The application schemas (component schemas are kept apart)."""
+        schemas = []
+        for root in self.roots:
+            if root.schema_path is not None:
+                schema = self._schema_at(root.schema_path)
+                if schema is not None:
+                    schemas.append(schema)
+        return schemas
+
+    def _schema_at(self, path: Path, component: str | None = None) -> Schema | None:
+        cached = self._schemas.get(path)
+        if cached is not None:
+            return cached
+        source = self.source(path)
+        if source is None:
+            problem = self.problem(path)
+            schema = Schema(path, error=problem.message if problem else f"{path}: cannot read schema")
+        else:
+            schema = read_schema(source, self._load_module)
+        schema.component = component
+        self._schemas[path] = schema
+        return schema
+
+    def is_schema_file(self, path: Path) -> bool:
+        return path.name in SCHEMA_NAMES and (
+            any(root.schema_path == path for root in self.roots) or self.component_of(path) is not None
+        )
+
+    # -- module resolution -------------------------------------------------------------------
+
+    def _load_module(self, specifier: str, from_file: Path) -> SourceFile | None:
+        path = self.resolve_module(specifier, from_file)
+        return self.source(path) if path is not None else None
+
+    def resolve_module(self, specifier: str, from_file: Path) -> Path | None:
+        if specifier.startswith("."):
+            return self._with_suffix(from_file.parent / specifier)
+        aliases = self._tsconfig_for(from_file.parent)
+        if aliases is None:
+            return None
+        base, paths = aliases
+        # TypeScript picks the most specific pattern: exact ones, then the longest prefix.
+        ordered = sorted(paths.items(), key=lambda item: (item[0].endswith("*"), -len(item[0])))
+        for pattern, targets in ordered:
+            if pattern.endswith("*"):
+                prefix = pattern[:-1]
+                if not specifier.startswith(prefix):
+                    continue
+                rest = specifier[len(prefix) :]
+            elif pattern == specifier:
+                rest = ""
+            else:
+                continue
+            for target in targets:
+                candidate = self._with_suffix(base / target.replace("*", rest))
+                if candidate is not None:
+                    return candidate
+        return None
+
+    def _with_suffix(self, path: Path) -> Path | None:
+        path = Path(os.path.normpath(path))
+        candidates = [path]
+        if path.suffix in (".js", ".mjs", ".cjs", ".jsx"):
+            stem = path.with_suffix("")
+            candidates += [stem.with_suffix(s) for s in (".ts", ".tsx", ".mts")]
+        candidates += [path.with_name(path.name + s) for s in RESOLVE_SUFFIXES]
+        candidates += [path / f"index{s}" for s in RESOLVE_SUFFIXES]
+        for candidate in candidates:
+            if candidate in self._entries or candidate.is_file():
+                if not self._inside_workspace(candidate):
+                    return None
+                return candidate
+        return None
+
+    def _inside_workspace(self, path: Path) -> bool:
+        tops = [root.path.parent for root in self.roots]
+        if self.base is not None:
+            tops.append(self.base)
+        resolved = path.resolve()
+        return any(resolved.is_relative_to(top.resolve()) for top in tops)
+
+    def _tsconfig_for(self, directory: Path) -> tuple[Path, dict[str, list[str]]] | None:
+        if directory in self._tsconfig_paths:
+            return self._tsconfig_paths[directory]
+        result: tuple[Path, dict[str, list[str]]] | None = None
+        for parent in [directory, *directory.parents]:
+            config_path = parent / "tsconfig.json"
+            if config_path.is_file():
+                result = _tsconfig_paths(config_path)
+                if result is not None:
+                    break
+            if (parent / "package.json").is_file() and parent != directory and (parent / ".git").exists():
+                break
+        self._tsconfig_paths[directory] = result
+        return result
+
+    # -- call graph ----------------------------------------------------------------------------
+
+    def resolve_call(self, model: FileModel, call: HelperCall) -> tuple[FileModel, FunctionModel] | None:
+        """The function a helper call lands on, in this file or through its imports."""
+        callee = call.callee
+        if "." in callee:
+            namespace, member = callee.split(".", 1)
+            binding = model.imports.get(namespace)
+            if binding is None or binding.imported != "*":
+                return None
+            return self._exported(binding.module, model.path, member)
+        # Local closures first (innermost), then top-level functions, then imports.
+        if call.function is not None:
+            scope: FunctionModel | None = call.function
+            while scope is not None:
+                for function in model.functions:
+                    if function.parent is scope and function.name == callee:
+                        return model, function
+                scope = scope.parent
+        local = model.function_named(callee)
+        if local is not None:
+            return model, local
+        binding = model.imports.get(callee)
+        if binding is None or binding.imported == "*":
+            return None
+        return self._exported(binding.module, model.path, binding.imported)
+
+    def _exported(
+        self,
+        specifier: str,
+        from_file: Path,
+        name: str,
+        depth: int = 0,
+        seen: set[tuple[Path, str]] | None = None,
+    ) -> tuple[FileModel, FunctionModel] | None:
+        """The function module `specifier` exports as `name`, following re-exports
+        (`export { x } from`, `export *`, `import { x }; export { x as y }`)."""
+        path = self.resolve_module(specifier, from_file)
+        if path is None or depth > 8:
+            return None
+        seen = set() if seen is None else seen
+        if (path, name) in seen:  # re-export cycles
+            return None
+        seen.add((path, name))
+        target = self.model(path)
+        if target is None:
+            return None
+        function = target.exports.get(name) or (target.function_named(name) if name != "default" else None)
+        if function is not None:
+            return target, function
+        reexport = target.reexports.get(name)
+        if reexport is not None:
+            module, local = reexport
+            if module is not None:
+                return None if local == "*" else self._exported(module, path, local, depth + 1, seen)
+            function = target.function_named(local)
+            if function is not None:
+                return target, function
+            name = local
+        # Re-exports through an imported binding: `import { x } from "./a"; export { x }`.
+        binding = target.imports.get(name)
+        if binding is not None and binding.imported != "*":
+            return self._exported(binding.module, path, binding.imported, depth + 1, seen)
+        if name != "default":
+            for module in target.star_exports:
+                found = self._exported(module, path, name, depth + 1, seen)
+                if found is not None:
+                    return found
+        return None
+
+    def summary(self, model: FileModel, function: FunctionModel) -> FunctionSummary:
+        """What one call of `function` costs, through every helper it reaches.
+
+        Helpers that call each other (a strongly connected component of the call graph)
+        share one summary in which each of them counts once, so recursion terminates and the
+        answer never depends on which function was asked about first."""
+        key = id(function)
+        cached = self._summaries.get(key)
+        if cached is None:
+            self._summarise_from(model, function)
+            cached = self._summaries[key]
+        return cached
+
+    def _summarise_from(self, model: FileModel, function: FunctionModel) -> None:
+        """Tarjan's algorithm (iterative: helper chains may be deep) over the helpers reachable
+        from `function`; each component is summarised as it completes, callees first."""
+        nodes: dict[int, tuple[FileModel, FunctionModel]] = {}
+        edges: dict[int, list[tuple[HelperCall, int]]] = {}
+        index: dict[int, int] = {}
+        low: dict[int, int] = {}
+        stack: list[int] = []
+        on_stack: set[int] = set()
+
+        def visit(key: int, node: tuple[FileModel, FunctionModel]) -> Iterator[tuple[HelperCall, int]]:
+            nodes[key] = node
+            index[key] = low[key] = len(index)
+            stack.append(key)
+            on_stack.add(key)
+            out: list[tuple[HelperCall, int]] = []
+            for helper in _own(node[1].helper_calls, node[1]):
+                resolved = self.resolve_call(node[0], helper)
+                if resolved is not None:
+                    target = id(resolved[1])
+                    nodes.setdefault(target, resolved)
+                    out.append((helper, target))
+            edges[key] = out
+            return iter(out)
+
+        root = id(function)
+        work = [(root, visit(root, (model, function)))]
+        while work:
+            key, pending = work[-1]
+            descended = False
+            for _helper, target in pending:
+                if target in self._summaries:
+                    continue  # summarised already (this walk or an earlier one)
+                if target not in index:
+                    work.append((target, visit(target, nodes[target])))
+                    descended = True
+                    break
+                if target in on_stack:
+                    low[key] = min(low[key], index[target])
+            if descended:
+                continue
+            work.pop()
+            if work:
+                parent = work[-1][0]
+                low[parent] = min(low[parent], low[key])
+            if low[key] == index[key]:
+                component: list[int] = []
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    component.append(member)
+                    if member == key:
+                        break
+                self._summarise_component(component, nodes, edges)
+
+    def _summarise_component(
+        self,
+        component: list[int],
+        nodes: dict[int, tuple[FileModel, FunctionModel]],
+        edges: dict[int, list[tuple[HelperCall, int]]],
+    ) -> None:
+        members = sorted(component, key=lambda k: (str(nodes[k][0].path), nodes[k][1].start))
+        inside = set(component)
+        total = FunctionSummary()
+        loops_inside = False
+        for key in members:
+            _model, function = nodes[key]
+            for read in _own(function.reads, function):
+                if read.in_loop:
+                    total.loops_with_reads = True
+                else:
+                    total.reads += 1
+            total.run_calls += sum(1 for call in _own(function.run_calls, function) if not call.in_loop)
+            for helper, target in edges[key]:
+                if target in inside:
+                    loops_inside = loops_inside or helper.in_loop
+                    continue
+                inner = self._summaries[target]
+                if helper.in_loop:
+                    total.loops_with_reads = total.loops_with_reads or inner.reads_db
+                else:
+                    total.reads += inner.reads
+                    total.run_calls += inner.run_calls
+                    total.loops_with_reads = total.loops_with_reads or inner.loops_with_reads
+        if loops_inside and total.reads_db:
+            total.loops_with_reads = True  # recursion per item of a loop
+        # Where each member's first read / call is: its own, else the nearest through its
+        # helpers, in call order (members reached through the component resolve in rounds).
+        first_read: dict[int, tuple[Span, str, int]] = {}
+        first_call: dict[int, tuple[Span, str]] = {}
+        for key in members:
+            model, function = nodes[key]
+            reads = _own(function.reads, function)
+            if reads:
+                first_read[key] = (Span(model.path, reads[0].start, reads[0].end), _describe_read(reads[0]), 0)
+            calls = _own(function.run_calls, function)
+            if calls:
+                first_call[key] = (Span(model.path, calls[0].start, calls[0].end), _describe_call(calls[0]))
+        changed = True
+        while changed:
+            changed = False
+            for key in members:
+                for _helper, target in edges[key]:
+                    if key in first_read:
+                        break
+                    if target in inside:
+                        found = first_read.get(target)
+                    else:
+                        inner = self._summaries[target]
+                        found = (inner.first_read, inner.first_read_text, inner.depth) if inner.first_read else None
+                    if found is not None:
+                        first_read[key] = (found[0], found[1], found[2] + 1)
+                        changed = True
+                for _helper, target in edges[key]:
+                    if key in first_call:
+                        break
+                    if target in inside:
+                        call = first_call.get(target)
+                    else:
+                        inner = self._summaries[target]
+                        call = (inner.first_call, inner.first_call_text) if inner.first_call else None
+                    if call is not None:
+                        first_call[key] = call
+                        changed = True
+        for key in members:
+            summary = FunctionSummary(
+                reads=total.reads, run_calls=total.run_calls, loops_with_reads=total.loops_with_reads
+            )
+            if key in first_read:
+                summary.first_read, summary.first_read_text, summary.depth = first_read[key]
+            if key in first_call:
+                summary.first_call, summary.first_call_text = first_call[key]
+            self._summaries[key] = summary
+
+
+def _own(events: list, function: FunctionModel) -> list:
+    """Events recorded directly in `function` (local closures have their own lists)."""
+    return [e for e in events if e.function is function]
+
+
+def _describe_read(read: DbRead) -> str:
+    if read.kind == "get":
+        return f"db.get({text_of(read.id_node)})"
+    if read.chain is not None:
+        return f'db.query("{read.table or "?"}")…{read.chain.terminal}()'
+    return f'read of "{read.table or "?"}"'
+
+
+def _describe_call(call: RunCall) -> str:
+    return f"ctx.{call.method}({call.ref or '…'})"

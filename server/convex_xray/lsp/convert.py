@@ -1,0 +1,188 @@
+"""Engine <-> LSP conversions: the only place that turns findings, fixes and byte spans into
+`lsprotocol` types (and LSP positions back into bytes).
+
+Every byte offset becomes a position through the `LineIndex` of the snapshot it was
+computed on, in the encoding negotiated with the client.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from lsprotocol import types
+
+from convex_xray.engine.findings import Applicability, Edit, Finding, Fix, Severity
+from convex_xray.engine.registry import resolve_rule
+from convex_xray.engine.source import Encoding, LineIndex, SourceFile, TextChange
+
+SOURCE = "convex-xray"
+
+_ENCODINGS = {
+    types.PositionEncodingKind.Utf8: Encoding.UTF8,
+    types.PositionEncodingKind.Utf16: Encoding.UTF16,
+    types.PositionEncodingKind.Utf32: Encoding.UTF32,
+    "utf-8": Encoding.UTF8,
+    "utf-16": Encoding.UTF16,
+    "utf-32": Encoding.UTF32,
+}
+
+_SEVERITIES = {
+    Severity.ERROR: types.DiagnosticSeverity.Error,
+    Severity.WARNING: types.DiagnosticSeverity.Warning,
+    Severity.INFO: types.DiagnosticSeverity.Information,
+    Severity.HINT: types.DiagnosticSeverity.Hint,
+}
+
+# Where a path's byte offsets are turned into positions (the snapshot the spans refer to).
+LinesFor = Callable[[Path], LineIndex | None]
+UriFor = Callable[[Path], str]
+
+
+def encoding_of(kind: types.PositionEncodingKind | str | None) -> Encoding:
+    return _ENCODINGS.get(kind or "utf-16", Encoding.UTF16)
+
+
+def position(lines: LineIndex, offset: int, encoding: Encoding) -> types.Position:
+    line, column = lines.position(offset, encoding)
+    return types.Position(line=line, character=column)
+
+
+def range_of(lines: LineIndex, start: int, end: int, encoding: Encoding) -> types.Range:
+    return types.Range(start=position(lines, start, encoding), end=position(lines, end, encoding))
+
+
+def offset_of(lines: LineIndex, pos: types.Position, encoding: Encoding) -> int:
+    return lines.offset(pos.line, pos.character, encoding)
+
+
+# -- incoming edits ----------------------------------------------------------------------------
+
+
+def text_changes(
+    source: SourceFile, changes: Sequence[types.TextDocumentContentChangeEvent], encoding: Encoding
+) -> list[TextChange]:
+    """`didChange` content changes as byte-level changes, each in the coordinates of the text
+    after the previous one (as LSP sends them)."""
+    result: list[TextChange] = []
+    lines = source.lines
+    data = source.data
+    for number, change in enumerate(changes):
+        if isinstance(change, types.TextDocumentContentChangePartial):
+            start = offset_of(lines, change.range.start, encoding)
+            end = max(start, offset_of(lines, change.range.end, encoding))
+            text_change = TextChange(start, end, change.text)
+        else:  # the whole document
+            text_change = TextChange(0, len(data), change.text)
+        result.append(text_change)
+        if number + 1 < len(changes):
+            data = (
+                data[: text_change.start]
+                + text_change.text.encode("utf-8")
+                + data[text_change.end :]
+            )
+            lines = LineIndex(data)
+    return result
+
+
+# -- diagnostics -------------------------------------------------------------------------------
+
+
+def fix_payload(fix: Fix) -> dict[str, Any]:
+    return {"title": fix.title, "applicability": fix.applicability.value}
+
+
+def diagnostic(
+    finding: Finding,
+    lines: LineIndex,
+    encoding: Encoding,
+    *,
+    lines_for: LinesFor,
+    uri_for: UriFor,
+    version: int | None,
+    key: str,
+) -> types.Diagnostic:
+    rule = resolve_rule(finding.rule)
+    related: list[types.DiagnosticRelatedInformation] = []
+    for item in finding.related:
+        other = lines if item.span.path == finding.path else lines_for(item.span.path)
+        if other is None:
+            continue
+        related.append(
+            types.DiagnosticRelatedInformation(
+                location=types.Location(
+                    uri=uri_for(item.span.path),
+                    range=range_of(other, item.span.start, item.span.end, encoding),
+                ),
+                message=item.message,
+            )
+        )
+    fixes = [f for f in (finding.fix, *finding.alternatives) if f is not None]
+    return types.Diagnostic(
+        range=range_of(lines, finding.span.start, finding.span.end, encoding),
+        message=finding.message or finding.rule,
+        severity=_SEVERITIES[finding.severity],
+        code=finding.rule,
+        code_description=types.CodeDescription(href=rule.meta.docs_url) if rule else None,
+        source=SOURCE,
+        tags=[types.DiagnosticTag.Unnecessary]
+        if rule is not None and rule.meta.unnecessary
+        else None,
+        related_information=related or None,
+        data={
+            "key": key,
+            "version": version,
+            "ruleCode": finding.code,
+            "fixes": [fix_payload(f) for f in fixes],
+        },
+    )
+
+
+# -- edits -------------------------------------------------------------------------------------
+
+
+def workspace_edit(
+    edits: Iterable[Edit],
+    encoding: Encoding,
+    *,
+    lines_for: LinesFor,
+    uri_for: UriFor,
+    version_for: Callable[[Path], int | None],
+    document_changes: bool,
+) -> types.WorkspaceEdit:
+    """Edits (bytes, possibly several files) as a `WorkspaceEdit`: versioned document edits for
+    clients that support them (so a stale edit is refused), a plain change map otherwise."""
+    by_path: dict[Path, list[Edit]] = {}
+    for edit in edits:
+        by_path.setdefault(edit.path, []).append(edit)
+    text_edits: dict[Path, list[types.TextEdit]] = {}
+    for path, path_edits in by_path.items():
+        lines = lines_for(path)
+        if lines is None:
+            continue
+        text_edits[path] = [
+            types.TextEdit(range=range_of(lines, e.start, e.end, encoding), new_text=e.new_text)
+            for e in sorted(path_edits, key=lambda e: (e.start, e.end))
+        ]
+    if document_changes:
+        return types.WorkspaceEdit(
+            document_changes=[
+                types.TextDocumentEdit(
+                    text_document=types.OptionalVersionedTextDocumentIdentifier(
+                        uri=uri_for(path), version=version_for(path)
+                    ),
+                    edits=list(items),
+                )
+                for path, items in sorted(text_edits.items())
+            ]
+        )
+    return types.WorkspaceEdit(
+        changes={uri_for(path): list(items) for path, items in sorted(text_edits.items())}
+    )
+
+
+def fix_title(fix: Fix) -> str:
+    if fix.applicability is Applicability.DISPLAY_ONLY:
+        return f"{fix.title} (suggestion)"
+    return fix.title

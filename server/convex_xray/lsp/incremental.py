@@ -1,0 +1,464 @@
+"""Keeping an open document's findings in step with keystrokes, cheaply.
+
+Two things live here, both pure (no LSP types):
+
+* Findings carried through edits: byte spans shifted by each `TextChange`; a finding whose
+  code was edited is dropped. Used to keep good diagnostics of code that a syntax error
+  mid-typing has made unparsable (tree-sitter recovers, but the damaged statement's model
+  is unreliable), and as the base of the statement slice below.
+* The statement slice: typing inside one Convex function's `query({...})` argument cannot
+  change what the rules say about the file's *other* Convex functions (they only see the
+  file through its imports, helpers and builders, which the slice keeps). So the slice is the
+  document with every other Convex function definition blanked to spaces (byte offsets and
+  line breaks preserved), re-parsed incrementally alongside the document; only it is
+  analysed and checked, and the other functions' findings come from the previous check,
+  moved with the edits (the line numbers in their messages too). A full check (the same
+  as the CLI's) runs when an edit leaves that shape, and when the editor goes idle, to
+  reconcile cross-file results. `tests/lsp/test_units.py` holds the two to the same results.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from tree_sitter import Node, Parser, Point, Tree
+
+from convex_xray.engine.findings import Edit, Finding, Fix, Related, Span
+from convex_xray.engine.model import FileModel
+from convex_xray.engine.source import LineIndex, SourceFile, TextChange
+
+# -- snapshots parsed on demand ---------------------------------------------------------------------
+
+TreeEdit = tuple[int, int, int, Point, Point, Point]  # start, old end, new end (+ their points)
+
+
+class LazySource(SourceFile):
+    """A document snapshot whose tree is parsed only when something asks for it.
+
+    Keystrokes checked through the statement slice never need the whole document's tree, so
+    it is not re-parsed per keystroke; the first use parses incrementally from the last
+    parsed snapshot with every edit since (and afresh when the result has errors, like
+    `SourceFile.with_changes`, so it equals a fresh parse)."""
+
+    __slots__ = ("_anchor", "_edits", "_fresh_on_error", "_parsed")
+
+    def __init__(
+        self,
+        anchor: SourceFile,
+        edits: list[TreeEdit],
+        data: bytes,
+        lines: LineIndex | None,
+        version: int | None,
+        *,
+        fresh_on_error: bool = True,
+    ) -> None:
+        super().__init__(
+            anchor.path, data.decode("utf-8", errors="replace"), version=version, data=data
+        )
+        if lines is not None:
+            self._index = lines  # (a base-class slot)
+        self._anchor: SourceFile | None = anchor
+        self._edits = edits
+        self._fresh_on_error = fresh_on_error
+        self._parsed: Tree | None = None
+
+    @property
+    def parsed(self) -> bool:
+        return self._parsed is not None
+
+    @property
+    def tree(self) -> Tree:
+        if self._parsed is not None:
+            return self._parsed
+        tree = self._incremental()
+        if tree.root_node.has_error and self._fresh_on_error:
+            tree = Parser(self.language).parse(self.data)
+        self._parsed = tree
+        self._anchor = None  # let the older snapshots go
+        self._edits = []
+        return tree
+
+    def quick_root(self) -> Node:
+        """The root of an incremental parse, even with syntax errors (which a fresh parse
+        might recover from differently): enough to find the top-level statements that the
+        edits did not touch, without re-parsing a broken file from scratch."""
+        if self._parsed is not None:
+            return self._parsed.root_node
+        tree = self._incremental()
+        if not tree.root_node.has_error:
+            self._parsed = tree  # error-free: the same as a fresh parse
+            self._anchor = None
+            self._edits = []
+        return tree.root_node
+
+    def _incremental(self) -> Tree:
+        anchor = self._anchor
+        assert anchor is not None
+        tree = anchor.tree.copy()
+        for start, old_end, new_end, start_point, old_end_point, new_end_point in self._edits:
+            tree.edit(
+                start_byte=start,
+                old_end_byte=old_end,
+                new_end_byte=new_end,
+                start_point=start_point,
+                old_end_point=old_end_point,
+                new_end_point=new_end_point,
+            )
+        return Parser(self.language).parse(self.data, tree)
+
+
+def apply_changes(
+    source: SourceFile,
+    changes: Sequence[TextChange],
+    version: int | None,
+    *,
+    fresh_on_error: bool = True,
+) -> LazySource:
+    """The snapshot after `changes` (each in the coordinates of the text before it), parsed
+    lazily. `fresh_on_error=False` keeps an incremental parse that has errors (for the slice,
+    whose broken statement `keep_through_syntax_errors` judges anyway)."""
+    if isinstance(source, LazySource) and not source.parsed and source._anchor is not None:
+        anchor, edits = source._anchor, list(source._edits)
+    else:
+        anchor, edits = source, []
+    data = source.data
+    for change in changes:
+        new_bytes = change.text.encode("utf-8")
+        new_end = change.start + len(new_bytes)
+        start_point = _point(data, change.start)
+        old_end_point = _point(data, change.end)
+        data = data[: change.start] + new_bytes + data[change.end :]
+        edits.append(
+            (change.start, change.end, new_end, start_point, old_end_point, _point(data, new_end))
+        )
+    return LazySource(anchor, edits, data, None, version, fresh_on_error=fresh_on_error)
+
+
+def _point(data: bytes, offset: int) -> Point:
+    """tree-sitter's point (rows by `\\n` only, byte columns), without building a line index."""
+    row = data.count(b"\n", 0, offset)
+    return Point(row, offset - (data.rfind(b"\n", 0, offset) + 1))
+
+
+# -- carrying findings through edits -------------------------------------------------------------
+
+
+def shift_range(start: int, end: int, change: TextChange) -> tuple[int, int] | None:
+    """[start, end) after `change`, or None when the change touches it."""
+    if end <= change.start:
+        return start, end
+    if start >= change.end:
+        delta = len(change.text.encode("utf-8")) - (change.end - change.start)
+        return start + delta, end + delta
+    return None
+
+
+def _shift_fix(fix: Fix | None, path: Path, change: TextChange) -> Fix | None:
+    if fix is None:
+        return None
+    edits = []
+    for edit in fix.edits:
+        if edit.path != path:
+            edits.append(edit)
+            continue
+        moved = shift_range(edit.start, edit.end, change)
+        if moved is None:
+            return None  # the fix rewrites code that was just edited: out of date
+        edits.append(Edit(path, moved[0], moved[1], edit.new_text))
+    return Fix(fix.title, tuple(edits), fix.applicability)
+
+
+LineShift = tuple[
+    int, int
+]  # (1-based line where a change starts, lines it adds; negative: removes)
+
+_LINE_NUMBER = re.compile(r"\bline (\d+)")
+
+
+def line_shifts(data: bytes, changes: Sequence[TextChange]) -> list[LineShift]:
+    """For each change (applied in order to `data`), where it starts and how many lines it adds."""
+    shifts: list[LineShift] = []
+    for change in changes:
+        new_bytes = change.text.encode("utf-8")
+        line = data.count(b"\n", 0, change.start) + 1
+        shifts.append((line, new_bytes.count(b"\n") - data.count(b"\n", change.start, change.end)))
+        if len(changes) > 1:
+            data = data[: change.start] + new_bytes + data[change.end :]
+    return shifts
+
+
+def _renumber(text: str, shift: LineShift | None) -> str:
+    """Line numbers in a finding's text after lines were added or removed above them. (Rules
+    name lines of the finding's own function: a loop header, a disable comment.)"""
+    if shift is None or shift[1] == 0 or "line " not in text:
+        return text
+    line, delta = shift
+    return _LINE_NUMBER.sub(
+        lambda m: f"line {int(m.group(1)) + delta}" if int(m.group(1)) > line else m.group(0), text
+    )
+
+
+def shift_finding(
+    finding: Finding, path: Path, change: TextChange, shift: LineShift | None = None
+) -> Finding | None:
+    """The finding after an edit of `path`; its fixes move with it, or go when the edit
+    touches their code; line numbers in its text follow too."""
+    if finding.span.path != path or _before(finding, path, change.start):
+        return finding
+    moved = shift_range(finding.span.start, finding.span.end, change)
+    if moved is None:
+        return None
+    related: list[Related] = []
+    for item in finding.related:
+        message = _renumber(item.message, shift)
+        if item.span.path != path:
+            related.append(Related(item.span, message))
+        elif (span := shift_range(item.span.start, item.span.end, change)) is not None:
+            related.append(Related(Span(path, *span), message))
+    alternatives = [
+        a for a in (_shift_fix(f, path, change) for f in finding.alternatives) if a is not None
+    ]
+    return replace(
+        finding,
+        span=Span(path, *moved),
+        message=_renumber(finding.message, shift),
+        related=related,
+        fix=_shift_fix(finding.fix, path, change),
+        alternatives=alternatives,
+    )
+
+
+def _before(finding: Finding, path: Path, offset: int) -> bool:
+    """Everything of the finding in `path` ends before `offset` (an edit there leaves it alone)."""
+    if finding.span.end > offset:
+        return False
+    if any(r.span.path == path and r.span.end > offset for r in finding.related):
+        return False
+    for fix in (finding.fix, *finding.alternatives):
+        if fix is not None and any(e.path == path and e.end > offset for e in fix.edits):
+            return False
+    return True
+
+
+def shift_findings(
+    findings: Iterable[Finding],
+    path: Path,
+    changes: Sequence[TextChange],
+    shifts: Sequence[LineShift] | None = None,
+) -> list[Finding]:
+    result = list(findings)
+    for number, change in enumerate(changes):
+        shift = shifts[number] if shifts is not None else None
+        result = [
+            moved for f in result if (moved := shift_finding(f, path, change, shift)) is not None
+        ]
+    return result
+
+
+def damaged_ranges(source: SourceFile) -> list[tuple[int, int]]:
+    """Byte ranges of the top-level statements that contain a syntax error."""
+    root = source.root
+    if not root.has_error:
+        return []
+    ranges: list[tuple[int, int]] = []
+    if root.type == "ERROR" or root.is_missing:
+        return [(0, len(source.data))]
+    for statement in root.children:
+        if statement.has_error or statement.type == "ERROR" or statement.is_missing:
+            ranges.append((statement.start_byte, statement.end_byte))
+    return _merge(ranges)
+
+
+def _merge(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(ranges):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def _inside(span: Span, ranges: list[tuple[int, int]]) -> bool:
+    return any(start <= span.start and span.end <= end for start, end in ranges)
+
+
+def keep_through_syntax_errors(
+    fresh: list[Finding], carried: list[Finding], source: SourceFile
+) -> list[Finding]:
+    """`fresh` findings, except inside statements that do not parse, where the carried
+    (pre-error) findings stand until the code parses again."""
+    damaged = damaged_ranges(source)
+    if not damaged:
+        return fresh
+    path = source.path
+    kept = [f for f in fresh if f.span.path != path or not _inside(f.span, damaged)]
+    kept += [f for f in carried if f.span.path == path and _inside(f.span, damaged)]
+    return sorted(kept, key=Finding.sort_key)
+
+
+# -- the statement slice ---------------------------------------------------------------------------
+
+
+def _declaration(statement: Node) -> Node | None:
+    if statement.type == "export_statement":
+        statement = statement.child_by_field_name("declaration") or statement
+    if statement.type not in ("lexical_declaration", "variable_declaration"):
+        return None
+    return statement
+
+
+def definition_call(statement: Node) -> tuple[str, Node] | None:
+    """`[export] const name = builder(<args>)` -> (name, the arguments node)."""
+    declaration = _declaration(statement)
+    if declaration is None:
+        return None
+    declarators = [c for c in declaration.named_children if c.type == "variable_declarator"]
+    if len(declarators) != 1:
+        return None
+    name = declarators[0].child_by_field_name("name")
+    value = declarators[0].child_by_field_name("value")
+    if (
+        name is None
+        or name.type != "identifier"
+        or value is None
+        or value.type != "call_expression"
+    ):
+        return None
+    arguments = value.child_by_field_name("arguments")
+    if arguments is None or arguments.type != "arguments" or name.text is None:
+        return None
+    return name.text.decode("utf-8", errors="replace"), arguments
+
+
+def convex_definitions(model: FileModel) -> frozenset[str]:
+    """Names of the top-level statements of `model` that define a Convex function."""
+    names: set[str] = set()
+    starts = {
+        f.definition.start_byte for f in model.functions if f.kind.is_convex and f.parent is None
+    }
+    if not starts:
+        return frozenset()
+    for statement in model.source.root.named_children:
+        if not any(statement.start_byte <= s < statement.end_byte for s in starts):
+            continue
+        found = definition_call(statement)
+        if found is not None:
+            names.add(found[0])
+    return frozenset(names)
+
+
+@dataclass
+class Base:
+    """What the last full check of a document left for the fast path."""
+
+    convex_names: frozenset[str]  # top-level Convex function definitions (by const name)
+    statement_count: int
+    findings: list[Finding]  # file + workspace findings, kept in step with edits
+    # The edited byte range since the full check (current coordinates).
+    dirty: tuple[int, int] | None = None
+
+    def advance(
+        self, path: Path, changes: Sequence[TextChange], shifts: Sequence[LineShift] | None = None
+    ) -> None:
+        """Follow edits: move the findings and grow the dirty range."""
+        self.findings = shift_findings(self.findings, path, changes, shifts)
+        for change in changes:
+            new_end = change.start + len(change.text.encode("utf-8"))
+            if self.dirty is None:
+                self.dirty = (change.start, new_end)
+                continue
+            start, end = self.dirty
+            # The dirty range in the coordinates after this change.
+            if change.end <= start:
+                delta = new_end - change.end
+                start, end = start + delta, end + delta
+            elif change.start < end:
+                end = max(end + new_end - change.end, new_end)
+            self.dirty = (min(start, change.start), max(end, new_end))
+
+
+@dataclass
+class Slice:
+    """A document with every Convex function definition but `live` blanked out."""
+
+    live: str
+    source: SourceFile
+    arguments: tuple[int, int]  # the live builder call's `(...)`, byte range (doc coordinates)
+    blanked: list[tuple[int, int]] = field(default_factory=list)  # blanked ranges (doc coordinates)
+
+
+def statements_root(source: SourceFile) -> Node:
+    """A root to find top-level statements in (see `LazySource.quick_root`)."""
+    return source.quick_root() if isinstance(source, LazySource) else source.root
+
+
+def live_statement(root: Node, base: Base) -> tuple[str, Node] | None:
+    """The Convex definition whose builder arguments contain every edit since the full check:
+    (its name, the arguments node)."""
+    if base.dirty is None:
+        return None
+    statements = root.named_children
+    if len(statements) != base.statement_count:
+        return None
+    start, end = base.dirty
+    for statement in statements:
+        if statement.end_byte < start:
+            continue
+        if statement.start_byte > end:
+            break
+        found = definition_call(statement)
+        if found is None or found[0] not in base.convex_names:
+            return None
+        name, arguments = found
+        if arguments.start_byte < start and end < arguments.end_byte:
+            return name, arguments
+        return None
+    return None
+
+
+_BLANK = bytes(c if c in (10, 13) else 32 for c in range(256))  # keep line breaks, blank the rest
+
+
+def build_slice(source: SourceFile, root: Node, base: Base, live: str, arguments: Node) -> Slice:
+    data = bytearray(source.data)
+    blanked: list[tuple[int, int]] = []
+    for statement in root.named_children:
+        found = definition_call(statement)
+        if found is None or found[0] == live or found[0] not in base.convex_names:
+            continue
+        start, end = statement.start_byte, statement.end_byte
+        data[start:end] = bytes(data[start:end]).translate(_BLANK)
+        blanked.append((start, end))
+    blank = bytes(data)
+    text = blank.decode("utf-8", errors="replace")
+    snapshot = SourceFile(source.path, text, version=source.version, data=blank)
+    return Slice(live, snapshot, (arguments.start_byte, arguments.end_byte), blanked)
+
+
+def advance_slice(piece: Slice, changes: Sequence[TextChange], version: int | None) -> Slice | None:
+    """Apply edits of the live function's arguments to the slice; None if one lands outside.
+
+    The text outside those arguments is untouched, so the slice stays exact even while a
+    half-typed expression makes the parser see the statement differently."""
+    source = piece.source
+    start, end = piece.arguments
+    blanked = piece.blanked
+    for change in changes:
+        if not (start < change.start and change.end < end):
+            return None
+        source = apply_changes(source, [change], version, fresh_on_error=False)
+        delta = len(change.text.encode("utf-8")) - (change.end - change.start)
+        end += delta
+        blanked = [(s + delta, e + delta) if s >= change.end else (s, e) for s, e in blanked]
+    piece.source = source
+    piece.arguments = (start, end)
+    piece.blanked = blanked
+    return piece
+
+
+def in_blanked(span: Span, piece: Slice) -> bool:
+    return _inside(span, piece.blanked)

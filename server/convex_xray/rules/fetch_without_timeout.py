@@ -1,0 +1,275 @@
+"""Finds `fetch` (and axios) calls to external services with no timeout.
+
+## What it does
+Reports `fetch(url)` and `fetch(url, init)` whose `init` has no `signal`, and axios calls
+(`axios.get/post/put/patch/delete/request`) whose config has neither `timeout` nor
+`signal`, in Convex actions, HTTP actions and the helpers they call. (Queries and mutations
+cannot call `fetch`, so a `fetch` in a plain helper runs in an action.) SDK clients whose
+default timeout is as long as the action itself (`new OpenAI({...})` from `openai`,
+`new Anthropic({...})` from `@anthropic-ai/sdk`: 10 minutes) are reported at the
+constructor when their options set no `timeout`.
+
+When the options are a variable, the rule looks for its `const` in the same function: an
+object literal there without `signal` is reported (without a fix); a variable it cannot
+see, or an object with a spread (`{ ...defaults }`) that may carry a `signal`, is left
+alone rather than guessed at.
+
+## Why is this bad?
+`fetch` has no default timeout. When the other side hangs, the action waits until Convex
+kills it at its own time limit (10 minutes), holding a concurrent-action slot the whole
+time, and whatever was scheduled after it runs late or not at all. A timeout turns the
+hang into an error the code can retry or report.
+
+## Example
+```ts
+const response = await fetch("https://api.example.com/v1/transcribe", {
+  method: "POST",
+  body: JSON.stringify({ url: args.audioUrl }),
+});
+```
+
+Use instead:
+```ts
+const response = await fetch("https://api.example.com/v1/transcribe", {
+  method: "POST",
+  body: JSON.stringify({ url: args.audioUrl }),
+  signal: AbortSignal.timeout(10_000),
+});
+```
+
+## Fix safety
+The fix adds `signal: AbortSignal.timeout(<fetch-timeout-ms>)` to the options object, or
+`{ signal: ... }` as a second argument (`timeout: <ms>` for axios). It is unsafe: a slow
+but working request now fails after the timeout, which changes behaviour; pick a limit
+that fits the service.
+
+## Options
+`fetch-timeout-ms` (default 10000): the timeout the fix inserts. SDK clients other than the
+two above are not checked (most, like Stripe's, have a shorter default).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from functools import cache
+
+from tree_sitter import Language, Node, Query, QueryCursor
+
+from convex_xray.engine.analysis import call_args, text_of, unwrap
+from convex_xray.engine.findings import Edit, Finding, Fix, FixAvailability, Severity, Span
+from convex_xray.engine.model import FetchCall, FunctionModel
+from convex_xray.engine.registry import RuleContext, RuleMeta, register
+from convex_xray.engine.source import SourceFile
+
+META = RuleMeta(
+    code="CX402",
+    slug="fetch-without-timeout",
+    severity=Severity.INFO,
+    summary="`fetch` (and axios) in actions without a timeout",
+    fix=FixAvailability.SOMETIMES,
+)
+
+# SDK clients whose default timeout is as long as an action may run: class -> package.
+SDK_CLIENTS = {"OpenAI": "openai", "Anthropic": "@anthropic-ai/sdk"}
+SDK_MODULES = frozenset(SDK_CLIENTS.values())
+
+_NEW_QUERY = "(new_expression constructor: (identifier) @class) @new"
+
+# axios: where the config argument sits, by method.
+AXIOS_CONFIG = {
+    "get": 1,
+    "delete": 1,
+    "head": 1,
+    "options": 1,
+    "post": 2,
+    "put": 2,
+    "patch": 2,
+    "request": 0,
+}
+
+
+def milliseconds(value: int) -> str:
+    """`10000` -> `10_000` (numeric separators read better in a timeout)."""
+    return f"{value:_}" if value >= 10_000 else str(value)
+
+
+def _keys(obj: Node) -> tuple[set[str], bool]:
+    """Property names of an object literal, and whether it has a spread."""
+    keys: set[str] = set()
+    spread = False
+    for member in obj.named_children:
+        if member.type == "pair":
+            key = member.child_by_field_name("key")
+            name = text_of(key)
+            keys.add(name.strip("'\"`"))
+        elif member.type == "shorthand_property_identifier":
+            keys.add(text_of(member))
+        elif member.type == "method_definition":
+            keys.add(text_of(member.child_by_field_name("name")))
+        elif member.type == "spread_element":
+            spread = True
+    return keys, spread
+
+
+def _local_object(function: FunctionModel | None, name: str) -> Node | None:
+    """`const init = { ... }` inside the function (the object literal), if any."""
+    if function is None:
+        return None
+    stack = [function.node]
+    while stack:
+        node = stack.pop()
+        if node.type == "variable_declarator" and text_of(node.child_by_field_name("name")) == name:
+            value = unwrap(node.child_by_field_name("value"))
+            declaration = node.parent
+            if (
+                value is not None
+                and value.type == "object"
+                and declaration is not None
+                and text_of(declaration.child_by_field_name("kind")) == "const"
+            ):
+                return value
+            return None
+        stack.extend(node.named_children)
+    return None
+
+
+def merge_into_object(source: SourceFile, obj: Node, entry: str) -> Edit:
+    """Add `entry` (`signal: ...`) as the object's last property, in its formatting."""
+    members = [c for c in obj.named_children if c.type != "comment"]
+    path = source.path
+    if not members:
+        return Edit(path, obj.start_byte, obj.end_byte, f"{{ {entry} }}")
+    last = members[-1]
+    between = source.slice(last.end_byte, obj.end_byte - 1)
+    comma = between.lstrip().startswith(",")
+    comma_at = last.end_byte + len(between) - len(between.lstrip()) + 1 if comma else last.end_byte
+    lines = source.lines
+    multiline = lines.line_of(last.end_byte) != lines.line_of(obj.end_byte - 1)
+    if multiline:
+        line = lines.line_of(last.start_byte)
+        text = source.slice(lines.line_starts[line], lines.line_end(line))
+        indent = text[: len(text) - len(text.lstrip())]
+        if comma:
+            return Edit.insert(path, comma_at, f"\n{indent}{entry},")
+        return Edit.insert(path, last.end_byte, f",\n{indent}{entry}")
+    if comma:
+        return Edit.insert(path, comma_at, f" {entry}")
+    return Edit.insert(path, last.end_byte, f", {entry}")
+
+
+def _check_call(ctx: RuleContext, call: FetchCall) -> Finding | None:
+    args = call_args(call.node)
+    if not args:
+        return None
+    ms = milliseconds(ctx.config.fetch_timeout_ms)
+    if call.callee == "fetch":
+        position, wanted, entry = 1, {"signal"}, f"signal: AbortSignal.timeout({ms})"
+    else:
+        method = call.callee.split(".", 1)[1]
+        if method not in AXIOS_CONFIG:
+            return None
+        position, wanted, entry = AXIOS_CONFIG[method], {"timeout", "signal"}, f"timeout: {ms}"
+    config = unwrap(args[position]) if position < len(args) else None
+    fix: Fix | None = None
+    title = f"Add a {ctx.config.fetch_timeout_ms / 1000:g} s timeout (`{entry}`)"
+    if config is None:
+        if position != len(args):
+            return None  # axios.post(url) with no data: no place for a config without guessing
+        edit = Edit.insert(ctx.path, args[-1].end_byte, f", {{ {entry} }}")
+        fix = Fix.unsafe(title, [edit])
+    elif config.type == "object":
+        keys, spread = _keys(config)
+        if keys & wanted or spread:
+            return None
+        fix = Fix.unsafe(title, [merge_into_object(ctx.source, config, entry)])
+    elif config.type == "identifier":
+        local = _local_object(call.function, text_of(config))
+        if local is None:
+            return None  # options we cannot see: no claim
+        keys, spread = _keys(local)
+        if keys & wanted or spread:
+            return None
+    else:
+        return None
+    if call.callee == "fetch":
+        message = (
+            "`fetch` without a timeout: if the service never answers, the action waits until Convex "
+            f"stops it (10 minutes). Pass `signal: AbortSignal.timeout({ms})`."
+        )
+    else:
+        message = (
+            f"`{call.callee}` without a `timeout`: axios waits forever by default, so a hung service "
+            f"holds the action until Convex stops it (10 minutes). Pass `timeout: {ms}`."
+        )
+    callee = call.node.child_by_field_name("function")
+    anchor = callee if callee is not None else call.node
+    return ctx.finding(META, Span(ctx.path, anchor.start_byte, anchor.end_byte), message, fix=fix)
+
+
+@cache
+def _new_query(language: Language) -> Query:
+    return Query(language, _NEW_QUERY)
+
+
+def _sdk_clients(ctx: RuleContext) -> Iterator[Finding]:
+    """`new OpenAI({ apiKey })` without `timeout`: every request may wait 10 minutes."""
+    assert ctx.model is not None
+    imports = ctx.model.imports
+    wanted = {
+        local
+        for local, binding in imports.items()
+        if binding.module in SDK_MODULES
+        and (binding.imported == "default" or binding.imported in SDK_CLIENTS)
+    }
+    if not wanted:
+        return
+    ms = milliseconds(ctx.config.fetch_timeout_ms)
+    entry = f"timeout: {ms}"
+    for _, capture in QueryCursor(_new_query(ctx.source.language)).matches(ctx.source.root):
+        node, cls = capture["new"][0], capture["class"][0]
+        name = text_of(cls)
+        if name not in wanted:
+            continue
+        function = ctx.model.function_at(node.start_byte)
+        if function is not None and (function.kind.is_query or function.kind.is_mutation):
+            continue
+        arguments = node.child_by_field_name("arguments")
+        args = call_args(node) if arguments is not None else []
+        options = unwrap(args[0]) if args else None
+        title = f"Add a {ctx.config.fetch_timeout_ms / 1000:g} s timeout (`{entry}`)"
+        if options is None:
+            if args:
+                continue
+            edit = (
+                Edit(ctx.path, arguments.start_byte, arguments.end_byte, f"({{ {entry} }})")
+                if arguments is not None
+                else Edit.insert(ctx.path, node.end_byte, f"({{ {entry} }})")
+            )
+        elif options.type == "object":
+            keys, spread = _keys(options)
+            if "timeout" in keys or spread:
+                continue
+            edit = merge_into_object(ctx.source, options, entry)
+        else:
+            continue  # options we cannot see
+        yield ctx.finding(
+            META,
+            Span(ctx.path, node.start_byte, cls.end_byte),
+            f"`{name}` client without a `timeout`: the SDK waits up to 10 minutes per request, as long "
+            f"as Convex lets the action run. Pass `{entry}`.",
+            fix=Fix.unsafe(title, [edit]),
+        )
+
+
+@register(META)
+def check(ctx: RuleContext) -> Iterator[Finding]:
+    if ctx.model is None:
+        return
+    for call in ctx.model.fetches:
+        function = call.function
+        if function is None or function.kind.is_query or function.kind.is_mutation:
+            continue  # module scope, or where Convex does not allow fetch at all
+        finding = _check_call(ctx, call)
+        if finding is not None:
+            yield finding
+    yield from _sdk_clients(ctx)

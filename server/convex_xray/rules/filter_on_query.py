@@ -1,0 +1,227 @@
+"""Finds `.filter()` on a database query where an index could do the work.
+
+## What it does
+Reports `.filter((q) => ...)` on a `ctx.db.query(...)` chain when some of its conditions
+compare a field with a value (`q.eq(q.field("status"), "done")`, `q.gte(q.field("createdAt"), since)`)
+and an index could take them over. The message names the index: one the schema already
+has (`by_orgId_and_status`), or a new one named in the project's own style (`by_a_and_b`,
+`by_a_b` or `byAAndB`, whichever the schema's index names follow). The new index keeps the
+fields the query already uses first, so the documents still come back in the same order. A
+range (`q.gt(q.field("createdAt"), t)`) on a field the query is not ordered by moves into
+the index only when the query collects every match and asks for no order: with `.first()`,
+`.take(n)`, `.paginate()` or `.order()` it stays in the filter, because an index on that
+field would change which documents come first.
+
+Three shapes:
+
+- after a selective `.withIndex(...)`: the filter walks the whole index range
+  (`by_orgId`: every document of the org) and throws away what does not match;
+- with no index at all: the filter scans the whole table;
+- after `.withIndex(name)` with no range: the same full scan, in index order.
+
+`.filter()` on JavaScript arrays is never reported (only chains that start at
+`ctx.db.query` are queries). Conditions no index can take (`q.or`, `q.neq`, `q.not`,
+comparing two fields) after a selective index are left alone: the index already narrows the
+read, and what remains is the right job for `.filter()`. The same conditions with no index
+are a full table scan, which `full-table-scan` reports. One problem gets one diagnostic:
+when a scan has a filter an index could take, this rule reports it and `full-table-scan`
+stays silent.
+
+## Why is this bad?
+`.filter()` does not make a query read less: Convex reads every document in the index
+range (or the whole table) and applies the filter afterwards. Each document read counts
+against the per-function limits (32,000 documents, 16 MiB) and joins the query's read set,
+so unrelated writes to the table invalidate the query and conflict with mutations. An index
+on the filtered fields makes the database read only the matches.
+
+## Example
+```ts
+const done = await ctx.db
+  .query("sessions")
+  .withIndex("by_orgId", (q) => q.eq("orgId", args.orgId))
+  .filter((q) => q.eq(q.field("status"), "done"))
+  .collect();
+```
+
+Use instead:
+```ts
+// schema.ts: sessions.index("by_orgId_and_status", ["orgId", "status"])
+const done = await ctx.db
+  .query("sessions")
+  .withIndex("by_orgId_and_status", (q) =>
+    q.eq("orgId", args.orgId).eq("status", "done"),
+  )
+  .collect();
+```
+
+## Fix safety
+When an index in the schema already covers the fields, the fix only rewrites the query
+(`.withIndex(...)` with the conditions moved into its range, the filter removed or reduced
+to what the index cannot take). That is safe when the documents come back in the same
+order, and unsafe when the covering index orders them differently.
+
+Otherwise the fix is the add-index fix: one edit inserts `.index("<name>", [...])` into the
+table's `defineTable(...)` (in `schema.ts` or the file that defines the table), another
+rewrites the query. It is unsafe: deploying a new index starts a backfill, and every index
+costs storage and time on each write. Review the name and field order before applying.
+No fix is offered for conditional filters (`q = q.filter(...)` in an `if`), for queries
+split over several statements, or when the table's definition cannot be followed.
+
+## Options
+`small-tables`: tables that stay small by design are never reported.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+
+from convex_xray.engine.analysis import parse_index_ranges
+from convex_xray.engine.findings import Finding, FixAvailability, Related, Severity, Span
+from convex_xray.engine.model import QueryChain
+from convex_xray.engine.registry import RuleContext, RuleMeta, register
+from convex_xray.engine.schema import Schema, Table
+from convex_xray.rules.support.add_index import (
+    IndexPlan,
+    index_fix,
+    naming_style,
+    plan_filter_index,
+)
+
+META = RuleMeta(
+    code="CX202",
+    slug="filter-on-query",
+    severity=Severity.WARNING,
+    summary="`.filter()` on a DB query that an index could replace",
+    fix=FixAvailability.SOMETIMES,
+)
+
+DOC_SCHEMA = """
+import { defineSchema, defineTable } from "convex/server";
+import { v } from "convex/values";
+
+export default defineSchema({
+  sessions: defineTable({ orgId: v.id("orgs"), status: v.string(), startsAt: v.number() })
+    .index("by_orgId", ["orgId"])
+    .index("by_orgId_and_status", ["orgId", "status"]),
+  orgs: defineTable({ name: v.string() }),
+});
+"""
+
+
+def _fields(plan: IndexPlan) -> str:
+    names = [f"`{f}`" for f in plan.new_fields]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + f" and {names[-1]}"
+
+
+def _scan_kind(chain: QueryChain) -> str:
+    """none (no index), rangeless (an index without a range) or range."""
+    step = chain.index_step
+    if step is None:
+        return "none"
+    ranges = parse_index_ranges(step)
+    return "rangeless" if ranges == [] else "range"
+
+
+def _message(chain: QueryChain, plan: IndexPlan, table: Table | None, path_name: str) -> str:
+    fields = _fields(plan)
+    kind = _scan_kind(chain)
+    what = f"`{plan.table}`"
+    if kind == "none":
+        head = f"`.filter()` on {fields} with no index scans the whole {what} table: every document is read to find the matches"
+    elif kind == "rangeless":
+        head = (
+            f'`.filter()` on {fields} after `.withIndex("{plan.base_index}")` with no range scans the '
+            f"whole {what} table in index order"
+        )
+    else:
+        head = (
+            f"`.filter()` on {fields} reads every {what} document in the `{plan.base_index}` range "
+            "and discards the ones that do not match"
+        )
+    if plan.existing is not None:
+        if plan.existing.name == plan.base_index:
+            tail = f"move the condition into the `{plan.name}` range"
+        else:
+            tail = f"index `{plan.name}` (already in the schema) reads only the matches"
+        if not plan.order_preserved:
+            tail += " (in a different order)"
+    else:
+        quoted = ", ".join(f'"{f}"' for f in plan.fields)
+        where = (
+            f"`{path_name}`" if table is not None and table.insert_at is not None else "the schema"
+        )
+        tail = f'add `.index("{plan.name}", [{quoted}])` to {where} so the database reads only the matches'
+    residual = "" if plan.fully_absorbed else "; keep `.filter()` for the rest"
+    return f"{head}; {tail}{residual}."
+
+
+@register(META)
+def check(ctx: RuleContext) -> Iterator[Finding]:
+    if ctx.model is None:
+        return
+    schema = ctx.schema
+    style = naming_style([schema]) if schema is not None else naming_style([])
+    seen: set[tuple[int, ...]] = set()
+    for whole in ctx.model.chains:
+        if not whole.filter_steps or whole.table is None or whole.table in ctx.config.small_tables:
+            continue
+        for chain in _variants(whole):
+            key = tuple(step.call.id for step in chain.filter_steps)
+            if key in seen:
+                continue  # a split chain with several terminals shares its filters
+            seen.add(key)
+            yield from _check_chain(ctx, chain, schema, style)
+
+
+def _variants(chain: QueryChain) -> Iterator[QueryChain]:
+    """The chain as written, or, with conditional filters (`if (x) q = q.filter(...)`), one
+    chain per conditional filter: each runs on its own, so each needs its own index."""
+    conditional = [s for s in chain.filter_steps if s.conditional]
+    if not conditional:
+        yield chain
+        return
+    fixed = [s for s in chain.steps if not s.conditional]
+    if any(s.method == "filter" for s in fixed):
+        yield replace(chain, steps=fixed)
+    for step in conditional:
+        yield replace(chain, steps=[*fixed, step])
+
+
+def _check_chain(
+    ctx: RuleContext, chain: QueryChain, schema: Schema | None, style: str
+) -> Iterator[Finding]:
+    first = chain.filter_steps[0]
+    table = schema.table(chain.table) if schema is not None else None
+    if chain.index_step is not None and table is None:
+        return  # which fields the index has is unknown: no claim
+    plan = plan_filter_index(ctx.source, chain, table, style)
+    if plan is None:
+        return
+    related: list[Related] = []
+    if plan.base_index is not None and table is not None:
+        base = table.index(plan.base_index)
+        if base is not None and base.span is not None:
+            related.append(Related(base.span, f"`{base.name}` is defined here"))
+    if (
+        plan.existing is not None
+        and plan.existing.span is not None
+        and plan.existing.name != plan.base_index
+    ):
+        related.append(
+            Related(plan.existing.span, f"`{plan.existing.name}` covers the filtered fields")
+        )
+    elif plan.existing is None and table is not None and table.name_span is not None:
+        related.append(Related(table.name_span, f"table `{table.name}` is defined here"))
+    schema_source = None
+    if table is not None and table.insert_at is not None:
+        schema_source = ctx.workspace.source(table.insert_at.path)
+    fix = index_fix(schema_source, table, ctx.source, chain, plan)
+    path_name = schema_source.path.name if schema_source is not None else "schema.ts"
+    yield ctx.finding(
+        META,
+        Span(ctx.path, first.property.start_byte, first.call.end_byte),
+        _message(chain, plan, table, path_name),
+        related=related,
+        fix=fix,
+    )

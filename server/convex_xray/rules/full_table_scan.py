@@ -1,0 +1,222 @@
+"""Finds queries that read a whole table: no index, read to completion or until a match.
+
+## What it does
+Reports a `ctx.db.query("table")` chain without a usable index range when it
+
+- is read to completion: `.collect()` or `for await (const doc of query)`;
+- has a `.filter(...)` and stops at the first match (`.first()`, `.unique()`, `.take(n)`),
+  so it scans until it finds one, which is every document when there is none;
+- uses `.withIndex(name)` with no range (`.withIndex("by_creation_time")` or any index
+  without a range callback) and then collects: that is the same scan, in index order.
+
+Chains with `.take(n)` / `.first()` / `.paginate()` and no filter are bounded reads and
+are fine. When the scan has a `.filter()` that an index could take over, `filter-on-query`
+reports it (with the index to add) and this rule stays silent: one problem, one diagnostic.
+
+## Why is this bad?
+A scan reads every document of the table, in every call: the cost grows with the table,
+not with the answer. Convex stops a function that reads more than 32,000 documents or
+16 MiB, so a scan that works today fails once the table grows, and until then every write
+to the table invalidates the query's cache and conflicts with concurrent mutations.
+
+## Example
+```ts
+const pending = await ctx.db.query("invitations").collect();
+return pending.filter((i) => i.expiresAt < Date.now());
+```
+
+Use instead:
+```ts
+// schema.ts: invitations.index("by_expiresAt", ["expiresAt"])
+return await ctx.db
+  .query("invitations")
+  .withIndex("by_expiresAt", (q) => q.lt("expiresAt", Date.now()))
+  .take(100);
+```
+
+## Fix safety
+No automatic fix: what to index depends on what the code does with the documents. When
+the result is then filtered in JavaScript on one field, an add-index edit for that field
+is offered as an alternative (unsafe: deploying an index starts a backfill); rewrite the
+query to use it afterwards.
+
+## Options
+`small-tables`: tables that stay small by design (settings, feature flags, plans) are
+never reported.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from tree_sitter import Node
+
+from convex_xray.engine.analysis import parse_index_ranges, string_value
+from convex_xray.engine.findings import Finding, Fix, FixAvailability, Related, Severity, Span
+from convex_xray.engine.model import DbRead, QueryChain
+from convex_xray.engine.registry import RuleContext, RuleMeta, register
+from convex_xray.rules.support.add_index import (
+    insert_index_edit,
+    naming_style,
+    plan_filter_index,
+    style_name,
+)
+from convex_xray.rules.support.usage import result_use
+
+META = RuleMeta(
+    code="CX203",
+    slug="full-table-scan",
+    severity=Severity.WARNING,
+    summary="a query with no index read to completion (or until a filter matches)",
+    fix=FixAvailability.NEVER,
+)
+
+DOC_SCHEMA = """
+import { defineSchema, defineTable } from "convex/server";
+import { v } from "convex/values";
+
+export default defineSchema({
+  invitations: defineTable({ email: v.string(), expiresAt: v.number() })
+    .index("by_email", ["email"])
+    .index("by_expiresAt", ["expiresAt"]),
+});
+"""
+
+LIMITS = "Convex stops a function at 32,000 documents or 16 MiB read"
+
+
+def _index_state(chain: QueryChain) -> str | None:
+    """none / rangeless (scans), or None when the query has a real index range."""
+    if chain.search_step is not None:
+        return None
+    step = chain.index_step
+    if step is None:
+        return "none"
+    ranges = parse_index_ranges(step)
+    return "rangeless" if ranges == [] else None
+
+
+def _breaks_early(chain: QueryChain) -> bool:
+    """`for await (const d of q) { ... break; }`: the stream may stop before the end."""
+    loop: Node | None = chain.end.parent
+    if loop is None or loop.type != "for_in_statement":
+        return False
+    body = loop.child_by_field_name("body")
+    stack = [body] if body is not None else []
+    while stack:
+        node = stack.pop()
+        if node.type in ("break_statement", "return_statement"):
+            return True
+        if node.type in (
+            "arrow_function",
+            "function_expression",
+            "function_declaration",
+            "for_in_statement",
+            "for_statement",
+            "while_statement",
+        ):
+            continue
+        stack.extend(node.named_children)
+    return False
+
+
+@register(META)
+def check(ctx: RuleContext) -> Iterator[Finding]:
+    if ctx.model is None:
+        return
+    schema = ctx.schema
+    for read in ctx.model.reads:
+        chain = read.chain
+        if chain is None or chain.table is None or chain.table in ctx.config.small_tables:
+            continue
+        state = _index_state(chain)
+        if state is None:
+            continue
+        filtered = bool(chain.filter_steps)
+        if chain.terminal in ("collect", "for-await"):
+            until_found = chain.terminal == "for-await" and _breaks_early(chain)
+        elif chain.terminal in ("first", "unique", "take") and filtered:
+            until_found = True
+        else:
+            continue
+        table = schema.table(chain.table) if schema is not None else None
+        if (
+            filtered
+            and plan_filter_index(
+                ctx.source, chain, table, naming_style([schema] if schema else [])
+            )
+            is not None
+        ):
+            continue  # filter-on-query reports the scan with the index that replaces the filter
+        yield _finding(ctx, read, chain, state, until_found)
+
+
+def _finding(
+    ctx: RuleContext, read: DbRead, chain: QueryChain, state: str, until_found: bool
+) -> Finding:
+    name = f"`{chain.table}`"
+    how = "with no index"
+    if state == "rangeless":
+        step = chain.index_step
+        index_name = string_value(step.arg(0)) if step is not None else None
+        how = (
+            f'through `.withIndex("{index_name}")` with no range'
+            if index_name
+            else "through an index with no range"
+        )
+    if until_found:
+        what = (
+            "stops at the first match"
+            if chain.terminal != "take"
+            else "stops after the first matches"
+        )
+        message = (
+            f"Query on {name} {how} {what} of its `.filter()`, scanning the table until then: "
+            f"every document when nothing matches ({LIMITS}). Query an index on the filtered fields instead."
+        )
+    else:
+        message = (
+            f"Full table scan: every {name} document is read {how}, in every call; the cost grows "
+            f"with the table ({LIMITS}). Query an index range, or bound the read with `.take(n)` / `.paginate()`."
+        )
+    related: list[Related] = []
+    schema = ctx.schema
+    table = schema.table(chain.table) if schema is not None else None
+    if table is not None and table.name_span is not None:
+        related.append(Related(table.name_span, f"table `{chain.table}` is defined here"))
+    alternatives = _add_index_alternative(ctx, read, chain)
+    step = chain.terminal_step
+    if step is not None:
+        span = Span(ctx.path, step.property.start_byte, step.call.end_byte)
+    else:
+        span = Span(ctx.path, chain.root.start_byte, chain.root.end_byte)
+    return ctx.finding(META, span, message, related=related, alternatives=alternatives)
+
+
+def _add_index_alternative(ctx: RuleContext, read: DbRead, chain: QueryChain) -> list[Fix]:
+    """`.collect()` then `xs.filter((d) => d.status === ...)` in JS: offer the index on that field."""
+    schema = ctx.schema
+    if schema is None or chain.terminal != "collect" or chain.index_step is not None:
+        return []
+    table = schema.table(chain.table)
+    if table is None or table.insert_at is None:
+        return []
+    use = result_use(
+        chain, read.function.node if read.function is not None else None, ctx.source.language
+    )
+    field = use.detail if use.kind == "js-filtered" else ""
+    if not field or (table.fields is not None and field not in table.fields):
+        return []
+    name = style_name(naming_style([schema]), [field])
+    if table.index(name) is not None or any(
+        i.fields[:1] == [field] for i in table.indexes.values()
+    ):
+        return []
+    source = ctx.workspace.source(table.insert_at.path)
+    edit = insert_index_edit(table, source, name, [field]) if source is not None else None
+    if edit is None:
+        return []
+    where = table.insert_at.path.name
+    return [
+        Fix.unsafe(f"Add index `{name}` to `{where}` (then query it with `.withIndex`)", [edit])
+    ]

@@ -1,0 +1,192 @@
+"""Finds database reads made once per item of a collection (N+1 reads).
+
+## What it does
+Reports `ctx.db.get(...)` and per-item queries (`.withIndex(...).first()`, `.unique()`,
+`.collect()`, ...) that run inside a loop or a per-item callback: `for`/`for-of`/`while`,
+`.map/.forEach/.flatMap/...` callbacks and `Promise.all(xs.map(async ...))`. Reads hidden
+in helpers (same file or imported, any depth the call graph resolves) are reported at the
+call in the loop, with the read inside the helper as related information. Each read in
+the loop body is reported, so "4 reads per item" shows as four diagnostics.
+
+It stays silent for the recommended batch (`Promise.all(ids.map((id) => ctx.db.get(id)))`,
+with or without `[...new Set(ids)]`), loops over a small literal array, cursor loops in
+actions that fetch one page per iteration (`ctx.runQuery(internal.x.page, { cursor })`),
+and reads after the loop.
+
+A `.paginate()` inside a loop of a query or mutation is reported as an **error**: Convex
+runs a single paginated query per execution and throws on the second one.
+
+## Why is this bad?
+Every read is a round trip inside the function. A sequential loop waits for each one
+in turn; even `Promise.all` issues them all (Convex runs a limited number concurrently).
+With 20 items and 2 reads each that is 40 reads where 2 batched reads of unique ids would
+do, and the function's read set (and its cache invalidation and conflict surface) grows
+with the list. Convex limits a function to 4,096 index ranges and 32,000 documents read.
+
+## Example
+```ts
+const posts = await ctx.db.query("posts").withIndex("by_orgId_and_status", (q) => q.eq("orgId", orgId)).take(20);
+const withAuthors = await Promise.all(
+  posts.map(async (post) => ({ ...post, author: await ctx.db.get(post.authorId) })),
+);
+```
+
+Use instead:
+```ts
+const posts = await ctx.db.query("posts").withIndex("by_orgId_and_status", (q) => q.eq("orgId", orgId)).take(20);
+const authorIds = [...new Set(posts.map((post) => post.authorId))];
+const authors = await Promise.all(authorIds.map((id) => ctx.db.get(id)));
+const authorsById = new Map(authors.filter((a) => a !== null).map((a) => [a._id, a]));
+const withAuthors = posts.map((post) => ({ ...post, author: authorsById.get(post.authorId) ?? null }));
+```
+
+## Fix safety
+The batch-fetch fix (collect unique ids, one `Promise.all`, a `Map`, synchronous
+lookups) is offered when the id expression depends only on the loop item; it returns
+exactly what the read returned (`null` for missing documents) and is marked safe. When
+the rewrite cannot be proven equivalent only advice is shown.
+
+## Options
+None.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+
+from convex_xray.engine.analysis import text_of
+from convex_xray.engine.findings import Finding, Fix, FixAvailability, Related, Severity, Span
+from convex_xray.engine.model import DbRead, Event, FileModel, HelperCall, Loop
+from convex_xray.engine.registry import RuleContext, RuleMeta, register
+from convex_xray.rules.support.iteration import (
+    costly_loops,
+    is_batch_primitive,
+    line_of,
+    loop_phrase,
+)
+
+META = RuleMeta(
+    code="CX101",
+    slug="n-plus-one-read",
+    severity=Severity.WARNING,
+    summary="DB reads per iteration (loops, per-item callbacks, Promise.all(map)), also through helpers",
+    fix=FixAvailability.SOMETIMES,
+)
+
+
+def _describe(read: DbRead) -> str:
+    if read.kind == "get":
+        table = f'"{read.table}", ' if read.table else ""
+        return f"`db.get({table}{' '.join(text_of(read.id_node).split())})`"
+    if read.chain is not None:
+        index = read.chain.index_step
+        via = f".withIndex({text_of(index.arg(0))}, …)" if index is not None else ""
+        return f'`db.query("{read.table or "?"}"){via}.{read.chain.terminal}()`'
+    return f'a read of "{read.table or "?"}"'
+
+
+def _innermost(event: Event, loops: tuple[Loop, ...]) -> int:
+    return loops[-1].node.id
+
+
+def per_item_events(ctx: RuleContext, model: FileModel) -> Iterator[tuple[Event, tuple[Loop, ...], str, Related | None]]:
+    """(event, costly loops, description, related-in-helper) for each per-item read."""
+    for read in model.reads:
+        if _paginates_in_loop(read):
+            continue  # reported as the runtime error it is (see `check`)
+        loops = costly_loops(read)
+        if not loops or is_batch_primitive(read):
+            continue
+        yield read, loops, _describe(read), None
+    for call in model.helper_calls:
+        loops = costly_loops(call)
+        if not loops:
+            continue
+        resolved = ctx.workspace.resolve_call(model, call)
+        if resolved is None:
+            continue
+        summary = ctx.workspace.summary(*resolved)
+        if not summary.reads_db or summary.first_read is None:
+            continue
+        name = call.callee
+        related = Related(
+            summary.first_read,
+            f"`{name}` reads the database here ({summary.first_read_text})"
+            + (f", {summary.depth} helper call{'s' if summary.depth != 1 else ''} deep" if summary.depth else ""),
+        )
+        reads = summary.reads or 1
+        described = f"`{name}(…)` ({reads} read{'s' if reads != 1 else ''} per call)"
+        yield call, loops, described, related
+
+
+def _paginates_in_loop(read: DbRead) -> bool:
+    return read.chain is not None and read.chain.terminal == "paginate" and bool(read.loops)
+
+
+def _paginate_loop_findings(ctx: RuleContext) -> Iterator[Finding]:
+    """`while (!done) { await q.paginate({ cursor, ... }) }` inside a query or mutation: Convex
+    allows one paginated query per execution, so the second page throws."""
+    assert ctx.model is not None
+    for read in ctx.model.reads:
+        if not _paginates_in_loop(read):
+            continue
+        assert read.chain is not None
+        loop = read.loops[-1]
+        yield ctx.finding(
+            META,
+            read.chain.root,
+            f"`.paginate()` on `{read.table or 'a table'}` runs once per iteration of the "
+            f"`{loop.kind}` loop (line {line_of(ctx.source, loop.header_start)}): Convex allows a single "
+            "paginated query per query/mutation execution, so the second page throws \"This query or "
+            "mutation function ran multiple paginated queries\". Read one page per call and schedule "
+            "the next (`ctx.scheduler.runAfter(0, …, { cursor })`), or loop over pages in an action "
+            "with `ctx.runQuery`.",
+            severity=Severity.ERROR,
+            related=[Related(Span(ctx.path, loop.header_start, loop.header_end), "the loop")],
+            fix=Fix.display_only("Process one page per call and schedule the next page"),
+        )
+
+
+@register(META)
+def check(ctx: RuleContext) -> Iterator[Finding]:
+    if ctx.model is None:
+        return
+    yield from _paginate_loop_findings(ctx)
+    events = list(per_item_events(ctx, ctx.model))
+    per_loop: Counter[int] = Counter()
+    for event, loops, _, _ in events:
+        weight = 1
+        if isinstance(event, HelperCall):
+            resolved = ctx.workspace.resolve_call(ctx.model, event)
+            weight = max(1, ctx.workspace.summary(*resolved).reads) if resolved else 1
+        per_loop[_innermost(event, loops)] += weight
+    for event, loops, described, helper_related in events:
+        innermost = loops[-1]
+        count = per_loop[_innermost(event, loops)]
+        reads_phrase = f"{count} reads per item" if count > 1 else "1 read per item"
+        mode = (
+            "sequentially (each waits for the previous)"
+            if innermost.is_statement and event.awaited
+            else "concurrently, but still one read per item"
+        )
+        example = f"~{count * 20} reads for 20 items"
+        if len(loops) > 1:
+            example = f"~{count * 20 * 20} reads for 20 x 20 items"
+        message = (
+            f"{described} runs once per {loop_phrase(ctx.source, loops)}, {mode}: {reads_phrase} "
+            f"here, {example}. Batch-fetch the unique ids before the loop."
+        )
+        related = [Related(Span(ctx.path, innermost.header_start, innermost.header_end), f"the loop (line {line_of(ctx.source, innermost.header_start)})")]
+        for outer in loops[:-1]:
+            related.append(Related(Span(ctx.path, outer.header_start, outer.header_end), "an enclosing loop"))
+        if helper_related is not None:
+            related.insert(0, helper_related)
+        fix: Fix | None = None
+        if isinstance(event, DbRead):
+            from convex_xray.rules.support.batch_fetch import batch_fetch_fix
+
+            fix = batch_fetch_fix(ctx, event)
+        # A per-item query is pointed at by its `db.query("t")`, not the whole multi-line chain.
+        anchor = event.chain.root if isinstance(event, DbRead) and event.chain is not None else event.node
+        yield ctx.finding(META, anchor, message, related=related, fix=fix)

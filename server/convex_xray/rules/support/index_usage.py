@@ -1,0 +1,202 @@
+"""Which schema indexes the workspace's code names, and where: for the index-hygiene rules.
+
+Counts every `IndexRef` the analyzer records (`.withIndex`, `.withSearchIndex`,
+`ctx.vectorSearch`, convex-helpers `getManyFrom/getOneFrom/getManyVia`), in application
+code only (component directories are kept apart). Names that cannot be read statically
+are tracked so rules can refuse to claim an index is unused: a dynamic name on a known
+table silences that table; a dynamic name with an unknown table silences everything,
+unless it is a helper's parameter (then its callers pass the name as a string literal,
+which the literal scan below sees).
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tree_sitter import Node
+
+from convex_xray.engine.analysis import call_args, member_parts, string_value, text_of, unwrap
+from convex_xray.engine.model import FileModel, IndexRef
+from convex_xray.engine.registry import RuleContext
+from convex_xray.engine.workspace import Workspace
+from convex_xray.rules.support.add_index import string_literals
+
+
+@dataclass
+class IndexUsage:
+    refs: dict[tuple[str, str], list[tuple[FileModel, IndexRef]]] = field(
+        default_factory=lambda: defaultdict(list)
+    )
+    by_name: dict[str, list[tuple[FileModel, IndexRef]]] = field(
+        default_factory=lambda: defaultdict(list)
+    )
+    dynamic_tables: set[str] = field(default_factory=set)
+    fully_dynamic: list[tuple[FileModel, IndexRef]] = field(default_factory=list)
+    # String literals spelling an index name outside any IndexRef and index definition
+    # (`const INDEX = "by_x"`, a name passed to a wrapper): possible uses.
+    mentions: Counter[str] = field(default_factory=Counter)
+
+    def uses(self, table: str, name: str) -> list[tuple[FileModel, IndexRef]]:
+        return [*self.refs.get((table, name), []), *self.by_name.get(name, [])]
+
+    def used(self, table: str, name: str) -> bool:
+        return bool(self.uses(table, name)) or self.mentions[name] > 0
+
+    def can_claim(self, table: str) -> bool:
+        """True when a missing use of `table`'s indexes means the index is really unused."""
+        return not self.fully_dynamic and table not in self.dynamic_tables
+
+
+def _name_argument(ref: IndexRef) -> Node | None:
+    args = call_args(ref.node)
+    position = {"withIndex": 0, "withSearchIndex": 0, "vectorSearch": 1}.get(ref.kind)
+    if (
+        position is None
+    ):  # convex-helpers: getManyFrom(db, table, index, ...), getManyVia(db, table, field, index, ...)
+        callee = ref.node.child_by_field_name("function")
+        position = 3 if callee is not None and "Via" in (callee.text or b"").decode() else 2
+    return args[position] if position < len(args) else None
+
+
+def _const_strings(model: FileModel) -> dict[str, str]:
+    """Top-level `const NAME = "literal"` of a file (`const INDEX = "by_jersey"`)."""
+    found: dict[str, str] = {}
+    for statement in model.source.root.named_children:
+        declaration = (
+            statement.child_by_field_name("declaration")
+            if statement.type == "export_statement"
+            else statement
+        )
+        if declaration is None or declaration.type != "lexical_declaration":
+            continue
+        for declarator in declaration.named_children:
+            if declarator.type != "variable_declarator":
+                continue
+            name = declarator.child_by_field_name("name")
+            value = string_value(unwrap(declarator.child_by_field_name("value")))
+            if name is not None and name.type == "identifier" and value is not None:
+                found[text_of(name)] = value
+    return found
+
+
+def _passed_in(model: FileModel, ref: IndexRef) -> bool:
+    """The dynamic name is a parameter of a plain helper: its callers spell it out."""
+    argument = _name_argument(ref)
+    parts = member_parts(argument)
+    function = model.function_at(ref.node.start_byte)
+    if not parts or function is None or function.kind.is_convex:
+        return False
+    return parts[0] in function.params
+
+
+@dataclass
+class FileUsage:
+    """What one file contributes: its index references and its string literals."""
+
+    named: list[tuple[str, IndexRef]] = field(default_factory=list)  # (resolved name, ref)
+    dynamic_tables: set[str] = field(default_factory=set)
+    fully_dynamic: list[IndexRef] = field(default_factory=list)
+    literal_refs: Counter[str] = field(default_factory=Counter)  # names spelled as literals in refs
+    literals: Counter[str] = field(default_factory=Counter)  # every identifier-like literal
+
+
+def file_usage(model: FileModel) -> FileUsage:
+    usage = FileUsage()
+    consts: dict[str, str] | None = None
+    for ref in model.index_refs:
+        name = ref.name
+        if name is None:
+            argument = unwrap(_name_argument(ref))
+            if argument is not None and argument.type == "identifier":
+                if consts is None:
+                    consts = _const_strings(model)
+                name = consts.get(text_of(argument))
+        if name is None:
+            if ref.table is not None:
+                usage.dynamic_tables.add(ref.table)
+            elif not _passed_in(model, ref):
+                usage.fully_dynamic.append(ref)
+            continue
+        if string_value(ref.name_node) is not None:
+            usage.literal_refs[name] += 1
+        usage.named.append((name, ref))
+    usage.literals = string_literals(model.source)
+    return usage
+
+
+# path -> (the model it was computed from, its usage). Models are immutable snapshots that the
+# workspace replaces when a file changes, so identity tells whether an entry is current.
+_FILE_USAGE: dict[Path, tuple[FileModel, FileUsage]] = {}
+_FILE_USAGE_LIMIT = 50_000
+
+
+def _cached_file_usage(model: FileModel) -> FileUsage:
+    entry = _FILE_USAGE.get(model.path)
+    if entry is not None and entry[0] is model:
+        return entry[1]
+    usage = file_usage(model)
+    if len(_FILE_USAGE) >= _FILE_USAGE_LIMIT:
+        _FILE_USAGE.clear()  # many workspaces in one process (tests): start over
+    _FILE_USAGE[model.path] = (model, usage)
+    return usage
+
+
+def usage_signature(model: FileModel) -> tuple[object, ...]:
+    """Everything about one file that the index-hygiene rules read: when it is unchanged
+    across an edit, their findings are too (for the language server's workspace-rule cache)."""
+    usage = _cached_file_usage(model)
+    return (
+        tuple(
+            (
+                name,
+                ref.table,
+                ref.kind,
+                bool(ref.chain is not None and ref.chain.steps_named("order")),
+            )
+            for name, ref in usage.named
+        ),
+        tuple(sorted(usage.dynamic_tables)),
+        len(usage.fully_dynamic),
+        tuple(sorted(usage.literals.items())),
+    )
+
+
+def compute_usage(workspace: Workspace) -> IndexUsage:
+    usage = IndexUsage()
+    definitions: Counter[tuple[Path, str]] = Counter()  # (path, name) of index definitions
+    for schema in workspace.app_schemas():
+        for table in schema.tables.values():
+            for index in table.indexes.values():
+                if index.name_span is not None:
+                    definitions[(index.name_span.path, index.name)] += 1
+    for model in workspace.models():
+        if workspace.component_of(model.path) is not None:
+            continue  # a component's code uses the component's own tables
+        part = _cached_file_usage(model)
+        for name, ref in part.named:
+            if ref.table is None:
+                usage.by_name[name].append((model, ref))
+            else:
+                usage.refs[(ref.table, name)].append((model, ref))
+        usage.dynamic_tables |= part.dynamic_tables
+        usage.fully_dynamic.extend((model, ref) for ref in part.fully_dynamic)
+        for name, count in part.literals.items():
+            extra = count - part.literal_refs[name] - definitions[(model.path, name)]
+            if extra > 0:
+                usage.mentions[name] += extra
+    return usage
+
+
+def index_usage(ctx: RuleContext) -> IndexUsage:
+    """The workspace's index usage, computed once per run and shared by the rules."""
+    precomputed = getattr(ctx.workspace, "precomputed_index_usage", None)
+    if isinstance(precomputed, IndexUsage):
+        return precomputed  # merged from worker processes (`convex_xray.cli.parallel`)
+    key = ("index_usage", id(ctx.workspace))
+    cached = ctx.memo.get(key)
+    if not isinstance(cached, IndexUsage):
+        cached = compute_usage(ctx.workspace)
+        ctx.memo[key] = cached
+    return cached

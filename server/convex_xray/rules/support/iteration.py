@@ -1,0 +1,79 @@
+"""Which iteration contexts make per-item work an N+1, shared by the N+1 rules and the code lens."""
+
+from __future__ import annotations
+
+import re
+
+from tree_sitter import Node
+
+from convex_xray.engine.analysis import function_body, text_of, unwrap
+from convex_xray.engine.model import DbRead, Event, Loop, RunCall
+from convex_xray.engine.source import SourceFile
+
+
+def costly_loops(event: Event) -> tuple[Loop, ...]:
+    """The loops around `event` that multiply its cost (exempt ones removed)."""
+    loops = tuple(loop for loop in event.loops if loop.exempt is None)
+    # A cursor loop reads one page per iteration by design: `while (!done) { await q.paginate(...) }`,
+    # or, in an action, `while (!done) { await ctx.runQuery(internal.x.page, { cursor }) }`.
+    if loops and all(not loop.iterates_collection for loop in loops):
+        if isinstance(event, DbRead) and event.is_page_read:
+            return ()
+        if isinstance(event, RunCall) and _passes_cursor(event):
+            return ()
+    return loops
+
+
+_CURSOR_WORDS = re.compile(r"\b(?:cursor|continueCursor|paginationOpts|numItems)\b")
+
+
+def _passes_cursor(call: RunCall) -> bool:
+    return call.args_node is not None and bool(_CURSOR_WORDS.search(text_of(call.args_node)))
+
+
+def is_batch_primitive(read: DbRead) -> bool:
+    """`Promise.all(ids.map((id) => ctx.db.get(id)))`: the recommended batch read itself.
+
+    The callback does nothing but read the element it is given, so there is nothing to
+    batch further (deduplicating the ids is the caller's choice).
+    """
+    if read.kind != "get" or not read.loops:
+        return False
+    loop = read.loops[-1]
+    if loop.kind not in ("map", "Array.from") or not loop.in_promise_all:
+        return False
+    if read.id_node is None or text_of(unwrap(read.id_node)) not in loop.item_names:
+        return False
+    body = function_body(loop.node)
+    if body is None:
+        return False
+    if body.type == "statement_block":
+        statements = [c for c in body.named_children if c.type != "comment"]
+        if len(statements) != 1 or statements[0].type != "return_statement":
+            return False
+        body = statements[0].named_children[0] if statements[0].named_children else body
+    body = unwrap(body)
+    while body is not None and body.type == "await_expression":
+        body = unwrap(body.named_children[0]) if body.named_children else None
+    return body is not None and body.id == read.node.id
+
+
+def line_of(source: SourceFile, node_or_offset: Node | int) -> int:
+    offset = node_or_offset if isinstance(node_or_offset, int) else node_or_offset.start_byte
+    return source.lines.line_of(offset) + 1
+
+
+def loop_phrase(source: SourceFile, loops: tuple[Loop, ...]) -> str:
+    """`items of `claims` (for-of, line 40)`, or for nested loops the product."""
+    innermost = loops[-1]
+    where = f"{innermost.kind}, line {line_of(source, innermost.header_start)}"
+    if innermost.collection:
+        text = " ".join(innermost.collection.split())
+        if len(text) > 40:
+            text = text[:39] + "…"
+        phrase = f"item of `{text}` ({where})"
+    else:
+        phrase = f"iteration of the `{innermost.kind}` loop (line {line_of(source, innermost.header_start)})"
+    if len(loops) > 1:
+        phrase += f", inside {len(loops) - 1} more loop{'s' if len(loops) > 2 else ''} (cost multiplies)"
+    return phrase

@@ -1,0 +1,204 @@
+"""Finds `.collect()` calls on database queries, ranked by how much they can cost.
+
+## What it does
+Reports `.collect()` on a `ctx.db.query(...)` chain. The tier says how sure we are that
+it hurts:
+
+- **warning** when the result is then sliced (`.slice(0, n)`), only counted
+  (`.length`), filtered in JavaScript on a field, or collected inside a loop;
+- **info** for other collects after an index range (a whole org, a whole thread):
+  fine while the range stays small, a problem once it grows.
+
+Queries with no index at all are reported by `full-table-scan` or `filter-on-query`
+instead, so one problem gets one diagnostic.
+
+## Why is this bad?
+`.collect()` reads every document in the range. Each one counts against Convex's
+per-function limits (32,000 documents, 16 MiB read) and makes the query's read set, and so
+its cache invalidations and write conflicts, as large as the range. Loading a whole org
+to keep ten rows or to count them costs far more than reading ten rows.
+
+## Example
+```ts
+const recent = (
+  await ctx.db
+    .query("messages")
+    .withIndex("by_threadId", (q) => q.eq("threadId", threadId))
+    .order("desc")
+    .collect()
+).slice(0, 20);
+```
+
+Use instead:
+```ts
+const recent = await ctx.db
+  .query("messages")
+  .withIndex("by_threadId", (q) => q.eq("threadId", threadId))
+  .order("desc")
+  .take(20);
+```
+
+## Fix safety
+`(await q.collect()).slice(0, n)` -> `await q.take(n)` is safe for a literal `n >= 0` (the
+same documents in the same order). Replacing other collects with `.take(n)` (n from
+`take-limit`) or `.paginate(args.paginationOpts)` changes results and is unsafe. For
+counts, only advice is shown.
+
+## Options
+`take-limit` (default 100): the `n` of the `.take(n)` fix. `small-tables`: tables that
+stay small by design and are never reported.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from convex_xray.engine.analysis import string_value, text_of
+from convex_xray.engine.findings import Edit, Finding, Fix, FixAvailability, Related, Severity, Span
+from convex_xray.engine.model import DbRead, QueryChain
+from convex_xray.engine.registry import RuleContext, RuleMeta, register
+from convex_xray.rules.support.usage import ResultUse, result_use
+
+META = RuleMeta(
+    code="CX201",
+    slug="unbounded-collect",
+    severity=Severity.WARNING,
+    summary="`.collect()` on a DB query; ranked by risk (sliced, counted, JS-filtered, in a loop)",
+    fix=FixAvailability.SOMETIMES,
+)
+
+LIMITS = "Convex allows 32,000 documents / 16 MiB read per function"
+
+
+def _take_edit(ctx: RuleContext, chain: QueryChain, n: str) -> Edit | None:
+    step = chain.terminal_step
+    if step is None:
+        return None
+    return Edit(ctx.path, step.property.start_byte, step.call.end_byte, f"take({n})")
+
+
+def _fixes(ctx: RuleContext, read: DbRead, use: ResultUse) -> tuple[Fix | None, list[Fix]]:
+    chain = read.chain
+    assert chain is not None
+    limit = str(ctx.config.take_limit)
+    alternatives: list[Fix] = []
+    function = read.function
+    if function is not None and function.has_pagination_opts:
+        step = chain.terminal_step
+        opts = f"{function.args_param}.paginationOpts" if function.args_param else "paginationOpts"
+        if step is not None:
+            alternatives.append(
+                Fix.unsafe(
+                    f"Paginate with `.paginate({opts})`",
+                    [Edit(ctx.path, step.property.start_byte, step.call.end_byte, f"paginate({opts})")],
+                )
+            )
+    if use.kind == "sliced" and use.node is not None:
+        bound = use.detail
+        safe = bound.isdigit()
+        if use.direct:
+            # `(await q.collect()).slice(0, n)` -> `await q.take(n)`
+            step = chain.terminal_step
+            if step is not None:
+                receiver = step.call.child_by_field_name("function")
+                query = receiver.child_by_field_name("object") if receiver is not None else None
+                if query is not None:
+                    new = f"await {ctx.source.node_text(query)}.take({bound})"
+                    whole = Edit(ctx.path, use.node.start_byte, use.node.end_byte, new)
+                    build = Fix.safe if safe else Fix.unsafe
+                    return build(f"Use `.take({bound})` instead of `.collect()` + `.slice`", [whole]), alternatives
+        edit = _take_edit(ctx, chain, bound)
+        if edit is not None:
+            build = Fix.safe if safe else Fix.unsafe
+            return build(f"Use `.take({bound})`", [edit]), alternatives
+    if use.kind == "counted":
+        return (
+            Fix.display_only(
+                "Keep a count instead of loading documents (a counter field, or @convex-dev/aggregate)"
+            ),
+            alternatives,
+        )
+    edit = _take_edit(ctx, chain, limit)
+    fix = Fix.unsafe(f"Limit with `.take({limit})`", [edit]) if edit is not None else None
+    return fix, alternatives
+
+
+def _index_advice(ctx: RuleContext, chain: QueryChain, field: str) -> str:
+    """`add `status` to the index (`by_orgId_and_status`)` when the index's fields are known."""
+    step = chain.index_step
+    schema = ctx.schema
+    table = schema.table(chain.table) if schema is not None else None
+    name = string_value(step.arg(0)) if step is not None else None
+    index = table.index(name) if table is not None and name else None
+    if index is not None and index.kind != "implicit":
+        fields = [f for f in index.fields if f != field]
+        suggested = "by_" + "_and_".join([*fields, field])
+        return f"add `{field}` to the index (e.g. `{suggested}`)"
+    return f"use an index on `{field}`"
+
+
+@register(META)
+def check(ctx: RuleContext) -> Iterator[Finding]:
+    if ctx.model is None:
+        return
+    for read in ctx.model.reads:
+        chain = read.chain
+        if chain is None or chain.terminal != "collect":
+            continue
+        if chain.table in ctx.config.small_tables:
+            continue
+        looping = [loop for loop in read.loops if loop.exempt is None]
+        if looping:
+            continue  # a per-item query: n-plus-one-read reports it, with the loop
+        scope = read.function.node if read.function is not None else None
+        use = result_use(chain, scope, ctx.source.language)
+        table = f"`{chain.table}`" if chain.table else "the table"
+        indexed = chain.has_index
+        related: list[Related] = []
+        severity = Severity.WARNING
+        if use.kind == "sliced":
+            message = (
+                f"`.collect()` reads every {table} document in range, then `.slice(0, {use.detail})` "
+                f"keeps {use.detail}: `.take({use.detail})` reads only those."
+            )
+        elif use.kind == "counted":
+            message = (
+                f"`.collect()` loads every {table} document in range only to count them (`.length`); "
+                f"each document is a read ({LIMITS}). Keep a counter instead."
+            )
+        elif use.kind == "js-filtered":
+            message = (
+                f"`.collect()` loads every {table} document in range, then filters on `{use.detail}` "
+                f"in JavaScript: {_index_advice(ctx, chain, use.detail)} so the database reads only the matches."
+            )
+        elif read.loops:
+            loop = read.loops[-1]
+            related.append(Related(ctx.span(loop.node), f"the loop over {loop.describe()}"))
+            message = (
+                f"`.collect()` of {table} inside a loop over {loop.describe()}: every iteration "
+                "reads the whole range; collect once before the loop."
+            )
+        elif not indexed:
+            continue  # full-table-scan / filter-on-query own index-less queries
+        else:
+            index = chain.index_step
+            name = text_of(index.arg(0)) if index is not None else "the index"
+            severity = Severity.INFO
+            message = (
+                f"Unbounded `.collect()` of {table} via {name}: returns every document in the range. "
+                f"Fine while it stays small; bound it with `.take(n)` or `.paginate()` if it can grow."
+            )
+        if use.node is not None and use.kind in ("sliced", "counted", "js-filtered"):
+            related.append(Related(ctx.span(use.node), f"the result is {use.kind.replace('-', ' ')} here"))
+        fix, alternatives = _fixes(ctx, read, use)
+        step = chain.terminal_step
+        anchor = step.property if step is not None else chain.end
+        yield ctx.finding(
+            META,
+            Span(ctx.path, anchor.start_byte, step.call.end_byte if step else anchor.end_byte),
+            message,
+            severity=severity,
+            related=related,
+            fix=fix,
+            alternatives=alternatives,
+        )
