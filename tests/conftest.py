@@ -49,7 +49,7 @@ def write_project(root: Path, files: dict[str, str], schema: str | None = DEFAUL
 
 
 def workspace_for(project: Path, config: Config | None = None) -> Workspace:
-    from convex_xray.engine.analysis import AnalysisOptions
+    from convex_xray.engine.analysis.options import AnalysisOptions
 
     config = config or Config()
     return Workspace(discover_roots(project), options=AnalysisOptions(dict(config.builders)), base=project)

@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from convex_xray.engine.analysis import AnalysisOptions
+from convex_xray.engine.analysis.options import AnalysisOptions
 from convex_xray.engine.config import find_config, load_config
 from convex_xray.engine.findings import Applicability
 from convex_xray.engine.runner import run_check

@@ -8,15 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from convex_xray.engine.analysis import (
-    AnalysisOptions,
-    analyze_file,
-    parse_filter,
-    parse_index_ranges,
-    text_of,
-)
+from convex_xray.engine.analysis.analyzer import analyze_file
+from convex_xray.engine.analysis.chains import parse_filter, parse_index_ranges
+from convex_xray.engine.analysis.options import AnalysisOptions
 from convex_xray.engine.model import FileModel, FunctionKind, FunctionModel, Loop
 from convex_xray.engine.source import SourceFile
+from convex_xray.engine.syntax import text_of
 from convex_xray.engine.workspace import Workspace, discover_roots
 
 K = FunctionKind

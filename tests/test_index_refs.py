@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from convex_xray.engine.analysis import analyze_file
+from convex_xray.engine.analysis.analyzer import analyze_file
 from convex_xray.engine.source import SourceFile
 
 

@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from convex_xray.engine.analysis import text_of
 from convex_xray.engine.findings import Finding, Related, Severity, Span
 from convex_xray.engine.model import FileModel, FunctionModel, HelperCall
+from convex_xray.engine.syntax import text_of
 from convex_xray.engine.workspace import RESOLVE_SUFFIXES, Workspace
 
 ROOT_COMPONENT = "-root-component-"  # how the insights data spells "no component"

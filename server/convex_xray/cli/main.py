@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from convex_xray import __version__
-from convex_xray.engine.analysis import AnalysisOptions
+from convex_xray.engine.analysis.options import AnalysisOptions
 from convex_xray.engine.config import Config, ConfigError, find_config, load_config
 from convex_xray.engine.findings import Finding, Severity
 from convex_xray.engine.fixes import fix_to_fixpoint, unified_diff, write_atomically

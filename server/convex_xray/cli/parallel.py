@@ -18,7 +18,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from convex_xray.engine.analysis import AnalysisOptions
+from convex_xray.engine.analysis.options import AnalysisOptions
 from convex_xray.engine.config import Config
 from convex_xray.engine.findings import Finding
 from convex_xray.engine.model import FileModel, IndexRef

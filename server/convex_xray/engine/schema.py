@@ -14,9 +14,9 @@ from typing import cast
 
 from tree_sitter import Node
 
-from convex_xray.engine.analysis import call_args, member_parts, string_value, text_of, unwrap
 from convex_xray.engine.findings import Span
 from convex_xray.engine.source import SourceFile
+from convex_xray.engine.syntax import call_args, member_parts, string_value, text_of, unwrap
 
 # Every table has these, implicitly (Convex docs: "Indexes").
 IMPLICIT_INDEXES = {"by_id": ["_id"], "by_creation_time": ["_creationTime"]}

@@ -15,16 +15,13 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from convex_xray.engine.analysis import (
-    AnalysisBudgetExceeded,
-    AnalysisOptions,
-    analyze_file,
-    text_of,
-)
+from convex_xray.engine.analysis.analyzer import analyze_file
+from convex_xray.engine.analysis.options import AnalysisBudgetExceeded, AnalysisOptions
 from convex_xray.engine.findings import Span
 from convex_xray.engine.model import DbRead, FileModel, FunctionModel, HelperCall, RunCall
 from convex_xray.engine.schema import Schema, read_schema
 from convex_xray.engine.source import DecodeError, SourceFile, is_source_path
+from convex_xray.engine.syntax import text_of
 
 SKIP_DIRS = frozenset({"node_modules", "_generated", ".git", "dist", "build", ".next", ".turbo", ".vercel", "coverage", ".convex-xray-cache"})
 SCHEMA_NAMES = ("schema.ts", "schema.js", "schema.mts", "schema.mjs")

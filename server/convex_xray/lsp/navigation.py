@@ -12,11 +12,11 @@ from pathlib import Path
 
 from tree_sitter import Node
 
-from convex_xray.engine.analysis import member_parts, string_value
 from convex_xray.engine.findings import Span
 from convex_xray.engine.model import FileModel
 from convex_xray.engine.schema import IMPLICIT_INDEXES, Index, Schema, Table
 from convex_xray.engine.source import SourceFile
+from convex_xray.engine.syntax import member_parts, string_value
 from convex_xray.engine.workspace import Workspace
 
 

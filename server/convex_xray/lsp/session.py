@@ -15,7 +15,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from convex_xray.engine.analysis import AnalysisOptions, analyze_file
+from convex_xray.engine.analysis.analyzer import analyze_file
+from convex_xray.engine.analysis.options import AnalysisOptions
 from convex_xray.engine.config import Config, ConfigError, find_config, load_config
 from convex_xray.engine.findings import Edit, Finding
 from convex_xray.engine.fixes import Fixpoint, fix_to_fixpoint

@@ -76,7 +76,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import replace
 
-from convex_xray.engine.analysis import parse_index_ranges
+from convex_xray.engine.analysis.chains import parse_index_ranges
 from convex_xray.engine.findings import Finding, FixAvailability, Related, Severity, Span
 from convex_xray.engine.model import QueryChain
 from convex_xray.engine.registry import RuleContext, RuleMeta, register

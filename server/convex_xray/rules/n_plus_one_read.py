@@ -55,10 +55,10 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator
 
-from convex_xray.engine.analysis import text_of
 from convex_xray.engine.findings import Finding, Fix, FixAvailability, Related, Severity, Span
 from convex_xray.engine.model import DbRead, Event, FileModel, HelperCall, Loop
 from convex_xray.engine.registry import RuleContext, RuleMeta, register
+from convex_xray.engine.syntax import text_of
 from convex_xray.rules.support.iteration import (
     costly_loops,
     is_batch_primitive,

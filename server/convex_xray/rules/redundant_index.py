@@ -100,11 +100,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from convex_xray.engine.analysis import string_value
 from convex_xray.engine.findings import Edit, Finding, Fix, FixAvailability, Related, Severity, Span
 from convex_xray.engine.model import FileModel, IndexRef
 from convex_xray.engine.registry import RuleContext, RuleMeta, register
 from convex_xray.engine.schema import Index, Table
+from convex_xray.engine.syntax import string_value
 from convex_xray.rules.support.add_index import remove_index_edit, rename_literal_edit
 from convex_xray.rules.support.index_usage import IndexUsage, index_usage
 

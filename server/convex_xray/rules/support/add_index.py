@@ -21,20 +21,12 @@ from pathlib import Path
 
 from tree_sitter import Node
 
-from convex_xray.engine.analysis import (
-    filter_predicate,
-    function_params,
-    param_pattern,
-    parse_filter,
-    parse_index_ranges,
-    string_value,
-    text_of,
-    unwrap,
-)
+from convex_xray.engine.analysis.chains import filter_predicate, parse_filter, parse_index_ranges
 from convex_xray.engine.findings import Edit, Fix
 from convex_xray.engine.model import ChainStep, FilterAtom, IndexRange, IndexRef, QueryChain
 from convex_xray.engine.schema import Index, Schema, Table
 from convex_xray.engine.source import SourceFile
+from convex_xray.engine.syntax import function_params, param_pattern, string_value, text_of, unwrap
 
 CREATION_TIME = "_creationTime"
 SYSTEM_FIELDS = frozenset({"_id", CREATION_TIME})

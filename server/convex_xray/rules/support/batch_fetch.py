@@ -38,7 +38,9 @@ from typing import TYPE_CHECKING, cast
 
 from tree_sitter import Language, Node, Query, QueryCursor
 
-from convex_xray.engine.analysis import (
+from convex_xray.engine.findings import Edit, Fix
+from convex_xray.engine.model import DbRead, Loop
+from convex_xray.engine.syntax import (
     call_args,
     descend_path,
     descendants,
@@ -46,8 +48,6 @@ from convex_xray.engine.analysis import (
     text_of,
     unwrap,
 )
-from convex_xray.engine.findings import Edit, Fix
-from convex_xray.engine.model import DbRead, Loop
 
 if TYPE_CHECKING:
     from convex_xray.engine.registry import RuleContext
@@ -530,7 +530,7 @@ def _query_key(read: DbRead, loop: Loop) -> Node | None:
     index = chain.index_step
     if index is None:
         return None
-    from convex_xray.engine.analysis import parse_index_ranges
+    from convex_xray.engine.analysis.chains import parse_index_ranges
 
     ranges = parse_index_ranges(index)
     if not ranges:
@@ -730,7 +730,7 @@ def _key_field(read: DbRead, key: Node) -> str | None:
     chain = read.chain
     if chain is None or chain.index_step is None:
         return None
-    from convex_xray.engine.analysis import parse_index_ranges
+    from convex_xray.engine.analysis.chains import parse_index_ranges
 
     for r in parse_index_ranges(chain.index_step) or []:
         if r.value_node is not None and r.value_node.id == key.id:

@@ -17,9 +17,9 @@ from pathlib import Path
 
 from tree_sitter import Node
 
-from convex_xray.engine.analysis import call_args, member_parts, string_value, text_of, unwrap
 from convex_xray.engine.model import FileModel, IndexRef
 from convex_xray.engine.registry import RuleContext
+from convex_xray.engine.syntax import call_args, member_parts, string_value, text_of, unwrap
 from convex_xray.engine.workspace import Workspace
 from convex_xray.rules.support.add_index import string_literals
 

@@ -6,9 +6,9 @@ import re
 
 from tree_sitter import Node
 
-from convex_xray.engine.analysis import function_body, text_of, unwrap
 from convex_xray.engine.model import DbRead, Event, Loop, RunCall
 from convex_xray.engine.source import SourceFile
+from convex_xray.engine.syntax import function_body, text_of, unwrap
 
 
 def costly_loops(event: Event) -> tuple[Loop, ...]:

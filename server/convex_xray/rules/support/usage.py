@@ -10,8 +10,8 @@ from functools import cache
 
 from tree_sitter import Language, Node, Query, QueryCursor
 
-from convex_xray.engine.analysis import call_args, returned_expression, text_of, unwrap
 from convex_xray.engine.model import QueryChain
+from convex_xray.engine.syntax import call_args, returned_expression, text_of, unwrap
 
 
 @cache

@@ -1,0 +1,67 @@
+"""Builds the Convex code model of one file from its tree-sitter tree.
+
+Candidate nodes are found with tree-sitter queries (run in C); Python only looks at
+those candidates and walks up their ancestors to learn the enclosing function and the
+iteration contexts. No full-tree walk in Python. The analyzer is a stack of layers, one
+module each: state < loops < handles < chains < calls < declarations < analyzer."""
+
+from __future__ import annotations
+
+from tree_sitter import Node, QueryCursor
+
+from convex_xray.engine.analysis.declarations import DeclarationAnalysis
+from convex_xray.engine.analysis.options import AnalysisOptions
+from convex_xray.engine.analysis.queries import candidate_query, namespace_query
+from convex_xray.engine.analysis.vocabulary import MEMBER_METHODS
+from convex_xray.engine.model import (
+    FileModel,
+)
+from convex_xray.engine.source import SourceFile
+from convex_xray.engine.syntax import text_of
+
+
+class FileAnalyzer(DeclarationAnalysis):
+    """One pass over one file. Use `analyze_file`."""
+
+    def run(self) -> FileModel:
+        root = self.source.root
+        self.collect_top_level(root)
+        captures = QueryCursor(candidate_query(self.source.language)).matches(root)
+        member_calls: list[tuple[Node, Node, Node]] = []
+        plain_calls: list[tuple[Node, Node]] = []
+        member_args: list[Node] = []
+        for _pattern, capture in captures:
+            if "member_call" in capture:
+                member_calls.append(
+                    (capture["member_call"][0], capture["object"][0], capture["method"][0])
+                )
+            elif "plain_call" in capture:
+                plain_calls.append((capture["plain_call"][0], capture["callee"][0]))
+            elif "member_arg" in capture:
+                member_args.append(capture["member_arg"][0])
+        namespaces = tuple(sorted(b.local for b in self.model.imports.values() if b.imported == "*"))
+        if namespaces:
+            cursor = QueryCursor(namespace_query(self.source.language, namespaces))
+            for _pattern, capture in cursor.matches(root):
+                if text_of(capture["method"][0]) not in MEMBER_METHODS:  # those came above
+                    member_calls.append(
+                        (capture["member_call"][0], capture["object"][0], capture["method"][0])
+                    )
+        self.collect_local_functions(plain_calls, member_args)
+        for call, obj, method in member_calls:
+            self.member_call(call, obj, text_of(method))
+        for call, callee in plain_calls:
+            self.plain_call(call, text_of(callee))
+        # Source order everywhere (candidates arrive grouped by query pattern).
+        for events in (self.model.reads, self.model.run_calls, self.model.schedules, self.model.fetches, self.model.helper_calls):
+            events.sort(key=lambda e: e.start)
+        for function in self.model.functions:
+            for events in (function.reads, function.run_calls, function.schedules, function.fetches, function.helper_calls):
+                events.sort(key=lambda e: e.start)
+        self.model.chains.sort(key=lambda c: c.root.start_byte)
+        self.model.index_refs.sort(key=lambda r: r.node.start_byte)
+        return self.model
+
+
+def analyze_file(source: SourceFile, options: AnalysisOptions | None = None) -> FileModel:
+    return FileAnalyzer(source, options or AnalysisOptions()).run()

@@ -1,0 +1,188 @@
+"""Member and plain calls: DB reads, `ctx.run*`, scheduling, `fetch`, helper calls."""
+
+from __future__ import annotations
+
+from tree_sitter import Node
+
+from convex_xray.engine.analysis.chains import ChainAnalysis
+from convex_xray.engine.analysis.vocabulary import ITERATION_METHODS, STANDARD_BUILDERS
+from convex_xray.engine.model import (
+    DbRead,
+    FetchCall,
+    HelperCall,
+    IndexRef,
+    RunCall,
+    ScheduleCall,
+)
+from convex_xray.engine.syntax import call_args, string_value, text_of
+
+
+class CallAnalysis(ChainAnalysis):
+    """Member and plain calls: DB reads, `ctx.run*`, scheduling, `fetch`, helper calls."""
+
+    def member_call(self, call: Node, obj: Node, method: str) -> None:
+        if method == "query":
+            if call.id not in self.chain_nodes and self.is_db_in_context(obj, call):
+                self.query_chain(call)
+            return
+        if method == "get" and self.is_db_in_context(obj, call):
+            self.db_get(call)
+            return
+        if method in ("runQuery", "runMutation", "runAction"):
+            function, loops = self.context_of(call)
+            args = call_args(call)
+            ref = args[0] if args else None
+            event = RunCall(
+                node=call,
+                function=function,
+                loops=loops,
+                awaited=self.awaited(call),
+                method=method,
+                ref=text_of(ref) if ref is not None else None,
+                ref_node=ref,
+                args_node=args[1] if len(args) > 1 else None,
+            )
+            self.model.run_calls.append(event)
+            if function is not None:
+                function.run_calls.append(event)
+            return
+        if method in ("runAfter", "runAt") and text_of(obj).endswith("scheduler"):
+            function, loops = self.context_of(call)
+            args = call_args(call)
+            schedule = ScheduleCall(
+                node=call,
+                function=function,
+                loops=loops,
+                awaited=self.awaited(call),
+                method=method,
+                ref=text_of(args[1]) if len(args) > 1 else None,
+            )
+            self.model.schedules.append(schedule)
+            if function is not None:
+                function.schedules.append(schedule)
+            return
+        if method == "vectorSearch":
+            self.vector_search(call, obj)
+            return
+        if method in ITERATION_METHODS or method == "from":
+            # `xs.map(enrich)`: a named function passed per item.
+            args = call_args(call)
+            index = 1 if method == "from" else 0
+            if method == "from" and text_of(obj) != "Array":
+                return
+            if len(args) > index and args[index].type == "identifier":
+                self.helper_call(call, text_of(args[index]), args, via_reference=True)
+            return
+        # Namespace helper: `Users.load(ctx, id)` where Users is `import * as Users`.
+        binding = self.model.imports.get(text_of(obj)) if obj.type == "identifier" else None
+        if binding is not None and binding.imported == "*":
+            self.helper_call(call, f"{text_of(obj)}.{method}", call_args(call))
+        elif method in ("get", "post", "put", "patch", "delete", "request") and text_of(obj) == "axios":
+            self.fetch(call, f"axios.{method}")
+
+    def plain_call(self, call: Node, callee: str) -> None:
+        if callee == "fetch":
+            self.fetch(call, "fetch")
+            return
+        args = call_args(call)
+        if callee in ("getManyFrom", "getOneFrom", "getOneFromOrThrow", "getManyVia", "getManyViaOrThrow", "getAll", "getAllOrThrow"):
+            self.convex_helpers_read(call, callee, args)
+            return
+        if callee in STANDARD_BUILDERS or callee in self.model.builders or callee in self.options.extra_builders:
+            return
+        self.helper_call(call, callee, args)
+
+    def helper_call(self, call: Node, callee: str, args: list[Node], *, via_reference: bool = False) -> None:
+        function, loops = self.context_of(call)
+        if via_reference:
+            passes = True  # closures capture ctx
+        else:
+            passes = any(self.carries_handle(a, function) for a in args)
+        local = callee in {f.name for f in self.model.functions if f.parent is not None}
+        if not passes and not local:
+            return
+        if via_reference:
+            # The reference is called once per element of the array method's receiver.
+            loop = self.reference_loop(call)
+            if loop is not None:
+                loops = (*loops, loop)
+        event = HelperCall(
+            node=call,
+            function=function,
+            loops=loops,
+            awaited=self.awaited(call),
+            callee=callee,
+            passes_context=passes,
+            via_reference=via_reference,
+        )
+        self.model.helper_calls.append(event)
+        if function is not None:
+            function.helper_calls.append(event)
+
+    def vector_search(self, call: Node, obj: Node) -> None:
+        """`ctx.vectorSearch("table", "index", {...})` names a vector index (actions only)."""
+        function, _ = self.context_of(call)
+        if not (self.is_ctx(obj, function) or text_of(obj).endswith("ctx")):
+            return
+        args = call_args(call)
+        if len(args) < 2:
+            return
+        name = string_value(args[1])
+        self.model.index_refs.append(
+            IndexRef(
+                table=string_value(args[0]),
+                name=name,
+                name_node=args[1] if name is not None else None,
+                node=call,
+                kind="vectorSearch",
+            )
+        )
+
+    def fetch(self, call: Node, callee: str) -> None:
+        function, loops = self.context_of(call)
+        args = call_args(call)
+        init = args[1] if len(args) > 1 else None
+        event = FetchCall(node=call, function=function, loops=loops, awaited=self.awaited(call), callee=callee, init_node=init)
+        self.model.fetches.append(event)
+        if function is not None:
+            function.fetches.append(event)
+
+    def db_get(self, call: Node) -> None:
+        args = call_args(call)
+        if not args:
+            return
+        table: str | None = None
+        id_node = args[0]
+        if len(args) >= 2 and string_value(args[0]) is not None:
+            table = string_value(args[0])
+            id_node = args[1]
+        function, loops = self.context_of(call)
+        read = DbRead(
+            node=call,
+            function=function,
+            loops=loops,
+            awaited=self.awaited(call),
+            kind="get",
+            table=table,
+            id_node=id_node,
+        )
+        self.record_read(read)
+
+    def convex_helpers_read(self, call: Node, callee: str, args: list[Node]) -> None:
+        """convex-helpers relationship helpers: `getManyFrom(db, "table", "index", value)`."""
+        function, loops = self.context_of(call)
+        if not args or not self.is_db(args[0], function):
+            return
+        table = string_value(args[1]) if len(args) > 1 else None
+        if callee in ("getManyFrom", "getOneFrom", "getOneFromOrThrow") and len(args) > 2:
+            name = string_value(args[2])
+            self.model.index_refs.append(
+                IndexRef(table=table, name=name, name_node=args[2] if name else None, node=call, kind="helper")
+            )
+        elif callee in ("getManyVia", "getManyViaOrThrow") and len(args) > 3:
+            name = string_value(args[3])
+            self.model.index_refs.append(
+                IndexRef(table=table, name=name, name_node=args[3] if name else None, node=call, kind="helper")
+            )
+        read = DbRead(node=call, function=function, loops=loops, awaited=self.awaited(call), kind="helper", table=table)
+        self.record_read(read)

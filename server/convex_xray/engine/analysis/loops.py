@@ -1,0 +1,288 @@
+"""The enclosing function and iteration contexts (loops, per-item callbacks) of a node."""
+
+from __future__ import annotations
+
+import itertools
+import re
+from typing import cast
+
+from tree_sitter import Node
+
+from convex_xray.engine.analysis.state import AnalyzerState
+from convex_xray.engine.analysis.vocabulary import (
+    FUNCTION_TYPES,
+    ITERATION_METHODS,
+    LOOP_TYPES,
+    SMALL_LITERAL_LIMIT,
+)
+from convex_xray.engine.model import (
+    FunctionModel,
+    Loop,
+)
+from convex_xray.engine.source import SourceFile
+from convex_xray.engine.syntax import (
+    call_args,
+    descendants,
+    function_body,
+    function_params,
+    param_pattern,
+    pattern_names,
+    text_of,
+    unwrap,
+)
+
+
+def _trim_end(source: SourceFile, start: int, end: int) -> int:
+    while end > start and source.data[end - 1 : end] in (b" ", b"\t", b"\n", b"\r"):
+        end -= 1
+    return end
+
+
+def _awaits_param(function: Node, params: list[Node]) -> bool:
+    """An async callback that awaits its first parameter (`async (acc, x) => { await acc; ... }`)."""
+    if not params or not any(c.type == "async" for c in function.children):
+        return False
+    names = pattern_names(param_pattern(params[0]))
+    if len(names) != 1:
+        return False
+    for node in descendants(function_body(function) or function):
+        if node.type == "await_expression" and node.named_children:
+            inner = unwrap(node.named_children[0])
+            if inner is not None and inner.type == "identifier" and text_of(inner) == names[0]:
+                return True
+    return False
+
+
+def _is_new_set(node: Node | None) -> bool:
+    node = unwrap(node)
+    return (
+        node is not None
+        and node.type == "new_expression"
+        and text_of(node.child_by_field_name("constructor")) == "Set"
+    )
+
+
+def inside_promise_all(call: Node) -> bool:
+    """`Promise.all(xs.map(...))`, also through `await`, parentheses or a const passed later."""
+    parent = call.parent
+    while parent is not None and parent.type in ("parenthesized_expression", "as_expression"):
+        parent = parent.parent
+    if parent is not None and parent.type == "arguments":
+        outer = parent.parent
+        if outer is not None and outer.type == "call_expression":
+            return text_of(outer.child_by_field_name("function")) in (
+                "Promise.all",
+                "Promise.allSettled",
+                "Promise.race",
+                "Promise.any",
+            )
+    return False
+
+
+class LoopAnalysis(AnalyzerState):
+    """The enclosing function and iteration contexts (loops, per-item callbacks) of a node."""
+
+    def context_of(self, node: Node) -> tuple[FunctionModel | None, tuple[Loop, ...]]:
+        """The function that owns `node` and the loops around it inside that function."""
+        self.check_budget()
+        known = self.context_memo.get(node.id)
+        if known is not None:
+            return known
+        path = self.ancestors(node)
+        owner: FunctionModel | None = None
+        loops: tuple[Loop, ...] = ()
+        for parent, child in itertools.pairwise(path):
+            memo = self.context_memo.get(child.id)
+            if memo is not None:
+                owner, loops = memo
+                continue
+            function = self.functions_by_node.get(parent.id)
+            if function is not None:
+                owner, loops = function, ()
+            elif parent.type in LOOP_TYPES or parent.type in FUNCTION_TYPES:
+                loop = self.loop_for(parent, child)
+                if loop is not None:
+                    loops = (*loops, loop)
+            self.context_memo[child.id] = (owner, loops)
+        return owner, loops
+
+    def loop_for(self, node: Node, child: Node) -> Loop | None:
+        """The iteration context `node` gives to its descendant `child`, if any."""
+        if node.type == "for_in_statement":
+            right = node.child_by_field_name("right")
+            left = node.child_by_field_name("left")
+            if child.id in (right.id if right else -1, left.id if left else -1):
+                return None
+        elif node.type == "for_statement":
+            initializer = node.child_by_field_name("initializer")
+            if initializer is not None and child.id == initializer.id:
+                return None
+        elif node.type in FUNCTION_TYPES:
+            pass
+        cached = self.loop_cache.get(node.id, False)
+        if cached is not False:
+            return cast("Loop | None", cached)
+        loop = self.build_loop(node)
+        self.loop_cache[node.id] = loop
+        return loop
+
+    def build_loop(self, node: Node) -> Loop | None:
+        if node.type == "for_in_statement":
+            right = node.child_by_field_name("right")
+            left = node.child_by_field_name("left")
+            body = node.child_by_field_name("body")
+            is_await = any(c.type == "await" for c in node.children)
+            operator = text_of(node.child_by_field_name("operator"))
+            kind = "for-await" if is_await else ("for-in" if operator == "in" else "for-of")
+            header_end = body.start_byte if body is not None else node.end_byte
+            return Loop(
+                kind=kind,
+                node=node,
+                header_start=node.start_byte,
+                header_end=_trim_end(self.source, node.start_byte, header_end),
+                collection=text_of(right) if right is not None else None,
+                item_names=tuple(pattern_names(left)),
+                concurrent=False,
+                exempt=self.exemption(right, node),
+                collection_node=right,
+            )
+        if node.type in ("for_statement", "while_statement", "do_statement"):
+            body = node.child_by_field_name("body")
+            kind = {"for_statement": "for", "while_statement": "while", "do_statement": "do"}[node.type]
+            header_end = body.start_byte if body is not None and node.type != "do_statement" else node.start_byte + 2
+            return Loop(
+                kind=kind,
+                node=node,
+                header_start=node.start_byte,
+                header_end=_trim_end(self.source, node.start_byte, header_end),
+                collection=None,
+                item_names=(),
+                concurrent=False,
+                exempt=None,
+            )
+        # A callback: is it the per-item function of an array method?
+        arguments = node.parent
+        if arguments is None or arguments.type != "arguments":
+            return None
+        call = arguments.parent
+        if call is None or call.type != "call_expression":
+            return None
+        callee = call.child_by_field_name("function")
+        if callee is None or callee.type != "member_expression":
+            return None
+        method = text_of(callee.child_by_field_name("property"))
+        obj = callee.child_by_field_name("object")
+        args = call_args(call)
+        if method in ITERATION_METHODS and args and args[0].id == node.id:
+            collection = obj
+            kind = method
+        elif method == "from" and text_of(obj) == "Array" and len(args) >= 2 and args[1].id == node.id:
+            collection = args[0]
+            kind = "Array.from"
+        else:
+            return None
+        params = function_params(node)
+        item_names = tuple(pattern_names(param_pattern(params[0]))) if params else ()
+        in_promise_all = inside_promise_all(call)
+        # A callback cannot hold up the next element: the per-item work of all elements is
+        # started together, unless an async `reduce` awaits the accumulator (a chain).
+        concurrent = in_promise_all or kind not in ("reduce", "reduceRight") or not _awaits_param(node, params)
+        property_node = callee.child_by_field_name("property")
+        header_start = property_node.start_byte if property_node is not None else call.start_byte
+        return Loop(
+            kind=kind,
+            node=node,
+            header_start=header_start,
+            header_end=arguments.start_byte + 1,
+            collection=text_of(collection) if collection is not None else None,
+            item_names=item_names,
+            concurrent=concurrent,
+            exempt=self.exemption(collection, node),
+            collection_node=collection,
+            in_promise_all=in_promise_all,
+        )
+
+    def exemption(self, collection: Node | None, near: Node) -> str | None:
+        """Per-item work over these collections is fine by design."""
+        collection = unwrap(collection)
+        if collection is None:
+            return None
+        resolved = self.resolve_const(collection, near)
+        for candidate in (collection, resolved):
+            via_const = candidate is resolved
+            candidate = unwrap(candidate)
+            if candidate is None:
+                continue
+            if candidate.type == "array":
+                elements = [c for c in candidate.named_children if c.type != "comment"]
+                if len(elements) == 1 and elements[0].type == "spread_element" and _is_new_set(elements[0].named_children[0] if elements[0].named_children else None):
+                    return "deduplicated ids"
+                small = len(elements) <= SMALL_LITERAL_LIMIT and all(e.type != "spread_element" for e in elements)
+                if small and via_const:
+                    # `const ids: Id[] = []` filled later with `.push` is not a small literal.
+                    small = bool(elements) and not self.mutated(text_of(collection))
+                if small:
+                    return "small literal array"
+            if candidate.type == "call_expression":
+                callee = text_of(candidate.child_by_field_name("function"))
+                args = call_args(candidate)
+                if callee == "Array.from" and args and _is_new_set(args[0]):
+                    return "deduplicated ids"
+                if callee in ("Object.keys", "Object.values", "Object.entries") and args:
+                    target = self.resolve_const(unwrap(args[0]), near) or unwrap(args[0])
+                    if target is not None and target.type == "object" and len(target.named_children) <= SMALL_LITERAL_LIMIT:
+                        return "small literal object"
+                # `.keys()` of a Map/Set built from deduplicated ids
+                if callee.endswith(".keys") or callee.endswith(".values"):
+                    return None
+            if _is_new_set(candidate):
+                return "deduplicated ids"
+        return None
+
+    def mutated(self, name: str) -> bool:
+        """Whether the file grows or reorders an array named `name` in place."""
+        pattern = re.compile(rf"\b{re.escape(name)}\s*\.\s*(?:push|unshift|splice|concat)\s*\(|\b{re.escape(name)}\s*\[[^\]]*\]\s*=[^=]")
+        return bool(pattern.search(self.source.text))
+
+    def resolve_const(self, node: Node | None, near: Node) -> Node | None:
+        """The initializer of a `const` named by `node`, in the enclosing blocks or the file."""
+        if node is None or node.type != "identifier":
+            return None
+        name = text_of(node)
+        scope = near.parent
+        while scope is not None:
+            if scope.type in ("statement_block", "program"):
+                for statement in scope.named_children:
+                    if statement.start_byte >= near.start_byte:
+                        break
+                    if statement.type == "lexical_declaration" and text_of(statement.child_by_field_name("kind")) == "const":
+                        for declarator in statement.named_children:
+                            if declarator.type == "variable_declarator" and text_of(declarator.child_by_field_name("name")) == name:
+                                return unwrap(declarator.child_by_field_name("value"))
+            scope = scope.parent
+        top = self.top_consts.get(name)
+        return unwrap(top) if top is not None else None
+
+    def reference_loop(self, call: Node) -> Loop | None:
+        callee = call.child_by_field_name("function")
+        if callee is None or callee.type != "member_expression":
+            return None
+        method = text_of(callee.child_by_field_name("property"))
+        obj = callee.child_by_field_name("object")
+        args = call_args(call)
+        collection = args[0] if method == "from" and args else obj
+        in_promise_all = inside_promise_all(call)
+        prop = callee.child_by_field_name("property")
+        arguments = call.child_by_field_name("arguments")
+        return Loop(
+            kind="Array.from" if method == "from" else method,
+            node=call,
+            header_start=prop.start_byte if prop is not None else call.start_byte,
+            header_end=arguments.start_byte + 1 if arguments is not None else call.end_byte,
+            collection=text_of(collection) if collection is not None else None,
+            item_names=(),
+            concurrent=True,
+            exempt=self.exemption(collection, call),
+            collection_node=collection,
+            in_promise_all=in_promise_all,
+        )

@@ -1,0 +1,36 @@
+"""The tree-sitter queries that find candidate nodes (run in C) for the analyzer."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from tree_sitter import Language, Query
+
+from convex_xray.engine.analysis.vocabulary import MEMBER_METHODS
+
+_QUERY_SOURCE = f"""
+((call_expression
+  function: (member_expression object: (_) @object property: (property_identifier) @method)
+  arguments: (arguments) @args) @member_call
+ (#any-of? @method {" ".join(f'"{m}"' for m in sorted(MEMBER_METHODS))}))
+(call_expression function: (identifier) @callee arguments: (arguments) @args) @plain_call
+(call_expression function: (member_expression) arguments: (arguments (identifier) @member_arg))
+"""
+
+
+@cache
+def candidate_query(language: Language) -> Query:
+    return Query(language, _QUERY_SOURCE)
+
+
+@cache
+def namespace_query(language: Language, names: tuple[str, ...]) -> Query:
+    """Member calls on `import * as X` namespaces (`Users.load(ctx, id)`), any method name."""
+    quoted = " ".join(f'"{n}"' for n in names)
+    return Query(
+        language,
+        f"""((call_expression
+  function: (member_expression object: (identifier) @object property: (property_identifier) @method)
+  arguments: (arguments) @args) @member_call
+ (#any-of? @object {quoted}))""",
+    )

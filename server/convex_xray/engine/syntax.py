@@ -1,0 +1,153 @@
+"""Generic tree-sitter helpers: node text, string values, unwrapping, call arguments, parameters, paths."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from tree_sitter import Node
+
+
+def text_of(node: Node | None) -> str:
+    if node is None or node.text is None:
+        return ""
+    return node.text.decode("utf-8", errors="replace")
+
+
+def string_value(node: Node | None) -> str | None:
+    """The value of a string literal (or a template literal without substitutions)."""
+    if node is None:
+        return None
+    if node.type == "string":
+        return "".join(text_of(c) for c in node.named_children if c.type in ("string_fragment", "escape_sequence"))
+    if node.type == "template_string":
+        if any(c.type == "template_substitution" for c in node.named_children):
+            return None
+        return text_of(node)[1:-1]
+    return None
+
+
+def unwrap(node: Node | None) -> Node | None:
+    """Strip parentheses, `await`-free type wrappers (`x as T`, `x!`, `x satisfies T`)."""
+    while node is not None and node.type in (
+        "parenthesized_expression",
+        "as_expression",
+        "satisfies_expression",
+        "non_null_expression",
+        "type_assertion",
+    ):
+        inner = node.named_children[0] if node.named_children else None
+        if inner is None:
+            break
+        node = inner
+    return node
+
+
+def call_args(call: Node) -> list[Node]:
+    arguments = call.child_by_field_name("arguments")
+    if arguments is None:
+        return []
+    return [c for c in arguments.named_children if c.type != "comment"]
+
+
+def member_parts(node: Node | None) -> list[str] | None:
+    """`a.b.c` -> ["a", "b", "c"]; None when not a plain dotted name."""
+    parts: list[str] = []
+    while node is not None:
+        if node.type == "identifier" or node.type == "this":
+            parts.append(text_of(node))
+            return list(reversed(parts))
+        if node.type == "member_expression":
+            prop = node.child_by_field_name("property")
+            parts.append(text_of(prop))
+            node = node.child_by_field_name("object")
+            continue
+        return None
+    return None
+
+
+def pattern_names(node: Node | None) -> list[str]:
+    """Identifiers bound by a binding pattern (`x`, `{ a, b: c }`, `[x, y]`)."""
+    if node is None:
+        return []
+    if node.type in ("identifier", "shorthand_property_identifier_pattern"):
+        return [text_of(node)]
+    names: list[str] = []
+    for child in node.named_children:
+        if node.type == "pair_pattern" and child == node.child_by_field_name("key"):
+            continue
+        names.extend(pattern_names(child))
+    return names
+
+
+def function_body(function: Node) -> Node | None:
+    return function.child_by_field_name("body")
+
+
+def returned_expression(function: Node) -> Node | None:
+    """What a callback returns: its expression body, or the argument of the single `return`
+    of its block body (None otherwise)."""
+    body = function.child_by_field_name("body")
+    if body is None or body.type != "statement_block":
+        return body
+    returns = [c for c in body.named_children if c.type == "return_statement"]
+    if len(returns) != 1 or not returns[0].named_children:
+        return None
+    return returns[0].named_children[0]
+
+
+def function_params(function: Node) -> list[Node]:
+    params = function.child_by_field_name("parameters")
+    if params is not None:
+        return [p for p in params.named_children if p.type != "comment"]
+    single = function.child_by_field_name("parameter")
+    return [single] if single is not None else []
+
+
+def param_pattern(param: Node) -> Node | None:
+    if param.type in ("required_parameter", "optional_parameter"):
+        return param.child_by_field_name("pattern")
+    return param
+
+
+def param_type(param: Node) -> str:
+    annotation = param.child_by_field_name("type") if param.type.endswith("_parameter") else None
+    return text_of(annotation)
+
+
+def descend_path(top: Node, node: Node, tick: Callable[[], None] | None = None) -> list[Node]:
+    """The nodes from `top` down to `node` (both included), found by descending with a tree
+    cursor: O(depth). (`Node.parent` is itself O(depth) in tree-sitter, so walking up parent
+    by parent costs O(depth^2), which deeply nested generated code turns into minutes.)"""
+    cursor = top.walk()
+    path: list[Node] = [top]
+    start, end, target = node.start_byte, node.end_byte, node.id
+    steps = 0
+    while path[-1].id != target:
+        if cursor.goto_first_child_for_byte(start) is None:
+            break
+        current: Node | None = cursor.node
+        while current is not None and not (current.start_byte <= start and current.end_byte >= end):
+            current = cursor.node if cursor.goto_next_sibling() else None
+        if current is None:
+            break
+        path.append(current)
+        steps += 1
+        if tick is not None and steps % 512 == 0:
+            tick()
+    if path[-1].id != target:  # zero-width or otherwise unreachable node: walk up instead
+        chain = [node]
+        parent = node.parent
+        while parent is not None and parent.id != top.id:
+            chain.append(parent)
+            parent = parent.parent
+        path = [top, *reversed(chain)]
+    return path
+
+
+def descendants(node: Node) -> Iterable[Node]:
+    """`node` and everything below it (depth first, no recursion)."""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        yield current
+        stack.extend(current.children)
