@@ -1,0 +1,1 @@
+"""The language server's features, one module each (layers of `ConvexXrayServer`)."""

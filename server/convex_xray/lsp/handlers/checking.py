@@ -1,0 +1,120 @@
+"""Checking open documents: debounce per URI, check, publish; reconcile the rest of the project after a fast check."""
+
+from __future__ import annotations
+
+import asyncio
+
+from convex_xray.engine.findings import Finding
+from convex_xray.engine.runner import RuleFailure
+from convex_xray.lsp.publish import Publisher, identity
+from convex_xray.lsp.session import (
+    CheckOutcome,
+    Document,
+    Project,
+    check_document,
+)
+from convex_xray.lsp.state import RECONCILE_SECONDS, log
+
+
+class Checking(Publisher):
+    """Checking open documents: debounce per URI, check, publish; reconcile the rest of the project after a fast check."""
+
+    def schedule(self, doc: Document, delay_ms: int, *, full: bool = False) -> None:
+        if self.pull:
+            return
+        previous = self.tasks.pop(doc.uri, None)
+        if previous is not None and not previous.done():
+            previous.cancel()
+            full = full or getattr(previous, "full", False)
+        task = asyncio.ensure_future(self.check_later(doc, doc.version, delay_ms, full))
+        task.full = full  # type: ignore[attr-defined]
+        self.tasks[doc.uri] = task
+
+    async def check_later(
+        self, doc: Document, version: int | None, delay_ms: int, full: bool
+    ) -> None:
+        if not self.configured.is_set():
+            await self.configured.wait()
+        if delay_ms > 0:
+            await asyncio.sleep(delay_ms / 1000)
+        if not self.current(doc, version):
+            return  # a newer version is on its way
+        outcome = self.check(doc, full=full)
+        if outcome is None or doc.version != version:
+            return
+        self.publish(doc.uri, self.diagnostics(doc, outcome.findings), version=doc.version)
+        project = doc.project
+        if project is None:
+            return
+        if project.is_schema(doc.path):
+            self.schedule_dependents(project, doc)
+        elif outcome.fast:
+            self.schedule_reconcile(project)
+
+    def current(self, doc: Document, version: int | None) -> bool:
+        return doc.version == version and self.documents.get(doc.uri) is doc
+
+    def check(
+        self, doc: Document, *, full: bool = False, known: list[Finding] | None = None
+    ) -> CheckOutcome | None:
+        try:
+            outcome = check_document(doc, full=full, known=known)
+        except Exception:  # never let a check take the server down; keep what is shown
+            log.exception("checking %s failed", doc.path)
+            return None
+        self.report_failures(outcome.failures)
+        return outcome
+
+    def schedule_dependents(self, project: Project, changed: Document | None) -> None:
+        """Re-check every other open document of the project (schema or helper changed),
+        after the changed document itself; superseded by newer edits."""
+        self.schedule_reconcile(project, delay=0.0)
+
+    def schedule_reconcile(self, project: Project, *, delay: float = RECONCILE_SECONDS) -> None:
+        key = id(project)
+        previous = self.reconcile_tasks.pop(key, None)
+        if previous is not None and not previous.done():
+            previous.cancel()
+        self.reconcile_tasks[key] = asyncio.ensure_future(self.reconcile_later(project, delay))
+
+    async def reconcile_later(self, project: Project, delay: float) -> None:
+        await asyncio.sleep(delay)
+        changed = False
+        for doc in list(self.documents.values()):
+            if doc.project is not project:
+                continue
+            if (
+                doc.checked_version == doc.version
+                and not doc.full_pending
+                and doc.checked_generation == project.generation
+            ):
+                continue
+            before = [identity(f) for f in doc.shown]
+            shown_version = doc.checked_version
+            outcome = self.check(doc, full=True)
+            if outcome is None:
+                continue
+            if [identity(f) for f in outcome.findings] != before or shown_version != doc.version:
+                changed = True
+                if not self.pull:
+                    self.publish(doc.uri, self.diagnostics(doc, outcome.findings), version=doc.version)
+            await asyncio.sleep(0)
+        if not project.indexed:
+            return
+        # Closed files: their results depend on the schema and on workspace rules.
+        failures: list[RuleFailure] = []
+        project.workspace_findings(failures)
+        self.report_failures(failures)
+        stale = [
+            path
+            for path in project.workspace.files()
+            if self.open_doc(path) is None and not self.closed_fresh(project, path)
+        ]
+        if self.pull:
+            # Pull clients ask again (workspace/diagnostic recomputes what is stale).
+            if (changed or stale) and self.refresh_support:
+                self.workspace_diagnostic_refresh(None)
+            return
+        for path in stale:
+            self.push_closed(project, path, self.closed_results(project, path))
+            await asyncio.sleep(0)

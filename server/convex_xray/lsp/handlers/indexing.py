@@ -1,0 +1,177 @@
+"""Indexing a folder in the background (yielding between files), checking closed files, the collector and the C heap."""
+
+from __future__ import annotations
+
+import asyncio
+import ctypes
+import gc
+import sys
+import time
+import uuid
+from collections.abc import Callable
+
+from lsprotocol import types
+
+from convex_xray.lsp.handlers.checking import Checking
+from convex_xray.lsp.session import (
+    Folder,
+    Project,
+    next_result_id,
+)
+from convex_xray.lsp.state import log
+
+
+def libc_malloc_trim() -> Callable[[int], int] | None:
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        trim = ctypes.CDLL(None).malloc_trim  # glibc only
+    except (OSError, AttributeError):
+        return None
+    trim.argtypes = [ctypes.c_size_t]
+    trim.restype = ctypes.c_int
+    return trim
+
+
+MALLOC_TRIM = libc_malloc_trim()
+
+
+def trim_heap() -> None:
+    """Hand the C heap's free pages back to the system (glibc keeps them otherwise): what
+    indexing parsed and dropped (about 3.5 MiB of resident memory on 300 files)."""
+    if MALLOC_TRIM is not None:
+        MALLOC_TRIM(0)
+
+
+class Indexing(Checking):
+    """Indexing a folder in the background (yielding between files), checking closed files, the collector and the C heap."""
+
+    def start_indexing(self, folder: Folder) -> None:
+        key = id(folder)
+        previous = self.indexing_tasks.pop(key, None)
+        if previous is not None:
+            previous.cancel()
+        event = self.indexed_events.setdefault(key, asyncio.Event())
+        event.clear()
+        self.indexing_tasks[key] = asyncio.ensure_future(self.index_folder_task(folder, event))
+
+    async def index_folder_task(self, folder: Folder, done: asyncio.Event) -> None:
+        # Indexing allocates millions of long-lived objects: collecting cycles meanwhile only
+        # rescans them (about a third of the time). Afterwards they are frozen out of future
+        # collections, which keeps full collections from pausing keystrokes.
+        self.gc_holds += 1
+        gc.disable()
+        held = [True]
+        try:
+            await self.index_folder(folder, done, held)
+        finally:
+            if held[0]:
+                self.release_gc()
+
+    def release_gc(self) -> None:
+        self.gc_holds -= 1
+        if self.gc_holds == 0:
+            gc.unfreeze()  # what an earlier index froze may be garbage now
+            gc.enable()
+            gc.collect()
+            gc.freeze()
+            for folder in self.folders:
+                for project in folder.projects:
+                    project.frozen()
+            trim_heap()
+
+    async def index_folder(self, folder: Folder, done: asyncio.Event, held: list[bool]) -> None:
+        started = time.perf_counter()
+        token: str | None = None
+        if self.progress_support:
+            token = f"convex-xray-index-{uuid.uuid4()}"
+            try:
+                await self.work_done_progress.create_async(token)
+                self.work_done_progress.begin(
+                    token,
+                    types.WorkDoneProgressBegin(
+                        title="convex-xray", message="indexing Convex code", percentage=0
+                    ),
+                )
+            except Exception as error:
+                log.debug("work done progress refused: %s", error)
+                token = None
+        work = [
+            (project, path) for project in folder.projects for path in project.workspace.files()
+        ]
+        total = len(work)
+        self.notify_status("indexing", percent=0, files=total)
+        last_report = time.perf_counter()
+        try:
+            for number, (project, path) in enumerate(work, 1):
+                project.workspace.model(path)
+                now = time.perf_counter()
+                if now - last_report > 0.1:
+                    last_report = now
+                    percent = int(number * 90 / max(total, 1))
+                    self.notify_status("indexing", percent=percent, files=total)
+                    if token is not None:
+                        self.work_done_progress.report(
+                            token,
+                            types.WorkDoneProgressReport(
+                                message=f"{number}/{total} files", percentage=percent
+                            ),
+                        )
+                await asyncio.sleep(0)  # let keystrokes through
+            count = 0
+            for project in folder.projects:
+                project.indexed = True  # every file is read: workspace rules may run now
+                count += await self.check_closed_files(project)
+                project.touched(None)  # open documents: re-check with them
+        except asyncio.CancelledError:
+            if token is not None:
+                self.work_done_progress.end(token, types.WorkDoneProgressEnd(message="cancelled"))
+            raise
+        if token is not None:
+            self.work_done_progress.end(token, types.WorkDoneProgressEnd(message=f"{total} files"))
+        elapsed = time.perf_counter() - started
+        held[0] = False
+        self.release_gc()  # before announcing it: the collection takes a moment
+        log.info("indexed %d files in %.2fs", total, elapsed)
+        done.set()
+        self.notify_status("ready", files=total, diagnostics=count)
+        if self.pull and self.refresh_support:
+            self.workspace_diagnostic_refresh(None)
+        # Open documents may have been checked against a half-read workspace.
+        for doc in self.documents.values():
+            if doc.project in folder.projects:
+                self.schedule(doc, 0, full=True)
+
+    async def check_closed_files(self, project: Project) -> int:
+        """Check every file that is not open (for workspace diagnostics), a batch at a time;
+        returns the count of findings in the whole project."""
+        files = project.workspace.files()
+        total = 0
+        batch = 16
+        for start in range(0, len(files), batch):
+            chunk = files[start : start + batch]
+            todo = [
+                path
+                for path in chunk
+                if self.open_doc(path) is None and not self.closed_fresh(project, path)
+            ]
+            if todo:
+                results, failures = project.check_many(todo)
+                self.report_failures(failures)
+                for path, findings in results.items():
+                    self.workspace_results[path] = (
+                        self.closed_key(project, path),
+                        str(next_result_id()),
+                        findings,
+                    )
+            for path in chunk:
+                doc = self.open_doc(path)
+                if doc is not None:
+                    total += len(doc.shown)
+                    continue
+                findings = self.closed_results(project, path)
+                total += len(findings)
+                if not self.pull:
+                    self.push_closed(project, path, findings)
+            await asyncio.sleep(0)
+        return total

@@ -1,0 +1,104 @@
+"""The one place that publishes diagnostics (push), and the results of closed files that both push and pull serve."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+from lsprotocol import types
+
+from convex_xray.engine.findings import Finding
+from convex_xray.lsp import convert
+from convex_xray.lsp.session import (
+    CheckOutcome,
+    Document,
+    Project,
+    next_result_id,
+)
+from convex_xray.lsp.state import ServerState
+
+
+def identity(finding: Finding) -> tuple:
+    return (finding.rule, finding.span.start, finding.span.end, finding.message, finding.severity)
+
+
+class Publisher(ServerState):
+    """The one place that publishes diagnostics (push), and the results of closed files that both push and pull serve."""
+
+    def publish(self, uri: str, diagnostics: list[types.Diagnostic], version: int | None = None) -> None:
+        """Push `diagnostics` for `uri` (the only textDocument/publishDiagnostics the server sends)."""
+        self.text_document_publish_diagnostics(
+            types.PublishDiagnosticsParams(uri=uri, diagnostics=diagnostics, version=version)
+        )
+
+    def diagnostics(self, doc: Document, findings: Iterable[Finding]) -> list[types.Diagnostic]:
+        lines = doc.source.lines
+        lines_for = self.lines_for(doc.project)
+        return [
+            convert.diagnostic(
+                f,
+                lines,
+                self.encoding,
+                lines_for=lines_for,
+                uri_for=self.uri_for,
+                version=doc.version,
+                key=f"{f.rule}:{f.span.start}:{f.span.end}",
+            )
+            for f in findings
+            if f.path == doc.path
+        ]
+
+    def file_diagnostics(
+        self, project: Project, path: Path, findings: Iterable[Finding]
+    ) -> list[types.Diagnostic]:
+        source = project.workspace.source(path)
+        if source is None:
+            return []
+        lines_for = self.lines_for(project)
+        return [
+            convert.diagnostic(
+                f,
+                source.lines,
+                self.encoding,
+                lines_for=lines_for,
+                uri_for=self.uri_for,
+                version=None,
+                key=f"{f.rule}:{f.span.start}:{f.span.end}",
+            )
+            for f in findings
+            if f.path == path
+        ]
+
+    def closed_fresh(self, project: Project, path: Path) -> bool:
+        cached = self.workspace_results.get(path)
+        return cached is not None and cached[0] == self.closed_key(project, path)
+
+    def closed_key(self, project: Project, path: Path) -> tuple:
+        return project.result_key(path)
+
+    def closed_results(self, project: Project, path: Path) -> list[Finding]:
+        key = self.closed_key(project, path)
+        cached = self.workspace_results.get(path)
+        if cached is not None and cached[0] == key:
+            return cached[2]
+        findings, failures = project.check(path)
+        self.report_failures(failures)
+        self.workspace_results[path] = (key, str(next_result_id()), findings)
+        return findings
+
+    def push_closed(self, project: Project, path: Path, findings: list[Finding]) -> None:
+        uri = self.uri_for(path)
+        before = self.published.get(path)
+        if not findings and before is None:
+            return
+        diagnostics = self.file_diagnostics(project, path, findings)
+        self.publish(uri, diagnostics)
+        if diagnostics:
+            self.published[path] = (uri, len(diagnostics))
+        else:
+            self.published.pop(path, None)
+
+    def publish_outcome(self, doc: Document, outcome: CheckOutcome | None) -> None:
+        if outcome is None or self.pull:
+            return
+        self.publish(doc.uri, self.diagnostics(doc, outcome.findings), version=doc.version)

@@ -1,0 +1,209 @@
+"""The server's state and lookups: folders, open documents, client capabilities, tasks; messages to the user."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from lsprotocol import types
+from pygls.lsp.server import LanguageServer
+from pygls.protocol import LanguageServerProtocol, lsp_method
+from pygls.uris import from_fs_path, to_fs_path
+
+from convex_xray import __version__
+from convex_xray.engine.findings import Edit, Finding
+from convex_xray.engine.runner import RuleFailure
+from convex_xray.engine.source import Encoding, LineIndex
+from convex_xray.lsp import convert
+from convex_xray.lsp.session import (
+    Document,
+    Folder,
+    Project,
+)
+from convex_xray.lsp.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+NAME = "convex-xray"
+
+
+FIX_ALL_KIND = "source.fixAll.convex-xray"
+
+
+STATUS_NOTIFICATION = "convexXray/status"
+
+
+LIST_RULES_REQUEST = "convexXray/listRules"
+
+
+APPLY_ALL_FIXES = "convex-xray.applyAllFixes"
+
+
+SHOW_RULE_DOCUMENTATION = "convex-xray.showRuleDocumentation"
+
+
+RECONCILE_SECONDS = 0.4  # idle time after a fast check before the full one
+
+
+WATCH_GLOBS = (
+    "**/schema.{ts,js,mts,mjs}",
+    "**/convex.json",
+    "**/convex-xray.toml",
+    "**/tsconfig.json",
+    "**/*.{ts,tsx,js,jsx,mts,cts,mjs,cjs}",
+)
+
+
+CONFIG_FILES = frozenset({"convex-xray.toml", "convex.json", "tsconfig.json"})
+
+
+def path_of(uri: str) -> Path | None:
+    if not uri.startswith("file:"):
+        return None
+    fs_path = to_fs_path(uri)
+    if fs_path is None:
+        return None
+    return Path(fs_path).resolve()
+
+
+class ConvexXrayProtocol(LanguageServerProtocol):
+    """pygls keeps its own copy of every open document; we keep parsed snapshots instead,
+    so the built-in sync handlers only forward to ours (no second text to update per keystroke)."""
+
+    @lsp_method(types.TEXT_DOCUMENT_DID_OPEN)
+    def lsp_text_document__did_open(self, params: types.DidOpenTextDocumentParams):
+        if (handler := self.fm.features.get(types.TEXT_DOCUMENT_DID_OPEN)) is not None:
+            yield handler, (params,), None
+
+    @lsp_method(types.TEXT_DOCUMENT_DID_CHANGE)
+    def lsp_text_document__did_change(self, params: types.DidChangeTextDocumentParams):
+        if (handler := self.fm.features.get(types.TEXT_DOCUMENT_DID_CHANGE)) is not None:
+            yield handler, (params,), None
+
+    @lsp_method(types.TEXT_DOCUMENT_DID_CLOSE)
+    def lsp_text_document__did_close(self, params: types.DidCloseTextDocumentParams):
+        if (handler := self.fm.features.get(types.TEXT_DOCUMENT_DID_CLOSE)) is not None:
+            yield handler, (params,), None
+
+
+class ServerState(LanguageServer):
+    """The server's state and lookups: folders, open documents, client capabilities, tasks; messages to the user."""
+
+    def __init__(self) -> None:
+        super().__init__(NAME, __version__, protocol_cls=ConvexXrayProtocol)
+        self.encoding = Encoding.UTF16
+        self.folders: list[Folder] = []
+        self.documents: dict[str, Document] = {}
+        self.loose: dict[str, tuple[bytes, int | None]] = {}  # open non-Convex files: text only
+        self.global_settings = Settings()
+        self.pull = False
+        self.configuration_support = False
+        self.document_changes = False
+        self.resolve_edits = False
+        self.refresh_support = False
+        self.progress_support = False
+        self.show_document_support = False
+        self.hover_markdown = False
+        self.completion_markdown = False
+        self.tasks: dict[str, asyncio.Task[Any]] = {}
+        self.reconcile_tasks: dict[int, asyncio.Task[Any]] = {}
+        self.indexing_tasks: dict[int, asyncio.Task[Any]] = {}
+        self.indexed_events: dict[int, asyncio.Event] = {}
+        self.published: dict[Path, tuple[str, int]] = {}  # closed files pushed: uri, count
+        self.workspace_results: dict[Path, tuple[tuple, str, list[Finding]]] = {}
+        self.failures_reported: set[tuple[str, str]] = set()
+        self.configured = asyncio.Event()
+        self.gc_holds = 0
+        self.messages_shown: set[str] = set()
+        self.init_problems: list[str] = []
+
+    def settings_for(self, project: Project | None) -> Settings:
+        if project is None:
+            return self.global_settings
+        for folder in self.folders:
+            if project in folder.projects:
+                return folder.settings
+        return self.global_settings
+
+    def project_for(self, path: Path) -> Project | None:
+        best: Project | None = None
+        for folder in sorted(self.folders, key=lambda f: len(f.path.parts), reverse=True):
+            if path.is_relative_to(folder.path):
+                best = folder.project_for(path)
+                if best is not None:
+                    return best
+        return best
+
+    def open_doc(self, path: Path) -> Document | None:
+        for doc in self.documents.values():
+            if doc.path == path:
+                return doc
+        return None
+
+    def uri_for(self, path: Path) -> str:
+        doc = self.open_doc(path)
+        return doc.uri if doc is not None else (from_fs_path(str(path)) or path.as_uri())
+
+    def lines_for(self, project: Project | None) -> Callable[[Path], LineIndex | None]:
+        def lines(path: Path) -> LineIndex | None:
+            doc = self.open_doc(path)
+            if doc is not None:
+                return doc.source.lines
+            if project is None:
+                return None
+            source = project.workspace.source(path)
+            return source.lines if source is not None else None
+
+        return lines
+
+    def version_for(self, path: Path) -> int | None:
+        doc = self.open_doc(path)
+        return doc.version if doc is not None else None
+
+    def notify_status(self, state: str, **fields: int) -> None:
+        self.protocol.notify(STATUS_NOTIFICATION, {"state": state, **fields})
+
+    def show_problems(self, problems: Iterable[str]) -> None:
+        for problem in problems:
+            log.warning("%s", problem)
+            self.window_log_message(
+                types.LogMessageParams(type=types.MessageType.Warning, message=problem)
+            )
+            if problem not in self.messages_shown:
+                self.messages_shown.add(problem)
+                self.window_show_message(
+                    types.ShowMessageParams(
+                        type=types.MessageType.Warning, message=f"convex-xray: {problem}"
+                    )
+                )
+
+    def report_failures(self, failures: Iterable[RuleFailure]) -> None:
+        for failure in failures:
+            where = str(failure.path) if failure.path else "the workspace"
+            key = (failure.rule, where)
+            if key in self.failures_reported:
+                continue
+            self.failures_reported.add(key)
+            message = (
+                f"rule {failure.rule} failed on {where} and was skipped there: {failure.error}"
+            )
+            log.error("%s", message)
+            self.window_log_message(
+                types.LogMessageParams(type=types.MessageType.Error, message=message)
+            )
+
+    def workspace_edit(
+        self, edits: Iterable[Edit], lines_for: Callable[[Path], LineIndex | None]
+    ) -> types.WorkspaceEdit:
+        return convert.workspace_edit(
+            edits,
+            self.encoding,
+            lines_for=lines_for,
+            uri_for=self.uri_for,
+            version_for=self.version_for,
+            document_changes=self.document_changes,
+        )
