@@ -10,8 +10,10 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from convex_xray import __version__
+from convex_xray.cli.notes import RunNotes
 from convex_xray.engine.analysis.options import AnalysisOptions
 from convex_xray.engine.config import Config, ConfigError, find_config, load_config
 from convex_xray.engine.findings import Finding, Severity
@@ -19,6 +21,10 @@ from convex_xray.engine.fixes import fix_to_fixpoint, unified_diff, write_atomic
 from convex_xray.engine.registry import all_rules, resolve_rule
 from convex_xray.engine.runner import CheckResult, run_check
 from convex_xray.engine.workspace import Workspace, discover_roots
+
+if TYPE_CHECKING:  # (imported when used: `check` without them starts faster)
+    from convex_xray.cli.baseline import BaselineSummary
+    from convex_xray.cli.insights import InsightsSummary
 
 EXIT_CLEAN = 0
 EXIT_FINDINGS = 1
@@ -114,11 +120,11 @@ def build_workspace(paths: Sequence[Path], config: Config) -> tuple[Workspace, l
     return workspace, None
 
 
-def _render(args: argparse.Namespace, workspace: Workspace, result: CheckResult, fixed: int | None) -> str:
+def _render(args: argparse.Namespace, workspace: Workspace, result: CheckResult, fixed: int | None, notes: RunNotes) -> str:
     if args.format == "json":
         from convex_xray.cli.output.json_format import render_json
 
-        return render_json(workspace, result, fixed)
+        return render_json(workspace, result, fixed, notes=notes)
     if args.format == "json-lines":
         from convex_xray.cli.output.json_format import render_json_lines
 
@@ -130,7 +136,7 @@ def _render(args: argparse.Namespace, workspace: Workspace, result: CheckResult,
     if args.format == "sarif":
         from convex_xray.cli.output.sarif import render_sarif
 
-        return render_sarif(workspace, result)
+        return render_sarif(workspace, result, notes=notes)
     if args.format == "junit":
         from convex_xray.cli.output.junit import render_junit
 
@@ -139,7 +145,7 @@ def _render(args: argparse.Namespace, workspace: Workspace, result: CheckResult,
 
     color = args.output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
     return render_text(
-        workspace, result, color=color, quiet=args.quiet, statistics=args.statistics, fixed=fixed
+        workspace, result, color=color, quiet=args.quiet, statistics=args.statistics, fixed=fixed, notes=notes
     )
 
 
@@ -193,11 +199,12 @@ def cmd_check(args: argparse.Namespace) -> int:
         result, fixed = _fix(args, workspace, config, files, select, ignore)
     else:
         result = _run_with_progress(args, workspace, config, files, select, ignore)
+    notes = RunNotes()
     if args.insights is not None:
-        _merge_insights(args.insights, workspace, result)
+        notes.insights = _merge_insights(args.insights, workspace, result)
     if args.write_baseline is not None or args.baseline is not None:
-        _filter_through_baseline(args, workspace, config, files, select, ignore, result)
-    report = _render(args, workspace, result, fixed)
+        notes.baseline = _filter_through_baseline(args, workspace, config, files, select, ignore, result)
+    report = _render(args, workspace, result, fixed, notes)
     if args.output is not None:
         args.output.write_text(report + "\n", encoding="utf-8")
     elif args.diff and args.format == "text":
@@ -226,14 +233,14 @@ def _changed_since(ref: str, paths: Sequence[Path], workspace: Workspace, files:
     return [f for f in candidates if f.resolve() in changed]
 
 
-def _merge_insights(path: Path, workspace: Workspace, result: CheckResult) -> None:
+def _merge_insights(path: Path, workspace: Workspace, result: CheckResult) -> InsightsSummary:
     from convex_xray.cli.insights import InsightsError, apply_insights, load_insights
 
     try:
         insights = load_insights(path)
     except InsightsError as error:
         raise UsageError(str(error)) from None
-    result.insights = apply_insights(workspace, result.findings, insights)
+    return apply_insights(workspace, result.findings, insights)
 
 
 def _filter_through_baseline(
@@ -244,7 +251,7 @@ def _filter_through_baseline(
     select: list[str],
     ignore: list[str],
     result: CheckResult,
-) -> None:
+) -> BaselineSummary:
     from convex_xray.cli.baseline import (
         Baseline,
         BaselineError,
@@ -282,7 +289,7 @@ def _filter_through_baseline(
         summary.pruned = True
     summary.written = written
     result.findings = new
-    result.baseline = summary
+    return summary
 
 
 def _run_with_progress(args: argparse.Namespace, workspace: Workspace, config: Config, files: list[Path] | None, select: list[str], ignore: list[str]) -> CheckResult:

@@ -7,7 +7,6 @@ import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from convex_xray.engine.config import Config
 from convex_xray.engine.findings import Finding
@@ -15,10 +14,6 @@ from convex_xray.engine.model import FileModel
 from convex_xray.engine.registry import Rule, RuleContext, iter_rules
 from convex_xray.engine.suppressions import Suppressions, anchor_lines, parse_suppressions
 from convex_xray.engine.workspace import FileProblem, Workspace
-
-if TYPE_CHECKING:
-    from convex_xray.cli.baseline import BaselineSummary
-    from convex_xray.cli.insights import InsightsSummary
 
 log = logging.getLogger(__name__)
 
@@ -37,9 +32,6 @@ class CheckResult:
     problems: list[FileProblem] = field(default_factory=list)
     failures: list[RuleFailure] = field(default_factory=list)
     elapsed_ms: float = 0.0
-    # Set by the CLI when it filtered through a baseline / merged production insights.
-    baseline: BaselineSummary | None = None
-    insights: InsightsSummary | None = None
 
 
 def active_rules(config: Config, select: Iterable[str] = (), ignore: Iterable[str] = ()) -> list[Rule]:

@@ -7,6 +7,7 @@ from collections import Counter
 from typing import Any
 
 from convex_xray import __version__
+from convex_xray.cli.notes import RunNotes
 from convex_xray.cli.output.locations import locate
 from convex_xray.engine.findings import Finding, Fix, Span
 from convex_xray.engine.runner import CheckResult
@@ -56,7 +57,7 @@ def finding_to_dict(workspace: Workspace, finding: Finding) -> dict[str, Any]:
     }
 
 
-def summary(result: CheckResult, fixed: int | None = None) -> dict[str, Any]:
+def summary(result: CheckResult, fixed: int | None = None, notes: RunNotes | None = None) -> dict[str, Any]:
     by_rule = Counter(f.rule for f in result.findings)
     by_severity = Counter(f.severity.label for f in result.findings)
     data: dict[str, Any] = {
@@ -68,24 +69,26 @@ def summary(result: CheckResult, fixed: int | None = None) -> dict[str, Any]:
     }
     if fixed is not None:
         data["fixed"] = fixed
-    if result.baseline is not None:
-        data["baseline"] = result.baseline.to_dict()
-    if result.insights is not None:
-        data["insights"] = result.insights.to_dict()
+    if notes is not None and notes.baseline is not None:
+        data["baseline"] = notes.baseline.to_dict()
+    if notes is not None and notes.insights is not None:
+        data["insights"] = notes.insights.to_dict()
     return data
 
 
-def render_json(workspace: Workspace, result: CheckResult, fixed: int | None = None) -> str:
+def render_json(
+    workspace: Workspace, result: CheckResult, fixed: int | None = None, *, notes: RunNotes | None = None
+) -> str:
     document = {
         "version": JSON_VERSION,
         "tool": {"name": "convex-xray", "version": __version__},
-        "summary": summary(result, fixed),
+        "summary": summary(result, fixed, notes),
         "diagnostics": [finding_to_dict(workspace, f) for f in result.findings],
         "problems": [{"path": str(p.path), "message": p.message} for p in result.problems],
         "errors": [{"rule": e.rule, "path": str(e.path) if e.path else None, "message": e.error} for e in result.failures],
     }
-    if result.baseline is not None:
-        document["baseline_stale"] = [e.to_dict() for e in result.baseline.stale]
+    if notes is not None and notes.baseline is not None:
+        document["baseline_stale"] = [e.to_dict() for e in notes.baseline.stale]
     return json.dumps(document, indent=2, ensure_ascii=False)
 
 

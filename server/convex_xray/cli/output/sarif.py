@@ -18,6 +18,7 @@ from urllib.parse import quote
 
 from convex_xray import __version__
 from convex_xray.cli.baseline import FINGERPRINT_KEY, fingerprints
+from convex_xray.cli.notes import RunNotes
 from convex_xray.cli.output.locations import locate
 from convex_xray.engine.findings import Applicability, Edit, Finding, Fix, Severity, Span
 from convex_xray.engine.registry import DOCS_BASE_URL, Rule, all_rules
@@ -167,9 +168,10 @@ def _result(
 
 
 def sarif_log(
-    workspace: Workspace, result: CheckResult, base: Path | None = None
+    workspace: Workspace, result: CheckResult, base: Path | None = None, *, notes: RunNotes | None = None
 ) -> dict[str, Any]:
     base = (base or Path.cwd()).resolve()
+    baseline = notes.baseline if notes is not None else None
     locator = _Locator(workspace, base)
     rules = all_rules()
     index = {rule.meta.slug: number for number, rule in enumerate(rules)}
@@ -213,21 +215,21 @@ def sarif_log(
         "columnKind": "unicodeCodePoints",
         "invocations": [invocation],
         "results": [
-            _result(locator, finding, index, fingerprint, result.baseline is not None)
+            _result(locator, finding, index, fingerprint, baseline is not None)
             for finding, fingerprint in zip(result.findings, prints, strict=True)
         ],
     }
     properties: dict[str, Any] = {}
-    if result.baseline is not None:
-        properties["baseline"] = result.baseline.to_dict()
-    if result.insights is not None:
-        properties["insights"] = result.insights.to_dict()
+    if baseline is not None:
+        properties["baseline"] = baseline.to_dict()
+    if notes is not None and notes.insights is not None:
+        properties["insights"] = notes.insights.to_dict()
     if properties:
         run["properties"] = properties
     return {"$schema": SARIF_SCHEMA, "version": SARIF_VERSION, "runs": [run]}
 
 
-def render_sarif(workspace: Workspace, result: CheckResult) -> str:
+def render_sarif(workspace: Workspace, result: CheckResult, *, notes: RunNotes | None = None) -> str:
     # Compact: SARIF is read by machines, and json's C encoder only runs without `indent`
     # (a large app's log is several MB; indenting it took longer than building it).
-    return json.dumps(sarif_log(workspace, result), ensure_ascii=False, separators=(",", ":"))
+    return json.dumps(sarif_log(workspace, result, notes=notes), ensure_ascii=False, separators=(",", ":"))

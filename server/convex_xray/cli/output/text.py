@@ -6,12 +6,18 @@ import os
 import unicodedata
 from collections import Counter
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from convex_xray.cli.notes import RunNotes
 from convex_xray.cli.output.locations import locate
 from convex_xray.engine.findings import Severity
 from convex_xray.engine.runner import CheckResult
 from convex_xray.engine.source import Encoding
 from convex_xray.engine.workspace import Workspace
+
+if TYPE_CHECKING:  # (imported when used: `check` without them starts faster)
+    from convex_xray.cli.baseline import BaselineSummary
+    from convex_xray.cli.insights import InsightsSummary
 
 _COLORS = {
     Severity.ERROR: "\033[31m",
@@ -51,6 +57,7 @@ def render_text(
     quiet: bool = False,
     statistics: bool = False,
     fixed: int | None = None,
+    notes: RunNotes | None = None,
 ) -> str:
     out: list[str] = []
 
@@ -105,16 +112,14 @@ def render_text(
     if fixable:
         summary += f" {fixable} fixable with `--fix`."
     out.append(("" if not out else "\n") + summary)
-    if result.baseline is not None:
-        out.append(baseline_line(result))
-    if result.insights is not None:
-        out.append(insights_line(result))
+    if notes is not None and notes.baseline is not None:
+        out.append(baseline_line(notes.baseline))
+    if notes is not None and notes.insights is not None:
+        out.append(insights_line(notes.insights))
     return "\n".join(out)
 
 
-def baseline_line(result: CheckResult) -> str:
-    baseline = result.baseline
-    assert baseline is not None
+def baseline_line(baseline: BaselineSummary) -> str:
     line = (
         f"Baseline {display_path(baseline.path)}: {baseline.matched} known (not shown), "
         f"{baseline.new} new, {len(baseline.stale)} stale"
@@ -128,9 +133,7 @@ def baseline_line(result: CheckResult) -> str:
     return line + "."
 
 
-def insights_line(result: CheckResult) -> str:
-    insights = result.insights
-    assert insights is not None
+def insights_line(insights: InsightsSummary) -> str:
     line = (
         f"Production insights: {insights.total} read, {insights.mapped} matched to functions here, "
         f"{insights.annotated} finding{'s' if insights.annotated != 1 else ''} annotated, "
