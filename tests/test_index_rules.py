@@ -209,15 +209,15 @@ def test_usage_follows_edits_and_signature_tracks_what_the_rules_read(project):
     path = app / "convex" / "p.ts"
     before = workspace.model(path)
     assert before is not None
-    signature = usage_signature(before)
+    signature = usage_signature(workspace, before)
     assert not compute_usage(workspace).used("players", "by_email")
-    assert usage_signature(before) == signature  # cached, same answer
+    assert usage_signature(workspace, before) == signature  # cached, same answer
 
     edited = USES_NOTHING.replace('.take(5)', '.take(5).then(() => "by_email")')
     workspace.set_source(SourceFile(path, edited))
     after = workspace.model(path)
     assert after is not None and after is not before
-    assert usage_signature(after) != signature, "a new literal naming an index changes the signature"
+    assert usage_signature(workspace, after) != signature, "a new literal naming an index changes the signature"
     assert compute_usage(workspace).used("players", "by_email")
 
     ordered = USES_NOTHING.replace(
@@ -225,6 +225,6 @@ def test_usage_follows_edits_and_signature_tracks_what_the_rules_read(project):
         'ctx.db.query("players").withIndex("by_orgId", (q) => q.eq("orgId", "o")).take(5)',
     )
     workspace.set_source(SourceFile(path, ordered))
-    plain = usage_signature(workspace.model(path))
+    plain = usage_signature(workspace, workspace.model(path))
     workspace.set_source(SourceFile(path, ordered.replace(".take(5)", '.order("desc").take(5)')))
-    assert usage_signature(workspace.model(path)) != plain, "`.order()` on a use matters to redundant-index"
+    assert usage_signature(workspace, workspace.model(path)) != plain, "`.order()` on a use matters to redundant-index"

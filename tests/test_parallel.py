@@ -13,6 +13,7 @@ from convex_xray.cli import parallel
 from convex_xray.cli.output.json_format import render_json
 from convex_xray.engine.config import Config
 from convex_xray.engine.runner import run_check
+from convex_xray.rules.support.index_usage import MERGED_USAGE
 
 GENERATOR = Path(__file__).resolve().parents[1] / "benchmarks" / "generate.py"
 
@@ -42,7 +43,7 @@ def test_parallel_equals_serial(which, generated, monkeypatch):
     assert not result.failures
     assert _json(parallel_ws, result) == _json(serial_ws, serial)
     # The index-hygiene rules answered from the merged usage, not by re-reading everything.
-    assert isinstance(parallel_ws.precomputed_index_usage, parallel.MergedIndexUsage)
+    assert isinstance(parallel_ws.memo.get(MERGED_USAGE), parallel.MergedIndexUsage)
 
 
 def test_small_workspaces_stay_serial():

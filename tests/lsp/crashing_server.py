@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from convex_xray.engine.context import RuleContext
 from convex_xray.engine.findings import Finding, Severity
-from convex_xray.engine.registry import RuleContext, RuleMeta, all_rules, register
+from convex_xray.engine.registry import RuleMeta, all_rules, register
 
 all_rules()  # the real rules first: the registry loads them only while it is empty
 

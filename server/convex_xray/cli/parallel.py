@@ -32,7 +32,7 @@ from convex_xray.engine.runner import (
     silent_rules,
 )
 from convex_xray.engine.workspace import FileProblem, Workspace
-from convex_xray.rules.support.index_usage import IndexUsage, _cached_file_usage
+from convex_xray.rules.support.index_usage import MERGED_USAGE, IndexUsage, cached_file_usage
 
 MIN_FILES_PER_JOB = 48  # below this, forking costs more than it saves
 
@@ -158,7 +158,7 @@ def _check_shard(paths: list[Path]) -> _ShardResult:
         model = workspace.model(path)
         if model is None or workspace.component_of(path) is not None:
             continue
-        part = _cached_file_usage(model)
+        part = cached_file_usage(workspace, model)
         for name, ref in part.named:
             key = (path, ref.node.start_byte)
             if ref.table is None:
@@ -220,7 +220,7 @@ def run_check_parallel(
     for result in results:
         for finding in result.findings:
             per_file[finding.path].append(finding)
-    workspace.precomputed_index_usage = MergedIndexUsage((r.usage for r in results), workspace)
+    workspace.memo.put(MERGED_USAGE, MergedIndexUsage((r.usage for r in results), workspace))
     for result in results:
         for problem in result.problems:
             if problem not in workspace.problems:

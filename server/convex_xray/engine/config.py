@@ -9,6 +9,7 @@ from typing import Any
 
 from convex_xray.engine.findings import Severity
 from convex_xray.engine.model import FunctionKind
+from convex_xray.engine.registry import resolve_rule
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -102,7 +103,6 @@ def load_config(path: Path | None) -> Config:
 
 
 def config_from_dict(raw: dict[str, Any], path: Path | None = None) -> Config:
-    from convex_xray.engine.registry import resolve_rule  # late: registry imports rules
 
     config = Config(path=path)
     for key in raw:

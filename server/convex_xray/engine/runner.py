@@ -9,9 +9,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from convex_xray.engine.config import Config
+from convex_xray.engine.context import RuleContext
 from convex_xray.engine.findings import Finding
 from convex_xray.engine.model import FileModel
-from convex_xray.engine.registry import Rule, RuleContext, iter_rules
+from convex_xray.engine.registry import Rule, iter_rules
 from convex_xray.engine.suppressions import Suppressions, anchor_lines, parse_suppressions
 from convex_xray.engine.workspace import FileProblem, Workspace
 

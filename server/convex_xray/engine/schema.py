@@ -15,6 +15,7 @@ from typing import cast
 from tree_sitter import Node
 
 from convex_xray.engine.findings import Span
+from convex_xray.engine.memo import Memo
 from convex_xray.engine.source import SourceFile
 from convex_xray.engine.syntax import call_args, member_parts, string_value, text_of, unwrap
 
@@ -72,6 +73,9 @@ class Schema:
     complete: bool = True  # every table is known (no unresolved spreads / dynamic tables)
     error: str | None = None  # why the schema could not be read
     component: str | None = None  # component name for component schemas (kept apart)
+    # What rules derive from this schema (e.g. its index naming style); lives as long as the
+    # schema, which the workspace rebuilds whenever its source changes.
+    memo: Memo = field(default_factory=Memo, compare=False, repr=False)
 
     @property
     def usable(self) -> bool:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from tree_sitter import Node
 
 from convex_xray.engine.findings import Edit, Finding
+from convex_xray.engine.registry import resolve_rule
 from convex_xray.engine.source import SourceFile
 
 # ESLint rule names from @convex-dev/eslint-plugin that mean the same thing as ours.
@@ -106,7 +107,6 @@ def _rule_names(rest: str, eslint: bool) -> frozenset[str] | None:
 
 def _slug(name: str) -> str:
     """A rule code (`CX201`) names the same rule as its slug; anything else stays as written."""
-    from convex_xray.engine.registry import resolve_rule  # late: the registry loads the rules
 
     rule = resolve_rule(name)
     return rule.meta.slug if rule is not None else name

@@ -11,17 +11,21 @@ import fnmatch
 import json
 import os
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TypeVar, cast
 
 from convex_xray.engine.analysis.analyzer import analyze_file
 from convex_xray.engine.analysis.options import AnalysisBudgetExceeded, AnalysisOptions
 from convex_xray.engine.findings import Span
+from convex_xray.engine.memo import Memo, MemoKey
 from convex_xray.engine.model import DbRead, FileModel, FunctionModel, HelperCall, RunCall
 from convex_xray.engine.schema import Schema, read_schema
 from convex_xray.engine.source import DecodeError, SourceFile, is_source_path
 from convex_xray.engine.syntax import text_of
+
+T = TypeVar("T")
 
 SKIP_DIRS = frozenset({"node_modules", "_generated", ".git", "dist", "build", ".next", ".turbo", ".vercel", "coverage", ".convex-xray-cache"})
 SCHEMA_NAMES = ("schema.ts", "schema.js", "schema.mts", "schema.mjs")
@@ -237,9 +241,11 @@ class Workspace:
         self._summaries: dict[int, FunctionSummary] = {}
         self._tsconfig_paths: dict[Path, tuple[Path, dict[str, list[str]]] | None] = {}
         self.problems: list[FileProblem] = []
-        # Index usage merged from worker processes, used by the index-hygiene rules instead of
-        # reading every file again (see `convex_xray.cli.parallel`).
-        self.precomputed_index_usage: object | None = None
+        # What rules derive from the whole workspace and share (e.g. index usage merged from
+        # worker processes, see `convex_xray.cli.parallel`); lives as long as the workspace.
+        self.memo = Memo()
+        # What rules derive from one file's model, kept while that model is current.
+        self._per_file: dict[Path, dict[MemoKey[Any], tuple[FileModel, Any]]] = {}
         self._files: list[Path] | None = None
         for root in self.roots:
             self._locate_schemas(root)
@@ -293,6 +299,7 @@ class Workspace:
         """Replace a file's snapshot (an open editor buffer); invalidates what depends on it."""
         path = source.path
         self._entries[path] = _Entry(source)
+        self._per_file.pop(path, None)
         self._summaries.clear()
         if self._files is not None and path not in self._files and self.root_of(path) is not None:
             self._files = sorted({*self._files, path})
@@ -302,11 +309,23 @@ class Workspace:
     def forget(self, path: Path) -> None:
         """Drop a cached snapshot (closed buffer, file deleted or changed on disk)."""
         self._entries.pop(path, None)
+        self._per_file.pop(path, None)
         self._summaries.clear()
         if path.name in SCHEMA_NAMES or path in self._schema_dependencies():
             self._schemas.clear()
         if self._files is not None and not path.exists():
             self._files = [f for f in self._files if f != path]
+
+    def per_file(self, key: MemoKey[T], model: FileModel, compute: Callable[[FileModel], T]) -> T:
+        """`compute(model)`, remembered while `model` is the file's current model (models are
+        immutable snapshots, replaced when the file changes: identity tells if it is current)."""
+        slots = self._per_file.setdefault(model.path, {})
+        entry = slots.get(key)
+        if entry is not None and entry[0] is model:
+            return cast(T, entry[1])
+        value = compute(model)
+        slots[key] = (model, value)
+        return value
 
     def invalidate_file_list(self) -> None:
         self._files = None

@@ -13,7 +13,6 @@ from convex_xray.lsp.session import (
     CheckOutcome,
     Document,
     Project,
-    next_result_id,
 )
 from convex_xray.lsp.state import ServerState
 
@@ -83,7 +82,7 @@ class Publisher(ServerState):
             return cached[2]
         findings, failures = project.check(path)
         self.report_failures(failures)
-        self.workspace_results[path] = (key, str(next_result_id()), findings)
+        self.workspace_results[path] = (key, str(project.serials.result_id()), findings)
         return findings
 
     def push_closed(self, project: Project, path: Path, findings: list[Finding]) -> None:

@@ -46,14 +46,26 @@ from convex_xray.lsp.incremental import (
     statements_root,
 )
 from convex_xray.lsp.settings import Settings, config_file_for, merge_config
-from convex_xray.rules.support.index_usage import usage_signature
+from convex_xray.rules.support.index_usage import UsageSignature, usage_signature
 
 log = logging.getLogger(__name__)
 
 # -- projects and folders --------------------------------------------------------------------------
 
 
-_SERIALS = itertools.count(1)
+class Serials:
+    """The numbers one server hands out: project serials (in cache keys) and diagnostic result
+    ids (pull diagnostics). Owned by the server; a `Folder` made without one gets its own."""
+
+    def __init__(self) -> None:
+        self._projects = itertools.count(1)
+        self._results = itertools.count(1)
+
+    def project(self) -> int:
+        return next(self._projects)
+
+    def result_id(self) -> int:
+        return next(self._results)
 
 
 class _Same:
@@ -81,7 +93,9 @@ class _WorkspaceRuleCache:
 class Project:
     """One Convex app inside a folder: its roots, merged config, workspace and caches."""
 
-    def __init__(self, folder: Path, roots: list[Path], config_path: Path | None) -> None:
+    def __init__(
+        self, folder: Path, roots: list[Path], config_path: Path | None, serials: Serials
+    ) -> None:
         self.folder = folder
         self.roots = roots
         self.config_path = config_path
@@ -89,11 +103,12 @@ class Project:
         self.workspace = Workspace(roots, base=folder)
         self.rules: list[Rule] = []
         self.silent: list[Rule] = []
-        self.serial = next(_SERIALS)
+        self.serials = serials
+        self.serial = serials.project()
         self.generation = 0  # bumped by every change (edits of open documents included)
         self.disk_generation = 0  # bumped when files change on disk behind the editor's back
         self._changed_by: dict[str | None, int] = {}  # last generation each document changed
-        self._usage: dict[Path, tuple] = {}  # how each file uses tables and indexes
+        self._usage: dict[Path, UsageSignature] = {}  # how each file uses tables and indexes
         self._cache = _WorkspaceRuleCache()
         self._frozen: set[Path] = set()  # files whose model was built before gc.freeze()
         self.indexed = False
@@ -190,14 +205,14 @@ class Project:
         self._frozen.discard(path)
         return self.workspace.cached_model(path)
 
-    def _usage_signature(self, path: Path) -> tuple:
+    def _usage_signature(self, path: Path) -> UsageSignature:
         cached = self._usage.get(path)
         if cached is not None:
             return cached
         model = self.workspace.model(path)
         if model is None:
             return ()
-        signature = usage_signature(model)
+        signature = usage_signature(self.workspace, model)
         self._usage[path] = signature
         return signature
 
@@ -297,7 +312,10 @@ class Project:
 class Folder:
     """A workspace folder (or the directory of a lone Convex file) and its projects."""
 
-    def __init__(self, path: Path, uri: str, settings: Settings) -> None:
+    def __init__(
+        self, path: Path, uri: str, settings: Settings, serials: Serials | None = None
+    ) -> None:
+        self.serials = serials or Serials()
         self.path = path
         self.uri = uri
         self.settings = settings
@@ -317,7 +335,7 @@ class Folder:
             )
             groups = {None: [r for rs in groups.values() for r in rs]} if groups else {}
         self.projects = [
-            Project(self.path, sorted(rs), cfg)
+            Project(self.path, sorted(rs), cfg, self.serials)
             for cfg, rs in sorted(groups.items(), key=lambda i: str(i[0]))
         ]
         for project in self.projects:
@@ -375,13 +393,6 @@ class Document:
         self.changes = []
 
 
-_RESULT_IDS = itertools.count(1)
-
-
-def next_result_id() -> int:
-    return next(_RESULT_IDS)
-
-
 @dataclass
 class CheckOutcome:
     findings: list[Finding]
@@ -420,7 +431,7 @@ def check_document(
     doc.shown = outcome.findings
     doc.checked_version = doc.version
     doc.checked_generation = project.generation
-    doc.result_id = next_result_id()
+    doc.result_id = project.serials.result_id()
     return outcome
 
 

@@ -22,6 +22,7 @@ from convex_xray.lsp.session import (
     Document,
     Folder,
     Project,
+    Serials,
 )
 from convex_xray.lsp.settings import Settings
 
@@ -97,6 +98,7 @@ class ServerState(LanguageServer):
         super().__init__(NAME, __version__, protocol_cls=ConvexXrayProtocol)
         self.encoding = Encoding.UTF16
         self.folders: list[Folder] = []
+        self.serials = Serials()  # project serials and result ids, for this server's lifetime
         self.documents: dict[str, Document] = {}
         self.loose: dict[str, tuple[bytes, int | None]] = {}  # open non-Convex files: text only
         self.global_settings = Settings()

@@ -38,8 +38,9 @@ from collections.abc import Iterator
 
 from tree_sitter import Node
 
+from convex_xray.engine.context import RuleContext
 from convex_xray.engine.findings import Edit, Finding, Fix, FixAvailability, Severity
-from convex_xray.engine.registry import RuleContext, RuleMeta, register
+from convex_xray.engine.registry import RuleMeta, register
 from convex_xray.engine.syntax import string_value, text_of, unwrap
 
 META = RuleMeta(

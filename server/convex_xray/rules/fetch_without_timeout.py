@@ -55,9 +55,10 @@ from functools import cache
 
 from tree_sitter import Language, Node, Query, QueryCursor
 
+from convex_xray.engine.context import RuleContext
 from convex_xray.engine.findings import Edit, Finding, Fix, FixAvailability, Severity, Span
 from convex_xray.engine.model import FetchCall, FunctionModel
-from convex_xray.engine.registry import RuleContext, RuleMeta, register
+from convex_xray.engine.registry import RuleMeta, register
 from convex_xray.engine.source import SourceFile
 from convex_xray.engine.syntax import call_args, text_of, unwrap
 

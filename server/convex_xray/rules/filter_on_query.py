@@ -77,9 +77,10 @@ from collections.abc import Iterator
 from dataclasses import replace
 
 from convex_xray.engine.analysis.chains import parse_index_ranges
+from convex_xray.engine.context import RuleContext
 from convex_xray.engine.findings import Finding, FixAvailability, Related, Severity, Span
 from convex_xray.engine.model import QueryChain
-from convex_xray.engine.registry import RuleContext, RuleMeta, register
+from convex_xray.engine.registry import RuleMeta, register
 from convex_xray.engine.schema import Schema, Table
 from convex_xray.rules.support.add_index import (
     IndexPlan,

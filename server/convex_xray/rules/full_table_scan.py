@@ -52,9 +52,10 @@ from collections.abc import Iterator
 from tree_sitter import Node
 
 from convex_xray.engine.analysis.chains import parse_index_ranges
+from convex_xray.engine.context import RuleContext
 from convex_xray.engine.findings import Finding, Fix, FixAvailability, Related, Severity, Span
 from convex_xray.engine.model import DbRead, QueryChain
-from convex_xray.engine.registry import RuleContext, RuleMeta, register
+from convex_xray.engine.registry import RuleMeta, register
 from convex_xray.engine.syntax import string_value
 from convex_xray.rules.support.add_index import (
     insert_index_edit,

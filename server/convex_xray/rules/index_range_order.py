@@ -64,9 +64,10 @@ from collections.abc import Iterator, Sequence
 from tree_sitter import Node
 
 from convex_xray.engine.analysis.chains import parse_index_ranges
+from convex_xray.engine.context import RuleContext
 from convex_xray.engine.findings import Edit, Finding, Fix, FixAvailability, Related, Severity
 from convex_xray.engine.model import IndexRange
-from convex_xray.engine.registry import RuleContext, RuleMeta, register
+from convex_xray.engine.registry import RuleMeta, register
 from convex_xray.engine.source import SourceFile
 from convex_xray.engine.syntax import unwrap
 from convex_xray.rules.support.add_index import LOWER, index_key, valid_range

@@ -40,8 +40,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from convex_xray.engine.context import RuleContext
 from convex_xray.engine.findings import Finding, Fix, FixAvailability, Related, Severity, Span
-from convex_xray.engine.registry import RuleContext, RuleMeta, register
+from convex_xray.engine.registry import RuleMeta, register
 from convex_xray.rules.support.iteration import costly_loops, line_of, loop_phrase
 
 META = RuleMeta(

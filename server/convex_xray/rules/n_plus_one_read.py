@@ -55,9 +55,10 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator
 
+from convex_xray.engine.context import RuleContext
 from convex_xray.engine.findings import Finding, Fix, FixAvailability, Related, Severity, Span
 from convex_xray.engine.model import DbRead, Event, FileModel, HelperCall, Loop
-from convex_xray.engine.registry import RuleContext, RuleMeta, register
+from convex_xray.engine.registry import RuleMeta, register
 from convex_xray.engine.syntax import text_of
 from convex_xray.rules.support.iteration import (
     costly_loops,

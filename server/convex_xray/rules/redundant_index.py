@@ -100,9 +100,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from convex_xray.engine.context import RuleContext
 from convex_xray.engine.findings import Edit, Finding, Fix, FixAvailability, Related, Severity, Span
 from convex_xray.engine.model import FileModel, IndexRef
-from convex_xray.engine.registry import RuleContext, RuleMeta, register
+from convex_xray.engine.registry import RuleMeta, register
 from convex_xray.engine.schema import Index, Table
 from convex_xray.engine.syntax import string_value
 from convex_xray.rules.support.add_index import remove_index_edit, rename_literal_edit

@@ -39,9 +39,10 @@ from collections.abc import Iterator
 
 from tree_sitter import Node
 
+from convex_xray.engine.context import RuleContext
 from convex_xray.engine.findings import Edit, Finding, Fix, FixAvailability, Related, Severity, Span
 from convex_xray.engine.model import Loop, ScheduleCall
-from convex_xray.engine.registry import RuleContext, RuleMeta, register
+from convex_xray.engine.registry import RuleMeta, register
 from convex_xray.engine.syntax import pattern_names, text_of
 from convex_xray.rules.support.iteration import costly_loops, line_of, loop_phrase
 

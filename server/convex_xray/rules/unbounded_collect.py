@@ -53,9 +53,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from convex_xray.engine.context import RuleContext
 from convex_xray.engine.findings import Edit, Finding, Fix, FixAvailability, Related, Severity, Span
 from convex_xray.engine.model import DbRead, QueryChain
-from convex_xray.engine.registry import RuleContext, RuleMeta, register
+from convex_xray.engine.registry import RuleMeta, register
 from convex_xray.engine.syntax import string_value, text_of
 from convex_xray.rules.support.usage import ResultUse, result_use
 

@@ -42,9 +42,10 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterator
 
+from convex_xray.engine.context import RuleContext
 from convex_xray.engine.findings import Edit, Finding, Fix, FixAvailability, Related, Severity
 from convex_xray.engine.model import IndexRef
-from convex_xray.engine.registry import RuleContext, RuleMeta, register
+from convex_xray.engine.registry import RuleMeta, register
 from convex_xray.engine.schema import Table
 from convex_xray.rules.support.add_index import missing_index_fixes
 

@@ -81,8 +81,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from convex_xray.engine.context import RuleContext
 from convex_xray.engine.findings import Finding, Fix, FixAvailability, Severity
-from convex_xray.engine.registry import RuleContext, RuleMeta, register
+from convex_xray.engine.registry import RuleMeta, register
 from convex_xray.rules.support.add_index import remove_index_edit
 from convex_xray.rules.support.index_usage import index_usage
 

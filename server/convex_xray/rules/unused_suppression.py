@@ -50,8 +50,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from convex_xray.engine.context import RuleContext
 from convex_xray.engine.findings import Edit, Finding, Fix, FixAvailability, Severity, Span
-from convex_xray.engine.registry import RuleContext, RuleMeta, all_rules, register, resolve_rule
+from convex_xray.engine.registry import RuleMeta, all_rules, register, resolve_rule
 from convex_xray.engine.source import SourceFile
 from convex_xray.engine.suppressions import Suppression
 

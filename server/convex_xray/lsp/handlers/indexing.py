@@ -16,7 +16,6 @@ from convex_xray.lsp.handlers.checking import Checking
 from convex_xray.lsp.session import (
     Folder,
     Project,
-    next_result_id,
 )
 from convex_xray.lsp.state import log
 
@@ -161,7 +160,7 @@ class Indexing(Checking):
                 for path, findings in results.items():
                     self.workspace_results[path] = (
                         self.closed_key(project, path),
-                        str(next_result_id()),
+                        str(project.serials.result_id()),
                         findings,
                     )
             for path in chunk:

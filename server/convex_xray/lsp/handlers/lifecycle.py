@@ -63,7 +63,7 @@ class Lifecycle(PullDiagnostics):
         for item in folders:
             path = path_of(item.uri)
             if path is not None:
-                self.folders.append(Folder(path, item.uri, settings))
+                self.folders.append(Folder(path, item.uri, settings, self.serials))
         # Found now, not on `initialized`: documents may be opened before that is handled.
         for folder in self.folders:
             self.init_problems += folder.discover()

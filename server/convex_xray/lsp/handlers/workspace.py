@@ -93,7 +93,7 @@ class WorkspaceHandlers(Documents):
         for item in params.event.added:
             path = path_of(item.uri)
             if path is not None:
-                folder = Folder(path, item.uri, self.global_settings)
+                folder = Folder(path, item.uri, self.global_settings, self.serials)
                 self.folders.append(folder)
                 added.append(folder)
         for doc in self.documents.values():

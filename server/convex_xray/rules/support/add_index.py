@@ -23,6 +23,7 @@ from tree_sitter import Node
 
 from convex_xray.engine.analysis.chains import filter_predicate, parse_filter, parse_index_ranges
 from convex_xray.engine.findings import Edit, Fix
+from convex_xray.engine.memo import MemoKey
 from convex_xray.engine.model import ChainStep, FilterAtom, IndexRange, IndexRef, QueryChain
 from convex_xray.engine.schema import Index, Schema, Table
 from convex_xray.engine.source import SourceFile
@@ -60,24 +61,20 @@ def style_name(style: str, fields: Sequence[str]) -> str:
     return "by_" + "_and_".join(words)
 
 
-# The last answer, keyed by the schema objects themselves (a schema is rebuilt whenever its
-# source changes): the language server asks once per keystroke, over hundreds of indexes.
-_last_style: tuple[tuple[Schema, ...], str] | None = None
+# Remembered on the schema itself (rebuilt whenever its source changes): the language server
+# asks once per keystroke, over hundreds of indexes.
+_NAMING_STYLE: MemoKey[str] = MemoKey("index naming style")
 
 
 def naming_style(schemas: Iterable[Schema]) -> str:
     """The style most of the schema's index names follow (`by_a_and_b` when nothing tells)."""
-    global _last_style
     chosen = tuple(schemas)
-    last = _last_style
-    if (
-        last is not None
-        and len(last[0]) == len(chosen)
-        and all(a is b for a, b in zip(last[0], chosen, strict=True))
-    ):
-        return last[1]
-    style = _naming_style(chosen)
-    _last_style = (chosen, style)
+    if len(chosen) != 1:
+        return _naming_style(chosen)
+    [schema] = chosen
+    style = schema.memo.get(_NAMING_STYLE)
+    if style is None:
+        style = schema.memo.put(_NAMING_STYLE, _naming_style(chosen))
     return style
 
 

@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, cast
 from tree_sitter import Language, Node, Query, QueryCursor
 
 from convex_xray.engine.findings import Edit, Fix
+from convex_xray.engine.memo import MemoKey
 from convex_xray.engine.model import DbRead, Loop
 from convex_xray.engine.syntax import (
     call_args,
@@ -50,7 +51,7 @@ from convex_xray.engine.syntax import (
 )
 
 if TYPE_CHECKING:
-    from convex_xray.engine.registry import RuleContext
+    from convex_xray.engine.context import RuleContext
 
 # Ancestors a read may sit under and still run exactly once per item.
 _NEUTRAL = frozenset(
@@ -186,10 +187,14 @@ class _LoopFacts:
     exits: list[tuple[str, int]]  # (statement type, start byte) not inside a nested function
 
 
+_LOOP_FACTS_MEMO: MemoKey[_LoopFacts] = MemoKey("what a loop body declares, assigns and exits by")
+_NON_ARRAY_NAMES: MemoKey[frozenset[str]] = MemoKey("names declared as a non-array iterable")
+_VISIBLE_NAMES: MemoKey[frozenset[str]] = MemoKey("names visible in a top-level scope")
+
+
 def _loop_facts(ctx: RuleContext, loop: Loop) -> _LoopFacts:
-    key = ("batch_fetch.loop_facts", loop.node.id)
-    cached = ctx.memo.get(key)
-    if isinstance(cached, _LoopFacts):
+    cached = ctx.memo.get(_LOOP_FACTS_MEMO, loop.node.id)
+    if cached is not None:
         return cached
     cursor = QueryCursor(_loop_facts_query(ctx.source.language))
     cursor.set_byte_range(loop.node.start_byte, loop.node.end_byte)
@@ -222,9 +227,7 @@ def _loop_facts(ctx: RuleContext, loop: Loop) -> _LoopFacts:
         for node in captures.get("exit", [])
         if not any(start <= node.start_byte < end for start, end in nested)
     ]
-    facts = _LoopFacts(declared, assigned, exits)
-    ctx.memo[key] = facts
-    return facts
+    return ctx.memo.put(_LOOP_FACTS_MEMO, _LoopFacts(declared, assigned, exits), loop.node.id)
 
 
 def _exits_early(facts: _LoopFacts, loop: Loop, before: int) -> bool:
@@ -318,9 +321,8 @@ def _declared_non_array(ctx: RuleContext, read: DbRead, name: str) -> bool:
     anywhere in the module) as a Set, Map, iterator or other non-array iterable.
 
     One query pass per file, remembered in `ctx.memo`: the names so declared."""
-    key = ("batch_fetch.non_array_names", id(ctx.source))
-    names = ctx.memo.get(key)
-    if not isinstance(names, frozenset):
+    names = ctx.memo.get(_NON_ARRAY_NAMES, id(ctx.source))
+    if names is None:
         found: set[str] = set()
         cursor = QueryCursor(_declarations_query(ctx.source.language))
         for _, capture in cursor.matches(ctx.source.root):
@@ -332,7 +334,7 @@ def _declared_non_array(ctx: RuleContext, read: DbRead, name: str) -> bool:
                 value is not None and _NON_ARRAY_VALUE.search(" ".join(text_of(unwrap(value) or value).split()))
             ):
                 found.add(text_of(binding))
-        names = ctx.memo[key] = frozenset(found)
+        names = ctx.memo.put(_NON_ARRAY_NAMES, frozenset(found), id(ctx.source))
     return name in names
 
 
@@ -627,8 +629,7 @@ def _visible_names(ctx: RuleContext, read: DbRead) -> set[str]:
     while function is not None and function.parent is not None:
         function = function.parent
     scope = function.definition if function is not None else ctx.source.root
-    memo_key = ("batch_fetch.visible_names", scope.id)
-    cached = ctx.memo.get(memo_key)
+    cached = ctx.memo.get(_VISIBLE_NAMES, scope.id)
     if cached is None:
         cursor = QueryCursor(_identifier_query(ctx.source.language))
         cursor.set_byte_range(scope.start_byte, scope.end_byte)
@@ -641,8 +642,8 @@ def _visible_names(ctx: RuleContext, read: DbRead) -> set[str]:
                 for declarator in declaration.named_children:
                     if declarator.type == "variable_declarator":
                         names.update(pattern_names(declarator.child_by_field_name("name")))
-        cached = ctx.memo[memo_key] = frozenset(names)
-    return set(cast("frozenset[str]", cached))
+        cached = ctx.memo.put(_VISIBLE_NAMES, frozenset(names), scope.id)
+    return set(cached)
 
 
 def _needs_parens(node: Node) -> bool:

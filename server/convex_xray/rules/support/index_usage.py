@@ -17,8 +17,9 @@ from pathlib import Path
 
 from tree_sitter import Node
 
+from convex_xray.engine.context import RuleContext
+from convex_xray.engine.memo import MemoKey
 from convex_xray.engine.model import FileModel, IndexRef
-from convex_xray.engine.registry import RuleContext
 from convex_xray.engine.syntax import call_args, member_parts, string_value, text_of, unwrap
 from convex_xray.engine.workspace import Workspace
 from convex_xray.rules.support.add_index import string_literals
@@ -126,27 +127,25 @@ def file_usage(model: FileModel) -> FileUsage:
     return usage
 
 
-# path -> (the model it was computed from, its usage). Models are immutable snapshots that the
-# workspace replaces when a file changes, so identity tells whether an entry is current.
-_FILE_USAGE: dict[Path, tuple[FileModel, FileUsage]] = {}
-_FILE_USAGE_LIMIT = 50_000
+FILE_USAGE: MemoKey[FileUsage] = MemoKey("how one file uses tables and indexes")
+# Set by `convex_xray.cli.parallel`: the usage merged from worker processes, so the rules
+# need not read every file again.
+MERGED_USAGE: MemoKey[IndexUsage] = MemoKey("index usage merged from worker processes")
+_COMPUTED_USAGE: MemoKey[IndexUsage] = MemoKey("index usage of the workspace")
+
+# How one file uses indexes, as the index-hygiene rules read it: when a file's signature is
+# unchanged across an edit, their findings are too (the language server's workspace-rule cache).
+UsageSignature = tuple[object, ...]
 
 
-def _cached_file_usage(model: FileModel) -> FileUsage:
-    entry = _FILE_USAGE.get(model.path)
-    if entry is not None and entry[0] is model:
-        return entry[1]
-    usage = file_usage(model)
-    if len(_FILE_USAGE) >= _FILE_USAGE_LIMIT:
-        _FILE_USAGE.clear()  # many workspaces in one process (tests): start over
-    _FILE_USAGE[model.path] = (model, usage)
-    return usage
+def cached_file_usage(workspace: Workspace, model: FileModel) -> FileUsage:
+    """`file_usage(model)`, kept by the workspace while `model` is the file's current model."""
+    return workspace.per_file(FILE_USAGE, model, file_usage)
 
 
-def usage_signature(model: FileModel) -> tuple[object, ...]:
-    """Everything about one file that the index-hygiene rules read: when it is unchanged
-    across an edit, their findings are too (for the language server's workspace-rule cache)."""
-    usage = _cached_file_usage(model)
+def usage_signature(workspace: Workspace, model: FileModel) -> UsageSignature:
+    """Everything about one file that the index-hygiene rules read."""
+    usage = cached_file_usage(workspace, model)
     return (
         tuple(
             (
@@ -174,7 +173,7 @@ def compute_usage(workspace: Workspace) -> IndexUsage:
     for model in workspace.models():
         if workspace.component_of(model.path) is not None:
             continue  # a component's code uses the component's own tables
-        part = _cached_file_usage(model)
+        part = cached_file_usage(workspace, model)
         for name, ref in part.named:
             if ref.table is None:
                 usage.by_name[name].append((model, ref))
@@ -191,12 +190,10 @@ def compute_usage(workspace: Workspace) -> IndexUsage:
 
 def index_usage(ctx: RuleContext) -> IndexUsage:
     """The workspace's index usage, computed once per run and shared by the rules."""
-    precomputed = getattr(ctx.workspace, "precomputed_index_usage", None)
-    if isinstance(precomputed, IndexUsage):
-        return precomputed  # merged from worker processes (`convex_xray.cli.parallel`)
-    key = ("index_usage", id(ctx.workspace))
-    cached = ctx.memo.get(key)
-    if not isinstance(cached, IndexUsage):
-        cached = compute_usage(ctx.workspace)
-        ctx.memo[key] = cached
+    merged = ctx.workspace.memo.get(MERGED_USAGE)
+    if merged is not None:
+        return merged  # merged from worker processes (`convex_xray.cli.parallel`)
+    cached = ctx.memo.get(_COMPUTED_USAGE)
+    if cached is None:
+        cached = ctx.memo.put(_COMPUTED_USAGE, compute_usage(ctx.workspace))
     return cached
