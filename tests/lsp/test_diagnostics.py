@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from conftest import write_project
 from lsprotocol import types
 
-from lsp.harness import capabilities, codes, position_at
+from tests.lsp.harness import capabilities, codes, position_at
+from tests.support.project import write_project
 
 POSTS = """
 import { query } from "./_generated/server";

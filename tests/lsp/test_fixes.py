@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from conftest import write_project
 from lsprotocol import types
 from pygls.exceptions import JsonRpcContentModified, JsonRpcException
 
-from lsp.harness import TIMEOUT, capabilities, codes, edits_for, index_at, position_at
+from tests.lsp.harness import TIMEOUT, capabilities, codes, edits_for, index_at, position_at
+from tests.support.project import write_project
 
 APP = """
 import { query } from "./_generated/server";

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import asyncio
 
-from conftest import write_project
 from lsprotocol import types
 
-from lsp.harness import TIMEOUT
+from tests.lsp.harness import TIMEOUT
+from tests.support.project import write_project
 
 FEED = """
 import { query } from "./_generated/server";

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from conftest import write_project
 from lsprotocol import types
 
 from convex_xray import __version__
-from lsp.harness import capabilities
+from tests.lsp.harness import capabilities
+from tests.support.project import write_project
 
 APP = {
     "posts.ts": """

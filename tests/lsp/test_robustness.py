@@ -5,9 +5,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from conftest import write_project
-
-from lsp.harness import codes
+from tests.lsp.harness import codes
+from tests.support.project import write_project
 
 CRASHING_SERVER = [sys.executable, str(Path(__file__).with_name("crashing_server.py"))]
 

@@ -8,7 +8,6 @@ import random
 from pathlib import Path
 
 import pytest
-from conftest import write_project
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from lsprotocol import types
@@ -28,6 +27,7 @@ from convex_xray.lsp.session import (
     warm_up,
 )
 from convex_xray.lsp.settings import RunMode, Settings, merge_config, parse_settings
+from tests.support.project import write_project
 
 HANDLERS = """
 import { query, mutation } from "./_generated/server";

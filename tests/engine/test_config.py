@@ -1,0 +1,305 @@
+"""`convex-xray.toml`: every key, precise errors (file, key, why), discovery upward, --config."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from convex_xray.cli.main import main
+from convex_xray.engine.config import (
+    CONFIG_NAME,
+    Config,
+    ConfigError,
+    config_from_dict,
+    find_config,
+    load_config,
+)
+from convex_xray.engine.findings import Severity
+from convex_xray.engine.model import FunctionKind
+from tests.support.project import check_project, write_project
+
+
+def write_config(directory: Path, text: str) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / CONFIG_NAME
+    path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return path
+
+
+def test_defaults():
+    config = load_config(None)
+    assert config == Config()
+    assert (config.select, config.ignore, config.severity) == ([], [], {})
+    assert (config.take_limit, config.large_take, config.fetch_timeout_ms) == (100, 500, 10_000)
+    assert config.small_tables == set() and config.builders == {} and config.exclude == []
+    assert config.fail_on is Severity.WARNING
+    assert config.base is None
+
+
+def test_every_key(tmp_path):
+    path = write_config(
+        tmp_path,
+        """
+        select = ["unbounded-collect", "CX301"]
+        ignore = ["better-auth-id-field"]
+        take-limit = 25
+        large-take = 1000
+        small-tables = ["settings", "featureFlags"]
+        exclude = ["convex/legacy/**", "**/*.test.ts"]
+        fail-on = "error"
+        fetch-timeout-ms = 3000
+
+        [severity]
+        unbounded-collect = "info"
+        CX301 = "hint"
+        better-auth-id-field = "off"
+
+        [builders]
+        query = ["authedQuery", "orgQuery"]
+        mutation = ["authedMutation"]
+        action = ["authedAction"]
+        internal-query = ["iq"]
+        internal-mutation = ["im"]
+        internalAction = ["ia"]
+        """,
+    )
+    config = load_config(path)
+    assert config.path == path and config.base == tmp_path
+    assert config.select == ["unbounded-collect", "unknown-index"]  # codes become slugs
+    assert config.ignore == ["better-auth-id-field"]
+    assert (config.take_limit, config.large_take, config.fetch_timeout_ms) == (25, 1000, 3000)
+    assert config.small_tables == {"settings", "featureFlags"}
+    assert config.exclude == ["convex/legacy/**", "**/*.test.ts"]
+    assert config.fail_on is Severity.ERROR
+    assert config.severity == {
+        "unbounded-collect": Severity.INFO,
+        "unknown-index": Severity.HINT,
+        "better-auth-id-field": None,
+    }
+    assert config.builders == {
+        "authedQuery": FunctionKind.QUERY,
+        "orgQuery": FunctionKind.QUERY,
+        "authedMutation": FunctionKind.MUTATION,
+        "authedAction": FunctionKind.ACTION,
+        "iq": FunctionKind.INTERNAL_QUERY,
+        "im": FunctionKind.INTERNAL_MUTATION,
+        "ia": FunctionKind.INTERNAL_ACTION,
+    }
+
+
+@pytest.mark.parametrize(
+    ("raw", "key", "why"),
+    [
+        ({"selct": []}, "selct", "unknown key"),
+        ({"select": "unbounded-collect"}, "select", "must be a list of rule slugs or codes"),
+        ({"select": ["no-such-rule"]}, "select", "unknown rule 'no-such-rule'"),
+        ({"ignore": [1]}, "ignore", "must be a list"),
+        ({"take-limit": 0}, "take-limit", "must be a positive integer, got 0"),
+        ({"take-limit": "10"}, "take-limit", "must be a positive integer, got '10'"),
+        ({"take-limit": True}, "take-limit", "must be a positive integer, got True"),
+        ({"large-take": -1}, "large-take", "must be a positive integer"),
+        ({"fetch-timeout-ms": 1.5}, "fetch-timeout-ms", "must be a positive integer"),
+        ({"severity": "warning"}, "severity", "must be a table"),
+        ({"severity": {"nope": "info"}}, "severity.nope", "unknown rule"),
+        (
+            {"severity": {"unbounded-collect": "loud"}},
+            "severity.unbounded-collect",
+            "unknown severity 'loud'",
+        ),
+        (
+            {"severity": {"unbounded-collect": 3}},
+            "severity.unbounded-collect",
+            "must be error, warning, info, hint or off",
+        ),
+        ({"small-tables": "settings"}, "small-tables", "must be a list of table names"),
+        ({"exclude": [1, 2]}, "exclude", "must be a list of glob patterns"),
+        ({"builders": ["authedQuery"]}, "builders", "must be a table"),
+        ({"builders": {"querry": ["x"]}}, "builders.querry", "unknown function kind"),
+        (
+            {"builders": {"query": "authedQuery"}},
+            "builders.query",
+            "must be a list of function names",
+        ),
+        ({"fail-on": "never"}, "fail-on", "unknown severity 'never'"),
+        ({"fail-on": 2}, "fail-on", "must be error, warning, info or hint"),
+    ],
+)
+def test_errors_name_the_file_the_key_and_why(tmp_path, raw, key, why):
+    path = tmp_path / CONFIG_NAME
+    with pytest.raises(ConfigError) as caught:
+        config_from_dict(raw, path)
+    error = caught.value
+    assert (error.path, error.key) == (path, key)
+    assert why in error.why
+    assert str(error).startswith(f"{path}: {key}: ")
+
+
+def test_unknown_key_lists_the_known_ones():
+    with pytest.raises(
+        ConfigError, match=r"unknown key \(known: builders, exclude, .*take-limit\)"
+    ):
+        config_from_dict({"nope": 1})
+
+
+def test_toml_syntax_error_names_the_file_and_the_line(tmp_path):
+    path = write_config(tmp_path, 'select = ["unbounded-collect"\ntake-limit = 3\n')
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert caught.value.path == path and caught.value.key is None
+    assert "invalid TOML" in caught.value.why and "line" in caught.value.why
+
+
+def test_missing_and_undecodable_files(tmp_path):
+    with pytest.raises(ConfigError, match="file not found"):
+        load_config(tmp_path / "nope.toml")
+    path = tmp_path / CONFIG_NAME
+    path.write_bytes(b"select = ['\xff']")
+    with pytest.raises(ConfigError, match="not UTF-8"):
+        load_config(path)
+
+
+# -- discovery ----------------------------------------------------------------------------------------
+
+
+def test_found_upward_from_the_checked_path(tmp_path):
+    path = write_config(tmp_path / "repo", "take-limit = 7\n")
+    (tmp_path / "repo" / "convex" / "lib").mkdir(parents=True)
+    (tmp_path / "repo" / "convex" / "lib" / "a.ts").write_text("")
+    assert find_config(tmp_path / "repo") == path
+    assert find_config(tmp_path / "repo" / "convex" / "lib") == path
+    assert find_config(tmp_path / "repo" / "convex" / "lib" / "a.ts") == path
+
+
+def test_nearest_config_wins(tmp_path):
+    write_config(tmp_path / "repo", "take-limit = 7\n")
+    inner = write_config(tmp_path / "repo" / "packages" / "backend", "take-limit = 8\n")
+    (tmp_path / "repo" / "packages" / "backend" / "convex").mkdir()
+    assert find_config(tmp_path / "repo" / "packages" / "backend" / "convex") == inner
+
+
+def test_discovery_stops_at_the_repository_root(tmp_path):
+    write_config(tmp_path, "take-limit = 7\n")
+    (tmp_path / "repo" / ".git").mkdir(parents=True)
+    (tmp_path / "repo" / "convex").mkdir()
+    assert find_config(tmp_path / "repo" / "convex") is None
+
+
+# -- the CLI: exit 2 with the precise message; --config; keys take effect ---------------------------------
+
+COLLECT = {
+    "messages.ts": """
+    export const recent = query({
+      args: { threadId: v.id("threads") },
+      handler: async (ctx, args) => {
+        const all = await ctx.db.query("posts").withIndex("by_authorId", (q) => q.eq("authorId", args.threadId)).collect();
+        return all.slice(0, 10);
+      },
+    });
+    """
+}
+
+
+@pytest.fixture
+def app(tmp_path):
+    return write_project(tmp_path / "app", COLLECT)
+
+
+def test_cli_bad_config_exits_2_with_file_key_and_why(app, capsys):
+    path = write_config(app, "take-limit = -3\n")
+    code = main(["check", str(app)])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert (
+        err.strip()
+        == f"convex-xray: config error: {path}: take-limit: must be a positive integer, got -3"
+    )
+
+
+def test_cli_toml_syntax_error_exits_2(app, capsys):
+    path = write_config(app, "select = [\n")
+    assert main(["check", str(app)]) == 2
+    err = capsys.readouterr().err
+    assert f"config error: {path}: invalid TOML" in err
+    assert "Traceback" not in err
+
+
+def test_cli_explicit_config(app, tmp_path, capsys):
+    elsewhere = write_config(tmp_path / "configs", 'ignore = ["unbounded-collect"]\n')
+    assert main(["check", str(app), "--format", "json"]) == 1
+    capsys.readouterr()
+    assert main(["check", str(app), "--config", str(elsewhere)]) == 0
+    capsys.readouterr()
+    assert main(["check", str(app), "--config", str(tmp_path / "missing.toml")]) == 2
+    assert "missing.toml: file not found" in capsys.readouterr().err
+
+
+def test_config_keys_take_effect(app):
+    _, result = check_project(app, select=["unbounded-collect"])
+    finding = result.findings[0]
+    assert finding.severity is Severity.WARNING and finding.fix is not None
+
+    config = config_from_dict({"severity": {"unbounded-collect": "hint"}, "take-limit": 37})
+    _, result = check_project(app, select=["unbounded-collect"], config=config)
+    assert [f.severity for f in result.findings] == [Severity.HINT]
+
+    config = config_from_dict({"small-tables": ["posts"]})
+    _, result = check_project(app, select=["unbounded-collect"], config=config)
+    assert result.findings == []
+
+    config = config_from_dict({"severity": {"unbounded-collect": "off"}})
+    _, result = check_project(app, config=config)
+    assert "unbounded-collect" not in {f.rule for f in result.findings}
+
+
+def test_take_limit_is_the_n_of_the_take_fix(tmp_path):
+    project = write_project(
+        tmp_path / "p",
+        {
+            "a.ts": """
+            export const all = query({
+              args: {},
+              handler: async (ctx, args) => {
+                return await ctx.db.query("comments").withIndex("by_postId", (q) => q.eq("postId", args.id)).collect();
+              },
+            });
+            """
+        },
+    )
+    config = config_from_dict({"take-limit": 37})
+    _, result = check_project(project, select=["unbounded-collect"], config=config)
+    fix = result.findings[0].fix
+    assert [e.new_text for e in fix.edits] == ["take(37)"]
+    assert "37" in fix.title
+
+
+def test_cli_fail_on_from_config(app, capsys):
+    write_config(app, 'fail-on = "error"\n')
+    assert main(["check", str(app)]) == 0  # only warnings
+    capsys.readouterr()
+    assert main(["check", str(app), "--fail-on", "warning"]) == 1  # the flag wins
+
+
+def test_cli_exclude_from_config(app, capsys):
+    write_config(app, 'exclude = ["convex/messages.ts"]\n')
+    assert main(["check", str(app), "--format", "json"]) == 0
+    assert '"files": 1' in capsys.readouterr().out  # only schema.ts is left
+
+
+def test_cli_builders_from_config(tmp_path, capsys):
+    project = write_project(
+        tmp_path / "b",
+        {
+            "a.ts": """
+            export const list = teamQuery(async (ctx) => {
+              const all = await ctx.db.query("posts").withIndex("by_authorId", (q) => q.eq("authorId", "x")).collect();
+              return all.length;
+            });
+            """
+        },
+    )
+    assert main(["check", str(project), "--select", "unbounded-collect"]) == 0
+    capsys.readouterr()
+    write_config(project, '[builders]\nquery = ["teamQuery"]\n')
+    assert main(["check", str(project), "--select", "unbounded-collect"]) == 1

@@ -1,0 +1,520 @@
+"""The batch-fetch fix: exact output, still parses, diagnostic gone, idempotent, and refusals."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from convex_xray.engine.findings import Applicability
+from tests.support.project import check_project, error_nodes, run_fix, write_project
+
+RULE = "n-plus-one-read"
+
+CASES = {
+    "for-of, hoisted before the loop": (
+        """
+        export const feed = query({
+          args: {},
+          handler: async (ctx) => {
+            const posts = await ctx.db.query("posts").take(20);
+            const out = [];
+            for (const post of posts) {
+              const author = await ctx.db.get(post.authorId);
+              out.push({ ...post, author });
+            }
+            return out;
+          },
+        });
+        """,
+        """
+        export const feed = query({
+          args: {},
+          handler: async (ctx) => {
+            const posts = await ctx.db.query("posts").take(20);
+            const out = [];
+            const authorIds = [...new Set(posts.map((post) => post.authorId))];
+            const authors = await Promise.all(authorIds.map((id) => ctx.db.get(id)));
+            const authorsById = new Map(authors.filter((doc) => doc !== null).map((doc) => [doc._id, doc]));
+            for (const post of posts) {
+              const author = authorsById.get(post.authorId) ?? null;
+              out.push({ ...post, author });
+            }
+            return out;
+          },
+        });
+        """,
+    ),
+    "Promise.all(map) with spread and a table-qualified get": (
+        """
+        export const feed = query({
+          args: {},
+          handler: async (ctx) => {
+            const posts = await ctx.db.query("posts").take(20);
+            return await Promise.all(
+              posts.map(async (post) => ({ ...post, author: await ctx.db.get("users", post.authorId) })),
+            );
+          },
+        });
+        """,
+        """
+        export const feed = query({
+          args: {},
+          handler: async (ctx) => {
+            const posts = await ctx.db.query("posts").take(20);
+            const userIds = [...new Set(posts.map((post) => post.authorId))];
+            const users = await Promise.all(userIds.map((id) => ctx.db.get("users", id)));
+            const usersById = new Map(users.filter((doc) => doc !== null).map((doc) => [doc._id, doc]));
+            return await Promise.all(
+              posts.map(async (post) => ({ ...post, author: usersById.get(post.authorId) ?? null })),
+            );
+          },
+        });
+        """,
+    ),
+    "optional id mirrors the guard; a clashing name gets a suffix": (
+        """
+        export const feed = query({
+          args: {},
+          handler: async (ctx) => {
+            const editors = 1;
+            const posts = await ctx.db.query("posts").take(20);
+            return await Promise.all(
+              posts.map(async (p) => {
+                const editor = p.editorId ? await ctx.db.get(p.editorId) : null;
+                return { ...p, editor, editors };
+              }),
+            );
+          },
+        });
+        """,
+        """
+        export const feed = query({
+          args: {},
+          handler: async (ctx) => {
+            const editors = 1;
+            const posts = await ctx.db.query("posts").take(20);
+            const editorIds = [...new Set(posts.flatMap((p) => (p.editorId ? [p.editorId] : [])))];
+            const editors2 = await Promise.all(editorIds.map((id) => ctx.db.get(id)));
+            const editorsById = new Map(editors2.filter((doc) => doc !== null).map((doc) => [doc._id, doc]));
+            return await Promise.all(
+              posts.map(async (p) => {
+                const editor = p.editorId ? editorsById.get(p.editorId) ?? null : null;
+                return { ...p, editor, editors };
+              }),
+            );
+          },
+        });
+        """,
+    ),
+    "names follow English plurals (coach -> coaches)": (
+        """
+        export const feed = query({
+          args: {},
+          handler: async (ctx) => {
+            const sessions = await ctx.db.query("posts").take(20);
+            const out = [];
+            for (const s of sessions) {
+              const coach = s.coachId ? await ctx.db.get(s.coachId) : null;
+              out.push(coach);
+            }
+            return out;
+          },
+        });
+        """,
+        """
+        export const feed = query({
+          args: {},
+          handler: async (ctx) => {
+            const sessions = await ctx.db.query("posts").take(20);
+            const out = [];
+            const coachIds = [...new Set(sessions.flatMap((s) => (s.coachId ? [s.coachId] : [])))];
+            const coaches = await Promise.all(coachIds.map((id) => ctx.db.get(id)));
+            const coachesById = new Map(coaches.filter((doc) => doc !== null).map((doc) => [doc._id, doc]));
+            for (const s of sessions) {
+              const coach = s.coachId ? coachesById.get(s.coachId) ?? null : null;
+              out.push(coach);
+            }
+            return out;
+          },
+        });
+        """,
+    ),
+    "per-item index query prefetched by key": (
+        """
+        export const feed = query({
+          args: {},
+          handler: async (ctx) => {
+            const posts = await ctx.db.query("posts").take(20);
+            const out = [];
+            for (const post of posts) {
+              const comments = await ctx.db.query("comments").withIndex("by_postId", (q) => q.eq("postId", post._id)).collect();
+              out.push(comments.length);
+            }
+            return out;
+          },
+        });
+        """,
+        """
+        export const feed = query({
+          args: {},
+          handler: async (ctx) => {
+            const posts = await ctx.db.query("posts").take(20);
+            const out = [];
+            const postIdKeys = [...new Set(posts.map((post) => post._id))];
+            const commentsResults = await Promise.all(postIdKeys.map((key) => ctx.db.query("comments").withIndex("by_postId", (q) => q.eq("postId", key)).collect()));
+            const commentsByPostId = new Map(postIdKeys.map((key, i) => [key, commentsResults[i]]));
+            for (const post of posts) {
+              const comments = commentsByPostId.get(post._id) ?? [];
+              out.push(comments.length);
+            }
+            return out;
+          },
+        });
+        """,
+    ),
+}
+
+REFUSED = {
+    "id computed earlier in the iteration": """
+        for (const post of posts) {
+          const id = post.authorId;
+          out.push(await ctx.db.get(id));
+        }
+    """,
+    "break makes later reads conditional": """
+        for (const post of posts) {
+          if (out.length > 3) break;
+          out.push(await ctx.db.get(post.authorId));
+        }
+    """,
+    "condition on loop state": """
+        for (const post of posts) {
+          if (out.length < 3) {
+            out.push(await ctx.db.get(post.authorId));
+          }
+        }
+    """,
+    "the loop mutates the item": """
+        for (const post of posts) {
+          post.authorId = post.editorId;
+          out.push(await ctx.db.get(post.authorId));
+        }
+    """,
+    "the collection is a call": """
+        for (const post of posts.slice(0, 5)) {
+          out.push(await ctx.db.get(post.authorId));
+        }
+    """,
+    "short-circuited read": """
+        for (const post of posts) {
+          out.push(post.flag && (await ctx.db.get(post.authorId)));
+        }
+    """,
+    # Items with the same key would share one document where each had its own copy.
+    "the loop changes the fetched document": """
+        for (const post of posts) {
+          const author = await ctx.db.get(post.authorId);
+          if (author) author.name = author.name + "!";
+          out.push(author);
+        }
+    """,
+    "the loop changes the object holding the fetched document": """
+        for (const post of posts) {
+          const row = { post, author: await ctx.db.get(post.authorId) };
+          row.author!.name = "x";
+          out.push(row);
+        }
+    """,
+    "Object.assign on the fetched document": """
+        for (const post of posts) {
+          const author = await ctx.db.get(post.authorId);
+          Object.assign(author!, { seen: true });
+          out.push(author);
+        }
+    """,
+    "delete on the fetched document": """
+        for (const post of posts) {
+          const author = await ctx.db.get(post.authorId);
+          delete (author as any).email;
+          out.push(author);
+        }
+    """,
+    "the loop pushes into the fetched rows": """
+        for (const post of posts) {
+          const comments = await ctx.db.query("comments").withIndex("by_postId", (q) => q.eq("postId", post._id)).collect();
+          comments.push(null as any);
+          out.push(comments.length);
+        }
+    """,
+    # Nothing awaits these callbacks: their reads finish after the loop (or never).
+    "forEach with an async callback": """
+        const names: Record<string, string> = {};
+        posts.forEach(async (post) => {
+          const author = await ctx.db.get(post.authorId);
+          if (author) names[post._id] = author.name;
+        });
+        out.push(names);
+    """,
+    "map whose promises nobody awaits": """
+        const names: Record<string, string> = {};
+        posts.map(async (post) => {
+          const author = await ctx.db.get(post.authorId);
+          if (author) names[post._id] = author.name;
+        }).length;
+        out.push(names);
+    """,
+    "Promise.allSettled: one failed read is one rejected item": """
+        out.push(await Promise.allSettled(posts.map(async (post) => await ctx.db.get(post.authorId))));
+    """,
+    # The prefetch would run where the loop does not (and `page.page` may be null).
+    "map under a ternary branch": """
+        const page = posts.length ? { page: posts } : null;
+        out.push(page ? await Promise.all(page.page.map(async (p) => ({ a: await ctx.db.get(p.authorId) }))) : []);
+    """,
+    "map on the right of &&": """
+        const page = posts.length ? { page: posts } : null;
+        out.push(page && (await Promise.all(page.page.map(async (p) => ({ a: await ctx.db.get(p.authorId) })))));
+    """,
+    "map in the body of a braceless if": """
+        const page = posts.length ? { page: posts } : null;
+        if (page) return await Promise.all(page.page.map(async (p) => ({ a: await ctx.db.get(p.authorId) })));
+    """,
+    "for-of as the body of a braceless if": """
+        const some = posts.length > 100 ? null : posts;
+        if (some) for (const post of some) {
+          out.push(await ctx.db.get(post.authorId));
+        }
+    """,
+    "read in the false branch of a ternary": """
+        for (const post of posts) {
+          out.push(post.hidden ? null : await ctx.db.get(post.authorId));
+        }
+    """,
+    "nested arrays of a spread copy are still shared": """
+        for (const post of posts) {
+          const author = { ...(await ctx.db.get(post.authorId)) };
+          author.tags.push("x");
+          out.push(author);
+        }
+    """,
+    # `for…of` takes any iterable, `.map` only arrays (and an iterator would be used up).
+    "for-of over a Map": """
+        const byAuthor = new Map(posts.map((p) => [p.authorId, p]));
+        for (const [authorId, post] of byAuthor) {
+          out.push({ post, author: await ctx.db.get(authorId) });
+        }
+    """,
+    "for-of over a Set-typed variable": """
+        const ids: ReadonlySet<Id<"users">> = posts as any;
+        for (const id of ids) {
+          out.push(await ctx.db.get(id));
+        }
+    """,
+    "for-of over an iterator": """
+        const rows = new Map(posts.map((p) => [p._id, p])).values();
+        for (const post of rows) {
+          out.push(await ctx.db.get(post.authorId));
+        }
+    """,
+    "map called through an optional chain": """
+        const maybe = posts.length ? posts : undefined;
+        out.push(await Promise.all(maybe?.map(async (p) => ({ a: await ctx.db.get(p.authorId) })) ?? []));
+    """,
+    "for-of directly in a switch case": """
+        switch (posts.length) {
+          case 0:
+            break;
+          default:
+            for (const post of posts) {
+              out.push(await ctx.db.get(post.authorId));
+            }
+        }
+    """,
+    "labeled for-of": """
+        outer: for (const post of posts) {
+          out.push(await ctx.db.get(post.authorId));
+        }
+    """,
+}
+
+
+def _module(body: str) -> str:
+    return 'import { query, mutation } from "./_generated/server";\n' + textwrap.dedent(body)
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_batch_fetch_exact_output(tmp_path, name):
+    before, after = CASES[name]
+    project = write_project(tmp_path / "app", {"feed.ts": _module(before)})
+    path = project / "convex" / "feed.ts"
+    _, result = check_project(project, select=[RULE])
+    fixes = [f.fix for f in result.findings if f.rule == RULE]
+    assert fixes and all(f is not None and f.applicability is Applicability.SAFE for f in fixes)
+    run_fix(project, [RULE])
+    assert path.read_text() == _module(after)
+    assert error_nodes(path) == 0
+    _, again = check_project(project, select=[RULE])
+    assert [f for f in again.findings if f.rule == RULE] == []
+    run_fix(project, [RULE])
+    assert path.read_text() == _module(after), "a second --fix must change nothing"
+
+
+@pytest.mark.parametrize("name", list(REFUSED))
+def test_batch_fetch_refuses_when_meaning_could_change(tmp_path, name):
+    body = textwrap.indent(textwrap.dedent(REFUSED[name]).strip("\n"), "    ")
+    module = _module(
+        "export const feed = query({\n  args: {},\n  handler: async (ctx) => {\n"
+        '    const posts = await ctx.db.query("posts").take(20);\n    const out = [];\n'
+        f"{textwrap.indent(body, '  ')}\n    return out;\n  }},\n}});\n"
+    )
+    project = write_project(tmp_path / "app", {"feed.ts": module})
+    _, result = check_project(project, select=[RULE])
+    findings = [f for f in result.findings if f.rule == RULE]
+    assert findings, "the N+1 is still reported"
+    for finding in findings:
+        assert finding.fix is not None and finding.fix.applicability is Applicability.DISPLAY_ONLY
+
+
+@pytest.mark.parametrize(
+    "function",
+    [
+        "function enrich(ctx: any, posts: any[]) {\n"
+        "  return Promise.all(posts.map(async (p) => ({ ...p, author: await ctx.db.get(p.authorId) })));\n"
+        "}\n",
+        "const enrich = (ctx: any, posts: any[]) => {\n"
+        "  return Promise.all(posts.map(async (p) => ({ ...p, author: await ctx.db.get(p.authorId) })));\n"
+        "};\n",
+    ],
+    ids=["function declaration", "arrow function"],
+)
+def test_no_prefetch_into_a_function_that_is_not_async(tmp_path, function):
+    # The prefetch awaits; `await` outside an async function does not compile.
+    module = _module(
+        function
+        + "export const feed = query({\n  args: {},\n  handler: async (ctx) => "
+        + 'enrich(ctx, await ctx.db.query("posts").take(20)),\n});\n'
+    )
+    project = write_project(tmp_path / "app", {"feed.ts": module})
+    _, result = check_project(project, select=[RULE])
+    findings = [f for f in result.findings if f.rule == RULE]
+    assert findings, "the N+1 is still reported"
+    for finding in findings:
+        assert finding.fix is not None and finding.fix.applicability is Applicability.DISPLAY_ONLY
+
+
+@pytest.mark.parametrize("param_type", ["Set<Id<\"users\">>", "Iterable<{ authorId: Id<\"users\"> }>"])
+def test_for_of_over_a_non_array_parameter_gets_advice_only(tmp_path, param_type):
+    item = "p.authorId" if "Iterable" in param_type else "p"
+    module = _module(
+        f"""
+        async function load(ctx: QueryCtx, items: {param_type}) {{
+          const out = [];
+          for (const p of items) {{
+            out.push(await ctx.db.get({item}));
+          }}
+          return out;
+        }}
+        export const feed = query({{ args: {{}}, handler: async (ctx) => load(ctx, []) }});
+        """
+    )
+    project = write_project(tmp_path / "app", {"feed.ts": module})
+    _, result = check_project(project, select=[RULE])
+    findings = [f for f in result.findings if f.rule == RULE]
+    assert findings, "the N+1 is still reported"
+    for finding in findings:
+        assert finding.fix is not None and finding.fix.applicability is Applicability.DISPLAY_ONLY
+
+
+def test_ternary_true_branch_is_batched_false_branch_is_not(tmp_path):
+    module = _module(
+        """
+        export const feed = query({
+          args: {},
+          handler: async (ctx) => {
+            const posts = await ctx.db.query("posts").take(20);
+            const out = [];
+            for (const post of posts) {
+              out.push(post.editorId ? await ctx.db.get(post.editorId) : await ctx.db.get(post.authorId));
+            }
+            return out;
+          },
+        });
+        """
+    )
+    project = write_project(tmp_path / "app", {"feed.ts": module})
+    path = project / "convex" / "feed.ts"
+    _, result = check_project(project, select=[RULE])
+    by_key = {path.read_bytes()[f.span.start : f.span.end].decode(): f.fix for f in result.findings}
+    assert by_key["ctx.db.get(post.editorId)"].applicability is Applicability.SAFE
+    assert by_key["ctx.db.get(post.authorId)"].applicability is Applicability.DISPLAY_ONLY
+    run_fix(project, [RULE])
+    text = path.read_text()
+    assert "posts.flatMap((post) => (post.editorId ? [post.editorId] : []))" in text
+    assert "post.editorId ? editorsById.get(post.editorId) ?? null : await ctx.db.get(post.authorId)" in text
+    assert error_nodes(path) == 0
+
+
+def test_mutation_with_writes_in_the_loop_gets_advice_only(tmp_path):
+    module = _module(
+        """
+        export const touch = mutation({
+          args: {},
+          handler: async (ctx) => {
+            const posts = await ctx.db.query("posts").take(20);
+            for (const post of posts) {
+              const author = await ctx.db.get(post.authorId);
+              await ctx.db.patch(post.authorId, { seen: true, name: author?.name });
+            }
+          },
+        });
+        """
+    )
+    project = write_project(tmp_path / "app", {"touch.ts": module})
+    _, result = check_project(project, select=[RULE])
+    findings = [f for f in result.findings if f.rule == RULE]
+    assert len(findings) == 1
+    assert findings[0].fix is not None and findings[0].fix.applicability is Applicability.DISPLAY_ONLY
+
+
+def test_several_reads_per_item_each_get_a_map_and_converge(tmp_path):
+    module = _module(
+        """
+        export const feed = query({
+          args: {},
+          handler: async (ctx) => {
+            const posts = await ctx.db.query("posts").take(20);
+            const out = [];
+            for (const post of posts) {
+              const author = await ctx.db.get(post.authorId);
+              const org = await ctx.db.get(post.orgId);
+              out.push({ author, org });
+            }
+            return out;
+          },
+        });
+        """
+    )
+    project = write_project(tmp_path / "app", {"feed.ts": module})
+    path = project / "convex" / "feed.ts"
+    run_fix(project, [RULE])
+    text = path.read_text()
+    assert "authorsById.get(post.authorId) ?? null" in text
+    assert "orgsById.get(post.orgId) ?? null" in text
+    assert "await ctx.db.get(post." not in text
+    assert error_nodes(path) == 0
+    _, again = check_project(project, select=[RULE])
+    assert [f for f in again.findings if f.rule == RULE] == []
+
+
+def test_crlf_file_keeps_crlf(tmp_path):
+    before, _ = CASES["for-of, hoisted before the loop"]
+    module = _module(before).replace("\n", "\r\n")
+    project = write_project(tmp_path / "app", {})
+    path = project / "convex" / "feed.ts"
+    path.write_bytes(module.encode())
+    run_fix(project, [RULE])
+    data = path.read_bytes()
+    assert b"authorsById" in data
+    assert b"\n" not in data.replace(b"\r\n", b"")
+    assert error_nodes(path) == 0

@@ -1,0 +1,209 @@
+"""fetch-without-timeout fixes: add a timeout signal to `fetch` and SDK clients."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.support.fix_cases import (
+    FETCH_SCHEMA,
+    Case,
+    action_module,
+    run_case,
+)
+
+FETCH_CASES: dict[str, Case] = {
+    "multi-line options with a trailing comma": Case(
+        "fetch-without-timeout",
+        {
+            "schema.ts": FETCH_SCHEMA,
+            "a.ts": action_module(
+                """
+                export const send = action({
+                  args: {},
+                  handler: async () => {
+                    await fetch("https://api.example.com", {
+                      method: "POST",
+                      body: "{}",
+                    });
+                  },
+                });
+                """
+            ),
+        },
+        {
+            "a.ts": action_module(
+                """
+                export const send = action({
+                  args: {},
+                  handler: async () => {
+                    await fetch("https://api.example.com", {
+                      method: "POST",
+                      body: "{}",
+                      signal: AbortSignal.timeout(10_000),
+                    });
+                  },
+                });
+                """
+            ),
+        },
+        title="Add a 10 s timeout",
+    ),
+    "multi-line options without a trailing comma": Case(
+        "fetch-without-timeout",
+        {
+            "schema.ts": FETCH_SCHEMA,
+            "a.ts": action_module(
+                """
+                export const send = action({
+                  args: {},
+                  handler: async () => {
+                    await fetch("https://api.example.com", {
+                      method: "POST"
+                    });
+                  },
+                });
+                """
+            ),
+        },
+        {
+            "a.ts": action_module(
+                """
+                export const send = action({
+                  args: {},
+                  handler: async () => {
+                    await fetch("https://api.example.com", {
+                      method: "POST",
+                      signal: AbortSignal.timeout(10_000)
+                    });
+                  },
+                });
+                """
+            ),
+        },
+    ),
+    "empty options and no options": Case(
+        "fetch-without-timeout",
+        {
+            "schema.ts": FETCH_SCHEMA,
+            "a.ts": action_module(
+                """
+                export const ping = action({
+                  args: {},
+                  handler: async () => (await fetch("https://api.example.com", {})).status,
+                });
+                """
+            ),
+        },
+        {
+            "a.ts": action_module(
+                """
+                export const ping = action({
+                  args: {},
+                  handler: async () => (await fetch("https://api.example.com", { signal: AbortSignal.timeout(10_000) })).status,
+                });
+                """
+            ),
+        },
+    ),
+    "no options at all": Case(
+        "fetch-without-timeout",
+        {
+            "schema.ts": FETCH_SCHEMA,
+            "a.ts": action_module(
+                """
+                export const ping = action({
+                  args: {},
+                  handler: async () => (await fetch(`https://api.example.com/${1}`)).status,
+                });
+                """
+            ),
+        },
+        {
+            "a.ts": action_module(
+                """
+                export const ping = action({
+                  args: {},
+                  handler: async () => (await fetch(`https://api.example.com/${1}`, { signal: AbortSignal.timeout(10_000) })).status,
+                });
+                """
+            ),
+        },
+    ),
+    "axios.post gets a config with a timeout": Case(
+        "fetch-without-timeout",
+        {
+            "schema.ts": FETCH_SCHEMA,
+            "a.ts": action_module(
+                """
+                import axios from "axios";
+
+                export const send = action({
+                  args: {},
+                  handler: async () => (await axios.post("https://api.example.com", { a: 1 })).status,
+                });
+                """
+            ),
+        },
+        {
+            "a.ts": action_module(
+                """
+                import axios from "axios";
+
+                export const send = action({
+                  args: {},
+                  handler: async () => (await axios.post("https://api.example.com", { a: 1 }, { timeout: 10_000 })).status,
+                });
+                """
+            ),
+        },
+    ),
+    "an OpenAI client gets a timeout option": Case(
+        "fetch-without-timeout",
+        {
+            "schema.ts": FETCH_SCHEMA,
+            "a.ts": action_module(
+                """
+                import OpenAI from "openai";
+
+                export const ask = action({
+                  args: {},
+                  handler: async () => {
+                    const openai = new OpenAI({ apiKey: process.env.OPENAI_API_KEY });
+                    return await openai.models.list();
+                  },
+                });
+                """
+            ),
+        },
+        {
+            "a.ts": action_module(
+                """
+                import OpenAI from "openai";
+
+                export const ask = action({
+                  args: {},
+                  handler: async () => {
+                    const openai = new OpenAI({ apiKey: process.env.OPENAI_API_KEY, timeout: 10_000 });
+                    return await openai.models.list();
+                  },
+                });
+                """
+            ),
+        },
+    ),
+    "an OpenAI client with no options": Case(
+        "fetch-without-timeout",
+        {
+            "schema.ts": FETCH_SCHEMA,
+            "a.ts": 'import OpenAI from "openai";\n\nconst openai = new OpenAI();\nexport default openai;\n',
+        },
+        {
+            "a.ts": 'import OpenAI from "openai";\n\nconst openai = new OpenAI({ timeout: 10_000 });\nexport default openai;\n'
+        },
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(FETCH_CASES))
+def test_fetch_without_timeout_fix(tmp_path, name):
+    run_case(tmp_path, FETCH_CASES[name])

@@ -1,0 +1,552 @@
+"""filter-on-query fixes: add the index (in `schema.ts`) and move the filter into `withIndex`."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.support.fix_cases import (
+    SAFE,
+    TASKS_SCHEMA,
+    UNSAFE,
+    Case,
+    query_module,
+    run_case,
+    tasks_schema_plus,
+)
+
+FILTER_CASES: dict[str, Case] = {
+    "after an index: add the composite index and use it": Case(
+        "filter-on-query",
+        {
+            "schema.ts": TASKS_SCHEMA,
+            "tasks.ts": query_module(
+                """
+                export const open = query({
+                  args: {},
+                  handler: async (ctx, args) => {
+                    return await ctx.db
+                      .query("tasks")
+                      .withIndex("by_orgId", (q) => q.eq("orgId", args.orgId))
+                      .filter((q) => q.eq(q.field("status"), "open"))
+                      .collect();
+                  },
+                });
+                """
+            ),
+        },
+        {
+            "schema.ts": tasks_schema_plus('.index("by_orgId_and_status", ["orgId", "status"])'),
+            "tasks.ts": query_module(
+                """
+                export const open = query({
+                  args: {},
+                  handler: async (ctx, args) => {
+                    return await ctx.db
+                      .query("tasks")
+                      .withIndex("by_orgId_and_status", (q) =>
+                        q.eq("orgId", args.orgId).eq("status", "open"),
+                      )
+                      .collect();
+                  },
+                });
+                """
+            ),
+        },
+        title="Add index `by_orgId_and_status` to `schema.ts`",
+    ),
+    "no index: a new index and a withIndex where the filter was": Case(
+        "filter-on-query",
+        {
+            "schema.ts": TASKS_SCHEMA,
+            "tasks.ts": query_module(
+                """
+                export const bugs = query({
+                  args: {},
+                  handler: async (ctx) => {
+                    return await ctx.db.query("tasks").filter((q) => q.eq(q.field("kind"), "bug")).take(5);
+                  },
+                });
+                """
+            ),
+        },
+        {
+            "schema.ts": tasks_schema_plus('.index("by_kind", ["kind"])'),
+            "tasks.ts": query_module(
+                """
+                export const bugs = query({
+                  args: {},
+                  handler: async (ctx) => {
+                    return await ctx.db.query("tasks").withIndex("by_kind", (q) => q.eq("kind", "bug")).take(5);
+                  },
+                });
+                """
+            ),
+        },
+    ),
+    "an existing index covers the fields: the rewrite alone, safe": Case(
+        "filter-on-query",
+        {
+            "schema.ts": tasks_schema_plus('.index("by_orgId_and_status", ["orgId", "status"])'),
+            "tasks.ts": query_module(
+                """
+                export const open = query({
+                  args: {},
+                  handler: async (ctx, args) => {
+                    return await ctx.db
+                      .query("tasks")
+                      .withIndex("by_orgId", (q) => q.eq("orgId", args.orgId))
+                      .filter((q) => q.eq(q.field("status"), "open"))
+                      .take(10);
+                  },
+                });
+                """
+            ),
+        },
+        {
+            "tasks.ts": query_module(
+                """
+                export const open = query({
+                  args: {},
+                  handler: async (ctx, args) => {
+                    return await ctx.db
+                      .query("tasks")
+                      .withIndex("by_orgId_and_status", (q) =>
+                        q.eq("orgId", args.orgId).eq("status", "open"),
+                      )
+                      .take(10);
+                  },
+                });
+                """
+            ),
+        },
+        applicability=SAFE,
+        title="Use index `by_orgId_and_status`",
+    ),
+    "a range the same index can take moves into it": Case(
+        "filter-on-query",
+        {
+            "schema.ts": TASKS_SCHEMA,
+            "tasks.ts": query_module(
+                """
+                export const recent = query({
+                  args: {},
+                  handler: async (ctx, args) => {
+                    return await ctx.db
+                      .query("tasks")
+                      .withIndex("by_orgId_and_createdAt", (q) => q.eq("orgId", args.orgId))
+                      .filter((q) => q.gte(q.field("createdAt"), args.since))
+                      .collect();
+                  },
+                });
+                """
+            ),
+        },
+        {
+            "tasks.ts": query_module(
+                """
+                export const recent = query({
+                  args: {},
+                  handler: async (ctx, args) => {
+                    return await ctx.db
+                      .query("tasks")
+                      .withIndex("by_orgId_and_createdAt", (q) =>
+                        q.eq("orgId", args.orgId).gte("createdAt", args.since),
+                      )
+                      .collect();
+                  },
+                });
+                """
+            ),
+        },
+        applicability=SAFE,
+    ),
+    "what no index can take stays in a smaller filter": Case(
+        "filter-on-query",
+        {
+            "schema.ts": TASKS_SCHEMA,
+            "tasks.ts": query_module(
+                """
+                export const open = query({
+                  args: {},
+                  handler: async (ctx, args) => {
+                    return await ctx.db
+                      .query("tasks")
+                      .withIndex("by_orgId", (q) => q.eq("orgId", args.orgId))
+                      .filter((q) => q.and(q.eq(q.field("status"), "open"), q.neq(q.field("kind"), "chore")))
+                      .take(10);
+                  },
+                });
+                """
+            ),
+        },
+        {
+            "schema.ts": tasks_schema_plus('.index("by_orgId_and_status", ["orgId", "status"])'),
+            "tasks.ts": query_module(
+                """
+                export const open = query({
+                  args: {},
+                  handler: async (ctx, args) => {
+                    return await ctx.db
+                      .query("tasks")
+                      .withIndex("by_orgId_and_status", (q) =>
+                        q.eq("orgId", args.orgId).eq("status", "open"),
+                      )
+                      .filter((q) => q.neq(q.field("kind"), "chore"))
+                      .take(10);
+                  },
+                });
+                """
+            ),
+        },
+    ),
+    "the new index keeps the order the query had (newest first)": Case(
+        "filter-on-query",
+        {
+            "schema.ts": TASKS_SCHEMA,
+            "tasks.ts": query_module(
+                """
+                export const latestOpen = query({
+                  args: {},
+                  handler: async (ctx, args) => {
+                    return await ctx.db
+                      .query("tasks")
+                      .withIndex("by_orgId_and_createdAt", (q) => q.eq("orgId", args.orgId))
+                      .order("desc")
+                      .filter((q) => q.eq(q.field("status"), "open"))
+                      .take(10);
+                  },
+                });
+                """
+            ),
+        },
+        {
+            "schema.ts": tasks_schema_plus(
+                '.index("by_orgId_and_status_and_createdAt", ["orgId", "status", "createdAt"])'
+            ),
+            "tasks.ts": query_module(
+                """
+                export const latestOpen = query({
+                  args: {},
+                  handler: async (ctx, args) => {
+                    return await ctx.db
+                      .query("tasks")
+                      .withIndex("by_orgId_and_status_and_createdAt", (q) =>
+                        q.eq("orgId", args.orgId).eq("status", "open"),
+                      )
+                      .order("desc")
+                      .take(10);
+                  },
+                });
+                """
+            ),
+        },
+    ),
+    "a covering index with another order: the rewrite is unsafe": Case(
+        "filter-on-query",
+        {
+            "schema.ts": tasks_schema_plus(
+                '.index("by_orgId_and_status_and_kind", ["orgId", "status", "kind"])'
+            ),
+            "tasks.ts": query_module(
+                """
+                export const open = query({
+                  args: {},
+                  handler: async (ctx, args) => {
+                    return await ctx.db
+                      .query("tasks")
+                      .withIndex("by_orgId", (q) => q.eq("orgId", args.orgId))
+                      .filter((q) => q.eq(q.field("status"), "open"))
+                      .first();
+                  },
+                });
+                """
+            ),
+        },
+        {
+            "tasks.ts": query_module(
+                """
+                export const open = query({
+                  args: {},
+                  handler: async (ctx, args) => {
+                    return await ctx.db
+                      .query("tasks")
+                      .withIndex("by_orgId_and_status_and_kind", (q) =>
+                        q.eq("orgId", args.orgId).eq("status", "open"),
+                      )
+                      .first();
+                  },
+                });
+                """
+            ),
+        },
+        applicability=UNSAFE,
+        title="Use index `by_orgId_and_status_and_kind`",
+    ),
+    "camelCase project: the new index is named byOrgIdAndKind": Case(
+        "filter-on-query",
+        {
+            "schema.ts": """
+                import { defineSchema, defineTable } from "convex/server";
+                import { v } from "convex/values";
+
+                export default defineSchema({
+                  tasks: defineTable({ orgId: v.string(), kind: v.string(), status: v.string() })
+                    .index("byOrgId", ["orgId"])
+                    .index("byOrgIdAndStatus", ["orgId", "status"]),
+                });
+                """,
+            "tasks.ts": query_module(
+                """
+                export const bugs = query({
+                  args: {},
+                  handler: async (ctx, args) => {
+                    return await ctx.db
+                      .query("tasks")
+                      .withIndex("byOrgId", (q) => q.eq("orgId", args.orgId))
+                      .filter((q) => q.eq(q.field("kind"), "bug"))
+                      .collect();
+                  },
+                });
+                """
+            ),
+        },
+        {
+            "schema.ts": """
+                import { defineSchema, defineTable } from "convex/server";
+                import { v } from "convex/values";
+
+                export default defineSchema({
+                  tasks: defineTable({ orgId: v.string(), kind: v.string(), status: v.string() })
+                    .index("byOrgId", ["orgId"])
+                    .index("byOrgIdAndStatus", ["orgId", "status"])
+                    .index("byOrgIdAndKind", ["orgId", "kind"]),
+                });
+                """,
+            "tasks.ts": query_module(
+                """
+                export const bugs = query({
+                  args: {},
+                  handler: async (ctx, args) => {
+                    return await ctx.db
+                      .query("tasks")
+                      .withIndex("byOrgIdAndKind", (q) =>
+                        q.eq("orgId", args.orgId).eq("kind", "bug"),
+                      )
+                      .collect();
+                  },
+                });
+                """
+            ),
+        },
+    ),
+    "by_a_b project, single quotes, table in its own file with an inline index": Case(
+        "filter-on-query",
+        {
+            "schema.ts": """
+                import { defineSchema, defineTable } from 'convex/server';
+                import { v } from 'convex/values';
+                import { tasks } from './tables/tasks';
+
+                export default defineSchema({
+                  tasks,
+                  teams: defineTable({ orgId: v.string(), name: v.string() }).index('by_orgId_name', ['orgId', 'name']),
+                });
+                """,
+            "tables/tasks.ts": """
+                import { defineTable } from 'convex/server';
+                import { v } from 'convex/values';
+
+                export const tasks = defineTable({ orgId: v.string(), kind: v.string() }).index('by_orgId', ['orgId']);
+                """,
+            "tasks.ts": """
+                import { query } from './_generated/server';
+
+                export const bugs = query({
+                  args: {},
+                  handler: async (ctx, args) => {
+                    return await ctx.db
+                      .query('tasks')
+                      .withIndex('by_orgId', (q) => q.eq('orgId', args.orgId))
+                      .filter((q) => q.eq(q.field('kind'), 'bug'))
+                      .collect();
+                  },
+                });
+                """,
+        },
+        {
+            "tables/tasks.ts": """
+                import { defineTable } from 'convex/server';
+                import { v } from 'convex/values';
+
+                export const tasks = defineTable({ orgId: v.string(), kind: v.string() }).index('by_orgId', ['orgId'])
+                  .index('by_orgId_kind', ['orgId', 'kind']);
+                """,
+            "tasks.ts": """
+                import { query } from './_generated/server';
+
+                export const bugs = query({
+                  args: {},
+                  handler: async (ctx, args) => {
+                    return await ctx.db
+                      .query('tasks')
+                      .withIndex('by_orgId_kind', (q) =>
+                        q.eq('orgId', args.orgId).eq('kind', 'bug'),
+                      )
+                      .collect();
+                  },
+                });
+                """,
+        },
+        title="Add index `by_orgId_kind` to `tasks.ts`",
+    ),
+    "a table with no index yet gets its first one inline": Case(
+        "filter-on-query",
+        {
+            "schema.ts": """
+                import { defineSchema, defineTable } from "convex/server";
+                import { v } from "convex/values";
+
+                export default defineSchema({
+                  flags: defineTable({ key: v.string() }),
+                });
+                """,
+            "flags.ts": query_module(
+                """
+                export const get = query({
+                  args: {},
+                  handler: async (ctx, args) => {
+                    return await ctx.db.query("flags").filter((q) => q.eq(q.field("key"), args.key)).unique();
+                  },
+                });
+                """
+            ),
+        },
+        {
+            "schema.ts": """
+                import { defineSchema, defineTable } from "convex/server";
+                import { v } from "convex/values";
+
+                export default defineSchema({
+                  flags: defineTable({ key: v.string() }).index("by_key", ["key"]),
+                });
+                """,
+            "flags.ts": query_module(
+                """
+                export const get = query({
+                  args: {},
+                  handler: async (ctx, args) => {
+                    return await ctx.db.query("flags").withIndex("by_key", (q) => q.eq("key", args.key)).unique();
+                  },
+                });
+                """
+            ),
+        },
+    ),
+    "a value naming `q` gets another range parameter": Case(
+        "filter-on-query",
+        {
+            "schema.ts": TASKS_SCHEMA,
+            "tasks.ts": query_module(
+                """
+                export const byKind = query({
+                  args: {},
+                  handler: async (ctx, args) => {
+                    const q = args.kind;
+                    return await ctx.db.query("tasks").filter((f) => f.eq(f.field("kind"), q)).take(5);
+                  },
+                });
+                """
+            ),
+        },
+        {
+            "schema.ts": tasks_schema_plus('.index("by_kind", ["kind"])'),
+            "tasks.ts": query_module(
+                """
+                export const byKind = query({
+                  args: {},
+                  handler: async (ctx, args) => {
+                    const q = args.kind;
+                    return await ctx.db.query("tasks").withIndex("by_kind", (ix) => ix.eq("kind", q)).take(5);
+                  },
+                });
+                """
+            ),
+        },
+    ),
+    "a creation-time range uses the built-in index (safe)": Case(
+        "filter-on-query",
+        {
+            "schema.ts": TASKS_SCHEMA,
+            "tasks.ts": query_module(
+                """
+                export const since = query({
+                  args: {},
+                  handler: async (ctx, args) => {
+                    return await ctx.db
+                      .query("tasks")
+                      .filter((q) => q.gte(q.field("_creationTime"), args.since))
+                      .collect();
+                  },
+                });
+                """
+            ),
+        },
+        {
+            "tasks.ts": query_module(
+                """
+                export const since = query({
+                  args: {},
+                  handler: async (ctx, args) => {
+                    return await ctx.db
+                      .query("tasks")
+                      .withIndex("by_creation_time", (q) => q.gte("_creationTime", args.since))
+                      .collect();
+                  },
+                });
+                """
+            ),
+        },
+        applicability=SAFE,
+    ),
+    "with .take(n) a range that would reorder the results stays in the filter": Case(
+        "filter-on-query",
+        {
+            "schema.ts": TASKS_SCHEMA,
+            "tasks.ts": query_module(
+                """
+                export const firstBugs = query({
+                  args: {},
+                  handler: async (ctx, args) => {
+                    return await ctx.db
+                      .query("tasks")
+                      .filter((q) => q.and(q.eq(q.field("kind"), "bug"), q.gt(q.field("createdAt"), args.since)))
+                      .take(10);
+                  },
+                });
+                """
+            ),
+        },
+        {
+            "schema.ts": tasks_schema_plus('.index("by_kind", ["kind"])'),
+            "tasks.ts": query_module(
+                """
+                export const firstBugs = query({
+                  args: {},
+                  handler: async (ctx, args) => {
+                    return await ctx.db
+                      .query("tasks")
+                      .withIndex("by_kind", (q) => q.eq("kind", "bug"))
+                      .filter((q) => q.gt(q.field("createdAt"), args.since))
+                      .take(10);
+                  },
+                });
+                """
+            ),
+        },
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(FILTER_CASES))
+def test_filter_on_query_fix(tmp_path, name):
+    run_case(tmp_path, FILTER_CASES[name])

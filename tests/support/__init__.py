@@ -1,0 +1,1 @@
+"""The shared test harness: projects from snippets, checks, inline expectations, fixes."""
