@@ -265,15 +265,7 @@ def _sources(root: Path) -> dict[Path, bytes]:
 
 
 def _syntax_errors(path: Path, data: bytes) -> int:
-    source = SourceFile(path, data.decode("utf-8", errors="replace"), data=data)
-    count, stack = 0, [source.root]
-    while stack:
-        node = stack.pop()
-        if node.type == "ERROR" or node.is_missing:
-            count += 1
-        elif node.has_error:
-            stack.extend(node.children)
-    return count
+    return SourceFile(path, data.decode("utf-8", errors="replace"), data=data).error_count()
 
 
 def check_fixpoint(original: Copy, fixed: Copy, report: Report, *, unsafe: bool) -> None:

@@ -56,7 +56,7 @@ async def test_capabilities_and_server_info(tmp_path):
     import asyncio
     import os
 
-    from lsp.harness import SERVER, TIMEOUT, make_client, stop
+    from tests.lsp.harness import SERVER, TIMEOUT, make_client, stop
 
     root = write_project(tmp_path / "app", APP)
     client = make_client()
@@ -123,7 +123,7 @@ async def test_push_clients_get_no_pull_provider(tmp_path):
     import asyncio
     import os
 
-    from lsp.harness import SERVER, TIMEOUT, make_client, stop
+    from tests.lsp.harness import SERVER, TIMEOUT, make_client, stop
 
     root = write_project(tmp_path / "app", APP)
     caps = capabilities(pull=True)
@@ -162,7 +162,7 @@ async def test_tcp_transport(tmp_path):
     import re
     import sys
 
-    from lsp.harness import TIMEOUT, make_client
+    from tests.lsp.harness import TIMEOUT, make_client
 
     root = write_project(tmp_path / "app", APP)
     server = await asyncio.create_subprocess_exec(

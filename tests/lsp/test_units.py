@@ -15,10 +15,10 @@ from lsprotocol import types
 from convex_xray.engine.config import Config
 from convex_xray.engine.findings import Severity
 from convex_xray.engine.model import FileModel, FunctionModel
-from convex_xray.engine.source import Encoding, SourceFile, TextChange
+from convex_xray.engine.source import Encoding, SourceFile, TextChange, apply_changes
 from convex_xray.engine.suppressions import disable_comment_edit
 from convex_xray.lsp.convert import text_changes
-from convex_xray.lsp.incremental import apply_changes, shift_range
+from convex_xray.lsp.incremental import shift_range
 from convex_xray.lsp.session import (
     Document,
     Folder,

@@ -101,12 +101,4 @@ def run_fix(project: Path, select: list[str], *, unsafe: bool = False) -> int:
 def error_nodes(path: Path) -> int:
     from convex_xray.engine.source import SourceFile
 
-    source = SourceFile.read(path)
-    count = 0
-    stack = [source.root]
-    while stack:
-        node = stack.pop()
-        if node.type == "ERROR" or node.is_missing:
-            count += 1
-        stack.extend(node.children)
-    return count
+    return SourceFile.read(path).error_count()

@@ -73,18 +73,7 @@ def select_fixes(findings: Iterable[Finding], *, unsafe: bool) -> list[Fix]:
 
 
 def _error_count(path: Path, data: bytes) -> int:
-    source = SourceFile(path, data.decode("utf-8", errors="replace"), data=data)
-    if not source.root.has_error:
-        return 0
-    count = 0
-    stack = [source.root]
-    while stack:
-        node = stack.pop()
-        if node.type == "ERROR" or node.is_missing:
-            count += 1
-        elif node.has_error:
-            stack.extend(node.children)
-    return count
+    return SourceFile(path, data.decode("utf-8", errors="replace"), data=data).error_count()
 
 
 @dataclass

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import bisect
 import enum
-from collections.abc import Iterable
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -254,36 +254,130 @@ class SourceFile:
     def has_errors(self) -> bool:
         return self.root.has_error
 
-    def with_changes(self, changes: Iterable[TextChange], version: int | None = None) -> SourceFile:
-        """Apply changes in order (each in the coordinates of the text before it) and re-parse
-        incrementally, reusing the old tree. The result equals a fresh parse of the new text
-        (a tree with syntax errors is re-parsed from scratch to guarantee it)."""
-        data = self.data
-        tree = self.tree.copy()
-        index = self.lines
-        for change in changes:
-            new_bytes = change.text.encode("utf-8")
-            start, old_end = change.start, change.end
-            new_end = start + len(new_bytes)
-            start_point = index.point(start)
-            old_end_point = index.point(old_end)
-            data = data[:start] + new_bytes + data[old_end:]
-            index = LineIndex(data)
+    def error_count(self) -> int:
+        """How many ERROR and MISSING nodes the tree has (outermost ERROR nodes only): what a
+        fix must not increase."""
+        if not self.root.has_error:
+            return 0
+        count = 0
+        stack = [self.root]
+        while stack:
+            node = stack.pop()
+            if node.type == "ERROR" or node.is_missing:
+                count += 1
+            elif node.has_error:
+                stack.extend(node.children)
+        return count
+
+
+# -- edits: the one incremental re-parse (snapshots parsed on demand) ---------------------------------------------------------------------
+
+TreeEdit = tuple[int, int, int, Point, Point, Point]  # start, old end, new end (+ their points)
+
+
+class LazySource(SourceFile):
+    """A document snapshot whose tree is parsed only when something asks for it.
+
+    Keystrokes checked through the statement slice never need the whole document's tree, so
+    it is not re-parsed per keystroke; the first use parses incrementally from the last
+    parsed snapshot with every edit since (and afresh when the result has errors, like
+    a tree with syntax errors is re-parsed from scratch, so it equals a fresh parse)."""
+
+    __slots__ = ("_anchor", "_edits", "_fresh_on_error", "_parsed")
+
+    def __init__(
+        self,
+        anchor: SourceFile,
+        edits: list[TreeEdit],
+        data: bytes,
+        lines: LineIndex | None,
+        version: int | None,
+        *,
+        fresh_on_error: bool = True,
+    ) -> None:
+        super().__init__(
+            anchor.path, data.decode("utf-8", errors="replace"), version=version, data=data
+        )
+        if lines is not None:
+            self._index = lines  # (a base-class slot)
+        self._anchor: SourceFile | None = anchor
+        self._edits = edits
+        self._fresh_on_error = fresh_on_error
+        self._parsed: Tree | None = None
+
+    @property
+    def parsed(self) -> bool:
+        return self._parsed is not None
+
+    @property
+    def tree(self) -> Tree:
+        if self._parsed is not None:
+            return self._parsed
+        tree = self._incremental()
+        if tree.root_node.has_error and self._fresh_on_error:
+            tree = Parser(self.language).parse(self.data)
+        self._parsed = tree
+        self._anchor = None  # let the older snapshots go
+        self._edits = []
+        return tree
+
+    def quick_root(self) -> Node:
+        """The root of an incremental parse, even with syntax errors (which a fresh parse
+        might recover from differently): enough to find the top-level statements that the
+        edits did not touch, without re-parsing a broken file from scratch."""
+        if self._parsed is not None:
+            return self._parsed.root_node
+        tree = self._incremental()
+        if not tree.root_node.has_error:
+            self._parsed = tree  # error-free: the same as a fresh parse
+            self._anchor = None
+            self._edits = []
+        return tree.root_node
+
+    def _incremental(self) -> Tree:
+        anchor = self._anchor
+        assert anchor is not None
+        tree = anchor.tree.copy()
+        for start, old_end, new_end, start_point, old_end_point, new_end_point in self._edits:
             tree.edit(
                 start_byte=start,
                 old_end_byte=old_end,
                 new_end_byte=new_end,
                 start_point=start_point,
                 old_end_point=old_end_point,
-                new_end_point=index.point(new_end),
+                new_end_point=new_end_point,
             )
-        text = data.decode("utf-8", errors="replace")
-        parser = Parser(self.language)
-        new_tree = parser.parse(data, tree)
-        if new_tree.root_node.has_error:
-            # Error recovery may place ERROR nodes differently when old subtrees are reused;
-            # a broken file is parsed afresh so the editor and the CLI see the same tree.
-            new_tree = parser.parse(data)
-        snapshot = SourceFile(self.path, text, tree=new_tree, version=version, data=data)
-        snapshot._index = index
-        return snapshot
+        return Parser(self.language).parse(self.data, tree)
+
+
+def apply_changes(
+    source: SourceFile,
+    changes: Sequence[TextChange],
+    version: int | None = None,
+    *,
+    fresh_on_error: bool = True,
+) -> LazySource:
+    """The snapshot after `changes` (each in the coordinates of the text before it), parsed
+    lazily. `fresh_on_error=False` keeps an incremental parse that has errors (for the slice,
+    whose broken statement `keep_through_syntax_errors` judges anyway)."""
+    if isinstance(source, LazySource) and not source.parsed and source._anchor is not None:
+        anchor, edits = source._anchor, list(source._edits)
+    else:
+        anchor, edits = source, []
+    data = source.data
+    for change in changes:
+        new_bytes = change.text.encode("utf-8")
+        new_end = change.start + len(new_bytes)
+        start_point = _point(data, change.start)
+        old_end_point = _point(data, change.end)
+        data = data[: change.start] + new_bytes + data[change.end :]
+        edits.append(
+            (change.start, change.end, new_end, start_point, old_end_point, _point(data, new_end))
+        )
+    return LazySource(anchor, edits, data, None, version, fresh_on_error=fresh_on_error)
+
+
+def _point(data: bytes, offset: int) -> Point:
+    """tree-sitter's point (rows by `\\n` only, byte columns), without building a line index."""
+    row = data.count(b"\n", 0, offset)
+    return Point(row, offset - (data.rfind(b"\n", 0, offset) + 1))

@@ -261,7 +261,8 @@ class Workspace:
             if directory != root.path and _is_component_dir(directory):
                 root.components[directory] = directory.name
 
-    def _excluded(self, path: Path) -> bool:
+    def excluded(self, path: Path) -> bool:
+        """Whether `exclude` (globs, matched against the path and the path from `base`) drops it."""
         if not self.exclude:
             return False
         candidates = [path.as_posix()]
@@ -288,7 +289,7 @@ class Workspace:
                             continue
                         if is_file and is_source_path(entry.name) and not entry.name.startswith("."):
                             path = Path(entry.path)
-                            if not self._excluded(path):
+                            if not self.excluded(path):
                                 found.add(path)
             self._files = sorted(found)
         return list(self._files)

@@ -8,7 +8,6 @@ replaces the file on disk in that workspace until the document is closed.
 from __future__ import annotations
 
 import difflib
-import fnmatch
 import itertools
 import logging
 from collections import defaultdict
@@ -142,13 +141,7 @@ class Project:
     def owns(self, path: Path) -> bool:
         if not is_source_path(path) or self.workspace.root_of(path) is None:
             return False
-        if not self.config.exclude:
-            return True
-        candidates = [path.as_posix()]
-        base = self.config.base or self.folder
-        if path.is_relative_to(base):
-            candidates.append(path.relative_to(base).as_posix())
-        return not any(fnmatch.fnmatch(c, p) for c in candidates for p in self.config.exclude)
+        return not self.workspace.excluded(path)  # the config's `exclude`, from its base
 
     def is_schema(self, path: Path) -> bool:
         return path.name in SCHEMA_NAMES and self.workspace.is_schema_file(path)
@@ -474,7 +467,7 @@ def _release_model(model: FileModel | None) -> None:
     """Break the reference cycles of a frozen model the workspace just dropped (events
     point back at their functions), so that reference counting frees it and its syntax tree.
 
-    The server freezes what indexing built (`gc.freeze`, see `server._index`): a frozen
+    The server freezes what indexing built (`gc.freeze`, see `handlers.indexing.Indexing.index_folder_task`): a frozen
     model in cycles is never collected, so without this every file edited or changed on
     disk after indexing would keep its indexed model and tree (4.5 MiB for a 3,000-line
     file) for the rest of the session. Nothing uses a dropped model: every check and request

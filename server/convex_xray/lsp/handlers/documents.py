@@ -7,10 +7,9 @@ from collections.abc import Sequence
 from lsprotocol import types
 
 from convex_xray.engine.findings import Finding
-from convex_xray.engine.source import Encoding, LineIndex, SourceFile, is_source_path
+from convex_xray.engine.source import Encoding, LineIndex, SourceFile, apply_changes, is_source_path
 from convex_xray.lsp import convert
 from convex_xray.lsp.handlers.indexing import Indexing
-from convex_xray.lsp.incremental import apply_changes
 from convex_xray.lsp.session import (
     Document,
 )
