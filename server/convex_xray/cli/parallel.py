@@ -32,7 +32,13 @@ from convex_xray.engine.runner import (
     silent_rules,
 )
 from convex_xray.engine.workspace import FileProblem, Workspace
-from convex_xray.rules.support.index_usage import MERGED_USAGE, IndexUsage, cached_file_usage
+from convex_xray.rules.support.index_usage import (
+    MERGED_USAGE,
+    IndexUsage,
+    add_file_usage,
+    cached_file_usage,
+    index_definitions,
+)
 
 MIN_FILES_PER_JOB = 48  # below this, forking costs more than it saves
 
@@ -148,29 +154,17 @@ def _check_shard(paths: list[Path]) -> _ShardResult:
     for path in paths:
         findings.extend(check_file(workspace, path, rules, config, failures))
     usage = _ShardUsage()
-    definitions: Counter[tuple[Path, str]] = Counter()
-    for schema in workspace.app_schemas():
-        for table in schema.tables.values():
-            for index in table.indexes.values():
-                if index.name_span is not None:
-                    definitions[(index.name_span.path, index.name)] += 1
+    definitions = index_definitions(workspace)
     for path in paths:
         model = workspace.model(path)
         if model is None or workspace.component_of(path) is not None:
             continue
         part = cached_file_usage(workspace, model)
-        for name, ref in part.named:
-            key = (path, ref.node.start_byte)
-            if ref.table is None:
-                usage.by_name[name].append(key)
-            else:
-                usage.refs[(ref.table, name)].append(key)
-        usage.dynamic_tables |= part.dynamic_tables
-        usage.fully_dynamic.extend((path, ref.node.start_byte) for ref in part.fully_dynamic)
-        for name, count in part.literals.items():
-            extra = count - part.literal_refs[name] - definitions[(path, name)]
-            if extra > 0:
-                usage.mentions[name] += extra
+
+        def use(ref: IndexRef, path: Path = path) -> RefKey:
+            return (path, ref.node.start_byte)
+
+        add_file_usage(usage, path, part, definitions, use)
     problems = [p for p in workspace.problems if p.path in set(paths)]
     return _ShardResult(findings, usage, problems, failures)
 

@@ -12,8 +12,10 @@ which the literal scan below sees).
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol, TypeVar
 
 from tree_sitter import Node
 
@@ -162,29 +164,65 @@ def usage_signature(workspace: Workspace, model: FileModel) -> UsageSignature:
     )
 
 
-def compute_usage(workspace: Workspace) -> IndexUsage:
-    usage = IndexUsage()
-    definitions: Counter[tuple[Path, str]] = Counter()  # (path, name) of index definitions
+U = TypeVar("U")
+
+
+class UsageParts(Protocol[U]):
+    """Where files' usage is added up: `IndexUsage` (uses as `(model, ref)`), or a worker
+    process's portable summary (uses as `(path, offset)`, see `convex_xray.cli.parallel`)."""
+
+    refs: dict[tuple[str, str], list[U]]
+    by_name: dict[str, list[U]]
+    dynamic_tables: set[str]
+    fully_dynamic: list[U]
+    mentions: Counter[str]
+
+
+def index_definitions(workspace: Workspace) -> Counter[tuple[Path, str]]:
+    """(path, name) of every index definition in the app's schemas."""
+    definitions: Counter[tuple[Path, str]] = Counter()
     for schema in workspace.app_schemas():
         for table in schema.tables.values():
             for index in table.indexes.values():
                 if index.name_span is not None:
                     definitions[(index.name_span.path, index.name)] += 1
+    return definitions
+
+
+def add_file_usage(
+    into: UsageParts[U],
+    path: Path,
+    part: FileUsage,
+    definitions: Counter[tuple[Path, str]],
+    use: Callable[[IndexRef], U],
+) -> None:
+    """Add one file's usage (`part`, of the file at `path`) to `into`; `use` says how a use
+    is recorded. The one merge, for the serial run and for worker processes alike."""
+    for name, ref in part.named:
+        if ref.table is None:
+            into.by_name[name].append(use(ref))
+        else:
+            into.refs[(ref.table, name)].append(use(ref))
+    into.dynamic_tables |= part.dynamic_tables
+    into.fully_dynamic.extend(use(ref) for ref in part.fully_dynamic)
+    for name, count in part.literals.items():
+        extra = count - part.literal_refs[name] - definitions[(path, name)]
+        if extra > 0:
+            into.mentions[name] += extra
+
+
+def compute_usage(workspace: Workspace) -> IndexUsage:
+    usage = IndexUsage()
+    definitions = index_definitions(workspace)
     for model in workspace.models():
         if workspace.component_of(model.path) is not None:
             continue  # a component's code uses the component's own tables
         part = cached_file_usage(workspace, model)
-        for name, ref in part.named:
-            if ref.table is None:
-                usage.by_name[name].append((model, ref))
-            else:
-                usage.refs[(ref.table, name)].append((model, ref))
-        usage.dynamic_tables |= part.dynamic_tables
-        usage.fully_dynamic.extend((model, ref) for ref in part.fully_dynamic)
-        for name, count in part.literals.items():
-            extra = count - part.literal_refs[name] - definitions[(model.path, name)]
-            if extra > 0:
-                usage.mentions[name] += extra
+
+        def use(ref: IndexRef, model: FileModel = model) -> tuple[FileModel, IndexRef]:
+            return (model, ref)
+
+        add_file_usage(usage, model.path, part, definitions, use)
     return usage
 
 
