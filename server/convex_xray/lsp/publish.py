@@ -8,6 +8,7 @@ from pathlib import Path
 from lsprotocol import types
 
 from convex_xray.engine.findings import Finding
+from convex_xray.engine.source import LineIndex
 from convex_xray.lsp import convert
 from convex_xray.lsp.session import (
     CheckOutcome,
@@ -31,8 +32,27 @@ class Publisher(ServerState):
         )
 
     def diagnostics(self, doc: Document, findings: Iterable[Finding]) -> list[types.Diagnostic]:
-        lines = doc.source.lines
-        lines_for = self.lines_for(doc.project)
+        """An open document's diagnostics (positions in its snapshot, fixes keyed by its version)."""
+        return self.convert_findings(doc.path, doc.source.lines, doc.project, doc.version, findings)
+
+    def file_diagnostics(
+        self, project: Project, path: Path, findings: Iterable[Finding]
+    ) -> list[types.Diagnostic]:
+        """A closed file's diagnostics (positions in the workspace's snapshot of it)."""
+        source = project.workspace.source(path)
+        if source is None:
+            return []
+        return self.convert_findings(path, source.lines, project, None, findings)
+
+    def convert_findings(
+        self,
+        path: Path,
+        lines: LineIndex,
+        project: Project | None,
+        version: int | None,
+        findings: Iterable[Finding],
+    ) -> list[types.Diagnostic]:
+        lines_for = self.lines_for(project)
         return [
             convert.diagnostic(
                 f,
@@ -40,28 +60,7 @@ class Publisher(ServerState):
                 self.encoding,
                 lines_for=lines_for,
                 uri_for=self.uri_for,
-                version=doc.version,
-                key=f"{f.rule}:{f.span.start}:{f.span.end}",
-            )
-            for f in findings
-            if f.path == doc.path
-        ]
-
-    def file_diagnostics(
-        self, project: Project, path: Path, findings: Iterable[Finding]
-    ) -> list[types.Diagnostic]:
-        source = project.workspace.source(path)
-        if source is None:
-            return []
-        lines_for = self.lines_for(project)
-        return [
-            convert.diagnostic(
-                f,
-                source.lines,
-                self.encoding,
-                lines_for=lines_for,
-                uri_for=self.uri_for,
-                version=None,
+                version=version,
                 key=f"{f.rule}:{f.span.start}:{f.span.end}",
             )
             for f in findings
