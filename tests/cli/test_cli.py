@@ -256,13 +256,13 @@ def test_bad_format_is_a_usage_error(app):
 # -- text output --------------------------------------------------------------------------------------------
 
 HEAD = re.compile(
-    r"^(?P<path>[^\s:][^:]*):(?P<line>\d+):(?P<col>\d+): (?P<code>CX\d{3}) \[(?P<slug>[a-z-]+)\] (?P<message>\S.*)$"
+    r"^(?P<path>[^\s:][^:]*):(?P<line>\d+):(?P<col>\d+): (?P<severity>error|warning|info|hint) (?P<code>CX\d{3}) \[(?P<slug>[a-z-]+)\] (?P<message>\S.*)$"
 )
 
 
 def test_text_shape(app, capsys, monkeypatch):
     monkeypatch.chdir(app)
-    code, out, _ = run(capsys, "check", ".", "--select", "unbounded-collect")
+    code, out, _ = run(capsys, "check", ".", "--select", "unbounded-collect", "--output-format", "full")
     assert code == 1
     assert "\033[" not in out  # no colour when not a TTY
     lines = out.splitlines()
@@ -284,11 +284,8 @@ def test_text_shape(app, capsys, monkeypatch):
     assert marker == " " * (len(prefix) + wide) + "^" + "~" * (len("collect()") - 1)
     assert any(line.startswith("        help: ") and "safe fix" in line for line in lines)
     assert any(line.startswith("        = convex/posts.ts:") for line in lines)
-    assert re.search(
-        r"^Found 2 problems \(2 warnings\) in 2 files \(\d+\.\d\ds\)\. 1 fixable with `--fix`\.$",
-        out,
-        re.M,
-    )
+    assert re.search(r"^Found 2 problems \(2 warnings\) in 2 files \(\d+\.\d\ds\)\.$", out, re.M)
+    assert re.search(r"^1 fixable with `--fix`; `--diff` previews the changes\.$", out, re.M)
 
 
 def test_quiet_prints_only_the_summary(app, capsys):
@@ -299,11 +296,14 @@ def test_quiet_prints_only_the_summary(app, capsys):
 
 
 def test_statistics(app, capsys):
-    _, out, _ = run(capsys, "check", str(app), "--statistics", "--quiet", *SELECT)
-    rows = re.findall(r"^\s+(\d+)\s+(CX\d{3})\s+([a-z-]+)\s+(error|warning|info|hint)$", out, re.M)
-    counted = {slug: int(count) for count, _code, slug, _sev in rows}
-    assert counted["unbounded-collect"] == 2 and counted["unknown-index"] == 1
-    assert sum(counted.values()) == 3
+    _, out, _ = run(capsys, "check", str(app), "--statistics", *SELECT)
+    lines = out.strip().splitlines()
+    assert lines[0].split() == ["count", "code", "rule", "error", "warning", "info", "hint", "fixable"]
+    rows = {fields[2]: [int(n) for n in fields[3:]] for fields in (line.split() for line in lines[1:-1])}
+    # rule: count, then per tier (error, warning, info, hint), then fixable
+    assert rows == {"unbounded-collect": [0, 2, 0, 0, 1], "unknown-index": [1, 0, 0, 0, 0]}
+    assert lines[-1].split() == ["3", "total", "1", "2", "0", "0", "1"]
+    assert "Found" not in out and "posts.ts" not in out  # only the table
 
 
 def test_problems_are_reported_not_raised(app, capsys):
@@ -414,7 +414,8 @@ def test_diff_writes_nothing(app, capsys):
     assert path.read_bytes() == before
     assert out.startswith("--- a/") and "\n+++ b/" in out
     assert "\n-    const tag" in out and "\n+    const tag" in out and ".take(5);" in out
-    assert "Found" in err  # the report goes to stderr so stdout is a clean patch
+    assert "Would fix 1 problem;" in err  # the report goes to stderr so stdout is a clean patch
+    assert "Fixed" not in out + err  # nothing was written
     assert code == 1
 
 

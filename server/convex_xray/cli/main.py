@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from convex_xray import __version__
-from convex_xray.cli.notes import RunNotes
+from convex_xray.cli.notes import FixRun, RunNotes
+from convex_xray.cli.output.order import SORTS, fixable_count
 from convex_xray.engine.analysis.options import AnalysisOptions
 from convex_xray.engine.config import Config, ConfigError, find_config, load_config
 from convex_xray.engine.findings import Finding, Severity
@@ -53,8 +54,13 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--config", type=Path, help="path to convex-xray.toml (default: found upward)")
     check.add_argument("--exit-zero", action="store_true", help="exit 0 even when problems are found")
     check.add_argument("--fail-on", choices=[s.label for s in Severity], help="lowest severity that fails the run (default: warning)")
-    check.add_argument("--statistics", action="store_true", help="print counts per rule")
-    check.add_argument("--quiet", "-q", action="store_true", help="print only the summary (text format)")
+    text = check.add_argument_group("text output (--format text)")
+    text.add_argument("--output-format", choices=("concise", "full"), help="concise: one line per problem (the default when stdout is not a terminal); full: with the source line, cost and fix (the default on a terminal)")
+    text.add_argument("--show-fixes", action="store_true", help="with concise output: print each problem's fix under it")
+    text.add_argument("--sort", choices=SORTS, default="severity", help="severity: errors first, then by estimated cost (default); cost: by estimated cost; file: by file and line")
+    text.add_argument("--top", type=int, metavar="N", help="print only the first N problems (the counts still cover all)")
+    text.add_argument("--statistics", action="store_true", help="print only a table of counts per rule (per severity, and how many --fix fixes)")
+    text.add_argument("--quiet", "-q", action="store_true", help="print only the counts")
     check.add_argument("--no-cache", action="store_true", help="do not read or write .convex-xray-cache/")
     check.add_argument("--jobs", "-j", type=int, default=0, metavar="N", help="worker processes for large workspaces (default: one per core; 1 = no workers)")
     check.add_argument("--fix", action="store_true", help="apply safe fixes")
@@ -120,7 +126,8 @@ def build_workspace(paths: Sequence[Path], config: Config) -> tuple[Workspace, l
     return workspace, None
 
 
-def _render(args: argparse.Namespace, workspace: Workspace, result: CheckResult, fixed: int | None, notes: RunNotes) -> str:
+def _render(args: argparse.Namespace, workspace: Workspace, result: CheckResult, notes: RunNotes) -> str:
+    fixed = notes.fix.applied if notes.fix is not None else None
     if args.format == "json":
         from convex_xray.cli.output.json_format import render_json
 
@@ -141,24 +148,33 @@ def _render(args: argparse.Namespace, workspace: Workspace, result: CheckResult,
         from convex_xray.cli.output.junit import render_junit
 
         return render_junit(workspace, result)
-    from convex_xray.cli.output.text import render_text
+    from convex_xray.cli.output.text import TextOptions, render_text
 
-    color = args.output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
-    return render_text(
-        workspace, result, color=color, quiet=args.quiet, statistics=args.statistics, fixed=fixed, notes=notes
+    terminal = args.output is None and sys.stdout.isatty()
+    options = TextOptions(
+        color=terminal and "NO_COLOR" not in os.environ,
+        full=args.output_format == "full" if args.output_format else terminal,
+        show_fixes=args.show_fixes,
+        quiet=args.quiet,
+        statistics=args.statistics,
+        sort=args.sort,
+        top=args.top,
     )
+    return render_text(workspace, result, options=options, notes=notes)
 
 
-def _fix(args: argparse.Namespace, workspace: Workspace, config: Config, files: list[Path] | None, select: list[str], ignore: list[str]) -> tuple[CheckResult, int]:
+def _fix(args: argparse.Namespace, workspace: Workspace, config: Config, files: list[Path] | None, select: list[str], ignore: list[str]) -> tuple[CheckResult, FixRun]:
     """Apply fixes to a fixpoint; with --diff print the diff instead of writing."""
-    last: list[CheckResult] = []
+    results: list[CheckResult] = []
 
     def check() -> list[Finding]:
-        last[:] = [run_check(workspace, config, paths=files, select=select, ignore=ignore)]
-        return last[0].findings
+        results.append(run_check(workspace, config, paths=files, select=select, ignore=ignore))
+        return results[-1].findings
 
     fixpoint = fix_to_fixpoint(check, workspace.source, workspace.set_source, unsafe=args.unsafe_fixes)
-    result, applied = last[0], fixpoint.applied
+    result = results[-1]
+    offered = fixable_count(results[0].findings, unsafe=args.unsafe_fixes)
+    run = FixRun(applied=fixpoint.applied, offered=offered, written=not args.diff)
     original = {p: s.data for p, s in fixpoint.before.items()}
     current = fixpoint.after
     if args.diff:
@@ -172,7 +188,7 @@ def _fix(args: argparse.Namespace, workspace: Workspace, config: Config, files: 
         for path in sorted(current):
             if current[path] != original[path]:
                 write_atomically(path, current[path])
-    return result, applied
+    return result, run
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -194,17 +210,18 @@ def cmd_check(args: argparse.Namespace) -> int:
     workspace, files = build_workspace(args.paths, config)
     if args.changed_since is not None:
         files = _changed_since(args.changed_since, args.paths, workspace, files)
-    fixed: int | None = None
+    if args.top is not None and args.top < 1:
+        raise UsageError("--top must be 1 or more")
+    notes = RunNotes()
     if args.fix or args.diff:
-        result, fixed = _fix(args, workspace, config, files, select, ignore)
+        result, notes.fix = _fix(args, workspace, config, files, select, ignore)
     else:
         result = _run_with_progress(args, workspace, config, files, select, ignore)
-    notes = RunNotes()
     if args.insights is not None:
         notes.insights = _merge_insights(args.insights, workspace, result)
     if args.write_baseline is not None or args.baseline is not None:
         notes.baseline = _filter_through_baseline(args, workspace, config, files, select, ignore, result)
-    report = _render(args, workspace, result, fixed, notes)
+    report = _render(args, workspace, result, notes)
     if args.output is not None:
         args.output.write_text(report + "\n", encoding="utf-8")
     elif args.diff and args.format == "text":

@@ -1,16 +1,22 @@
-"""Human output: `path:line:col: CODE [slug] message`, the source line and a caret."""
+"""Human output: one line per finding, `path:line:col: severity CODE [slug] message`
+(`--output-format concise`, the default when stdout is not a terminal), or that line with
+the source line, a caret, related locations, cost and fix under it (`full`, the default on
+a terminal); a footer with the counts; `--statistics` a per-rule table instead."""
 
 from __future__ import annotations
 
 import os
 import unicodedata
 from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from convex_xray.cli.notes import RunNotes
 from convex_xray.cli.output.locations import locate
-from convex_xray.engine.findings import Severity
+from convex_xray.cli.output.order import cost_score, fixable_count, ordered, plural
+from convex_xray.engine.findings import Applicability, Finding, Severity
 from convex_xray.engine.runner import CheckResult
 from convex_xray.engine.source import Encoding
 from convex_xray.engine.workspace import Workspace
@@ -48,74 +54,192 @@ def display_path(path: Path) -> str:
         return str(path)
 
 
+@dataclass(frozen=True)
+class TextOptions:
+    """How `--format text` looks. `full`: the code frame, related locations, cost and fix
+    under each finding (the default on a terminal); otherwise one line per finding."""
+
+    color: bool = False
+    full: bool = True
+    show_fixes: bool = False
+    quiet: bool = False
+    statistics: bool = False
+    sort: str = "severity"
+    top: int | None = None
+
+
 def render_text(
     workspace: Workspace,
     result: CheckResult,
     *,
-    color: bool,
-    show_source: bool = True,
-    quiet: bool = False,
-    statistics: bool = False,
-    fixed: int | None = None,
+    options: TextOptions | None = None,
     notes: RunNotes | None = None,
 ) -> str:
+    options = options or TextOptions()
+    if options.statistics:
+        return statistics_table(result)
     out: list[str] = []
 
     def paint(text: str, code: str) -> str:
-        return f"{code}{text}{_RESET}" if color else text
+        return f"{code}{text}{_RESET}" if options.color else text
 
-    if not quiet:
-        for finding in result.findings:
+    findings = ordered(result.findings, options.sort)
+    shown = findings if options.top is None else findings[: options.top]
+    if not options.quiet:
+        if options.full and shown:
+            out.append(header(workspace, result, options.sort))
+            out.append("")
+        for finding in shown:
             where = locate(workspace, finding.span)
             head = f"{display_path(where.path)}:{where.line}:{where.column}:"
-            label = paint(f"{finding.code} [{finding.rule}]", _COLORS[finding.severity])
+            label = paint(f"{finding.severity.label} {finding.code} [{finding.rule}]", _COLORS[finding.severity])
             out.append(f"{paint(head, _BOLD)} {label} {finding.message}")
-            source = workspace.source(finding.path)
-            if show_source and source is not None:
-                line_index = where.line - 1
-                start = source.lines.line_starts[line_index]
-                end = source.lines.line_end(line_index)
-                line_text = source.slice(start, end).expandtabs(1)
-                _, col = source.lines.position(finding.span.start, Encoding.UTF32)
-                _, end_col = source.lines.position(min(finding.span.end, end), Encoding.UTF32)
-                if where.end_line != where.line:
-                    end_col = len(line_text)
-                # Terminal cells, not code points: CJK and emoji are two cells wide.
-                indent = _cells(line_text[:col])
-                width = max(1, _cells(line_text[col:end_col]))
-                out.append(f"  {where.line:>5} | {line_text}")
-                out.append(f"        | {' ' * indent}{paint('^' + '~' * (width - 1), _COLORS[finding.severity])}")
-            for item in finding.related:
-                at = locate(workspace, item.span)
-                out.append(f"        = {display_path(at.path)}:{at.line}:{at.column}: {item.message}")
-            if finding.fix is not None:
-                out.append(f"        help: {finding.fix.title} ({finding.fix.applicability.value} fix)")
+            if options.full:
+                out.extend(_frame(workspace, finding, where.line, where.end_line, paint))
+                for item in finding.related:
+                    at = locate(workspace, item.span)
+                    out.append(f"        = {display_path(at.path)}:{at.line}:{at.column}: {item.message}")
+                cost = cost_text(finding)
+                if cost:
+                    out.append(f"        cost: {cost}")
+            if finding.fix is not None and (options.full or options.show_fixes):
+                out.append(f"        help: {finding.fix.title} ({_fix_kind(finding)})")
+            if options.full:
+                out.append("")
+        if len(shown) < len(findings):
+            rest = len(findings) - len(shown)
+            out.append(f"… and {plural(rest, 'more problem')} not shown (--top {options.top}).")
         for problem in result.problems:
             out.append(f"{display_path(problem.path)}: skipped: {problem.message}")
         for failure in result.failures:
             failed_on = f" on {display_path(failure.path)}" if failure.path else ""
             out.append(f"internal error: rule {failure.rule} failed{failed_on}: {failure.error}")
-    if statistics and result.findings:
-        counts = Counter((f.code, f.rule, f.severity.label) for f in result.findings)
+    while out and not out[-1]:
+        out.pop()
+    if out:
         out.append("")
-        for (code, rule, severity), count in sorted(counts.items(), key=lambda kv: -kv[1]):
-            out.append(f"{count:>6}  {code}  {rule:<24} {severity}")
-    by_severity = Counter(f.severity for f in result.findings)
-    parts = [f"{by_severity[s]} {s.label}{'s' if by_severity[s] != 1 else ''}" for s in sorted(by_severity, reverse=True)]
-    summary = f"Found {len(result.findings)} problem{'s' if len(result.findings) != 1 else ''}"
-    if parts:
-        summary += f" ({', '.join(parts)})"
-    summary += f" in {result.files} file{'s' if result.files != 1 else ''} ({result.elapsed_ms / 1000:.2f}s)."
-    if fixed:
-        summary += f" Fixed {fixed}."
-    fixable = sum(1 for f in result.findings if f.fix is not None and f.fix.applicability.value == "safe")
-    if fixable:
-        summary += f" {fixable} fixable with `--fix`."
-    out.append(("" if not out else "\n") + summary)
+    out.extend(footer(result, notes))
+    return "\n".join(out)
+
+
+def _fix_kind(finding: Finding) -> str:
+    assert finding.fix is not None
+    applicability = finding.fix.applicability
+    if applicability is Applicability.SAFE and finding.fix.edits:
+        return "safe fix: --fix applies it"
+    if applicability is Applicability.UNSAFE and finding.fix.edits:
+        return "unsafe fix: --fix --unsafe-fixes applies it"
+    return "suggestion: apply it by hand"
+
+
+def _frame(workspace: Workspace, finding: Finding, line: int, end_line: int, paint: Callable[[str, str], str]) -> list[str]:
+    source = workspace.source(finding.path)
+    if source is None:
+        return []
+    line_index = line - 1
+    start = source.lines.line_starts[line_index]
+    end = source.lines.line_end(line_index)
+    line_text = source.slice(start, end).expandtabs(1)
+    _, col = source.lines.position(finding.span.start, Encoding.UTF32)
+    _, end_col = source.lines.position(min(finding.span.end, end), Encoding.UTF32)
+    if end_line != line:
+        end_col = len(line_text)
+    # Terminal cells, not code points: CJK and emoji are two cells wide.
+    indent = _cells(line_text[:col])
+    width = max(1, _cells(line_text[col:end_col]))
+    return [
+        f"  {line:>5} | {line_text}",
+        f"        | {' ' * indent}{paint('^' + '~' * (width - 1), _COLORS[finding.severity])}",
+    ]
+
+
+def cost_text(finding: Finding) -> str | None:
+    """The cost model's one-line estimate (`finding.cost.summary`), else its score."""
+    cost: Any = getattr(finding, "cost", None)
+    if cost is None:
+        return None
+    summary = getattr(cost, "summary", None)
+    if callable(summary):
+        summary = summary()
+    if isinstance(summary, str) and summary:
+        return summary
+    score = cost_score(finding)
+    return f"score {score:g}" if score is not None else None
+
+
+_ORDERS = {
+    "severity": "worst first (severity, then estimated cost)",
+    "cost": "by estimated cost, highest first",
+    "file": "by file and line",
+}
+
+
+def header(workspace: Workspace, result: CheckResult, sort: str) -> str:
+    roots = [display_path(root.path) for root in workspace.roots]
+    where = ", ".join(roots) if roots else "."
+    return f"Checked {plural(result.files, 'file')} in {where}; {_ORDERS[sort]}."
+
+
+def _tiers(findings: list[Finding]) -> str:
+    by_severity = Counter(f.severity for f in findings)
+    parts = [plural(by_severity[s], s.label) for s in sorted(by_severity, reverse=True)]
+    return f" ({', '.join(parts)})" if parts else ""
+
+
+def footer(result: CheckResult, notes: RunNotes | None) -> list[str]:
+    """The counts: per tier, and how many `--fix` would fix; after `--fix`/`--diff` what was
+    (or would be) fixed and what remains."""
+    lines: list[str] = []
+    elapsed = f"({result.elapsed_ms / 1000:.2f}s)"
+    files = plural(result.files, "file")
+    count = len(result.findings)
+    fix = notes.fix if notes is not None else None
+    if fix is None:
+        lines.append(f"Found {plural(count, 'problem')}{_tiers(result.findings)} in {files} {elapsed}.")
+        safe = fixable_count(result.findings)
+        unsafe = fixable_count(result.findings, unsafe=True) - safe
+        if safe or unsafe:
+            line = f"{safe} fixable with `--fix`"
+            if unsafe:
+                line += f" ({unsafe} more with `--fix --unsafe-fixes`)"
+            lines.append(line + "; `--diff` previews the changes.")
+    else:
+        verb = "Fixed" if fix.written else "Would fix"
+        line = f"{verb} {plural(fix.applied, 'problem')}"
+        if fix.applied != fix.offered:
+            line += f" ({fix.offered} offered by the first check; " + (
+                "fixing those exposed more, fixed in further passes)"
+                if fix.applied > fix.offered
+                else "the rest overlap or would break the syntax)"
+            )
+        remain = "remain" if fix.written else "would remain"
+        lines.append(
+            f"{line}; {plural(count, 'problem')} {remain}{_tiers(result.findings)} in {files} {elapsed}."
+        )
     if notes is not None and notes.baseline is not None:
-        out.append(baseline_line(notes.baseline))
+        lines.append(baseline_line(notes.baseline))
     if notes is not None and notes.insights is not None:
-        out.append(insights_line(notes.insights))
+        lines.append(insights_line(notes.insights))
+    return lines
+
+
+def statistics_table(result: CheckResult) -> str:
+    """`--statistics`: one row per rule, most frequent first: count, code, rule, count per
+    tier, and how many `--fix` fixes (ruff's `--statistics`, plus the tiers)."""
+    tiers = sorted(Severity, reverse=True)
+    rows: dict[tuple[str, str], list[Finding]] = {}
+    for finding in result.findings:
+        rows.setdefault((finding.code, finding.rule), []).append(finding)
+    width = max([len("rule"), *(len(rule) for _, rule in rows)])
+    head = f"{'count':>6}  code   {'rule':<{width}}  " + "  ".join(f"{s.label:>7}" for s in tiers) + "  fixable"
+    out = [head]
+    for (code, rule), found in sorted(rows.items(), key=lambda kv: (-len(kv[1]), kv[0][0])):
+        by_tier = Counter(f.severity for f in found)
+        cells = "  ".join(f"{by_tier[s]:>7}" for s in tiers)
+        out.append(f"{len(found):>6}  {code}  {rule:<{width}}  {cells}  {fixable_count(found):>7}")
+    total = Counter(f.severity for f in result.findings)
+    cells = "  ".join(f"{total[s]:>7}" for s in tiers)
+    out.append(f"{len(result.findings):>6}  {'total':<5}  {'':<{width}}  {cells}  {fixable_count(result.findings):>7}")
     return "\n".join(out)
 
 
@@ -129,14 +253,14 @@ def baseline_line(baseline: BaselineSummary) -> str:
             "removed from the baseline)" if baseline.pruned else "`--prune-baseline` drops them)"
         )
     if baseline.written is not None:
-        line += f"; wrote {baseline.written} entr{'y' if baseline.written == 1 else 'ies'}"
+        line += f"; wrote {plural(baseline.written, 'entry', 'entries')}"
     return line + "."
 
 
 def insights_line(insights: InsightsSummary) -> str:
     line = (
         f"Production insights: {insights.total} read, {insights.mapped} matched to functions here, "
-        f"{insights.annotated} finding{'s' if insights.annotated != 1 else ''} annotated, "
+        f"{plural(insights.annotated, 'finding')} annotated, "
         f"{insights.raised} raised"
     )
     if insights.unmatched:
