@@ -30,5 +30,8 @@ async def test_example_app_indexes_and_reports(start, tmp_path):
         reported |= {d.code for d in diagnostics}
         for d in diagnostics:
             assert d.message and d.source == "convex-xray"
+            # The Problems panel shows text as is: no Markdown code spans
+            assert "`" not in d.message, d.message
+            assert all("`" not in r.message for r in d.related_information or [])
     assert reported and reported <= known
     assert "n-plus-one-read" in reported  # the app is written around the audit's worst shape

@@ -94,7 +94,7 @@ async def test_safe_quick_fix_is_preferred_resolved_lazily_and_fixes(start, tmp_
     n_plus_one = _by_code(diagnostics, "n-plus-one-read")
     raw = await _raw_actions(session, uri, [n_plus_one])
     assert _titles(raw) == [
-        "Batch-fetch `authors` before the loop (one `Promise.all`, then a Map lookup)",
+        "Batch-fetch 'authors' before the loop (one 'Promise.all', then a Map lookup)",  # plain text
         "Disable n-plus-one-read for this line",
         "Show documentation for n-plus-one-read",
         "Fix all convex-xray problems",  # offered with the quick fixes: something is fixable
@@ -116,7 +116,7 @@ async def test_cross_file_add_index_fix_edits_schema_too(start, tmp_path):
     session, uri, diagnostics = await _opened(start, tmp_path)
     client = session.client
     action = (await _code_actions(session, uri, [_by_code(diagnostics, "filter-on-query")]))[0]
-    assert action.title.startswith("Add index `by_authorId_and_status`")
+    assert action.title.startswith("Add index 'by_authorId_and_status'")  # plain text in the menu
     assert not action.is_preferred  # unsafe: it changes the schema
     resolved = await _resolve(session, action)
     documents = {c.text_document.uri: c for c in resolved.edit.document_changes}

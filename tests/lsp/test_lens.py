@@ -73,7 +73,7 @@ async def test_read_cost_lenses(start, tmp_path):
     feed_line = session.position(uri, "export const feed").line
     author_line = session.position(uri, "const author").line + 1  # 1-based in the title
     assert by_line[feed_line] == (
-        f"~3 + 2·N reads; N+1 at line {author_line} (hits Convex's 4,096 index-range limit at N≈2,048)"
+        f"~3 + 2·N reads (N = items of 'posts'); N+1 at line {author_line} (hits Convex's 4,096 index-range limit at N≈2,048)"
     )
     assert by_line[session.position(uri, "export const one").line] == "~1 read"
     assert by_line[session.position(uri, "export const everything").line] == (
@@ -89,3 +89,29 @@ async def test_lenses_can_be_turned_off(start, tmp_path):
     uri = session.open("convex/feed.ts")
     await session.client.diagnostics_for(uri, version=1)
     assert await _lenses(session, uri) == []
+
+
+def test_lens_says_what_n_counts():
+    from convex_xray.engine.model import Loop
+    from convex_xray.lsp.lens import Cost, explain_n
+
+    def loop(collection: str | None, exempt: str | None = None) -> Loop:
+        return Loop("for-of", None, 0, 0, collection, ("x",), False, exempt)  # type: ignore[arg-type]
+
+    reads, calls = Cost(), Cost()
+    assert explain_n((reads, calls)) == "N = items per loop"  # a `while` loop: nothing named
+    reads.add(1, 1, 10, (loop("members"),))
+    assert explain_n((reads, calls)) == "N = items of 'members'"
+    reads.add(2, 1, 20, (loop("members"), loop("member.teams")))
+    calls.add(1, 1, 30, (loop("[1, 2]", exempt="small literal"), loop("members")))
+    assert explain_n((reads, calls)) == "N = items of 'members' / 'member.teams', each loop taken as N"
+
+
+def test_plain_text_for_the_problems_panel():
+    from convex_xray.lsp.convert import plain
+
+    assert plain("Table `teams` has no index `by_org`; did you mean `by_orgId`?") == (
+        "Table 'teams' has no index 'by_org'; did you mean 'by_orgId'?"
+    )
+    assert plain('matches on `"id"`, not `_id`') == "matches on \"id\", not '_id'"
+    assert plain("no code here") == "no code here"

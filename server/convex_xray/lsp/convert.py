@@ -7,6 +7,7 @@ computed on, in the encoding negotiated with the client.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -88,6 +89,22 @@ def text_changes(
 
 # -- diagnostics -------------------------------------------------------------------------------
 
+_CODE_SPAN = re.compile(r"`([^`\n]+)`")
+
+
+def plain(text: str) -> str:
+    """Messages and titles for places that show text as is (the Problems panel, the
+    quick-fix menu): a Markdown code span becomes the code in single quotes, as compilers
+    write it; code that is already a string literal keeps its own quotes. Hovers keep the
+    Markdown."""
+
+    def unquote(match: re.Match[str]) -> str:
+        code = match.group(1)
+        return code if code[0] in "\"'" and code[-1] == code[0] and len(code) > 1 else f"'{code}'"
+
+    return _CODE_SPAN.sub(unquote, text)
+
+
 
 def fix_payload(fix: Fix) -> dict[str, Any]:
     return {"title": fix.title, "applicability": fix.applicability.value}
@@ -115,13 +132,13 @@ def diagnostic(
                     uri=uri_for(item.span.path),
                     range=range_of(other, item.span.start, item.span.end, encoding),
                 ),
-                message=item.message,
+                message=plain(item.message),
             )
         )
     fixes = [f for f in (finding.fix, *finding.alternatives) if f is not None]
     return types.Diagnostic(
         range=range_of(lines, finding.span.start, finding.span.end, encoding),
-        message=finding.message or finding.rule,
+        message=plain(finding.message) or finding.rule,
         severity=_SEVERITIES[finding.severity],
         code=finding.rule,
         code_description=types.CodeDescription(href=rule.meta.docs_url) if rule else None,
@@ -183,6 +200,7 @@ def workspace_edit(
 
 
 def fix_title(fix: Fix) -> str:
+    """The quick-fix menu's text: plain, and a suggestion (nothing is applied) says so."""
     if fix.applicability is Applicability.DISPLAY_ONLY:
-        return f"{fix.title} (suggestion)"
-    return fix.title
+        return f"{plain(fix.title)} (suggestion)"
+    return plain(fix.title)

@@ -29,12 +29,16 @@ class Cost:
     constant: int = 0
     per: Counter[int] = None  # type: ignore[assignment]
     first_loop_offset: int | None = None
+    # What N counts: the collections the loops iterate (source text, in order of first use).
+    collections: list[str] = None  # type: ignore[assignment]
 
     def __post_init__(self) -> None:
         if self.per is None:
             self.per = Counter()
+        if self.collections is None:
+            self.collections = []
 
-    def add(self, depth: int, count: int, offset: int) -> None:
+    def add(self, depth: int, count: int, offset: int, loops: tuple[Loop, ...] = ()) -> None:
         if count <= 0:
             return
         if depth == 0:
@@ -43,6 +47,10 @@ class Cost:
         self.per[depth] += count
         if self.first_loop_offset is None or offset < self.first_loop_offset:
             self.first_loop_offset = offset
+        for loop in loops:
+            name = " ".join((loop.collection or "").split())
+            if loop.exempt is None and name and len(name) <= 40 and name not in self.collections:
+                self.collections.append(name)
 
     @property
     def empty(self) -> bool:
@@ -56,6 +64,19 @@ class Cost:
             terms.append(power if count == 1 else f"{count}·{power}")
         plural = noun if (self.constant == 1 and not self.per) else noun + "s"
         return f"~{' + '.join(terms)} {plural}"
+
+
+def explain_n(costs: tuple[Cost, ...]) -> str:
+    """What N stands for in a lens: the items of the iterated collections. The estimate
+    takes every loop to run N times (no sizes are known statically)."""
+    names: list[str] = []
+    for cost in costs:
+        names.extend(n for n in cost.collections if n not in names)
+    if not names:
+        return "N = items per loop"
+    # Plain text: editors show lens titles as is (quotes as in the Problems panel).
+    shown = " / ".join(f"'{n}'" for n in names[:3]) + (" / …" if len(names) > 3 else "")
+    return f"N = items of {shown}" + (", each loop taken as N" if len(names) > 1 else "")
 
 
 def _superscript(n: int) -> str:
@@ -85,19 +106,19 @@ def function_cost(
     reads = Cost()
     calls = Cost()
     for read in _own(function.reads, function):
-        reads.add(_depth(read.loops), 1, read.start)
+        reads.add(_depth(read.loops), 1, read.start, read.loops)
     for call in _own(function.run_calls, function):
-        calls.add(_depth(call.loops), 1, call.start)
+        calls.add(_depth(call.loops), 1, call.start, call.loops)
     for helper in _own(function.helper_calls, function):
         resolved = workspace.resolve_call(model, helper)
         if resolved is None:
             continue
         summary = workspace.summary(*resolved)
         depth = _depth(helper.loops)
-        reads.add(depth, summary.reads, helper.start)
-        calls.add(depth, summary.run_calls, helper.start)
+        reads.add(depth, summary.reads, helper.start, helper.loops)
+        calls.add(depth, summary.run_calls, helper.start, helper.loops)
         if summary.loops_with_reads:
-            reads.add(depth + 1, 1, helper.start)
+            reads.add(depth + 1, 1, helper.start, helper.loops)
     return reads, calls
 
 
@@ -120,6 +141,8 @@ def lenses(workspace: Workspace, model: FileModel) -> list[LensInfo]:
             default=None,
         )
         title = "; ".join(parts) if len(parts) == 1 else " + ".join(parts)
+        if reads.per or calls.per:
+            title += f" ({explain_n((reads, calls))})"
         if first is not None:
             title += f"; N+1 at line {lines.line_of(first) + 1}"
         per_item = sum(reads.per.values())

@@ -39,6 +39,8 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from convex_xray.lsp.convert import plain
+
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[2]
 EXTENSION = REPO / "vscode-extension"
@@ -349,10 +351,12 @@ def find_target(app: Path) -> dict:
             return {
                 "line": diagnostic["line"],
                 "column": diagnostic["column"],
-                "message": diagnostic["message"],
+                # The editor shows messages and fix titles as plain text (Markdown code
+                # spans in single quotes), as the language server sends them.
+                "message": plain(diagnostic["message"]),
                 # The Problems filter matches message text; this part names the read at this spot.
-                "messageFilter": diagnostic["message"].split(" runs once per item")[0].strip("`"),
-                "fixTitle": fix["title"],
+                "messageFilter": plain(diagnostic["message"]).split(" runs once per item")[0].strip("'"),
+                "fixTitle": plain(fix["title"]),
                 "expectedText": after,
                 "originalText": before,
                 "countBefore": _count_in(report, path),
