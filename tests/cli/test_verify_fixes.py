@@ -1,0 +1,203 @@
+"""The fix-verification harness (`benchmarks/verify_fixes.py`) on a tiny app whose fix is known good.
+
+The `node` tests install TypeScript and `convex` from npm once (cached in
+~/.cache/convex-xray-verify) and skip when Node.js/npm are missing or the registry cannot be
+reached. The others check the harness's bookkeeping (tsc output, diff attribution) by hand.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.support.project import FIXTURES
+
+ROOT = Path(__file__).resolve().parents[2]
+APP = FIXTURES / "verify-fixes-app"
+
+
+def _load():
+    spec = importlib.util.spec_from_file_location(
+        "verify_fixes", ROOT / "benchmarks" / "verify_fixes.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["verify_fixes"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+vf = _load()
+
+
+@pytest.fixture(scope="module")
+def node_modules() -> Path:
+    missing = vf.node_tools_missing()
+    if missing:
+        pytest.skip(f"the fix-verification harness needs Node.js and npm: {missing}")
+    try:
+        return vf.prepare_npm(vf.cache_dir(None), lambda message: None)
+    except (RuntimeError, subprocess.TimeoutExpired, OSError) as error:
+        pytest.skip(f"npm install failed (offline?): {error}")
+
+
+def _xray() -> list[str]:
+    return [sys.executable, "-m", "convex_xray"]
+
+
+@pytest.mark.node
+def test_a_known_good_fix_is_applied_type_checks_and_converges(node_modules, tmp_path):
+    before = {p: p.read_bytes() for p in APP.rglob("*") if p.is_file()}
+    result = vf.verify_app(
+        APP,
+        [Path("convex")],
+        tsc=node_modules / ".bin" / "tsc",
+        modules=node_modules,
+        xray=_xray(),
+        keep=False,
+        timeout=300,
+        log=lambda message: None,
+    )
+    # The app has neither a tsconfig nor codegen output: the harness wrote both, and the
+    # typed stub lets the original type-check cleanly.
+    assert result["written"] == {
+        "convex": [
+            "tsconfig.json",
+            "_generated/dataModel.d.ts",
+            "_generated/server.d.ts",
+            "_generated/api.d.ts",
+        ]
+    }
+    assert result["tsc_errors_before"] == 0, result
+    kind = "filter-on-query: Use index `…` instead of `.filter()` [safe]"
+    assert result["offered"] == {kind: 1}
+    assert result["applied"] == {kind: 1}
+    assert result["fixes_applied_reported"] == 1
+    assert result["files_changed"] == 1
+    assert result["new_type_errors"] == []
+    assert result["rules_after"] == {} and result["rules_grown"] == {}
+    assert result["new_findings"] == []
+    assert result["idempotent"] and result["second_fix_applied"] == 0
+    # The original is never written.
+    assert {p: p.read_bytes() for p in APP.rglob("*") if p.is_file()} == before
+
+
+@pytest.mark.node
+def test_the_stub_makes_index_names_and_ids_type_errors(node_modules, tmp_path):
+    """A fix that names a missing index or passes a wrong id must show up as a new error."""
+    root = tmp_path / "app"
+    vf.copy_app(APP, root)
+    (root / "node_modules").symlink_to(node_modules, target_is_directory=True)
+    vf.prepare_convex_dir(root / "convex")
+    notes = root / "convex" / "notes.ts"
+    text = notes.read_text()
+    broken = text.replace(
+        '.filter((q) => q.eq(q.field("authorId"), args.authorId))',
+        '.withIndex("by_missing", (q) => q.eq("authorId", args.authorId))',
+    ).replace('v.id("authors")', 'v.id("notes")')
+    assert broken != text
+    notes.write_text(broken)
+    errors, _ = vf.run_tsc(node_modules / ".bin" / "tsc", root, root / "convex", 300)
+    assert {(e.file, e.code) for e in errors} >= {("convex/notes.ts", "TS2345")}, errors
+    assert any("by_missing" in e.message for e in errors), errors
+
+
+def test_tsc_output_is_parsed_with_continuation_lines(tmp_path, monkeypatch):
+    output = (
+        "convex/a.ts(3,5): error TS2345: Argument of type 'string' is not assignable to parameter.\n"
+        "  Type 'string' is not assignable to type 'Id<\"users\">'.\n"
+        "error TS5083: Cannot read file 'base.json'.\n"
+    )
+
+    def fake_run(*args, **kwargs):
+        return subprocess.CompletedProcess(args, 2, stdout=output, stderr="")
+
+    monkeypatch.setattr(vf.subprocess, "run", fake_run)
+    errors, _ = vf.run_tsc(Path("tsc"), tmp_path, tmp_path / "convex", 10)
+    assert [(e.file, e.line, e.code) for e in errors] == [
+        ("convex/a.ts", 3, "TS2345"),
+        ("", 0, "TS5083"),
+    ]
+    assert errors[0].message.endswith("to type 'Id<\"users\">'.")
+
+
+def test_changes_are_attributed_to_the_fix_whose_edit_made_them():
+    before = {"convex/a.ts": "one\ntwo\nthree\nfour\nfive\nsix\nseven\neight\nnine\nten\n"}
+    after = {"convex/a.ts": "one\nTWO\nthree\nfour\nfive\nsix\nseven\nextra\neight\nnine\nten\n"}
+    hunks = vf.changed_hunks(before, after)
+    report = {
+        "diagnostics": [
+            {
+                "rule": "r1",
+                "fix": {
+                    "title": "Use `x`",
+                    "applicability": "safe",
+                    "edits": [{"path": "convex/a.ts", "line": 2, "end_line": 2}],
+                },
+            },
+            {
+                "rule": "r2",
+                "fix": {
+                    "title": "Limit with `.take(100)`",
+                    "applicability": "unsafe",
+                    "edits": [{"path": "convex/a.ts", "line": 8, "end_line": 8}],
+                },
+            },
+            {
+                "rule": "r3",
+                "fix": {
+                    "title": "Never applied",
+                    "applicability": "unsafe",
+                    "edits": [{"path": "convex/b.ts", "line": 1, "end_line": 1}],
+                },
+            },
+            {"rule": "r4", "fix": None},
+        ]
+    }
+    applied = vf.label_hunks(hunks, report)
+    first, second = "r1: Use `…` [safe]", "r2: Limit with `.take(100)` [unsafe]"
+    assert applied == {first: 1, second: 1}
+    assert vf.blame(2, "convex/a.ts", hunks) == {first}
+    assert vf.blame(8, "convex/a.ts", hunks) == {second}
+    # Near an edit, then anywhere in an edited file, then unattributed.
+    assert vf.blame(4, "convex/a.ts", hunks) == {first}
+    assert vf.blame(11, "convex/a.ts", hunks) == {second}
+    assert vf.blame(1, "convex/other.ts", hunks) == {"(unattributed)"}
+
+
+def test_untouched_files_blame_schema_edits():
+    hunks = vf.changed_hunks({"convex/schema.ts": "a\n"}, {"convex/schema.ts": "b\n"})
+    vf.label_hunks(
+        hunks,
+        {
+            "diagnostics": [
+                {
+                    "rule": "unused-index",
+                    "fix": {
+                        "title": "Remove index `by_x`",
+                        "applicability": "unsafe",
+                        "edits": [{"path": "convex/schema.ts", "line": 1, "end_line": 1}],
+                    },
+                }
+            ]
+        },
+    )
+    assert vf.blame(5, "convex/posts.ts", hunks) == {"unused-index: Remove index `…` [unsafe]"}
+
+
+def test_finding_keys_ignore_line_numbers_in_messages():
+    one = {
+        "path": "a.ts",
+        "rule": "n-plus-one-read",
+        "message": "runs once per item (for-of, line 12)",
+    }
+    two = {
+        "path": "a.ts",
+        "rule": "n-plus-one-read",
+        "message": "runs once per item (for-of, line 19)",
+    }
+    assert vf.finding_key(one) == vf.finding_key(two)
