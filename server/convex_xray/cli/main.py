@@ -1,4 +1,4 @@
-"""The `convex-xray` command line: check, rules, explain, lsp."""
+"""The `convex-xray` command line: check, report, rules, explain, lsp."""
 
 from __future__ import annotations
 
@@ -74,6 +74,18 @@ def _parser() -> argparse.ArgumentParser:
     ci.add_argument("--prune-baseline", action="store_true", help="with --baseline: rewrite FILE without the entries that no longer occur")
     ci.add_argument("--changed-since", metavar="REF", help="check only files changed since the git ref REF (and untracked ones); runs git")
     ci.add_argument("--insights", type=Path, metavar="FILE", help="production evidence: the JSON of `npx convex insights --json`")
+
+    report = commands.add_parser("report", help="write the prioritized performance audit (Markdown, HTML or JSON)")
+    report.add_argument("paths", nargs="*", type=Path, help="files or directories (default: Convex roots under the current directory)")
+    report.add_argument("--format", choices=("markdown", "html", "json"), default="markdown")
+    report.add_argument("--output", "-o", type=Path, help="write the report to a file")
+    report.add_argument("--top", type=int, default=10, metavar="N", help="functions in the Top N (default: 10)")
+    report.add_argument("--insights", type=Path, metavar="FILE", help="production evidence: the JSON of `npx convex insights --json`")
+    report.add_argument("--config", type=Path, help="path to convex-xray.toml (default: found upward)")
+    report.add_argument("--no-cache", action="store_true", help="do not read or write .convex-xray-cache/")
+    report.add_argument("--jobs", "-j", type=int, default=0, metavar="N", help="worker processes (default: one per core; 1 = no workers)")
+    report.add_argument("--no-progress", action="store_true", help="no progress on stderr")
+    report.add_argument("--timestamp", action="store_true", help="print when the report was generated (off: the same code gives the same bytes)")
 
     rules = commands.add_parser("rules", help="list the rules")
     rules.add_argument("--format", choices=("text", "json"), default="text")
@@ -191,14 +203,42 @@ def _fix(args: argparse.Namespace, workspace: Workspace, config: Config, files: 
     return result, run
 
 
-def cmd_check(args: argparse.Namespace) -> int:
+def _load_config(args: argparse.Namespace) -> Config:
     config_path = args.config
     if config_path is not None and not config_path.is_file():
         raise ConfigError(config_path, None, "file not found")
     if config_path is None:
         start = args.paths[0] if args.paths else Path.cwd()
         config_path = find_config(start if start.exists() else Path.cwd())
-    config = load_config(config_path)
+    return load_config(config_path)
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from convex_xray.cli.report.command import write_report
+
+    if args.top < 1:
+        raise UsageError("--top must be 1 or more")
+    config = _load_config(args)
+    workspace, files = build_workspace(args.paths, config)
+    progress = not args.no_progress and sys.stderr.isatty()
+    result = _run_with_progress(args, workspace, config, files, [], [], progress=progress)
+    evidence: dict[tuple[Path, int], list[str]] = {}
+    note: str | None = None
+    if args.insights is not None:
+        from convex_xray.cli.report.command import insights_evidence
+
+        summary = _merge_insights(args.insights, workspace, result)
+        evidence, note = insights_evidence(args.insights, workspace, summary)
+    text = write_report(args, workspace, result, evidence, note, progress=progress)
+    if args.output is not None:
+        args.output.write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+    return EXIT_ERROR if result.failures else EXIT_CLEAN
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    config = _load_config(args)
     if args.fail_on:
         config.fail_on = Severity.parse(args.fail_on)
     select = _split(args.select)
@@ -309,9 +349,9 @@ def _filter_through_baseline(
     return summary
 
 
-def _run_with_progress(args: argparse.Namespace, workspace: Workspace, config: Config, files: list[Path] | None, select: list[str], ignore: list[str]) -> CheckResult:
+def _run_with_progress(args: argparse.Namespace, workspace: Workspace, config: Config, files: list[Path] | None, select: list[str], ignore: list[str], progress: bool | None = None) -> CheckResult:
     if args.no_cache:
-        return _run_fresh(args, workspace, config, files, select, ignore)
+        return _run_fresh(args, workspace, config, files, select, ignore, progress)
     from convex_xray.cli import cache
 
     started = time.perf_counter()
@@ -321,18 +361,19 @@ def _run_with_progress(args: argparse.Namespace, workspace: Workspace, config: C
     if cached is not None:
         cached.elapsed_ms = (time.perf_counter() - started) * 1000
         return cached
-    result = _run_fresh(args, workspace, config, files, select, ignore)
+    result = _run_fresh(args, workspace, config, files, select, ignore, progress)
     cache.store(directory, key, result)
     return result
 
 
-def _run_fresh(args: argparse.Namespace, workspace: Workspace, config: Config, files: list[Path] | None, select: list[str], ignore: list[str]) -> CheckResult:
+def _run_fresh(args: argparse.Namespace, workspace: Workspace, config: Config, files: list[Path] | None, select: list[str], ignore: list[str], progress: bool | None = None) -> CheckResult:
     from convex_xray.cli.parallel import default_jobs, run_check_parallel
 
     if args.jobs < 0:
         raise UsageError("--jobs must be 1 or more (0 = one per core)")
     jobs = args.jobs or default_jobs()
-    show = not args.no_progress and sys.stderr.isatty() and args.format == "text"
+    # `check` shows progress only under its text report; `report` decides for itself.
+    show = progress if progress is not None else not args.no_progress and sys.stderr.isatty() and args.format == "text"
     if show and jobs > 1:
         count = len(files) if files is not None else len(workspace.files())
         sys.stderr.write(f"\r  checking {count} files on up to {jobs} processes…")
@@ -417,6 +458,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "check":
             return cmd_check(args)
+        if args.command == "report":
+            return cmd_report(args)
         if args.command == "rules":
             return cmd_rules(args)
         if args.command == "explain":

@@ -1,0 +1,54 @@
+"""Inline SVG bar charts (no script, no network): they scale with the page through viewBox."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from html import escape
+
+WIDTH = 480
+ROW = 24
+LABEL = 170  # room for the label column
+PALETTE = {"add": "#2e7d32", "remove": "#c62828", "value": "#1565c0", "saved": "#90caf9"}
+
+
+@dataclass(frozen=True, slots=True)
+class Bar:
+    label: str
+    segments: tuple[tuple[str, float], ...]  # (palette key, value), drawn left to right
+    note: str = ""  # printed after the bar
+
+
+def _fit(text: str, limit: int = 26) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def bar_chart(title: str, bars: list[Bar], legend: tuple[tuple[str, str], ...] = ()) -> str:
+    """A horizontal bar chart with a title, one row per bar, and an optional legend."""
+    top = 30 + (18 if legend else 0)
+    height = top + ROW * max(len(bars), 1) + 8
+    scale_max = max((sum(v for _, v in b.segments) for b in bars), default=0) or 1
+    room = WIDTH - LABEL - 70
+    parts = [
+        f'<svg class="chart" role="img" aria-label="{escape(title)}" viewBox="0 0 {WIDTH} {height}" xmlns="http://www.w3.org/2000/svg">',
+        f"<title>{escape(title)}</title>",
+        f'<text x="0" y="18" class="chart-title">{escape(title)}</text>',
+    ]
+    x = 0
+    for key, text in legend:
+        parts.append(f'<rect x="{x}" y="28" width="12" height="12" fill="{PALETTE[key]}"/>')
+        parts.append(f'<text x="{x + 16}" y="39" class="chart-legend">{escape(text)}</text>')
+        x += 24 + 7 * len(text)
+    if not bars:
+        parts.append(f'<text x="0" y="{top + 16}" class="chart-label">nothing to show</text>')
+    for row, bar in enumerate(bars):
+        y = top + row * ROW
+        parts.append(f'<text x="{LABEL - 8}" y="{y + 17}" text-anchor="end" class="chart-label">{escape(_fit(bar.label))}</text>')
+        offset = float(LABEL)
+        for key, value in bar.segments:
+            width = room * value / scale_max
+            if width > 0:
+                parts.append(f'<rect x="{offset:.1f}" y="{y + 5}" width="{max(width, 1.5):.1f}" height="{ROW - 10}" rx="2" fill="{PALETTE[key]}"/>')
+            offset += width
+        parts.append(f'<text x="{offset + 6:.1f}" y="{y + 17}" class="chart-value">{escape(bar.note)}</text>')
+    parts.append("</svg>")
+    return "".join(parts)

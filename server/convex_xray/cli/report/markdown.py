@@ -1,0 +1,232 @@
+"""The report as GitHub-flavoured Markdown, sized to fit one issue or pull-request comment."""
+
+from __future__ import annotations
+
+from convex_xray.cli.report.model import FunctionEntry, Problem, Report
+
+# GitHub rejects comments over 65,536 characters; the file list is cut to stay under it.
+COMMENT_LIMIT = 60_000
+_MESSAGE = 160  # characters of a finding's message shown in a table cell
+PROBLEMS_SHOWN = 12  # per function in the Top N, to keep the comment short
+
+
+def cell(text: str) -> str:
+    """Text safe inside a Markdown table cell."""
+    return " ".join(text.split()).replace("|", "\\|")
+
+
+def short(text: str, limit: int = _MESSAGE) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def number(value: int | None) -> str:
+    return "—" if value is None else f"{value:,}"
+
+
+def cost_text(problem: Problem) -> str:
+    if problem.reads is None:
+        return "no cost estimate"
+    text = f"{problem.reads:,} {problem.unit}"
+    if problem.formula and problem.formula != str(problem.reads):
+        text = f"{problem.formula} = {text}"
+    if problem.growth:
+        text += f", {problem.growth}"
+    return text
+
+
+def entry_cost(entry: FunctionEntry) -> str:
+    parts = []
+    if entry.reads_per_call is not None:
+        parts.append(f"~{entry.reads_per_call:,} reads/call")
+    if entry.calls_per_call is not None:
+        parts.append(f"~{entry.calls_per_call:,} calls/call")
+    if not parts:
+        per_item = sum(1 for p in entry.problems if p.per_item)
+        return f"no cost estimate ({per_item} per-item read/call site{'s' if per_item != 1 else ''})"
+    if entry.growth:
+        parts.append(f"grows {entry.growth}")
+    return ", ".join(parts)
+
+
+def saved_text(entry: FunctionEntry) -> str:
+    if entry.saved_reads_per_call is None:
+        return "not estimated"
+    return f"~{entry.saved_reads_per_call:,} reads/call"
+
+
+def rule_link(slug: str) -> str:
+    """`[slug]`: a reference link; `render_markdown` defines each rule's URL once at the end."""
+    return f"[{slug}]"
+
+
+def _references(report: Report) -> list[str]:
+    urls: dict[str, str] = {}
+    for entry in report.top:
+        for problem in entry.problems:
+            urls[problem.rule] = problem.docs_url
+    for bug in report.bugs:
+        urls[bug.rule] = bug.docs_url
+    for phase in report.phases:
+        for item in phase.items:
+            urls[item.rule] = item.docs_url
+    return [f"[{slug}]: {url}" for slug, url in sorted(urls.items()) if url]
+
+
+def _summary(report: Report) -> list[str]:
+    s = report.summary
+    tiers = ", ".join(f"{count} {tier}{'s' if count != 1 and tier != 'info' else ''}" for tier, count in s.by_tier.items())
+    lines = [
+        "## Summary",
+        "",
+        f"- **Checked** {s.files} files, {s.functions} Convex functions (roots: {', '.join(f'`{r}`' for r in s.roots) or '—'}).",
+        f"- **Findings**: {s.findings} ({tiers}); {report.ranked} functions have performance problems, {len(report.bugs)} functional bugs.",
+    ]
+    if s.cost_available:
+        worst = [e for e in report.top if e.reads_per_call is not None][:3]
+        if worst:
+            lines.append("- **Worst functions** (estimated database reads per call): " + ", ".join(f"`{e.function}` ~{e.reads_per_call:,}" for e in worst) + ".")
+        if s.reads_before is not None:
+            after = f"~{s.reads_after:,}" if s.reads_after is not None else "not estimated"
+            lines.append(f"- **What the fixes would save**: the top {len(report.top)} functions read ~{s.reads_before:,} documents per call between them; after their fixes, {after}.")
+    else:
+        lines.append("- **No cost estimate**: the engine did not estimate reads per call for these findings, so the top is ordered by severity, how often the function runs and the reads repeated per loop item; no saving is claimed.")
+    if s.insights:
+        lines.append(f"- **Production insights**: {s.insights}.")
+    if s.assumptions:
+        lines.append("- **Assumptions** behind the numbers: " + "; ".join(s.assumptions) + ".")
+    lines.append(f"- **Ranking**: {report.ranking}.")
+    return lines
+
+
+def _bugs(report: Report) -> list[str]:
+    lines = ["## Functional bugs first", ""]
+    if not report.bugs:
+        return [*lines, "None found: no query uses an unknown index or an out-of-order range, no Better Auth call matches on `\"id\"`."]
+    lines += [
+        "These return wrong results or fail at run time, whatever the load: fix them before the performance work.",
+        "",
+        "| Where | Function | Problem | Fix |",
+        "|---|---|---|---|",
+    ]
+    for bug in report.bugs:
+        fix = cell(bug.fix) if bug.fix else "by hand"
+        lines.append(f"| `{bug.rel_path}:{bug.line}` | {cell(bug.function or '—')} | {rule_link(bug.rule)}: {cell(short(bug.message))} | {fix} |")
+    return lines
+
+
+def _top(report: Report) -> list[str]:
+    lines = [f"## Top {len(report.top)} problems, by function", ""]
+    if not report.top:
+        return [*lines, "No performance problems found."]
+    lines += [
+        "| # | Function | Where | Kind | Problems | Cost per call | Fix saves | Fix |",
+        "|---:|---|---|---|---:|---|---|---|",
+    ]
+    for rank, entry in enumerate(report.top, 1):
+        lines.append(
+            f"| {rank} | `{cell(entry.function)}` | `{entry.rel_path}:{entry.line}-{entry.end_line}` | {entry.kind} | {len(entry.problems)} | {cell(entry_cost(entry))} | {saved_text(entry)} | {entry.fix} |"
+        )
+    for rank, entry in enumerate(report.top, 1):
+        lines += ["", f"### {rank}. `{entry.function}` — `{entry.rel_path}` lines {entry.line}-{entry.end_line}", ""]
+        lines.append(f"Runs: {entry.frequency_reason}. Cost: {entry_cost(entry)}.")
+        for item in entry.evidence:
+            lines.append(f"Production: {item}.")
+        lines.append("")
+        for problem in entry.problems[:PROBLEMS_SHOWN]:
+            fix = f" Fix ({problem.fix}): {problem.fix_title}." if problem.fix_title else " No automatic fix."
+            saving = f" Saves: {problem.saving_note}." if problem.saving_note else ""
+            lines.append(
+                f"- line {problem.line}: {rule_link(problem.rule)} ({problem.severity}, {cost_text(problem)}) {short(problem.message, 240)}{fix}{saving}"
+            )
+            for assumption in problem.assumptions:
+                lines.append(f"  - assumes {assumption}")
+        if len(entry.problems) > PROBLEMS_SHOWN:
+            lines.append(f"- …and {len(entry.problems) - PROBLEMS_SHOWN} more (see the affected files below, or `--format json`)")
+    return lines
+
+
+def _schema(report: Report) -> list[str]:
+    lines = ["## Schema changes", "", "### Indexes to add", ""]
+    if report.indexes_add:
+        lines += ["| Table | Fields | Name | Serves |", "|---|---|---|---|"]
+        for change in report.indexes_add:
+            fields = ", ".join(f"`{f}`" for f in change.fields)
+            lines.append(f"| `{change.table}` | {fields} | `{change.name}` | {cell('; '.join(change.serves))} |")
+    else:
+        lines.append("None suggested.")
+    lines += ["", "### Indexes to remove", ""]
+    if report.indexes_remove:
+        lines += ["| Table | Name | Fields | Why |", "|---|---|---|---|"]
+        for change in report.indexes_remove:
+            fields = ", ".join(f"`{f}`" for f in change.fields) or "—"
+            lines.append(f"| `{change.table}` | `{change.name}` | {fields} | {cell(change.reason)} |")
+    else:
+        lines.append("None: every index is used by a query and none is a prefix of another.")
+    return lines
+
+
+def _phases(report: Report) -> list[str]:
+    lines = ["## Fix phases", ""]
+    if not report.phases:
+        return [*lines, "Nothing to fix."]
+    for phase in report.phases:
+        lines += [f"### {phase.title}", "", phase.explanation, ""]
+        if phase.command:
+            lines += ["```sh", phase.command, "```", ""]
+        for item in phase.items:
+            saved = f", saves ~{item.saved:,} reads/call" if item.saved else ""
+            lines.append(f"- {rule_link(item.rule)}: {item.count} finding{'s' if item.count != 1 else ''}{saved}")
+        lines.append("")
+    return lines
+
+
+def _patterns(report: Report) -> list[str]:
+    lines = ["## Correct patterns already in the codebase", ""]
+    if not report.patterns:
+        return [*lines, "None recognised (no problem-free function reads through an index range or joins with `Promise.all`)."]
+    lines += ["Point reviewers at these: functions with no findings that already do it right.", ""]
+    titles = {"concurrent-join": "Concurrent join (`Promise.all` over ids)", "index-range": "Index range reads"}
+    for kind, title in titles.items():
+        examples = [p for p in report.patterns if p.kind == kind]
+        if examples:
+            lines.append(f"**{title}**")
+            lines.append("")
+            lines += [f"- `{p.function}` (`{p.rel_path}:{p.line}`): {p.detail}" for p in examples]
+            lines.append("")
+    return lines
+
+
+def _files(report: Report, budget: int) -> list[str]:
+    lines = ["## All affected files", "", f"<details><summary>{len(report.files)} files with findings</summary>", ""]
+    lines += ["| File | Findings | Lines | Rules |", "|---|---:|---|---|"]
+    used = sum(len(line) + 1 for line in lines)
+    shown = 0
+    for file in report.files:
+        ranges = ", ".join(f"{a}" if a == b else f"{a}-{b}" for a, b in file.ranges)
+        row = f"| `{file.rel_path}` | {file.findings} | {ranges} | {', '.join(file.rules)} |"
+        if used + len(row) + 200 > budget:
+            break
+        lines.append(row)
+        used += len(row) + 1
+        shown += 1
+    if shown < len(report.files):
+        lines += ["", f"…and {len(report.files) - shown} more files (cut to fit a comment; `--format json` has them all)."]
+    lines += ["", "</details>"]
+    return lines
+
+
+def render_markdown(report: Report) -> str:
+    head = [f"# Convex X-Ray performance report: `{report.summary.name}`", ""]
+    if report.timestamp:
+        head += [f"Generated {report.timestamp}.", ""]
+    body: list[str] = []
+    for section in (_summary, _bugs, _top, _schema, _phases, _patterns):
+        lines = section(report)
+        while lines and not lines[-1]:
+            lines.pop()
+        body += [*lines, ""]
+    references = ["", *_references(report)]
+    text = "\n".join(head + body)
+    refs = "\n".join(references)
+    return text + "\n".join(_files(report, COMMENT_LIMIT - len(text) - len(refs))) + "\n" + refs
