@@ -22,6 +22,7 @@ import {
   interpreterFromPythonEnvironment,
 } from './discovery';
 import { execProbe } from './probe';
+import { reportCommand, runReport } from './report';
 import { LIST_RULES_REQUEST, mergeRules, parseRuleList, type RuleDoc } from './rules';
 import {
   RESTART_KEYS,
@@ -86,6 +87,7 @@ class Controller implements vscode.Disposable {
       vscode.commands.registerCommand('convex-xray.showOutput', () => this.log.show()),
       vscode.commands.registerCommand('convex-xray.fixAll', () => this.fixAll()),
       vscode.commands.registerCommand('convex-xray.showRuleDocs', (slug?: unknown) => this.showRuleDocs(slug)),
+      vscode.commands.registerCommand('convex-xray.openReport', () => this.openReport()),
       vscode.workspace.onDidChangeConfiguration((event) => this.onConfigurationChanged(event)),
       vscode.languages.onDidChangeDiagnostics(() => {
         if (this.state.kind === 'ready' && this.state.diagnostics === undefined) {
@@ -93,6 +95,39 @@ class Controller implements vscode.Disposable {
         }
       }),
     );
+  }
+
+  /** Runs `convex-xray report --format html` with the server already found (same executable
+   * or interpreter, same config file) and shows the page in a webview without scripts. */
+  private async openReport(): Promise<void> {
+    const folder = vscode.workspace.workspaceFolders?.[0];
+    if (!folder) {
+      void vscode.window.showErrorMessage('convex-xray: open the folder of a Convex app to build its performance report.');
+      return;
+    }
+    if (!this.server) {
+      void vscode.window.showErrorMessage('convex-xray: the server was not found, so the report cannot run (see the output).');
+      return;
+    }
+    const configFile = this.settingsFor(folder.uri).configFile;
+    const { command, args } = reportCommand(this.server.candidate, configFile);
+    this.log.info(`report: ${[command, ...args].join(' ')}`);
+    const result = await vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: 'convex-xray: building the performance report…' },
+      () => runReport(command, args, folder.uri.fsPath),
+    );
+    if (!result.ok) {
+      this.log.error(result.error);
+      void vscode.window.showErrorMessage(result.error);
+      return;
+    }
+    const panel = vscode.window.createWebviewPanel(
+      'convex-xray.report',
+      'Convex X-Ray performance report',
+      vscode.ViewColumn.Active,
+      { enableScripts: false, enableFindWidget: true },
+    );
+    panel.webview.html = result.html;
   }
 
   restartNow(): Promise<void> {

@@ -60,7 +60,7 @@ describe('package.json', () => {
 
   it('contributes the client commands, none of them a server command id', () => {
     const ids = manifest.contributes.commands.map((c) => c.command).sort();
-    assert.deepEqual(ids, ['convex-xray.fixAll', 'convex-xray.restart', 'convex-xray.showOutput', 'convex-xray.showRuleDocs']);
+    assert.deepEqual(ids, ['convex-xray.fixAll', 'convex-xray.openReport', 'convex-xray.restart', 'convex-xray.showOutput', 'convex-xray.showRuleDocs']);
     assert.ok(!ids.includes('convex-xray.applyAllFixes'));
     assert.ok(!ids.includes('convex-xray.showRuleDocumentation'));
     const restart = manifest.contributes.commands.find((c) => c.command === 'convex-xray.restart')!;
