@@ -110,7 +110,7 @@ def assert_contract(document: dict, *, fixing: bool = False) -> None:
     assert {"version", "summary", "diagnostics"} <= set(document)
     assert document["version"] == 1
     summary = document["summary"]
-    expected_summary = {"files", "diagnostics", "by_rule", "by_severity", "elapsed_ms"} | (
+    expected_summary = {"files", "diagnostics", "by_rule", "by_severity", "elapsed_ms", "roots"} | (
         {"fixed"} if fixing else set()
     )
     assert expected_summary <= set(summary)
@@ -121,6 +121,10 @@ def assert_contract(document: dict, *, fixing: bool = False) -> None:
     assert isinstance(summary["elapsed_ms"], (int, float)) and summary["elapsed_ms"] >= 0
     assert sum(summary["by_rule"].values()) == len(diagnostics)
     assert set(summary["by_severity"]) == SEVERITIES
+    for root in summary["roots"]:
+        assert set(root) == {"path", "kind", "files", "reason"}
+        assert Path(root["path"]).is_absolute() and root["kind"] in {"app", "component"}
+        assert isinstance(root["files"], int) and root["reason"]
     assert sum(summary["by_severity"].values()) == len(diagnostics)
     for diagnostic in diagnostics:
         assert set(diagnostic) == DIAGNOSTIC_KEYS
@@ -152,6 +156,28 @@ def test_json_contract(app, capsys):
     assert rules.count("unbounded-collect") == 2 and "unknown-index" in rules
     assert document["summary"]["by_rule"]["unbounded-collect"] == 2
     assert document["summary"]["by_severity"]["error"] == rules.count("unknown-index")
+
+
+def test_json_and_text_name_the_roots_checked(tmp_path, capsys):
+    project = write_project(tmp_path / "mono", {"posts.ts": POSTS})
+    write_project(project / "template", {"a.ts": CLEAN, "b.ts": CLEAN}, schema=CLEAN_SCHEMA)
+    (project / "template" / "convex" / "auth").mkdir()
+    (project / "template" / "convex" / "auth" / "convex.config.ts").write_text('export default defineComponent("auth");\n')
+    (project / "template" / "convex" / "auth" / "x.ts").write_text(CLEAN)
+    cwd = os.getcwd()
+    os.chdir(project)
+    try:
+        _, document = run_json(capsys, "check", *SELECT)
+        _, text, _ = run(capsys, "check", *SELECT, "--output-format", "full")
+    finally:
+        os.chdir(cwd)
+    assert_contract(document)
+    roots = [(Path(r["path"]).relative_to(project.resolve()).as_posix(), r["kind"], r["files"]) for r in document["summary"]["roots"]]
+    assert roots == [("convex", "app", 2), ("template/convex", "app", 3), ("template/convex/auth", "component", 2)]
+    assert sum(r[2] for r in roots) == document["summary"]["files"]
+    assert text.startswith("Checked 7 files in 3 roots;")
+    assert "\n  convex/  app, 2 files (convex/ in the folder checked)\n" in text
+    assert "template/convex/auth/  component, 2 files" in text
 
 
 def test_json_positions_are_one_based_code_points(app, capsys):

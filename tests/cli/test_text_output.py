@@ -58,7 +58,9 @@ def test_full_form_on_a_terminal(example, capsys, monkeypatch):
     monkeypatch.setenv("NO_COLOR", "1")
     _, out, _ = run(capsys, ".", "--top", "3")
     lines = out.splitlines()
-    assert lines[0].startswith("Checked 27 files in convex;")  # the header names the root
+    assert lines[0].startswith("Checked 27 files in 2 roots;")  # the header names the roots
+    assert lines[1] == "  convex/  app, 25 files (convex/ in the folder checked)"
+    assert lines[2].startswith("  convex/betterAuth/  component, 2 files")
     heads = [i for i, line in enumerate(lines) if CONCISE.match(line)]
     assert len(heads) == 3
     for i in heads:  # the code frame under each

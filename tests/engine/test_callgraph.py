@@ -97,7 +97,7 @@ def _targets(workspace: Workspace, model: FileModel) -> list[tuple[str, str, str
 
 
 def test_jsonc_tsconfig_is_readable():
-    from convex_xray.engine.workspace import _strip_jsonc
+    from convex_xray.engine.discovery import _strip_jsonc
 
     data = json.loads(_strip_jsonc(TSCONFIG_JSONC))
     assert data["compilerOptions"]["paths"]["~lib"] == ["convex/lib/index.ts"]

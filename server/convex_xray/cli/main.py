@@ -17,11 +17,12 @@ from convex_xray.cli.notes import FixRun, RunNotes
 from convex_xray.cli.output.order import SORTS, fixable_count
 from convex_xray.engine.analysis.options import AnalysisOptions
 from convex_xray.engine.config import Config, ConfigError, find_config, load_config
+from convex_xray.engine.discovery import FoundRoot, discover
 from convex_xray.engine.findings import Finding, Severity
 from convex_xray.engine.fixes import fix_to_fixpoint, unified_diff, write_atomically
 from convex_xray.engine.registry import all_rules, resolve_rule
 from convex_xray.engine.runner import CheckResult, run_check
-from convex_xray.engine.workspace import Workspace, discover_roots
+from convex_xray.engine.workspace import Workspace
 
 if TYPE_CHECKING:  # (imported when used: `check` without them starts faster)
     from convex_xray.cli.baseline import BaselineSummary
@@ -115,19 +116,20 @@ def _split(text: str) -> list[str]:
 def build_workspace(paths: Sequence[Path], config: Config) -> tuple[Workspace, list[Path] | None]:
     """The workspace for `paths` and, when specific files were named, the files to check."""
     targets = list(paths) or [Path.cwd()]
-    roots: list[Path] = []
+    roots: dict[Path, FoundRoot] = {}
     files: list[Path] = []
     for target in targets:
         if not target.exists():
             raise UsageError(f"{target}: no such file or directory")
-        found = discover_roots(target)
+        found = discover(target)
         if not found:
             raise UsageError(f"{target}: no Convex functions directory found (looked for convex.json and convex/)")
-        roots.extend(found)
+        for root in found:
+            roots.setdefault(root.path, root)
         if target.is_file():
             files.append(target.resolve())
     options = AnalysisOptions(extra_builders=dict(config.builders))
-    workspace = Workspace(sorted(set(roots)), options=options, exclude=config.exclude, base=config.base or Path.cwd())
+    workspace = Workspace([roots[p] for p in sorted(roots)], options=options, exclude=config.exclude, base=config.base or Path.cwd())
     if files and len(files) == len(targets):
         return workspace, files
     if files:

@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import fnmatch
-import json
 import os
-import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +16,17 @@ from typing import Any, TypeVar, cast
 
 from convex_xray.engine.analysis.analyzer import analyze_file
 from convex_xray.engine.analysis.options import AnalysisBudgetExceeded, AnalysisOptions
+from convex_xray.engine.discovery import (
+    SCHEMA_NAMES,
+    FoundRoot,
+    generated_owner,
+    is_component_dir,
+    read_jsonc,
+    walk_dirs,
+)
+from convex_xray.engine.discovery import (
+    discover_roots as discover_roots,  # (re-exported for callers)
+)
 from convex_xray.engine.findings import Span
 from convex_xray.engine.memo import Memo, MemoKey
 from convex_xray.engine.model import DbRead, FileModel, FunctionModel, HelperCall, RunCall
@@ -27,8 +36,6 @@ from convex_xray.engine.syntax import text_of
 
 T = TypeVar("T")
 
-SKIP_DIRS = frozenset({"node_modules", "_generated", ".git", "dist", "build", ".next", ".turbo", ".vercel", "coverage", ".convex-xray-cache"})
-SCHEMA_NAMES = ("schema.ts", "schema.js", "schema.mts", "schema.mjs")
 RESOLVE_SUFFIXES = (".ts", ".tsx", ".js", ".jsx", ".mts", ".mjs", ".cts", ".cjs")
 MAX_FILE_BYTES = 2_000_000  # larger files are skipped with a note (minified bundles, dumps)
 
@@ -42,50 +49,22 @@ class FileProblem:
 
 
 @dataclass
+class CheckedRoot:
+    """A root as reports show it: where, app or component, why, and its file count."""
+
+    path: Path
+    kind: str
+    reason: str
+    files: int
+
+
+@dataclass
 class ConvexRoot:
     path: Path
     schema_path: Path | None
     components: dict[Path, str] = field(default_factory=dict)  # component dir -> name
-
-
-def _strip_jsonc(text: str) -> str:
-    """JSON with comments and trailing commas (tsconfig.json, convex.json) -> JSON."""
-    out: list[str] = []
-    i, n = 0, len(text)
-    in_string = False
-    while i < n:
-        c = text[i]
-        if in_string:
-            out.append(c)
-            if c == "\\" and i + 1 < n:
-                out.append(text[i + 1])
-                i += 2
-                continue
-            if c == '"':
-                in_string = False
-        elif c == '"':
-            in_string = True
-            out.append(c)
-        elif text.startswith("//", i):
-            end = text.find("\n", i)
-            i = n if end == -1 else end
-            continue
-        elif text.startswith("/*", i):
-            end = text.find("*/", i + 2)
-            i = n if end == -1 else end + 2
-            continue
-        else:
-            out.append(c)
-        i += 1
-    return re.sub(r",(\s*[}\]])", r"\1", "".join(out))
-
-
-def read_jsonc(path: Path) -> dict | None:
-    try:
-        data = json.loads(_strip_jsonc(path.read_text(encoding="utf-8")))
-    except (OSError, ValueError, UnicodeDecodeError):
-        return None
-    return data if isinstance(data, dict) else None
+    kind: str = "app"  # or "component": a component checked as a root of its own
+    reason: str = ""  # why discovery took it (shown in reports)
 
 
 def _tsconfig_paths(config_path: Path, depth: int = 0) -> tuple[Path, dict[str, list[str]]] | None:
@@ -113,83 +92,6 @@ def _tsconfig_paths(config_path: Path, depth: int = 0) -> tuple[Path, dict[str, 
             if inherited is not None:
                 return (base or inherited[0]), inherited[1]
     return None
-
-
-def _walk_dirs(top: Path, max_depth: int) -> Iterator[Path]:
-    """Directories under `top` (not following symlinks, so loops are harmless)."""
-    stack = [(top, 0)]
-    while stack:
-        directory, depth = stack.pop()
-        yield directory
-        if depth >= max_depth:
-            continue
-        try:
-            entries = sorted(os.scandir(directory), key=lambda e: e.name, reverse=True)
-        except OSError:
-            continue
-        for entry in entries:
-            if entry.name in SKIP_DIRS or entry.name.startswith("."):
-                continue
-            try:
-                if entry.is_dir(follow_symlinks=False):
-                    stack.append((Path(entry.path), depth + 1))
-            except OSError:
-                continue
-
-
-def _functions_dir(project: Path) -> Path:
-    config = read_jsonc(project / "convex.json")
-    if config and isinstance(config.get("functions"), str):
-        return (project / config["functions"]).resolve()
-    return project / "convex"
-
-
-def _looks_like_root(directory: Path) -> bool:
-    return any((directory / name).is_file() for name in SCHEMA_NAMES) or (directory / "_generated").is_dir()
-
-
-def discover_roots(start: Path) -> list[Path]:
-    """Convex function directories at or below `start` (or containing it, for a file)."""
-    start = start.resolve()
-    if start.is_file():
-        for parent in start.parents:
-            if (parent / "convex.json").is_file():
-                functions = _functions_dir(parent)
-                if start.is_relative_to(functions):
-                    return [functions]
-            if parent.name == "convex" or (_looks_like_root(parent) and not _is_component_dir(parent)):
-                return [parent]
-        return [start.parent]
-    if (start / "convex.json").is_file():
-        functions = _functions_dir(start)
-        if functions.is_dir():
-            return [functions]
-    if start.name == "convex" or _looks_like_root(start):
-        return [start]
-    if (start / "convex").is_dir():
-        return [start / "convex"]
-    roots: list[Path] = []
-    for directory in _walk_dirs(start, max_depth=6):
-        if any(directory.is_relative_to(r) for r in roots):
-            continue
-        if (directory / "convex.json").is_file():
-            functions = _functions_dir(directory)
-            if functions.is_dir():
-                roots.append(functions)
-                continue
-        if directory.name == "convex" and directory != start:
-            roots.append(directory)
-    return sorted(set(roots))
-
-
-def _is_component_dir(directory: Path) -> bool:
-    config = directory / "convex.config.ts"
-    if not config.is_file():
-        return False
-    try:
-        return "defineComponent" in config.read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return False
 
 
 @dataclass
@@ -226,13 +128,18 @@ class Workspace:
 
     def __init__(
         self,
-        roots: Iterable[Path],
+        roots: Iterable[Path | FoundRoot],
         *,
         options: AnalysisOptions | None = None,
         exclude: Iterable[str] = (),
         base: Path | None = None,
     ) -> None:
-        self.roots = [ConvexRoot(r.resolve(), None) for r in roots]
+        self.roots = [
+            ConvexRoot(r.path.resolve(), None, kind=r.kind, reason=r.reason)
+            if isinstance(r, FoundRoot)
+            else ConvexRoot(r.resolve(), None, kind="component" if is_component_dir(r) else "app")
+            for r in roots
+        ]
         self.options = options or AnalysisOptions()
         self.exclude = list(exclude)
         self.base = base
@@ -249,6 +156,13 @@ class Workspace:
         self._files: list[Path] | None = None
         for root in self.roots:
             self._locate_schemas(root)
+        for root in self.roots:
+            if root.schema_path is None and root.kind == "app":
+                owner = generated_owner(root.path, [r.path for r in self.roots])
+                owner_root = next((r for r in self.roots if r.path == owner), None)
+                if owner_root is not None and owner_root.schema_path is not None:
+                    root.schema_path = owner_root.schema_path
+                    root.reason = f"{root.reason}; uses the schema of {owner_root.path.name}/ (imports its _generated)".lstrip("; ")
 
     # -- discovery -----------------------------------------------------------------------
 
@@ -257,8 +171,8 @@ class Workspace:
             if (root.path / name).is_file():
                 root.schema_path = root.path / name
                 break
-        for directory in _walk_dirs(root.path, max_depth=4):
-            if directory != root.path and _is_component_dir(directory):
+        for directory in walk_dirs(root.path, max_depth=4):
+            if directory != root.path and is_component_dir(directory):
                 root.components[directory] = directory.name
 
     def excluded(self, path: Path) -> bool:
@@ -276,7 +190,7 @@ class Workspace:
         if self._files is None:
             found: set[Path] = set()
             for root in self.roots:
-                for directory in _walk_dirs(root.path, max_depth=30):
+                for directory in walk_dirs(root.path, max_depth=30):
                     try:
                         entries = list(os.scandir(directory))
                     except OSError as error:
@@ -425,11 +339,30 @@ class Workspace:
             return None
         return self._schema_at(root.schema_path)
 
+    def checked_roots(self) -> list[CheckedRoot]:
+        """Each root and each component inside one, with the files that belong to it (a
+        file counts once, for the innermost of them), for reports."""
+        entries: list[CheckedRoot] = []
+        for root in self.roots:
+            entries.append(CheckedRoot(root.path, root.kind, root.reason, 0))
+            for directory in sorted(root.components):
+                entries.append(CheckedRoot(directory, "component", f"defineComponent in convex.config inside {root.path.name}/", 0))
+        for path in self.files():
+            owner: CheckedRoot | None = None
+            for entry in entries:
+                if path.is_relative_to(entry.path) and (owner is None or len(entry.path.parts) > len(owner.path.parts)):
+                    owner = entry
+            if owner is not None:
+                owner.files += 1
+        return entries
+
     def app_schemas(self) -> list[Schema]:
         """The application schemas (component schemas are kept apart)."""
         schemas = []
+        seen: set[Path] = set()
         for root in self.roots:
-            if root.schema_path is not None:
+            if root.schema_path is not None and root.schema_path not in seen:
+                seen.add(root.schema_path)
                 schema = self._schema_at(root.schema_path)
                 if schema is not None:
                     schemas.append(schema)

@@ -57,7 +57,19 @@ def finding_to_dict(workspace: Workspace, finding: Finding) -> dict[str, Any]:
     }
 
 
-def summary(result: CheckResult, fixed: int | None = None, notes: RunNotes | None = None) -> dict[str, Any]:
+def roots_to_list(workspace: Workspace) -> list[dict[str, Any]]:
+    return [
+        {"path": str(r.path), "kind": r.kind, "files": r.files, "reason": r.reason}
+        for r in workspace.checked_roots()
+    ]
+
+
+def summary(
+    result: CheckResult,
+    fixed: int | None = None,
+    notes: RunNotes | None = None,
+    workspace: Workspace | None = None,
+) -> dict[str, Any]:
     by_rule = Counter(f.rule for f in result.findings)
     by_severity = Counter(f.severity.label for f in result.findings)
     data: dict[str, Any] = {
@@ -67,6 +79,8 @@ def summary(result: CheckResult, fixed: int | None = None, notes: RunNotes | Non
         "by_severity": {k: by_severity.get(k, 0) for k in ("error", "warning", "info", "hint")},
         "elapsed_ms": round(result.elapsed_ms, 1),
     }
+    if workspace is not None:
+        data["roots"] = roots_to_list(workspace)
     if fixed is not None:
         data["fixed"] = fixed
     if notes is not None and notes.baseline is not None:
@@ -82,7 +96,7 @@ def render_json(
     document = {
         "version": JSON_VERSION,
         "tool": {"name": "convex-xray", "version": __version__},
-        "summary": summary(result, fixed, notes),
+        "summary": summary(result, fixed, notes, workspace),
         "diagnostics": [finding_to_dict(workspace, f) for f in result.findings],
         "problems": [{"path": str(p.path), "message": p.message} for p in result.problems],
         "errors": [{"rule": e.rule, "path": str(e.path) if e.path else None, "message": e.error} for e in result.failures],

@@ -175,9 +175,15 @@ _ORDERS = {
 
 
 def header(workspace: Workspace, result: CheckResult, sort: str) -> str:
-    roots = [display_path(root.path) for root in workspace.roots]
-    where = ", ".join(roots) if roots else "."
-    return f"Checked {plural(result.files, 'file')} in {where}; {_ORDERS[sort]}."
+    """What was checked: the file count, then each root with its kind, files and why it was
+    taken, so a user sees at once whether the tool looked at the right code (a missed
+    component, a library's source pulled in)."""
+    roots = workspace.checked_roots()
+    lines = [f"Checked {plural(result.files, 'file')} in {plural(len(roots), 'root')}; {_ORDERS[sort]}."]
+    for root in roots:
+        why = f" ({root.reason})" if root.reason else ""
+        lines.append(f"  {display_path(root.path)}/  {root.kind}, {plural(root.files, 'file')}{why}")
+    return "\n".join(lines)
 
 
 def _tiers(findings: list[Finding]) -> str:
