@@ -7,6 +7,7 @@ estimate was available rather than printing invented numbers.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -111,6 +112,8 @@ def _saving(finding: Finding, reads: int | None, unit: str) -> tuple[int | None,
     applicable = fix is not None and fix.applicability is not Applicability.DISPLAY_ONLY
     rule = finding.rule
     if rule in INDEX_RULES:
+        if not _advises_index(finding):
+            return None, "no index fixes it: bound the read or change the design", []
         if reads is None or unit != "reads":
             return None, "an index range reads only the matches instead of scanning", []
         after = min(reads, ASSUMED_RANGE)
@@ -129,6 +132,16 @@ def _saving(finding: Finding, reads: int | None, unit: str) -> tuple[int | None,
     if rule == "sequential-scheduling":
         return None, "jobs scheduled together instead of one await per item", []
     return None, "", []
+
+
+_INTO_RANGE = re.compile(r"into the `[^`]+` range")
+
+
+def _advises_index(finding: Finding) -> bool:
+    """Whether the finding's fix or message names an index to add (or an index range to use)."""
+    texts = [e.new_text for fix in (finding.fix, *finding.alternatives) if fix is not None for e in fix.edits]
+    # `add .index("by_x", [...])`, or `move the condition into the `by_x` range`.
+    return any(".index(" in t or "withIndex(" in t for t in texts) or ".index(" in finding.message or bool(_INTO_RANGE.search(finding.message))
 
 
 def _problem(workspace: Workspace, finding: Finding) -> tuple[Problem, list[str]]:
@@ -352,12 +365,20 @@ def _span_of(path: Path, function: FunctionModel) -> Span:
     return Span(path, function.definition.start_byte, function.definition.end_byte)
 
 
+def _scans_table(problem: Problem) -> bool:
+    """A read of every document of a table (not of one index range): the rules say so in
+    their message ("Full table scan", "scans the whole `t` table")."""
+    return problem.rule == "full-table-scan" or (problem.rule == "filter-on-query" and "scans the whole" in problem.message)
+
+
 def _rank_key(entry: FunctionEntry, with_cost: bool) -> tuple[Any, ...]:
     severity = TIERS.index(entry.worst_severity)
     per_item = sum(1 for p in entry.problems if p.per_item)
     if with_cost:
         return (-entry.score, severity, -per_item, entry.rel_path, entry.line)
-    return (severity, -entry.frequency, -per_item, -len(entry.problems), entry.rel_path, entry.line)
+    # Without numbers, a read that grows with a whole table (a scan) outranks reads per item.
+    scans = sum(1 for p in entry.problems if _scans_table(p))
+    return (severity, -min(scans, 1), -entry.frequency, -per_item, -len(entry.problems), entry.rel_path, entry.line)
 
 
 def build_report(
@@ -374,7 +395,7 @@ def build_report(
     if with_cost:
         ranking = "estimated reads (and function calls) per call times how often the function runs (public reactive query 3, public mutation/action 2, internal or helper 1, scripts/tests 0.1, x4 when production insights flagged it)"
     else:
-        ranking = "no cost estimate available: ordered by severity, then how often the function runs (public query > public mutation/action > internal), then the number of reads or calls repeated per loop item"
+        ranking = "no cost estimate available: ordered by severity, then functions that read a whole table (a full scan, or a filter with no index) first, then how often the function runs (public query > public mutation/action > internal), then the number of reads or calls repeated per loop item"
     saved_by: dict[int, int | None] = {}
     for finding in result.findings:
         cost = cost_of(finding)

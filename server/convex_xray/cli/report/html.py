@@ -7,7 +7,7 @@ import re
 from html import escape
 
 from convex_xray.cli.report.charts import Bar, bar_chart
-from convex_xray.cli.report.markdown import cost_text, entry_cost, saved_text, short
+from convex_xray.cli.report.markdown import cost_text, entry_cost, saved_text, serves_text, short
 from convex_xray.cli.report.model import Report
 
 FILES_CHART = 12  # files shown in the findings-by-file chart
@@ -119,7 +119,7 @@ def _summary(report: Report) -> str:
     if s.insights:
         out.append(f"<li>Production insights: {_e(s.insights)}.</li>")
     if s.assumptions:
-        out.append("<li>Assumptions behind the numbers: " + "; ".join(_e(a) for a in s.assumptions) + ".</li>")
+        out.append("<li>Assumptions behind the numbers (sizes the code does not state; set them under <code>[cost]</code> in convex-xray.toml): " + "; ".join(_e(a) for a in s.assumptions) + ".</li>")
     out.append(f"<li>Ranking: {_e(report.ranking)}.</li></ul>")
     return "".join(out)
 
@@ -153,7 +153,7 @@ def _top(report: Report) -> str:
         for p in entry.problems:
             fix = f" <i>Fix ({_e(p.fix)}):</i> {_inline(p.fix_title)}." if p.fix_title else " <i>No automatic fix.</i>"
             saving = f" <i>Saves:</i> {_inline(p.saving_note)}." if p.saving_note else ""
-            assumptions = "".join(f"<li class=\"muted\">assumes {_e(a)}</li>" for a in p.assumptions)
+            assumptions = "".join(f"<li class=\"muted\">assumption: {_e(a)}</li>" for a in p.assumptions)
             out.append(
                 f'<li>line {p.line}: <span class="sev-{p.severity}">{_link(p.docs_url, p.rule)}</span> ({_e(p.severity)}, {_e(cost_text(p))}) {_inline(short(p.message, 240))}{fix}{saving}'
                 + (f"<ul>{assumptions}</ul>" if assumptions else "")
@@ -166,7 +166,7 @@ def _top(report: Report) -> str:
 def _schema(report: Report) -> str:
     out = ['<h2 id="schema">Schema changes</h2><h3>Indexes to add</h3>']
     if report.indexes_add:
-        rows = [[f"<code>{_e(c.table)}</code>", ", ".join(f"<code>{_e(f)}</code>" for f in c.fields), f"<code>{_e(c.name)}</code>", _e("; ".join(c.serves))] for c in report.indexes_add]
+        rows = [[f"<code>{_e(c.table)}</code>", ", ".join(f"<code>{_e(f)}</code>" for f in c.fields), f"<code>{_e(c.name)}</code>", _e(serves_text(c.serves))] for c in report.indexes_add]
         out.append(_table(["Table", "Fields", "Name", "Serves"], rows))
     else:
         out.append("<p>None suggested.</p>")

@@ -52,6 +52,8 @@ def entry_cost(entry: FunctionEntry) -> str:
 def saved_text(entry: FunctionEntry) -> str:
     if entry.saved_reads_per_call is None:
         return "not estimated"
+    if entry.saved_reads_per_call == 0:
+        return "0 reads/call (fewer waits)"
     return f"~{entry.saved_reads_per_call:,} reads/call"
 
 
@@ -71,6 +73,14 @@ def _references(report: Report) -> list[str]:
         for item in phase.items:
             urls[item.rule] = item.docs_url
     return [f"[{slug}]: {url}" for slug, url in sorted(urls.items()) if url]
+
+
+SERVES_SHOWN = 3  # queries named per index to add
+
+
+def serves_text(serves: list[str]) -> str:
+    shown = "; ".join(serves[:SERVES_SHOWN])
+    return shown + (f"; and {len(serves) - SERVES_SHOWN} more" if len(serves) > SERVES_SHOWN else "")
 
 
 def _summary(report: Report) -> list[str]:
@@ -94,7 +104,7 @@ def _summary(report: Report) -> list[str]:
     if s.insights:
         lines.append(f"- **Production insights**: {s.insights}.")
     if s.assumptions:
-        lines.append("- **Assumptions** behind the numbers: " + "; ".join(s.assumptions) + ".")
+        lines.append("- **Assumptions** behind the numbers (sizes the code does not state; set them under `[cost]` in convex-xray.toml): " + "; ".join(s.assumptions) + ".")
     lines.append(f"- **Ranking**: {report.ranking}.")
     return lines
 
@@ -115,7 +125,7 @@ def _bugs(report: Report) -> list[str]:
     return lines
 
 
-def _top(report: Report) -> list[str]:
+def _top(report: Report, detailed: int | None = None) -> list[str]:
     lines = [f"## Top {len(report.top)} problems, by function", ""]
     if not report.top:
         return [*lines, "No performance problems found."]
@@ -127,7 +137,7 @@ def _top(report: Report) -> list[str]:
         lines.append(
             f"| {rank} | `{cell(entry.function)}` | `{entry.rel_path}:{entry.line}-{entry.end_line}` | {entry.kind} | {len(entry.problems)} | {cell(entry_cost(entry))} | {saved_text(entry)} | {entry.fix} |"
         )
-    for rank, entry in enumerate(report.top, 1):
+    for rank, entry in enumerate(report.top[:detailed], 1):
         lines += ["", f"### {rank}. `{entry.function}` — `{entry.rel_path}` lines {entry.line}-{entry.end_line}", ""]
         lines.append(f"Runs: {entry.frequency_reason}. Cost: {entry_cost(entry)}.")
         for item in entry.evidence:
@@ -140,7 +150,7 @@ def _top(report: Report) -> list[str]:
                 f"- line {problem.line}: {rule_link(problem.rule)} ({problem.severity}, {cost_text(problem)}) {short(problem.message, 240)}{fix}{saving}"
             )
             for assumption in problem.assumptions:
-                lines.append(f"  - assumes {assumption}")
+                lines.append(f"  - assumption: {assumption}")
         if len(entry.problems) > PROBLEMS_SHOWN:
             lines.append(f"- …and {len(entry.problems) - PROBLEMS_SHOWN} more (see the affected files below, or `--format json`)")
     return lines
@@ -152,7 +162,7 @@ def _schema(report: Report) -> list[str]:
         lines += ["| Table | Fields | Name | Serves |", "|---|---|---|---|"]
         for change in report.indexes_add:
             fields = ", ".join(f"`{f}`" for f in change.fields)
-            lines.append(f"| `{change.table}` | {fields} | `{change.name}` | {cell('; '.join(change.serves))} |")
+            lines.append(f"| `{change.table}` | {fields} | `{change.name}` | {cell(serves_text(change.serves))} |")
     else:
         lines.append("None suggested.")
     lines += ["", "### Indexes to remove", ""]
@@ -220,13 +230,18 @@ def render_markdown(report: Report) -> str:
     head = [f"# Convex X-Ray performance report: `{report.summary.name}`", ""]
     if report.timestamp:
         head += [f"Generated {report.timestamp}.", ""]
-    body: list[str] = []
-    for section in (_summary, _bugs, _top, _schema, _phases, _patterns):
-        lines = section(report)
-        while lines and not lines[-1]:
-            lines.pop()
-        body += [*lines, ""]
-    references = ["", *_references(report)]
-    text = "\n".join(head + body)
-    refs = "\n".join(references)
-    return text + "\n".join(_files(report, COMMENT_LIMIT - len(text) - len(refs))) + "\n" + refs
+    refs = "\n".join(["", *_references(report)])
+    # Details of the Top N go from the bottom up until the comment fits (the table stays).
+    for detailed in range(len(report.top), -1, -1):
+        body: list[str] = []
+        for section in (_summary, _bugs, lambda r, d=detailed: _top(r, d), _schema, _phases, _patterns):
+            lines = section(report)
+            while lines and not lines[-1]:
+                lines.pop()
+            body += [*lines, ""]
+        if detailed < len(report.top):
+            body += [f"(Details of functions {detailed + 1}-{len(report.top)} left out to fit a comment; `--format json` or `html` has them.)", ""]
+        text = "\n".join(head + body)
+        if len(text) + len(refs) + 1_000 <= COMMENT_LIMIT:
+            break
+    return text + "\n" + "\n".join(_files(report, COMMENT_LIMIT - len(text) - len(refs))) + "\n" + refs
