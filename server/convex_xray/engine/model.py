@@ -147,8 +147,12 @@ class QueryChain:
 
     @property
     def terminal_step(self) -> ChainStep | None:
-        if self.terminal and self.steps and self.steps[-1].method == self.terminal:
-            return self.steps[-1]
+        # The last step naming the terminal: `.collect().then(...)` ends in `collect`.
+        for step in reversed(self.steps):
+            if step.method == self.terminal:
+                return step
+            if step.method not in ("then", "catch", "finally"):
+                break
         return None
 
     @property

@@ -168,7 +168,7 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
         reads_phrase = f"{count} reads per item" if count > 1 else "1 read per item"
         mode = (
             "sequentially (each waits for the previous)"
-            if innermost.is_statement and event.awaited
+            if (innermost.is_statement or not innermost.concurrent) and event.awaited
             else "concurrently, but still one read per item"
         )
         example = f"~{count * 20} reads for 20 items"

@@ -90,6 +90,9 @@ class CallAnalysis(ChainAnalysis):
             return
         if callee in STANDARD_BUILDERS or callee in self.model.builders or callee in self.options.extra_builders:
             return
+        if len(args) >= 2 and args[1].type == "identifier" and self.loop_helper(call) is not None:
+            # `asyncMap(users, enrich)`: the named function runs once per user.
+            self.helper_call(call, text_of(args[1]), args, via_reference=True)
         self.helper_call(call, callee, args)
 
     def helper_call(self, call: Node, callee: str, args: list[Node], *, via_reference: bool = False) -> None:

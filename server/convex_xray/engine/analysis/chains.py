@@ -52,6 +52,18 @@ def _walk_chain_up(node: Node) -> tuple[list[ChainStep], Node]:
     return steps, current
 
 
+_PROMISE_METHODS = frozenset({"then", "catch", "finally"})
+
+
+def terminal_of(steps: list[ChainStep]) -> str | None:
+    """The read that ends a chain, looking through promise steps: `.collect().then((c) => c.length)`
+    still reads every document."""
+    index = len(steps) - 1
+    while index >= 0 and steps[index].method in _PROMISE_METHODS:
+        index -= 1
+    return steps[index].method if index >= 0 and steps[index].method in TERMINALS else None
+
+
 def _bound_variable(end: Node) -> str | None:
     parent = end.parent
     if parent is not None and parent.type == "variable_declarator":
@@ -202,7 +214,7 @@ class ChainAnalysis(HandleAnalysis):
         if variable is not None and function is not None:
             chains = self.split_chains(root, table, table_node, steps, end, variable, function)
         if not chains:
-            terminal = steps[-1].method if steps and steps[-1].method in TERMINALS else None
+            terminal = terminal_of(steps)
             if terminal is None and is_for_await_right(end):
                 terminal = "for-await"
             chains = [QueryChain(root, table, table_node, steps, end, terminal, variable)]
@@ -274,8 +286,9 @@ class ChainAnalysis(HandleAnalysis):
                         step.conditional = True
                     extra.extend(more)
                     continue
-                if more[-1].method in TERMINALS:
-                    terminals.append((more, tail, more[-1].method))
+                ended = terminal_of(more)
+                if ended is not None:
+                    terminals.append((more, tail, ended))
             elif is_for_await_right(ident):
                 terminals.append(([], ident, "for-await"))
         chains = []

@@ -12,6 +12,7 @@ from convex_xray.engine.analysis.state import AnalyzerState
 from convex_xray.engine.analysis.vocabulary import (
     FUNCTION_TYPES,
     ITERATION_METHODS,
+    LOOP_HELPERS,
     LOOP_TYPES,
     SMALL_LITERAL_LIMIT,
 )
@@ -60,6 +61,51 @@ def _is_new_set(node: Node | None) -> bool:
         and node.type == "new_expression"
         and text_of(node.child_by_field_name("constructor")) == "Set"
     )
+
+
+def _iterates_with_callback(function: Node) -> bool | None:
+    """Whether a function `(xs, fn, ...)` calls `fn` once per element of `xs`: it returns
+    `Promise.all(xs.map(fn))` (True, concurrent) or loops over `xs` calling `fn` (False,
+    sequential). None when it does not."""
+    params = function_params(function)
+    if len(params) < 2:
+        return None
+    items = pattern_names(param_pattern(params[0]))
+    callbacks = pattern_names(param_pattern(params[1]))
+    if len(items) != 1 or len(callbacks) != 1:
+        return None
+    items_name, callback_name = items[0], callbacks[0]
+    body = function_body(function) or function
+    for node in descendants(body):
+        if node.type == "call_expression":
+            callee = node.child_by_field_name("function")
+            args = call_args(node)
+            if (
+                callee is not None
+                and callee.type == "member_expression"
+                and text_of(callee.child_by_field_name("property")) in ("map", "flatMap", "forEach")
+                and text_of(callee.child_by_field_name("object")) == items_name
+                and args
+                and _calls_or_is(args[0], callback_name)
+            ):
+                return inside_promise_all(node) or text_of(callee.child_by_field_name("property")) == "forEach"
+        elif node.type == "for_in_statement" and text_of(node.child_by_field_name("right")) == items_name:
+            loop_body = node.child_by_field_name("body")
+            if loop_body is not None and _calls_or_is(loop_body, callback_name):
+                return False
+    return None
+
+
+def _calls_or_is(node: Node, name: str) -> bool:
+    """`node` is the identifier `name` or contains a call `name(...)`."""
+    if node.type == "identifier":
+        return text_of(node) == name
+    for inner in descendants(node):
+        if inner.type == "call_expression":
+            callee = inner.child_by_field_name("function")
+            if callee is not None and callee.type == "identifier" and text_of(callee) == name:
+                return True
+    return False
 
 
 def inside_promise_all(call: Node) -> bool:
@@ -143,7 +189,8 @@ class LoopAnalysis(AnalyzerState):
                 collection=text_of(right) if right is not None else None,
                 item_names=tuple(pattern_names(left)),
                 concurrent=False,
-                exempt=self.exemption(right, node),
+                # A sequential loop over deduplicated ids still does one read per id.
+                exempt=self.exemption(right, node, batch=False),
                 collection_node=right,
             )
         if node.type in ("for_statement", "while_statement", "do_statement"):
@@ -168,11 +215,16 @@ class LoopAnalysis(AnalyzerState):
         if call is None or call.type != "call_expression":
             return None
         callee = call.child_by_field_name("function")
-        if callee is None or callee.type != "member_expression":
+        if callee is None:
+            return None
+        args = call_args(call)
+        helper = self.loop_helper(call)
+        if helper is not None and len(args) >= 2 and args[1].id == node.id:
+            return self.helper_loop(call, node, helper)
+        if callee.type != "member_expression":
             return None
         method = text_of(callee.child_by_field_name("property"))
         obj = callee.child_by_field_name("object")
-        args = call_args(call)
         if method in ITERATION_METHODS and args and args[0].id == node.id:
             collection = obj
             kind = method
@@ -197,13 +249,67 @@ class LoopAnalysis(AnalyzerState):
             collection=text_of(collection) if collection is not None else None,
             item_names=item_names,
             concurrent=concurrent,
-            exempt=self.exemption(collection, node),
+            exempt=self.exemption(collection, node, batch=in_promise_all),
             collection_node=collection,
             in_promise_all=in_promise_all,
         )
 
-    def exemption(self, collection: Node | None, near: Node) -> str | None:
-        """Per-item work over these collections is fine by design."""
+    def loop_helper(self, call: Node) -> tuple[str, bool] | None:
+        """(name, concurrent) when `call` runs its second argument once per element of its
+        first: a known helper (`asyncMap`), this file's own wrapper learned from its body,
+        or Effect's `Effect.forEach(xs, fn)`."""
+        callee = call.child_by_field_name("function")
+        if callee is None:
+            return None
+        name = text_of(callee)
+        if name in ("Effect.forEach", "Effect.all"):
+            return (name, True) if name == "Effect.forEach" else None
+        if callee.type != "identifier":
+            return None
+        if name in LOOP_HELPERS:
+            return name, LOOP_HELPERS[name]
+        learned = self.learned_helpers().get(name)
+        return (name, learned) if learned is not None else None
+
+    def learned_helpers(self) -> dict[str, bool]:
+        if self.learned_loop_helpers is None:
+            learned: dict[str, bool] = {}
+            for function in self.model.functions:
+                if function.parent is None and function.name:
+                    mode = _iterates_with_callback(function.node)
+                    if mode is not None:
+                        learned[function.name] = mode
+            self.learned_loop_helpers = learned
+        return self.learned_loop_helpers
+
+    def helper_loop(self, call: Node, callback: Node | None, helper: tuple[str, bool]) -> Loop:
+        """The iteration context of `asyncMap(xs, fn)`: one per element of `xs`."""
+        name, concurrent = helper
+        args = call_args(call)
+        collection = args[0] if args else None
+        item_names: tuple[str, ...] = ()
+        if callback is not None and callback.type in FUNCTION_TYPES:
+            params = function_params(callback)
+            item_names = tuple(pattern_names(param_pattern(params[0]))) if params else ()
+        arguments = call.child_by_field_name("arguments")
+        return Loop(
+            kind=name,
+            node=callback if callback is not None else call,
+            header_start=call.start_byte,
+            header_end=arguments.start_byte + 1 if arguments is not None else call.end_byte,
+            collection=text_of(collection) if collection is not None else None,
+            item_names=item_names,
+            concurrent=concurrent,
+            exempt=self.exemption(collection, call, batch=concurrent),
+            collection_node=collection,
+            # `asyncMap(ids, (id) => db.get(id))` is `Promise.all(ids.map(...))` spelt out.
+            in_promise_all=concurrent,
+        )
+
+    def exemption(self, collection: Node | None, near: Node, *, batch: bool) -> str | None:
+        """Per-item work over these collections is fine by design. Deduplicated ids (`new Set`)
+        excuse per-item reads only in one concurrent batch (`batch`): a sequential loop over a
+        Set still waits for one read per id."""
         collection = unwrap(collection)
         if collection is None:
             return None
@@ -216,7 +322,7 @@ class LoopAnalysis(AnalyzerState):
             if candidate.type == "array":
                 elements = [c for c in candidate.named_children if c.type != "comment"]
                 if len(elements) == 1 and elements[0].type == "spread_element" and _is_new_set(elements[0].named_children[0] if elements[0].named_children else None):
-                    return "deduplicated ids"
+                    return "deduplicated ids" if batch else None
                 small = len(elements) <= SMALL_LITERAL_LIMIT and all(e.type != "spread_element" for e in elements)
                 if small and via_const:
                     # `const ids: Id[] = []` filled later with `.push` is not a small literal.
@@ -227,7 +333,7 @@ class LoopAnalysis(AnalyzerState):
                 callee = text_of(candidate.child_by_field_name("function"))
                 args = call_args(candidate)
                 if callee == "Array.from" and args and _is_new_set(args[0]):
-                    return "deduplicated ids"
+                    return "deduplicated ids" if batch else None
                 if callee in ("Object.keys", "Object.values", "Object.entries") and args:
                     target = self.resolve_const(unwrap(args[0]), near) or unwrap(args[0])
                     if target is not None and target.type == "object" and len(target.named_children) <= SMALL_LITERAL_LIMIT:
@@ -236,7 +342,7 @@ class LoopAnalysis(AnalyzerState):
                 if callee.endswith(".keys") or callee.endswith(".values"):
                     return None
             if _is_new_set(candidate):
-                return "deduplicated ids"
+                return "deduplicated ids" if batch else None
         return None
 
     def mutated(self, name: str) -> bool:
@@ -264,6 +370,9 @@ class LoopAnalysis(AnalyzerState):
         return unwrap(top) if top is not None else None
 
     def reference_loop(self, call: Node) -> Loop | None:
+        helper = self.loop_helper(call)
+        if helper is not None:
+            return self.helper_loop(call, None, helper)
         callee = call.child_by_field_name("function")
         if callee is None or callee.type != "member_expression":
             return None
@@ -282,7 +391,7 @@ class LoopAnalysis(AnalyzerState):
             collection=text_of(collection) if collection is not None else None,
             item_names=(),
             concurrent=True,
-            exempt=self.exemption(collection, call),
+            exempt=self.exemption(collection, call, batch=in_promise_all),
             collection_node=collection,
             in_promise_all=in_promise_all,
         )

@@ -28,6 +28,8 @@ class AnalyzerState:
         self.loop_cache: dict[int, Loop | None] = {}
         self.chain_nodes: set[int] = set()
         self.top_consts: dict[str, Node] = {}
+        # name -> runs its items concurrently, for this file's own `asyncMap`-like wrappers.
+        self.learned_loop_helpers: dict[str, bool] | None = None
         self.context_memo: dict[int, tuple[FunctionModel | None, tuple[Loop, ...]]] = {}
         self.deadline = time.monotonic() + options.time_budget_s
 

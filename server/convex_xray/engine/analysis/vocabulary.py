@@ -56,6 +56,21 @@ ITERATION_METHODS = frozenset(
 )
 
 
+# Helpers that call their callback (second argument) once per element of their first:
+# convex-helpers' `asyncMap` (= `Promise.all(xs.map(fn))`), p-map and its look-alikes.
+# True when the items run concurrently, False when one after another.
+LOOP_HELPERS: dict[str, bool] = {
+    "asyncMap": True,
+    "pMap": True,
+    "pmap": True,
+    "mapAsync": True,
+    "asyncForEach": False,
+    "forEachAsync": False,
+    "mapSeries": False,
+    "pMapSeries": False,
+}
+
+
 CTX_TYPE_RE = re.compile(
     r"\b(?:Generic)?(?:Query|Mutation|Action)Ctx\b|\bGenericActionCtx\b|\bRunQueryCtx\b"
 )

@@ -31,6 +31,12 @@ def _passes_cursor(call: RunCall) -> bool:
     return call.args_node is not None and bool(_CURSOR_WORDS.search(text_of(call.args_node)))
 
 
+_NOT_BATCH_METHODS = frozenset(
+    {"forEach", "flatMap", "filter", "reduce", "reduceRight", "some", "every", "find",
+     "findIndex", "findLast", "findLastIndex"}
+)
+
+
 def is_batch_primitive(read: DbRead) -> bool:
     """`Promise.all(ids.map((id) => ctx.db.get(id)))`: the recommended batch read itself.
 
@@ -40,7 +46,9 @@ def is_batch_primitive(read: DbRead) -> bool:
     if read.kind != "get" or not read.loops:
         return False
     loop = read.loops[-1]
-    if loop.kind not in ("map", "Array.from") or not loop.in_promise_all:
+    # `Promise.all(xs.map(...))`, `Array.from(xs, ...)` in one, or a concurrent helper such as
+    # `asyncMap(xs, ...)`; other array methods' callbacks are not a batch of reads.
+    if not loop.in_promise_all or loop.is_statement or loop.kind in _NOT_BATCH_METHODS:
         return False
     if read.id_node is None or text_of(unwrap(read.id_node)) not in loop.item_names:
         return False
