@@ -207,10 +207,11 @@ class Event:
 class DbRead(Event):
     """`db.get(id)` / `db.get("t", id)` or a terminated query chain."""
 
-    kind: str = "get"  # get | query
+    kind: str = "get"  # get | query | helper | ents
     table: str | None = None
     id_node: Node | None = None
     chain: QueryChain | None = None
+    label: str = ""  # how to name a read not spelt `ctx.db…` (Convex Ents: `ctx.table("t").getX(…)`)
 
     @property
     def is_page_read(self) -> bool:

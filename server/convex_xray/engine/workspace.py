@@ -679,6 +679,8 @@ def _own(events: list, function: FunctionModel) -> list:
 
 
 def _describe_read(read: DbRead) -> str:
+    if read.label:
+        return read.label
     if read.kind == "get":
         return f"db.get({text_of(read.id_node)})"
     if read.chain is not None:

@@ -77,6 +77,8 @@ META = RuleMeta(
 
 
 def _describe(read: DbRead) -> str:
+    if read.label:
+        return f"`{read.label}`"
     if read.kind == "get":
         table = f'"{read.table}", ' if read.table else ""
         return f"`db.get({table}{' '.join(text_of(read.id_node).split())})`"

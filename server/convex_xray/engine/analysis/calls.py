@@ -4,8 +4,13 @@ from __future__ import annotations
 
 from tree_sitter import Node
 
-from convex_xray.engine.analysis.chains import ChainAnalysis
-from convex_xray.engine.analysis.vocabulary import ITERATION_METHODS, STANDARD_BUILDERS
+from convex_xray.engine.analysis.chains import ChainAnalysis, walk_chain_up
+from convex_xray.engine.analysis.vocabulary import (
+    ENTS_READ_METHODS,
+    ENTS_WRITE_METHODS,
+    ITERATION_METHODS,
+    STANDARD_BUILDERS,
+)
 from convex_xray.engine.model import (
     DbRead,
     FetchCall,
@@ -64,6 +69,14 @@ class CallAnalysis(ChainAnalysis):
         if method == "vectorSearch":
             self.vector_search(call, obj)
             return
+        if method == "table":
+            function, _ = self.context_of(call)
+            if self.is_ctx(obj, function):
+                self.ents_read(call)
+            return
+        if method in ("edge", "edgeX"):
+            self.ents_edge(call, obj)
+            return
         if method in ITERATION_METHODS or method == "from":
             # `xs.map(enrich)`: a named function passed per item.
             args = call_args(call)
@@ -121,6 +134,65 @@ class CallAnalysis(ChainAnalysis):
         self.model.helper_calls.append(event)
         if function is not None:
             function.helper_calls.append(event)
+
+    def ents_read(self, call: Node) -> None:
+        """Convex Ents: `ctx.table("t")` chains that read (`.get/.getX(id)`, `.first()`,
+        `.edge(...)`, `.paginate()`, or the awaited table itself), not pure inserts."""
+        steps, end = walk_chain_up(call)
+        methods = [step.method for step in steps]
+        reading = next((m for m in methods if m in ENTS_READ_METHODS), None)
+        write = next((i for i, m in enumerate(methods) if m in ENTS_WRITE_METHODS), None)
+        if write is not None:
+            # `insert({...}).get()` reads the new document back; `insert({...})` alone only writes.
+            if "get" not in methods[write + 1 :]:
+                return
+            reading = "get"
+        elif reading is None and not (steps == [] and self.awaited(end)):
+            return  # `const users = ctx.table("users")` read later through the variable, or a write
+        args = call_args(call)
+        table = string_value(args[0]) if args else None
+        function, loops = self.context_of(call)
+        label = f'ctx.table("{table or "?"}")' + (f".{reading}(…)" if reading else "")
+        self.record_read(
+            DbRead(
+                node=call,
+                function=function,
+                loops=loops,
+                awaited=self.awaited(end) or self.awaited(call),
+                kind="ents",
+                table=table,
+                label=label,
+            )
+        )
+
+    def ents_edge(self, call: Node, obj: Node) -> None:
+        """`membership.edge("club")` on an ent read earlier: one more read (files using Ents only)."""
+        node = obj
+        while node.type == "call_expression":  # part of a `ctx.table(...)` chain: counted there
+            callee = node.child_by_field_name("function")
+            if callee is None or callee.type != "member_expression":
+                break
+            if text_of(callee.child_by_field_name("property")) == "table":
+                return
+            node = callee.child_by_field_name("object") or node
+            if node.type == "await_expression":
+                break
+        if b".table(" not in self.source.data and b"convex-ents" not in self.source.data:
+            return
+        args = call_args(call)
+        method = text_of(call.child_by_field_name("function").child_by_field_name("property"))  # type: ignore[union-attr]
+        function, loops = self.context_of(call)
+        self.record_read(
+            DbRead(
+                node=call,
+                function=function,
+                loops=loops,
+                awaited=self.awaited(call),
+                kind="ents",
+                table=None,
+                label=f"{' '.join(text_of(obj).split())}.{method}({text_of(args[0]) if args else ''})",
+            )
+        )
 
     def vector_search(self, call: Node, obj: Node) -> None:
         """`ctx.vectorSearch("table", "index", {...})` names a vector index (actions only)."""

@@ -30,7 +30,7 @@ from convex_xray.engine.syntax import (
 )
 
 
-def _walk_chain_up(node: Node) -> tuple[list[ChainStep], Node]:
+def walk_chain_up(node: Node) -> tuple[list[ChainStep], Node]:
     """From `x` follow `.m(args)` calls outward: `x.withIndex(...).filter(...).collect()`."""
     steps: list[ChainStep] = []
     current = node
@@ -207,7 +207,7 @@ class ChainAnalysis(HandleAnalysis):
         args = call_args(root)
         table_node = args[0] if args else None
         table = string_value(table_node)
-        steps, end = _walk_chain_up(root)
+        steps, end = walk_chain_up(root)
         function, _ = self.context_of(root)
         variable = _bound_variable(end)
         chains: list[QueryChain] = []
@@ -273,7 +273,7 @@ class ChainAnalysis(HandleAnalysis):
             if parent is None:
                 continue
             if parent.type == "member_expression" and parent.child_by_field_name("object") == ident:
-                more, tail = _walk_chain_up(ident)
+                more, tail = walk_chain_up(ident)
                 if not more:
                     continue
                 assigned = tail.parent

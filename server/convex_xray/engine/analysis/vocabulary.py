@@ -71,6 +71,15 @@ LOOP_HELPERS: dict[str, bool] = {
 }
 
 
+# Convex Ents (`ctx.table("t")…`): the methods that read documents. A chain with none of
+# them (`ctx.table("t").insert({...})`) only writes.
+ENTS_READ_METHODS = frozenset(
+    {"get", "getX", "getMany", "getManyX", "first", "firstX", "unique", "uniqueX", "paginate",
+     "docs", "take", "map", "filter", "order", "search", "has", "edge", "edgeX"}
+)
+ENTS_WRITE_METHODS = frozenset({"insert", "insertMany"})
+
+
 CTX_TYPE_RE = re.compile(
     r"\b(?:Generic)?(?:Query|Mutation|Action)Ctx\b|\bGenericActionCtx\b|\bRunQueryCtx\b"
 )
@@ -112,6 +121,9 @@ MEMBER_METHODS = frozenset(
         "patch",
         "delete",
         "request",
+        "table",
+        "edge",
+        "edgeX",
         *ITERATION_METHODS,
     }
 )
