@@ -303,3 +303,43 @@ def test_cli_builders_from_config(tmp_path, capsys):
     capsys.readouterr()
     write_config(project, '[builders]\nquery = ["teamQuery"]\n')
     assert main(["check", str(project), "--select", "unbounded-collect"]) == 1
+
+
+def test_every_mistake_at_once_with_suggestions(tmp_path):
+    path = tmp_path / CONFIG_NAME
+    raw = {
+        "selct": ["unbounded-collect"],
+        "ignore": ["unbounded-colect", "filter-without-index"],
+        "take-limit": 0,
+        "severity": {"large-take": "warn", "unknown-index": "off", "n-plus-one-red": "error"},
+        "fail-on": "eror",
+        "builders": {"querry": ["authedQuery"]},
+    }
+    with pytest.raises(ConfigError) as caught:
+        config_from_dict(raw, path)
+    error = caught.value
+    keys = [key for key, _ in error.problems]
+    assert keys == ["selct", "ignore", "ignore", "take-limit", "severity.large-take", "severity.n-plus-one-red", "builders.querry", "fail-on"]
+    why: dict[str, str] = {}
+    for key, text in error.problems:
+        why.setdefault(key, text)  # the first per key
+    assert "did you mean 'select'?" in why["selct"]
+    assert "did you mean 'unbounded-collect'?" in why["ignore"]
+    assert "'filter-without-index'" in str(error) and "did you mean" not in str(error).split("filter-without-index")[1].split("\n")[0]
+    assert "did you mean 'warning'?" in why["severity.large-take"] and "error, warning, info, hint or off" in why["severity.large-take"]
+    assert "did you mean 'n-plus-one-read'?" in why["severity.n-plus-one-red"]
+    assert "did you mean 'query'?" in why["builders.querry"]
+    assert "did you mean 'error'?" in why["fail-on"]
+    assert str(error).startswith(f"{path}: 8 problems:\n  selct: unknown key")
+    assert len(str(error).splitlines()) == 9
+
+
+def test_readme_lists_every_key_and_it_parses():
+    from convex_xray.engine.config import _KNOWN_KEYS, tomllib
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    block = readme.split("## Configuration")[1].split("```toml\n")[1].split("```")[0]
+    raw = tomllib.loads(block)
+    assert set(raw) == _KNOWN_KEYS  # every key, and only real ones
+    config_from_dict(raw)  # the example is valid as copied
+    assert "error | warning | info | hint | off" in block

@@ -6,8 +6,9 @@ export const SERVER_MODULE = 'convex_xray';
 export const MIN_SERVER_VERSION = '0.1.0';
 /** The server needs Python >= 3.10 (pyproject `requires-python`). */
 export const MIN_PYTHON: readonly [number, number] = [3, 10];
-export const INSTALL_COMMAND = 'pip install convex-xray';
-export const PIPX_INSTALL_COMMAND = 'pipx install convex-xray';
+// convex-xray is not on PyPI: it installs from a checkout of its repository (or a wheel built from one).
+export const INSTALL_COMMAND = 'pipx install path/to/convex-xray';
+export const PIPX_INSTALL_COMMAND = 'pip install path/to/convex-xray';
 
 export type CandidateSource = 'convexXray.path' | 'convexXray.interpreter' | 'python-extension' | 'PATH';
 
@@ -152,7 +153,7 @@ export function tooOldMessage(version: string, minVersion: string, candidate: Se
   return (
     `convex-xray ${version} at ${candidate.command} (from ${candidate.source}) is older than ${minVersion}, ` +
     `the oldest version this extension supports; some features may not work. ` +
-    `Upgrade with \`pip install --upgrade convex-xray\`.`
+    `Upgrade with \`pipx install --force path/to/convex-xray\` from an updated checkout.`
   );
 }
 
@@ -160,8 +161,8 @@ export function notFoundError(): DiscoveryError {
   return {
     installCommand: INSTALL_COMMAND,
     message:
-      `convex-xray: the language server was not found. Install it with \`${INSTALL_COMMAND}\` ` +
-      `(or \`${PIPX_INSTALL_COMMAND}\`), then run "Convex X-ray: Restart Server"; ` +
+      `convex-xray: the language server was not found. Install it from a checkout of convex-xray with \`${INSTALL_COMMAND}\` ` +
+      `(or \`${PIPX_INSTALL_COMMAND}\` in a virtual environment), then run "Convex X-ray: Restart Server"; ` +
       'or point `convexXray.path` or `convexXray.interpreter` at an existing install.',
   };
 }

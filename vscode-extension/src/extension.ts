@@ -33,7 +33,14 @@ import {
   toClientSettings,
   toServerSettings,
 } from './settings';
-import { parseStatusNotification, renderStatus, type ServerState, STATUS_NOTIFICATION } from './status';
+import { type Counts, parseStatusNotification, renderStatus, type ServerState, STATUS_NOTIFICATION } from './status';
+
+const SEVERITY_NAMES: Record<vscode.DiagnosticSeverity, keyof Counts> = {
+  [vscode.DiagnosticSeverity.Error]: 'error',
+  [vscode.DiagnosticSeverity.Warning]: 'warning',
+  [vscode.DiagnosticSeverity.Information]: 'info',
+  [vscode.DiagnosticSeverity.Hint]: 'hint',
+};
 
 const CLIENT_ID = 'convexXray'; // also makes vscode-languageclient honour `convexXray.trace.server`
 const CLIENT_NAME = 'convex-xray';
@@ -89,8 +96,9 @@ class Controller implements vscode.Disposable {
       vscode.commands.registerCommand('convex-xray.showRuleDocs', (slug?: unknown) => this.showRuleDocs(slug)),
       vscode.commands.registerCommand('convex-xray.openReport', () => this.openReport()),
       vscode.workspace.onDidChangeConfiguration((event) => this.onConfigurationChanged(event)),
+      // The count follows what the editor holds: it changes after a fix or an edit.
       vscode.languages.onDidChangeDiagnostics(() => {
-        if (this.state.kind === 'ready' && this.state.diagnostics === undefined) {
+        if (this.state.kind === 'ready') {
           this.render();
         }
       }),
@@ -264,8 +272,9 @@ class Controller implements vscode.Disposable {
     await client.start();
     const info = client.initializeResult?.serverInfo;
     this.log.info(`server running: ${info ? `${info.name} ${info.version ?? ''}`.trim() : 'no serverInfo'}`);
-    if (this.client === client && this.state.kind === 'starting') {
-      // Servers that never send `convexXray/status` are ready once initialized.
+    if (this.client === client && this.state.kind === 'starting' && info?.name !== 'convex-xray') {
+      // Servers that never send `convexXray/status` are ready once initialized; convex-xray's own
+      // says when indexing starts and ends (showing "ready" before that would show 0 problems).
       this.setState({ kind: 'ready' });
     }
   }
@@ -473,10 +482,19 @@ class Controller implements vscode.Disposable {
   }
 
   private render(): void {
-    let published = 0;
-    this.client?.diagnostics?.forEach((_uri, diagnostics) => {
-      published += diagnostics.length;
-    });
+    // Every convex-xray diagnostic the editor holds (pushed or pulled), per severity.
+    const published: Counts = { error: 0, warning: 0, info: 0, hint: 0 };
+    if (this.state.kind === 'ready') {
+      for (const [, diagnostics] of vscode.languages.getDiagnostics()) {
+        for (const diagnostic of diagnostics) {
+          if (diagnostic.source !== 'convex-xray') {
+            continue;
+          }
+          const tier = SEVERITY_NAMES[diagnostic.severity];
+          published[tier] += 1;
+        }
+      }
+    }
     const view = renderStatus(
       this.state,
       this.server

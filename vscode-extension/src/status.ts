@@ -47,11 +47,24 @@ export interface StatusView {
   level: 'normal' | 'warning' | 'error';
 }
 
+/** The convex-xray diagnostics the editor holds, per severity. */
+export interface Counts {
+  error: number;
+  warning: number;
+  info: number;
+  hint: number;
+}
+
+export function countTotal(counts: Counts): number {
+  return counts.error + counts.warning + counts.info + counts.hint;
+}
+
 /**
- * The status bar for a state. `publishedProblems` counts the diagnostics the client holds; it is used
- * when the server's `ready` status carries no `diagnostics` total.
+ * The status bar for a state. `published` is what the editor holds now (counted from its diagnostics,
+ * so it follows fixes and edits); without it the server's `ready` total is shown. The total counts every
+ * severity, hints included, as `convex-xray check` does; the tooltip says the Problems panel leaves hints out.
  */
-export function renderStatus(state: ServerState, server: ServerIdentity = {}, publishedProblems = 0): StatusView {
+export function renderStatus(state: ServerState, server: ServerIdentity = {}, published?: number | Counts): StatusView {
   const identity = [
     server.version ? `convex-xray ${server.version}` : 'convex-xray',
     server.command ? `\n${server.command}` : '',
@@ -71,18 +84,28 @@ export function renderStatus(state: ServerState, server: ServerIdentity = {}, pu
       };
     }
     case 'ready': {
-      const problems = state.diagnostics ?? publishedProblems;
+      const counts = typeof published === 'object' ? published : undefined;
+      const problems = counts ? countTotal(counts) : typeof published === 'number' ? published : (state.diagnostics ?? 0);
       const files = state.files !== undefined ? `, ${plural(state.files, 'file')} indexed` : '';
+      const tiers = counts
+        ? ` (${[
+            plural(counts.error, 'error'),
+            plural(counts.warning, 'warning'),
+            plural(counts.info, 'info'),
+            plural(counts.hint, 'hint'),
+          ].join(', ')})`
+        : '';
+      const hints = counts && counts.hint > 0 ? '\nThe Problems panel does not list hints; the count here, like `convex-xray check`, includes them.' : '';
       return {
         text: `$(check) convex-xray: ${plural(problems, 'problem')}`,
-        tooltip: `${identity}\nReady: ${plural(problems, 'problem')}${files}${footer}`,
+        tooltip: `${identity}\nReady: ${plural(problems, 'problem')}${tiers}${files}${hints}${footer}`,
         level: 'normal',
       };
     }
     case 'notFound':
       return {
         text: '$(error) convex-xray',
-        tooltip: `The convex-xray server was not found: install it with \`pip install convex-xray\`.${footer}`,
+        tooltip: `The convex-xray server was not found: install it from a checkout (\`pipx install path/to/convex-xray\`) or set \`convexXray.path\`.${footer}`,
         level: 'error',
       };
     case 'stopped':

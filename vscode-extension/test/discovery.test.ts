@@ -164,8 +164,8 @@ describe('discoverServer order', () => {
     assert.equal(result.ok, false);
     assert.ok(!result.ok);
     assert.equal(result.error.installCommand, INSTALL_COMMAND);
-    assert.ok(result.error.message.includes('pip install convex-xray'));
-    assert.ok(result.error.message.includes('pipx install convex-xray'));
+    assert.ok(result.error.message.includes('pipx install path/to/convex-xray'));
+    assert.ok(result.error.message.includes('pip install path/to/convex-xray'));
     assert.equal(result.attempts.length, 4);
     assert.ok(result.attempts.every((a) => !a.ok));
   });
@@ -208,7 +208,7 @@ describe('versions', () => {
     assert.equal(result.warnings.length, 1);
     assert.match(result.warnings[0]!, /0\.0\.9/);
     assert.match(result.warnings[0]!, /older than 0\.1\.0/);
-    assert.match(result.warnings[0]!, /pip install --upgrade convex-xray/);
+    assert.match(result.warnings[0]!, /pipx install --force path\/to\/convex-xray/);
   });
 
   it('does not warn about a current server', async () => {

@@ -35,4 +35,21 @@ describe('convexXray/status', () => {
     assert.match(tooltip, /convex-xray 0\.1\.0/);
     assert.match(tooltip, /12 files indexed/);
   });
+
+  it('counts what the editor holds, hints included, and says the Problems panel leaves hints out', () => {
+    const counts = { error: 1, warning: 5, info: 2, hint: 3 };
+    // the editor's live counts win over the total the server sent when indexing ended
+    const view = renderStatus({ kind: 'ready', diagnostics: 40 }, {}, counts);
+    assert.equal(view.text, '$(check) convex-xray: 11 problems');
+    assert.match(view.tooltip, /Ready: 11 problems \(1 error, 5 warnings, 2 infos, 3 hints\)/);
+    assert.match(view.tooltip, /Problems panel does not list hints/);
+    const noHints = renderStatus({ kind: 'ready' }, {}, { error: 0, warning: 1, info: 0, hint: 0 });
+    assert.equal(noHints.text, '$(check) convex-xray: 1 problem');
+    assert.doesNotMatch(noHints.tooltip, /does not list hints/);
+  });
+
+  it('shows indexing, not a count, until the server is ready', () => {
+    assert.equal(renderStatus({ kind: 'starting' }).text, '$(sync~spin) convex-xray');
+    assert.doesNotMatch(renderStatus({ kind: 'indexing', percent: 0, files: 30 }).text, /problem/);
+  });
 });

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import difflib
 import sys
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from convex_xray.engine.findings import Severity
 from convex_xray.engine.model import FunctionKind
-from convex_xray.engine.registry import resolve_rule
+from convex_xray.engine.registry import all_rules, resolve_rule
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -21,14 +23,26 @@ OFF = "off"
 
 
 class ConfigError(Exception):
-    """A bad configuration: which file, which key, and why."""
+    """A bad configuration: which file, which key, and why. A file with several mistakes
+    raises one error listing all of them (`problems`, each `(key, why)`); `key` and `why`
+    are the first."""
 
-    def __init__(self, path: Path | None, key: str | None, why: str) -> None:
+    def __init__(self, path: Path | None, key: str | None, why: str, problems: list[tuple[str | None, str]] | None = None) -> None:
         self.path = path
-        self.key = key
-        self.why = why
+        self.problems = problems or [(key, why)]
+        self.key, self.why = self.problems[0]
         where = str(path) if path else "<settings>"
-        super().__init__(f"{where}: {key}: {why}" if key else f"{where}: {why}")
+        lines = [f"{k}: {w}" if k else w for k, w in self.problems]
+        if len(lines) == 1:
+            super().__init__(f"{where}: {lines[0]}")
+        else:
+            super().__init__(f"{where}: {len(lines)} problems:\n" + "\n".join(f"  {line}" for line in lines))
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """` (did you mean 'x'?)` when a choice is close to `word`, else ``."""
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.7)
+    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 @dataclass
@@ -102,30 +116,50 @@ def load_config(path: Path | None) -> Config:
     return config_from_dict(raw, path)
 
 
-def config_from_dict(raw: dict[str, Any], path: Path | None = None) -> Config:
+LEVELS = "error, warning, info, hint or off"
+_FAIL_LEVELS = "error, warning, info or hint"
 
+
+def config_from_dict(raw: dict[str, Any], path: Path | None = None) -> Config:
+    """Validate everything and report every mistake at once (one `ConfigError`)."""
     config = Config(path=path)
+    problems: list[tuple[str | None, str]] = []
+    rule_names = [name for rule in all_rules() for name in (rule.meta.slug, rule.meta.code)]
+
     for key in raw:
         if key not in _KNOWN_KEYS:
-            raise ConfigError(path, key, f"unknown key (known: {', '.join(sorted(_KNOWN_KEYS))})")
+            problems.append((key, f"unknown key{did_you_mean(key, _KNOWN_KEYS)} (known: {', '.join(sorted(_KNOWN_KEYS))})"))
+
+    def unknown_rule(name: str) -> str:
+        return f"unknown rule {name!r}{did_you_mean(name, rule_names)} (see `convex-xray rules`)"
 
     def rule_list(key: str) -> list[str]:
         value = raw.get(key, [])
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise ConfigError(path, key, "must be a list of rule slugs or codes")
+            problems.append((key, "must be a list of rule slugs or codes"))
+            return []
         slugs = []
         for item in value:
             rule = resolve_rule(item)
             if rule is None:
-                raise ConfigError(path, key, f"unknown rule {item!r}")
+                problems.append((key, unknown_rule(item)))
+                continue
             slugs.append(rule.meta.slug)
         return slugs
 
     def positive_int(key: str, default: int) -> int:
         value = raw.get(key, default)
         if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-            raise ConfigError(path, key, f"must be a positive integer, got {value!r}")
+            problems.append((key, f"must be a positive integer, got {value!r}"))
+            return default
         return value
+
+    def string_list(key: str, what: str) -> list[str]:
+        value = raw.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            problems.append((key, f"must be a list of {what}"))
+            return []
+        return list(value)
 
     config.select = rule_list("select")
     config.ignore = rule_list("ignore")
@@ -135,48 +169,55 @@ def config_from_dict(raw: dict[str, Any], path: Path | None = None) -> Config:
 
     severities = raw.get("severity", {})
     if not isinstance(severities, dict):
-        raise ConfigError(path, "severity", "must be a table of rule = level")
+        problems.append(("severity", "must be a table of rule = level"))
+        severities = {}
     for name, level in severities.items():
         rule = resolve_rule(name)
         if rule is None:
-            raise ConfigError(path, f"severity.{name}", "unknown rule")
+            problems.append((f"severity.{name}", unknown_rule(name)))
         if not isinstance(level, str):
-            raise ConfigError(path, f"severity.{name}", "must be error, warning, info, hint or off")
-        if level.lower() == OFF:
-            config.severity[rule.meta.slug] = None
+            problems.append((f"severity.{name}", f"must be {LEVELS}, got {level!r}"))
+            continue
+        if level.strip().lower() == OFF:
+            if rule is not None:
+                config.severity[rule.meta.slug] = None
             continue
         try:
-            config.severity[rule.meta.slug] = Severity.parse(level)
-        except ValueError as error:
-            raise ConfigError(path, f"severity.{name}", str(error)) from None
+            parsed = Severity.parse(level)
+        except ValueError:
+            choices = [s.label for s in Severity] + [OFF]
+            problems.append((f"severity.{name}", f"unknown severity {level!r}{did_you_mean(level.lower(), choices)} (expected {LEVELS})"))
+            continue
+        if rule is not None:
+            config.severity[rule.meta.slug] = parsed
 
-    small = raw.get("small-tables", [])
-    if not isinstance(small, list) or not all(isinstance(v, str) for v in small):
-        raise ConfigError(path, "small-tables", "must be a list of table names")
-    config.small_tables = set(small)
-
-    exclude = raw.get("exclude", [])
-    if not isinstance(exclude, list) or not all(isinstance(v, str) for v in exclude):
-        raise ConfigError(path, "exclude", "must be a list of glob patterns")
-    config.exclude = list(exclude)
+    config.small_tables = set(string_list("small-tables", "table names"))
+    config.exclude = string_list("exclude", "glob patterns")
 
     builders = raw.get("builders", {})
     if not isinstance(builders, dict):
-        raise ConfigError(path, "builders", "must be a table like `query = [\"authedQuery\"]`")
+        problems.append(("builders", "must be a table like `query = [\"authedQuery\"]`"))
+        builders = {}
     for kind_name, names in builders.items():
         kind = _BUILDER_KINDS.get(kind_name)
         if kind is None:
-            raise ConfigError(path, f"builders.{kind_name}", f"unknown function kind (use one of {', '.join(k for k in _BUILDER_KINDS if '-' in k or k in ('query', 'mutation', 'action'))})")
+            problems.append((f"builders.{kind_name}", f"unknown function kind{did_you_mean(kind_name, _BUILDER_KINDS)} (use one of {', '.join(_BUILDER_KINDS)})"))
+            continue
         if not isinstance(names, list) or not all(isinstance(v, str) for v in names):
-            raise ConfigError(path, f"builders.{kind_name}", "must be a list of function names")
+            problems.append((f"builders.{kind_name}", "must be a list of function names"))
+            continue
         for name in names:
             config.builders[name] = kind
 
     fail_on = raw.get("fail-on", "warning")
     if not isinstance(fail_on, str):
-        raise ConfigError(path, "fail-on", "must be error, warning, info or hint")
-    try:
-        config.fail_on = Severity.parse(fail_on)
-    except ValueError as error:
-        raise ConfigError(path, "fail-on", str(error)) from None
+        problems.append(("fail-on", f"must be {_FAIL_LEVELS}"))
+    else:
+        try:
+            config.fail_on = Severity.parse(fail_on)
+        except ValueError:
+            choices = [s.label for s in Severity]
+            problems.append(("fail-on", f"unknown severity {fail_on!r}{did_you_mean(fail_on.lower(), choices)} (expected {_FAIL_LEVELS})"))
+    if problems:
+        raise ConfigError(path, None, "", problems)
     return config

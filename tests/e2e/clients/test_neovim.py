@@ -1,5 +1,6 @@
 """A real headless Neovim loads only editors/neovim/convex_xray.lua, opens the example app,
-gets diagnostics from `convex-xray lsp`, applies a quick fix and runs :ConvexXrayFixAll."""
+gets diagnostics from `convex-xray lsp`, shows code lenses, applies a quick fix and runs
+:ConvexXrayFixAll."""
 
 from __future__ import annotations
 
@@ -51,6 +52,8 @@ def test_neovim_diagnostics_quickfix_and_fix_all(tmp_path):
     assert result["ok"], f"{result.get('error')} after steps {result.get('steps')}"
     codes = {d["code"] for d in result["diagnostics"]}
     assert "n-plus-one-read" in codes
+    # the config shows code lenses without being asked: one says what N counts
+    assert any("N = items of" in text for text in result["lenses"]), result["lenses"]
     assert result["quickfix"].startswith("Batch-fetch")
     assert result["quickfix_changed"]
     assert result["fixall_changed"], "ConvexXrayFixAll did not change the buffer"
