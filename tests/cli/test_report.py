@@ -252,3 +252,13 @@ def test_insights_raise_the_function_production_flagged(project: Path, tmp_path:
     plain = tmp_path / "without.json"
     assert main(["report", "--format", "json", "-o", str(plain), "--no-cache", "--jobs", "1"]) == 0
     assert json.loads(plain.read_text())["top"][0]["function"] != "cleanup"
+
+
+def test_charts_use_short_numbers_and_a_log_scale_when_sizes_differ_a_lot():
+    from convex_xray.cli.report.charts import Bar, bar_chart, compact
+
+    assert [compact(v) for v in (999, 9_999, 40_230, 1_110_000, 100_020_000)] == ["999", "9,999", "40.2k", "1.1M", "100M"]
+    wide = bar_chart("Reads", [Bar("a", (("value", 100_000_000),)), Bar("b", (("value", 40),))])
+    assert "Reads (log scale)" in wide
+    even = bar_chart("Reads", [Bar("a", (("value", 50),)), Bar("b", (("value", 40),))])
+    assert "log scale" not in even

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from html import escape
 
@@ -18,12 +19,31 @@ class Bar:
     note: str = ""  # printed after the bar
 
 
+def compact(value: float) -> str:
+    """12,345 -> 12.3k, 100,020,000 -> 100M: short enough for a bar's label or a card."""
+    if value < 10_000:
+        return f"{value:,.0f}"
+    for size, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if value >= size:
+            text = f"{value / size:.1f}".removesuffix(".0")
+            return f"{text}{suffix}"
+    return f"{value:,.0f}"
+
+
 def _fit(text: str, limit: int = 26) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def bar_chart(title: str, bars: list[Bar], legend: tuple[tuple[str, str], ...] = ()) -> str:
-    """A horizontal bar chart with a title, one row per bar, and an optional legend."""
+    """A horizontal bar chart with a title, one row per bar, and an optional legend. When the
+    largest bar is over 100 times the smallest, lengths are logarithmic (the title says so)
+    so the small ones stay visible."""
+    totals = [sum(v for _, v in b.segments) for b in bars]
+    positive = [t for t in totals if t > 0]
+    log = bool(positive) and max(positive) > 100 * min(positive)
+    if log:
+        title += " (log scale)"
+        bars = [_log_bar(b) for b in bars]
     top = 30 + (18 if legend else 0)
     height = top + ROW * max(len(bars), 1) + 8
     scale_max = max((sum(v for _, v in b.segments) for b in bars), default=0) or 1
@@ -52,3 +72,12 @@ def bar_chart(title: str, bars: list[Bar], legend: tuple[tuple[str, str], ...] =
         parts.append(f'<text x="{offset + 6:.1f}" y="{y + 17}" class="chart-value">{escape(bar.note)}</text>')
     parts.append("</svg>")
     return "".join(parts)
+
+
+def _log_bar(bar: Bar) -> Bar:
+    """The bar's total drawn at log10(1 + total), its segments keeping their proportions."""
+    total = sum(v for _, v in bar.segments)
+    if total <= 0:
+        return bar
+    scaled = math.log10(1 + total)
+    return Bar(bar.label, tuple((k, scaled * v / total) for k, v in bar.segments), bar.note)

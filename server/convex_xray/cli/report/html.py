@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from html import escape
 
-from convex_xray.cli.report.charts import Bar, bar_chart
+from convex_xray.cli.report.charts import Bar, bar_chart, compact
 from convex_xray.cli.report.markdown import cost_text, entry_cost, saved_text, serves_text, short
 from convex_xray.cli.report.model import Report
 
@@ -26,7 +26,7 @@ a{color:var(--accent)}
 .muted{color:var(--muted)}
 .cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(140px,1fr));gap:10px;margin:12px 0}
 .card{background:var(--card);border:1px solid var(--line);border-radius:8px;padding:10px}
-.card b{display:block;font-size:1.5em}
+.card b{display:block;font-size:1.5em;overflow-wrap:anywhere}
 .scroll{overflow-x:auto;-webkit-overflow-scrolling:touch;margin:8px 0}
 table{border-collapse:collapse;width:100%;font-size:.92em}
 th,td{border:1px solid var(--line);padding:5px 8px;text-align:left;vertical-align:top}
@@ -80,7 +80,7 @@ def _charts(report: Report) -> str:
         for entry in report.top:
             reads = entry.reads_per_call or 0
             saved = min(entry.saved_reads_per_call or 0, reads)
-            bars.append(Bar(entry.function, (("value", reads - saved), ("saved", saved)), f"{reads:,}"))
+            bars.append(Bar(entry.function, (("value", reads - saved), ("saved", saved)), compact(reads)))
         charts.append(bar_chart("Estimated reads per call, top functions", bars, (("value", "after fixes"), ("saved", "saved by fixes"))))
     else:
         bars = [Bar(e.function, (("value", len(e.problems)),), f"{len(e.problems)}") for e in report.top]
@@ -108,8 +108,8 @@ def _summary(report: Report) -> str:
         ("functional bugs", str(len(report.bugs))),
     ]
     if s.reads_before is not None:
-        after = f"{s.reads_after:,}" if s.reads_after is not None else "?"
-        cards.append((f"reads/call, top {len(report.top)}: before → after fixes", f"{s.reads_before:,} → {after}"))
+        after = compact(s.reads_after) if s.reads_after is not None else "?"
+        cards.append((f"reads/call of the top {len(report.top)}, before → after fixes", f"{compact(s.reads_before)} → {after}"))
     out = ['<h2 id="summary">Summary</h2><div class="cards">']
     out += [f'<div class="card"><b>{_e(v)}</b><span class="muted">{_e(k)}</span></div>' for k, v in cards]
     out.append("</div><ul>")

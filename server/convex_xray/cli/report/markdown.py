@@ -46,6 +46,8 @@ def entry_cost(entry: FunctionEntry) -> str:
         return f"no cost estimate ({per_item} per-item read/call site{'s' if per_item != 1 else ''})"
     if entry.growth:
         parts.append(f"grows {entry.growth}")
+    if (entry.reads_per_call or 0) > READ_LIMIT:
+        parts.append(f"over Convex's {READ_LIMIT:,}-document limit at these sizes: the call fails")
     return ", ".join(parts)
 
 
@@ -75,6 +77,7 @@ def _references(report: Report) -> list[str]:
     return [f"[{slug}]: {url}" for slug, url in sorted(urls.items()) if url]
 
 
+READ_LIMIT = 32_000  # documents one Convex function may read before it is stopped
 SERVES_SHOWN = 3  # queries named per index to add
 
 
