@@ -90,6 +90,7 @@ DIAGNOSTIC_KEYS = {
     "rule",
     "code",
     "severity",
+    "role",
     "message",
     "related",
     "fix",
@@ -121,6 +122,8 @@ def assert_contract(document: dict, *, fixing: bool = False) -> None:
     assert isinstance(summary["elapsed_ms"], (int, float)) and summary["elapsed_ms"] >= 0
     assert sum(summary["by_rule"].values()) == len(diagnostics)
     assert set(summary["by_severity"]) == SEVERITIES
+    assert set(summary["by_role"]) == {"production", "test", "script"}
+    assert sum(summary["by_role"].values()) == len(diagnostics)
     for root in summary["roots"]:
         assert set(root) == {"path", "kind", "files", "reason"}
         assert Path(root["path"]).is_absolute() and root["kind"] in {"app", "component"}
@@ -131,6 +134,7 @@ def assert_contract(document: dict, *, fixing: bool = False) -> None:
         assert_position(diagnostic)
         assert SLUGS[diagnostic["rule"]] == diagnostic["code"]
         assert diagnostic["severity"] in SEVERITIES
+        assert diagnostic["role"] in {"production", "test", "script"}
         assert isinstance(diagnostic["message"], str) and diagnostic["message"].strip()
         for related in diagnostic["related"]:
             assert set(related) == {"path", "line", "column", "message"}

@@ -25,7 +25,7 @@ from convex_xray.engine.runner import CheckResult
 from convex_xray.engine.workspace import FileProblem, Workspace
 
 CACHE_DIR_NAME = ".convex-xray-cache"
-FORMAT = 1
+FORMAT = 2  # 2: findings carry role and limit_risk
 KEEP_ENTRIES = 16  # older entries are pruned
 
 
@@ -129,6 +129,8 @@ def _finding(finding: Finding) -> dict[str, Any]:
         "fix": _fix(finding.fix),
         "alternatives": [_fix(f) for f in finding.alternatives],
         "function": finding.function,
+        "limit_risk": finding.limit_risk,
+        "role": finding.role,
     }
 
 
@@ -143,6 +145,8 @@ def _unfinding(data: dict[str, Any]) -> Finding:
         fix=_unfix(data["fix"]),
         alternatives=[f for f in (_unfix(a) for a in data["alternatives"]) if f is not None],
         function=data["function"],
+        limit_risk=bool(data.get("limit_risk", False)),
+        role=str(data.get("role", "production")),
     )
 
 

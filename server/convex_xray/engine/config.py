@@ -12,6 +12,7 @@ from typing import Any
 from convex_xray.engine.findings import Severity
 from convex_xray.engine.model import FunctionKind
 from convex_xray.engine.registry import all_rules, resolve_rule
+from convex_xray.engine.roles import ROLES, RolesConfig
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -58,6 +59,7 @@ class Config:
     exclude: list[str] = field(default_factory=list)
     fail_on: Severity = Severity.WARNING
     fetch_timeout_ms: int = 10_000
+    roles: RolesConfig = field(default_factory=RolesConfig)
 
     @property
     def base(self) -> Path | None:
@@ -87,6 +89,7 @@ _KNOWN_KEYS = {
     "exclude",
     "fail-on",
     "fetch-timeout-ms",
+    "roles",
 }
 
 
@@ -208,6 +211,18 @@ def config_from_dict(raw: dict[str, Any], path: Path | None = None) -> Config:
             continue
         for name in names:
             config.builders[name] = kind
+
+    roles = raw.get("roles", {})
+    if not isinstance(roles, dict):
+        problems.append(("roles", 'must be a table like `test = ["e2e/**"]`'))
+        roles = {}
+    for role, patterns in roles.items():
+        if role not in ROLES:
+            problems.append((f"roles.{role}", f"unknown role{did_you_mean(role, ROLES)} (use one of {', '.join(ROLES)})"))
+        elif not isinstance(patterns, list) or not all(isinstance(v, str) for v in patterns):
+            problems.append((f"roles.{role}", "must be a list of glob patterns"))
+        else:
+            setattr(config.roles, role, list(patterns))
 
     fail_on = raw.get("fail-on", "warning")
     if not isinstance(fail_on, str):

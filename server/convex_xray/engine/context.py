@@ -72,6 +72,7 @@ class RuleContext:
         fix: Fix | None = None,
         alternatives: Iterable[Fix] = (),
         function: str | None = None,
+        limit_risk: bool = False,
     ) -> Finding:
         if isinstance(span, Node):
             span = self.span(span)
@@ -88,4 +89,5 @@ class RuleContext:
             fix=fix,
             alternatives=list(alternatives),
             function=function,
+            limit_risk=limit_risk,
         )

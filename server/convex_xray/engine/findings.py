@@ -120,6 +120,11 @@ class Finding:
     alternatives: list[Fix] = field(default_factory=list)
     # Name of the enclosing function (for baselines and code lens), if known.
     function: str | None = None
+    # Whether a Convex per-function limit is at risk (a whole table read in one call): such
+    # findings keep their tier in scripts (see `convex_xray.engine.roles`).
+    limit_risk: bool = False
+    # production / test / script, set by the runner from the file's path.
+    role: str = "production"
 
     @property
     def path(self) -> Path:

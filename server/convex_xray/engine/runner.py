@@ -13,6 +13,7 @@ from convex_xray.engine.context import RuleContext
 from convex_xray.engine.findings import Finding
 from convex_xray.engine.model import FileModel
 from convex_xray.engine.registry import Rule, iter_rules
+from convex_xray.engine.roles import apply_role, role_of
 from convex_xray.engine.suppressions import Suppressions, anchor_lines, parse_suppressions
 from convex_xray.engine.workspace import FileProblem, Workspace
 
@@ -50,6 +51,20 @@ def _apply_config_severity(findings: list[Finding], config: Config) -> None:
         override = config.severity.get(finding.rule)
         if override is not None:
             finding.severity = override
+
+
+def apply_roles(workspace: Workspace, findings: list[Finding], config: Config) -> None:
+    """Each finding's role (production / test / script) from its file, and the tier it allows."""
+    roles: dict[Path, str] = {}
+    for finding in findings:
+        role = roles.get(finding.path)
+        if role is None:
+            root = workspace.root_of(finding.path)
+            bases = [b for b in (config.base, workspace.base) if b is not None]
+            source = workspace.source(finding.path)
+            data = source.data if source else None
+            role = roles[finding.path] = role_of(finding.path, root.path if root else None, bases, config.roles, data)
+        apply_role(finding, role)
 
 
 def check_file(
@@ -213,6 +228,7 @@ def check_paths(
         workspace_findings = check_workspace_rules(workspace, rules + silent, config, failures)
     findings.extend(f for f in workspace_findings if f.path in target_set or whole_workspace)
     _apply_config_severity(findings, config)
+    apply_roles(workspace, findings, config)
     parsed: dict[Path, Suppressions] = {}
     for path, model in (models or {}).items():
         parsed[path] = parse_suppressions(model.source)
@@ -222,6 +238,7 @@ def check_paths(
         kept = [f for f in kept if f.rule not in hidden]
     post = check_post_rules(workspace, targets, rules + silent, config, parsed, failures, models)
     _apply_config_severity(post, config)
+    apply_roles(workspace, post, config)
     kept.extend(apply_suppressions(workspace, post, parsed))
     return sorted(kept, key=Finding.sort_key)
 

@@ -192,7 +192,8 @@ def _finding(
         span = Span(ctx.path, step.property.start_byte, step.call.end_byte)
     else:
         span = Span(ctx.path, chain.root.start_byte, chain.root.end_byte)
-    return ctx.finding(META, span, message, related=related, alternatives=alternatives)
+    # Every document of the table, in one call: the per-function read limits are at risk.
+    return ctx.finding(META, span, message, related=related, alternatives=alternatives, limit_risk=True)
 
 
 def _add_index_alternative(ctx: RuleContext, read: DbRead, chain: QueryChain) -> list[Fix]:

@@ -202,4 +202,6 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
             related=related,
             fix=fix,
             alternatives=alternatives,
+            # No index: the whole table is read in one call (the per-function read limits).
+            limit_risk=not indexed,
         )

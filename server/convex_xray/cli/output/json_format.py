@@ -51,6 +51,7 @@ def finding_to_dict(workspace: Workspace, finding: Finding) -> dict[str, Any]:
         "rule": finding.rule,
         "code": finding.code,
         "severity": finding.severity.label,
+        "role": finding.role,
         "message": finding.message,
         "related": related,
         "fix": fix_to_dict(workspace, finding.fix),
@@ -72,11 +73,13 @@ def summary(
 ) -> dict[str, Any]:
     by_rule = Counter(f.rule for f in result.findings)
     by_severity = Counter(f.severity.label for f in result.findings)
+    by_role = Counter(f.role for f in result.findings)
     data: dict[str, Any] = {
         "files": result.files,
         "diagnostics": len(result.findings),
         "by_rule": dict(sorted(by_rule.items())),
         "by_severity": {k: by_severity.get(k, 0) for k in ("error", "warning", "info", "hint")},
+        "by_role": {k: by_role.get(k, 0) for k in ("production", "test", "script")},
         "elapsed_ms": round(result.elapsed_ms, 1),
     }
     if workspace is not None:

@@ -140,7 +140,7 @@ def _result(
         "message": {"text": finding.message},
         "locations": [location],
         "partialFingerprints": {FINGERPRINT_KEY: fingerprint},
-        "properties": {"code": finding.code, "severity": finding.severity.label},
+        "properties": {"code": finding.code, "severity": finding.severity.label, "role": finding.role},
     }
     if finding.rule in index:
         result["ruleIndex"] = index[finding.rule]

@@ -1,0 +1,122 @@
+"""Code roles: production code, tests and scripts are judged differently.
+
+A test's N+1 loop costs nothing in production and a one-off migration runs once, so their
+findings would drown the signal of the code that serves users. Tests are never reported
+above info; scripts (scripts/, migrations/, seeds, dev-only code) are reported at info unless
+the finding says a Convex per-function limit is at risk (32,000 documents or 16 MiB read,
+4,096 calls: e.g. a whole table read in one function), which breaks a script as surely as
+production code.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from convex_xray.engine.findings import Finding, Severity
+
+PRODUCTION = "production"
+TEST = "test"
+SCRIPT = "script"
+ROLES = (PRODUCTION, TEST, SCRIPT)
+
+# Matched against the path from the file's Convex root (see `role_of`, `_matches`).
+DEFAULT_TEST = ("*.test.*", "*.spec.*", "**/__tests__/**", "**/tests/**", "**/test/**", "**/__mocks__/**")
+DEFAULT_SCRIPT = (
+    "**/scripts/**",
+    "**/script/**",
+    "**/migrations/**",
+    "**/migration/**",
+    "seed*",
+    "**/seeds/**",
+    "**/dev/**",
+    "devOnly*",
+    "dev_only*",
+)
+# A convex-test suite in a file of any name: it imports the harness.
+_TEST_HARNESS = (b'from "convex-test"', b"from 'convex-test'")
+# Rules whose findings never change tier with the role (a file that does not parse is broken
+# wherever it is).
+NEVER_DEMOTED = frozenset({"syntax-error"})
+
+
+@dataclass
+class RolesConfig:
+    """`[roles]` in convex-xray.toml: globs added to the defaults; `production` globs win."""
+
+    test: list[str] = field(default_factory=list)
+    script: list[str] = field(default_factory=list)
+    production: list[str] = field(default_factory=list)
+
+
+def _glob_regex(pattern: str) -> re.Pattern[str]:
+    """A path glob: `*` and `?` stay within one folder, `**/` spans any number of them
+    (including none), `/**` everything below."""
+    out: list[str] = []
+    i = 0
+    while i < len(pattern):
+        if pattern.startswith("**/", i):
+            out.append("(?:.*/)?")
+            i += 3
+        elif pattern.startswith("/**", i) and i + 3 == len(pattern):
+            out.append("/.*")
+            i += 3
+        elif pattern.startswith("**", i):
+            out.append(".*")
+            i += 2
+        elif pattern[i] == "*":
+            out.append("[^/]*")
+            i += 1
+        elif pattern[i] == "?":
+            out.append("[^/]")
+            i += 1
+        else:
+            out.append(re.escape(pattern[i]))
+            i += 1
+    return re.compile("".join(out) + r"\Z")
+
+
+def _matches(candidates: list[str], patterns: Iterable[str]) -> bool:
+    """Whether a path matches a glob; a glob without `/` matches the file name."""
+    for pattern in patterns:
+        regex = _glob_regex(pattern)
+        for candidate in candidates:
+            target = candidate if "/" in pattern else candidate.rsplit("/", 1)[-1]
+            if regex.match(target):
+                return True
+    return False
+
+
+def _relative(path: Path, bases: Iterable[Path | None]) -> list[str]:
+    return [path.relative_to(b).as_posix() for b in bases if b is not None and path.is_relative_to(b)]
+
+
+def role_of(
+    path: Path, root: Path | None, bases: Iterable[Path], config: RolesConfig, data: bytes | None = None
+) -> str:
+    """The role of `path`. The defaults match its path from its Convex `root` only (a
+    project that lives under a folder named `tests/` is not a test); configured globs also
+    match from `bases` (the config file's folder, the project). `data` (the file's bytes)
+    reveals convex-test suites."""
+    inside = _relative(path, [root]) or [path.name]
+    configured = inside + _relative(path, bases)
+    if config.production and _matches(configured, config.production):
+        return PRODUCTION
+    if _matches(inside, DEFAULT_TEST) or _matches(configured, config.test):
+        return TEST
+    if data is not None and any(marker in data for marker in _TEST_HARNESS):
+        return TEST
+    if _matches(inside, DEFAULT_SCRIPT) or _matches(configured, config.script):
+        return SCRIPT
+    return PRODUCTION
+
+
+def apply_role(finding: Finding, role: str) -> None:
+    """Record the role and cap the tier it allows."""
+    finding.role = role
+    if finding.rule in NEVER_DEMOTED:
+        return
+    if role == TEST or (role == SCRIPT and not finding.limit_risk):
+        finding.severity = min(finding.severity, Severity.INFO)

@@ -1,0 +1,121 @@
+"""Code roles: tests never above info, scripts at info unless a Convex limit is at risk,
+configurable globs; the role is on every finding."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from convex_xray.engine.config import ConfigError, config_from_dict
+from convex_xray.engine.findings import Severity
+from convex_xray.engine.roles import SCRIPT, TEST, RolesConfig, role_of
+from tests.support.project import check_project, write_project
+
+ROOT = Path("/app/convex")
+
+
+@pytest.mark.parametrize(
+    ("name", "role"),
+    [
+        ("users.test.ts", "test"),
+        ("lib/users.spec.tsx", "test"),
+        ("__tests__/users.ts", "test"),
+        ("tests/helpers.ts", "test"),
+        ("scripts/backfill.ts", "script"),
+        ("migrations/2024_01.ts", "script"),
+        ("seed.ts", "script"),
+        ("seedData.ts", "script"),
+        ("dev/reset.ts", "script"),
+        # near misses: names that merely contain the words
+        ("users.ts", "production"),
+        ("contest.ts", "production"),
+        ("testimonials.ts", "production"),
+        ("scriptures.ts", "production"),
+        ("lib/seeder_utils/x.ts", "production"),
+        ("migrationStatus.ts", "production"),
+    ],
+)
+def test_default_roles(name, role):
+    assert role_of(ROOT / name, ROOT, [], RolesConfig()) == role
+
+
+def test_a_convex_test_suite_of_any_name_is_a_test():
+    data = b'import { convexTest } from "convex-test";\n'
+    assert role_of(ROOT / "harness.ts", ROOT, [], RolesConfig(), data) == TEST
+    assert role_of(ROOT / "harness.ts", ROOT, [], RolesConfig(), b'import { x } from "convex/server";\n') == "production"
+
+
+def test_configured_globs_add_to_the_defaults_and_production_wins():
+    config = RolesConfig(test=["e2e/**"], script=["admin/backfill*"], production=["scripts/public.ts"])
+    assert role_of(ROOT / "e2e/flow.ts", ROOT, [Path("/app")], config) == TEST
+    assert role_of(ROOT / "admin/backfillUsers.ts", ROOT, [Path("/app")], config) == SCRIPT
+    assert role_of(ROOT / "scripts/public.ts", ROOT, [Path("/app")], config) == "production"
+    assert role_of(ROOT / "scripts/other.ts", ROOT, [Path("/app")], config) == SCRIPT
+    # configured globs also match from the project; the defaults only inside the root
+    assert role_of(ROOT / "a.ts", ROOT, [Path("/app")], RolesConfig(test=["convex/a.ts"])) == TEST
+    assert role_of(Path("/tests/app/convex/a.ts"), Path("/tests/app/convex"), [Path("/")], RolesConfig()) == "production"
+
+
+def test_roles_config_parses_and_rejects_mistakes():
+    config = config_from_dict({"roles": {"test": ["e2e/**"], "script": ["ops/*"]}})
+    assert config.roles.test == ["e2e/**"] and config.roles.script == ["ops/*"]
+    with pytest.raises(ConfigError, match=r"roles\.tests: unknown role \(did you mean .test.\?\) \(use one of production, test, script\)"):
+        config_from_dict({"roles": {"tests": ["x"]}})
+    with pytest.raises(ConfigError, match=r"roles\.test: must be a list of glob patterns"):
+        config_from_dict({"roles": {"test": "e2e/**"}})
+    with pytest.raises(ConfigError, match=r"roles: must be a table"):
+        config_from_dict({"roles": ["e2e/**"]})
+
+
+N_PLUS_ONE = """
+import { query } from "./_generated/server";
+export const feed = query({
+  args: {},
+  handler: async (ctx) => {
+    const posts = await ctx.db.query("posts").withIndex("by_authorId", (q) => q.eq("authorId", "u")).take(10);
+    const out = [];
+    for (const post of posts) {
+      out.push(await ctx.db.get(post.authorId));
+    }
+    return out;
+  },
+});
+"""
+
+WHOLE_TABLE = """
+import { internalMutation } from "./_generated/server";
+export const wipe = internalMutation({
+  args: {},
+  handler: async (ctx) => {
+    const all = await ctx.db.query("comments").collect();
+    for (const c of all) await ctx.db.delete(c._id);
+  },
+});
+"""
+
+
+def test_tiers_by_role(tmp_path):
+    project = write_project(
+        tmp_path,
+        {
+            "feed.ts": N_PLUS_ONE,
+            "feed.test.ts": N_PLUS_ONE,
+            "migrations/feed.ts": N_PLUS_ONE,
+            "scripts/wipe.ts": WHOLE_TABLE,
+            "wipe.test.ts": WHOLE_TABLE,
+        },
+    )
+    _, result = check_project(project, select=["n-plus-one-read", "full-table-scan"])
+    by_file = {}
+    for finding in result.findings:
+        by_file.setdefault(finding.path.relative_to(project / "convex").as_posix(), []).append(
+            (finding.rule, finding.severity, finding.role)
+        )
+    assert by_file["feed.ts"] == [("n-plus-one-read", Severity.WARNING, "production")]
+    assert by_file["feed.test.ts"] == [("n-plus-one-read", Severity.INFO, "test")]
+    assert by_file["migrations/feed.ts"] == [("n-plus-one-read", Severity.INFO, "script")]
+    # a whole table in one function breaks a script too: the tier stays
+    assert by_file["scripts/wipe.ts"] == [("full-table-scan", Severity.WARNING, "script")]
+    # ... but never in a test
+    assert by_file["wipe.test.ts"] == [("full-table-scan", Severity.INFO, "test")]
