@@ -374,3 +374,81 @@ def test_raised_severity_changes_the_exit_code(app, capsys):
         ]
     )
     assert code == 1
+
+
+# -- exactly what `npx convex insights --json` prints --------------------------------------------
+#
+# Read from the `convex` npm package, version 1.51.0 (`npm pack convex@1.51.0`):
+# src/cli/insights.ts prints `JSON.stringify({ deploymentName, dashboardUrl, insights },
+# null, 2)`, and src/cli/lib/insights.ts types each insight: `OccInsight` = {kind:
+# "occRetried" | "occFailedPermanently", severity, functionId, componentPath (null for the
+# root component), occCalls, occTableName?, recentEvents?} and `ResourceInsight` = {kind:
+# "bytesReadLimit" | "bytesReadThreshold" | "documentsReadLimit" | "documentsReadThreshold",
+# severity, functionId, componentPath, count, recentEvents?}. `recentEvents` is present only
+# with `--details` (at most 5); JSON.stringify drops the keys left undefined. A resource
+# event is {timestamp, id, request_id, calls: [{table_name, bytes_read, documents_read}],
+# success}; an OCC event {timestamp, id, request_id, occ_document_id?, occ_write_source?,
+# occ_retry_count}. Insights come sorted from the most to the least severe kind.
+
+
+def _cli_output(details: bool) -> str:
+    def events(kind: str) -> dict:
+        if not details:
+            return {}
+        if kind.startswith("occ"):
+            return {"recentEvents": [{"timestamp": "2026-12-01T10:00:00Z", "id": "e1", "request_id": "r1", "occ_document_id": "k57a", "occ_write_source": "sessions:setStatus", "occ_retry_count": 3}]}
+        return {
+            "recentEvents": [
+                {
+                    "timestamp": "2026-12-01T10:00:00Z",
+                    "id": "e2",
+                    "request_id": "r2",
+                    "calls": [
+                        {"table_name": "players", "bytes_read": 900000, "documents_read": 15000},
+                        {"table_name": "teams", "bytes_read": 20000, "documents_read": 120},
+                    ],
+                    "success": False,
+                }
+            ]
+        }
+
+    insights = [
+        {"kind": "documentsReadLimit", "severity": "error", "functionId": "dashboard:getOrgDashboard", "componentPath": None, "count": 3, **events("documentsReadLimit")},
+        {"kind": "occFailedPermanently", "severity": "error", "functionId": "adapter:updateOne", "componentPath": "betterAuth", "occCalls": 1, **events("occ")},
+        {"kind": "documentsReadThreshold", "severity": "warning", "functionId": "sessions:listForOrg", "componentPath": None, "count": 12, **events("documentsReadThreshold")},
+        {"kind": "occRetried", "severity": "warning", "functionId": "sessions:setStatus", "componentPath": None, "occCalls": 41, "occTableName": "attendance", **events("occ")},
+    ]
+    document = {"deploymentName": "happy-otter-123", "dashboardUrl": "https://dashboard.convex.dev/d/happy-otter-123/?view=insights", "insights": insights}
+    return json.dumps(document, indent=2) + "\n"  # logOutput adds the newline
+
+
+@pytest.mark.parametrize("details", [False, True], ids=["plain", "details"])
+def test_the_convex_cli_json_shape(details):
+    insights, ignored = parse_insights(_cli_output(details))
+    assert ignored == 0
+    assert [(i.kind, i.label, i.severity, i.count, i.occ_calls, i.occ_table) for i in insights] == [
+        ("documentsReadLimit", "dashboard:getOrgDashboard", "error", 3, None, None),
+        ("occFailedPermanently", "betterAuth:adapter:updateOne", "error", None, 1, None),
+        ("documentsReadThreshold", "sessions:listForOrg", "warning", 12, None, None),
+        ("occRetried", "sessions:setStatus", "warning", None, 41, "attendance"),
+    ]
+    limit = insights[0]
+    # with --details one recent call's reads are the peak; without them nothing is made up
+    assert limit.peak_documents == (15120 if details else None)
+    assert limit.peak_bytes == (920000 if details else None)
+
+
+def test_the_convex_cli_json_for_a_healthy_deployment():
+    text = json.dumps({"deploymentName": "d", "dashboardUrl": "https://x/?view=insights", "insights": []}, indent=2)
+    assert parse_insights(text) == ([], 0)
+
+
+def test_the_convex_cli_json_through_check(monkeypatch, capsys, tmp_path):
+    path = tmp_path / "insights.json"
+    path.write_text(_cli_output(details=True), encoding="utf-8")
+    monkeypatch.chdir(EXAMPLE_APP)
+    assert main(["check", ".", "--format", "json", "--exit-zero", "--no-cache", "--insights", str(path)]) == 0
+    summary = json.loads(capsys.readouterr().out)["summary"]["insights"]
+    assert (summary["total"], summary["ignored"]) == (4, 0)
+    assert summary["unmatched"] == ["betterAuth:adapter:updateOne"]  # a component's function: not in this app
+    assert summary["annotated"] > 0 and summary["raised"] > 0
