@@ -423,7 +423,7 @@ def build_report(
         reads_before=before,
         reads_after=before - saved if before is not None and saved is not None else None,
         assumptions=sorted(builder.assumptions),
-        roots=sorted(builder.rel(r.path) or "." for r in workspace.roots),
+        roots=sorted(f"{builder.rel(r.path) or '.'} ({r.kind}, {r.files} files)" for r in workspace.checked_roots()),
         insights=insights_note,
     )
     return Report(

@@ -113,7 +113,7 @@ def _summary(report: Report) -> str:
     out = ['<h2 id="summary">Summary</h2><div class="cards">']
     out += [f'<div class="card"><b>{_e(v)}</b><span class="muted">{_e(k)}</span></div>' for k, v in cards]
     out.append("</div><ul>")
-    out.append(f"<li>Roots checked: {', '.join(f'<code>{_e(r)}</code>' for r in s.roots) or '—'}.</li>")
+    out.append(f"<li>Roots checked: {_e(', '.join(s.roots)) or '—'}.</li>")
     if not s.cost_available:
         out.append("<li><b>No cost estimate</b>: the engine did not estimate reads per call for these findings; the top is ordered by severity, how often the function runs and the reads repeated per loop item, and no saving is claimed.</li>")
     if s.insights:

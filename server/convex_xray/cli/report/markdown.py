@@ -92,7 +92,7 @@ def _summary(report: Report) -> list[str]:
     lines = [
         "## Summary",
         "",
-        f"- **Checked** {s.files} files, {s.functions} Convex functions (roots: {', '.join(f'`{r}`' for r in s.roots) or '—'}).",
+        f"- **Checked** {s.files} files, {s.functions} Convex functions (roots: {', '.join(s.roots) or '—'}).",
         f"- **Findings**: {s.findings} ({tiers}); {report.ranked} functions have performance problems, {len(report.bugs)} functional bugs.",
     ]
     if s.cost_available:
