@@ -45,71 +45,11 @@ SOURCE_SUFFIXES = (".ts", ".tsx", ".js", ".jsx", ".mjs", ".cjs", ".mts", ".cts")
 # helper declarations just above the code they rewrite.
 NEAR_LINES = 3
 
-# Convex's generated convex/tsconfig.json (`npx convex dev` writes it), used when a Convex dir
-# has none (its app then type-checks through a root tsconfig we do not try to reproduce).
-DEFAULT_TSCONFIG = {
-    "compilerOptions": {
-        "allowJs": True,
-        "strict": True,
-        "moduleResolution": "Bundler",
-        "jsx": "react-jsx",
-        "skipLibCheck": True,
-        "allowSyntheticDefaultImports": True,
-        "target": "ESNext",
-        "lib": ["ES2021", "dom"],
-        "forceConsistentCasingInFileNames": True,
-        "module": "ESNext",
-        "isolatedModules": True,
-        "noEmit": True,
-    },
-    "include": ["./**/*"],
-    "exclude": ["./_generated"],
-}
-
-# What `npx convex codegen` produces, reduced to what type-checking needs: `api`/`internal`
-# stay loose (their exact shape needs every module's types), but the data model comes from
-# the schema, so `Id<"table">`, `Doc<"table">` and index names in `withIndex` are checked.
-STUB_DATA_MODEL = """\
-import type { DataModelFromSchemaDefinition, DocumentByName, TableNamesInDataModel, SystemTableNames } from "convex/server";
-import type { GenericId } from "convex/values";
-import schema from "../schema.js";
-export type DataModel = DataModelFromSchemaDefinition<typeof schema>;
-export type TableNames = TableNamesInDataModel<DataModel>;
-export type Doc<TableName extends TableNames> = DocumentByName<DataModel, TableName>;
-export type Id<TableName extends TableNames | SystemTableNames> = GenericId<TableName>;
-"""
-STUB_DATA_MODEL_NO_SCHEMA = """\
-import type { AnyDataModel, GenericDocument } from "convex/server";
-import type { GenericId } from "convex/values";
-export type DataModel = AnyDataModel;
-export type TableNames = string;
-export type Doc<TableName extends TableNames> = GenericDocument;
-export type Id<TableName extends TableNames> = GenericId<TableName>;
-"""
-STUB_SERVER = """\
-import type {
-  ActionBuilder, HttpActionBuilder, MutationBuilder, QueryBuilder,
-  GenericActionCtx, GenericMutationCtx, GenericQueryCtx, GenericDatabaseReader, GenericDatabaseWriter,
-} from "convex/server";
-import type { DataModel } from "./dataModel.js";
-export declare const query: QueryBuilder<DataModel, "public">;
-export declare const internalQuery: QueryBuilder<DataModel, "internal">;
-export declare const mutation: MutationBuilder<DataModel, "public">;
-export declare const internalMutation: MutationBuilder<DataModel, "internal">;
-export declare const action: ActionBuilder<DataModel, "public">;
-export declare const internalAction: ActionBuilder<DataModel, "internal">;
-export declare const httpAction: HttpActionBuilder;
-export type QueryCtx = GenericQueryCtx<DataModel>;
-export type MutationCtx = GenericMutationCtx<DataModel>;
-export type ActionCtx = GenericActionCtx<DataModel>;
-export type DatabaseReader = GenericDatabaseReader<DataModel>;
-export type DatabaseWriter = GenericDatabaseWriter<DataModel>;
-"""
-STUB_API = """\
-export declare const api: any;
-export declare const internal: any;
-export declare const components: any;
-"""
+# Convex's generated convex/tsconfig.json (`npx convex dev` writes it), for a Convex dir with
+# none, and a typed stand-in for missing `_generated/` codegen output: `api`/`internal` stay
+# loose (their exact shape needs every module's types), but the data model comes from the
+# schema, so `Id<"table">`, `Doc<"table">` and index names in `withIndex` are checked.
+STUBS = Path(__file__).resolve().parent / "verify_fixes_stubs"
 
 TSC_LINE = re.compile(
     r"^(?P<file>.+?)\((?P<line>\d+),(?P<col>\d+)\): error (?P<code>TS\d+): (?P<msg>.*)$"
@@ -150,7 +90,7 @@ def fix_kind(rule: str, title: str, applicability: str) -> str:
             return "`…`"
         return match.group(0)
 
-    title = re.sub(r"\bin \d+ queries", "in N queries", BACKTICKED.sub(generic, title))
+    title = re.sub(r"\bin \d+ quer(?:y|ies)\b", "in N queries", BACKTICKED.sub(generic, title))
     return f"{rule}: {title} [{applicability}]"
 
 
@@ -225,23 +165,18 @@ def prepare_convex_dir(convex: Path) -> list[str]:
     """Write what a Convex dir needs to type-check alone; return what was written."""
     written = []
     if not (convex / "tsconfig.json").is_file():
-        (convex / "tsconfig.json").write_text(json.dumps(DEFAULT_TSCONFIG, indent=2) + "\n")
+        shutil.copyfile(STUBS / "tsconfig.json", convex / "tsconfig.json")
         written.append("tsconfig.json")
     generated = convex / "_generated"
-    stubs = {
-        "dataModel.d.ts": STUB_DATA_MODEL
-        if (convex / "schema.ts").is_file()
-        else STUB_DATA_MODEL_NO_SCHEMA,
-        "server.d.ts": STUB_SERVER,
-        "api.d.ts": STUB_API,
-    }
-    for name, text in stubs.items():
+    data_model = "dataModel.d.ts" if (convex / "schema.ts").is_file() else "dataModel.noschema.d.ts"
+    stubs = {"dataModel.d.ts": data_model, "server.d.ts": "server.d.ts", "api.d.ts": "api.d.ts"}
+    for name, stub in stubs.items():
         if (
             not (generated / name).is_file()
             and not (generated / name.replace(".d.ts", ".ts")).is_file()
         ):
             generated.mkdir(exist_ok=True)
-            (generated / name).write_text(text)
+            shutil.copyfile(STUBS / stub, generated / name)
             written.append(f"_generated/{name}")
     return written
 
@@ -291,7 +226,9 @@ def xray_command(explicit: str | None) -> list[str]:
     return [found] if found else [sys.executable, "-m", "convex_xray"]
 
 
-def run_xray(xray: list[str], root: Path, dirs: list[Path], *, fix: bool) -> dict[str, Any]:
+def run_xray(
+    xray: list[str], root: Path, dirs: list[Path], *, fix: bool, select: str | None = None
+) -> dict[str, Any]:
     command = [
         *xray,
         "check",
@@ -304,6 +241,8 @@ def run_xray(xray: list[str], root: Path, dirs: list[Path], *, fix: bool) -> dic
     ]
     if fix:
         command += ["--fix", "--unsafe-fixes"]
+    if select:
+        command += ["--select", select]
     done = subprocess.run(command, cwd=root, capture_output=True, text=True, timeout=1800)
     if done.returncode != 0:
         raise RuntimeError(
@@ -427,6 +366,67 @@ def finding_key(diagnostic: dict[str, Any]) -> tuple[str, str, str]:
     )
 
 
+def fresh_copy(
+    app: Path, work: Path, dirs: list[Path], modules: Path
+) -> tuple[Path, dict[str, list[str]]]:
+    root = work / app.name
+    copy_app(app, root)
+    if not (root / "node_modules").exists():
+        (root / "node_modules").symlink_to(modules, target_is_directory=True)
+    return root, {str(d): prepare_convex_dir(root / d) for d in dirs}
+
+
+def type_check(
+    tsc: Path, root: Path, dirs: list[Path], timeout: int
+) -> tuple[list[TsError], float]:
+    errors: list[TsError] = []
+    seconds = 0.0
+    for convex in dirs:
+        found, took = run_tsc(tsc, root, root / convex, timeout)
+        errors += found
+        seconds += took
+    return errors, seconds
+
+
+def isolate_rules(
+    app: Path,
+    dirs: list[Path],
+    rules: list[str],
+    before: list[TsError],
+    *,
+    tsc: Path,
+    modules: Path,
+    xray: list[str],
+    timeout: int,
+    log,
+) -> dict[str, dict[str, Any]]:
+    """Apply one rule's fixes at a time to a fresh copy: blame without neighbours' edits.
+
+    (`--select` runs only that rule, so a schema plan that other rules' fixes would share
+    is planned for this rule alone.)"""
+    out: dict[str, dict[str, Any]] = {}
+    for rule in rules:
+        work = Path(tempfile.mkdtemp(prefix="convex-xray-isolate-"))
+        try:
+            root, _ = fresh_copy(app, work, dirs, modules)
+            log(f"{app.name}: only {rule}")
+            report = run_xray(xray, root, dirs, fix=True, select=rule)
+            after, _ = type_check(tsc, root, dirs, timeout)
+            new = Counter(e.key for e in after) - Counter(e.key for e in before)
+            codes: Counter[str] = Counter()
+            for (_file, code, _message), n in new.items():
+                codes[code] += n
+            out[rule] = {
+                "applied": report["summary"].get("fixed"),
+                "new_type_errors": sum(new.values()),
+                "codes": dict(codes.most_common()),
+                "errors": [{"file": f, "code": c, "message": m} for (f, c, m) in new],
+            }
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+    return out
+
+
 def verify_app(
     app: Path,
     dirs: list[Path],
@@ -437,21 +437,13 @@ def verify_app(
     keep: bool,
     timeout: int,
     log,
+    isolate: bool = False,
 ) -> dict[str, Any]:
     work = Path(tempfile.mkdtemp(prefix="convex-xray-verify-"))
-    root = work / app.name
     try:
-        copy_app(app, root)
-        if not (root / "node_modules").exists():
-            (root / "node_modules").symlink_to(modules, target_is_directory=True)
-        written = {str(d): prepare_convex_dir(root / d) for d in dirs}
+        root, written = fresh_copy(app, work, dirs, modules)
         log(f"{app.name}: type-checking before")
-        before_errors: list[TsError] = []
-        tsc_seconds = 0.0
-        for convex in dirs:
-            errors, seconds = run_tsc(tsc, root, root / convex, timeout)
-            before_errors += errors
-            tsc_seconds += seconds
+        before_errors, tsc_seconds = type_check(tsc, root, dirs, timeout)
         offered = run_xray(xray, root, dirs, fix=False)
         original = snapshot(root, dirs)
         log(f"{app.name}: applying fixes")
@@ -460,9 +452,7 @@ def verify_app(
         hunks = changed_hunks(original, fixed)
         applied = label_hunks(hunks, offered)
         log(f"{app.name}: type-checking after")
-        after_errors: list[TsError] = []
-        for convex in dirs:
-            after_errors += run_tsc(tsc, root, root / convex, timeout)[0]
+        after_errors, _ = type_check(tsc, root, dirs, timeout)
         new_keys = Counter(e.key for e in after_errors) - Counter(e.key for e in before_errors)
         new_errors = []
         remaining = Counter(new_keys)
@@ -546,6 +536,19 @@ def verify_app(
             "not_idempotent_kinds": not_idempotent,
             "idempotent": not second_hunks,
             "kept_copy": str(root) if keep else None,
+            "isolated": isolate_rules(
+                app,
+                dirs,
+                sorted({kind.split(":")[0] for kind in applied}),
+                before_errors,
+                tsc=tsc,
+                modules=modules,
+                xray=xray,
+                timeout=timeout,
+                log=log,
+            )
+            if isolate
+            else {},
         }
     finally:
         if not keep:
@@ -629,6 +632,27 @@ def markdown(results: list[dict[str, Any]]) -> str:
             f"| {name} | {v['offered']} | {v['applied']} | {errors} "
             f"| {v['new_findings']} ({v['new_error_findings']}) | {'yes' if v['idempotent'] else 'NO'} |"
         )
+    isolated: dict[str, dict[str, Any]] = {}
+    for r in results:
+        for rule, v in r.get("isolated", {}).items():
+            row = isolated.setdefault(rule, {"apps": 0, "applied": 0, "new": 0, "codes": Counter()})
+            row["apps"] += 1
+            row["applied"] += v["applied"] or 0
+            row["new"] += v["new_type_errors"]
+            row["codes"].update(v["codes"])
+    if isolated:
+        lines += [
+            "",
+            "One rule's fixes at a time (`--isolate`: `--select <rule> --fix --unsafe-fixes` on a fresh copy):",
+            "",
+            "| rule | apps | fixes applied (CLI count) | new type errors (codes) |",
+            "|---|---:|---:|---|",
+        ]
+        for rule in sorted(isolated, key=lambda k: (-isolated[k]["new"], k)):
+            v = isolated[rule]
+            codes = ", ".join(f"{c} x{n}" for c, n in v["codes"].most_common())
+            errors = f"{v['new']}" + (f" ({codes})" if codes else "")
+            lines.append(f"| {rule} | {v['apps']} | {v['applied']} | {errors} |")
     return "\n".join(lines) + "\n"
 
 
@@ -654,6 +678,11 @@ def main(argv: list[str] | None = None) -> int:
         "--cache", type=Path, help="scratch npm folder (default ~/.cache/convex-xray-verify)"
     )
     parser.add_argument("--xray", help="command that runs convex-xray (default: the repo's .venv)")
+    parser.add_argument(
+        "--isolate",
+        action="store_true",
+        help="also apply each rule's fixes alone to a fresh copy and type-check (exact blame)",
+    )
     parser.add_argument(
         "--keep", action="store_true", help="keep the fixed copies (paths in the JSON)"
     )
@@ -697,6 +726,7 @@ def main(argv: list[str] | None = None) -> int:
                 keep=args.keep,
                 timeout=args.tsc_timeout,
                 log=log,
+                isolate=args.isolate,
             )
         )
     table = markdown(results)

@@ -61,6 +61,7 @@ def test_a_known_good_fix_is_applied_type_checks_and_converges(node_modules, tmp
         keep=False,
         timeout=300,
         log=lambda message: None,
+        isolate=True,
     )
     # The app has neither a tsconfig nor codegen output: the harness wrote both, and the
     # typed stub lets the original type-check cleanly.
@@ -82,6 +83,8 @@ def test_a_known_good_fix_is_applied_type_checks_and_converges(node_modules, tmp
     assert result["rules_after"] == {} and result["rules_grown"] == {}
     assert result["new_findings"] == []
     assert result["idempotent"] and result["second_fix_applied"] == 0
+    isolated = result["isolated"]["filter-on-query"]
+    assert (isolated["applied"], isolated["new_type_errors"]) == (1, 0)
     # The original is never written.
     assert {p: p.read_bytes() for p in APP.rglob("*") if p.is_file()} == before
 
