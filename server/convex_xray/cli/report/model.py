@@ -186,6 +186,7 @@ class Pattern:
     rel_path: str
     line: int
     detail: str
+    strength: int = 0  # how much of the pattern it shows (fields in the range, a list read): examples first
 
     def to_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, "function": self.function, "path": self.path, "line": self.line, "detail": self.detail}

@@ -22,7 +22,7 @@ def _outermost(function: FunctionModel | None) -> FunctionModel | None:
     return function
 
 
-def _index_range(read: DbRead) -> str | None:
+def _index_range(read: DbRead) -> tuple[str, int] | None:
     chain = read.chain
     if chain is None or chain.table is None or chain.filter_steps:
         return None
@@ -36,17 +36,19 @@ def _index_range(read: DbRead) -> str | None:
     index = name.text.decode().strip("\"'") if name is not None and name.text is not None else "?"
     fields = " and ".join(f"`{r.field}`" for r in ranges)
     terminal = f"take({chain.take_count})" if chain.take_count is not None else f"{chain.terminal}()"
-    return f"`{chain.table}` read through index `{index}` on {fields}, then `.{terminal}`"
+    # A range over several fields that returns a list teaches more than a lookup by one key.
+    strength = len(ranges) + (2 if chain.terminal in ("take", "paginate", "collect") else 0)
+    return f"`{chain.table}` read through index `{index}` on {fields}, then `.{terminal}`", strength
 
 
-def _join(read: DbRead) -> str | None:
+def _join(read: DbRead) -> tuple[str, int] | None:
     if not read.loops or read.kind != "get":
         return None
     loop = read.loops[-1]
     if not loop.concurrent or len(read.loops) > 1:
         return None
     over = f" over `{' '.join(loop.collection.split())[:60]}`" if loop.collection else ""
-    return f"per-item `db.get` run concurrently with `Promise.all`{over}"
+    return f"per-item `db.get` run concurrently with `Promise.all`{over}", 1
 
 
 def correct_patterns(
@@ -69,16 +71,16 @@ def correct_patterns(
             start, end = function.definition.start_byte, function.definition.end_byte
             if any(start <= a < end for a, _ in spans):
                 continue  # a function with problems is not the example to copy
-            for kind, detail in (("concurrent-join", _join(read)), ("index-range", _index_range(read))):
-                if detail is None or (kind, function.start) in seen:
+            for kind, shown in (("concurrent-join", _join(read)), ("index-range", _index_range(read))):
+                if shown is None or (kind, function.start) in seen:
                     continue
                 seen.add((kind, function.start))
                 line = model.source.lines.position(read.start)[0] + 1
-                found[kind].append(Pattern(kind, function.name, str(path), rel(path), line, detail))
+                found[kind].append(Pattern(kind, function.name, str(path), rel(path), line, shown[0], shown[1]))
     patterns: list[Pattern] = []
     for kind in ("concurrent-join", "index-range"):
         examples = found[kind]
-        # By file and line: the same input gives the same examples.
-        examples.sort(key=lambda p: (p.rel_path, p.line))
+        # Strongest first, then by file and line: the same input gives the same examples.
+        examples.sort(key=lambda p: (-p.strength, p.rel_path, p.line))
         patterns.extend(examples[:PER_KIND])
     return patterns
