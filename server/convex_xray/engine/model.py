@@ -250,6 +250,15 @@ class HelperCall(Event):
 
 
 @dataclass(slots=True, eq=False)
+class ClientCall(Event):
+    """`client.method(ctx, ...)` on a named object: a component client when `client` is one
+    (`new TableAggregate(components.aggregate, ...)`), which the workspace decides across files."""
+
+    client: str = ""  # the object's local name
+    method: str = ""
+
+
+@dataclass(slots=True, eq=False)
 class IndexRef:
     """A place that names an index: `.withIndex`, `.withSearchIndex`, `getManyFrom(db, "t", "by_x")`."""
 
@@ -311,7 +320,11 @@ class FileModel:
     schedules: list[ScheduleCall] = field(default_factory=list)
     fetches: list[FetchCall] = field(default_factory=list)
     helper_calls: list[HelperCall] = field(default_factory=list)
+    client_calls: list[ClientCall] = field(default_factory=list)
     index_refs: list[IndexRef] = field(default_factory=list)
+    # Top-level names bound to a Convex component client: `const counter = new ShardedCounter(components.counter)`
+    # -> {"counter": "counter"} (the component's name under `components.`).
+    component_clients: dict[str, str] = field(default_factory=dict)
     # Names this file defines as custom function builders (`const authedQuery = customQuery(query, ...)`).
     builders: dict[str, FunctionKind] = field(default_factory=dict)
     exports: dict[str, FunctionModel] = field(default_factory=dict)

@@ -482,6 +482,23 @@ class Workspace:
             return None
         return self._exported(binding.module, model.path, binding.imported)
 
+    def component_client(self, model: FileModel, name: str, depth: int = 0) -> str | None:
+        """The component (`aggregate`) that `name` is a client of, here or through imports."""
+        if name in model.component_clients:
+            return model.component_clients[name]
+        binding = model.imports.get(name)
+        if binding is None or binding.imported == "*" or depth > 8:
+            return None
+        path = self.resolve_module(binding.module, model.path)
+        target = self.model(path) if path is not None else None
+        if target is None:
+            return None
+        exported = binding.imported
+        reexport = target.reexports.get(exported)
+        if reexport is not None and reexport[0] is None:
+            exported = reexport[1]
+        return self.component_client(target, exported, depth + 1)
+
     def _exported(
         self,
         specifier: str,

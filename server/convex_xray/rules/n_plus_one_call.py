@@ -69,6 +69,33 @@ def _batch_name(ref: str | None) -> str | None:
     return f"{head}.{last}Many"
 
 
+def _component_client_calls(ctx: RuleContext) -> Iterator[Finding]:
+    """`aggregate.count(ctx, ...)` per item: every method of a component client runs a query
+    or mutation inside the component, so it is an N+1 call like `ctx.runQuery`."""
+    assert ctx.model is not None
+    for call in ctx.model.client_calls:
+        loops = costly_loops(call)
+        if not loops:
+            continue
+        component = ctx.workspace.component_client(ctx.model, call.client)
+        if component is None:
+            continue
+        innermost = loops[-1]
+        message = (
+            f"`{call.client}.{call.method}(ctx, …)` calls into the `{component}` component once per "
+            f"{loop_phrase(ctx.source, loops)}: each call runs a function inside the component "
+            "(20 items = 20 runs). Use the client's batch method if it has one, or pass the whole "
+            "list to one call."
+        )
+        related = [
+            Related(Span(ctx.path, innermost.header_start, innermost.header_end), f"the loop (line {line_of(ctx.source, innermost.header_start)})")
+        ]
+        yield ctx.finding(
+            META, call.node, message, related=related,
+            fix=Fix.display_only("Call the component once with the whole list"),
+        )
+
+
 @register(META)
 def check(ctx: RuleContext) -> Iterator[Finding]:
     if ctx.model is None:
@@ -94,6 +121,7 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
             else "Move the per-item work into one internal function that takes an array"
         )
         yield ctx.finding(META, call.node, message, related=related, fix=Fix.display_only(title))
+    yield from _component_client_calls(ctx)
     for helper in ctx.model.helper_calls:
         loops = costly_loops(helper)
         if not loops:

@@ -30,6 +30,7 @@ class FileAnalyzer(DeclarationAnalysis):
         member_calls: list[tuple[Node, Node, Node]] = []
         plain_calls: list[tuple[Node, Node]] = []
         member_args: list[Node] = []
+        client_calls: list[tuple[Node, Node, Node]] = []
         for _pattern, capture in captures:
             if "member_call" in capture:
                 member_calls.append(
@@ -37,6 +38,10 @@ class FileAnalyzer(DeclarationAnalysis):
                 )
             elif "plain_call" in capture:
                 plain_calls.append((capture["plain_call"][0], capture["callee"][0]))
+            elif "client_call" in capture:
+                client_calls.append(
+                    (capture["client_call"][0], capture["client"][0], capture["client_method"][0])
+                )
             elif "member_arg" in capture:
                 member_args.append(capture["member_arg"][0])
         namespaces = tuple(sorted(b.local for b in self.model.imports.values() if b.imported == "*"))
@@ -52,8 +57,10 @@ class FileAnalyzer(DeclarationAnalysis):
             self.member_call(call, obj, text_of(method))
         for call, callee in plain_calls:
             self.plain_call(call, text_of(callee))
+        for call, client, method in client_calls:
+            self.client_call(call, text_of(client), text_of(method))
         # Source order everywhere (candidates arrive grouped by query pattern).
-        for events in (self.model.reads, self.model.run_calls, self.model.schedules, self.model.fetches, self.model.helper_calls):
+        for events in (self.model.reads, self.model.run_calls, self.model.schedules, self.model.fetches, self.model.helper_calls, self.model.client_calls):
             events.sort(key=lambda e: e.start)
         for function in self.model.functions:
             for events in (function.reads, function.run_calls, function.schedules, function.fetches, function.helper_calls):

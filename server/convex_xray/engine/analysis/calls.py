@@ -12,6 +12,7 @@ from convex_xray.engine.analysis.vocabulary import (
     STANDARD_BUILDERS,
 )
 from convex_xray.engine.model import (
+    ClientCall,
     DbRead,
     FetchCall,
     HelperCall,
@@ -134,6 +135,16 @@ class CallAnalysis(ChainAnalysis):
         self.model.helper_calls.append(event)
         if function is not None:
             function.helper_calls.append(event)
+
+    def client_call(self, call: Node, client: str, method: str) -> None:
+        """`counter.add(ctx, ...)` on a top-level or imported object: maybe a component client
+        (the workspace knows once it has read the module the object comes from)."""
+        binding = self.model.imports.get(client)
+        if client not in self.model.component_clients and (binding is None or binding.imported == "*"):
+            return
+        function, loops = self.context_of(call)
+        event = ClientCall(node=call, function=function, loops=loops, awaited=self.awaited(call), client=client, method=method)
+        self.model.client_calls.append(event)
 
     def ents_read(self, call: Node) -> None:
         """Convex Ents: `ctx.table("t")` chains that read (`.get/.getX(id)`, `.first()`,

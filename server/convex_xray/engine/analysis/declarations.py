@@ -66,6 +66,7 @@ class DeclarationAnalysis(CallAnalysis):
                     if name is None or value is None or name.type != "identifier":
                         continue
                     self.top_consts[text_of(name)] = value
+                    self.maybe_component_client(text_of(name), value)
                     if value.type in ("arrow_function", "function_expression"):
                         self.add_function(text_of(name), FunctionKind.HELPER, value, name, statement, exported)
                     elif value.type == "call_expression":
@@ -139,6 +140,16 @@ class DeclarationAnalysis(CallAnalysis):
         if name in known:
             return name, known[name]
         return None
+
+    def maybe_component_client(self, name: str, value: Node) -> None:
+        """`new TableAggregate(components.aggregate, ...)`, `createClient(components.betterAuth)`:
+        every method call on the result runs a function inside the component."""
+        if value.type not in ("new_expression", "call_expression"):
+            return
+        args = call_args(value)
+        parts = member_parts(unwrap(args[0])) if args else None
+        if parts and len(parts) >= 2 and parts[0] == "components":
+            self.model.component_clients[name] = ".".join(parts[1:])
 
     def maybe_builder_definition(self, name: str, call: Node) -> None:
         callee = call.child_by_field_name("function")

@@ -15,6 +15,10 @@ _QUERY_SOURCE = f"""
  (#any-of? @method {" ".join(f'"{m}"' for m in sorted(MEMBER_METHODS))}))
 (call_expression function: (identifier) @callee arguments: (arguments) @args) @plain_call
 (call_expression function: (member_expression) arguments: (arguments (identifier) @member_arg))
+((call_expression
+  function: (member_expression object: (identifier) @client property: (property_identifier) @client_method)
+  arguments: (arguments . (identifier) @client_ctx)) @client_call
+ (#any-of? @client_ctx "ctx" "context"))
 """
 
 
