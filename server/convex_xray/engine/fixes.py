@@ -7,6 +7,7 @@ writes files; `write_atomically` is used by the CLI only.
 from __future__ import annotations
 
 import difflib
+import itertools
 import os
 import tempfile
 from collections import defaultdict
@@ -15,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from convex_xray.engine.findings import Applicability, Edit, Finding, Fix
-from convex_xray.engine.source import SourceFile
+from convex_xray.engine.source import SourceFile, TextChange, apply_changes
 
 MAX_PASSES = 10
 
@@ -200,3 +201,110 @@ def fix_to_fixpoint(
             set_source(SourceFile(path, data.decode("utf-8", errors="replace"), data=data))
         findings = check()
     return result
+
+
+# -- validating fixes when they are built --------------------------------------------------------
+
+# Node types whose body is one "region": a fix is never offered inside a function (or, at the
+# top level, a statement) that already has a syntax error, because the rules' model of damaged
+# code is a guess and an edit computed from it can make things worse.
+_REGION_TYPES = frozenset(
+    {
+        "function_declaration",
+        "generator_function_declaration",
+        "function_expression",
+        "function",
+        "generator_function",
+        "arrow_function",
+        "method_definition",
+    }
+)
+
+
+def _region_has_error(source: SourceFile, start: int, end: int) -> bool:
+    """Whether the innermost function (or top-level statement) around [start, end) has a
+    syntax error, or sits inside an ERROR node (tree-sitter's recovery can parse a whole
+    function cleanly inside the debris of an unterminated literal before it)."""
+    root = source.root
+    if not root.has_error:
+        return False
+    node = root.descendant_for_byte_range(start, end)
+    region = None
+    while node is not None and node.parent is not None:
+        if node.type == "ERROR":
+            return True
+        if region is None and (node.type in _REGION_TYPES or node.parent == root):
+            region = node
+            if node.has_error:
+                return True
+        node = node.parent
+    return region is None  # the edit sits between top-level statements of a damaged file
+
+
+class FixValidator:
+    """Checks fixes as they leave the engine: a fix survives only if no edited region (and
+    not the finding itself) sits in a function with a syntax error, and if applying all its
+    edits to each file it touches adds no ERROR or MISSING node there. Results are memoised
+    per fix, since several findings often share one fix (an index, a batch)."""
+
+    def __init__(self, source_of: Callable[[Path], SourceFile | None]) -> None:
+        self._source_of = source_of
+        self._sources: dict[Path, SourceFile | None] = {}
+        self._errors: dict[Path, int] = {}
+        self._verdicts: dict[tuple, bool] = {}
+
+    def _source(self, path: Path) -> SourceFile | None:
+        if path not in self._sources:
+            self._sources[path] = self._source_of(path)
+        return self._sources[path]
+
+    def _baseline(self, source: SourceFile) -> int:
+        if source.path not in self._errors:
+            self._errors[source.path] = source.error_count()
+        return self._errors[source.path]
+
+    def valid(self, fix: Fix) -> bool:
+        if not fix.edits:
+            return True  # nothing to apply (kept or dropped by the offering policy, not here)
+        key = tuple(sorted((str(e.path), e.start, e.end, e.new_text) for e in fix.edits))
+        verdict = self._verdicts.get(key)
+        if verdict is None:
+            verdict = self._verdicts[key] = self._check(fix)
+        return verdict
+
+    def _check(self, fix: Fix) -> bool:
+        by_path: dict[Path, list[Edit]] = defaultdict(list)
+        for edit in fix.edits:
+            by_path[edit.path].append(edit)
+        for path, edits in by_path.items():
+            source = self._source(path)
+            if source is None:
+                continue  # a file the engine has not read (a new file): nothing to compare
+            if any(e.end > len(source.data) or e.start > e.end for e in edits):
+                return False
+            if any(_region_has_error(source, e.start, e.end) for e in edits):
+                return False
+            ordered = sorted(edits, key=lambda e: (e.start, e.end))
+            if any(a.end > b.start for a, b in itertools.pairwise(ordered)):
+                return False  # the fix's own edits overlap
+            # Last edit first, so each change is in the coordinates of the text before it;
+            # the re-parse is incremental from the tree the rules already used.
+            changes = [TextChange(e.start, e.end, e.new_text) for e in reversed(ordered)]
+            if apply_changes(source, changes).error_count() > self._baseline(source):
+                return False
+        return True
+
+    def filter(self, findings: Iterable[Finding]) -> None:
+        """Drop, in place, every fix and alternative that fails `valid`; a finding inside a
+        damaged function keeps its message but offers no fix."""
+        for finding in findings:
+            if finding.fix is None and not finding.alternatives:
+                continue
+            source = self._source(finding.path)
+            if source is not None and finding.span.end <= len(source.data) and _region_has_error(source, finding.span.start, finding.span.end):
+                finding.fix = None
+                finding.alternatives = []
+                continue
+            if finding.fix is not None and not self.valid(finding.fix):
+                finding.fix = None
+            finding.alternatives = [f for f in finding.alternatives if self.valid(f)]

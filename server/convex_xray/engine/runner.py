@@ -11,9 +11,11 @@ from pathlib import Path
 from convex_xray.engine.config import Config
 from convex_xray.engine.context import RuleContext
 from convex_xray.engine.findings import Finding
+from convex_xray.engine.fixes import FixValidator
 from convex_xray.engine.model import FileModel
 from convex_xray.engine.registry import Rule, iter_rules
 from convex_xray.engine.roles import apply_role, role_of
+from convex_xray.engine.source import SourceFile
 from convex_xray.engine.suppressions import Suppressions, anchor_lines, parse_suppressions
 from convex_xray.engine.workspace import FileProblem, Workspace
 
@@ -240,6 +242,13 @@ def check_paths(
     _apply_config_severity(post, config)
     apply_roles(workspace, post, config)
     kept.extend(apply_suppressions(workspace, post, parsed))
+
+    def source_of(path: Path) -> SourceFile | None:
+        model = models.get(path) if models else None
+        return model.source if model is not None else workspace.source(path)
+
+    # Every fix leaves the engine through here (CLI, workers' findings, language server).
+    FixValidator(source_of).filter(kept)
     return sorted(kept, key=Finding.sort_key)
 
 
