@@ -21,7 +21,55 @@ def costly_loops(event: Event) -> tuple[Loop, ...]:
             return ()
         if isinstance(event, RunCall) and _passes_cursor(event):
             return ()
+        innermost = loops[-1]
+        # Paging whatever the cursor is called: the loop feeds the result back into the call
+        # (`after = page.next; ... runQuery(ref, { after })`). Polling: the loop waits between
+        # attempts (`await sleep(1000)`), so it repeats in time, not per item.
+        if _feeds_result_back(event, innermost.node) or _waits_between(innermost.node):
+            return ()
     return loops
+
+
+_DELAY_CALL = re.compile(
+    r"\bawait\s+(?:new\s+Promise\s*(?:<[^>]*>)?\s*\(\s*\(?\s*\w+\s*\)?\s*=>\s*setTimeout\b"
+    r"|(?:\w+\.)?(?:sleep|delay|wait|waitFor|backoff)\s*\()"
+)
+
+
+def _waits_between(loop: Node) -> bool:
+    body = loop.child_by_field_name("body")
+    return body is not None and bool(_DELAY_CALL.search(text_of(body)))
+
+
+def _feeds_result_back(event: Event, loop: Node) -> bool:
+    """`const page = await <event>(…{ after }…)` and, in the loop, `after = page.<field>`."""
+    node = event.node
+    while node.parent is not None and node.parent.type in ("await_expression", "parenthesized_expression", "as_expression", "non_null_expression"):
+        node = node.parent
+    declarator = node.parent
+    while declarator is not None and declarator.type not in ("variable_declarator", "assignment_expression"):
+        if declarator.type in ("statement_block", "expression_statement") or declarator.id == loop.id:
+            return False
+        declarator = declarator.parent
+    if declarator is None:
+        return False
+    target = declarator.child_by_field_name("name") or declarator.child_by_field_name("left")
+    if target is None:
+        return False
+    result_names = set(re.findall(r"[A-Za-z_$][\w$]*", text_of(target)))
+    call_text = text_of(event.node)
+    body = loop.child_by_field_name("body")
+    if body is None:
+        return False
+    for match in re.finditer(r"(?<![\w$.])([A-Za-z_$][\w$]*)\s*=(?!=)\s*([^;\n]+)", text_of(body)):
+        fed, source = match.group(1), match.group(2)
+        if fed in result_names:
+            continue
+        if re.search(rf"(?<![\w$.]){re.escape(fed)}(?![\w$])", call_text) and any(
+            re.search(rf"(?<![\w$.]){re.escape(name)}(?![\w$])", source) for name in result_names
+        ):
+            return True
+    return False
 
 
 _CURSOR_WORDS = re.compile(r"\b(?:cursor|continueCursor|paginationOpts|numItems)\b")
