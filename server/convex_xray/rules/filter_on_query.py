@@ -88,6 +88,7 @@ from convex_xray.rules.support.add_index import (
     naming_style,
     plan_filter_index,
 )
+from convex_xray.rules.support.tables import outside_schema
 
 META = RuleMeta(
     code="CX202",
@@ -167,6 +168,8 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
     for whole in ctx.model.chains:
         if not whole.filter_steps or whole.table is None or whole.table in ctx.config.small_tables:
             continue
+        if outside_schema(ctx, whole.table):
+            continue  # not one of the app's tables: unknown-table says so
         for chain in _variants(whole):
             key = tuple(step.call.id for step in chain.filter_steps)
             if key in seen:

@@ -64,6 +64,7 @@ from convex_xray.rules.support.add_index import (
     style_name,
 )
 from convex_xray.rules.support.usage import result_use
+from convex_xray.rules.support.tables import outside_schema
 
 META = RuleMeta(
     code="CX203",
@@ -131,6 +132,8 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
         chain = read.chain
         if chain is None or chain.table is None or chain.table in ctx.config.small_tables:
             continue
+        if outside_schema(ctx, chain.table):
+            continue  # not one of the app's tables: unknown-table says so
         state = _index_state(chain)
         if state is None:
             continue

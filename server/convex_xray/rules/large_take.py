@@ -44,6 +44,7 @@ from collections.abc import Iterator
 from convex_xray.engine.context import RuleContext
 from convex_xray.engine.findings import Finding, FixAvailability, Severity, Span
 from convex_xray.engine.registry import RuleMeta, register
+from convex_xray.rules.support.tables import outside_schema
 
 META = RuleMeta(
     code="CX204",
@@ -75,6 +76,8 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
         step = chain.terminal_step
         if count is None or step is None or count < threshold:
             continue
+        if outside_schema(ctx, chain.table):
+            continue  # not one of the app's tables: unknown-table says so
         if chain.table is not None and chain.table in ctx.config.small_tables:
             continue
         documents = f"`{chain.table}` documents" if chain.table else "documents"

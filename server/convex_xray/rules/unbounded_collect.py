@@ -59,6 +59,7 @@ from convex_xray.engine.model import DbRead, QueryChain
 from convex_xray.engine.registry import RuleMeta, register
 from convex_xray.engine.syntax import string_value, text_of
 from convex_xray.rules.support.usage import ResultUse, result_use
+from convex_xray.rules.support.tables import outside_schema
 
 META = RuleMeta(
     code="CX201",
@@ -146,8 +147,8 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
         chain = read.chain
         if chain is None or chain.terminal != "collect":
             continue
-        if chain.table in ctx.config.small_tables:
-            continue
+        if chain.table in ctx.config.small_tables or outside_schema(ctx, chain.table):
+            continue  # small by design / not one of the app's tables (unknown-table)
         looping = [loop for loop in read.loops if loop.exempt is None]
         if looping:
             continue  # a per-item query: n-plus-one-read reports it, with the loop
