@@ -96,3 +96,18 @@ export const syncProfile = mutation({
     return profile._id;
   },
 });
+
+/**
+ * Support tool: a Better Auth session looked up from the app. The session table
+ * lives in the component, so the app's `ctx.db` is cast to reach it.
+ */
+export const sessionByToken = query({
+  args: { token: v.string() },
+  handler: async (ctx, args) => {
+    const db = ctx.db as any;
+    return await db
+      .query("session")
+      .filter((q: any) => q.eq(q.field("token"), args.token))
+      .first();
+  },
+});
