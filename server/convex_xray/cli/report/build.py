@@ -34,6 +34,15 @@ from convex_xray.engine.workspace import Workspace
 
 # Findings that make code return wrong results or fail at run time: listed before performance.
 BUG_RULES = frozenset({"better-auth-id-field", "unknown-index", "index-range-order", "paginate-twice", "syntax-error"})
+# `.paginate()` run more than once per execution throws; n-plus-one-read reports it (as an
+# error) with Convex's own error text, the one place it is told apart from a slow loop.
+_PAGINATE_TWICE = "multiple paginated queries"
+
+
+def is_functional_bug(finding: Finding) -> bool:
+    return finding.rule in BUG_RULES or (finding.rule == "n-plus-one-read" and _PAGINATE_TWICE in finding.message)
+
+
 # Schema hygiene: reported under "Schema changes", not as a function's problem.
 SCHEMA_RULES = frozenset({"unused-index", "redundant-index"})
 # Not about what a function costs.
@@ -220,7 +229,7 @@ class _Builder:
     def functions(self) -> tuple[list[FunctionEntry], bool]:
         groups: dict[tuple[Path, int], tuple[FunctionModel | None, list[Finding]]] = {}
         for finding in self.result.findings:
-            if finding.rule in BUG_RULES | SCHEMA_RULES | HYGIENE_RULES:
+            if is_functional_bug(finding) or finding.rule in SCHEMA_RULES | HYGIENE_RULES:
                 continue
             model = self.workspace.model(finding.path)
             function = _outermost(model.function_at(finding.span.start)) if model is not None else None
@@ -286,7 +295,7 @@ class _Builder:
     def bugs(self) -> list[Bug]:
         bugs = []
         for finding in self.result.findings:
-            if finding.rule not in BUG_RULES:
+            if not is_functional_bug(finding):
                 continue
             where = locate(self.workspace, finding.span)
             rule = resolve_rule(finding.rule)

@@ -79,6 +79,13 @@ def _references(report: Report) -> list[str]:
 
 READ_LIMIT = 32_000  # documents one Convex function may read before it is stopped
 SERVES_SHOWN = 3  # queries named per index to add
+ROWS_SHOWN = 40  # rows of the bug and index tables in a comment (JSON and HTML have them all)
+
+
+def _more(total: int, what: str) -> list[str]:
+    if total <= ROWS_SHOWN:
+        return []
+    return ["", f"…and {total - ROWS_SHOWN} more {what} (cut to fit a comment; `--format json` or `html` has them all)."]
 
 
 def serves_text(serves: list[str]) -> str:
@@ -122,10 +129,10 @@ def _bugs(report: Report) -> list[str]:
         "| Where | Function | Problem | Fix |",
         "|---|---|---|---|",
     ]
-    for bug in report.bugs:
+    for bug in report.bugs[:ROWS_SHOWN]:
         fix = cell(bug.fix) if bug.fix else "by hand"
         lines.append(f"| `{bug.rel_path}:{bug.line}` | {cell(bug.function or '—')} | {rule_link(bug.rule)}: {cell(short(bug.message))} | {fix} |")
-    return lines
+    return lines + _more(len(report.bugs), "functional bugs")
 
 
 def _top(report: Report, detailed: int | None = None) -> list[str]:
@@ -163,17 +170,19 @@ def _schema(report: Report) -> list[str]:
     lines = ["## Schema changes", "", "### Indexes to add", ""]
     if report.indexes_add:
         lines += ["| Table | Fields | Name | Serves |", "|---|---|---|---|"]
-        for change in report.indexes_add:
+        for change in report.indexes_add[:ROWS_SHOWN]:
             fields = ", ".join(f"`{f}`" for f in change.fields)
             lines.append(f"| `{change.table}` | {fields} | `{change.name}` | {cell(serves_text(change.serves))} |")
+        lines += _more(len(report.indexes_add), "indexes to add")
     else:
         lines.append("None suggested.")
     lines += ["", "### Indexes to remove", ""]
     if report.indexes_remove:
         lines += ["| Table | Name | Fields | Why |", "|---|---|---|---|"]
-        for change in report.indexes_remove:
+        for change in report.indexes_remove[:ROWS_SHOWN]:
             fields = ", ".join(f"`{f}`" for f in change.fields) or "—"
             lines.append(f"| `{change.table}` | `{change.name}` | {fields} | {cell(change.reason)} |")
+        lines += _more(len(report.indexes_remove), "indexes to remove")
     else:
         lines.append("None: every index is used by a query and none is a prefix of another.")
     return lines
