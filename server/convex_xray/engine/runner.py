@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -76,11 +76,15 @@ def check_file(
     config: Config,
     failures: list[RuleFailure],
     model: FileModel | None = None,
+    checkpoint: Callable[[], None] | None = None,
 ) -> list[Finding]:
     """Findings of the per-file rules for one file (suppressions are applied by the caller).
 
     `model` replaces the workspace's model of `path` (the language server checks a slice of
-    an open document with it)."""
+    an open document with it). `checkpoint` is called between rules, outside their error
+    handling: the language server raises from it to abandon a check the editor overtook."""
+    if checkpoint is not None:
+        checkpoint()
     if model is None:
         model = workspace.model(path)
     if model is None:
@@ -90,6 +94,8 @@ def check_file(
     for rule in rules:
         if rule.meta.scope != "file":
             continue
+        if checkpoint is not None:
+            checkpoint()
         try:
             findings.extend(rule.check(context))
         except Exception as error:  # a broken rule must not take the run down
@@ -208,6 +214,7 @@ def check_paths(
     models: Mapping[Path, FileModel] | None = None,
     workspace_findings: list[Finding] | None = None,
     file_findings: Mapping[Path, list[Finding]] | None = None,
+    checkpoint: Callable[[], None] | None = None,
 ) -> list[Finding]:
     """Findings for `targets`: file rules, workspace rules (only findings in the targets unless
     `whole_workspace`), severities, suppressions and post rules, in a stable order.
@@ -216,7 +223,8 @@ def check_paths(
     workspace's (an open document's slice), and `workspace_findings` supplies the
     workspace rules' raw findings computed earlier (`check_workspace_rules(workspace,
     rules + silent, ...)`) instead of running them again. `file_findings` supplies the
-    per-file rules' findings of some targets (computed by worker processes)."""
+    per-file rules' findings of some targets (computed by worker processes). `checkpoint`: see
+    `check_file`."""
     silent = silent or []
     findings: list[Finding] = []
     for path in targets:
@@ -224,7 +232,9 @@ def check_paths(
             findings.extend(file_findings[path])  # computed elsewhere (`convex_xray.cli.parallel`)
             continue
         model = models.get(path) if models else None
-        findings.extend(check_file(workspace, path, rules + silent, config, failures, model))
+        findings.extend(
+            check_file(workspace, path, rules + silent, config, failures, model, checkpoint)
+        )
     target_set = set(targets)
     if workspace_findings is None:
         workspace_findings = check_workspace_rules(workspace, rules + silent, config, failures)

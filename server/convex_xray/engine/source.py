@@ -81,6 +81,28 @@ class LineIndex:
         self._rows: list[int] | None = None if b"\r" in data else starts
         self._ascii: dict[int, bool] = {}
 
+    def edited(self, start: int, end: int, new: bytes, data: bytes) -> LineIndex | None:
+        """The index of `data`, this text with [start, end) replaced by `new`, derived from this
+        one (a keystroke must not rescan a long file for line breaks); None when a `\r` is
+        involved (build it afresh)."""
+        if self._rows is None or b"\r" in new:
+            return None
+        starts = self.line_starts
+        head = starts[: bisect.bisect_right(starts, start)]
+        i = new.find(b"\n")
+        while i != -1:
+            head.append(start + i + 1)
+            i = new.find(b"\n", i + 1)
+        tail = starts[bisect.bisect_right(starts, end) :]
+        delta = len(new) - (end - start)
+        head.extend([s + delta for s in tail] if delta else tail)
+        index = LineIndex.__new__(LineIndex)
+        index._data = data
+        index.line_starts = head
+        index._rows = head
+        index._ascii = {}
+        return index
+
     @property
     def line_count(self) -> int:
         return len(self.line_starts)
@@ -365,16 +387,19 @@ def apply_changes(
     else:
         anchor, edits = source, []
     data = source.data
+    lines = source._index  # carried along when the old snapshot had one
     for change in changes:
         new_bytes = change.text.encode("utf-8")
         new_end = change.start + len(new_bytes)
         start_point = _point(data, change.start)
         old_end_point = _point(data, change.end)
         data = data[: change.start] + new_bytes + data[change.end :]
+        if lines is not None:
+            lines = lines.edited(change.start, change.end, new_bytes, data)
         edits.append(
             (change.start, change.end, new_end, start_point, old_end_point, _point(data, new_end))
         )
-    return LazySource(anchor, edits, data, None, version, fresh_on_error=fresh_on_error)
+    return LazySource(anchor, edits, data, lines, version, fresh_on_error=fresh_on_error)
 
 
 def _point(data: bytes, offset: int) -> Point:

@@ -145,6 +145,60 @@ def shift_findings(
     return result
 
 
+def merge_change(
+    first: tuple[TextChange, LineShift], second: tuple[TextChange, LineShift]
+) -> tuple[TextChange, LineShift] | None:
+    """One change doing what `first` then `second` do, when `second` only rewrites text that
+    `first` put in (typing, backspacing, pasting over a paste); None otherwise. A burst of
+    keystrokes then moves the findings once, not once per keystroke."""
+    (a, (line, lines_a)), (b, (_, lines_b)) = first, second
+    inserted = a.text.encode("utf-8")
+    if not (a.start <= b.start and b.end <= a.start + len(inserted)):
+        return None
+    if lines_a != inserted.count(b"\n"):
+        # `first` removed line breaks: then `second` may start on a line that messages of
+        # other findings name, which shifting edit by edit renumbers differently.
+        return None
+    merged = inserted[: b.start - a.start] + b.text.encode("utf-8") + inserted[b.end - a.start :]
+    try:
+        text = merged.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    return TextChange(a.start, a.end, text), (line, lines_a + lines_b)
+
+
+class Carried:
+    """Findings kept in step with edits, lazily: the edits queue up (merged where one only
+    rewrites what the previous one typed) and move the findings when they are next read, so
+    a burst of keystrokes costs one pass over the findings, not one per keystroke."""
+
+    __slots__ = ("_findings", "_pending", "path")
+
+    def __init__(self, path: Path, findings: Iterable[Finding] = ()) -> None:
+        self.path = path
+        self._findings = list(findings)
+        self._pending: list[tuple[TextChange, LineShift]] = []
+
+    def edit(self, changes: Sequence[TextChange], shifts: Sequence[LineShift]) -> None:
+        if not self._findings:
+            return  # nothing to move (and nothing can appear by moving)
+        pending = self._pending
+        for item in zip(changes, shifts, strict=True):
+            merged = merge_change(pending[-1], item) if pending else None
+            if merged is not None:
+                pending[-1] = merged
+            else:
+                pending.append(item)
+
+    def get(self) -> list[Finding]:
+        if self._pending:
+            changes = [c for c, _ in self._pending]
+            shifts = [s for _, s in self._pending]
+            self._findings = shift_findings(self._findings, self.path, changes, shifts)
+            self._pending = []
+        return self._findings
+
+
 def damaged_ranges(source: SourceFile) -> list[tuple[int, int]]:
     """Byte ranges of the top-level statements that contain a syntax error."""
     root = source.root
@@ -244,15 +298,17 @@ class Base:
 
     convex_names: frozenset[str]  # top-level Convex function definitions (by const name)
     statement_count: int
-    findings: list[Finding]  # file + workspace findings, kept in step with edits
+    carried: Carried  # file + workspace findings, kept in step with edits
     # The edited byte range since the full check (current coordinates).
     dirty: tuple[int, int] | None = None
 
-    def advance(
-        self, path: Path, changes: Sequence[TextChange], shifts: Sequence[LineShift] | None = None
-    ) -> None:
-        """Follow edits: move the findings and grow the dirty range."""
-        self.findings = shift_findings(self.findings, path, changes, shifts)
+    @property
+    def findings(self) -> list[Finding]:
+        return self.carried.get()
+
+    def advance(self, changes: Sequence[TextChange], shifts: Sequence[LineShift]) -> None:
+        """Follow edits: move the findings (lazily) and grow the dirty range."""
+        self.carried.edit(changes, shifts)
         for change in changes:
             new_end = change.start + len(change.text.encode("utf-8"))
             if self.dirty is None:

@@ -77,7 +77,8 @@ def create_server() -> ConvexXrayServer:
             resolve_provider=True,
         ),
     )
-    def code_action(params: types.CodeActionParams) -> list[types.CodeAction] | None:
+    async def code_action(params: types.CodeActionParams) -> list[types.CodeAction] | None:
+        await server.still_wanted(params.text_document.uri)
         return server.on_code_action(params)
 
     @server.feature(types.CODE_ACTION_RESOLVE)
@@ -85,7 +86,8 @@ def create_server() -> ConvexXrayServer:
         return server.on_code_action_resolve(params)
 
     @server.feature(types.TEXT_DOCUMENT_CODE_LENS, types.CodeLensOptions(resolve_provider=False))
-    def code_lens(params: types.CodeLensParams) -> list[types.CodeLens] | None:
+    async def code_lens(params: types.CodeLensParams) -> list[types.CodeLens] | None:
+        await server.still_wanted(params.text_document.uri)
         return server.on_code_lens(params)
 
     @server.feature(types.TEXT_DOCUMENT_DEFINITION)

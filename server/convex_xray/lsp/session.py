@@ -11,6 +11,7 @@ import difflib
 import itertools
 import logging
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,6 +34,7 @@ from convex_xray.engine.source import SourceFile, TextChange, is_source_path
 from convex_xray.engine.workspace import SCHEMA_NAMES, Workspace, discover_roots
 from convex_xray.lsp.incremental import (
     Base,
+    Carried,
     Slice,
     advance_slice,
     build_slice,
@@ -41,7 +43,6 @@ from convex_xray.lsp.incremental import (
     keep_through_syntax_errors,
     line_shifts,
     live_statement,
-    shift_findings,
     statements_root,
 )
 from convex_xray.lsp.settings import Settings, config_file_for, merge_config
@@ -244,6 +245,7 @@ class Project:
         *,
         model: FileModel | None = None,
         with_workspace_rules: bool | None = None,
+        checkpoint: Callable[[], None] | None = None,
     ) -> tuple[list[Finding], list[RuleFailure]]:
         """The findings of one file, as `convex-xray check` reports them. Workspace rules need
         every file read: until the project is indexed they are left out (the first
@@ -261,6 +263,7 @@ class Project:
             silent=self.silent,
             models={path: model} if model is not None else None,
             workspace_findings=workspace_findings,
+            checkpoint=checkpoint,
         )
         return [f for f in findings if f.path == path], failures
 
@@ -356,8 +359,8 @@ class Document:
     language_id: str = "typescript"
     project: Project | None = None
     version: int | None = None  # the editor's version of the text (not the snapshot's)
-    # What the client was last sent (kept in step with edits: ranges, fixes).
-    shown: list[Finding] = field(default_factory=list)
+    # What the client was last sent (kept in step with edits: ranges, fixes): `shown`.
+    carried: Carried | None = None
     checked_version: int | None = None
     checked_generation: int = -1
     base_generation: int = -1  # project generation at the last full check
@@ -367,20 +370,29 @@ class Document:
     changes: list[TextChange] = field(default_factory=list)  # since the slice was synced
     full_pending: bool = True  # the last check was a fast one: reconcile when idle
 
+    @property
+    def shown(self) -> list[Finding]:
+        return self.carried.get() if self.carried is not None else []
+
+    @shown.setter
+    def shown(self, findings: list[Finding]) -> None:
+        self.carried = Carried(self.path, findings)
+
     def edited(self, source: SourceFile, changes: list[TextChange], version: int | None) -> None:
         shifts = line_shifts(self.source.data, changes)
         self.source = source
         self.version = version
-        self.shown = shift_findings(self.shown, self.path, changes, shifts)
+        if self.carried is not None:
+            self.carried.edit(changes, shifts)
         if self.base is not None:
-            self.base.advance(self.path, changes, shifts)
+            self.base.advance(changes, shifts)
         if self.piece is not None:
             self.changes.extend(changes)
 
     def replaced(self, source: SourceFile) -> None:
         """A new snapshot not derived by edits: start over."""
         self.source = source
-        self.shown = []
+        self.carried = None
         self.base = None
         self.piece = None
         self.changes = []
@@ -393,28 +405,38 @@ class CheckOutcome:
     fast: bool
 
 
+class Overtaken(Exception):
+    """Raised at a check's safe point: the editor has already sent a newer version."""
+
+
 def check_document(
-    doc: Document, *, full: bool = False, known: list[Finding] | None = None
+    doc: Document,
+    *,
+    full: bool = False,
+    known: list[Finding] | None = None,
+    checkpoint: Callable[[], None] | None = None,
 ) -> CheckOutcome:
     """The findings of an open document: the statement-slice fast path when the edits since
     the last full check stay inside one Convex function, a full check otherwise. `known`:
-    the findings of this very snapshot, already computed (a file opened as it is on disk)."""
+    the findings of this very snapshot, already computed (a file opened as it is on disk).
+    `checkpoint` is called at safe points and may raise `Overtaken`; the document is then
+    left as it was before the check (a later check starts from the same place)."""
     project = doc.project
     if project is None:
         return CheckOutcome([], [], False)
-    outcome = None if full or known is not None else _fast_check(doc, project)
+    outcome = None if full or known is not None else _fast_check(doc, project, checkpoint)
     if outcome is None:
         failures: list[RuleFailure] = []
         if known is not None:
             findings = list(known)
         else:
-            findings, failures = project.check(doc.path)
+            findings, failures = project.check(doc.path, checkpoint=checkpoint)
         findings = keep_through_syntax_errors(findings, doc.shown, doc.source)
         model = project.workspace.model(doc.path)
         doc.base = Base(
             convex_definitions(model) if model is not None else frozenset(),
             len(doc.source.root.named_children),
-            list(findings),
+            Carried(doc.path, findings),
         )
         doc.piece = None
         doc.changes = []
@@ -428,7 +450,9 @@ def check_document(
     return outcome
 
 
-def _fast_check(doc: Document, project: Project) -> CheckOutcome | None:
+def _fast_check(
+    doc: Document, project: Project, checkpoint: Callable[[], None] | None
+) -> CheckOutcome | None:
     base = doc.base
     if base is None or base.dirty is None or project.is_schema(doc.path):
         return None
@@ -451,13 +475,15 @@ def _fast_check(doc: Document, project: Project) -> CheckOutcome | None:
         model = analyze_file(piece.source, project.workspace.options)
     except RecursionError:
         return None
-    fresh, failures = project.check(doc.path, model=model, with_workspace_rules=False)
+    fresh, failures = project.check(
+        doc.path, model=model, with_workspace_rules=False, checkpoint=checkpoint
+    )
     merged = sorted(fresh + kept, key=Finding.sort_key)
     # The slice parses like the document wherever it is not blank: ask it about syntax errors.
     merged = keep_through_syntax_errors(merged, doc.shown, piece.source)
     # As exact as a full check of this text (the fast==full property test holds it to that):
     # the next edit, even in another function, starts from here.
-    base.findings = list(merged)
+    base.carried = Carried(doc.path, merged)
     base.dirty = None
     doc.full_pending = True
     return CheckOutcome(merged, failures, True)

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
+import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 from lsprotocol import types
+from pygls.exceptions import JsonRpcContentModified
+from pygls.io_ import StdoutWriter, run_async
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol, lsp_method
 from pygls.uris import from_fs_path, to_fs_path
@@ -18,6 +22,7 @@ from convex_xray.engine.findings import Edit, Finding
 from convex_xray.engine.runner import RuleFailure
 from convex_xray.engine.source import Encoding, LineIndex
 from convex_xray.lsp import convert
+from convex_xray.lsp.inbox import Inbox, ReadAheadReader
 from convex_xray.lsp.session import (
     Document,
     Folder,
@@ -45,6 +50,9 @@ APPLY_ALL_FIXES = "convex-xray.applyAllFixes"
 
 
 SHOW_RULE_DOCUMENTATION = "convex-xray.showRuleDocumentation"
+
+
+CATCH_UP_SECONDS = 0.0005  # a moment for the reader thread (`lsp/inbox`) to note what it read
 
 
 RECONCILE_SECONDS = 0.4  # idle time after a fast check before the full one
@@ -122,6 +130,53 @@ class ServerState(LanguageServer):
         self.gc_holds = 0
         self.messages_shown: set[str] = set()
         self.init_problems: list[str] = []
+        self.inbox = Inbox()  # what the client has sent that the loop has not handled yet
+
+    def start_io(self, stdin: Any = None, stdout: Any = None) -> None:
+        """pygls' stdio server, reading through `ReadAheadReader` (see `lsp/inbox`)."""
+        self._stop_event = threading.Event()
+        reader = ReadAheadReader(stdin or sys.stdin.buffer, self.inbox)
+        self.protocol.set_writer(StdoutWriter(stdout or sys.stdout.buffer))
+        try:
+            asyncio.run(
+                run_async(
+                    stop_event=self._stop_event,
+                    reader=reader,
+                    protocol=self.protocol,
+                    logger=log,
+                    error_handler=self.report_server_error,
+                )
+            )
+        except BrokenPipeError:
+            log.error("the connection to the client is lost: shutting down")
+        except (KeyboardInterrupt, SystemExit):
+            pass
+        finally:
+            self.shutdown()
+
+    async def still_wanted(self, uri: str) -> None:
+        """A request handler's first safe point. Yields once (pygls cancels a waiting request
+        task on `$/cancelRequest`), then gives up if the reader has already seen the request
+        cancelled (`asyncio.CancelledError`: pygls answers RequestCancelled) or a newer
+        version of the document (ContentModified: positions for a replaced text are useless)."""
+        # Not `sleep(0)`: waiting in the loop's select releases the GIL, so the reader thread
+        # notes what it read while the loop was busy (a cancel sent right after the request).
+        await asyncio.sleep(CATCH_UP_SECONDS)
+        self.raise_if_unwanted(uri)
+
+    def raise_if_unwanted(self, uri: str) -> None:
+        request = self.request_id()
+        if request is not None and self.inbox.cancelled(request):
+            raise asyncio.CancelledError
+        doc = self.documents.get(uri)
+        if doc is not None and self.inbox.newer(uri, doc.version):
+            raise JsonRpcContentModified(f"{uri} changed since the request was sent")
+
+    def request_id(self) -> int | str | None:
+        """The id of the request the running task answers (pygls keeps its futures by id)."""
+        task = asyncio.current_task()
+        futures = getattr(self.protocol, "_request_futures", {})
+        return next((key for key, future in futures.items() if future is task), None)
 
     def settings_for(self, project: Project | None) -> Settings:
         if project is None:

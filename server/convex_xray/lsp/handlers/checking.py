@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
+
+from pygls.exceptions import JsonRpcContentModified
 
 from convex_xray.engine.findings import Finding
 from convex_xray.engine.runner import RuleFailure
@@ -10,10 +13,11 @@ from convex_xray.lsp.publish import Publisher, identity
 from convex_xray.lsp.session import (
     CheckOutcome,
     Document,
+    Overtaken,
     Project,
     check_document,
 )
-from convex_xray.lsp.state import RECONCILE_SECONDS, log
+from convex_xray.lsp.state import CATCH_UP_SECONDS, RECONCILE_SECONDS, log
 
 
 class Checking(Publisher):
@@ -23,9 +27,9 @@ class Checking(Publisher):
         if self.pull:
             return
         previous = self.tasks.pop(doc.uri, None)
-        if previous is not None and not previous.done():
+        if previous is not None and (not previous.done() or getattr(previous, "skipped", False)):
             previous.cancel()
-            full = full or getattr(previous, "full", False)
+            full = full or getattr(previous, "full", False)  # a full check it never ran
         task = asyncio.ensure_future(self.check_later(doc, doc.version, delay_ms, full))
         task.full = full  # type: ignore[attr-defined]
         self.tasks[doc.uri] = task
@@ -37,11 +41,18 @@ class Checking(Publisher):
             await self.configured.wait()
         if delay_ms > 0:
             await asyncio.sleep(delay_ms / 1000)
-        if not self.current(doc, version):
-            return  # a newer version is on its way
-        outcome = self.check(doc, full=full)
+        while (wait := self.inbox.settling(doc.uri)) > 0 and self.current(doc, version):
+            await asyncio.sleep(wait)  # a burst of edits: check where it settles
+        if not self.current(doc, version) or self.overtaken(doc, version):
+            return self.skipped()  # a newer version is on its way: its own check follows
+        outcome = self.check(doc, full=full, checkpoint=self.checkpoint(doc, version))
         if outcome is None or doc.version != version:
-            return
+            return self.skipped()
+        # The reader thread may be holding bytes it read during the check but could not note
+        # while the check held the GIL: give it a moment before publishing.
+        await asyncio.sleep(CATCH_UP_SECONDS)
+        if not self.current(doc, version) or self.overtaken(doc, version):
+            return self.skipped()
         self.publish(doc.uri, self.diagnostics(doc, outcome.findings), version=doc.version)
         project = doc.project
         if project is None:
@@ -54,11 +65,40 @@ class Checking(Publisher):
     def current(self, doc: Document, version: int | None) -> bool:
         return doc.version == version and self.documents.get(doc.uri) is doc
 
+    def overtaken(self, doc: Document, version: int | None) -> bool:
+        """The client has already sent a newer version (read, not yet handled: `lsp/inbox`)."""
+        return self.inbox.newer(doc.uri, version)
+
+    def checkpoint(self, doc: Document, version: int | None) -> Callable[[], None]:
+        """A check's safe points: abandon it (never published) once it is out of date."""
+
+        def check_still_wanted() -> None:
+            if self.overtaken(doc, version):
+                raise Overtaken
+
+        return check_still_wanted
+
+    @staticmethod
+    def skipped() -> None:
+        """Mark the running check task as having done nothing (see `schedule`)."""
+        task = asyncio.current_task()
+        if task is not None:
+            task.skipped = True  # type: ignore[attr-defined]
+
     def check(
-        self, doc: Document, *, full: bool = False, known: list[Finding] | None = None
+        self,
+        doc: Document,
+        *,
+        full: bool = False,
+        known: list[Finding] | None = None,
+        checkpoint: Callable[[], None] | None = None,
     ) -> CheckOutcome | None:
         try:
-            outcome = check_document(doc, full=full, known=known)
+            outcome = check_document(doc, full=full, known=known, checkpoint=checkpoint)
+        except Overtaken:
+            return None
+        except JsonRpcContentModified:
+            raise  # a request's safe point (`still_wanted`): the request answers with it
         except Exception:  # never let a check take the server down; keep what is shown
             log.exception("checking %s failed", doc.path)
             return None

@@ -19,6 +19,7 @@ class PullDiagnostics(WorkspaceHandlers):
     ) -> types.DocumentDiagnosticReport:
         await self.configured.wait()
         uri = params.text_document.uri
+        await self.still_wanted(uri)
         doc = self.documents.get(uri)
         if doc is None or doc.project is None:
             path = path_of(uri)
@@ -36,7 +37,7 @@ class PullDiagnostics(WorkspaceHandlers):
         settings = self.settings_for(project)
         stale = doc.checked_version != doc.version or doc.checked_generation != project.generation
         if stale and (settings.run is RunMode.ON_TYPE or doc.checked_version is None):
-            outcome = self.check(doc)
+            outcome = self.check(doc, checkpoint=lambda: self.raise_if_unwanted(uri))
             if outcome is not None and outcome.fast:
                 self.schedule_reconcile(project)
         result_id = str(doc.result_id)

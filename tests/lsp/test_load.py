@@ -1,0 +1,171 @@
+"""The server under load: bursts of edits are coalesced (never a publish for a version the
+client has already replaced), requests cancelled by the client are answered as cancelled."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+
+import pytest
+from lsprotocol import types
+from pygls.exceptions import JsonRpcRequestCancelled
+
+from convex_xray.engine.findings import Finding, Severity, Span
+from convex_xray.engine.source import LineIndex, TextChange
+from convex_xray.lsp.incremental import Carried, line_shifts, shift_findings
+from tests.lsp.harness import TIMEOUT, capabilities, codes, position_at
+from tests.support.project import write_project
+
+FUNCTIONS = 24
+
+
+def _module(functions: int = FUNCTIONS) -> str:
+    """Many Convex functions, each with one unbounded `.collect()`: a check that takes a while."""
+    parts = ['import { query } from "./_generated/server";\n']
+    for number in range(functions):
+        parts.append(
+            f"""
+export const list{number} = query({{
+  args: {{}},
+  handler: async (ctx) => {{
+    const rows = await ctx.db.query("posts").collect();
+    return rows.length + {number};
+  }},
+}});
+"""
+        )
+    return "".join(parts)
+
+
+async def test_a_burst_of_edits_publishes_only_the_settled_version(start, tmp_path):
+    root = write_project(tmp_path / "app", {"many.ts": _module()})
+    session = await start(root)
+    client = session.client
+    uri = session.open("convex/many.ts")
+    first = await client.diagnostics_for(uri, version=1)
+    assert codes(first).count("unbounded-collect") == FUNCTIONS
+    before = len(client.published)
+    # A comment typed into one handler a character at a time, all sent back to back, then
+    # a real change: the last version drops one function's finding.
+    typed = "// typing fast, every keystroke its own version"
+    anchor = "return rows.length + 12;"
+    for number, character in enumerate(typed):
+        session.insert(uri, anchor, character, delta=len(anchor) + 1 + number)
+    final = session.replace(uri, 'ctx.db.query("posts").collect()', "[]", occurrence=3)
+    diagnostics = await client.diagnostics_for(uri, version=final, after=before)
+    assert codes(diagnostics).count("unbounded-collect") == FUNCTIONS - 1
+    await session.roundtrip()
+    versions = [p.version for p in client.published[before:] if p.uri == uri]
+    assert versions and set(versions) == {final}, versions  # never an overtaken version
+    assert len(versions) <= 2  # the fast check, and at most one reconcile that changed it
+
+
+async def _cancelled(session, busy_uri: str, method: str, params, msg_id: str):
+    """Keep the server busy (an edit of a long document, then a pull that checks it), send
+    `method` and cancel it straight away, as an editor does when the user moves on; the
+    server's answer."""
+    protocol = session.client.protocol
+    text = session.texts[busy_uri]
+    whole = types.Range(start=types.Position(0, 0), end=position_at(text, len(text)))
+    session.change(busy_uri, [(whole, text + " ")])  # a new text throughout: a full check
+    busy = session.client.text_document_diagnostic_async(
+        types.DocumentDiagnosticParams(text_document=types.TextDocumentIdentifier(uri=busy_uri))
+    )
+    future = asyncio.wrap_future(protocol.send_request(method, params, msg_id=msg_id))
+    protocol.notify(types.CANCEL_REQUEST, types.CancelParams(id=msg_id))
+    await asyncio.wait_for(busy, TIMEOUT)
+    try:
+        return await asyncio.wait_for(future, TIMEOUT)
+    except JsonRpcRequestCancelled as error:
+        return error
+
+
+async def test_cancelled_requests_are_answered_cancelled(start, tmp_path):
+    files = {"many.ts": _module(), "heavy.ts": _module(FUNCTIONS * 10)}
+    root = write_project(tmp_path / "app", files)
+    session = await start(root, caps=capabilities(pull=True))
+    uri = session.open("convex/many.ts")
+    heavy = session.open("convex/heavy.ts")
+    document = types.TextDocumentIdentifier(uri=uri)
+    everything = types.Range(start=types.Position(0, 0), end=types.Position(200, 0))
+    requests = [
+        (types.TEXT_DOCUMENT_CODE_LENS, types.CodeLensParams(text_document=document)),
+        (
+            types.TEXT_DOCUMENT_CODE_ACTION,
+            types.CodeActionParams(
+                text_document=document,
+                range=everything,
+                context=types.CodeActionContext(diagnostics=[]),
+            ),
+        ),
+        (types.TEXT_DOCUMENT_DIAGNOSTIC, types.DocumentDiagnosticParams(text_document=document)),
+    ]
+    for number, (method, params) in enumerate(requests):
+        answer = await _cancelled(session, heavy, method, params, f"cancel-me-{number}")
+        assert isinstance(answer, JsonRpcRequestCancelled), (method, answer)
+    # Not cancelled, the same request is answered.
+    report = await asyncio.wait_for(
+        session.client.text_document_diagnostic_async(
+            types.DocumentDiagnosticParams(text_document=document)
+        ),
+        TIMEOUT,
+    )
+    assert codes(report.items).count("unbounded-collect") == FUNCTIONS
+
+
+# -- the pieces that make a burst cheap ----------------------------------------------------------
+
+
+def test_derived_line_index_equals_a_fresh_one():
+    rng = random.Random(7)
+    for _ in range(2000):
+        data = bytes(rng.choice(b"ab\n") for _ in range(rng.randint(0, 40)))
+        start = rng.randint(0, len(data))
+        end = rng.randint(start, len(data))
+        new = bytes(rng.choice(b"xy\n") for _ in range(rng.randint(0, 6)))
+        after = data[:start] + new + data[end:]
+        derived = LineIndex(data).edited(start, end, new, after)
+        assert derived is not None
+        assert derived.line_starts == LineIndex(after).line_starts
+    assert LineIndex(b"a\r\nb").edited(0, 1, b"c", b"c\r\nb") is None  # `\r`: built afresh
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_carried_findings_equal_shifting_edit_by_edit(seed, tmp_path):
+    """Queued (and merged) edits move findings exactly as shifting after every edit does."""
+    rng = random.Random(seed)
+    path = tmp_path / "a.ts"
+    data = "".join(rng.choice("ab \n") for _ in range(200)).encode()
+    findings = []
+    for number in range(12):
+        start = rng.randint(0, 190)
+        findings.append(
+            Finding(
+                rule="unbounded-collect",
+                code="XR",
+                severity=Severity.WARNING,
+                span=Span(path, start, start + rng.randint(0, 10)),
+                message=f"see line {number + 1}",
+            )
+        )
+    carried = Carried(path, findings)
+    eager = list(findings)
+    cursor = rng.randint(0, len(data))
+    for _ in range(60):
+        if rng.random() < 0.7:  # typing or deleting at the cursor: merges
+            if rng.random() < 0.8 or cursor == 0:
+                change = TextChange(cursor, cursor, rng.choice(["x", "\n", "é"]))
+            else:
+                change = TextChange(cursor - 1, cursor, "")
+        else:  # somewhere else
+            cursor = rng.randint(0, len(data))
+            change = TextChange(cursor, min(len(data), cursor + rng.randint(0, 3)), "y")
+        shifts = line_shifts(data, [change])
+        eager = shift_findings(eager, path, [change], shifts)
+        carried.edit([change], shifts)
+        new = change.text.encode()
+        data = data[: change.start] + new + data[change.end :]
+        cursor = change.start + len(new)
+        if rng.random() < 0.1:
+            assert carried.get() == eager
+    assert carried.get() == eager
