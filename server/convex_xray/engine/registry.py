@@ -33,6 +33,7 @@ class RuleMeta:
     # after every other rule and after suppressions were applied: sees which were used)
     scope: str = "file"
     unnecessary: bool = False  # editors show these faded (LSP DiagnosticTag.Unnecessary)
+    suppressible: bool = True  # False: disable comments do not silence it (a syntax error)
 
     @property
     def docs_url(self) -> str:

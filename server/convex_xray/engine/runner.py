@@ -13,7 +13,7 @@ from convex_xray.engine.context import RuleContext
 from convex_xray.engine.findings import Finding
 from convex_xray.engine.fixes import FixValidator
 from convex_xray.engine.model import FileModel
-from convex_xray.engine.registry import Rule, iter_rules
+from convex_xray.engine.registry import Rule, iter_rules, resolve_rule
 from convex_xray.engine.roles import apply_role, role_of
 from convex_xray.engine.source import SourceFile
 from convex_xray.engine.suppressions import Suppressions, anchor_lines, parse_suppressions
@@ -135,6 +135,10 @@ def apply_suppressions(
         suppressions = cache.get(finding.path)
         if suppressions is None:
             suppressions = cache[finding.path] = parse_suppressions(source)
+        rule = resolve_rule(finding.rule)
+        if rule is not None and not rule.meta.suppressible:
+            kept.append(finding)
+            continue
         line = source.lines.line_of(finding.span.start)
         also = anchor_lines(source, finding.span.start) if suppressions.items else ()
         if not suppressions.silences(finding, line, also):

@@ -276,6 +276,19 @@ class SourceFile:
     def has_errors(self) -> bool:
         return self.root.has_error
 
+    def first_error(self) -> Node | None:
+        """The first ERROR or MISSING node in document order, or None when the file parses."""
+        node = self.root
+        if not node.has_error:
+            return None
+        while True:
+            if node.type == "ERROR" or node.is_missing:
+                return node
+            following = next((c for c in node.children if c.has_error or c.is_missing), None)
+            if following is None:
+                return node  # has_error with no erroneous child: the node itself
+            node = following
+
     def error_count(self) -> int:
         """How many ERROR and MISSING nodes the tree has (outermost ERROR nodes only): what a
         fix must not increase."""
