@@ -27,6 +27,8 @@ ROOT = Path("/app/convex")
         ("seed.ts", "script"),
         ("seedData.ts", "script"),
         ("dev/reset.ts", "script"),
+        ("provider_migrations.ts", "script"),
+        ("lib/userMigration.ts", "script"),
         # near misses: names that merely contain the words
         ("users.ts", "production"),
         ("contest.ts", "production"),
@@ -93,6 +95,31 @@ export const wipe = internalMutation({
   },
 });
 """
+
+
+PAGES_IN_A_LOOP = """
+import { internalMutation } from "./_generated/server";
+export const backfill = internalMutation({
+  args: {},
+  handler: async (ctx) => {
+    let cursor: string | null = null;
+    let done = false;
+    while (!done) {
+      const page = await ctx.db.query("posts").paginate({ cursor, numItems: 100 });
+      for (const post of page.page) await ctx.db.patch(post._id, { status: "x" });
+      cursor = page.continueCursor;
+      done = page.isDone;
+    }
+  },
+});
+"""
+
+
+def test_a_convex_limit_keeps_its_tier_in_a_script_not_in_a_test(tmp_path):
+    project = write_project(tmp_path, {"migrations/backfill.ts": PAGES_IN_A_LOOP, "backfill.test.ts": PAGES_IN_A_LOOP})
+    _, result = check_project(project, select=["n-plus-one-read"])
+    got = sorted((f.path.name, f.severity, f.role) for f in result.findings)
+    assert got == [("backfill.test.ts", Severity.INFO, "test"), ("backfill.ts", Severity.ERROR, "script")]
 
 
 def test_tiers_by_role(tmp_path):
