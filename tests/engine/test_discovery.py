@@ -118,3 +118,11 @@ def test_function_code_outside_the_app_uses_the_schema_of_the_generated_it_impor
     assert schemas["extra/convex"] == (tmp_path / "convex" / "schema.ts").resolve()
     assert schemas["other/convex"] is None  # imports no app's _generated: no schema borrowed
     assert len(workspace.app_schemas()) == 1
+
+
+def test_vendored_folders_inside_an_app_are_not_checked(tmp_path):
+    write(tmp_path, "convex/a.ts")
+    write(tmp_path, "convex/vendor/harness/suite.ts")
+    write(tmp_path, "convex/vendors.ts")  # near miss: a file, not a vendored folder
+    workspace = Workspace(discover(tmp_path), base=tmp_path)
+    assert sorted(p.relative_to(tmp_path.resolve()).as_posix() for p in workspace.files()) == ["convex/a.ts", "convex/vendors.ts"]

@@ -18,6 +18,7 @@ from convex_xray.engine.analysis.analyzer import analyze_file
 from convex_xray.engine.analysis.options import AnalysisBudgetExceeded, AnalysisOptions
 from convex_xray.engine.discovery import (
     SCHEMA_NAMES,
+    VENDOR_DIRS,
     FoundRoot,
     generated_owner,
     is_component_dir,
@@ -191,6 +192,8 @@ class Workspace:
             found: set[Path] = set()
             for root in self.roots:
                 for directory in walk_dirs(root.path, max_depth=30):
+                    if VENDOR_DIRS.intersection(directory.relative_to(root.path).parts):
+                        continue  # someone else's code copied into the app (see discovery)
                     try:
                         entries = list(os.scandir(directory))
                     except OSError as error:
