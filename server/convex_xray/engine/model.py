@@ -247,6 +247,9 @@ class HelperCall(Event):
     callee: str = ""  # local name or `Namespace.member`
     passes_context: bool = False
     via_reference: bool = False  # `xs.map(enrich)`: the function is passed, called per item
+    # `loader.getUser(id)` where `const loader = makeLoader(ctx)`: the factory whose returned
+    # closures do the reading (`makeLoader`, or `new UserRepo` -> `UserRepo.<method>`).
+    factory: str = ""
 
 
 @dataclass(slots=True, eq=False)

@@ -33,7 +33,7 @@ from convex_xray.engine.memo import Memo, MemoKey
 from convex_xray.engine.model import DbRead, FileModel, FunctionModel, HelperCall, RunCall
 from convex_xray.engine.schema import Schema, read_schema
 from convex_xray.engine.source import DecodeError, SourceFile, is_source_path
-from convex_xray.engine.syntax import text_of
+from convex_xray.engine.syntax import descendants, text_of
 
 T = TypeVar("T")
 
@@ -463,11 +463,18 @@ class Workspace:
     def resolve_call(self, model: FileModel, call: HelperCall) -> tuple[FileModel, FunctionModel] | None:
         """The function a helper call lands on, in this file or through its imports."""
         callee = call.callee
+        if call.factory:
+            return self._resolve_factory(model, call)
         if "." in callee:
+            local = model.function_named(callee)  # a method of this file's object or class
+            if local is not None:
+                return model, local
             namespace, member = callee.split(".", 1)
             binding = model.imports.get(namespace)
-            if binding is None or binding.imported != "*":
+            if binding is None:
                 return None
+            if binding.imported != "*":  # a method of an imported object or class
+                return self._exported(binding.module, model.path, f"{binding.imported}.{member}")
             return self._exported(binding.module, model.path, member)
         # Local closures first (innermost), then top-level functions, then imports.
         if call.function is not None:
@@ -484,6 +491,23 @@ class Workspace:
         if binding is None or binding.imported == "*":
             return None
         return self._exported(binding.module, model.path, binding.imported)
+
+    def _resolve_factory(self, model: FileModel, call: HelperCall) -> tuple[FileModel, FunctionModel] | None:
+        """`repo.load(id)` after `repo = new UserRepo(ctx)` lands on `UserRepo.load`;
+        `loader.getUser(id)` after `loader = makeLoader(ctx)` on `makeLoader`, whose returned
+        closures read through the ctx it captured."""
+        method = call.callee.rsplit(".", 1)[-1]
+        factory = call.factory
+        if factory.startswith("new "):
+            owner = factory[4:]
+            target = f"{owner}.{method}"
+        else:
+            target = factory
+        probe = HelperCall(node=call.node, function=call.function, loops=call.loops, awaited=call.awaited, callee=target, passes_context=True)
+        resolved = self.resolve_call(model, probe)
+        if resolved is not None and not factory.startswith("new ") and not _returns_closures(resolved[1]):
+            return None  # `const name = format(ctx, x)`: a value, not an object of readers
+        return resolved
 
     def component_client(self, model: FileModel, name: str, depth: int = 0) -> str | None:
         """The component (`aggregate`) that `name` is a client of, here or through imports."""
@@ -691,6 +715,19 @@ class Workspace:
             if key in first_call:
                 summary.first_call, summary.first_call_text = first_call[key]
             self._summaries[key] = summary
+
+
+def _returns_closures(function: FunctionModel) -> bool:
+    """The function returns an object literal (of methods), a function, or a class instance."""
+    for node in descendants(function.node):
+        if node.type == "return_statement" and node.named_children:
+            value = node.named_children[0]
+            while value.type in ("parenthesized_expression", "as_expression", "satisfies_expression") and value.named_children:
+                value = value.named_children[0]
+            if value.type in ("object", "arrow_function", "function_expression", "new_expression"):
+                return True
+    body = function.node.child_by_field_name("body")
+    return body is not None and body.type in ("object", "parenthesized_expression")
 
 
 def _own(events: list, function: FunctionModel) -> list:

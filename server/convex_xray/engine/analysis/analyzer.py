@@ -11,17 +11,35 @@ from tree_sitter import Node, QueryCursor
 
 from convex_xray.engine.analysis.declarations import DeclarationAnalysis
 from convex_xray.engine.analysis.options import AnalysisOptions
-from convex_xray.engine.analysis.queries import candidate_query, namespace_query
+from convex_xray.engine.analysis.queries import candidate_query, declarator_query, namespace_query
 from convex_xray.engine.analysis.vocabulary import MEMBER_METHODS
 from convex_xray.engine.model import (
     FileModel,
 )
 from convex_xray.engine.source import SourceFile
-from convex_xray.engine.syntax import text_of
+from convex_xray.engine.syntax import call_args, text_of
 
 
 class FileAnalyzer(DeclarationAnalysis):
     """One pass over one file. Use `analyze_file`."""
+
+    def collect_factory_values(self, root: Node) -> None:
+        """`const loader = makeLoader(ctx)`, `const repo = new UserRepo(ctx)`: the closures and
+        methods of what they return read through the captured ctx."""
+        for _pattern, capture in QueryCursor(declarator_query(self.source.language)).matches(root):
+            value = capture["value"][0]
+            # Awaited results are data (a Map of users, a list): only what a factory returns
+            # synchronously (an object of closures, a class instance) reads later.
+            if value.type not in ("call_expression", "new_expression"):
+                continue
+            callee = value.child_by_field_name("function") or value.child_by_field_name("constructor")
+            if callee is None or callee.type not in ("identifier", "member_expression"):
+                continue
+            if not any(self.carries_handle(arg, None) for arg in call_args(value)):
+                continue
+            prefix = "new " if value.type == "new_expression" else ""
+            name = text_of(capture["name"][0])
+            self.factory_values.setdefault(name, []).append((capture["declarator"][0], prefix + text_of(callee)))
 
     def run(self) -> FileModel:
         root = self.source.root
@@ -44,7 +62,16 @@ class FileAnalyzer(DeclarationAnalysis):
                 )
             elif "member_arg" in capture:
                 member_args.append(capture["member_arg"][0])
-        namespaces = tuple(sorted(b.local for b in self.model.imports.values() if b.imported == "*"))
+        self.collect_factory_values(root)
+        # Member calls worth following whatever the method is called: on namespaces, on the
+        # file's objects and classes, on imported names, on what a ctx-taking factory returned.
+        namespaces = tuple(
+            sorted(
+                {b.local for b in self.model.imports.values()}
+                | self.method_owners
+                | set(self.factory_values)
+            )
+        )
         if namespaces:
             cursor = QueryCursor(namespace_query(self.source.language, namespaces))
             for _pattern, capture in cursor.matches(root):

@@ -91,6 +91,8 @@ class CallAnalysis(ChainAnalysis):
         binding = self.model.imports.get(text_of(obj)) if obj.type == "identifier" else None
         if binding is not None and binding.imported == "*":
             self.helper_call(call, f"{text_of(obj)}.{method}", call_args(call))
+        elif obj.type == "identifier" and self.member_helper_call(call, text_of(obj), method):
+            pass
         elif method in ("get", "post", "put", "patch", "delete", "request") and text_of(obj) == "axios":
             self.fetch(call, f"axios.{method}")
 
@@ -135,6 +137,43 @@ class CallAnalysis(ChainAnalysis):
         self.model.helper_calls.append(event)
         if function is not None:
             function.helper_calls.append(event)
+
+    def member_helper_call(self, call: Node, owner: str, method: str) -> bool:
+        """`Users.byEmail(ctx, e)` on an object or class of this file or an imported one, or
+        `loader.getUser(id)` on what a factory returned: a helper call that may read."""
+        factory = self.factory_for(owner, call)
+        if factory is not None:
+            function, loops = self.context_of(call)
+            event = HelperCall(
+                node=call, function=function, loops=loops, awaited=self.awaited(call),
+                callee=f"{owner}.{method}", passes_context=True, factory=factory,
+            )
+            self.model.helper_calls.append(event)
+            if function is not None:
+                function.helper_calls.append(event)
+            return True
+        if owner in self.method_owners or owner in self.model.imports:
+            args = call_args(call)
+            if any(self.carries_handle(a, None) for a in args):
+                self.helper_call(call, f"{owner}.{method}", args)
+                return True
+        return False
+
+    def factory_for(self, name: str, call: Node) -> str | None:
+        """The factory whose result `name` holds at `call`: the nearest earlier declaration
+        of `name` in a scope around the call."""
+        best: tuple[int, str] | None = None
+        for declarator, factory in self.factory_values.get(name, ()):
+            if declarator.start_byte > call.start_byte:
+                continue
+            scope = declarator.parent
+            while scope is not None and scope.type not in ("statement_block", "program"):
+                scope = scope.parent
+            if scope is None or not (scope.start_byte <= call.start_byte < scope.end_byte):
+                continue
+            if best is None or declarator.start_byte > best[0]:
+                best = (declarator.start_byte, factory)
+        return best[1] if best is not None else None
 
     def client_call(self, call: Node, client: str, method: str) -> None:
         """`counter.add(ctx, ...)` on a top-level or imported object: maybe a component client

@@ -57,6 +57,11 @@ class DeclarationAnalysis(CallAnalysis):
             elif node.type in ("function_declaration", "generator_function_declaration"):
                 name = node.child_by_field_name("name")
                 self.add_function(text_of(name), FunctionKind.HELPER, node, name, statement, exported)
+            elif node.type == "class_declaration":
+                name = node.child_by_field_name("name")
+                class_body = node.child_by_field_name("body")
+                if name is not None and class_body is not None:
+                    self.add_methods(text_of(name), class_body, statement, exported)
             elif node.type in ("lexical_declaration", "variable_declaration"):
                 for declarator in node.named_children:
                     if declarator.type != "variable_declarator":
@@ -67,6 +72,8 @@ class DeclarationAnalysis(CallAnalysis):
                         continue
                     self.top_consts[text_of(name)] = value
                     self.maybe_component_client(text_of(name), value)
+                    if value.type == "object":
+                        self.add_methods(text_of(name), value, statement, exported)
                     if value.type in ("arrow_function", "function_expression"):
                         self.add_function(text_of(name), FunctionKind.HELPER, value, name, statement, exported)
                     elif value.type == "call_expression":
@@ -140,6 +147,27 @@ class DeclarationAnalysis(CallAnalysis):
         if name in known:
             return name, known[name]
         return None
+
+    def add_methods(self, owner: str, body: Node, statement: Node, exported: bool) -> None:
+        """The methods of a top-level object literal or class become helpers named
+        `Owner.method`, so `Users.byEmail(ctx, email)` and `repo.load(id)` can be followed."""
+        added = False
+        for member in body.named_children:
+            key: Node | None = None
+            function: Node | None = None
+            if member.type == "method_definition":
+                key, function = member.child_by_field_name("name"), member
+            elif member.type in ("pair", "public_field_definition", "field_definition"):
+                key = member.child_by_field_name("key") or member.child_by_field_name("property")
+                function = unwrap(member.child_by_field_name("value"))
+                if function is None or function.type not in ("arrow_function", "function_expression"):
+                    continue
+            if key is None or function is None or key.type not in ("property_identifier", "identifier"):
+                continue
+            self.add_function(f"{owner}.{text_of(key)}", FunctionKind.HELPER, function, key, statement, exported)
+            added = True
+        if added:
+            self.method_owners.add(owner)
 
     def maybe_component_client(self, name: str, value: Node) -> None:
         """`new TableAggregate(components.aggregate, ...)`, `createClient(components.betterAuth)`:

@@ -38,3 +38,13 @@ def namespace_query(language: Language, names: tuple[str, ...]) -> Query:
   arguments: (arguments) @args) @member_call
  (#any-of? @object {quoted}))""",
     )
+
+
+@cache
+def declarator_query(language: Language) -> Query:
+    """`const x = f(...)` / `new C(...)` / `await f(...)`: candidates for factory-made readers."""
+    return Query(
+        language,
+        """(variable_declarator name: (identifier) @name
+  value: [(call_expression) (new_expression) (await_expression)] @value) @declarator""",
+    )

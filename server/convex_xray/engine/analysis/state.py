@@ -30,6 +30,10 @@ class AnalyzerState:
         self.top_consts: dict[str, Node] = {}
         # name -> runs its items concurrently, for this file's own `asyncMap`-like wrappers.
         self.learned_loop_helpers: dict[str, bool] | None = None
+        # Top-level object literals and classes whose methods became `Name.method` helpers.
+        self.method_owners: set[str] = set()
+        # Local names bound to what a factory returns: name -> [(declarator, factory callee)].
+        self.factory_values: dict[str, list[tuple[Node, str]]] = {}
         self.context_memo: dict[int, tuple[FunctionModel | None, tuple[Loop, ...]]] = {}
         self.deadline = time.monotonic() + options.time_budget_s
 

@@ -25,7 +25,12 @@ def costly_loops(event: Event) -> tuple[Loop, ...]:
         # Paging whatever the cursor is called: the loop feeds the result back into the call
         # (`after = page.next; ... runQuery(ref, { after })`). Polling: the loop waits between
         # attempts (`await sleep(1000)`), so it repeats in time, not per item.
-        if _feeds_result_back(event, innermost.node) or _waits_between(innermost.node):
+        # Only `ctx.run*` pages this way: a read fed by the previous one (walking up parents,
+        # skipping to the next distinct key) still reads once per step of the walk.
+        if not _counts_over_collection(innermost.node) and (
+            (isinstance(event, RunCall) and _feeds_result_back(event, innermost.node))
+            or _waits_between(innermost.node)
+        ):
             return ()
     return loops
 
@@ -34,6 +39,15 @@ _DELAY_CALL = re.compile(
     r"\bawait\s+(?:new\s+Promise\s*(?:<[^>]*>)?\s*\(\s*\(?\s*\w+\s*\)?\s*=>\s*setTimeout\b"
     r"|(?:\w+\.)?(?:sleep|delay|wait|waitFor|backoff)\s*\()"
 )
+
+
+def _counts_over_collection(loop: Node) -> bool:
+    """`for (let i = 0; i < blocks.length; i++)`: an index loop over a collection is per item
+    even when each call feeds the next."""
+    body = loop.child_by_field_name("body")
+    end = body.start_byte if body is not None else loop.end_byte
+    header = loop.text[: end - loop.start_byte] if loop.text is not None else b""
+    return loop.type == "for_statement" and (b".length" in header or b".size" in header)
 
 
 def _waits_between(loop: Node) -> bool:
