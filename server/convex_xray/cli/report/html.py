@@ -144,7 +144,7 @@ def _top(report: Report) -> str:
         [str(rank), f"<code>{_e(e.function)}</code>", f"<code>{_e(e.rel_path)}:{e.line}-{e.end_line}</code>", _e(e.kind), str(len(e.problems)), _e(entry_cost(e)), _e(saved_text(e)), _e(e.fix)]
         for rank, e in enumerate(report.top, 1)
     ]
-    out.append(_table(["#", "Function", "Where", "Kind", "Problems", "Cost per call", "Fix saves", "Fix"], rows, frozenset({0, 4}), frozenset({2})))
+    out.append(_table(["#", "Function", "Where", "Kind", "Problems", "Cost per call", "Fix saves", "Fix"], rows, frozenset({0, 4}), frozenset({1, 2})))
     for rank, entry in enumerate(report.top, 1):
         out.append(f"<h3>{rank}. <code>{_e(entry.function)}</code> — <code>{_e(entry.rel_path)}</code> lines {entry.line}-{entry.end_line}</h3>")
         out.append(f'<p class="muted">Runs: {_e(entry.frequency_reason)}. Cost: {_e(entry_cost(entry))}.</p>')

@@ -47,7 +47,7 @@ def entry_cost(entry: FunctionEntry) -> str:
     if entry.growth:
         parts.append(f"grows {entry.growth}")
     if (entry.reads_per_call or 0) > READ_LIMIT:
-        parts.append(f"over Convex's {READ_LIMIT:,}-document limit at these sizes: the call fails")
+        parts.append(f"past Convex's {READ_LIMIT:,}-read limit at the assumed sizes")
     return ", ".join(parts)
 
 
