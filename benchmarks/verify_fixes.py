@@ -656,6 +656,23 @@ def markdown(results: list[dict[str, Any]]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def write_results(
+    args: argparse.Namespace, xray: list[str], results: list[dict[str, Any]], *, quiet: bool = False
+) -> None:
+    table = markdown(results)
+    if not quiet:
+        print(table)
+    payload = {
+        "xray": xray,
+        "packages": list(NPM_PACKAGES),
+        "results": results,
+        "kinds": per_kind(results),
+    }
+    args.out.write_text(json.dumps(payload, indent=1) + "\n")
+    if args.markdown:
+        args.markdown.write_text(table)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("apps", nargs="+", type=Path, help="app root directories")
@@ -729,17 +746,9 @@ def main(argv: list[str] | None = None) -> int:
                 isolate=args.isolate,
             )
         )
-    table = markdown(results)
-    print(table)
-    payload = {
-        "xray": xray,
-        "packages": list(NPM_PACKAGES),
-        "results": results,
-        "kinds": per_kind(results),
-    }
-    args.out.write_text(json.dumps(payload, indent=1) + "\n")
-    if args.markdown:
-        args.markdown.write_text(table)
+        # Written after every app, so a long run's finished apps survive an interruption.
+        write_results(args, xray, results, quiet=True)
+    write_results(args, xray, results)
     return 0
 
 
