@@ -146,13 +146,16 @@ async def test_cross_file_add_index_fix_edits_schema_too(start, tmp_path):
     assert "filter-on-query" not in codes(after)
 
 
-async def test_display_only_fix_is_a_suggestion_without_edit(start, tmp_path):
+async def test_advice_without_an_edit_is_no_quick_fix(start, tmp_path):
+    """A counted `.collect()` has no edit that keeps its meaning: the message says "keep a
+    counter", and the only actions are the disable comment and the documentation."""
     session, uri, diagnostics = await _opened(start, tmp_path)
     counted = next(d for d in diagnostics if d.code == "unbounded-collect")
     actions = await _code_actions(session, uri, [counted])
-    suggestion = actions[0]
-    assert suggestion.title.endswith(" (suggestion)")
-    assert suggestion.edit is None and suggestion.data is None and not suggestion.is_preferred
+    assert [a.title for a in actions if a.kind == types.CodeActionKind.QuickFix] == [
+        "Disable unbounded-collect for this line",
+        "Show documentation for unbounded-collect",
+    ]
 
 
 async def test_disable_comment_and_documentation(start, tmp_path):

@@ -25,7 +25,7 @@ from convex_xray.engine.runner import CheckResult
 from convex_xray.engine.workspace import FileProblem, Workspace
 
 CACHE_DIR_NAME = ".convex-xray-cache"
-FORMAT = 2  # 2: findings carry role and limit_risk
+FORMAT = 3  # 2: findings carry role and limit_risk; 3: fixes validated, none without edits
 KEEP_ENTRIES = 16  # older entries are pruned
 
 

@@ -33,9 +33,10 @@ class Severity(enum.IntEnum):
 class Applicability(enum.Enum):
     """Whether a fix may be applied without a human looking (ruff's model)."""
 
-    SAFE = "safe"  # keeps the program's meaning
-    UNSAFE = "unsafe"  # may change behaviour; applied only with --unsafe-fixes
-    DISPLAY_ONLY = "display-only"  # advice shown in the editor, never applied automatically
+    SAFE = "safe"  # keeps the program's meaning in every case
+    UNSAFE = "unsafe"  # keeps the common case; the difference is named; only with --unsafe-fixes
+    # No third kind: advice that edits nothing belongs in the message, hover and docs, never
+    # in a quick fix that does nothing when chosen.
 
 
 class FixAvailability(enum.Enum):
@@ -75,7 +76,8 @@ class Edit:
 class Fix:
     """A titled set of edits (possibly across files) with a safety decision.
 
-    Build through `Fix.safe/unsafe/display_only` so no fix exists without a decision.
+    Build through `Fix.safe/unsafe` so no fix exists without a decision. A fix without
+    edits never leaves the engine (`engine/fixes.FixValidator` drops it).
     """
 
     title: str
@@ -89,10 +91,6 @@ class Fix:
     @classmethod
     def unsafe(cls, title: str, edits: Sequence[Edit]) -> Fix:
         return cls(title, tuple(edits), Applicability.UNSAFE)
-
-    @classmethod
-    def display_only(cls, title: str, edits: Sequence[Edit] = ()) -> Fix:
-        return cls(title, tuple(edits), Applicability.DISPLAY_ONLY)
 
     @property
     def paths(self) -> set[Path]:

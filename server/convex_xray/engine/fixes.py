@@ -24,9 +24,7 @@ MAX_PASSES = 10
 def applicable(fix: Fix | None, *, unsafe: bool) -> bool:
     if fix is None or not fix.edits:
         return False
-    if fix.applicability is Applicability.SAFE:
-        return True
-    return unsafe and fix.applicability is Applicability.UNSAFE
+    return fix.applicability is Applicability.SAFE or unsafe
 
 
 def apply_edits(data: bytes, edits: Iterable[Edit]) -> bytes:
@@ -242,9 +240,9 @@ def _region_has_error(source: SourceFile, start: int, end: int) -> bool:
 
 
 class FixValidator:
-    """Checks fixes as they leave the engine: a fix survives only if no edited region (and
-    not the finding itself) sits in a function with a syntax error, and if applying all its
-    edits to each file it touches adds no ERROR or MISSING node there. Results are memoised
+    """Checks fixes as they leave the engine: a fix survives only if it has an edit, no
+    edited region (and not the finding itself) sits in a function with a syntax error, and
+    applying all its edits to each file it touches adds no ERROR or MISSING node there. Results are memoised
     per fix, since several findings often share one fix (an index, a batch)."""
 
     def __init__(self, source_of: Callable[[Path], SourceFile | None]) -> None:
@@ -265,7 +263,7 @@ class FixValidator:
 
     def valid(self, fix: Fix) -> bool:
         if not fix.edits:
-            return True  # nothing to apply (kept or dropped by the offering policy, not here)
+            return False  # a quick fix that does nothing when chosen: the message says it
         key = tuple(sorted((str(e.path), e.start, e.end, e.new_text) for e in fix.edits))
         verdict = self._verdicts.get(key)
         if verdict is None:

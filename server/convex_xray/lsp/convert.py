@@ -14,7 +14,7 @@ from typing import Any
 
 from lsprotocol import types
 
-from convex_xray.engine.findings import Applicability, Edit, Finding, Fix, Severity
+from convex_xray.engine.findings import Edit, Finding, Fix, Severity
 from convex_xray.engine.registry import resolve_rule
 from convex_xray.engine.source import Encoding, LineIndex, SourceFile, TextChange
 
@@ -200,7 +200,5 @@ def workspace_edit(
 
 
 def fix_title(fix: Fix) -> str:
-    """The quick-fix menu's text: plain, and a suggestion (nothing is applied) says so."""
-    if fix.applicability is Applicability.DISPLAY_ONLY:
-        return f"{plain(fix.title)} (suggestion)"
+    """The quick-fix menu's text, plain."""
     return plain(fix.title)

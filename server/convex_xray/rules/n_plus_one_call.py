@@ -90,10 +90,7 @@ def _component_client_calls(ctx: RuleContext) -> Iterator[Finding]:
         related = [
             Related(Span(ctx.path, innermost.header_start, innermost.header_end), f"the loop (line {line_of(ctx.source, innermost.header_start)})")
         ]
-        yield ctx.finding(
-            META, call.node, message, related=related,
-            fix=Fix.display_only("Call the component once with the whole list"),
-        )
+        yield ctx.finding(META, call.node, message, related=related)
 
 
 @register(META)
@@ -106,21 +103,16 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
             continue
         innermost = loops[-1]
         ref = " ".join((call.ref or "…").split())
+        batch = _batch_name(call.ref)
+        instead = f"write `{batch}` taking an array and call it once" if batch else "pass the whole list to one internal function instead"
         message = (
             f"`ctx.{call.method}({ref})` runs once per {loop_phrase(ctx.source, loops)}: every call is "
-            "its own function run and transaction (20 items = 20 runs). Pass the whole list to one "
-            "internal function instead."
+            f"its own function run and transaction (20 items = 20 runs). Outside the loop, {instead}."
         )
         related = [
             Related(Span(ctx.path, innermost.header_start, innermost.header_end), f"the loop (line {line_of(ctx.source, innermost.header_start)})")
         ]
-        batch = _batch_name(call.ref)
-        title = (
-            f"Write `{batch}` taking an array and call it once outside the loop"
-            if batch
-            else "Move the per-item work into one internal function that takes an array"
-        )
-        yield ctx.finding(META, call.node, message, related=related, fix=Fix.display_only(title))
+        yield ctx.finding(META, call.node, message, related=related)
     yield from _component_client_calls(ctx)
     for helper in ctx.model.helper_calls:
         loops = costly_loops(helper)
@@ -142,10 +134,4 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
             Related(summary.first_call, f"`{helper.callee}` calls {summary.first_call_text} here"),
             Related(Span(ctx.path, innermost.header_start, innermost.header_end), f"the loop (line {line_of(ctx.source, innermost.header_start)})"),
         ]
-        yield ctx.finding(
-            META,
-            helper.node,
-            message,
-            related=related,
-            fix=Fix.display_only("Move the per-item work into one internal function that takes an array"),
-        )
+        yield ctx.finding(META, helper.node, message, related=related)

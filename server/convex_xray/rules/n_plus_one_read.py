@@ -147,7 +147,6 @@ def _paginate_loop_findings(ctx: RuleContext) -> Iterator[Finding]:
             "with `ctx.runQuery`.",
             severity=Severity.ERROR,
             related=[Related(Span(ctx.path, loop.header_start, loop.header_end), "the loop")],
-            fix=Fix.display_only("Process one page per call and schedule the next page"),
             limit_risk=True,  # Convex's one-paginated-query limit: a script breaks on it too
         )
 

@@ -114,12 +114,7 @@ def _fixes(ctx: RuleContext, read: DbRead, use: ResultUse) -> tuple[Fix | None, 
             build = Fix.safe if safe else Fix.unsafe
             return build(f"Use `.take({bound})`", [edit]), alternatives
     if use.kind == "counted":
-        return (
-            Fix.display_only(
-                "Keep a count instead of loading documents (a counter field, or @convex-dev/aggregate)"
-            ),
-            alternatives,
-        )
+        return None, alternatives  # the message says it: keep a counter
     edit = _take_edit(ctx, chain, limit)
     fix = Fix.unsafe(f"Limit with `.take({limit})`", [edit]) if edit is not None else None
     return fix, alternatives
@@ -166,7 +161,8 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
         elif use.kind == "counted":
             message = (
                 f"`.collect()` loads every {table} document in range only to count them (`.length`); "
-                f"each document is a read ({LIMITS}). Keep a counter instead."
+                f"each document is a read ({LIMITS}). Keep a counter instead (a counter field, or "
+                "@convex-dev/aggregate)."
             )
         elif use.kind == "js-filtered":
             message = (

@@ -115,7 +115,6 @@ def _fix(locator: _Locator, fix: Fix) -> dict[str, Any] | None:
     safety = {
         Applicability.SAFE: "safe fix",
         Applicability.UNSAFE: "unsafe fix: may change behaviour",
-        Applicability.DISPLAY_ONLY: "suggestion: review before applying",
     }[fix.applicability]
     return {
         "description": {"text": f"{fix.title} ({safety})"},

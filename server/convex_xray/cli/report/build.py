@@ -26,7 +26,7 @@ from convex_xray.cli.report.model import (
 )
 from convex_xray.cli.report.patterns import correct_patterns
 from convex_xray.cli.report.schema_changes import schema_changes
-from convex_xray.engine.findings import Applicability, Finding, Span
+from convex_xray.engine.findings import Finding, Span
 from convex_xray.engine.model import FunctionKind, FunctionModel
 from convex_xray.engine.registry import resolve_rule
 from convex_xray.engine.runner import CheckResult
@@ -118,7 +118,7 @@ def _saving(finding: Finding, reads: int | None, unit: str) -> tuple[int | None,
     """Reads per call the finding's fix removes, what the fix changes in words, and what
     the estimate assumes. Only index and bound fixes change how many documents are read."""
     fix = finding.fix
-    applicable = fix is not None and fix.applicability is not Applicability.DISPLAY_ONLY
+    applicable = fix is not None and bool(fix.edits)
     rule = finding.rule
     if rule in INDEX_RULES:
         if not _advises_index(finding):
@@ -318,7 +318,7 @@ class _Builder:
         buckets: dict[str, dict[str, list[Finding]]] = {"safe": {}, "unsafe": {}, "manual": {}}
         for finding in self.result.findings:
             fix = finding.fix
-            bucket = "manual" if fix is None or fix.applicability is Applicability.DISPLAY_ONLY else fix.applicability.value
+            bucket = "manual" if fix is None or not fix.edits else fix.applicability.value
             buckets[bucket].setdefault(finding.rule, []).append(finding)
         target = self.options.command_target
         described = [

@@ -18,7 +18,7 @@ class Problem:
     end_line: int
     message: str
     docs_url: str
-    fix: str | None  # safe | unsafe | display-only | None (no fix)
+    fix: str | None  # safe | unsafe | None (no fix)
     fix_title: str | None
     reads: int | None = None  # per call of the enclosing function, from the cost model
     unit: str = "reads"

@@ -82,8 +82,8 @@ class CodeActions(Lifecycle):
         actions: list[types.CodeAction] = []
         if finding is not None:
             for number, fix in enumerate([finding.fix, *finding.alternatives]):
-                if fix is None:
-                    continue
+                if fix is None or not fix.edits:
+                    continue  # the engine drops these; a quick fix must apply an edit
                 action = types.CodeAction(
                     title=convert.fix_title(fix),
                     kind=types.CodeActionKind.QuickFix,
@@ -92,19 +92,18 @@ class CodeActions(Lifecycle):
                     if number == 0 and fix.applicability is Applicability.SAFE
                     else None,
                 )
-                if fix.applicability is not Applicability.DISPLAY_ONLY and fix.edits:
-                    if self.resolve_edits:
-                        action.data = {
-                            "uri": doc.uri,
-                            "version": doc.version,
-                            "type": "fix",
-                            "rule": finding.rule,
-                            "start": finding.span.start,
-                            "end": finding.span.end,
-                            "fix": number,
-                        }
-                    else:
-                        action.edit = self.fix_edit(doc, fix)
+                if self.resolve_edits:
+                    action.data = {
+                        "uri": doc.uri,
+                        "version": doc.version,
+                        "type": "fix",
+                        "rule": finding.rule,
+                        "start": finding.span.start,
+                        "end": finding.span.end,
+                        "fix": number,
+                    }
+                else:
+                    action.edit = self.fix_edit(doc, fix)
                 actions.append(action)
             anchor = finding.span.start
         else:

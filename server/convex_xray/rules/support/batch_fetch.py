@@ -24,7 +24,7 @@ after the fix), per-item callbacks are awaited together by `Promise.all` (not `f
 whose reads finish after it returns, nor `allSettled`, where one failed read is one
 rejected item), and the statement the prefetch goes before always runs the loop, once
 (not under a ternary branch, `&&`, a braceless `if` or a label). Otherwise the caller
-shows advice only. `examples/club-hub/tests` runs the fixed app against the original
+offers no fix (the message still says what to do). `examples/club-hub/tests` runs the fixed app against the original
 with convex-test (`tests/test_equivalence.py`).
 """
 
@@ -338,6 +338,29 @@ def _declared_non_array(ctx: RuleContext, read: DbRead, name: str) -> bool:
     return name in names
 
 
+_READ_AWAIT_RE = re.compile(r"^\s*(?:\(\s*)*(?:ctx\s*\.\s*)?db\s*\.\s*(?:get|query)\s*\(|^\s*Promise\s*\.\s*all\s*\(")
+
+
+def _awaits_other_calls(body: Node) -> bool:
+    """Whether the loop body awaits anything but a database read (`db.get`, a `db.query`
+    chain, a `Promise.all` of them): such a call may write, and prove nothing."""
+    stack = [body]
+    while stack:
+        node = stack.pop()
+        if node.type == "await_expression":
+            argument = node.named_children[0] if node.named_children else None
+            text = text_of(argument) if argument is not None else ""
+            if not _READ_AWAIT_RE.search(text) or (text.lstrip().startswith("Promise") and not _DB_READ_RE.search(text)):
+                return True
+        if node.type in _FUNCTIONS and node is not body:
+            continue  # a callback defined here runs when called: its awaits are its own
+        stack.extend(node.named_children)
+    return False
+
+
+_DB_READ_RE = re.compile(r"\bdb\s*\.\s*(?:get|query)\s*\(")
+
+
 def _in_async_function(statement: Node) -> bool:
     """The prefetch awaits: the function it goes into must be `async`."""
     current = statement.parent
@@ -394,10 +417,17 @@ def _plan(ctx: RuleContext, read: DbRead) -> _Plan | None:
     if collection is None or collection.type not in ("identifier", "member_expression") or not _pure_key(collection):
         return None
     function = read.function
-    if function is not None and not function.kind.is_query:
-        # In a mutation a write inside the loop could change what a later read sees.
+    if function is None or not function.kind.is_query:
+        # Outside a query (a mutation, an action, a helper, a class method: anything that
+        # may hold a writer) a write inside the loop could change what a later read sees:
+        # directly, through a helper, or through any other awaited call (a closure, a
+        # `this.`/`Class.` method) that is not itself a read.
         body = loop.node.child_by_field_name("body") or loop.node
-        if _WRITE_RE.search(text_of(body)) or any(h.loops and h.loops[-1] is loop for h in function.helper_calls):
+        if (
+            _WRITE_RE.search(text_of(body))
+            or (function is not None and any(h.loops and h.loops[-1] is loop for h in function.helper_calls))
+            or _awaits_other_calls(body)
+        ):
             return None
     if read.kind == "get":
         key = read.id_node
@@ -658,14 +688,12 @@ def _needs_parens(node: Node) -> bool:
     return not (parent.type == "ternary_expression" and parent.child_by_field_name("condition") != node)
 
 
-def batch_fetch_fix(ctx: RuleContext, read: DbRead) -> Fix:
-    table = read.table or (read.chain.table if read.chain else None)
-    advice = Fix.display_only(
-        f"Batch-fetch the {'`' + table + '` ' if table else ''}documents before the loop and look them up in a Map"
-    )
+def batch_fetch_fix(ctx: RuleContext, read: DbRead) -> Fix | None:
+    """The batch-fetch rewrite, or None when it cannot be proven equivalent (the finding's
+    message still says what to do)."""
     plan = _plan(ctx, read)
     if plan is None:
-        return advice
+        return None
     source = ctx.source
     names = _Names(_visible_names(ctx, read))
     key_text = source.node_text(plan.key)
