@@ -30,7 +30,7 @@ await ctx.runMutation(internal.insights.linkMany, {
 ```
 
 ## Fix safety
-Display-only: the fix names the batch internal function to write (it does not exist yet).
+No fix: the message names the batch internal function to write (it does not exist yet).
 
 ## Options
 None.

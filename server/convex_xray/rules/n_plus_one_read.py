@@ -44,7 +44,8 @@ const withAuthors = posts.map((post) => ({ ...post, author: authorsById.get(post
 The batch-fetch fix (collect unique ids, one `Promise.all`, a `Map`, synchronous
 lookups) is offered when the id expression depends only on the loop item; it returns
 exactly what the read returned (`null` for missing documents) and is marked safe. When
-the rewrite cannot be proven equivalent only advice is shown.
+the rewrite cannot be proven equivalent (or the loop may write, outside a query) no fix is
+offered; the message says what to do.
 
 ## Options
 None.

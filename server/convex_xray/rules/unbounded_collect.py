@@ -42,7 +42,7 @@ const recent = await ctx.db
 `(await q.collect()).slice(0, n)` -> `await q.take(n)` is safe for a literal `n >= 0` (the
 same documents in the same order). Replacing other collects with `.take(n)` (n from
 `take-limit`) or `.paginate(args.paginationOpts)` changes results and is unsafe. For
-counts, only advice is shown.
+counts no fix is offered (the message says: keep a counter).
 
 ## Options
 `take-limit` (default 100): the `n` of the `.take(n)` fix. `small-tables`: tables that
