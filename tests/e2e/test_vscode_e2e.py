@@ -58,5 +58,9 @@ def test_problems_panel_and_batch_fetch_quick_fix_in_vscode():
     assert outcome.report["diskMatchesExpected"] is True
     assert outcome.disk_text == target["expectedText"] != target["originalText"]
     # Afterwards the read is gone from the panel, which shows the CLI's count for the fixed file.
-    assert steps[-1] == "problem gone"
+    assert "problem gone" in steps
     assert target["countAfter"] < target["countBefore"]
+    # The status bar showed the CLI's count for the whole app, and followed the fix.
+    assert f"convex-xray: {target['totalBefore']} problems" in outcome.report["statusBefore"]
+    assert f"convex-xray: {target['totalAfter']} problems" in outcome.report["statusAfter"]
+    assert steps[-1] == "status count after the fix" and target["totalAfter"] < target["totalBefore"]

@@ -49,7 +49,7 @@ async def test_open_publishes_versioned_diagnostics_with_every_field(start, tmp_
     assert collect.code_description is not None
     assert collect.code_description.href.endswith("/unbounded-collect.md")
     assert collect.range == session.range_of(uri, "collect()")
-    assert collect.related_information  # where the result is sliced
+    assert collect.related_information  # where only the first items are kept
     assert collect.data["fixes"][0]["applicability"] == "safe"
     assert collect.message
     unknown = _find(diagnostics, "unknown-index")[0]

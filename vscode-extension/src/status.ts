@@ -5,7 +5,7 @@ export const STATUS_NOTIFICATION = 'convexXray/status';
 export type ServerState =
   | { kind: 'starting' }
   | { kind: 'indexing'; percent?: number; files?: number }
-  | { kind: 'ready'; files?: number; diagnostics?: number }
+  | { kind: 'ready'; files?: number; diagnostics?: number; counts?: Counts }
   | { kind: 'notFound' }
   | { kind: 'stopped'; message?: string };
 
@@ -27,8 +27,15 @@ export function parseStatusNotification(params: unknown): ServerState | undefine
         typeof raw === 'number' && Number.isFinite(raw) ? Math.min(100, Math.max(0, Math.round(raw))) : undefined;
       return withDefined<ServerState>({ kind: 'indexing', percent, files });
     }
-    case 'ready':
-      return withDefined<ServerState>({ kind: 'ready', files, diagnostics: count('diagnostics') });
+    case 'ready': {
+      // Per severity (servers since 0.1: sent again whenever the counts change).
+      const [error, warning, info, hint] = ['errors', 'warnings', 'infos', 'hints'].map(count);
+      const counts =
+        error !== undefined && warning !== undefined && info !== undefined && hint !== undefined
+          ? { error, warning, info, hint }
+          : undefined;
+      return withDefined<ServerState>({ kind: 'ready', files, diagnostics: count('diagnostics'), counts });
+    }
     default:
       return undefined;
   }
@@ -60,9 +67,10 @@ export function countTotal(counts: Counts): number {
 }
 
 /**
- * The status bar for a state. `published` is what the editor holds now (counted from its diagnostics,
- * so it follows fixes and edits); without it the server's `ready` total is shown. The total counts every
- * severity, hints included, as `convex-xray check` does; the tooltip says the Problems panel leaves hints out.
+ * The status bar for a state. The server's `ready` counts come first: they cover every file, as
+ * `convex-xray check` does (hints included), and the server sends them again after edits and fixes.
+ * `published` (what the editor holds) is the fallback for servers that send no counts. The tooltip
+ * says the Problems panel leaves hints out.
  */
 export function renderStatus(state: ServerState, server: ServerIdentity = {}, published?: number | Counts): StatusView {
   const identity = [
@@ -84,8 +92,17 @@ export function renderStatus(state: ServerState, server: ServerIdentity = {}, pu
       };
     }
     case 'ready': {
-      const counts = typeof published === 'object' ? published : undefined;
-      const problems = counts ? countTotal(counts) : typeof published === 'number' ? published : (state.diagnostics ?? 0);
+      const counts = state.counts ?? (typeof published === 'object' ? published : undefined);
+      const problems =
+        state.counts !== undefined
+          ? countTotal(state.counts)
+          : state.diagnostics !== undefined
+            ? state.diagnostics
+            : counts
+              ? countTotal(counts)
+              : typeof published === 'number'
+                ? published
+                : 0;
       const files = state.files !== undefined ? `, ${plural(state.files, 'file')} indexed` : '';
       const tiers = counts
         ? ` (${[

@@ -30,6 +30,7 @@ describe('convexXray/status', () => {
     assert.equal(renderStatus({ kind: 'ready', diagnostics: 3 }).text, '$(check) convex-xray: 3 problems');
     assert.equal(renderStatus({ kind: 'ready', diagnostics: 1 }).text, '$(check) convex-xray: 1 problem');
     assert.equal(renderStatus({ kind: 'ready' }, {}, 7).text, '$(check) convex-xray: 7 problems');
+    assert.equal(renderStatus({ kind: 'ready', diagnostics: 3 }, {}, 7).text, '$(check) convex-xray: 3 problems');
     assert.equal(renderStatus({ kind: 'notFound' }).level, 'error');
     const tooltip = renderStatus({ kind: 'ready', files: 12, diagnostics: 0 }, { version: '0.1.0', source: 'PATH' }).tooltip;
     assert.match(tooltip, /convex-xray 0\.1\.0/);
@@ -38,8 +39,13 @@ describe('convexXray/status', () => {
 
   it('counts what the editor holds, hints included, and says the Problems panel leaves hints out', () => {
     const counts = { error: 1, warning: 5, info: 2, hint: 3 };
-    // the editor's live counts win over the total the server sent when indexing ended
-    const view = renderStatus({ kind: 'ready', diagnostics: 40 }, {}, counts);
+    // the server's counts (every file, as the CLI counts) win over what the editor holds
+    assert.deepEqual(
+      parseStatusNotification({ state: 'ready', files: 3, diagnostics: 11, errors: 1, warnings: 5, infos: 2, hints: 3 }),
+      { kind: 'ready', files: 3, diagnostics: 11, counts },
+    );
+    assert.equal(renderStatus({ kind: 'ready', diagnostics: 11, counts }, {}, { error: 1, warning: 5, info: 2, hint: 0 }).text, '$(check) convex-xray: 11 problems');
+    const view = renderStatus({ kind: 'ready' }, {}, counts);
     assert.equal(view.text, '$(check) convex-xray: 11 problems');
     assert.match(view.tooltip, /Ready: 11 problems \(1 error, 5 warnings, 2 infos, 3 hints\)/);
     assert.match(view.tooltip, /Problems panel does not list hints/);

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 
 from lsprotocol import types
 
-from convex_xray.engine.findings import Finding
+from convex_xray.engine.findings import Finding, Severity
 from convex_xray.engine.source import LineIndex
 from convex_xray.lsp import convert
 from convex_xray.lsp.session import (
@@ -24,6 +25,36 @@ def identity(finding: Finding) -> tuple:
 
 class Publisher(ServerState):
     """The one place that publishes diagnostics (push), and the results of closed files that both push and pull serve."""
+
+    def notify_ready(self) -> None:
+        """The `ready` status: the files and the problems per severity in every project,
+        open documents as shown and closed files as last checked (what `convex-xray check`
+        counts, hints included). Sent once every folder is indexed, then again whenever the
+        counts change, so a client's status follows edits and fixes."""
+        # (Only the current folders: a folder replaced on a settings change leaves its event behind.)
+        for folder in self.folders:
+            event = self.indexed_events.get(id(folder))
+            if event is None or not event.is_set():
+                return
+        counts: Counter[Severity] = Counter()
+        files = 0
+        for folder in self.folders:
+            for project in folder.projects:
+                for path in project.workspace.files():
+                    files += 1
+                    doc = self.open_doc(path)
+                    if doc is not None:
+                        counts.update(f.severity for f in doc.shown)
+                    elif path in self.workspace_results:
+                        counts.update(f.severity for f in self.workspace_results[path][2])
+        fields = {
+            "files": files,
+            "diagnostics": sum(counts.values()),
+            **{f"{severity.label}s": counts[severity] for severity in Severity},
+        }
+        if fields != self.ready_sent:
+            self.ready_sent = fields
+            self.notify_status("ready", **fields)
 
     def publish(self, uri: str, diagnostics: list[types.Diagnostic], version: int | None = None) -> None:
         """Push `diagnostics` for `uri` (the only textDocument/publishDiagnostics the server sends)."""

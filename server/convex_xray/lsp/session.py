@@ -162,6 +162,9 @@ class Project:
         in it. (Not other open documents: their helpers count once they are saved.)"""
         return (
             self.serial,
+            # Before indexing ends workspace rules (unused-index, ...) do not run: results
+            # computed then (an early workspace/diagnostic pull) must not count as fresh after.
+            self.indexed,
             self.disk_generation,
             _Same(self.workspace.source(path)),
             _Same(self.workspace.schema_for(path)),

@@ -131,6 +131,7 @@ class ServerState(LanguageServer):
         self.messages_shown: set[str] = set()
         self.init_problems: list[str] = []
         self.inbox = Inbox()  # what the client has sent that the loop has not handled yet
+        self.ready_sent: dict[str, int] | None = None  # the last `ready` status's counts
 
     def start_io(self, stdin: Any = None, stdout: Any = None) -> None:
         """pygls' stdio server, reading through `ReadAheadReader` (see `lsp/inbox`)."""

@@ -44,6 +44,7 @@ from convex_xray.engine.context import RuleContext
 from convex_xray.engine.findings import Finding, Fix, FixAvailability, Related, Severity, Span
 from convex_xray.engine.registry import RuleMeta, register
 from convex_xray.rules.support.iteration import costly_loops, line_of, loop_phrase
+from convex_xray.rules.support.words import is_plural, last_word, plural
 
 META = RuleMeta(
     code="CX102",
@@ -63,9 +64,13 @@ def _batch_name(ref: str | None) -> str | None:
     head, _, last = compact.rpartition(".")
     if not head or not last.isidentifier():
         return None
-    plural = last[:-1] + "ies" if last.endswith("y") else last + ("es" if last.endswith("s") else "s")
-    if last.startswith(("get", "find", "load", "lookup", "store", "save", "apply", "update", "create", "delete", "link")):
-        return f"{head}.{plural}"
+    verbs = ("get", "find", "load", "lookup", "store", "save", "apply", "update", "create", "delete", "link")
+    if last.startswith(verbs) and last_word(last) != last:
+        # `getPlayer` -> `getPlayers`; already plural (`findSimilarPlayers`): a batch of those.
+        word = last_word(last)
+        if is_plural(word):
+            return f"{head}.{last}Batch"
+        return f"{head}.{last[: -len(word)]}{plural(word)}"
     return f"{head}.{last}Many"
 
 

@@ -134,6 +134,14 @@ def _index_advice(ctx: RuleContext, chain: QueryChain, field: str) -> str:
     return f"use an index on `{field}`"
 
 
+# The related note at the place the collected result is used, in plain words.
+_USE_NOTES = {
+    "sliced": "only the first items of the result are kept here",
+    "counted": "only the result's length is used here",
+    "js-filtered": "the result is filtered in JavaScript here",
+}
+
+
 @register(META)
 def check(ctx: RuleContext) -> Iterator[Finding]:
     if ctx.model is None:
@@ -187,7 +195,7 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
                 f"Fine while it stays small; bound it with `.take(n)` or `.paginate()` if it can grow."
             )
         if use.node is not None and use.kind in ("sliced", "counted", "js-filtered"):
-            related.append(Related(ctx.span(use.node), f"the result is {use.kind.replace('-', ' ')} here"))
+            related.append(Related(ctx.span(use.node), _USE_NOTES[use.kind]))
         fix, alternatives = _fixes(ctx, read, use)
         step = chain.terminal_step
         anchor = step.property if step is not None else chain.end

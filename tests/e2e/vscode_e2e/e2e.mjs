@@ -69,6 +69,15 @@ try {
     60000,
   );
   step('extension active', status);
+  // The status bar: indexing, then the CLI's count for the whole app (hints included).
+  const statusCount = (total) =>
+    poll(
+      `the status bar to show ${total} problems, as the CLI does`,
+      async () => (await texts(page, '.part.statusbar .statusbar-item')).find((t) => t.includes(`convex-xray: ${total} problem`)),
+      60000,
+    );
+  report.statusBefore = await statusCount(config.totalBefore);
+  step('status count', report.statusBefore);
 
   // 2. Quick Open (Ctrl+P) the file.
   await page.locator('.part.editor').click();
@@ -190,6 +199,9 @@ try {
     30000,
   );
   step('problem gone', after[0]);
+  // The status bar follows the fix.
+  report.statusAfter = await statusCount(config.totalAfter);
+  step('status count after the fix', report.statusAfter);
   report.ok = true;
 } catch (error) {
   report.error = String(error?.message ?? error);

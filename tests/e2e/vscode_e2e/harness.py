@@ -347,7 +347,8 @@ def find_target(app: Path) -> dict:
                 fixed_app = Path(scratch) / app.name
                 shutil.copytree(app, fixed_app)
                 (fixed_app / TARGET_FILE).write_text(after, encoding="utf-8")
-                count_after = _count_in(cli_check(fixed_app), (fixed_app / TARGET_FILE).resolve())
+                fixed_report = cli_check(fixed_app)
+                count_after = _count_in(fixed_report, (fixed_app / TARGET_FILE).resolve())
             return {
                 "line": diagnostic["line"],
                 "column": diagnostic["column"],
@@ -361,6 +362,9 @@ def find_target(app: Path) -> dict:
                 "originalText": before,
                 "countBefore": _count_in(report, path),
                 "countAfter": count_after,
+                # The whole app's count, which the status bar must show (hints included).
+                "totalBefore": len(report["diagnostics"]),
+                "totalAfter": len(fixed_report["diagnostics"]),
             }
     raise AssertionError(f"`convex-xray check` reports no safe {FIX_PREFIX} fix in {TARGET_FILE}")
 
@@ -495,6 +499,8 @@ def _run_in(work: Path, tools: Tools, outcome: Outcome) -> None:
                 "originalText",
                 "countBefore",
                 "countAfter",
+                "totalBefore",
+                "totalAfter",
             )
         },
     }

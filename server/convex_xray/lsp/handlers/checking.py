@@ -54,6 +54,7 @@ class Checking(Publisher):
         if not self.current(doc, version) or self.overtaken(doc, version):
             return self.skipped()
         self.publish(doc.uri, self.diagnostics(doc, outcome.findings), version=doc.version)
+        self.notify_ready()
         project = doc.project
         if project is None:
             return
@@ -154,7 +155,9 @@ class Checking(Publisher):
             # Pull clients ask again (workspace/diagnostic recomputes what is stale).
             if (changed or stale) and self.refresh_support:
                 self.workspace_diagnostic_refresh(None)
+            self.notify_ready()
             return
         for path in stale:
             self.push_closed(project, path, self.closed_results(project, path))
             await asyncio.sleep(0)
+        self.notify_ready()

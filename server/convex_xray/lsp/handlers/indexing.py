@@ -133,7 +133,8 @@ class Indexing(Checking):
         self.release_gc()  # before announcing it: the collection takes a moment
         log.info("indexed %d files in %.2fs", total, elapsed)
         done.set()
-        self.notify_status("ready", files=total, diagnostics=count)
+        log.debug("%d problems in the folder", count)
+        self.notify_ready()
         if self.pull and self.refresh_support:
             self.workspace_diagnostic_refresh(None)
         # Open documents may have been checked against a half-read workspace.

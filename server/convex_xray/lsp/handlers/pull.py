@@ -41,6 +41,7 @@ class PullDiagnostics(WorkspaceHandlers):
             if outcome is not None and outcome.fast:
                 self.schedule_reconcile(project)
         result_id = str(doc.result_id)
+        self.notify_ready()
         if params.previous_result_id == result_id:
             return types.RelatedUnchangedDocumentDiagnosticReport(result_id=result_id)
         return types.RelatedFullDocumentDiagnosticReport(
@@ -83,4 +84,5 @@ class PullDiagnostics(WorkspaceHandlers):
                         )
                     if number % 16 == 15:
                         await asyncio.sleep(0)
+        self.notify_ready()
         return types.WorkspaceDiagnosticReport(items=items)

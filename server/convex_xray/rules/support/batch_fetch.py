@@ -49,6 +49,7 @@ from convex_xray.engine.syntax import (
     text_of,
     unwrap,
 )
+from convex_xray.rules.support.words import plural
 
 if TYPE_CHECKING:
     from convex_xray.engine.context import RuleContext
@@ -585,13 +586,7 @@ def _query_key(read: DbRead, loop: Loop) -> Node | None:
 
 
 def _plural(word: str) -> str:
-    if word.endswith("s"):
-        return word
-    if word.endswith("y") and len(word) > 1 and word[-2] not in "aeiou":
-        return word[:-1] + "ies"
-    if word.endswith(("ch", "sh", "x", "z")):
-        return word + "es"  # coach -> coaches
-    return word + "s"
+    return plural(word)
 
 
 def _singular(word: str) -> str:
@@ -613,7 +608,10 @@ def _base_name(ctx: RuleContext, read: DbRead, key: Node) -> str:
     for suffix in ("Id", "_id", "ID"):
         if last.endswith(suffix) and len(last) > len(suffix):
             return last[: -len(suffix)]
-    return "doc"
+    return _GENERIC
+
+
+_GENERIC = "doc"  # the base name when neither a table nor the key names the documents
 
 
 def _camel(name: str) -> str:
@@ -722,7 +720,9 @@ def batch_fetch_fix(ctx: RuleContext, read: DbRead) -> Fix | None:
             f"const {by_id} = new Map({docs}.filter((doc) => doc !== null).map((doc) => [doc._id, doc]));",
         ]
         lookup = f"{by_id}.get({key_text}) ?? null"
-        title = f"Batch-fetch `{_plural(base)}` before the loop (one `Promise.all`, then a Map lookup)"
+        # With no table and no `...Id` key to name them, say "the documents" (not a made-up `docs`).
+        what = "the documents" if base == _GENERIC else f"`{_plural(base)}`"
+        title = f"Batch-fetch {what} before the loop (one `Promise.all`, then a Map lookup)"
     else:
         chain = read.chain
         assert chain is not None

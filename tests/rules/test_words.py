@@ -1,0 +1,48 @@
+"""Plurals in generated names and fix titles (no `findSimilarPlayerses`)."""
+
+from __future__ import annotations
+
+import pytest
+
+from convex_xray.rules.n_plus_one_call import _batch_name
+from convex_xray.rules.support.words import last_word, plural
+
+
+@pytest.mark.parametrize(
+    ("word", "expected"),
+    [
+        ("player", "players"),
+        ("players", "players"),
+        ("category", "categories"),
+        ("key", "keys"),
+        ("coach", "coaches"),
+        ("box", "boxes"),
+        ("status", "statuses"),
+        ("alias", "aliases"),
+        ("class", "classes"),
+    ],
+)
+def test_plural(word, expected):
+    assert plural(word) == expected
+
+
+def test_last_word():
+    assert last_word("findSimilarPlayers") == "Players"
+    assert last_word("get_user") == "user"
+    assert last_word("loadURL") == "URL"
+
+
+@pytest.mark.parametrize(
+    ("ref", "expected"),
+    [
+        ("internal.players.getPlayer", "internal.players.getPlayers"),
+        ("internal.players.findSimilarPlayers", "internal.players.findSimilarPlayersBatch"),
+        ("internal.players.lookupAlias", "internal.players.lookupAliases"),
+        ("internal.keys.getKey", "internal.keys.getKeys"),
+        ("internal.teams.getCategory", "internal.teams.getCategories"),
+        ("internal.voiceNotes.transcribe", "internal.voiceNotes.transcribeMany"),
+        ("internal.users.get", "internal.users.getMany"),
+    ],
+)
+def test_batch_function_names(ref, expected):
+    assert _batch_name(ref) == expected
