@@ -215,7 +215,10 @@ def change(rpc: Rpc, path: Path, version: int, line: int, character: int, text: 
     )
 
 
-def run(app: Path, server: list[str]) -> dict[str, Any]:
+PHASES = ("burst", "files", "huge")
+
+
+def run(app: Path, server: list[str], phases: tuple[str, ...] = PHASES) -> dict[str, Any]:
     files = source_files(app)
     results: dict[str, Any] = {"app": str(app), "files": len(files)}
     results["lines"] = sum(p.read_bytes().count(b"\n") for p in files)
@@ -240,9 +243,20 @@ def run(app: Path, server: list[str]) -> dict[str, Any]:
     results["rss_after_index_mb"] = round(rpc.rss_mb(), 1)
     peak = results["rss_after_index_mb"]
 
-    # -- burst ------------------------------------------------------------------------------
     big = max(files, key=lambda p: p.stat().st_size)
     text = big.read_text(encoding="utf-8")
+    if "burst" in phases:
+        peak = max(peak, _burst(rpc, big, text, results))
+    if "files" in phases:
+        peak = max(peak, _every_file(rpc, files, results))
+    if "huge" in phases:
+        peak = max(peak, _huge(rpc, big, text, results))
+    results["peak_sampled_rss_mb"] = round(peak, 1)
+    rpc.close()
+    return results
+
+
+def _burst(rpc: Rpc, big: Path, text: str, results: dict[str, Any]) -> float:
     uri = uri_of(big)
     open_doc(rpc, big, text)
     rpc.wait(publish_for(uri, 1))
@@ -278,9 +292,11 @@ def run(app: Path, server: list[str]) -> dict[str, Any]:
     results["burst_stale_publishes"] = len(stale)
     rpc.notify("textDocument/didClose", {"textDocument": {"uri": uri}})
     rpc.drain(0.5)
-    peak = max(peak, rpc.rss_mb())
+    return rpc.rss_mb()
 
-    # -- open / edit / close every file -------------------------------------------------------
+
+def _every_file(rpc: Rpc, files: list[Path], results: dict[str, Any]) -> float:
+    peak = 0.0
     started = time.perf_counter()
     open_ms: list[float] = []
     for path in files:
@@ -300,9 +316,10 @@ def run(app: Path, server: list[str]) -> dict[str, Any]:
     results["open_p95_ms"] = round(open_ms[int(len(open_ms) * 0.95)], 1)
     rpc.drain(2.0)
     results["rss_after_close_mb"] = round(rpc.rss_mb(), 1)
-    peak = max(peak, results["rss_after_close_mb"])
+    return max(peak, results["rss_after_close_mb"])
 
-    # -- a 50k-line file ------------------------------------------------------------------------
+
+def _huge(rpc: Rpc, big: Path, text: str, results: dict[str, Any]) -> float:
     copies = max(1, 50_000 // max(1, text.count("\n")))
     huge_text = "\n".join([text] * copies)
     huge = big.parent / "__xray_stress_50k.ts"  # an unsaved buffer: never written
@@ -316,9 +333,7 @@ def run(app: Path, server: list[str]) -> dict[str, Any]:
     rpc.notify("textDocument/didClose", {"textDocument": {"uri": huge_uri}})
     rpc.drain(2.0)
     results["rss_after_huge_closed_mb"] = round(rpc.rss_mb(), 1)
-    results["peak_sampled_rss_mb"] = round(max(peak, results["huge_open_rss_mb"]), 1)
-    rpc.close()
-    return results
+    return results["huge_open_rss_mb"]
 
 
 def machine() -> dict[str, Any]:
@@ -344,11 +359,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--subset", type=int, default=0, help="copy this many files to /tmp")
     parser.add_argument("--json", type=Path, help="also write the results here")
     parser.add_argument("--server", default=" ".join(SERVER), help="the server command")
+    parser.add_argument(
+        "--phases", default=",".join(PHASES), help="which phases to run (comma-separated)"
+    )
     args = parser.parse_args(argv)
     app = args.app.resolve()
     copy = make_subset(app, args.subset) if args.subset else None
     try:
-        results = run(copy or app, args.server.split())
+        results = run(copy or app, args.server.split(), tuple(args.phases.split(",")))
     finally:
         if copy is not None:
             shutil.rmtree(copy, ignore_errors=True)

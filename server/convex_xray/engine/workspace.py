@@ -39,6 +39,7 @@ T = TypeVar("T")
 
 RESOLVE_SUFFIXES = (".ts", ".tsx", ".js", ".jsx", ".mts", ".mjs", ".cts", ".cjs")
 MAX_FILE_BYTES = 2_000_000  # larger files are skipped with a note (minified bundles, dumps)
+_PATH_CACHE_LIMIT = 100_000  # paths whose root and component are remembered (bounded memory)
 
 
 @dataclass
@@ -145,6 +146,8 @@ class Workspace:
         self.exclude = list(exclude)
         self.base = base
         self._entries: dict[Path, _Entry] = {}
+        self._roots_of: dict[Path, ConvexRoot | None] = {}
+        self._components_of: dict[Path, Path | None] = {}
         self._schemas: dict[Path, Schema] = {}
         self._summaries: dict[int, FunctionSummary] = {}
         self._tsconfig_paths: dict[Path, tuple[Path, dict[str, list[str]]] | None] = {}
@@ -164,6 +167,8 @@ class Workspace:
                 if owner_root is not None and owner_root.schema_path is not None:
                     root.schema_path = owner_root.schema_path
                     root.reason = f"{root.reason}; uses the schema of {owner_root.path.name}/ (imports its _generated)".lstrip("; ")
+        self._roots_of.clear()  # asked while the roots were still being set up
+        self._components_of.clear()
 
     # -- discovery -----------------------------------------------------------------------
 
@@ -312,20 +317,28 @@ class Workspace:
     # -- roots and schemas -------------------------------------------------------------------
 
     def root_of(self, path: Path) -> ConvexRoot | None:
+        # Roots and their components are fixed for a workspace's lifetime, and the language
+        # server asks for every file's root and schema after each edit (cache keys): remember.
+        if path in self._roots_of:
+            return self._roots_of[path]
         best: ConvexRoot | None = None
         for root in self.roots:
             if path.is_relative_to(root.path) and (best is None or len(root.path.parts) > len(best.path.parts)):
                 best = root
+        if len(self._roots_of) < _PATH_CACHE_LIMIT:
+            self._roots_of[path] = best
         return best
 
     def component_of(self, path: Path) -> Path | None:
+        if path in self._components_of:
+            return self._components_of[path]
         root = self.root_of(path)
-        if root is None:
-            return None
-        for directory in root.components:
-            if path.is_relative_to(directory):
-                return directory
-        return None
+        found: Path | None = None
+        if root is not None:
+            found = next((d for d in root.components if path.is_relative_to(d)), None)
+        if len(self._components_of) < _PATH_CACHE_LIMIT:
+            self._components_of[path] = found
+        return found
 
     def schema_for(self, path: Path) -> Schema | None:
         """The schema that governs `path` (its component's, or its root's); None if none."""

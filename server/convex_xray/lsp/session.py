@@ -83,11 +83,52 @@ class _Same:
         return id(self.value)
 
 
+class _Equal:
+    """Holds an object and compares by identity, else by value: a schema read again from the
+    same text (a schema file opened or closed unchanged) is the same schema."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: object) -> None:
+        self.value = value
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Equal) and (
+            other.value is self.value or other.value == self.value
+        )
+
+    def __hash__(self) -> int:
+        return 0  # (never hashed by the caches; equality is what they use)
+
+
+class _Text:
+    """Holds a snapshot and compares by its bytes: a file closed (read back from disk) or
+    opened unchanged is the same text as the snapshot its results were computed for."""
+
+    __slots__ = ("data",)
+
+    def __init__(self, source: SourceFile | None) -> None:
+        self.data = source.data if source is not None else None
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Text) and (other.data is self.data or other.data == self.data)
+
+    def __hash__(self) -> int:
+        return hash(self.data)
+
+
 @dataclass
 class _WorkspaceRuleCache:
     key: tuple | None = None
     schemas: tuple[Schema, ...] = ()
     findings: list[Finding] = field(default_factory=list)
+    by_path: dict[Path, tuple[_Same, ...]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        by_path: dict[Path, list[_Same]] = defaultdict(list)
+        for finding in self.findings:
+            by_path[finding.path].append(_Same(finding))
+        self.by_path = {path: tuple(items) for path, items in by_path.items()}
 
 
 class Project:
@@ -108,7 +149,8 @@ class Project:
         self.generation = 0  # bumped by every change (edits of open documents included)
         self.disk_generation = 0  # bumped when files change on disk behind the editor's back
         self._changed_by: dict[str | None, int] = {}  # last generation each document changed
-        self._usage: dict[Path, UsageSignature] = {}  # how each file uses tables and indexes
+        # How each file uses tables and indexes, with the text it was computed for.
+        self._usage: dict[Path, tuple[tuple[bytes, UsageSignature], ...]] = {}
         self._cache = _WorkspaceRuleCache()
         self._frozen: set[Path] = set()  # files whose model was built before gc.freeze()
         self.indexed = False
@@ -166,9 +208,9 @@ class Project:
             # computed then (an early workspace/diagnostic pull) must not count as fresh after.
             self.indexed,
             self.disk_generation,
-            _Same(self.workspace.source(path)),
-            _Same(self.workspace.schema_for(path)),
-            tuple(_Same(f) for f in self._cache.findings if f.path == path),
+            _Text(self.workspace.source(path)),
+            _Equal(self.workspace.schema_for(path)),
+            self._cache.by_path.get(path, ()),
         )
 
     def changed_elsewhere(self, uri: str, since: int) -> bool:
@@ -180,13 +222,11 @@ class Project:
     def set_source(self, source: SourceFile) -> None:
         """An open document's snapshot replaces the file (all snapshot changes go through here
         or `forget`, so caches keyed by path stay right without holding old snapshots)."""
-        self._usage.pop(source.path, None)
         dropped = self._frozen_model(source.path)
         self.workspace.set_source(source)
         _release_model(dropped)
 
     def forget(self, path: Path) -> None:
-        self._usage.pop(path, None)
         dropped = self._frozen_model(path)
         self.workspace.forget(path)
         _release_model(dropped)
@@ -203,14 +243,22 @@ class Project:
         return self.workspace.cached_model(path)
 
     def _usage_signature(self, path: Path) -> UsageSignature:
-        cached = self._usage.get(path)
-        if cached is not None:
-            return cached
+        """Kept by text, not by snapshot: a document closed (or opened) unchanged, or edited
+        back, needs no new model for it (the index-usage summary outlives the syntax tree)."""
+        source = self.workspace.source(path)
+        if source is None:
+            return ()
+        cached = self._usage.get(path, ())
+        for data, signature in cached:
+            if data is source.data or data == source.data:
+                return signature
         model = self.workspace.model(path)
         if model is None:
             return ()
         signature = usage_signature(self.workspace, model)
-        self._usage[path] = signature
+        # The last two texts: an open document's and the file's on disk, which it is again
+        # once closed.
+        self._usage[path] = ((source.data, signature), *cached[:1])
         return signature
 
     def workspace_findings(self, failures: list[RuleFailure]) -> list[Finding]:
@@ -224,7 +272,7 @@ class Project:
         usage = tuple((path, self._usage_signature(path)) for path in files)
         # Findings move when their file is edited: key on those files' snapshots too.
         holders = tuple(
-            self.workspace.source(p) for p in sorted({f.path for f in self._cache.findings})
+            _Text(self.workspace.source(p)) for p in sorted({f.path for f in self._cache.findings})
         )
         key = (usage, holders)  # (the configuration is fixed for a project's lifetime)
         cache = self._cache
@@ -405,7 +453,7 @@ class Document:
 class CheckOutcome:
     findings: list[Finding]
     failures: list[RuleFailure]
-    fast: bool
+    fast: bool  # not yet the full (CLI) result: a reconcile follows when the editor is idle
 
 
 class Overtaken(Exception):
@@ -428,12 +476,22 @@ def check_document(
     if project is None:
         return CheckOutcome([], [], False)
     outcome = None if full or known is not None else _fast_check(doc, project, checkpoint)
+    deferred = False
     if outcome is None:
         failures: list[RuleFailure] = []
         if known is not None:
             findings = list(known)
-        else:
+        elif full or not project.indexed:
             findings, failures = project.check(doc.path, checkpoint=checkpoint)
+        else:
+            # Typing: the workspace rules (every file's index usage) wait for the reconcile
+            # when the editor settles; meanwhile their findings here move with the edits.
+            findings, failures = project.check(
+                doc.path, with_workspace_rules=False, checkpoint=checkpoint
+            )
+            carried = [f for f in doc.shown if _scope(f.rule) == "workspace"]
+            findings = sorted(findings + carried, key=Finding.sort_key)
+            deferred = True
         findings = keep_through_syntax_errors(findings, doc.shown, doc.source)
         model = project.workspace.model(doc.path)
         doc.base = Base(
@@ -443,9 +501,9 @@ def check_document(
         )
         doc.piece = None
         doc.changes = []
-        doc.full_pending = False
+        doc.full_pending = deferred
         doc.base_generation = project.generation
-        outcome = CheckOutcome(findings, failures, False)
+        outcome = CheckOutcome(findings, failures, deferred)
     doc.shown = outcome.findings
     doc.checked_version = doc.version
     doc.checked_generation = project.generation

@@ -108,8 +108,10 @@ class Checking(Publisher):
 
     def schedule_dependents(self, project: Project, changed: Document | None) -> None:
         """Re-check every other open document of the project (schema or helper changed),
-        after the changed document itself; superseded by newer edits."""
-        self.schedule_reconcile(project, delay=0.0)
+        after the changed document itself; superseded by newer edits. Debounced like the
+        reconcile: workspace-wide work waits until the editor settles (opening, editing and
+        closing file after file must not re-check the whole app after each one)."""
+        self.schedule_reconcile(project)
 
     def schedule_reconcile(self, project: Project, *, delay: float = RECONCILE_SECONDS) -> None:
         key = id(project)

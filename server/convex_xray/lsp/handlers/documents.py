@@ -106,7 +106,7 @@ class Documents(Indexing):
         if project is not None:
             project.set_source(source)
             project.touched(uri)
-            self.workspace_results.pop(doc.path, None)  # the saved file's: recomputed on close
+            # (The saved file's results stay: keyed by its text, they serve its close.)
         settings = self.settings_for(project)
         if self.pull:
             if project is not None and project.is_schema(doc.path):
