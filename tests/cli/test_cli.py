@@ -94,6 +94,7 @@ DIAGNOSTIC_KEYS = {
     "message",
     "related",
     "fix",
+    "cost",
 }
 EDIT_KEYS = {"path", "line", "column", "end_line", "end_column", "new_text"}
 

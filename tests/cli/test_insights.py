@@ -172,7 +172,7 @@ import { countAll } from "../lib/counting";
 export const list = query({
   args: {},
   handler: async (ctx) => {
-    const posts = await ctx.db.query("posts").withIndex("by_authorId").collect();
+    const posts = await ctx.db.query("posts").withIndex("by_authorId", (q) => q.eq("authorId", "a")).collect();
     const total = await countAll({ db: ctx.db });
     return { posts, total };
   },
@@ -181,7 +181,7 @@ export const list = query({
 export const untouched = query({
   args: {},
   handler: async (ctx) => {
-    return await ctx.db.query("posts").withIndex("by_authorId").collect();
+    return await ctx.db.query("posts").withIndex("by_authorId", (q) => q.eq("authorId", "a")).collect();
   },
 });
 
@@ -201,7 +201,7 @@ export default query({
 
 COUNTING = """\
 export async function countAll(ctx: { db: any }) {
-  const rows = await ctx.db.query("comments").withIndex("by_postId").collect();
+  const rows = await ctx.db.query("comments").withIndex("by_postId", (q) => q.eq("postId", "p")).collect();
   return rows.length;
 }
 """

@@ -49,8 +49,8 @@ export const everyone = query({
 def checked(tmp_path, monkeypatch):
     project = write_project(tmp_path / "app", {"players.ts": PLAYERS})
     monkeypatch.chdir(project)
-    workspace, result = check_project(project, select=["unknown-index", "unbounded-collect"])
-    assert {f.rule for f in result.findings} == {"unknown-index", "unbounded-collect"}
+    workspace, result = check_project(project, select=["unknown-index", "full-table-scan"])
+    assert {f.rule for f in result.findings} == {"unknown-index", "full-table-scan"}
     return project, workspace, result
 
 
@@ -110,7 +110,7 @@ def test_sarif_results_locations_in_code_points(checked):
     # The same place in UTF-16 units would be one further right (the emoji is a surrogate pair).
     assert len(line[: column - 1].encode("utf-16-le")) // 2 == column
     assert location["logicalLocations"] == [{"name": "byOrg", "kind": "function"}]
-    assert by_rule["unbounded-collect"]["level"] in ("warning", "note")
+    assert by_rule["full-table-scan"]["level"] in ("warning", "note")
 
 
 def test_sarif_related_locations_fixes_and_fingerprints(checked):
@@ -149,11 +149,11 @@ def test_sarif_related_locations_fixes_and_fingerprints(checked):
 def test_sarif_fingerprints_survive_a_line_shift(tmp_path, monkeypatch):
     project = write_project(tmp_path / "app", {"players.ts": PLAYERS})
     monkeypatch.chdir(project)
-    workspace, result = check_project(project, select=["unknown-index", "unbounded-collect"])
+    workspace, result = check_project(project, select=["unknown-index", "full-table-scan"])
     before = [r["partialFingerprints"] for r in sarif_log(workspace, result)["runs"][0]["results"]]
     path = project / "convex" / "players.ts"
     path.write_text("// a comment\n" * 7 + PLAYERS, encoding="utf-8")
-    workspace, result = check_project(project, select=["unknown-index", "unbounded-collect"])
+    workspace, result = check_project(project, select=["unknown-index", "full-table-scan"])
     after = sarif_log(workspace, result)["runs"][0]["results"]
     assert [r["partialFingerprints"] for r in after] == before
     assert after[0]["locations"][0]["physicalLocation"]["region"]["startLine"] == 14
@@ -329,14 +329,14 @@ def test_cli_json_lines_and_junit(checked, capsys):
                 "--format",
                 "json-lines",
                 "--select",
-                "unknown-index,unbounded-collect",
+                "unknown-index,full-table-scan",
             ]
         )
         == 1
     )
     out = capsys.readouterr().out.strip().splitlines()
     assert len(out) == len(result.findings)
-    assert {json.loads(line)["rule"] for line in out} == {"unknown-index", "unbounded-collect"}
+    assert {json.loads(line)["rule"] for line in out} == {"unknown-index", "full-table-scan"}
     assert main(["check", str(project), "--format", "junit", "--select", "unknown-index"]) == 1
     root = ET.fromstring(capsys.readouterr().out)
     assert root.get("failures") == "1"

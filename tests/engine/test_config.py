@@ -138,7 +138,7 @@ def test_errors_name_the_file_the_key_and_why(tmp_path, raw, key, why):
 
 def test_unknown_key_lists_the_known_ones():
     with pytest.raises(
-        ConfigError, match=r"unknown key \(known: builders, exclude, .*take-limit\)"
+        ConfigError, match=r"unknown key \(known: builders, cost, exclude, .*take-limit\)"
     ):
         config_from_dict({"nope": 1})
 

@@ -261,7 +261,7 @@ def test_the_suppression_fix_silences_exactly_that_finding(tmp_path):
             "q.ts": """
                 import { query } from "./_generated/server";
                 export const q = query({ args: {}, handler: async (ctx) => {
-                  return await ctx.db.query("users").withIndex("by_orgId").collect();
+                  return await ctx.db.query("users").withIndex("by_orgId", (q) => q.eq("orgId", "o")).collect();
                 }});
             """
         },

@@ -80,7 +80,7 @@ EMOJI = (
     "export const list = query({\r\n"
     "  args: {},\r\n"
     "  handler: async (ctx) => {\r\n"
-    '    const label = "🚀🚀"; const rows = (await ctx.db.query("posts").withIndex("by_authorId").collect()).slice(0, 3);\r\n'
+    '    const label = "🚀🚀"; const rows = (await ctx.db.query("posts").withIndex("by_authorId", (q) => q.eq("authorId", "a")).collect()).slice(0, 3);\r\n'
     "    return { label, rows };\r\n"
     "  },\r\n"
     "});\r\n"
@@ -149,7 +149,7 @@ import { query } from "./_generated/server";
 export const first = query({
   args: {},
   handler: async (ctx) => {
-    const a = (await ctx.db.query("posts").withIndex("by_authorId").collect()).slice(0, 2);
+    const a = (await ctx.db.query("posts").withIndex("by_authorId", (q) => q.eq("authorId", "a")).collect()).slice(0, 2);
     return a;
   },
 });
@@ -157,7 +157,7 @@ export const first = query({
 export const second = query({
   args: {},
   handler: async (ctx) => {
-    const b = (await ctx.db.query("comments").withIndex("by_postId").collect()).slice(0, 3);
+    const b = (await ctx.db.query("comments").withIndex("by_postId", (q) => q.eq("postId", "p")).collect()).slice(0, 3);
     return b;
   },
 });

@@ -15,7 +15,7 @@ APP = {
     export const recent = query({
       args: {},
       handler: async (ctx) => {
-        return (await ctx.db.query("posts").withIndex("by_authorId").collect()).slice(0, 5);
+        return (await ctx.db.query("posts").withIndex("by_authorId", (q) => q.eq("authorId", "a")).collect()).slice(0, 5);
       },
     });
     """,

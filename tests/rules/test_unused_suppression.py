@@ -32,7 +32,7 @@ export const list = query({
   args: {},
   handler: async (ctx) => {
     // convex-xray-disable-next-line unbounded-collect -- small table
-    return await ctx.db.query("posts").withIndex("by_authorId").collect();
+    return await ctx.db.query("posts").withIndex("by_authorId", (q) => q.eq("authorId", "a")).collect();
   },
 });
 """

@@ -20,12 +20,13 @@ from typing import Any
 
 from convex_xray import __version__
 from convex_xray.engine.config import Config
+from convex_xray.engine.cost import Cost
 from convex_xray.engine.findings import Applicability, Edit, Finding, Fix, Related, Severity, Span
 from convex_xray.engine.runner import CheckResult
 from convex_xray.engine.workspace import FileProblem, Workspace
 
 CACHE_DIR_NAME = ".convex-xray-cache"
-FORMAT = 3  # 2: findings carry role and limit_risk; 3: fixes validated, none without edits
+FORMAT = 4  # 2: findings carry role and limit_risk; 3: fixes validated, none without edits; 4: `cost`
 KEEP_ENTRIES = 16  # older entries are pruned
 
 
@@ -131,6 +132,7 @@ def _finding(finding: Finding) -> dict[str, Any]:
         "function": finding.function,
         "limit_risk": finding.limit_risk,
         "role": finding.role,
+        "cost": finding.cost.to_dict() if finding.cost is not None else None,
     }
 
 
@@ -147,6 +149,7 @@ def _unfinding(data: dict[str, Any]) -> Finding:
         function=data["function"],
         limit_risk=bool(data.get("limit_risk", False)),
         role=str(data.get("role", "production")),
+        cost=Cost.from_dict(data["cost"]) if data.get("cost") else None,
     )
 
 

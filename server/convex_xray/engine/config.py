@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from convex_xray.engine.cost import CostAssumptions
 from convex_xray.engine.findings import Severity
 from convex_xray.engine.model import FunctionKind
 from convex_xray.engine.registry import all_rules, resolve_rule
@@ -60,6 +61,7 @@ class Config:
     fail_on: Severity = Severity.WARNING
     fetch_timeout_ms: int = 10_000
     roles: RolesConfig = field(default_factory=RolesConfig)
+    cost: CostAssumptions = field(default_factory=CostAssumptions)
 
     @property
     def base(self) -> Path | None:
@@ -90,6 +92,7 @@ _KNOWN_KEYS = {
     "fail-on",
     "fetch-timeout-ms",
     "roles",
+    "cost",
 }
 
 
@@ -224,6 +227,8 @@ def config_from_dict(raw: dict[str, Any], path: Path | None = None) -> Config:
         else:
             setattr(config.roles, role, list(patterns))
 
+    config.cost = _cost_assumptions(raw.get("cost", {}), path)
+
     fail_on = raw.get("fail-on", "warning")
     if not isinstance(fail_on, str):
         problems.append(("fail-on", f"must be {_FAIL_LEVELS}"))
@@ -236,3 +241,28 @@ def config_from_dict(raw: dict[str, Any], path: Path | None = None) -> Config:
     if problems:
         raise ConfigError(path, None, "", problems)
     return config
+
+
+_COST_KEYS = {
+    "per-parent": "per_parent",
+    "per-tenant": "per_tenant",
+    "table": "table",
+    "client-array": "client_array",
+    "page": "page",
+    "warn-score": "warn_score",
+}
+
+
+def _cost_assumptions(raw: object, path: Path | None) -> CostAssumptions:
+    """`[cost]`: the sizes assumed where the code does not say (`per-tenant = 500`)."""
+    if not isinstance(raw, dict):
+        raise ConfigError(path, "cost", "must be a table like `per-tenant = 500`")
+    values: dict[str, int] = {}
+    for key, value in raw.items():
+        name = _COST_KEYS.get(key)
+        if name is None:
+            raise ConfigError(path, f"cost.{key}", f"unknown key (known: {', '.join(sorted(_COST_KEYS))})")
+        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+            raise ConfigError(path, f"cost.{key}", f"must be a positive integer, got {value!r}")
+        values[name] = value
+    return CostAssumptions(**values)

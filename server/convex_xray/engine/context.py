@@ -10,6 +10,7 @@ from pathlib import Path
 from tree_sitter import Node
 
 from convex_xray.engine.config import Config
+from convex_xray.engine.cost import Cost
 from convex_xray.engine.findings import Finding, Fix, Related, Severity, Span
 from convex_xray.engine.memo import Memo
 from convex_xray.engine.model import FileModel, FunctionModel
@@ -73,6 +74,7 @@ class RuleContext:
         alternatives: Iterable[Fix] = (),
         function: str | None = None,
         limit_risk: bool = False,
+        cost: Cost | None = None,
     ) -> Finding:
         if isinstance(span, Node):
             span = self.span(span)
@@ -90,4 +92,5 @@ class RuleContext:
             alternatives=list(alternatives),
             function=function,
             limit_risk=limit_risk,
+            cost=cost,
         )

@@ -6,6 +6,10 @@ import enum
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from convex_xray.engine.cost import Cost
 
 
 class Severity(enum.IntEnum):
@@ -123,6 +127,8 @@ class Finding:
     limit_risk: bool = False
     # production / test / script, set by the runner from the file's path.
     role: str = "production"
+    # What it costs (reads per call, growth, score), when the rule measured it.
+    cost: Cost | None = None
 
     @property
     def path(self) -> Path:

@@ -53,6 +53,7 @@ from tree_sitter import Node
 
 from convex_xray.engine.analysis.chains import parse_index_ranges
 from convex_xray.engine.context import RuleContext
+from convex_xray.engine.cost import chain_cost, scan_state
 from convex_xray.engine.findings import Finding, Fix, FixAvailability, Related, Severity, Span
 from convex_xray.engine.model import DbRead, QueryChain
 from convex_xray.engine.registry import RuleMeta, register
@@ -86,17 +87,6 @@ export default defineSchema({
 """
 
 LIMITS = "Convex stops a function at 32,000 documents or 16 MiB read"
-
-
-def _index_state(chain: QueryChain) -> str | None:
-    """none / rangeless (scans), or None when the query has a real index range."""
-    if chain.search_step is not None:
-        return None
-    step = chain.index_step
-    if step is None:
-        return "none"
-    ranges = parse_index_ranges(step)
-    return "rangeless" if ranges == [] else None
 
 
 def _breaks_early(chain: QueryChain) -> bool:
@@ -134,7 +124,7 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
             continue
         if outside_schema(ctx, chain.table):
             continue  # not one of the app's tables: unknown-table says so
-        state = _index_state(chain)
+        state = scan_state(chain)
         if state is None:
             continue
         filtered = bool(chain.filter_steps)
@@ -184,6 +174,14 @@ def _finding(
             f"Full table scan: every {name} document is read {how}, in every call; the cost grows "
             f"with the table ({LIMITS}). Query an index range, or bound the read with `.take(n)` / `.paginate()`."
         )
+        use = result_use(chain, read.function.node if read.function is not None else None, ctx.source.language)
+        # One finding per query: what unbounded-collect would say about the result is said here.
+        if use.kind == "sliced":
+            message += f" Only {use.detail} are kept (`.slice`): `.take({use.detail})` reads only those."
+        elif use.kind == "counted":
+            message += " The documents are only counted (`.length`): keep a counter instead."
+        elif use.kind == "js-filtered":
+            message += f" The result is then filtered on `{use.detail}` in JavaScript: an index on `{use.detail}` reads only the matches."
     related: list[Related] = []
     schema = ctx.schema
     table = schema.table(chain.table) if schema is not None else None
@@ -196,7 +194,10 @@ def _finding(
     else:
         span = Span(ctx.path, chain.root.start_byte, chain.root.end_byte)
     # Every document of the table, in one call: the per-function read limits are at risk.
-    return ctx.finding(META, span, message, related=related, alternatives=alternatives, limit_risk=True)
+    cost = chain_cost(read, ctx.config.cost)
+    return ctx.finding(
+        META, span, message, related=related, alternatives=alternatives, limit_risk=True, cost=cost
+    )
 
 
 def _add_index_alternative(ctx: RuleContext, read: DbRead, chain: QueryChain) -> list[Fix]:

@@ -5,9 +5,14 @@ Reports `ctx.runQuery`, `ctx.runMutation` and `ctx.runAction` calls inside a loo
 per-item callback, directly or through helpers the call graph can resolve (reported at
 the helper call, with the `ctx.run*` inside the helper as related information).
 
+One finding per loop, with every per-item call as a related location and the loop's
+total calls (sized as in n-plus-one-read) as its cost.
+
 ## Why is this bad?
 In an action every `ctx.run*` is a separate function execution: its own transaction,
-its own network round trip, its own read set. An alias lookup plus an alias store per
+its own network round trip, its own read set. In a query or mutation the called function
+runs inside the caller's transaction: the cost is function-call overhead, so there it is
+info unless the loop grows with a tenant or a table. An alias lookup plus an alias store per
 mention turns 30 mentions into 60 function runs. One internal function that takes an
 array does the same work in one transaction.
 
@@ -41,9 +46,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from convex_xray.engine.context import RuleContext
+from convex_xray.engine.cost import Growth, is_action_context, loop_cost, nested_multiplies
 from convex_xray.engine.findings import Finding, Fix, FixAvailability, Related, Severity, Span
+from convex_xray.engine.model import Event, Loop
 from convex_xray.engine.registry import RuleMeta, register
-from convex_xray.rules.support.iteration import costly_loops, line_of, loop_phrase
+from convex_xray.rules.support.iteration import costly_loops, line_of, loop_phrase, severity_of
 from convex_xray.rules.support.words import is_plural, last_word, plural
 
 META = RuleMeta(
@@ -74,51 +81,44 @@ def _batch_name(ref: str | None) -> str | None:
     return f"{head}.{last}Many"
 
 
-def _component_client_calls(ctx: RuleContext) -> Iterator[Finding]:
-    """`aggregate.count(ctx, ...)` per item: every method of a component client runs a query
-    or mutation inside the component, so it is an N+1 call like `ctx.runQuery`."""
-    assert ctx.model is not None
-    for call in ctx.model.client_calls:
-        loops = costly_loops(call)
-        if not loops:
-            continue
-        component = ctx.workspace.component_client(ctx.model, call.client)
-        if component is None:
-            continue
-        innermost = loops[-1]
-        message = (
-            f"`{call.client}.{call.method}(ctx, …)` calls into the `{component}` component once per "
-            f"{loop_phrase(ctx.source, loops)}: each call runs a function inside the component "
-            "(20 items = 20 runs). Use the client's batch method if it has one, or pass the whole "
-            "list to one call."
+# Marks a component client call in a loop group (where a `ctx.run*` keeps its reference).
+COMPONENT = "<component>"
+
+
+def _context_phrase(call_in_action: bool) -> str:
+    if call_in_action:
+        return (
+            "in an action every call is a separate function run with its own transaction and round trip"
         )
-        related = [
-            Related(Span(ctx.path, innermost.header_start, innermost.header_end), f"the loop (line {line_of(ctx.source, innermost.header_start)})")
-        ]
-        yield ctx.finding(META, call.node, message, related=related)
+    return (
+        "in a query or mutation the called function shares the caller's transaction, so each "
+        "call costs function-call overhead (argument validation, a nested run), not a new transaction"
+    )
 
 
 @register(META)
 def check(ctx: RuleContext) -> Iterator[Finding]:
     if ctx.model is None:
         return
+    # innermost loop -> [(node, loops, description, related, calls per item, batch ref)]
+    groups: dict[int, list[tuple[Event, tuple[Loop, ...], str, list[Related], int, str | None]]] = {}
     for call in ctx.model.run_calls:
         loops = costly_loops(call)
         if not loops:
             continue
-        innermost = loops[-1]
         ref = " ".join((call.ref or "…").split())
-        batch = _batch_name(call.ref)
-        instead = f"write `{batch}` taking an array and call it once" if batch else "pass the whole list to one internal function instead"
-        message = (
-            f"`ctx.{call.method}({ref})` runs once per {loop_phrase(ctx.source, loops)}: every call is "
-            f"its own function run and transaction (20 items = 20 runs). Outside the loop, {instead}."
-        )
-        related = [
-            Related(Span(ctx.path, innermost.header_start, innermost.header_end), f"the loop (line {line_of(ctx.source, innermost.header_start)})")
-        ]
-        yield ctx.finding(META, call.node, message, related=related)
-    yield from _component_client_calls(ctx)
+        groups.setdefault(loops[-1].node.id, []).append((call, loops, f"`ctx.{call.method}({ref})`", [], 1, call.ref))
+    # `aggregate.count(ctx, ...)` per item: every method of a component client runs a query or
+    # mutation inside the component, so it is an N+1 call like `ctx.runQuery`.
+    for client_call in ctx.model.client_calls:
+        loops = costly_loops(client_call)
+        if not loops:
+            continue
+        component = ctx.workspace.component_client(ctx.model, client_call.client)
+        if component is None:
+            continue
+        described = f"`{client_call.client}.{client_call.method}(ctx, …)` (the `{component}` component)"
+        groups.setdefault(loops[-1].node.id, []).append((client_call, loops, described, [], 1, COMPONENT))
     for helper in ctx.model.helper_calls:
         loops = costly_loops(helper)
         if not loops:
@@ -129,14 +129,48 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
         summary = ctx.workspace.summary(*resolved)
         if not summary.calls_functions or summary.first_call is None:
             continue
-        innermost = loops[-1]
-        message = (
-            f"`{helper.callee}(…)` calls {summary.first_call_text} ({summary.run_calls} function run"
-            f"{'s' if summary.run_calls != 1 else ''} per call) once per {loop_phrase(ctx.source, loops)}. "
-            "Batch the work into one internal function that takes an array."
-        )
-        related = [
-            Related(summary.first_call, f"`{helper.callee}` calls {summary.first_call_text} here"),
-            Related(Span(ctx.path, innermost.header_start, innermost.header_end), f"the loop (line {line_of(ctx.source, innermost.header_start)})"),
-        ]
-        yield ctx.finding(META, helper.node, message, related=related)
+        related = [Related(summary.first_call, f"`{helper.callee}` calls {summary.first_call_text} here")]
+        described = f"`{helper.callee}(…)` (calls {summary.first_call_text}, {summary.run_calls} per call)"
+        groups.setdefault(loops[-1].node.id, []).append((helper, loops, described, related, max(1, summary.run_calls), None))
+    for group in groups.values():
+        yield _loop_finding(ctx, sorted(group, key=lambda item: item[0].start))
+
+
+def _loop_finding(ctx: RuleContext, group: list[tuple[Event, tuple[Loop, ...], str, list[Related], int, str | None]]) -> Finding:
+    assert ctx.model is not None
+    first, loops, _, _, _, _ = group[0]
+    innermost = loops[-1]
+    count = sum(item[4] for item in group)
+    sequential = (innermost.is_statement or not innermost.concurrent) and any(item[0].awaited for item in group)
+    cost = loop_cost(loops, count, ctx.model, first.function, ctx.config.cost, sequential=sequential, unit="function calls")
+    in_action = is_action_context(first.function)
+    names = [item[2] for item in group]
+    what = names[0] if len(names) == 1 else ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+    mode = "sequentially" if sequential else "concurrently" if innermost.in_promise_all else "once each"
+    message = (
+        f"{what} {'runs' if len(names) == 1 else 'run'} once per {loop_phrase(ctx.source, loops)}, {mode}: "
+        f"{cost.explain()}; {_context_phrase(in_action)}. "
+    )
+    related: list[Related] = []
+    for event, _, described, extra, _, _ in group:
+        related.extend(extra)
+        if event is not first:
+            related.append(Related(Span(ctx.path, event.start, event.end), f"also once per item: {described}"))
+    related.append(
+        Related(Span(ctx.path, innermost.header_start, innermost.header_end), f"the loop (line {line_of(ctx.source, innermost.header_start)})")
+    )
+    batch = _batch_name(group[0][5]) if len(group) == 1 else None
+    message += (
+        "Call the component once with the whole list (its batch method, if it has one)."
+        if all(item[5] == COMPONENT for item in group)
+        else f"Outside the loop, write `{batch}` taking an array and call it once."
+        if batch and in_action
+        else "Pass the whole list to one internal function instead."
+        if in_action
+        else "Call a plain helper function with `ctx` instead, or pass the whole list to one function."
+    )
+    severity = severity_of(cost, ctx.config.cost)
+    if not in_action and not (cost.growth >= Growth.PER_TENANT or nested_multiplies(cost)):
+        # Inside one transaction the calls add overhead, not round trips or transactions.
+        severity = Severity.INFO
+    return ctx.finding(META, first.node, message, severity=severity, related=related, cost=cost)

@@ -5,8 +5,18 @@ Reports `ctx.db.get(...)` and per-item queries (`.withIndex(...).first()`, `.uni
 `.collect()`, ...) that run inside a loop or a per-item callback: `for`/`for-of`/`while`,
 `.map/.forEach/.flatMap/...` callbacks and `Promise.all(xs.map(async ...))`. Reads hidden
 in helpers (same file or imported, any depth the call graph resolves) are reported at the
-call in the loop, with the read inside the helper as related information. Each read in
-the loop body is reported, so "4 reads per item" shows as four diagnostics.
+call in the loop, with the read inside the helper as related information. One finding per
+loop: the first per-item read is reported, every other one is a related location, and
+the message gives the loop's total reads per call.
+
+The loop's size is traced to where its collection came from: a literal array (its
+length), a bound (`.take(k)`, `.slice(0, k)`, a page), a client-supplied array, an index
+range keyed by a tenant (`orgId`, `teamId`, `clubId`, ...: per-tenant), by another parent
+document (per-parent), or a query with no range (the whole table). Unknown sources are
+assumed per-parent; the assumed sizes come from `[cost]` in convex-xray.toml. A warning
+when the loop grows with a tenant or a table, when two growing loops nest, or when the
+score (reads, doubled in a public query, which re-runs reactively, and x1.5 when
+sequential) reaches `warn-score`; otherwise info.
 
 It stays silent for the recommended batch (`Promise.all(ids.map((id) => ctx.db.get(id)))`,
 with or without `[...new Set(ids)]`), loops over a small literal array, cursor loops in
@@ -53,10 +63,10 @@ None.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterator
 
 from convex_xray.engine.context import RuleContext
+from convex_xray.engine.cost import loop_cost
 from convex_xray.engine.findings import Finding, Fix, FixAvailability, Related, Severity, Span
 from convex_xray.engine.model import DbRead, Event, FileModel, HelperCall, Loop
 from convex_xray.engine.registry import RuleMeta, register
@@ -66,6 +76,7 @@ from convex_xray.rules.support.iteration import (
     is_batch_primitive,
     line_of,
     loop_phrase,
+    severity_of,
 )
 
 META = RuleMeta(
@@ -157,40 +168,61 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
     if ctx.model is None:
         return
     yield from _paginate_loop_findings(ctx)
-    events = list(per_item_events(ctx, ctx.model))
-    per_loop: Counter[int] = Counter()
-    for event, loops, _, _ in events:
+    groups: dict[int, list[tuple[Event, tuple[Loop, ...], str, Related | None, int]]] = {}
+    for event, loops, described, helper_related in per_item_events(ctx, ctx.model):
         weight = 1
         if isinstance(event, HelperCall):
             resolved = ctx.workspace.resolve_call(ctx.model, event)
             weight = max(1, ctx.workspace.summary(*resolved).reads) if resolved else 1
-        per_loop[_innermost(event, loops)] += weight
-    for event, loops, described, helper_related in events:
-        innermost = loops[-1]
-        count = per_loop[_innermost(event, loops)]
-        reads_phrase = f"{count} reads per item" if count > 1 else "1 read per item"
-        mode = (
-            "sequentially (each waits for the previous)"
-            if (innermost.is_statement or not innermost.concurrent) and event.awaited
-            else "concurrently, but still one read per item"
-        )
-        example = f"~{count * 20} reads for 20 items"
-        if len(loops) > 1:
-            example = f"~{count * 20 * 20} reads for 20 x 20 items"
-        message = (
-            f"{described} runs once per {loop_phrase(ctx.source, loops)}, {mode}: {reads_phrase} "
-            f"here, {example}. Batch-fetch the unique ids before the loop."
-        )
-        related = [Related(Span(ctx.path, innermost.header_start, innermost.header_end), f"the loop (line {line_of(ctx.source, innermost.header_start)})")]
-        for outer in loops[:-1]:
-            related.append(Related(Span(ctx.path, outer.header_start, outer.header_end), "an enclosing loop"))
+        groups.setdefault(_innermost(event, loops), []).append((event, loops, described, helper_related, weight))
+    for group in groups.values():
+        yield _loop_finding(ctx, sorted(group, key=lambda item: item[0].start))
+
+
+def _loop_finding(ctx: RuleContext, group: list[tuple[Event, tuple[Loop, ...], str, Related | None, int]]) -> Finding:
+    """One finding per loop: every per-item read named, the loop's total as its cost."""
+    assert ctx.model is not None
+    first, loops, _, _, _ = group[0]
+    innermost = loops[-1]
+    count = sum(item[4] for item in group)
+    # A statement loop, or a callback the iteration awaits one by one (not Promise.all'd).
+    sequential = (innermost.is_statement or not innermost.concurrent) and any(item[0].awaited for item in group)
+    cost = loop_cost(loops, count, ctx.model, first.function, ctx.config.cost, sequential=sequential)
+    mode = (
+        "sequentially (each waits for the previous)"
+        if sequential
+        else "concurrently (all issued at once, still one read each)"
+        if innermost.in_promise_all
+        else "once each"
+    )
+    names = [item[2] for item in group]
+    what = names[0] if len(names) == 1 else ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+    verb = "runs" if len(names) == 1 else "run"
+    reads_phrase = f"{count} reads per item" if count > 1 else "1 read per item"
+    message = (
+        f"{what} {verb} once per {loop_phrase(ctx.source, loops)}, {mode}: {reads_phrase}, "
+        f"{cost.explain()}. Batch-fetch the unique ids before the loop."
+    )
+    related: list[Related] = []
+    for event, _, described, helper_related, _ in group:
         if helper_related is not None:
-            related.insert(0, helper_related)
-        fix: Fix | None = None
+            related.append(helper_related)
+        if event is not first:
+            node = event.chain.root if isinstance(event, DbRead) and event.chain is not None else event.node
+            related.append(Related(Span(ctx.path, node.start_byte, node.end_byte), f"also once per item: {described}"))
+    related.append(Related(Span(ctx.path, innermost.header_start, innermost.header_end), f"the loop (line {line_of(ctx.source, innermost.header_start)})"))
+    for outer in loops[:-1]:
+        related.append(Related(Span(ctx.path, outer.header_start, outer.header_end), "an enclosing loop"))
+    fix: Fix | None = None
+    for event, *_ in group:
         if isinstance(event, DbRead):
             from convex_xray.rules.support.batch_fetch import batch_fetch_fix
 
             fix = batch_fetch_fix(ctx, event)
-        # A per-item query is pointed at by its `db.query("t")`, not the whole multi-line chain.
-        anchor = event.chain.root if isinstance(event, DbRead) and event.chain is not None else event.node
-        yield ctx.finding(META, anchor, message, related=related, fix=fix)
+            if fix is not None:
+                break
+    # A per-item query is pointed at by its `db.query("t")`, not the whole multi-line chain.
+    anchor = first.chain.root if isinstance(first, DbRead) and first.chain is not None else first.node
+    return ctx.finding(
+        META, anchor, message, severity=severity_of(cost, ctx.config.cost), related=related, fix=fix, cost=cost
+    )

@@ -54,6 +54,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from convex_xray.engine.context import RuleContext
+from convex_xray.engine.cost import chain_cost, scan_state
 from convex_xray.engine.findings import Edit, Finding, Fix, FixAvailability, Related, Severity, Span
 from convex_xray.engine.model import DbRead, QueryChain
 from convex_xray.engine.registry import RuleMeta, register
@@ -155,11 +156,14 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
         looping = [loop for loop in read.loops if loop.exempt is None]
         if looping:
             continue  # a per-item query: n-plus-one-read reports it, with the loop
+        if scan_state(chain) is not None:
+            continue  # reads the whole table: full-table-scan / filter-on-query report it, with these facts
         scope = read.function.node if read.function is not None else None
         use = result_use(chain, scope, ctx.source.language)
         table = f"`{chain.table}`" if chain.table else "the table"
         indexed = chain.has_index
         related: list[Related] = []
+        cost = chain_cost(read, ctx.config.cost)
         severity = Severity.WARNING
         if use.kind == "sliced":
             message = (
@@ -209,4 +213,5 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
             alternatives=alternatives,
             # No index: the whole table is read in one call (the per-function read limits).
             limit_risk=not indexed,
+            cost=cost,
         )

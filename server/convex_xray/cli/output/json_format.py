@@ -55,6 +55,7 @@ def finding_to_dict(workspace: Workspace, finding: Finding) -> dict[str, Any]:
         "message": finding.message,
         "related": related,
         "fix": fix_to_dict(workspace, finding.fix),
+        "cost": finding.cost.to_dict() if finding.cost is not None else None,
     }
 
 

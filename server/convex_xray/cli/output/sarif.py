@@ -141,6 +141,8 @@ def _result(
         "partialFingerprints": {FINGERPRINT_KEY: fingerprint},
         "properties": {"code": finding.code, "severity": finding.severity.label, "role": finding.role},
     }
+    if finding.cost is not None:
+        result["properties"]["cost"] = finding.cost.to_dict()
     if finding.rule in index:
         result["ruleIndex"] = index[finding.rule]
     if finding.related:

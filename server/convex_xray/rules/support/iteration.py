@@ -6,6 +6,8 @@ import re
 
 from tree_sitter import Node
 
+from convex_xray.engine.cost import Cost, CostAssumptions, Growth, nested_multiplies
+from convex_xray.engine.findings import Severity
 from convex_xray.engine.model import DbRead, Event, Loop, RunCall
 from convex_xray.engine.source import SourceFile
 from convex_xray.engine.syntax import function_body, text_of, unwrap
@@ -147,3 +149,14 @@ def loop_phrase(source: SourceFile, loops: tuple[Loop, ...]) -> str:
     if len(loops) > 1:
         phrase += f", inside {len(loops) - 1} more loop{'s' if len(loops) > 2 else ''} (cost multiplies)"
     return phrase
+
+
+def severity_of(cost: Cost, assumptions: CostAssumptions) -> Severity:
+    """Warning when the count grows with a tenant or a table, multiplies across nested
+    growing loops, or scores at least `warn-score` (per-parent work in a reactive query);
+    info when it is bounded or per-parent small."""
+    if cost.growth >= Growth.PER_TENANT or nested_multiplies(cost):
+        return Severity.WARNING
+    if cost.growth >= Growth.PER_PARENT and cost.score >= assumptions.warn_score:
+        return Severity.WARNING
+    return Severity.INFO
