@@ -1,0 +1,183 @@
+"""The cost model: what drives a loop's count, how it grows, and the severity it earns."""
+
+from __future__ import annotations
+
+import pytest
+
+from convex_xray.engine.config import ConfigError, config_from_dict
+from convex_xray.engine.cost import Growth
+from convex_xray.engine.findings import Severity
+from tests.support.project import check_project, write_project
+
+HEADER = 'import { query, mutation, action, internalMutation } from "./_generated/server";\nimport { v } from "convex/values";\nimport { internal } from "./_generated/api";\n'
+
+
+def _one(tmp_path, body: str, rule: str = "n-plus-one-read", config=None):
+    project = write_project(tmp_path / "app", {"f.ts": HEADER + body})
+    _, result = check_project(project, select=[rule], config=config)
+    found = [f for f in result.findings if f.rule == rule]
+    assert len(found) == 1, [f.message for f in found]
+    assert found[0].cost is not None
+    return found[0]
+
+
+def test_loop_over_a_tenant_keyed_collect_is_per_tenant_and_a_warning(tmp_path):
+    finding = _one(
+        tmp_path,
+        """
+export const roster = query({
+  args: { orgId: v.id("orgs") },
+  handler: async (ctx, args) => {
+    const users = await ctx.db.query("users").withIndex("by_orgId", (q) => q.eq("orgId", args.orgId)).collect();
+    const out = [];
+    for (const user of users) {
+      out.push(await ctx.db.query("posts").withIndex("by_authorId", (q) => q.eq("authorId", user._id)).first());
+    }
+    return out;
+  },
+});
+""",
+    )
+    assert finding.cost.growth is Growth.PER_TENANT
+    assert finding.cost.formula == "N(users of one orgId)"
+    assert finding.cost.reads == 200 and finding.cost.context == "public-query"
+    assert finding.severity is Severity.WARNING
+    assert "N(users of one orgId) reads ≈ 200 (N assumed 200 per tenant) per call" in finding.message
+    assert "sequentially" in finding.message
+
+
+def test_loop_over_a_small_take_is_bounded_and_info(tmp_path):
+    finding = _one(
+        tmp_path,
+        """
+export const feed = query({
+  args: {},
+  handler: async (ctx) => {
+    const posts = await ctx.db.query("posts").take(5);
+    return await Promise.all(posts.map(async (p) => ({ ...p, author: await ctx.db.get(p.authorId) })));
+  },
+});
+""",
+    )
+    assert (finding.cost.growth, finding.cost.formula, finding.cost.reads) == (Growth.BOUNDED, "5", 5)
+    assert finding.severity is Severity.INFO
+    assert "concurrently" in finding.message
+
+
+def test_per_parent_children_are_info_unless_the_score_is_high(tmp_path):
+    body = """
+export const thread = mutation({
+  args: { postId: v.id("posts") },
+  handler: async (ctx, args) => {
+    const comments = await ctx.db.query("comments").withIndex("by_postId", (q) => q.eq("postId", args.postId)).collect();
+    for (const c of comments) {
+      await ctx.db.get(c.authorId);
+    }
+  },
+});
+"""
+    finding = _one(tmp_path, body)
+    assert finding.cost.growth is Growth.PER_PARENT and finding.cost.reads == 10
+    assert finding.severity is Severity.INFO
+    # A team that knows its comments run to thousands says so, and the same loop warns.
+    config = config_from_dict({"cost": {"per-parent": 1000}})
+    assert _one(tmp_path / "b", body, config=config).severity is Severity.WARNING
+
+
+def test_whole_table_loop_and_nested_loops_multiply(tmp_path):
+    project = write_project(
+        tmp_path / "app",
+        {
+            "f.ts": HEADER
+            + """
+export const everything = internalMutation({
+  args: {},
+  handler: async (ctx) => {
+    const posts = await ctx.db.query("posts").collect();
+    for (const post of posts) {
+      const comments = await ctx.db.query("comments").withIndex("by_postId", (q) => q.eq("postId", post._id)).collect();
+      for (const c of comments) {
+        await ctx.db.get(c.authorId);
+      }
+    }
+  },
+});
+"""
+        },
+    )
+    _, result = check_project(project, select=["n-plus-one-read"])
+    outer, inner = sorted(result.findings, key=lambda f: f.span.start)
+    assert outer.cost is not None and inner.cost is not None
+    assert outer.cost.growth is Growth.WHOLE_TABLE and outer.severity is Severity.WARNING
+    assert inner.cost.formula == "N(every posts document, no index) x N(comments per postId)"
+    assert inner.cost.reads == 10_000 * 10 and inner.cost.context == "internal-mutation"
+
+
+def test_client_array_and_literal_sizes(tmp_path):
+    finding = _one(
+        tmp_path,
+        """
+export const byIds = query({
+  args: { ids: v.array(v.id("posts")) },
+  handler: async (ctx, args) => {
+    const out = [];
+    for (const id of args.ids) {
+      const post = await ctx.db.get(id);
+      out.push(post && (await ctx.db.get(post.authorId)));
+    }
+    return out;
+  },
+});
+""",
+    )
+    assert finding.cost.growth is Growth.BOUNDED
+    assert finding.cost.formula == "N(client-supplied `args.ids`) x 2" and finding.cost.reads == 40
+    # one finding for the loop, the second read named as related
+    assert any("also once per item" in r.message for r in finding.related)
+
+
+def test_n_plus_one_call_wording_follows_the_transaction(tmp_path):
+    body = """
+export const {name} = {kind}({{
+  args: {{ orgId: v.id("orgs") }},
+  handler: async (ctx, args) => {{
+    const users = await ctx.db.query("users").withIndex("by_orgId", (q) => q.eq("orgId", args.orgId)).take(5);
+    for (const user of users) {{
+      await ctx.runMutation(internal.f.touch, {{ id: user._id }});
+    }}
+  }},
+}});
+"""
+    in_mutation = _one(tmp_path / "m", body.format(name="m", kind="mutation"), rule="n-plus-one-call")
+    assert "shares the caller's transaction" in in_mutation.message
+    assert in_mutation.cost.unit == "function calls" and in_mutation.cost.reads == 5
+    assert in_mutation.severity is Severity.INFO
+    in_action = _one(tmp_path / "a", body.replace("ctx.db.query", "(ctx as any).db.query").format(name="a", kind="action"), rule="n-plus-one-call")
+    assert "separate function run with its own transaction" in in_action.message
+
+
+def test_one_finding_per_query_chain(tmp_path):
+    project = write_project(
+        tmp_path / "app",
+        {
+            "f.ts": HEADER
+            + """
+export const count = query({
+  args: {},
+  handler: async (ctx) => (await ctx.db.query("posts").collect()).length,
+});
+"""
+        },
+    )
+    _, result = check_project(project, select=["full-table-scan", "unbounded-collect"])
+    [finding] = result.findings
+    assert finding.rule == "full-table-scan" and "only counted" in finding.message
+    assert finding.cost is not None and finding.cost.growth is Growth.WHOLE_TABLE
+
+
+def test_cost_config_rejects_unknown_keys_and_bad_values():
+    with pytest.raises(ConfigError, match=r"cost.tenants: unknown key"):
+        config_from_dict({"cost": {"tenants": 5}})
+    with pytest.raises(ConfigError, match=r"cost.per-tenant: must be a positive integer"):
+        config_from_dict({"cost": {"per-tenant": 0}})
+    assert config_from_dict({"cost": {"per-tenant": 500}}).cost.per_tenant == 500
