@@ -122,7 +122,11 @@ def test_sections_come_from_the_findings(project: Path):
 
 
 def test_without_cost_the_top_says_so_and_ranks_public_queries_first(project: Path):
-    report = _report(project)
+    # Findings from a run that carries no cost estimate (an older cache, a rule that does not measure).
+    workspace, result = check_project(project)
+    for finding in result.findings:
+        finding.cost = None
+    report = build_report(workspace, result, Options(target=project, command_target=".", top=10))
     assert not report.summary.cost_available
     assert all(e.reads_per_call is None and e.saved_reads_per_call is None for e in report.top)
     kinds = [e.kind for e in report.top]
@@ -254,8 +258,8 @@ def test_markdown_fits_a_comment_on_a_large_app(tmp_path: Path):
 
 
 def test_insights_raise_the_function_production_flagged(project: Path, tmp_path: Path, monkeypatch, capsys):
-    """`cleanup` (an internal mutation) ranks below the public queries until production says
-    it hit the read limit; then it leads and its evidence is printed."""
+    """Production saying `cleanup` (an internal mutation) hit the read limit raises its score,
+    puts it first and prints the evidence."""
     monkeypatch.chdir(project)
     insights = tmp_path / "insights.json"
     insights.write_text(json.dumps([{"kind": "documentsReadLimit", "functionId": "feed:cleanup", "count": 3}]))
@@ -267,7 +271,8 @@ def test_insights_raise_the_function_production_flagged(project: Path, tmp_path:
     assert "1 insights, 1 mapped" in data["summary"]["insights"]
     plain = tmp_path / "without.json"
     assert main(["report", "--format", "json", "-o", str(plain), "--no-cache", "--jobs", "1"]) == 0
-    assert json.loads(plain.read_text())["top"][0]["function"] != "cleanup"
+    plain_cleanup = next(t for t in json.loads(plain.read_text())["top"] if t["function"] == "cleanup")
+    assert not plain_cleanup["evidence"] and plain_cleanup["score"] < data["top"][0]["score"]
 
 
 def test_charts_use_short_numbers_and_a_log_scale_when_sizes_differ_a_lot():
