@@ -75,10 +75,10 @@ import { query } from "./_generated/server";
 export const feed = query({
   args: {},
   handler: async (ctx) => {
-    const posts = await ctx.db.query("posts").withIndex("by_authorId", (q) => q.eq("authorId", "u")).take(10);
+    const users = await ctx.db.query("users").withIndex("by_orgId", (q) => q.eq("orgId", "o")).collect();
     const out = [];
-    for (const post of posts) {
-      out.push(await ctx.db.get(post.authorId));
+    for (const user of users) {
+      out.push(await ctx.db.query("posts").withIndex("by_authorId", (q) => q.eq("authorId", user._id)).first());
     }
     return out;
   },
