@@ -184,8 +184,10 @@ def test_cost_fields_rank_and_explain_the_top(project: Path):
     # A scan with no index to add (no range on `by_postId`'s caller to narrow): no saving claimed.
     scan = next(p for p in by_name["cleanup"].problems if p.rule == "full-table-scan")
     assert scan.saved is None and "no index" in scan.saving_note
-    assert any("index" in a for a in report.summary.assumptions)
-    assert "table size assumed 10,000" in report.summary.assumptions
+    assert any(a.startswith("after an index fix") for a in report.summary.assumptions)
+    # The Summary names the sizes as `[cost]` does; each problem keeps its own assumption.
+    assert "a table read with no index range (`table`) 10,000" in report.summary.assumptions
+    assert "table size assumed 10,000" in next(p for p in by_name["cleanup"].problems if p.rule == "n-plus-one-read").assumptions
     text = render_markdown(report)
     assert "N(comments, no index range) = 10,000 reads, whole-table" in text
     assert "No cost estimate" not in text
@@ -283,3 +285,14 @@ def test_charts_use_short_numbers_and_a_log_scale_when_sizes_differ_a_lot():
     assert "Reads (log scale)" in wide
     even = bar_chart("Reads", [Bar("a", (("value", 50),)), Bar("b", (("value", 40),))])
     assert "log scale" not in even
+
+
+def test_the_cost_sizes_of_the_config_are_the_ones_stated(project: Path, tmp_path: Path, monkeypatch):
+    (project / "convex-xray.toml").write_text("[cost]\nper-tenant = 500\ntable = 2000\n")
+    monkeypatch.chdir(project)
+    out = tmp_path / "r.json"
+    assert main(["report", "--format", "json", "-o", str(out), "--no-cache", "--jobs", "1"]) == 0
+    summary = json.loads(out.read_text())["summary"]
+    assert summary["cost_available"]
+    assert "a table read with no index range (`table`) 2,000" in summary["assumptions"]
+    assert any("(`per-tenant`) 500" in a for a in summary["assumptions"])

@@ -26,6 +26,7 @@ from convex_xray.cli.report.model import (
 )
 from convex_xray.cli.report.patterns import correct_patterns
 from convex_xray.cli.report.schema_changes import schema_changes
+from convex_xray.engine.cost import CostAssumptions
 from convex_xray.engine.findings import Finding, Span
 from convex_xray.engine.model import FunctionKind, FunctionModel
 from convex_xray.engine.registry import resolve_rule
@@ -56,6 +57,8 @@ ASSUMED_RANGE = 10
 TAKE_BOUND = 100  # the `.take(n)` the unbounded-collect fix writes
 
 TIERS = ("error", "warning", "info", "hint")
+_INDEX_SAVING = f"after an index fix a query reads ~{ASSUMED_RANGE} documents (one index range)"
+_SAVING_ASSUMPTIONS = frozenset({_INDEX_SAVING})
 
 # How often a function runs, relative: a public query is reactive (re-runs on every write to
 # what it read, once per subscribed client), clients call mutations and actions directly,
@@ -79,6 +82,18 @@ class Options:
     command_target: str  # how to name it in commands (`.`, `convex/`)
     top: int = 10
     timestamp: str | None = None
+    sizes: CostAssumptions | None = None  # the `[cost]` sizes the estimates assumed
+
+
+def sizes_text(sizes: CostAssumptions) -> list[str]:
+    """The sizes behind every estimate, named as `[cost]` in convex-xray.toml names them."""
+    return [
+        f"a parent's children (`per-parent`) {sizes.per_parent:,}",
+        f"a tenant's records, keyed by org/team/club (`per-tenant`) {sizes.per_tenant:,}",
+        f"a table read with no index range (`table`) {sizes.table:,}",
+        f"ids a client sends (`client-array`) {sizes.client_array:,}",
+        f"a page (`page`) {sizes.page:,}",
+    ]
 
 
 def _context(function: FunctionModel | None) -> str:
@@ -126,9 +141,7 @@ def _saving(finding: Finding, reads: int | None, unit: str) -> tuple[int | None,
         if reads is None or unit != "reads":
             return None, "an index range reads only the matches instead of scanning", []
         after = min(reads, ASSUMED_RANGE)
-        return reads - after, f"an index range reads only the matches (~{after})", [
-            f"after an index fix a query reads ~{ASSUMED_RANGE} documents (assumed: one index range)"
-        ]
+        return reads - after, f"an index range reads only the matches (~{after})", [_INDEX_SAVING]
     if rule == "unbounded-collect" and applicable:
         if reads is None or unit != "reads":
             return None, f"`.take({TAKE_BOUND})` bounds the read (review: it drops the rest)", []
@@ -431,7 +444,9 @@ def build_report(
         cost_available=with_cost,
         reads_before=before,
         reads_after=before - saved if before is not None and saved is not None else None,
-        assumptions=sorted(builder.assumptions),
+        # The sizes (when an estimate used them) and what the savings assume; each problem
+        # in the Top N carries its own assumptions too.
+        assumptions=[*(sizes_text(options.sizes or CostAssumptions()) if with_cost else []), *sorted(_SAVING_ASSUMPTIONS & builder.assumptions)],
         roots=sorted(f"{builder.rel(r.path) or '.'} ({r.kind}, {r.files} files)" for r in workspace.checked_roots()),
         insights=insights_note,
     )

@@ -119,7 +119,7 @@ def _summary(report: Report) -> str:
     if s.insights:
         out.append(f"<li>Production insights: {_e(s.insights)}.</li>")
     if s.assumptions:
-        out.append("<li>Assumptions behind the numbers (sizes the code does not state; set them under <code>[cost]</code> in convex-xray.toml): " + "; ".join(_e(a) for a in s.assumptions) + ".</li>")
+        out.append("<li>Assumptions where the code does not state a size (change them under <code>[cost]</code> in convex-xray.toml): " + "; ".join(_inline(a) for a in s.assumptions) + ".</li>")
     out.append(f"<li>Ranking: {_e(report.ranking)}.</li></ul>")
     return "".join(out)
 

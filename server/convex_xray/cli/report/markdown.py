@@ -114,7 +114,7 @@ def _summary(report: Report) -> list[str]:
     if s.insights:
         lines.append(f"- **Production insights**: {s.insights}.")
     if s.assumptions:
-        lines.append("- **Assumptions** behind the numbers (sizes the code does not state; set them under `[cost]` in convex-xray.toml): " + "; ".join(s.assumptions) + ".")
+        lines.append("- **Assumptions** where the code does not state a size (change them under `[cost]` in convex-xray.toml): " + "; ".join(s.assumptions) + ".")
     lines.append(f"- **Ranking**: {report.ranking}.")
     return lines
 
