@@ -71,6 +71,7 @@ def main() -> None:
     parser.add_argument("--misses", action="store_true", help="list the sites not found")
     args = parser.parse_args()
     corpus = Path(args.corpus)
+    tool = str(Path(args.tool).resolve()) if Path(args.tool).exists() else args.tool  # runs in each app dir
     grand = {"all": [0, 0], "worth": [0, 0]}
     print("| app | sites found | worth-fixing found | N+1 findings |")
     print("|---|---|---|---|")
@@ -80,7 +81,7 @@ def main() -> None:
         if args.json_dir:
             report = json.loads((Path(args.json_dir) / f"{app}.json").read_text())
         else:
-            report = run_tool(args.tool, corpus / app)
+            report = run_tool(tool, corpus / app)
         rows, total = measure(app, report, corpus)
         found = sum(hit for _, hit in rows)
         worth = [(s, hit) for s, hit in rows if s["label"] == "worth"]
