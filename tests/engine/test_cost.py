@@ -181,3 +181,38 @@ def test_cost_config_rejects_unknown_keys_and_bad_values():
     with pytest.raises(ConfigError, match=r"cost.per-tenant: must be a positive integer"):
         config_from_dict({"cost": {"per-tenant": 0}})
     assert config_from_dict({"cost": {"per-tenant": 500}}).cost.per_tenant == 500
+
+
+def test_a_conditionally_built_query_is_one_finding(tmp_path):
+    project = write_project(
+        tmp_path / "app",
+        {
+            "f.ts": HEADER
+            + """
+export const list = query({
+  args: { authorId: v.optional(v.id("users")) },
+  handler: async (ctx, args) => {
+    let q;
+    if (args.authorId) {
+      q = ctx.db.query("posts").withIndex("by_authorId", (r) => r.eq("authorId", args.authorId!));
+    } else {
+      q = ctx.db.query("posts");
+    }
+    return (await q.collect()).length;
+  },
+});
+
+export const near = query({
+  args: { authorId: v.id("users") },
+  handler: async (ctx, args) =>
+    (await ctx.db.query("posts").withIndex("by_authorId", (r) => r.eq("authorId", args.authorId)).collect()).length,
+});
+"""
+        },
+    )
+    _, result = check_project(project, select=["full-table-scan", "unbounded-collect"])
+    # One finding on the conditional query (the scan variant decides), one on the plain range.
+    assert sorted((f.rule, f.function) for f in result.findings) == [
+        ("full-table-scan", "list"),
+        ("unbounded-collect", "near"),
+    ]

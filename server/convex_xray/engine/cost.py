@@ -181,6 +181,14 @@ def scan_state(chain: QueryChain) -> str | None:
     return "rangeless" if parse_index_ranges(step) == [] else None
 
 
+def terminal_key(chain: QueryChain) -> tuple[int, int]:
+    """Where a query ends: a variable reassigned under conditions (`q = q.withIndex(...)`) gives
+    one chain per variant, all ending in the same `.collect()`: one problem, one finding."""
+    step = chain.terminal_step
+    node = step.call if step is not None else chain.end
+    return (node.start_byte, node.end_byte)
+
+
 def chain_driver(chain: QueryChain, assumptions: CostAssumptions) -> Driver:
     """How many documents a query chain returns, from its terminal and its index range."""
     table = chain.table or "a table"

@@ -53,7 +53,7 @@ from tree_sitter import Node
 
 from convex_xray.engine.analysis.chains import parse_index_ranges
 from convex_xray.engine.context import RuleContext
-from convex_xray.engine.cost import chain_cost, scan_state
+from convex_xray.engine.cost import chain_cost, scan_state, terminal_key
 from convex_xray.engine.findings import Finding, Fix, FixAvailability, Related, Severity, Span
 from convex_xray.engine.model import DbRead, QueryChain
 from convex_xray.engine.registry import RuleMeta, register
@@ -118,10 +118,13 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
     if ctx.model is None:
         return
     schema = ctx.schema
+    reported: set[tuple[int, int]] = set()
     for read in ctx.model.reads:
         chain = read.chain
         if chain is None or chain.table is None or chain.table in ctx.config.small_tables:
             continue
+        if terminal_key(chain) in reported:
+            continue  # another variant of the same conditionally built query
         if outside_schema(ctx, chain.table):
             continue  # not one of the app's tables: unknown-table says so
         state = scan_state(chain)
@@ -143,6 +146,7 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
             is not None
         ):
             continue  # filter-on-query reports the scan with the index that replaces the filter
+        reported.add(terminal_key(chain))
         yield _finding(ctx, read, chain, state, until_found)
 
 

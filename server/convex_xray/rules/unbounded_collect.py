@@ -54,7 +54,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from convex_xray.engine.context import RuleContext
-from convex_xray.engine.cost import chain_cost, scan_state
+from convex_xray.engine.cost import chain_cost, scan_state, terminal_key
 from convex_xray.engine.findings import Edit, Finding, Fix, FixAvailability, Related, Severity, Span
 from convex_xray.engine.model import DbRead, QueryChain
 from convex_xray.engine.registry import RuleMeta, register
@@ -147,10 +147,15 @@ _USE_NOTES = {
 def check(ctx: RuleContext) -> Iterator[Finding]:
     if ctx.model is None:
         return
+    # A query some variant of which scans the table is full-table-scan's; the rest once each.
+    reported = {
+        terminal_key(r.chain) for r in ctx.model.reads if r.chain is not None and scan_state(r.chain) is not None
+    }
     for read in ctx.model.reads:
         chain = read.chain
-        if chain is None or chain.terminal != "collect":
+        if chain is None or chain.terminal != "collect" or terminal_key(chain) in reported:
             continue
+        reported.add(terminal_key(chain))
         if chain.table in ctx.config.small_tables or outside_schema(ctx, chain.table):
             continue  # small by design / not one of the app's tables (unknown-table)
         looping = [loop for loop in read.loops if loop.exempt is None]
