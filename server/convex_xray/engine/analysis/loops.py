@@ -262,8 +262,10 @@ class LoopAnalysis(AnalyzerState):
         if callee is None:
             return None
         name = text_of(callee)
-        if name in ("Effect.forEach", "Effect.all"):
-            return (name, True) if name == "Effect.forEach" else None
+        if name == "Effect.forEach":
+            # Sequential unless given `{ concurrency: ... }`.
+            args = call_args(call)
+            return name, len(args) > 2 and "concurrency" in text_of(args[2])
         if callee.type != "identifier":
             return None
         if name in LOOP_HELPERS:
