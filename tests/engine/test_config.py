@@ -253,7 +253,8 @@ def test_config_keys_take_effect(app):
     assert "unbounded-collect" not in {f.rule for f in result.findings}
 
 
-def test_take_limit_is_the_n_of_the_take_fix(tmp_path):
+def test_take_limit_is_the_n_the_message_suggests_and_no_truncating_fix(tmp_path):
+    """The whole range is returned: `.take(37)` would drop rows, so it is advice, not a fix."""
     project = write_project(
         tmp_path / "p",
         {
@@ -269,9 +270,8 @@ def test_take_limit_is_the_n_of_the_take_fix(tmp_path):
     )
     config = config_from_dict({"take-limit": 37})
     _, result = check_project(project, select=["unbounded-collect"], config=config)
-    fix = result.findings[0].fix
-    assert [e.new_text for e in fix.edits] == ["take(37)"]
-    assert "37" in fix.title
+    assert result.findings[0].fix is None
+    assert "`.take(37)`" in result.findings[0].message
 
 
 def test_cli_fail_on_from_config(app, capsys):

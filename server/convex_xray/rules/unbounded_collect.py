@@ -40,9 +40,13 @@ const recent = await ctx.db
 
 ## Fix safety
 `(await q.collect()).slice(0, n)` -> `await q.take(n)` is safe for a literal `n >= 0` (the
-same documents in the same order). Replacing other collects with `.take(n)` (n from
-`take-limit`) or `.paginate(args.paginationOpts)` changes results and is unsafe. For
-counts no fix is offered (the message says: keep a counter).
+same documents in the same order; unsafe for a non-literal `n`, which differs when negative
+or fractional). `.collect()` -> `.take(n)` is safe, and offered, only where every use of the
+result sees at most `n` documents: `[i]` (n = i + 1), `.length` compared to a literal
+(`> 0` -> 1, `>= 3` -> 3), `.slice(0, n)`. Everywhere else `.take(n)` would silently drop
+rows, so no edit is offered: the message says what to do (page it, keep a counter, move the
+filter into an index). `.paginate(args.paginationOpts)` is an unsafe alternative only where
+the function takes `paginationOpts` and returns the range (the result becomes one page).
 
 ## Options
 `take-limit` (default 100): the `n` of the `.take(n)` fix. `small-tables`: tables that
@@ -83,16 +87,17 @@ def _take_edit(ctx: RuleContext, chain: QueryChain, n: str) -> Edit | None:
 def _fixes(ctx: RuleContext, read: DbRead, use: ResultUse) -> tuple[Fix | None, list[Fix]]:
     chain = read.chain
     assert chain is not None
-    limit = str(ctx.config.take_limit)
     alternatives: list[Fix] = []
     function = read.function
-    if function is not None and function.has_pagination_opts:
+    if function is not None and function.has_pagination_opts and _returned(chain):
+        # The function takes `paginationOpts` and returns the whole range: paging it is what
+        # its callers can ask for; unsafe because the result becomes one page object.
         step = chain.terminal_step
         opts = f"{function.args_param}.paginationOpts" if function.args_param else "paginationOpts"
         if step is not None:
             alternatives.append(
                 Fix.unsafe(
-                    f"Paginate with `.paginate({opts})`",
+                    f"Paginate with `.paginate({opts})` (returns one page object, not every document)",
                     [Edit(ctx.path, step.property.start_byte, step.call.end_byte, f"paginate({opts})")],
                 )
             )
@@ -108,17 +113,32 @@ def _fixes(ctx: RuleContext, read: DbRead, use: ResultUse) -> tuple[Fix | None, 
                 if query is not None:
                     new = f"await {ctx.source.node_text(query)}.take({bound})"
                     whole = Edit(ctx.path, use.node.start_byte, use.node.end_byte, new)
-                    build = Fix.safe if safe else Fix.unsafe
-                    return build(f"Use `.take({bound})` instead of `.collect()` + `.slice`", [whole]), alternatives
+                    if safe:
+                        return Fix.safe(f"Use `.take({bound})` instead of `.collect()` + `.slice`", [whole]), alternatives
+                    return Fix.unsafe(
+                        f"Use `.take({bound})` instead of `.collect()` + `.slice` (differs when `{bound}` is negative or not an integer)",
+                        [whole],
+                    ), alternatives
         edit = _take_edit(ctx, chain, bound)
         if edit is not None:
-            build = Fix.safe if safe else Fix.unsafe
-            return build(f"Use `.take({bound})`", [edit]), alternatives
-    if use.kind == "counted":
-        return None, alternatives  # the message says it: keep a counter
-    edit = _take_edit(ctx, chain, limit)
-    fix = Fix.unsafe(f"Limit with `.take({limit})`", [edit]) if edit is not None else None
-    return fix, alternatives
+            if safe:
+                return Fix.safe(f"Use `.take({bound})`", [edit]), alternatives
+            return Fix.unsafe(f"Use `.take({bound})` (differs when `{bound}` is negative or not an integer)", [edit]), alternatives
+    if use.kind == "bounded":
+        edit = _take_edit(ctx, chain, use.detail)
+        if edit is not None:
+            return Fix.safe(f"Use `.take({use.detail})`: the code uses at most {use.detail}", [edit]), alternatives
+    # Otherwise the code may use every document: `.take(n)` would silently drop rows, so
+    # there is no edit, and the message says what to do (bound, paginate, count, index).
+    return None, alternatives
+
+
+def _returned(chain: QueryChain) -> bool:
+    """`return await q.collect()` / `return q.collect()`: the range is the function's result."""
+    node = chain.end
+    while node.parent is not None and node.parent.type in ("await_expression", "parenthesized_expression"):
+        node = node.parent
+    return node.parent is not None and node.parent.type == "return_statement"
 
 
 def _index_advice(ctx: RuleContext, chain: QueryChain, field: str) -> str:
@@ -140,6 +160,7 @@ _USE_NOTES = {
     "sliced": "only the first items of the result are kept here",
     "counted": "only the result's length is used here",
     "js-filtered": "the result is filtered in JavaScript here",
+    "bounded": "at most this many results are used here",
 }
 
 
@@ -175,6 +196,11 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
                 f"`.collect()` reads every {table} document in range, then `.slice(0, {use.detail})` "
                 f"keeps {use.detail}: `.take({use.detail})` reads only those."
             )
+        elif use.kind == "bounded":
+            message = (
+                f"`.collect()` reads every {table} document in range, but the code uses at most "
+                f"{use.detail} of them: `.take({use.detail})` reads only those."
+            )
         elif use.kind == "counted":
             message = (
                 f"`.collect()` loads every {table} document in range only to count them (`.length`); "
@@ -201,9 +227,10 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
             severity = Severity.INFO
             message = (
                 f"Unbounded `.collect()` of {table} via {name}: returns every document in the range. "
-                f"Fine while it stays small; bound it with `.take(n)` or `.paginate()` if it can grow."
+                f"Fine while it stays small; if it can grow, page it (`.paginate()`), or bound it with "
+                f"`.take({ctx.config.take_limit})` where at most {ctx.config.take_limit} are ever needed."
             )
-        if use.node is not None and use.kind in ("sliced", "counted", "js-filtered"):
+        if use.node is not None and use.kind in _USE_NOTES:
             related.append(Related(ctx.span(use.node), _USE_NOTES[use.kind]))
         fix, alternatives = _fixes(ctx, read, use)
         step = chain.terminal_step

@@ -43,9 +43,11 @@ _TRANSPARENT = frozenset({"parenthesized_expression", "await_expression", "non_n
 
 @dataclass(slots=True)
 class ResultUse:
-    kind: str  # sliced | counted | js-filtered | other
+    kind: str  # sliced | counted | indexed | bounded | js-filtered | other
     node: Node | None = None  # the use site (`.slice(0, 10)` call, `.length`, `.filter(...)`)
-    detail: str = ""  # the slice bound, the filtered field, ...
+    # The slice bound, the filtered field; for `counted` and `indexed`, how many results the
+    # use can see (`.length > 0` -> "1", `[2]` -> "3"; "" when it depends on all of them).
+    detail: str = ""
     variable: str | None = None
     direct: bool = False  # used right on the expression: `(await q.collect()).slice(0, n)`
 
@@ -56,16 +58,54 @@ def _outer(node: Node) -> Node:
     return node
 
 
+def _assigned(node: Node) -> bool:
+    parent = node.parent
+    return parent is not None and parent.type in ("assignment_expression", "augmented_assignment_expression") and parent.child_by_field_name("left") == node
+
+
+# `length OP c` is decided by min(length, k): k per operator, literal on the right.
+_LENGTH_NEEDS = {">": 1, "<=": 1, "===": 1, "==": 1, "!==": 1, "!=": 1, ">=": 0, "<": 0}
+_MIRRORED = {">": "<", "<": ">", ">=": "<=", "<=": ">=", "===": "===", "==": "==", "!==": "!==", "!=": "!="}
+
+
+def _length_bound(length: Node) -> str:
+    """How many results `<x>.length` compared to a literal can see: `x.length > 0` -> "1",
+    `x.length >= 3` -> "3", `0 === x.length` -> "1". "" for any other use of the length."""
+    node = length
+    while node.parent is not None and node.parent.type == "parenthesized_expression":
+        node = node.parent
+    parent = node.parent
+    if parent is None or parent.type != "binary_expression":
+        return ""
+    operator = text_of(parent.child_by_field_name("operator"))
+    left, right = parent.child_by_field_name("left"), parent.child_by_field_name("right")
+    if left == node and right is not None:
+        other = right
+    elif right == node and left is not None:
+        other, operator = left, _MIRRORED.get(operator, "")
+    else:
+        return ""
+    literal = text_of(unwrap(other) or other)
+    if operator not in _LENGTH_NEEDS or not literal.isdigit():
+        return ""
+    return str(int(literal) + _LENGTH_NEEDS[operator])
+
+
 def _member_use(expression: Node) -> ResultUse | None:
-    """`<expression>.slice(0, n)`, `.length`, `.filter(x => x.f ...)`."""
+    """`<expression>.slice(0, n)`, `.length`, `[i]`, `.filter(x => x.f ...)`."""
     parent = expression.parent
+    if parent is not None and parent.type == "subscript_expression" and parent.child_by_field_name("object") == expression:
+        index = text_of(parent.child_by_field_name("index"))
+        if index.isdigit() and not _assigned(parent):
+            return ResultUse("indexed", parent, str(int(index) + 1))
+        return ResultUse("other", parent)
     if parent is None or parent.type != "member_expression" or parent.child_by_field_name("object") != expression:
         return None
     prop = text_of(parent.child_by_field_name("property"))
     call = parent.parent
     is_call = call is not None and call.type == "call_expression" and call.child_by_field_name("function") == parent
     if prop == "length" and not is_call:
-        return ResultUse("counted", parent)
+        return ResultUse("counted", parent, _length_bound(parent))
     if prop == "slice" and is_call and call is not None:
         args = call_args(call)
         if len(args) == 2 and text_of(args[0]) == "0":
@@ -128,6 +168,13 @@ def _filtered_field(callback: Node | None) -> str | None:
     return None
 
 
+def _bound(use: ResultUse) -> int | None:
+    """How many results `use` can see, when that is a known number."""
+    if use.kind in ("counted", "indexed", "sliced") and use.detail.isdigit():
+        return int(use.detail)
+    return None
+
+
 def result_use(chain: QueryChain, scope: Node | None, language: Language | None = None) -> ResultUse:
     """How the value of a terminated chain is used, within `scope` (the enclosing function).
 
@@ -138,6 +185,8 @@ def result_use(chain: QueryChain, scope: Node | None, language: Language | None 
     direct = _member_use(expression)
     if direct is not None and direct.kind != "other":
         direct.direct = True
+        if _bound(direct) is not None and direct.kind != "sliced":
+            direct.kind = "bounded"
         return direct
     parent = expression.parent
     if parent is None or parent.type != "variable_declarator" or scope is None:
@@ -155,6 +204,11 @@ def result_use(chain: QueryChain, scope: Node | None, language: Language | None 
     if not uses:
         return ResultUse("other", variable=name)
     kinds = {u.kind for u in uses}
+    bounds = [_bound(u) for u in uses]
+    if all(b is not None for b in bounds) and kinds != {"sliced"}:
+        # Every use sees at most n results (`.length > 0`, `[0]`, `.slice(0, 5)`):
+        # `.take(n)` gives each the same answer.
+        return ResultUse("bounded", uses[0].node, str(max(b for b in bounds if b is not None)), variable=name)
     if kinds == {"counted"}:
         return ResultUse("counted", uses[0].node, variable=name)
     for wanted in ("sliced", "js-filtered"):

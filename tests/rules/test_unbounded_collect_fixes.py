@@ -1,0 +1,89 @@
+"""unbounded-collect: `.collect()` -> `.take(n)` only where the code already uses at most n
+results (`.slice(0, n)`, `[i]`, `.length` compared to a literal); everywhere else no edit
+(a truncating `.take(100)` would silently drop rows), only the message."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.support.fix_cases import SAFE, TASKS_SCHEMA, Case, NoFix, query_module, run_case, run_no_fix
+
+RANGE = 'ctx.db.query("tasks").withIndex("by_orgId", (q) => q.eq("orgId", args.orgId))'
+
+
+def _handler(body: str) -> str:
+    lines = "\n".join("    " + line for line in body.strip("\n").splitlines())
+    return query_module(
+        "export const f = query({\n  args: {},\n  handler: async (ctx, args) => {\n" + lines + "\n  },\n});\n"
+    )
+
+
+def _case(before: str, after: str, title: str) -> Case:
+    return Case(
+        "unbounded-collect",
+        {"schema.ts": TASKS_SCHEMA, "t.ts": _handler(before)},
+        {"t.ts": _handler(after)},
+        SAFE,
+        title=title,
+    )
+
+
+TAKE_CASES: dict[str, Case] = {
+    "the first element": _case(
+        f"return (await {RANGE}.collect())[0];",
+        f"return (await {RANGE}.take(1))[0];",
+        "Use `.take(1)`: the code uses at most 1",
+    ),
+    "an element by literal index": _case(
+        f"const rows = await {RANGE}.collect();\nreturn rows[2];",
+        f"const rows = await {RANGE}.take(3);\nreturn rows[2];",
+        "Use `.take(3)`",
+    ),
+    "emptiness and the first element": _case(
+        f"const rows = await {RANGE}.collect();\nif (rows.length === 0) return null;\nreturn rows[0];",
+        f"const rows = await {RANGE}.take(1);\nif (rows.length === 0) return null;\nreturn rows[0];",
+        "Use `.take(1)`",
+    ),
+    "length compared to a constant, literal on the left": _case(
+        f"const rows = await {RANGE}.collect();\nreturn 3 <= rows.length;",
+        f"const rows = await {RANGE}.take(3);\nreturn 3 <= rows.length;",
+        "Use `.take(3)`",
+    ),
+    "more than five": _case(
+        f"return (await {RANGE}.collect()).length > 5;",
+        f"return (await {RANGE}.take(6)).length > 5;",
+        "Use `.take(6)`",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(TAKE_CASES))
+def test_take_where_the_code_uses_at_most_n(tmp_path, name):
+    run_case(tmp_path, TAKE_CASES[name])
+
+
+def _no_fix(body: str) -> NoFix:
+    return NoFix("unbounded-collect", {"schema.ts": TASKS_SCHEMA, "t.ts": _handler(body)})
+
+
+NO_TAKE: dict[str, NoFix] = {
+    "the whole range is returned": _no_fix(f"return await {RANGE}.collect();"),
+    "counted": _no_fix(f"return (await {RANGE}.collect()).length;"),
+    "length compared to a variable": _no_fix(
+        f"const rows = await {RANGE}.collect();\nreturn rows.length > args.min;"
+    ),
+    "an index and a full iteration": _no_fix(
+        f"const rows = await {RANGE}.collect();\nconst first = rows[0];\nreturn rows.map((r) => r._id).concat([first._id]);"
+    ),
+    "an element by a computed index": _no_fix(
+        f"const rows = await {RANGE}.collect();\nreturn rows[rows.length - 1];"
+    ),
+    "filtered in JavaScript": _no_fix(
+        f"const rows = await {RANGE}.collect();\nreturn rows.filter((r) => r.status === \"open\");"
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(NO_TAKE))
+def test_no_truncating_take_where_the_code_may_use_every_result(tmp_path, name):
+    run_no_fix(tmp_path, NO_TAKE[name])
