@@ -84,7 +84,9 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--insights", type=Path, metavar="FILE", help="production evidence: the JSON of `npx convex insights --json`")
     report.add_argument("--config", type=Path, help="path to convex-xray.toml (default: found upward)")
     report.add_argument("--no-cache", action="store_true", help="do not read or write .convex-xray-cache/")
-    report.add_argument("--jobs", "-j", type=int, default=0, metavar="N", help="worker processes (default: one per core; 1 = no workers)")
+    # The report reads every file's code model in this process anyway (functions, patterns),
+    # so workers only parse twice: on groupi (139 files, 2 cores) 16 s with them, 6 s without.
+    report.add_argument("--jobs", "-j", type=int, default=1, metavar="N", help="worker processes for the check (default: 1; 0 = one per core)")
     report.add_argument("--no-progress", action="store_true", help="no progress on stderr")
     report.add_argument("--timestamp", action="store_true", help="print when the report was generated (off: the same code gives the same bytes)")
 
