@@ -105,6 +105,62 @@ FETCH_CASES: dict[str, Case] = {
             ),
         },
     ),
+    "a transcription endpoint gets a generous limit": Case(
+        "fetch-without-timeout",
+        {
+            "schema.ts": FETCH_SCHEMA,
+            "a.ts": action_module(
+                """
+                export const transcribe = action({
+                  args: {},
+                  handler: async () => (await fetch("https://api.openai.com/v1/audio/transcriptions", { method: "POST" })).status,
+                });
+                """
+            ),
+        },
+        {
+            "a.ts": action_module(
+                """
+                export const transcribe = action({
+                  args: {},
+                  handler: async () => (await fetch("https://api.openai.com/v1/audio/transcriptions", { method: "POST", signal: AbortSignal.timeout(120_000) })).status,
+                });
+                """
+            ),
+        },
+        title="Add a 120 s timeout",
+    ),
+    "a URL held in a name, in a function that calls a model": Case(
+        "fetch-without-timeout",
+        {
+            "schema.ts": FETCH_SCHEMA,
+            "a.ts": action_module(
+                """
+                export const summarize = action({
+                  args: {},
+                  handler: async () => {
+                    const url = process.env.ANTHROPIC_URL!;
+                    return (await fetch(url, { method: "POST" })).status;
+                  },
+                });
+                """
+            ),
+        },
+        {
+            "a.ts": action_module(
+                """
+                export const summarize = action({
+                  args: {},
+                  handler: async () => {
+                    const url = process.env.ANTHROPIC_URL!;
+                    return (await fetch(url, { method: "POST", signal: AbortSignal.timeout(120_000) })).status;
+                  },
+                });
+                """
+            ),
+        },
+        title="Add a 120 s timeout",
+    ),
     "no options at all": Case(
         "fetch-without-timeout",
         {
@@ -183,7 +239,7 @@ FETCH_CASES: dict[str, Case] = {
                 export const ask = action({
                   args: {},
                   handler: async () => {
-                    const openai = new OpenAI({ apiKey: process.env.OPENAI_API_KEY, timeout: 10_000 });
+                    const openai = new OpenAI({ apiKey: process.env.OPENAI_API_KEY, timeout: 120_000 });
                     return await openai.models.list();
                   },
                 });
@@ -198,7 +254,7 @@ FETCH_CASES: dict[str, Case] = {
             "a.ts": 'import OpenAI from "openai";\n\nconst openai = new OpenAI();\nexport default openai;\n',
         },
         {
-            "a.ts": 'import OpenAI from "openai";\n\nconst openai = new OpenAI({ timeout: 10_000 });\nexport default openai;\n'
+            "a.ts": 'import OpenAI from "openai";\n\nconst openai = new OpenAI({ timeout: 120_000 });\nexport default openai;\n'
         },
     ),
 }

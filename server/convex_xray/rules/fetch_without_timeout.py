@@ -41,15 +41,18 @@ const response = await fetch("https://api.example.com/v1/transcribe", {
 The fix adds `signal: AbortSignal.timeout(<fetch-timeout-ms>)` to the options object, or
 `{ signal: ... }` as a second argument (`timeout: <ms>` for axios). It is unsafe: a slow
 but working request now fails after the timeout, which changes behaviour; pick a limit
-that fits the service.
+that fits the service. LLM and transcription calls get 120 s (`new OpenAI`/`new Anthropic`,
+and `fetch` to a model or audio endpoint: by the URL, or by the function around it when the
+URL is a name), other calls `fetch-timeout-ms`.
 
 ## Options
-`fetch-timeout-ms` (default 10000): the timeout the fix inserts. SDK clients other than the
+`fetch-timeout-ms` (default 10000): the timeout the fix inserts for plain HTTP calls. SDK clients other than the
 two above are not checked (most, like Stripe's, have a shorter default).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from functools import cache
 
@@ -72,6 +75,28 @@ META = RuleMeta(
 
 # SDK clients whose default timeout is as long as an action may run: class -> package.
 SDK_CLIENTS = {"OpenAI": "openai", "Anthropic": "@anthropic-ai/sdk"}
+
+# LLM and transcription calls routinely take longer than a plain HTTP call: a 10 s limit
+# would turn working requests into failures. Their fixes get a generous limit instead.
+SLOW_API_MS = 120_000
+_SLOW_API = re.compile(
+    r"openai|anthropic|whisper|transcri|speech|audio|generativelanguage|gemini|groq|mistral|"
+    r"deepgram|assemblyai|elevenlabs|replicate|openrouter|together\.|cohere|completions|/chat|llm",
+    re.IGNORECASE,
+)
+
+
+def _timeout_ms(ctx: RuleContext, call: FetchCall) -> int:
+    """The limit the fix inserts: generous for an LLM or transcription endpoint (by the URL,
+    or the function around the call when the URL is a name), `fetch-timeout-ms` otherwise."""
+    args = call_args(call.node)
+    target = text_of(args[0]) if args else ""
+    if _SLOW_API.search(target):
+        return max(SLOW_API_MS, ctx.config.fetch_timeout_ms)
+    first = unwrap(args[0]) if args else None
+    if first is not None and first.type != "string" and call.function is not None and _SLOW_API.search(text_of(call.function.node)):
+        return max(SLOW_API_MS, ctx.config.fetch_timeout_ms)
+    return ctx.config.fetch_timeout_ms
 SDK_MODULES = frozenset(SDK_CLIENTS.values())
 
 _NEW_QUERY = "(new_expression constructor: (identifier) @class) @new"
@@ -162,7 +187,8 @@ def _check_call(ctx: RuleContext, call: FetchCall) -> Finding | None:
     args = call_args(call.node)
     if not args:
         return None
-    ms = milliseconds(ctx.config.fetch_timeout_ms)
+    limit = _timeout_ms(ctx, call)
+    ms = milliseconds(limit)
     if call.callee == "fetch":
         position, wanted, entry = 1, {"signal"}, f"signal: AbortSignal.timeout({ms})"
     else:
@@ -172,7 +198,7 @@ def _check_call(ctx: RuleContext, call: FetchCall) -> Finding | None:
         position, wanted, entry = AXIOS_CONFIG[method], {"timeout", "signal"}, f"timeout: {ms}"
     config = unwrap(args[position]) if position < len(args) else None
     fix: Fix | None = None
-    title = f"Add a {ctx.config.fetch_timeout_ms / 1000:g} s timeout (`{entry}`)"
+    title = f"Add a {limit / 1000:g} s timeout (`{entry}`; a slower answer now fails)"
     if config is None:
         if position != len(args):
             return None  # axios.post(url) with no data: no place for a config without guessing
@@ -224,7 +250,8 @@ def _sdk_clients(ctx: RuleContext) -> Iterator[Finding]:
     }
     if not wanted:
         return
-    ms = milliseconds(ctx.config.fetch_timeout_ms)
+    limit = max(SLOW_API_MS, ctx.config.fetch_timeout_ms)  # model calls: generous
+    ms = milliseconds(limit)
     entry = f"timeout: {ms}"
     for _, capture in QueryCursor(_new_query(ctx.source.language)).matches(ctx.source.root):
         node, cls = capture["new"][0], capture["class"][0]
@@ -237,7 +264,7 @@ def _sdk_clients(ctx: RuleContext) -> Iterator[Finding]:
         arguments = node.child_by_field_name("arguments")
         args = call_args(node) if arguments is not None else []
         options = unwrap(args[0]) if args else None
-        title = f"Add a {ctx.config.fetch_timeout_ms / 1000:g} s timeout (`{entry}`)"
+        title = f"Add a {limit / 1000:g} s timeout (`{entry}`; a slower answer now fails)"
         if options is None:
             if args:
                 continue
