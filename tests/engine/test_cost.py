@@ -216,3 +216,31 @@ export const near = query({
         ("full-table-scan", "list"),
         ("unbounded-collect", "near"),
     ]
+
+
+def test_filter_on_query_severity_follows_the_scanned_range(tmp_path):
+    project = write_project(
+        tmp_path / "app",
+        {
+            "f.ts": HEADER
+            + """
+export const comments = query({
+  args: { postId: v.id("posts") },
+  handler: async (ctx, args) =>
+    ctx.db.query("comments").withIndex("by_postId", (q) => q.eq("postId", args.postId)).filter((q) => q.eq(q.field("body"), "x")).collect(),
+});
+
+export const orgPosts = query({
+  args: { orgId: v.id("orgs") },
+  handler: async (ctx, args) =>
+    ctx.db.query("posts").withIndex("by_orgId_and_status", (q) => q.eq("orgId", args.orgId)).filter((q) => q.eq(q.field("authorId"), "u")).collect(),
+});
+"""
+        },
+    )
+    _, result = check_project(project, select=["filter-on-query"])
+    by_function = {f.function: f for f in result.findings}
+    assert by_function["comments"].severity is Severity.INFO
+    assert by_function["comments"].cost is not None and by_function["comments"].cost.growth is Growth.PER_PARENT
+    assert by_function["orgPosts"].severity is Severity.WARNING
+    assert by_function["orgPosts"].cost is not None and by_function["orgPosts"].cost.growth is Growth.PER_TENANT

@@ -27,6 +27,9 @@ are a full table scan, which `full-table-scan` reports. One problem gets one dia
 when a scan has a filter an index could take, this rule reports it and `full-table-scan`
 stays silent.
 
+A warning when the filtered range grows with a tenant (`orgId`, `teamId`, ...) or is the whole
+table; info when it is one parent document's children (a small range, see `[cost]`).
+
 ## Why is this bad?
 `.filter()` does not make a query read less: Convex reads every document in the index
 range (or the whole table) and applies the filter afterwards. Each document read counts
@@ -78,6 +81,7 @@ from dataclasses import replace
 
 from convex_xray.engine.analysis.chains import parse_index_ranges
 from convex_xray.engine.context import RuleContext
+from convex_xray.engine.cost import Growth, chain_cost
 from convex_xray.engine.findings import Finding, FixAvailability, Related, Severity, Span
 from convex_xray.engine.model import QueryChain
 from convex_xray.engine.registry import RuleMeta, register
@@ -222,10 +226,18 @@ def _check_chain(
         schema_source = ctx.workspace.source(table.insert_at.path)
     fix = index_fix(schema_source, table, ctx.source, chain, plan)
     path_name = schema_source.path.name if schema_source is not None else "schema.ts"
+    # What the filter scans is the range before it, whatever the terminal keeps.
+    scanned = replace(chain, terminal="collect")
+    read = next((r for r in ctx.model.reads if r.chain is not None and r.chain.root.id == chain.root.id), None) if ctx.model else None
+    cost = chain_cost(replace(read, chain=scanned), ctx.config.cost) if read is not None else None
+    # A filter over one parent's few children is minor; over a tenant or the table it is not.
+    severity = Severity.INFO if cost is not None and cost.growth <= Growth.PER_PARENT else Severity.WARNING
     yield ctx.finding(
         META,
         Span(ctx.path, first.property.start_byte, first.call.end_byte),
         _message(chain, plan, table, path_name),
+        severity=severity,
         related=related,
         fix=fix,
+        cost=cost,
     )
