@@ -11,8 +11,10 @@ from lsprotocol import types
 from pygls.exceptions import JsonRpcRequestCancelled
 
 from convex_xray.engine.findings import Finding, Severity, Span
-from convex_xray.engine.source import LineIndex, TextChange
+from convex_xray.engine.source import LineIndex, SourceFile, TextChange
 from convex_xray.lsp.incremental import Carried, line_shifts, shift_findings
+from convex_xray.lsp.session import Folder
+from convex_xray.lsp.settings import Settings
 from tests.lsp.harness import TIMEOUT, capabilities, codes, position_at
 from tests.support.project import write_project
 
@@ -169,3 +171,29 @@ def test_carried_findings_equal_shifting_edit_by_edit(seed, tmp_path):
         if rng.random() < 0.1:
             assert carried.get() == eager
     assert carried.get() == eager
+
+
+# -- cheap opens and closes ------------------------------------------------------------------------
+
+
+def test_a_file_closed_unchanged_reuses_its_results_without_a_new_model(tmp_path):
+    root = write_project(tmp_path / "app", {"many.ts": _module(3)})
+    folder = Folder(root.resolve(), root.resolve().as_uri(), Settings())
+    assert folder.discover() == []
+    project = folder.projects[0]
+    project.indexed = True
+    path = (root / "convex" / "many.ts").resolve()
+    workspace = project.workspace
+    before_key = project.result_key(path)
+    project.workspace_findings([])  # every file's index usage, as after indexing
+    # Opened and edited (a new snapshot replaces the file), then closed: the text on disk.
+    original = workspace.source(path)
+    assert original is not None
+    edited = original.text.replace("rows.length", "rows.length ")
+    project.set_source(SourceFile(path, edited))
+    project.workspace_findings([])
+    assert project.result_key(path) != before_key
+    project.forget(path)
+    project.workspace_findings([])
+    assert workspace.cached_model(path) is None  # the disk text's usage summary was kept
+    assert project.result_key(path) == before_key  # its closed results still apply
