@@ -26,9 +26,9 @@ from convex_xray.cli.report.model import (
 )
 from convex_xray.cli.report.patterns import correct_patterns
 from convex_xray.cli.report.schema_changes import schema_changes
-from convex_xray.engine.cost import CostAssumptions
+from convex_xray.engine.cost import CostAssumptions, function_context
 from convex_xray.engine.findings import Finding, Span
-from convex_xray.engine.model import FunctionKind, FunctionModel
+from convex_xray.engine.model import FunctionModel
 from convex_xray.engine.registry import resolve_rule
 from convex_xray.engine.runner import CheckResult
 from convex_xray.engine.workspace import Workspace
@@ -97,20 +97,11 @@ def sizes_text(sizes: CostAssumptions) -> list[str]:
 
 
 def _context(function: FunctionModel | None) -> str:
+    """The engine's function context (the cost model's), with the internal kinds as one."""
     if function is None:
         return "module"
-    kind = function.kind
-    if kind is FunctionKind.QUERY:
-        return "public-query"
-    if kind is FunctionKind.MUTATION:
-        return "mutation"
-    if kind is FunctionKind.ACTION:
-        return "action"
-    if kind is FunctionKind.HTTP_ACTION:
-        return "http"
-    if kind in (FunctionKind.INTERNAL_QUERY, FunctionKind.INTERNAL_MUTATION, FunctionKind.INTERNAL_ACTION):
-        return "internal"
-    return "helper"
+    context = function_context(function)
+    return "internal" if context.startswith("internal-") else context
 
 
 def _outermost(function: FunctionModel | None) -> FunctionModel | None:
