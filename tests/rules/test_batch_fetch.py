@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import textwrap
 
 import pytest
@@ -600,3 +601,39 @@ def test_a_read_only_loop_in_a_class_method_is_still_batched(tmp_path):
     _, result = check_project(project, select=[RULE])
     findings = [f for f in result.findings if f.rule == RULE]
     assert findings and all(f.fix is not None and f.fix.applicability is Applicability.SAFE for f in findings)
+
+
+def test_two_loops_in_one_function_hoist_distinct_names(tmp_path):
+    """Both loops are fixed in one pass; the second prefetch must not redeclare the first's
+    names (TypeScript's TS2451, seen on real apps before names were shared across fixes)."""
+    module = _module(
+        """
+        export const pair = query({
+          args: {},
+          handler: async (ctx) => {
+            const posts = await ctx.db.query("posts").take(20);
+            const drafts = await ctx.db.query("posts").take(5);
+            const a = [];
+            for (const post of posts) {
+              a.push(await ctx.db.get(post.authorId));
+            }
+            const b = [];
+            for (const draft of drafts) {
+              b.push(await ctx.db.get(draft.authorId));
+            }
+            return { a, b };
+          },
+        });
+        """
+    )
+    project = write_project(tmp_path / "app", {"pair.ts": module})
+    path = project / "convex" / "pair.ts"
+    run_fix(project, [RULE])
+    text = path.read_text()
+    declared = re.findall(r"const (\w+) =", text)
+    assert len(declared) == len(set(declared)), declared
+    assert "const authorsById = " in text and "const authorsById2 = " in text
+    assert "await ctx.db.get(post." not in text and "await ctx.db.get(draft." not in text
+    assert error_nodes(path) == 0
+    _, again = check_project(project, select=[RULE])
+    assert [f for f in again.findings if f.rule == RULE] == []

@@ -191,6 +191,9 @@ class _LoopFacts:
 _LOOP_FACTS_MEMO: MemoKey[_LoopFacts] = MemoKey("what a loop body declares, assigns and exits by")
 _NON_ARRAY_NAMES: MemoKey[frozenset[str]] = MemoKey("names declared as a non-array iterable")
 _VISIBLE_NAMES: MemoKey[frozenset[str]] = MemoKey("names visible in a top-level scope")
+# Names earlier fixes of this check declare in a scope: two loops in one function are fixed
+# in the same pass, so each must hoist names the other doesn't (else TS2451, redeclared).
+_HANDED_OUT: MemoKey[set[str]] = MemoKey("names declared by fixes already built in a top-level scope")
 
 
 def _loop_facts(ctx: RuleContext, loop: Loop) -> _LoopFacts:
@@ -622,15 +625,18 @@ def _camel(name: str) -> str:
 class _Names:
     """Fresh names that clash with no identifier visible where they are declared."""
 
-    def __init__(self, used: set[str]) -> None:
+    def __init__(self, used: set[str], handed_out: set[str] | None = None) -> None:
         self.taken = set(used)
+        # Shared with the other fixes built in the same scope by this check (see _HANDED_OUT).
+        self.handed_out = handed_out if handed_out is not None else set()
 
     def fresh(self, wanted: str) -> str:
         candidate, n = wanted, 2
-        while candidate in self.taken:
+        while candidate in self.taken or candidate in self.handed_out:
             candidate = f"{wanted}{n}"
             n += 1
         self.taken.add(candidate)
+        self.handed_out.add(candidate)
         return candidate
 
 
@@ -648,15 +654,29 @@ def _identifier_query(language: Language) -> Query:
     )
 
 
+def _top_level_scope(ctx: RuleContext, read: DbRead) -> Node:
+    function = read.function
+    while function is not None and function.parent is not None:
+        function = function.parent
+    return function.definition if function is not None else ctx.source.root
+
+
+def _fresh_names(ctx: RuleContext, read: DbRead) -> _Names:
+    """A name source for one fix: clear of every visible identifier and of the names other
+    fixes in the same top-level scope already declare."""
+    scope = _top_level_scope(ctx, read)
+    handed_out = ctx.memo.get(_HANDED_OUT, scope.id)
+    if handed_out is None:
+        handed_out = ctx.memo.put(_HANDED_OUT, set(), scope.id)
+    return _Names(_visible_names(ctx, read), handed_out)
+
+
 def _visible_names(ctx: RuleContext, read: DbRead) -> set[str]:
     """Identifiers a new name must not collide with: those of the enclosing top-level
     function and the module's own top-level names."""
     model = ctx.model
     assert model is not None
-    function = read.function
-    while function is not None and function.parent is not None:
-        function = function.parent
-    scope = function.definition if function is not None else ctx.source.root
+    scope = _top_level_scope(ctx, read)
     cached = ctx.memo.get(_VISIBLE_NAMES, scope.id)
     if cached is None:
         cursor = QueryCursor(_identifier_query(ctx.source.language))
@@ -693,7 +713,7 @@ def batch_fetch_fix(ctx: RuleContext, read: DbRead) -> Fix | None:
     if plan is None:
         return None
     source = ctx.source
-    names = _Names(_visible_names(ctx, read))
+    names = _fresh_names(ctx, read)
     key_text = source.node_text(plan.key)
     base = _base_name(ctx, read, plan.key)
     collection = source.node_text(cast(Node, unwrap(plan.loop.collection_node) or plan.loop.collection_node))
