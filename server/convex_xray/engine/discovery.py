@@ -162,11 +162,9 @@ def library_reason(directory: Path, top: Path) -> str | None:
     return None
 
 
-def has_function_shape(directory: Path) -> bool:
-    """Whether a folder holds Convex function code (a schema, the generated API, a config,
-    or a source file that defines functions or imports `_generated`)."""
-    if looks_like_root(directory) or config_file(directory) is not None:
-        return True
+def _source_heads(directory: Path) -> Iterator[tuple[Path, bytes]]:
+    """The first 200 KB of the first `_SHAPE_FILES` source files below `directory` (by name,
+    folder by folder): enough to tell what a folder is without reading a large tree."""
     seen = 0
     for folder in walk_dirs(directory, 30):
         try:
@@ -179,13 +177,20 @@ def has_function_shape(directory: Path) -> bool:
             seen += 1
             try:
                 with open(entry.path, "rb") as handle:
-                    if _SHAPE.search(handle.read(200_000)):
-                        return True
+                    head = handle.read(200_000)
             except OSError:
                 continue
+            yield Path(folder), head
             if seen >= _SHAPE_FILES:
-                return False
-    return False
+                return
+
+
+def has_function_shape(directory: Path) -> bool:
+    """Whether a folder holds Convex function code (a schema, the generated API, a config,
+    or a source file that defines functions or imports `_generated`)."""
+    if looks_like_root(directory) or config_file(directory) is not None:
+        return True
+    return any(_SHAPE.search(head) for _, head in _source_heads(directory))
 
 
 _GENERATED_IMPORT = re.compile(rb"""from\s+["']([^"']*?)/_generated/[\w.]+["']""")
@@ -195,28 +200,12 @@ def generated_owner(directory: Path, candidates: list[Path]) -> Path | None:
     """The root among `candidates` whose `_generated` API the files of `directory` import
     (function code kept outside its app's folder, e.g. `cloud/convex` importing
     `../../convex/_generated/server`): such code runs against that app's schema."""
-    seen = 0
-    for folder in walk_dirs(directory, 30):
-        try:
-            entries = sorted(os.scandir(folder), key=lambda e: e.name)
-        except OSError:
-            continue
-        for entry in entries:
-            if not is_source_path(entry.name):
-                continue
-            seen += 1
-            try:
-                with open(entry.path, "rb") as handle:
-                    text = handle.read(200_000)
-            except OSError:
-                continue
-            for match in _GENERATED_IMPORT.finditer(text):
-                target = Path(os.path.normpath(Path(folder) / match.group(1).decode("utf-8", "replace")))
-                for candidate in candidates:
-                    if candidate != directory and target == candidate:
-                        return candidate
-            if seen >= _SHAPE_FILES:
-                return None
+    for folder, text in _source_heads(directory):
+        for match in _GENERATED_IMPORT.finditer(text):
+            target = Path(os.path.normpath(folder / match.group(1).decode("utf-8", "replace")))
+            for candidate in candidates:
+                if candidate != directory and target == candidate:
+                    return candidate
     return None
 
 
