@@ -11,7 +11,7 @@ from tree_sitter import Node, QueryCursor
 
 from convex_xray.engine.analysis.declarations import DeclarationAnalysis
 from convex_xray.engine.analysis.options import AnalysisOptions
-from convex_xray.engine.analysis.queries import candidate_query, declarator_query, namespace_query
+from convex_xray.engine.analysis.queries import candidate_query, declarator_query
 from convex_xray.engine.analysis.vocabulary import MEMBER_METHODS
 from convex_xray.engine.model import (
     FileModel,
@@ -49,6 +49,9 @@ class FileAnalyzer(DeclarationAnalysis):
         plain_calls: list[tuple[Node, Node]] = []
         member_args: list[Node] = []
         client_calls: list[tuple[Node, Node, Node]] = []
+        # `x.method(...)` on a plain name, any method: kept when `x` turns out to be a
+        # namespace, object, class or factory value (known only after the pass below).
+        named_calls: list[tuple[Node, Node, Node]] = []
         for _pattern, capture in captures:
             if "member_call" in capture:
                 member_calls.append(
@@ -62,23 +65,20 @@ class FileAnalyzer(DeclarationAnalysis):
                 )
             elif "member_arg" in capture:
                 member_args.append(capture["member_arg"][0])
+            elif "named_call" in capture:
+                named_calls.append(
+                    (capture["named_call"][0], capture["named_object"][0], capture["named_method"][0])
+                )
         self.collect_factory_values(root)
         # Member calls worth following whatever the method is called: on namespaces, on the
         # file's objects and classes, on imported names, on what a ctx-taking factory returned.
-        namespaces = tuple(
-            sorted(
-                {b.local for b in self.model.imports.values()}
-                | self.method_owners
-                | set(self.factory_values)
-            )
-        )
-        if namespaces:
-            cursor = QueryCursor(namespace_query(self.source.language, namespaces))
-            for _pattern, capture in cursor.matches(root):
-                if text_of(capture["method"][0]) not in MEMBER_METHODS:  # those came above
-                    member_calls.append(
-                        (capture["member_call"][0], capture["object"][0], capture["method"][0])
-                    )
+        # (One static query for every file: a query built per file from its names cost more
+        # to compile than the rest of the file's analysis.)
+        owners = {b.local for b in self.model.imports.values()} | self.method_owners | set(self.factory_values)
+        if owners:
+            for call, obj, method in named_calls:
+                if text_of(obj) in owners and text_of(method) not in MEMBER_METHODS:  # those came above
+                    member_calls.append((call, obj, method))
         self.collect_local_functions(plain_calls, member_args)
         for call, obj, method in member_calls:
             self.member_call(call, obj, text_of(method))

@@ -19,25 +19,15 @@ _QUERY_SOURCE = f"""
   function: (member_expression object: (identifier) @client property: (property_identifier) @client_method)
   arguments: (arguments . (identifier) @client_ctx)) @client_call
  (#any-of? @client_ctx "ctx" "context"))
+(call_expression
+  function: (member_expression object: (identifier) @named_object property: (property_identifier) @named_method)
+  arguments: (arguments)) @named_call
 """
 
 
 @cache
 def candidate_query(language: Language) -> Query:
     return Query(language, _QUERY_SOURCE)
-
-
-@cache
-def namespace_query(language: Language, names: tuple[str, ...]) -> Query:
-    """Member calls on `import * as X` namespaces (`Users.load(ctx, id)`), any method name."""
-    quoted = " ".join(f'"{n}"' for n in names)
-    return Query(
-        language,
-        f"""((call_expression
-  function: (member_expression object: (identifier) @object property: (property_identifier) @method)
-  arguments: (arguments) @args) @member_call
- (#any-of? @object {quoted}))""",
-    )
 
 
 @cache
