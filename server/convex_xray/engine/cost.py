@@ -21,9 +21,10 @@ from __future__ import annotations
 import enum
 import re
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
-from tree_sitter import Node
+from tree_sitter import Language, Node, Query, QueryCursor
 
 from convex_xray.engine.analysis.chains import parse_index_ranges
 from convex_xray.engine.model import (
@@ -217,21 +218,27 @@ def chain_driver(chain: QueryChain, assumptions: CostAssumptions) -> Driver:
     return Driver(assumptions.per_parent, Growth.PER_PARENT, f"{table} per {key}", f"N assumed {assumptions.per_parent} per parent")
 
 
-def _declared_value(name: str, function: FunctionModel | None, before: int) -> Node | None:
-    """The value last assigned to `name` in the function before `before` (declaration or assignment)."""
+@cache
+def _declarator_query(language: Language) -> Query:
+    return Query(language, "(variable_declarator name: (identifier) @name value: (_) @value)")
+
+
+def _declared_value(name: str, function: FunctionModel | None, before: int, language: Language) -> Node | None:
+    """The value last declared for `name` in the function before `before`."""
     if function is None:
         return None
     found: Node | None = None
-    stack = [function.node]
-    while stack:
-        node = stack.pop()
-        if node.start_byte >= before:
+    # A query over the byte range (run in C) rather than a walk of the function's nodes:
+    # long handlers made this walk a visible share of a whole check.
+    cursor = QueryCursor(_declarator_query(language))
+    cursor.set_byte_range(function.node.start_byte, max(function.node.start_byte, before))
+    for _pattern, capture in cursor.matches(function.node):
+        declarator_start = capture["name"][0].start_byte
+        if declarator_start >= before or text_of(capture["name"][0]) != name:
             continue
-        if node.type == "variable_declarator" and text_of(node.child_by_field_name("name")) == name:
-            value = node.child_by_field_name("value")
-            if value is not None and (found is None or value.start_byte > found.start_byte):
-                found = value
-        stack.extend(node.named_children)
+        value = capture["value"][0]
+        if found is None or value.start_byte > found.start_byte:
+            found = value
     return unwrap(found) if found is not None else None
 
 
@@ -309,7 +316,7 @@ def collection_driver(
             return Driver(assumptions.client_array, Growth.BOUNDED, f"client-supplied `{name}`", f"N assumed {assumptions.client_array}")
         scope = function
         while scope is not None:
-            value = _declared_value(name, scope, node.start_byte)
+            value = _declared_value(name, scope, node.start_byte, model.source.language)
             if value is not None:
                 return collection_driver(value, model, function, assumptions, depth + 1)
             if name in scope.args_names:
