@@ -174,6 +174,44 @@ CASES = {
         });
         """,
     ),
+    "every read of the loop in one fix, prefetched in the order they appear": (
+        """
+        export const feed = query({
+          args: {},
+          handler: async (ctx) => {
+            const posts = await ctx.db.query("posts").take(20);
+            const out = [];
+            for (const post of posts) {
+              const author = await ctx.db.get(post.authorId);
+              const likes = await ctx.db.query("likes").withIndex("by_post", (q) => q.eq("postId", post._id)).collect();
+              out.push({ ...post, author, likes: likes.length });
+            }
+            return out;
+          },
+        });
+        """,
+        """
+        export const feed = query({
+          args: {},
+          handler: async (ctx) => {
+            const posts = await ctx.db.query("posts").take(20);
+            const out = [];
+            const authorIds = [...new Set(posts.map((post) => post.authorId))];
+            const authors = await Promise.all(authorIds.map((id) => ctx.db.get(id)));
+            const authorsById = new Map(authors.filter((doc) => doc !== null).map((doc) => [doc._id, doc]));
+            const postIdKeys = [...new Set(posts.map((post) => post._id))];
+            const likesResults = await Promise.all(postIdKeys.map((key) => ctx.db.query("likes").withIndex("by_post", (q) => q.eq("postId", key)).collect()));
+            const likesByPostId = new Map(postIdKeys.map((key, i) => [key, likesResults[i]]));
+            for (const post of posts) {
+              const author = authorsById.get(post.authorId) ?? null;
+              const likes = likesByPostId.get(post._id) ?? [];
+              out.push({ ...post, author, likes: likes.length });
+            }
+            return out;
+          },
+        });
+        """,
+    ),
 }
 
 REFUSED = {
@@ -637,3 +675,62 @@ def test_two_loops_in_one_function_hoist_distinct_names(tmp_path):
     assert error_nodes(path) == 0
     _, again = check_project(project, select=[RULE])
     assert [f for f in again.findings if f.rule == RULE] == []
+
+
+def test_each_read_left_out_of_the_fix_says_why(tmp_path):
+    # One loop, two reads: the get is batch-fetched, the query (keyed by two item fields)
+    # is not, and its related location says why; the finding keeps the fix.
+    module = _module(
+        """
+        export const feed = query({
+          args: {},
+          handler: async (ctx) => {
+            const posts = await ctx.db.query("posts").take(20);
+            const out = [];
+            for (const post of posts) {
+              const author = await ctx.db.get(post.authorId);
+              const vote = await ctx.db
+                .query("votes")
+                .withIndex("by_post_user", (q) => q.eq("postId", post._id).eq("userId", post.authorId))
+                .first();
+              out.push({ author, vote });
+            }
+            return out;
+          },
+        });
+        """
+    )
+    project = write_project(tmp_path / "app", {"feed.ts": module})
+    _, result = check_project(project, select=[RULE])
+    (finding,) = [f for f in result.findings if f.rule == RULE]
+    assert finding.fix is not None and len(finding.fix.edits) == 2
+    assert "Not batch-fetched automatically" not in finding.message
+    notes = [r.message for r in finding.related if r.message.startswith("also once per item")]
+    assert notes == [
+        'also once per item: `db.query("votes").withIndex("by_post_user", …).first()` (not batch-fetched '
+        "automatically: the query is not keyed by one index equality on the item)"
+    ]
+
+
+def test_a_loop_with_no_fix_says_why_in_the_message(tmp_path):
+    module = _module(
+        """
+        export const feed = query({
+          args: {},
+          handler: async (ctx) => {
+            const posts = await ctx.db.query("posts").take(20);
+            const out = [];
+            for (const post of posts) {
+              if (out.length > 5) break;
+              out.push(await ctx.db.get(post.authorId));
+            }
+            return out;
+          },
+        });
+        """
+    )
+    project = write_project(tmp_path / "app", {"feed.ts": module})
+    _, result = check_project(project, select=[RULE])
+    (finding,) = [f for f in result.findings if f.rule == RULE]
+    assert finding.fix is None
+    assert finding.message.endswith("Not batch-fetched automatically: the loop can stop early (`break`, `return`, `throw`).")

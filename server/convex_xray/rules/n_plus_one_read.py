@@ -53,9 +53,10 @@ const withAuthors = posts.map((post) => ({ ...post, author: authorsById.get(post
 ## Fix safety
 The batch-fetch fix (collect unique ids, one `Promise.all`, a `Map`, synchronous
 lookups) is offered when the id expression depends only on the loop item; it returns
-exactly what the read returned (`null` for missing documents) and is marked safe. When
-the rewrite cannot be proven equivalent (or the loop may write, outside a query) no fix is
-offered; the message says what to do.
+exactly what the read returned (`null` for missing documents) and is marked safe. One fix
+per loop batch-fetches every read of the loop it can. When a read's rewrite cannot be
+proven equivalent (or the loop may write, outside a query) it is left out, and the message
+(or the read's related location) says why: "Not batch-fetched automatically: …".
 
 ## Options
 None.
@@ -67,7 +68,7 @@ from collections.abc import Iterator
 
 from convex_xray.engine.context import RuleContext
 from convex_xray.engine.cost import loop_cost
-from convex_xray.engine.findings import Finding, Fix, FixAvailability, Related, Severity, Span
+from convex_xray.engine.findings import Finding, FixAvailability, Related, Severity, Span
 from convex_xray.engine.model import DbRead, Event, FileModel, HelperCall, Loop
 from convex_xray.engine.registry import RuleMeta, register
 from convex_xray.engine.syntax import text_of
@@ -203,24 +204,27 @@ def _loop_finding(ctx: RuleContext, group: list[tuple[Event, tuple[Loop, ...], s
         f"{what} {verb} once per {loop_phrase(ctx.source, loops)}, {mode}: {reads_phrase}, "
         f"{cost.explain()}. Batch-fetch the unique ids before the loop."
     )
+    from convex_xray.rules.support.batch_fetch import batch_fetch_loop
+
+    fix, reasons = batch_fetch_loop(ctx, [event for event, *_ in group if isinstance(event, DbRead)])
+    for event, *_ in group:
+        if isinstance(event, HelperCall):
+            reasons[event.node.id] = f"the read is inside `{event.callee}`"
+    first_reason = reasons.get(first.node.id)
+    if first_reason is not None:
+        message += f" Not batch-fetched automatically: {first_reason}."
     related: list[Related] = []
     for event, _, described, helper_related, _ in group:
         if helper_related is not None:
             related.append(helper_related)
         if event is not first:
             node = event.chain.root if isinstance(event, DbRead) and event.chain is not None else event.node
-            related.append(Related(Span(ctx.path, node.start_byte, node.end_byte), f"also once per item: {described}"))
+            reason = reasons.get(event.node.id)
+            note = f" (not batch-fetched automatically: {reason})" if reason is not None else ""
+            related.append(Related(Span(ctx.path, node.start_byte, node.end_byte), f"also once per item: {described}{note}"))
     related.append(Related(Span(ctx.path, innermost.header_start, innermost.header_end), f"the loop (line {line_of(ctx.source, innermost.header_start)})"))
     for outer in loops[:-1]:
         related.append(Related(Span(ctx.path, outer.header_start, outer.header_end), "an enclosing loop"))
-    fix: Fix | None = None
-    for event, *_ in group:
-        if isinstance(event, DbRead):
-            from convex_xray.rules.support.batch_fetch import batch_fetch_fix
-
-            fix = batch_fetch_fix(ctx, event)
-            if fix is not None:
-                break
     # A per-item query is pointed at by its `db.query("t")`, not the whole multi-line chain.
     anchor = first.chain.root if isinstance(first, DbRead) and first.chain is not None else first.node
     return ctx.finding(

@@ -49,6 +49,7 @@ from convex_xray.engine.syntax import (
     text_of,
     unwrap,
 )
+from convex_xray.rules.support.iterables import declared_non_array
 from convex_xray.rules.support.words import plural
 
 if TYPE_CHECKING:
@@ -189,7 +190,6 @@ class _LoopFacts:
 
 
 _LOOP_FACTS_MEMO: MemoKey[_LoopFacts] = MemoKey("what a loop body declares, assigns and exits by")
-_NON_ARRAY_NAMES: MemoKey[frozenset[str]] = MemoKey("names declared as a non-array iterable")
 _VISIBLE_NAMES: MemoKey[frozenset[str]] = MemoKey("names visible in a top-level scope")
 # Names earlier fixes of this check declare in a scope: two loops in one function are fixed
 # in the same pass, so each must hoist names the other doesn't (else TS2451, redeclared).
@@ -299,49 +299,6 @@ def _optional_call(call: Node) -> bool:
     )
 
 
-# `for (const x of xs)` works on any iterable, `xs.map` only on arrays: a collection
-# declared as one of these is not batch-fetched (`.map` would throw, and an iterator
-# would be used up by the prefetch before the loop runs).
-_NON_ARRAY_TYPE = re.compile(
-    r"\b(?:Readonly|Weak)?(?:Set|Map)\s*<|\b(?:Async)?(?:Iterable|Iterator|IterableIterator|Generator)\b"
-)
-_NON_ARRAY_VALUE = re.compile(r"^new\s+(?:Weak)?(?:Set|Map)\b|\.(?:keys|values|entries|matchAll)\s*\([^()]*\)$")
-
-
-_DECLARATIONS = """
-(variable_declarator name: (identifier) @name) @declaration
-(required_parameter pattern: (identifier) @name) @declaration
-(optional_parameter pattern: (identifier) @name) @declaration
-"""
-
-
-@cache
-def _declarations_query(language: Language) -> Query:
-    return Query(language, _DECLARATIONS)
-
-
-def _declared_non_array(ctx: RuleContext, read: DbRead, name: str) -> bool:
-    """Whether `name` is declared in the file (the read's function or the module, and so
-    anywhere in the module) as a Set, Map, iterator or other non-array iterable.
-
-    One query pass per file, remembered in `ctx.memo`: the names so declared."""
-    names = ctx.memo.get(_NON_ARRAY_NAMES, id(ctx.source))
-    if names is None:
-        found: set[str] = set()
-        cursor = QueryCursor(_declarations_query(ctx.source.language))
-        for _, capture in cursor.matches(ctx.source.root):
-            declaration = capture["declaration"][0]
-            binding = capture["name"][0]
-            annotation = declaration.child_by_field_name("type")
-            value = declaration.child_by_field_name("value") if declaration.type == "variable_declarator" else None
-            if (annotation is not None and _NON_ARRAY_TYPE.search(text_of(annotation))) or (
-                value is not None and _NON_ARRAY_VALUE.search(" ".join(text_of(unwrap(value) or value).split()))
-            ):
-                found.add(text_of(binding))
-        names = ctx.memo.put(_NON_ARRAY_NAMES, frozenset(found), id(ctx.source))
-    return name in names
-
-
 _READ_AWAIT_RE = re.compile(r"^\s*(?:\(\s*)*(?:ctx\s*\.\s*)?db\s*\.\s*(?:get|query)\s*\(|^\s*Promise\s*\.\s*all\s*\(")
 
 
@@ -407,19 +364,20 @@ def _result_names(await_node: Node) -> set[str]:
     return set()
 
 
-def _plan(ctx: RuleContext, read: DbRead) -> _Plan | None:
+def _plan(ctx: RuleContext, read: DbRead) -> _Plan | str:
+    """The rewrite's plan, or why there is none (said in the finding's message)."""
     if not read.loops or not read.awaited:
-        return None
+        return "the read is not awaited in the loop"
     loop = read.loops[-1]
     if loop.exempt is not None or loop.collection_node is None:
-        return None
+        return "the loop has no collection to collect keys from"
     # Not `forEach`: nothing awaits its callbacks, so their reads finish after it returns
     # (or never); prefetching would make them finish before, and change what is seen.
     if loop.kind not in ("for-of", "map", "flatMap"):
-        return None
+        return f"a `{loop.kind}` loop (only `for…of`, `.map` and `.flatMap` inside `Promise.all` are)"
     collection = unwrap(loop.collection_node)
     if collection is None or collection.type not in ("identifier", "member_expression") or not _pure_key(collection):
-        return None
+        return "the loop's collection is computed in place (a call), not a variable"
     function = read.function
     if function is None or not function.kind.is_query:
         # Outside a query (a mutation, an action, a helper, a class method: anything that
@@ -427,64 +385,68 @@ def _plan(ctx: RuleContext, read: DbRead) -> _Plan | None:
         # directly, through a helper, or through any other awaited call (a closure, a
         # `this.`/`Class.` method) that is not itself a read.
         body = loop.node.child_by_field_name("body") or loop.node
-        if (
-            _WRITE_RE.search(text_of(body))
-            or (function is not None and any(h.loops and h.loops[-1] is loop for h in function.helper_calls))
-            or _awaits_other_calls(body)
-        ):
-            return None
+        if _WRITE_RE.search(text_of(body)):
+            return "the loop writes to the database (a later read could see the write)"
+        if function is not None and any(h.loops and h.loops[-1] is loop for h in function.helper_calls):
+            return "the loop calls a helper that may write"
+        if _awaits_other_calls(body):
+            return "the loop awaits other calls that may write"
     if read.kind == "get":
         key = read.id_node
     else:
         key = _query_key(read, loop)
-    if key is None or not _pure_key(key):
-        return None
+    if key is None:
+        return "the query is not keyed by one index equality on the item"
+    if not _pure_key(key):
+        return "the key is computed by a call"
     # The key may use the item and names from outside the loop, nothing computed inside it.
     facts = _loop_facts(ctx, loop)
     loop_locals = facts.declared - set(loop.item_names)
     used = _identifiers(key)
-    if not (used & set(loop.item_names)) or used & loop_locals:
-        return None
+    if not (used & set(loop.item_names)):
+        return "the read does not depend on the loop item"
+    if used & loop_locals:
+        return "the key is computed inside the loop"
     mutated = facts.assigned
     collection_root = _root_identifier(collection)
     if used & mutated or (collection_root and collection_root in mutated):
-        return None
+        return "the loop changes the key or the collection"
     await_node = read.node.parent
     while await_node is not None and await_node.type == "parenthesized_expression":
         await_node = await_node.parent
     if await_node is None or await_node.type != "await_expression":
-        return None
+        return "the read is not awaited in the loop"
     if any(n.type == "comment" for n in descendants(await_node)):
-        return None  # the read would be replaced and its comments lost
+        return "the read has comments inside"  # the read would be replaced and its comments lost
     if _result_names(await_node) & mutated:
         # Items with the same key would share one document (or one array of rows) where
         # each had its own copy: a change made for one item would show in the others.
-        return None
+        return "the loop changes the fetched document"
     statement = await_node.parent
     while statement is not None and statement.type == "parenthesized_expression":
         statement = statement.parent
     if statement is not None and statement.type == "expression_statement":
-        return None  # the result is unused: nothing to look up
+        return "the result is unused"  # nothing to look up
     guard = _guard(await_node, loop, loop_locals)
     if guard is False:
-        return None
+        return "the read runs only under a condition that is not on the item alone"
     if _exits_early(facts, loop, read.start):
-        return None
+        return "the loop can stop early (`break`, `return`, `throw`)"
     if loop.is_statement:
         anchor: Node | None = loop.node
         if loop.node.parent is None or loop.node.parent.type != "statement_block":
-            return None  # `if (c) for (…)`, `label: for (…)`: no room for statements before it
-        if collection.type == "identifier" and _declared_non_array(ctx, read, text_of(collection)):
-            return None
+            return "no statement to put the prefetch before"  # `if (c) for (…)`, `label: for (…)`
+        if collection.type == "identifier" and declared_non_array(ctx, text_of(collection)):
+            return "the collection is not an array"
         left = loop.node.child_by_field_name("left")
         item_param = text_of(left) if left is not None else ""
     else:
         call = loop.node.parent.parent if loop.node.parent is not None else None  # arguments -> call
         if call is None or not _awaited_together(call):
-            return None
+            return "the callbacks are not awaited together by one `Promise.all`"
         anchor = _anchor_statement(call)
         if anchor is None or not _runs_once_with(anchor, call):
-            return None
+            return "the `Promise.all` runs only sometimes (no statement to put the prefetch before)"
         params = loop.node.child_by_field_name("parameters")
         single = loop.node.child_by_field_name("parameter")
         if single is not None:
@@ -492,13 +454,13 @@ def _plan(ctx: RuleContext, read: DbRead) -> _Plan | None:
         elif params is not None and params.named_children:
             item_param = text_of(params.named_children[0])
         else:
-            return None
+            return "the callback has no item parameter"
     if anchor is None or not item_param:
-        return None
+        return "no statement to put the prefetch before"
     if anchor.parent is not None and anchor.parent.type == "program":
-        return None  # module scope: the function's ctx is not there
+        return "the loop is at module scope"
     if not _in_async_function(anchor):
-        return None  # `function f() { return Promise.all(xs.map(async …)) }`: no `await` there
+        return "the enclosing function is not async"
     return _Plan(loop, key, guard if isinstance(guard, Node) else None, await_node, anchor, item_param)
 
 
@@ -706,19 +668,22 @@ def _needs_parens(node: Node) -> bool:
     return not (parent.type == "ternary_expression" and parent.child_by_field_name("condition") != node)
 
 
-def batch_fetch_fix(ctx: RuleContext, read: DbRead) -> Fix | None:
-    """The batch-fetch rewrite, or None when it cannot be proven equivalent (the finding's
-    message still says what to do)."""
-    plan = _plan(ctx, read)
-    if plan is None:
-        return None
+@dataclass
+class _Piece:
+    """One read's share of a loop's fix: the prefetch statements and the lookup replacing it."""
+
+    plan: _Plan
+    lines: list[str]
+    lookup: str
+    what: str  # what it fetches, for the title ("`authors`", "`members` rows")
+    kind: str  # "get" or "query"
+
+
+def _piece(ctx: RuleContext, read: DbRead, plan: _Plan, names: _Names) -> _Piece:
     source = ctx.source
-    names = _fresh_names(ctx, read)
     key_text = source.node_text(plan.key)
     base = _base_name(ctx, read, plan.key)
     collection = source.node_text(cast(Node, unwrap(plan.loop.collection_node) or plan.loop.collection_node))
-    newline = "\r\n" if b"\r\n" in source.data else "\n"
-    indent = source.line_indent(plan.anchor.start_byte)
     if plan.guard is not None:
         guard_text = source.node_text(plan.guard)
         keys_expr = f"{collection}.flatMap(({plan.item_param}) => ({guard_text} ? [{key_text}] : []))"
@@ -742,7 +707,7 @@ def batch_fetch_fix(ctx: RuleContext, read: DbRead) -> Fix | None:
         lookup = f"{by_id}.get({key_text}) ?? null"
         # With no table and no `...Id` key to name them, say "the documents" (not a made-up `docs`).
         what = "the documents" if base == _GENERIC else f"`{_plural(base)}`"
-        title = f"Batch-fetch {what} before the loop (one `Promise.all`, then a Map lookup)"
+        kind = "get"
     else:
         chain = read.chain
         assert chain is not None
@@ -762,17 +727,56 @@ def batch_fetch_fix(ctx: RuleContext, read: DbRead) -> Fix | None:
         ]
         empty = "[]" if chain.terminal in ("collect", "take") else "null"
         lookup = f"{by_key}.get({key_text}) ?? {empty}"
-        title = f"Prefetch `{chain.table or 'the'}` rows for the unique keys before the loop (one `Promise.all`, then a Map lookup)"
+        what = f"`{chain.table or 'the'}` rows"
+        kind = "query"
     if _needs_parens(plan.replaced):
         lookup = f"({lookup})"
-    prefetch = "".join(line + newline + indent for line in lines)
-    return Fix.safe(
-        title,
-        [
-            Edit(ctx.path, plan.anchor.start_byte, plan.anchor.start_byte, prefetch),
-            Edit(ctx.path, plan.replaced.start_byte, plan.replaced.end_byte, lookup),
-        ],
-    )
+    return _Piece(plan, lines, lookup, what, kind)
+
+
+def _title(pieces: list[_Piece]) -> str:
+    if len(pieces) == 1:
+        piece = pieces[0]
+        if piece.kind == "get":
+            return f"Batch-fetch {piece.what} before the loop (one `Promise.all`, then a Map lookup)"
+        return f"Prefetch {piece.what} for the unique keys before the loop (one `Promise.all`, then a Map lookup)"
+    whats = [p.what for p in pieces]
+    listed = ", ".join(whats[:-1]) + f" and {whats[-1]}"
+    return f"Batch-fetch {listed} before the loop (one `Promise.all` each, then Map lookups)"
+
+
+def batch_fetch_fix(ctx: RuleContext, read: DbRead) -> Fix | None:
+    """The batch-fetch rewrite of one read, or None when it cannot be proven equivalent."""
+    fix, _ = batch_fetch_loop(ctx, [read])
+    return fix
+
+
+def batch_fetch_loop(ctx: RuleContext, reads: list[DbRead]) -> tuple[Fix | None, dict[int, str]]:
+    """One fix batch-fetching every read of a loop that can be (all share the loop, so all
+    prefetches go before the same statement), and, for each read left out (by node id),
+    why: the finding's message says it."""
+    reasons: dict[int, str] = {}
+    plans: list[tuple[DbRead, _Plan]] = []
+    for read in reads:
+        plan = _plan(ctx, read)
+        if isinstance(plan, str):
+            reasons[read.node.id] = plan
+        elif plans and plan.anchor.id != plans[0][1].anchor.id:
+            reasons[read.node.id] = "it belongs to another loop's prefetch"
+        else:
+            plans.append((read, plan))
+    if not plans:
+        return None, reasons
+    names = _fresh_names(ctx, plans[0][0])
+    pieces = [_piece(ctx, read, plan, names) for read, plan in plans]
+    source = ctx.source
+    newline = "\r\n" if b"\r\n" in source.data else "\n"
+    anchor = plans[0][1].anchor
+    indent = source.line_indent(anchor.start_byte)
+    prefetch = "".join(line + newline + indent for piece in pieces for line in piece.lines)
+    edits = [Edit(ctx.path, anchor.start_byte, anchor.start_byte, prefetch)]
+    edits.extend(Edit(ctx.path, p.plan.replaced.start_byte, p.plan.replaced.end_byte, p.lookup) for p in pieces)
+    return Fix.safe(_title(pieces), edits), reasons
 
 
 def _key_field(read: DbRead, key: Node) -> str | None:

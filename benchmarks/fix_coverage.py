@@ -1,0 +1,122 @@
+"""How many N+1 reads carry a real fix, and why the others don't (see benchmarks/fixes.md, "Coverage").
+
+For each app directory: `convex-xray check --format json` (read-only, nothing is applied),
+then for every `n-plus-one-read` finding count its per-item reads (the reported one plus each
+"also once per item" related location) and how many of them the finding's fix rewrites (a fix
+with edits that is not display-only). A read the fix leaves out has its reason in the finding:
+"Not batch-fetched automatically: <reason>." in the message (the reported read) and
+"(not batch-fetched automatically: <reason>)" on its related location; the reasons are counted in buckets
+(helper names and loop kinds folded, so `the read is inside \\`f\\`` is one bucket).
+
+    python benchmarks/fix_coverage.py /work/corpus/* [--json out.json] [--python PY]
+
+A version of the tool that does not give reasons is still counted (reads, fixed reads): its fix
+is taken to cover one read per finding, which is what those versions built.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+RULE = "n-plus-one-read"
+ALSO = "also once per item: "
+_FIRST_REASON = re.compile(r"Not batch-fetched automatically: (.*?)\.$")
+_RELATED_REASON = re.compile(r"\(not batch-fetched automatically: (.*)\)$")
+
+
+def bucket(reason: str) -> str:
+    """A reason without the names in it: `the read is inside \\`loadUser\\`` -> `the read is inside a helper`."""
+    if reason.startswith("the read is inside `"):
+        return "the read is inside a helper"
+    return re.sub(r"a `[^`]+` loop", "a `while`/`for`/`forEach`… loop", reason)
+
+
+def reads_of(diagnostic: dict, explains: bool) -> tuple[int, int, list[str]]:
+    """(per-item reads, reads the fix rewrites, reasons for the others). `explains`: whether
+    this version of the tool says why a read has no fix; if not, its fix covers one read."""
+    reasons: list[str] = []
+    first = _FIRST_REASON.search(diagnostic["message"])
+    if first:
+        reasons.append(first.group(1))
+    also = [r["message"] for r in diagnostic.get("related", []) if r["message"].startswith(ALSO)]
+    for message in also:
+        match = _RELATED_REASON.search(message)
+        if match:
+            reasons.append(match.group(1))
+    reads = 1 + len(also)
+    fix = diagnostic.get("fix")
+    real = bool(fix and fix.get("edits") and fix.get("applicability") != "display-only")
+    if not real:
+        return reads, 0, reasons
+    return reads, (reads - len(reasons)) if explains else 1, reasons
+
+
+def measure(python: str, app: Path) -> dict:
+    done = subprocess.run(
+        [python, "-m", "convex_xray", "check", str(app), "--format", "json", "--no-cache", "--exit-zero"],
+        capture_output=True,
+        text=True,
+        timeout=1800,
+        env={**os.environ, "NO_COLOR": "1"},
+    )
+    if done.returncode != 0:
+        raise RuntimeError(done.stderr[-2000:])
+    diagnostics = [d for d in json.loads(done.stdout)["diagnostics"] if d["rule"] == RULE]
+    # A version that explains refusals says so on at least one finding (or has none to explain).
+    explains = any("batch-fetched automatically" in json.dumps(d) for d in diagnostics)
+    reads = fixed = 0
+    buckets: Counter[str] = Counter()
+    for diagnostic in diagnostics:
+        n, f, reasons = reads_of(diagnostic, explains)
+        reads += n
+        fixed += f
+        buckets.update(bucket(r) for r in reasons)
+    return {
+        "app": app.name,
+        "findings": len(diagnostics),
+        "reads": reads,
+        "fixed": fixed,
+        "percent": round(100 * fixed / reads, 1) if reads else None,
+        "buckets": dict(buckets.most_common()),
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("apps", nargs="+", type=Path)
+    parser.add_argument("--python", default=sys.executable)
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    results = []
+    for app in args.apps:
+        if not app.is_dir():
+            continue
+        result = measure(args.python, app.resolve())
+        results.append(result)
+        print(json.dumps(result), flush=True)
+    total_reads = sum(r["reads"] for r in results)
+    total_fixed = sum(r["fixed"] for r in results)
+    buckets: Counter[str] = Counter()
+    for r in results:
+        buckets.update(r["buckets"])
+    summary = {
+        "reads": total_reads,
+        "fixed": total_fixed,
+        "percent": round(100 * total_fixed / total_reads, 1) if total_reads else None,
+        "buckets": dict(buckets.most_common()),
+    }
+    print(json.dumps({"total": summary}, indent=1))
+    if args.json:
+        args.json.write_text(json.dumps({"apps": results, "total": summary}, indent=1) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
