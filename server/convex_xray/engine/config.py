@@ -250,19 +250,30 @@ _COST_KEYS = {
     "client-array": "client_array",
     "page": "page",
     "warn-score": "warn_score",
+    "conditional-share": "conditional_share",
+    "per-parent-log": "per_parent_log",
 }
+_COST_LISTS = {"log-tables": "log_tables"}
 
 
 def _cost_assumptions(raw: object, path: Path | None) -> CostAssumptions:
     """`[cost]`: the sizes assumed where the code does not say (`per-tenant = 500`)."""
     if not isinstance(raw, dict):
         raise ConfigError(path, "cost", "must be a table like `per-tenant = 500`")
-    values: dict[str, int] = {}
+    values: dict[str, Any] = {}
     for key, value in raw.items():
+        if key in _COST_LISTS:
+            if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+                raise ConfigError(path, f"cost.{key}", f"must be a list of table names, got {value!r}")
+            values[_COST_LISTS[key]] = frozenset(value)
+            continue
         name = _COST_KEYS.get(key)
         if name is None:
-            raise ConfigError(path, f"cost.{key}", f"unknown key (known: {', '.join(sorted(_COST_KEYS))})")
+            known = sorted({*_COST_KEYS, *_COST_LISTS})
+            raise ConfigError(path, f"cost.{key}", f"unknown key (known: {', '.join(known)})")
         if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
             raise ConfigError(path, f"cost.{key}", f"must be a positive integer, got {value!r}")
+        if name == "conditional_share" and value > 100:
+            raise ConfigError(path, f"cost.{key}", f"is a percentage (1-100), got {value!r}")
         values[name] = value
     return CostAssumptions(**values)

@@ -7,7 +7,8 @@ multiply. What a loop iterates is traced back to where it came from:
 - a bound: `.take(k)`, `.slice(0, k)`, `.first()`/`.unique()`, `.paginate()` (bounded);
 - a client-supplied array argument (bounded by what callers send);
 - an index range keyed by a tenant-like field (`orgId`, `teamId`, `clubId`, ...): per-tenant;
-- an index range keyed by one other parent document (`postId`, `userId`): per-parent;
+- an index range keyed by one other parent document (`postId`, `userId`): per-parent,
+  unless the table is a log or feed (see `is_log_range`): per-parent-log, which grows;
 - a query with no index range: the whole table.
 
 Unknown sources are assumed per-parent, and the assumption is stated. Sizes behind each
@@ -27,6 +28,7 @@ from typing import Any
 from tree_sitter import Language, Node, Query, QueryCursor
 
 from convex_xray.engine.analysis.chains import parse_index_ranges
+from convex_xray.engine.guards import Condition
 from convex_xray.engine.model import (
     DbRead,
     FileModel,
@@ -35,7 +37,8 @@ from convex_xray.engine.model import (
     Loop,
     QueryChain,
 )
-from convex_xray.engine.syntax import call_args, text_of, unwrap
+from convex_xray.engine.schema import Schema
+from convex_xray.engine.syntax import call_args, string_value, text_of, unwrap
 
 
 class Growth(enum.IntEnum):
@@ -44,8 +47,9 @@ class Growth(enum.IntEnum):
     CONSTANT = 0
     BOUNDED = 1
     PER_PARENT = 2
-    PER_TENANT = 3
-    WHOLE_TABLE = 4
+    PER_PARENT_LOG = 3  # one parent's rows of a log or feed: grows without bound over time
+    PER_TENANT = 4
+    WHOLE_TABLE = 5
 
     @property
     def label(self) -> str:
@@ -62,6 +66,9 @@ class CostAssumptions:
     client_array: int = 20  # ids or items a client sends in one call
     page: int = 50  # `.paginate({ numItems })` when numItems is not a literal
     warn_score: int = 100  # a per-parent cost at or above this score is a warning
+    conditional_share: int = 10  # percent of a loop's items a condition inside it selects
+    per_parent_log: int = 1_000  # one parent's rows of a log/feed table (messages of a thread)
+    log_tables: frozenset[str] = frozenset()  # tables to treat as logs besides those inferred
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,8 +197,55 @@ def terminal_key(chain: QueryChain) -> tuple[int, int]:
     return (node.start_byte, node.end_byte)
 
 
-def chain_driver(chain: QueryChain, assumptions: CostAssumptions) -> Driver:
-    """How many documents a query chain returns, from its terminal and its index range."""
+# Tables that grow without bound per parent: a thread's messages, a user's notifications,
+# an entity's audit trail. Matched on the last word of the table name (`chatMessages`,
+# `audit_logs`, `userActivity`), singular or plural.
+_LOG_WORDS = frozenset(
+    {"message", "event", "log", "notification", "activity", "activitie", "audit", "history",
+     "historie", "feed", "delivery", "deliverie", "timeline", "trail"}
+)
+# A time field right after the parent key in the index (`["threadId", "createdAt"]`): the
+# schema keeps a per-parent timeline, i.e. rows accumulate per parent over time.
+_TIME_FIELD = re.compile(r"^(?:created_?at|creation_?time|timestamp|time|ts|sent_?at|occurred_?at|logged_?at|at|date)$", re.IGNORECASE)
+
+
+def _last_word(name: str) -> str:
+    words = re.findall(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+", name)
+    return words[-1].lower() if words else name.lower()
+
+
+def is_log_table(table: str, assumptions: CostAssumptions) -> bool:
+    """By name: configured in `[cost] log-tables`, or its last word is a log/feed word."""
+    if table in assumptions.log_tables:
+        return True
+    word = _last_word(table)
+    return word in _LOG_WORDS or word.rstrip("s") in _LOG_WORDS
+
+
+def is_log_range(table: str, equal: list[str], fields: tuple[str, ...] | None, assumptions: CostAssumptions) -> bool:
+    """A per-parent range over a log or feed: the table's name says so, or its index puts a
+    time field right after the equality fields (a per-parent timeline)."""
+    if is_log_table(table, assumptions):
+        return True
+    if fields and len(fields) > len(equal):
+        return bool(_TIME_FIELD.match(fields[len(equal)]))
+    return False
+
+
+def index_fields(chain: QueryChain, schema: Schema | None) -> tuple[str, ...] | None:
+    """The fields of the index a chain ranges over, from the schema (None when unknown)."""
+    step = chain.index_step
+    if schema is None or step is None or chain.table is None:
+        return None
+    table = schema.table(chain.table)
+    name = string_value(step.arg(0)) if step.arg(0) is not None else None
+    index = table.index(name) if table is not None and name else None
+    return tuple(index.fields) if index is not None else None
+
+
+def chain_driver(chain: QueryChain, assumptions: CostAssumptions, schema: Schema | None = None) -> Driver:
+    """How many documents a query chain returns, from its terminal and its index range
+    (the schema tells which fields the index has after the range)."""
     table = chain.table or "a table"
     if chain.terminal in ("first", "unique"):
         return Driver(1, Growth.CONSTANT, f"one {table} document", None)
@@ -215,6 +269,11 @@ def chain_driver(chain: QueryChain, assumptions: CostAssumptions) -> Driver:
     if any(is_tenant_field(f) for f in equal[:1]) and len(equal) == 1:
         return Driver(assumptions.per_tenant, Growth.PER_TENANT, f"{table} of one {equal[0]}", f"N assumed {assumptions.per_tenant} per tenant")
     key = ", ".join(equal)
+    if is_log_range(table, equal, index_fields(chain, schema), assumptions):
+        return Driver(
+            assumptions.per_parent_log, Growth.PER_PARENT_LOG, f"{table} per {key} (a log: grows over time)",
+            f"N assumed {assumptions.per_parent_log:,} per parent for a log/feed table (`per-parent-log`)",
+        )
     return Driver(assumptions.per_parent, Growth.PER_PARENT, f"{table} per {key}", f"N assumed {assumptions.per_parent} per parent")
 
 
@@ -262,6 +321,7 @@ def collection_driver(
     function: FunctionModel | None,
     assumptions: CostAssumptions,
     depth: int = 0,
+    schema: Schema | None = None,
 ) -> Driver:
     """What drives the size of the collection a loop iterates."""
     node = unwrap(node)
@@ -282,7 +342,7 @@ def collection_driver(
         if elements and all(e.type != "spread_element" for e in elements):
             return Driver(len(elements), Growth.CONSTANT, f"{len(elements)} literal items", None)
         if len(elements) == 1 and elements[0].type == "spread_element" and elements[0].named_children:
-            return collection_driver(elements[0].named_children[0], model, function, assumptions, depth + 1)
+            return collection_driver(elements[0].named_children[0], model, function, assumptions, depth + 1, schema)
     if node.type == "call_expression":
         read = _read_in(node, model)
         callee = node.child_by_field_name("function")
@@ -292,14 +352,14 @@ def collection_driver(
             bound = int(float(text_of(args[1]))) - int(float(text_of(args[0])))
             return Driver(max(bound, 0), Growth.BOUNDED, f"`.slice({text_of(args[0])}, {text_of(args[1])})`", None)
         if read is not None and read.chain is not None and read.chain.end.end_byte >= node.end_byte - 1:
-            return chain_driver(read.chain, assumptions)
+            return chain_driver(read.chain, assumptions, schema)
         if method in ("map", "filter", "flatMap", "slice", "concat", "sort", "reverse", "toSorted", "keys", "values", "entries"):
             receiver = callee.child_by_field_name("object") if callee is not None else None
-            return collection_driver(receiver, model, function, assumptions, depth + 1)
+            return collection_driver(receiver, model, function, assumptions, depth + 1, schema)
         if text_of(callee) in ("Promise.all", "Array.from", "Object.values", "Object.keys", "Object.entries") and args:
-            return collection_driver(args[0], model, function, assumptions, depth + 1)
+            return collection_driver(args[0], model, function, assumptions, depth + 1, schema)
         if read is not None and read.chain is not None:
-            return chain_driver(read.chain, assumptions)
+            return chain_driver(read.chain, assumptions, schema)
         return unknown
     if node.type == "member_expression":
         obj = unwrap(node.child_by_field_name("object"))
@@ -318,7 +378,7 @@ def collection_driver(
         while scope is not None:
             value = _declared_value(name, scope, node.start_byte, model.source.language)
             if value is not None:
-                return collection_driver(value, model, function, assumptions, depth + 1)
+                return collection_driver(value, model, function, assumptions, depth + 1, schema)
             if name in scope.args_names:
                 return Driver(assumptions.client_array, Growth.BOUNDED, f"client-supplied `{name}`", f"N assumed {assumptions.client_array}")
             scope = scope.parent
@@ -326,10 +386,20 @@ def collection_driver(
     return unknown
 
 
-def loop_driver(loop: Loop, model: FileModel, function: FunctionModel | None, assumptions: CostAssumptions) -> Driver:
+def loop_driver(
+    loop: Loop, model: FileModel, function: FunctionModel | None, assumptions: CostAssumptions, schema: Schema | None = None
+) -> Driver:
     if not loop.iterates_collection:
         return Driver(assumptions.per_parent, Growth.PER_PARENT, f"iterations of the `{loop.kind}` loop", f"N assumed {assumptions.per_parent}")
-    return collection_driver(loop.collection_node, model, function, assumptions)
+    return collection_driver(loop.collection_node, model, function, assumptions, schema=schema)
+
+
+def _selected(inner: int, share: int, holds: bool) -> int:
+    """Items of a loop of `inner` for which a condition assumed true for `share`% holds (or not)."""
+    if inner <= 0:
+        return 0
+    chosen = -(-inner * share // 100)  # rounded up: a condition selects at least one item
+    return min(inner, max(1, chosen if holds else inner - inner * share // 100))
 
 
 def loop_cost(
@@ -341,30 +411,64 @@ def loop_cost(
     *,
     sequential: bool,
     unit: str = "reads",
+    conditional: tuple[tuple[int, Condition], ...] = (),
+    memoised: int = 0,
+    schema: Schema | None = None,
+    trigger: str | None = None,
 ) -> Cost:
-    """`per_item` reads (or calls) once per item of every loop in `loops` (outermost first)."""
-    drivers = tuple(loop_driver(loop, model, function, assumptions) for loop in loops)
-    count = per_item
+    """`per_item` reads (or calls) once per item of every loop in `loops` (outermost first).
+
+    `conditional` names reads (their weight) that run only under a condition: a condition is
+    assumed to hold for `conditional-share` percent of the innermost loop's items (its reads run
+    for those, or for the rest when they run where it fails: `else`, `||`, after `if (...)
+    continue`), and the formula says so rather than claim every item. `memoised` reads go
+    through a memoising cache: one read per distinct key, every key assumed distinct (an upper
+    bound, stated)."""
+    drivers = tuple(loop_driver(loop, model, function, assumptions, schema) for loop in loops)
+    full = 1
     for driver in drivers:
-        count *= max(driver.size, 0)
+        full *= max(driver.size, 0)
+    guarded = sum(weight for weight, _ in conditional) if drivers else 0
+    count = full * (per_item - guarded)
     terms = [d.term for d in drivers]
-    formula = " x ".join(terms) if terms else "1"
-    if per_item != 1:
-        formula = f"{formula} x {per_item}"
+    base = " x ".join(terms) if terms else "1"
+    extra: list[str] = []
+    if guarded:
+        inner = max(drivers[-1].size, 0)
+        outer = full // inner if inner else 0
+        for weight, condition in conditional:
+            count += outer * _selected(inner, assumptions.conditional_share, condition.holds) * weight
+        first = conditional[0][1]
+        shown = first.text if len(first.text) <= 30 else first.text[:29] + "…"
+        where = f"{'only' if first.holds else 'except'} where `{shown}`"
+        part = f"{base} x {guarded}, {where}" if guarded != 1 else f"{base}, {where}"
+        rest = per_item - guarded
+        formula = part if rest == 0 else f"{base} x {rest} + ({part})"
+        extra.append(
+            f"a condition in the loop assumed true for {assumptions.conditional_share}% of its items "
+            f"(`conditional-share`), at most {full * guarded:,}"
+        )
+    else:
+        formula = base if per_item == 1 else f"{base} x {per_item}"
+    if memoised:
+        formula += " (one read per distinct key)" if memoised == per_item else f" ({memoised} memoised: one read per distinct key)"
+        extra.append("memoised reads: every key assumed distinct (fewer when keys repeat)")
     growth = max((d.growth for d in drivers), default=Growth.CONSTANT)
     assumptions_text = tuple(
-        dict.fromkeys(d.assumption for d in drivers if d.assumption is not None and d.term != str(d.size))
+        dict.fromkeys(
+            [*(d.assumption for d in drivers if d.assumption is not None and d.term != str(d.size)), *extra]
+        )
     )
-    context = function_context(function)
+    context = trigger or function_context(function)
     score = count * _CONTEXT_WEIGHT.get(context, 1.0) * (1.5 if sequential else 1.0)
     return Cost(formula, count, assumptions_text, growth, score, unit, context, drivers)
 
 
-def chain_cost(read: DbRead, assumptions: CostAssumptions) -> Cost:
-    """Documents one query chain reads, times its enclosing loops."""
+def chain_cost(read: DbRead, assumptions: CostAssumptions, schema: Schema | None = None, trigger: str | None = None) -> Cost:
+    """Documents one query chain reads (`trigger`: what runs the function, see `triggers`)."""
     assert read.chain is not None
-    driver = chain_driver(read.chain, assumptions)
-    context = function_context(read.function)
+    driver = chain_driver(read.chain, assumptions, schema)
+    context = trigger or function_context(read.function)
     formula = driver.term
     assumption = (driver.assumption,) if driver.assumption and driver.term != str(driver.size) else ()
     score = driver.size * _CONTEXT_WEIGHT.get(context, 1.0)

@@ -29,6 +29,7 @@ from convex_xray.engine.discovery import (
     discover_roots as discover_roots,  # (re-exported for callers)
 )
 from convex_xray.engine.findings import Span
+from convex_xray.engine.guards import memo_guarded
 from convex_xray.engine.memo import Memo, MemoKey
 from convex_xray.engine.model import DbRead, FileModel, FunctionModel, HelperCall, RunCall
 from convex_xray.engine.schema import Schema, read_schema
@@ -108,6 +109,7 @@ class FunctionSummary:
     first_call: Span | None = None
     first_call_text: str = ""
     depth: int = 0  # helper depth of the first read (0 = in this function)
+    memoised: bool = False  # every read goes through a memo check: one read per distinct key
 
     @property
     def reads_db(self) -> bool:
@@ -660,6 +662,7 @@ class Workspace:
         inside = set(component)
         total = FunctionSummary()
         loops_inside = False
+        plain_reads = 0  # reads not behind a memo check (see `memo_guarded`)
         for key in members:
             _model, function = nodes[key]
             for read in _own(function.reads, function):
@@ -667,6 +670,7 @@ class Workspace:
                     total.loops_with_reads = True
                 else:
                     total.reads += 1
+                    plain_reads += not memo_guarded(read.node, function.node)
             total.run_calls += sum(1 for call in _own(function.run_calls, function) if not call.in_loop)
             for helper, target in edges[key]:
                 if target in inside:
@@ -677,6 +681,7 @@ class Workspace:
                     total.loops_with_reads = total.loops_with_reads or inner.reads_db
                 else:
                     total.reads += inner.reads
+                    plain_reads += 0 if inner.memoised else inner.reads
                     total.run_calls += inner.run_calls
                     total.loops_with_reads = total.loops_with_reads or inner.loops_with_reads
         if loops_inside and total.reads_db:
@@ -721,7 +726,10 @@ class Workspace:
                         changed = True
         for key in members:
             summary = FunctionSummary(
-                reads=total.reads, run_calls=total.run_calls, loops_with_reads=total.loops_with_reads
+                reads=total.reads,
+                run_calls=total.run_calls,
+                loops_with_reads=total.loops_with_reads,
+                memoised=total.reads > 0 and plain_reads == 0 and not total.loops_with_reads,
             )
             if key in first_read:
                 summary.first_read, summary.first_read_text, summary.depth = first_read[key]

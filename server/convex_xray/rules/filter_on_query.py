@@ -229,7 +229,7 @@ def _check_chain(
     # What the filter scans is the range before it, whatever the terminal keeps.
     scanned = replace(chain, terminal="collect")
     read = next((r for r in ctx.model.reads if r.chain is not None and r.chain.root.id == chain.root.id), None) if ctx.model else None
-    cost = chain_cost(replace(read, chain=scanned), ctx.config.cost) if read is not None else None
+    cost = chain_cost(replace(read, chain=scanned), ctx.config.cost, ctx.schema, ctx.trigger(read.function)) if read is not None else None
     # A filter over one parent's few children is minor; over a tenant or the table it is not.
     severity = Severity.INFO if cost is not None and cost.growth <= Growth.PER_PARENT else Severity.WARNING
     yield ctx.finding(

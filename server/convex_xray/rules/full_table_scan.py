@@ -198,7 +198,7 @@ def _finding(
     else:
         span = Span(ctx.path, chain.root.start_byte, chain.root.end_byte)
     # Every document of the table, in one call: the per-function read limits are at risk.
-    cost = chain_cost(read, ctx.config.cost)
+    cost = chain_cost(read, ctx.config.cost, ctx.schema, ctx.trigger(read.function))
     return ctx.finding(
         META, span, message, related=related, alternatives=alternatives, limit_risk=True, cost=cost
     )

@@ -47,6 +47,7 @@ from collections.abc import Iterator
 
 from convex_xray.engine.context import RuleContext
 from convex_xray.engine.cost import Growth, is_action_context, loop_cost, nested_multiplies
+from convex_xray.engine.guards import condition_over, used_values
 from convex_xray.engine.findings import Finding, Fix, FixAvailability, Related, Severity, Span
 from convex_xray.engine.model import Event, Loop
 from convex_xray.engine.registry import RuleMeta, register
@@ -142,7 +143,12 @@ def _loop_finding(ctx: RuleContext, group: list[tuple[Event, tuple[Loop, ...], s
     innermost = loops[-1]
     count = sum(item[4] for item in group)
     sequential = (innermost.is_statement or not innermost.concurrent) and any(item[0].awaited for item in group)
-    cost = loop_cost(loops, count, ctx.model, first.function, ctx.config.cost, sequential=sequential, unit="function calls")
+    conditions = [(item[4], condition_over(item[0].node, innermost.node, used_values(item[0]))) for item in group]
+    cost = loop_cost(
+        loops, count, ctx.model, first.function, ctx.config.cost, sequential=sequential, unit="function calls",
+        conditional=tuple((weight, c) for weight, c in conditions if c is not None),
+        schema=ctx.schema, trigger=ctx.trigger(first.function),
+    )
     in_action = is_action_context(first.function)
     names = [item[2] for item in group]
     what = names[0] if len(names) == 1 else ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
@@ -170,7 +176,7 @@ def _loop_finding(ctx: RuleContext, group: list[tuple[Event, tuple[Loop, ...], s
         else "Call a plain helper function with `ctx` instead, or pass the whole list to one function."
     )
     severity = severity_of(cost, ctx.config.cost)
-    if not in_action and not (cost.growth >= Growth.PER_TENANT or nested_multiplies(cost)):
+    if not in_action and not (cost.growth >= Growth.PER_PARENT_LOG or nested_multiplies(cost)):
         # Inside one transaction the calls add overhead, not round trips or transactions.
         severity = Severity.INFO
     return ctx.finding(META, first.node, message, severity=severity, related=related, cost=cost)

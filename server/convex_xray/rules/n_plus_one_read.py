@@ -68,6 +68,7 @@ from collections.abc import Iterator
 
 from convex_xray.engine.context import RuleContext
 from convex_xray.engine.cost import loop_cost
+from convex_xray.engine.guards import Condition, condition_over, memo_guarded, used_values
 from convex_xray.engine.findings import Finding, FixAvailability, Related, Severity, Span
 from convex_xray.engine.model import DbRead, Event, FileModel, HelperCall, Loop
 from convex_xray.engine.registry import RuleMeta, register
@@ -180,6 +181,28 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
         yield _loop_finding(ctx, sorted(group, key=lambda item: item[0].start))
 
 
+def _guards(
+    ctx: RuleContext, group: list[tuple[Event, tuple[Loop, ...], str, Related | None, int]], loop: Loop
+) -> tuple[tuple[tuple[int, Condition], ...], int]:
+    """(the reads that run only under a condition, with it; how many reads go through a
+    memoising cache) among the loop's per-item reads."""
+    assert ctx.model is not None
+    conditional: list[tuple[int, Condition]] = []
+    memoised = 0
+    for event, _, _, _, weight in group:
+        memo = memo_guarded(event.node, loop.node)
+        if not memo and isinstance(event, HelperCall):
+            resolved = ctx.workspace.resolve_call(ctx.model, event)
+            memo = resolved is not None and ctx.workspace.summary(*resolved).memoised
+        if memo:
+            memoised += weight
+            continue
+        found = condition_over(event.node, loop.node, used_values(event))
+        if found is not None:
+            conditional.append((weight, found))
+    return tuple(conditional), memoised
+
+
 def _loop_finding(ctx: RuleContext, group: list[tuple[Event, tuple[Loop, ...], str, Related | None, int]]) -> Finding:
     """One finding per loop: every per-item read named, the loop's total as its cost."""
     assert ctx.model is not None
@@ -188,7 +211,12 @@ def _loop_finding(ctx: RuleContext, group: list[tuple[Event, tuple[Loop, ...], s
     count = sum(item[4] for item in group)
     # A statement loop, or a callback the iteration awaits one by one (not Promise.all'd).
     sequential = (innermost.is_statement or not innermost.concurrent) and any(item[0].awaited for item in group)
-    cost = loop_cost(loops, count, ctx.model, first.function, ctx.config.cost, sequential=sequential)
+    conditional, memoised = _guards(ctx, group, innermost)
+    cost = loop_cost(
+        loops, count, ctx.model, first.function, ctx.config.cost, sequential=sequential,
+        conditional=conditional, memoised=memoised,
+        schema=ctx.schema, trigger=ctx.trigger(first.function),
+    )
     mode = (
         "sequentially (each waits for the previous)"
         if sequential

@@ -55,10 +55,12 @@ stay small by design and are never reported.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
+from convex_xray.engine.analysis.chains import parse_index_ranges
 from convex_xray.engine.context import RuleContext
-from convex_xray.engine.cost import chain_cost, scan_state, terminal_key
+from convex_xray.engine.cost import Growth, chain_cost, scan_state, terminal_key
 from convex_xray.engine.findings import Edit, Finding, Fix, FixAvailability, Related, Severity, Span
 from convex_xray.engine.model import DbRead, QueryChain
 from convex_xray.engine.registry import RuleMeta, register
@@ -164,6 +166,15 @@ _USE_NOTES = {
 }
 
 
+def _keyed_by_reference(chain: QueryChain) -> bool:
+    """An equality on a field naming another document (`userId`, `thread_id`, `ownerIds`)."""
+    step = chain.index_step
+    ranges = parse_index_ranges(step) if step is not None else None
+    return bool(ranges) and any(
+        r.op == "eq" and re.search(r"(?:Id|_id|Ids|_ids|^id)$", r.field) for r in ranges or []
+    )
+
+
 @register(META)
 def check(ctx: RuleContext) -> Iterator[Finding]:
     if ctx.model is None:
@@ -189,7 +200,8 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
         table = f"`{chain.table}`" if chain.table else "the table"
         indexed = chain.has_index
         related: list[Related] = []
-        cost = chain_cost(read, ctx.config.cost)
+        trigger = ctx.trigger(read.function)
+        cost = chain_cost(read, ctx.config.cost, ctx.schema, trigger)
         severity = Severity.WARNING
         if use.kind == "sliced":
             message = (
@@ -230,6 +242,22 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
                 f"Fine while it stays small; if it can grow, page it (`.paginate()`), or bound it with "
                 f"`.take({ctx.config.take_limit})` where at most {ctx.config.take_limit} are ever needed."
             )
+            if cost.growth is Growth.PER_PARENT_LOG:
+                # A log or feed under one parent (a thread's messages) is not a small range.
+                severity = Severity.WARNING
+                message = (
+                    f"Unbounded `.collect()` of {table} via {name}: a log/feed range that grows without "
+                    f"bound per parent ({cost.explain()}). Page it (`.paginate()`), or `.take(n)` the newest."
+                )
+            elif trigger is not None and not _keyed_by_reference(chain):
+                # A cron or scheduled job sweeping a status/kind range reads a share of the table
+                # on every run: what an audit of the job would flag first.
+                severity = Severity.WARNING
+                message = (
+                    f"Unbounded `.collect()` of {table} via {name} in a {trigger} job: the range is keyed by "
+                    f"no parent document, so it grows with the table and is read on every run. Process it "
+                    f"in pages (`.paginate()` and reschedule with the cursor), or `.take(n)` per run."
+                )
         if use.node is not None and use.kind in _USE_NOTES:
             related.append(Related(ctx.span(use.node), _USE_NOTES[use.kind]))
         fix, alternatives = _fixes(ctx, read, use)

@@ -188,7 +188,7 @@ def _problem(workspace: Workspace, finding: Finding) -> tuple[Problem, list[str]
     return problem, assumed
 
 
-_GROWTH_ORDER = ("constant", "bounded", "per-parent", "per-tenant", "whole-table")
+_GROWTH_ORDER = ("constant", "bounded", "per-parent", "per-parent-log", "per-tenant", "whole-table")
 
 
 def _worst_growth(problems: list[Problem]) -> str | None:

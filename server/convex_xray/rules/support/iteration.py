@@ -152,10 +152,10 @@ def loop_phrase(source: SourceFile, loops: tuple[Loop, ...]) -> str:
 
 
 def severity_of(cost: Cost, assumptions: CostAssumptions) -> Severity:
-    """Warning when the count grows with a tenant or a table, multiplies across nested
+    """Warning when the count grows with a tenant, a table or a log, multiplies across nested
     growing loops, or scores at least `warn-score` (per-parent work in a reactive query);
     info when it is bounded or per-parent small."""
-    if cost.growth >= Growth.PER_TENANT or nested_multiplies(cost):
+    if cost.growth >= Growth.PER_PARENT_LOG or nested_multiplies(cost):
         return Severity.WARNING
     if cost.growth >= Growth.PER_PARENT and cost.score >= assumptions.warn_score:
         return Severity.WARNING

@@ -1,0 +1,113 @@
+"""What runs a function besides clients: cron jobs and the scheduler.
+
+A function registered in `crons.ts` (`crons.daily("cleanup", {...}, internal.jobs.cleanup)`)
+runs on a timer over whatever data exists by then; one scheduled with
+`ctx.scheduler.runAfter(0, internal.x.y, args)` runs once per scheduling call. Both are
+internal functions, but a cron's whole-table read happens on every tick however few users
+are active, which is what an audit looks for. The cost model names these contexts (`cron`,
+`scheduled`) instead of `internal-*`.
+
+References are read from the source text (`internal.a.b.fn` / `api.a.b.fn`), so the index
+costs one regex pass over files that mention `cronJobs` or `scheduler.run…`, not a model
+of every file. A reference `internal.folder.module.fn` names the export `fn` of
+`<root>/folder/module.ts`, relative to the Convex root of the file that names it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from convex_xray.engine.memo import MemoKey
+from convex_xray.engine.model import FileModel, FunctionModel
+from convex_xray.engine.source import SourceFile
+from convex_xray.engine.workspace import Workspace
+
+CRON = "cron"
+SCHEDULED = "scheduled"
+
+_CRON_CALL = re.compile(rb"\.\s*(interval|hourly|daily|weekly|monthly|cron)\s*\(")
+_SCHEDULE_CALL = re.compile(rb"scheduler\s*\.\s*run(?:After|At)\s*\(")
+_REFERENCE = re.compile(rb"\b(?:internal|api)((?:\s*\.\s*[A-Za-z_$][\w$]*)+)")
+_WINDOW = 600  # bytes after a call's `(` searched for its function reference
+
+
+@dataclass(frozen=True, slots=True)
+class Trigger:
+    kind: str  # cron | scheduled
+    detail: str  # `daily`, `interval`, ... for crons; `runAfter` for scheduled
+
+
+# path -> (the source snapshot it was read from, {(root, dotted ref): Trigger}) in workspace.memo.
+_FILE_TRIGGERS: MemoKey[dict[Path, tuple[SourceFile, dict[tuple[Path, str], Trigger]]]] = MemoKey("triggers.files")
+# The merged index for one check (a rule context's memo); rebuilt per check, cheaply.
+TRIGGER_INDEX: MemoKey[dict[tuple[Path, str], Trigger]] = MemoKey("triggers.index")
+
+
+def _references(data: bytes, calls: re.Pattern[bytes]) -> list[tuple[str, str]]:
+    found: list[tuple[str, str]] = []
+    for match in calls.finditer(data):
+        window = data[match.end() : match.end() + _WINDOW]
+        ref = _REFERENCE.search(window)
+        if ref is None:
+            continue
+        dotted = re.sub(rb"\s+", b"", ref.group(1)).decode("utf-8", "replace").lstrip(".")
+        detail = match.group(1).decode() if match.groups() else "runAfter"
+        found.append((dotted, detail))
+    return found
+
+
+def _file_triggers(root: Path, source: SourceFile) -> dict[tuple[Path, str], Trigger]:
+    data = source.data
+    out: dict[tuple[Path, str], Trigger] = {}
+    if b"scheduler" in data:
+        for dotted, _ in _references(data, _SCHEDULE_CALL):
+            out.setdefault((root, dotted), Trigger(SCHEDULED, "scheduler"))
+    if b"cronJobs" in data:
+        for dotted, detail in _references(data, _CRON_CALL):
+            out[(root, dotted)] = Trigger(CRON, detail)  # a cron outranks a scheduling call
+    return out
+
+
+def trigger_index(workspace: Workspace) -> dict[tuple[Path, str], Trigger]:
+    """Every cron and scheduler target in the workspace, by (Convex root, dotted reference)."""
+    cache = workspace.memo.get(_FILE_TRIGGERS)
+    if cache is None:
+        cache = workspace.memo.put(_FILE_TRIGGERS, {})
+    merged: dict[tuple[Path, str], Trigger] = {}
+    for path in workspace.files():
+        source = workspace.source(path)
+        root = workspace.root_of(path)
+        if source is None or root is None:
+            continue
+        entry = cache.get(path)
+        if entry is None or entry[0] is not source:
+            entry = cache[path] = (source, _file_triggers(root.path, source))
+        for key, trigger in entry[1].items():
+            if key not in merged or trigger.kind == CRON:
+                merged[key] = trigger
+    return merged
+
+
+def reference_of(workspace: Workspace, model: FileModel, function: FunctionModel) -> tuple[Path, str] | None:
+    """(root, `folder.module.name`) that `internal.`/`api.` use for an exported function."""
+    while function.parent is not None:
+        function = function.parent
+    root = workspace.root_of(model.path)
+    if root is None or not model.path.is_relative_to(root.path):
+        return None
+    names = [name for name, exported in model.exports.items() if exported is function]
+    if not names:
+        return None
+    module = model.path.relative_to(root.path).with_suffix("").as_posix().replace("/", ".")
+    return root.path, f"{module}.{names[0]}"
+
+
+def trigger_of(
+    workspace: Workspace, model: FileModel, function: FunctionModel | None, index: dict[tuple[Path, str], Trigger]
+) -> Trigger | None:
+    if function is None:
+        return None
+    key = reference_of(workspace, model, function)
+    return index.get(key) if key is not None else None
