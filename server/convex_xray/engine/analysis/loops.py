@@ -76,6 +76,11 @@ def _iterates_with_callback(function: Node) -> bool | None:
         return None
     items_name, callback_name = items[0], callbacks[0]
     body = function_body(function) or function
+    # Most two-parameter functions are `(ctx, args)` helpers: a look at the text rules them
+    # out before the walk over every node of their body.
+    items_text = re.escape(items_name.encode())
+    if re.search(rb"\b" + items_text + rb"\s*\??\.\s*(?:map|flatMap|forEach)\b|\bof\s+" + items_text + rb"\b", body.text or b"") is None:
+        return None
     for node in descendants(body):
         if node.type == "call_expression":
             callee = node.child_by_field_name("function")
