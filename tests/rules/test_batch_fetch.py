@@ -36,7 +36,9 @@ CASES = {
             const out = [];
             const authorIds = [...new Set(posts.map((post) => post.authorId))];
             const authors = await Promise.all(authorIds.map((id) => ctx.db.get(id)));
-            const authorsById = new Map(authors.filter((doc) => doc !== null).map((doc) => [doc._id, doc]));
+            const authorsById = new Map(
+              authors.filter((doc) => doc !== null).map((doc) => [doc._id, doc]),
+            );
             for (const post of posts) {
               const author = authorsById.get(post.authorId) ?? null;
               out.push({ ...post, author });
@@ -64,8 +66,12 @@ CASES = {
           handler: async (ctx) => {
             const posts = await ctx.db.query("posts").take(20);
             const userIds = [...new Set(posts.map((post) => post.authorId))];
-            const users = await Promise.all(userIds.map((id) => ctx.db.get("users", id)));
-            const usersById = new Map(users.filter((doc) => doc !== null).map((doc) => [doc._id, doc]));
+            const users = await Promise.all(
+              userIds.map((id) => ctx.db.get("users", id)),
+            );
+            const usersById = new Map(
+              users.filter((doc) => doc !== null).map((doc) => [doc._id, doc]),
+            );
             return await Promise.all(
               posts.map(async (post) => ({ ...post, author: usersById.get(post.authorId) ?? null })),
             );
@@ -95,9 +101,13 @@ CASES = {
           handler: async (ctx) => {
             const editors = 1;
             const posts = await ctx.db.query("posts").take(20);
-            const editorIds = [...new Set(posts.flatMap((p) => (p.editorId ? [p.editorId] : [])))];
+            const editorIds = [
+              ...new Set(posts.flatMap((p) => (p.editorId ? [p.editorId] : []))),
+            ];
             const editors2 = await Promise.all(editorIds.map((id) => ctx.db.get(id)));
-            const editorsById = new Map(editors2.filter((doc) => doc !== null).map((doc) => [doc._id, doc]));
+            const editorsById = new Map(
+              editors2.filter((doc) => doc !== null).map((doc) => [doc._id, doc]),
+            );
             return await Promise.all(
               posts.map(async (p) => {
                 const editor = p.editorId ? editorsById.get(p.editorId) ?? null : null;
@@ -129,9 +139,13 @@ CASES = {
           handler: async (ctx) => {
             const sessions = await ctx.db.query("posts").take(20);
             const out = [];
-            const coachIds = [...new Set(sessions.flatMap((s) => (s.coachId ? [s.coachId] : [])))];
+            const coachIds = [
+              ...new Set(sessions.flatMap((s) => (s.coachId ? [s.coachId] : []))),
+            ];
             const coaches = await Promise.all(coachIds.map((id) => ctx.db.get(id)));
-            const coachesById = new Map(coaches.filter((doc) => doc !== null).map((doc) => [doc._id, doc]));
+            const coachesById = new Map(
+              coaches.filter((doc) => doc !== null).map((doc) => [doc._id, doc]),
+            );
             for (const s of sessions) {
               const coach = s.coachId ? coachesById.get(s.coachId) ?? null : null;
               out.push(coach);
@@ -163,8 +177,17 @@ CASES = {
             const posts = await ctx.db.query("posts").take(20);
             const out = [];
             const postIdKeys = [...new Set(posts.map((post) => post._id))];
-            const commentsResults = await Promise.all(postIdKeys.map((key) => ctx.db.query("comments").withIndex("by_postId", (q) => q.eq("postId", key)).collect()));
-            const commentsByPostId = new Map(postIdKeys.map((key, i) => [key, commentsResults[i]]));
+            const commentsResults = await Promise.all(
+              postIdKeys.map((key) =>
+                ctx.db
+                  .query("comments")
+                  .withIndex("by_postId", (q) => q.eq("postId", key))
+                  .collect(),
+              ),
+            );
+            const commentsByPostId = new Map(
+              postIdKeys.map((key, i) => [key, commentsResults[i]]),
+            );
             for (const post of posts) {
               const comments = commentsByPostId.get(post._id) ?? [];
               out.push(comments.length);
@@ -198,10 +221,21 @@ CASES = {
             const out = [];
             const authorIds = [...new Set(posts.map((post) => post.authorId))];
             const authors = await Promise.all(authorIds.map((id) => ctx.db.get(id)));
-            const authorsById = new Map(authors.filter((doc) => doc !== null).map((doc) => [doc._id, doc]));
+            const authorsById = new Map(
+              authors.filter((doc) => doc !== null).map((doc) => [doc._id, doc]),
+            );
             const postIdKeys = [...new Set(posts.map((post) => post._id))];
-            const likesResults = await Promise.all(postIdKeys.map((key) => ctx.db.query("likes").withIndex("by_post", (q) => q.eq("postId", key)).collect()));
-            const likesByPostId = new Map(postIdKeys.map((key, i) => [key, likesResults[i]]));
+            const likesResults = await Promise.all(
+              postIdKeys.map((key) =>
+                ctx.db
+                  .query("likes")
+                  .withIndex("by_post", (q) => q.eq("postId", key))
+                  .collect(),
+              ),
+            );
+            const likesByPostId = new Map(
+              postIdKeys.map((key, i) => [key, likesResults[i]]),
+            );
             for (const post of posts) {
               const author = authorsById.get(post.authorId) ?? null;
               const likes = likesByPostId.get(post._id) ?? [];
@@ -734,3 +768,91 @@ def test_a_loop_with_no_fix_says_why_in_the_message(tmp_path):
     (finding,) = [f for f in result.findings if f.rule == RULE]
     assert finding.fix is None
     assert finding.message.endswith("Not batch-fetched automatically: the loop can stop early (`break`, `return`, `throw`).")
+
+
+STANDARD_BEFORE = """\
+import { query } from './_generated/server'
+
+export const feed = query({
+    args: {},
+    handler: async (ctx) => {
+        const posts = await ctx.db.query('posts').take(20)
+        const out = []
+        for (const post of posts) {
+            const comments = await ctx.db
+                .query('comments')
+                .withIndex('by_postId', (q) => q.eq('postId', post._id))
+                .collect()
+            out.push(comments.length)
+        }
+        return out
+    }
+})
+"""
+
+STANDARD_AFTER = """\
+import { query } from './_generated/server'
+
+export const feed = query({
+    args: {},
+    handler: async (ctx) => {
+        const posts = await ctx.db.query('posts').take(20)
+        const out = []
+        const postIdKeys = [...new Set(posts.map((post) => post._id))]
+        const commentsResults = await Promise.all(
+            postIdKeys.map((key) =>
+                ctx.db
+                    .query('comments')
+                    .withIndex('by_postId', (q) => q.eq('postId', key))
+                    .collect()
+            )
+        )
+        const commentsByPostId = new Map(
+            postIdKeys.map((key, i) => [key, commentsResults[i]])
+        )
+        for (const post of posts) {
+            const comments = commentsByPostId.get(post._id) ?? []
+            out.push(comments.length)
+        }
+        return out
+    }
+})
+"""
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+def test_prefetch_follows_the_file_style(tmp_path, newline):
+    # Four spaces, single quotes, no semicolons, no trailing commas: the prefetch is written
+    # that way, broken where it passes 80 columns, with the file's line breaks.
+    project = write_project(tmp_path / "app", {"feed.ts": ""})
+    path = project / "convex" / "feed.ts"
+    path.write_bytes(STANDARD_BEFORE.replace("\n", newline).encode())
+    run_fix(project, [RULE])
+    assert path.read_bytes().decode() == STANDARD_AFTER.replace("\n", newline)
+    assert error_nodes(path) == 0
+    run_fix(project, [RULE])
+    assert path.read_bytes().decode() == STANDARD_AFTER.replace("\n", newline)
+
+
+def test_no_semicolon_file_keeps_one_before_a_statement_starting_with_a_bracket(tmp_path):
+    # `const x = …` then a line starting with `(` would call the new value: keep the `;`.
+    before = STANDARD_BEFORE.replace(
+        "        for (const post of posts) {\n"
+        "            const comments = await ctx.db\n"
+        "                .query('comments')\n"
+        "                .withIndex('by_postId', (q) => q.eq('postId', post._id))\n"
+        "                .collect()\n"
+        "            out.push(comments.length)\n"
+        "        }\n",
+        "        ;(await Promise.all(posts.map(async (p) => ({ p, a: await ctx.db.get(p.authorId) })))).forEach((x) => out.push(x))\n",
+    )
+    assert before != STANDARD_BEFORE
+    project = write_project(tmp_path / "app", {"feed.ts": ""})
+    path = project / "convex" / "feed.ts"
+    path.write_text(before)
+    run_fix(project, [RULE])
+    text = path.read_text()
+    assert "        const authorsById = new Map(\n" in text
+    assert "        )\n        ;(await Promise.all(" in text
+    assert "const authorIds = [...new Set(posts.map((p) => p.authorId))]\n" in text
+    assert error_nodes(path) == 0

@@ -17,6 +17,8 @@ from pathlib import Path
 import tree_sitter_typescript
 from tree_sitter import Language, Node, Parser, Point, Tree
 
+from convex_xray.engine.style import CodeStyle, detect_style
+
 SOURCE_SUFFIXES = (".ts", ".tsx", ".js", ".jsx", ".mjs", ".cjs", ".mts", ".cts")
 
 
@@ -216,7 +218,7 @@ class TextChange:
 class SourceFile:
     """An immutable snapshot: path, text, bytes, tree and line index, kept together."""
 
-    __slots__ = ("_index", "_tree", "data", "language", "path", "text", "version")
+    __slots__ = ("_index", "_style", "_tree", "data", "language", "path", "text", "version")
 
     def __init__(
         self,
@@ -232,6 +234,7 @@ class SourceFile:
         self.language = language_for(path)
         self.version = version
         self._index: LineIndex | None = None
+        self._style: CodeStyle | None = None
         self._tree = tree
 
     @property
@@ -255,6 +258,13 @@ class SourceFile:
         if self._index is None:
             self._index = LineIndex(self.data)
         return self._index
+
+    @property
+    def style(self) -> CodeStyle:
+        """How the file is written (indentation, quotes, semicolons, ...): what generated code follows."""
+        if self._style is None:
+            self._style = detect_style(self.data, self.root, self.language)
+        return self._style
 
     def slice(self, start: int, end: int) -> str:
         return self.data[start:end].decode("utf-8", errors="replace")

@@ -162,16 +162,9 @@ def disable_comment_edit(source: SourceFile, offset: int, slug: str) -> Edit:
                 return Edit.insert(source.path, at, "")
             return Edit.insert(source.path, at, f", {slug}" if names else slug)
     end = lines.line_end(line)
-    newline = source.data[end : lines.line_end(line, include_break=True)].decode() or _first_break(source.data)
+    newline = source.data[end : lines.line_end(line, include_break=True)].decode() or source.style.newline
     return Edit.insert(
         source.path,
         start,
         f"{indent}// convex-xray-disable-next-line {slug} -- {REASON_PLACEHOLDER}{newline}",
     )
-
-
-def _first_break(data: bytes) -> str:
-    index = data.find(b"\n")
-    if index > 0 and data[index - 1 : index] == b"\r":
-        return "\r\n"
-    return "\n"

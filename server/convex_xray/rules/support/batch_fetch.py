@@ -38,9 +38,11 @@ from typing import TYPE_CHECKING, cast
 
 from tree_sitter import Language, Node, Query, QueryCursor
 
+from convex_xray.engine import style as layout
 from convex_xray.engine.findings import Edit, Fix
 from convex_xray.engine.memo import MemoKey
-from convex_xray.engine.model import DbRead, Loop
+from convex_xray.engine.model import DbRead, Loop, QueryChain
+from convex_xray.engine.source import SourceFile
 from convex_xray.engine.syntax import (
     call_args,
     descend_path,
@@ -49,8 +51,16 @@ from convex_xray.engine.syntax import (
     text_of,
     unwrap,
 )
+from convex_xray.rules.support.fresh_names import (
+    GENERIC,
+    FreshNames,
+    base_name,
+    camel,
+    fresh_names,
+    plural,
+    singular,
+)
 from convex_xray.rules.support.iterables import declared_non_array
-from convex_xray.rules.support.words import plural
 
 if TYPE_CHECKING:
     from convex_xray.engine.context import RuleContext
@@ -190,10 +200,6 @@ class _LoopFacts:
 
 
 _LOOP_FACTS_MEMO: MemoKey[_LoopFacts] = MemoKey("what a loop body declares, assigns and exits by")
-_VISIBLE_NAMES: MemoKey[frozenset[str]] = MemoKey("names visible in a top-level scope")
-# Names earlier fixes of this check declare in a scope: two loops in one function are fixed
-# in the same pass, so each must hoist names the other doesn't (else TS2451, redeclared).
-_HANDED_OUT: MemoKey[set[str]] = MemoKey("names declared by fixes already built in a top-level scope")
 
 
 def _loop_facts(ctx: RuleContext, loop: Loop) -> _LoopFacts:
@@ -550,112 +556,6 @@ def _query_key(read: DbRead, loop: Loop) -> Node | None:
     return keyed[0].value_node
 
 
-def _plural(word: str) -> str:
-    return plural(word)
-
-
-def _singular(word: str) -> str:
-    if word.endswith("ies"):
-        return word[:-3] + "y"
-    if word.endswith(("ses", "xes", "zes", "ches", "shes")):
-        return word[:-2]  # coaches -> coach
-    if word.endswith("s") and not word.endswith("ss"):
-        return word[:-1]
-    return word
-
-
-def _base_name(ctx: RuleContext, read: DbRead, key: Node) -> str:
-    """`post.authorId` -> "author"; table-qualified reads use the table ("users" -> "user")."""
-    if read.table:
-        return _singular(_camel(read.table))
-    node = unwrap(key)
-    last = text_of(node.child_by_field_name("property")) if node is not None and node.type == "member_expression" else text_of(node)
-    for suffix in ("Id", "_id", "ID"):
-        if last.endswith(suffix) and len(last) > len(suffix):
-            return last[: -len(suffix)]
-    return _GENERIC
-
-
-_GENERIC = "doc"  # the base name when neither a table nor the key names the documents
-
-
-def _camel(name: str) -> str:
-    parts = re.split(r"[_\W]+", name)
-    return parts[0] + "".join(p[:1].upper() + p[1:] for p in parts[1:]) if parts else name
-
-
-class _Names:
-    """Fresh names that clash with no identifier visible where they are declared."""
-
-    def __init__(self, used: set[str], handed_out: set[str] | None = None) -> None:
-        self.taken = set(used)
-        # Shared with the other fixes built in the same scope by this check (see _HANDED_OUT).
-        self.handed_out = handed_out if handed_out is not None else set()
-
-    def fresh(self, wanted: str) -> str:
-        candidate, n = wanted, 2
-        while candidate in self.taken or candidate in self.handed_out:
-            candidate = f"{wanted}{n}"
-            n += 1
-        self.taken.add(candidate)
-        self.handed_out.add(candidate)
-        return candidate
-
-
-def _one_line(text: str) -> str:
-    """A multi-line method chain as one line (`ctx.db\n  .query(...)` -> `ctx.db.query(...)`)."""
-    lines = text.splitlines()
-    return lines[0].rstrip() + "".join(line.strip() for line in lines[1:]) if len(lines) > 1 else text
-
-
-@cache
-def _identifier_query(language: Language) -> Query:
-    return Query(
-        language,
-        "[(identifier) (shorthand_property_identifier) (shorthand_property_identifier_pattern)] @name",
-    )
-
-
-def _top_level_scope(ctx: RuleContext, read: DbRead) -> Node:
-    function = read.function
-    while function is not None and function.parent is not None:
-        function = function.parent
-    return function.definition if function is not None else ctx.source.root
-
-
-def _fresh_names(ctx: RuleContext, read: DbRead) -> _Names:
-    """A name source for one fix: clear of every visible identifier and of the names other
-    fixes in the same top-level scope already declare."""
-    scope = _top_level_scope(ctx, read)
-    handed_out = ctx.memo.get(_HANDED_OUT, scope.id)
-    if handed_out is None:
-        handed_out = ctx.memo.put(_HANDED_OUT, set(), scope.id)
-    return _Names(_visible_names(ctx, read), handed_out)
-
-
-def _visible_names(ctx: RuleContext, read: DbRead) -> set[str]:
-    """Identifiers a new name must not collide with: those of the enclosing top-level
-    function and the module's own top-level names."""
-    model = ctx.model
-    assert model is not None
-    scope = _top_level_scope(ctx, read)
-    cached = ctx.memo.get(_VISIBLE_NAMES, scope.id)
-    if cached is None:
-        cursor = QueryCursor(_identifier_query(ctx.source.language))
-        cursor.set_byte_range(scope.start_byte, scope.end_byte)
-        names = {text_of(n) for n in cursor.captures(scope).get("name", [])}
-        names.update(model.imports)
-        names.update(f.name for f in model.functions if f.parent is None)
-        for statement in ctx.source.root.named_children:
-            declaration = statement.child_by_field_name("declaration") if statement.type == "export_statement" else statement
-            if declaration is not None and declaration.type in ("lexical_declaration", "variable_declaration"):
-                for declarator in declaration.named_children:
-                    if declarator.type == "variable_declarator":
-                        names.update(pattern_names(declarator.child_by_field_name("name")))
-        cached = ctx.memo.put(_VISIBLE_NAMES, frozenset(names), scope.id)
-    return set(cached)
-
-
 def _needs_parens(node: Node) -> bool:
     parent = node.parent
     if parent is None:
@@ -673,57 +573,63 @@ class _Piece:
     """One read's share of a loop's fix: the prefetch statements and the lookup replacing it."""
 
     plan: _Plan
-    lines: list[str]
+    lines: list[layout.Doc]  # statements without their semicolon, laid out when rendered
     lookup: str
     what: str  # what it fetches, for the title ("`authors`", "`members` rows")
     kind: str  # "get" or "query"
 
 
-def _piece(ctx: RuleContext, read: DbRead, plan: _Plan, names: _Names) -> _Piece:
+def _piece(ctx: RuleContext, read: DbRead, plan: _Plan, names: FreshNames) -> _Piece:
     source = ctx.source
+    style = source.style
     key_text = source.node_text(plan.key)
-    base = _base_name(ctx, read, plan.key)
-    collection = source.node_text(cast(Node, unwrap(plan.loop.collection_node) or plan.loop.collection_node))
+    base = base_name(ctx, read, plan.key)
+    collection = layout.copied(source.node_text(cast(Node, unwrap(plan.loop.collection_node) or plan.loop.collection_node)))
+    item = plan.item_param
+    keys_doc: layout.Doc
     if plan.guard is not None:
-        guard_text = source.node_text(plan.guard)
-        keys_expr = f"{collection}.flatMap(({plan.item_param}) => ({guard_text} ? [{key_text}] : []))"
-    elif key_text == plan.item_param:
-        keys_expr = collection  # the items are the keys
+        guarded = f"({source.node_text(plan.guard)} ? [{key_text}] : [])"
+        keys_doc = layout.chain(collection, [layout.call(".flatMap", [layout.arrow(item, guarded)], style)])
+    elif key_text == item:
+        keys_doc = collection  # the items are the keys
     else:
-        keys_expr = f"{collection}.map(({plan.item_param}) => {key_text})"
+        keys_doc = layout.chain(collection, [layout.call(".map", [layout.arrow(item, layout.copied(key_text))], style)])
+    unique = layout.array([("...new ", layout.call("Set", [keys_doc], style))], style)
+    lines: list[layout.Doc]
     if read.kind == "get":
         callee = cast(Node, read.node.child_by_field_name("function"))  # a db.get call has a callee
         db_text = source.node_text(cast(Node, callee.child_by_field_name("object")))
         args = call_args(read.node)
         table_arg = f"{source.node_text(args[0])}, " if read.table and len(args) >= 2 else ""
         ids = names.fresh(f"{base}Ids")
-        docs = names.fresh(_plural(base))
-        by_id = names.fresh(f"{_plural(base)}ById")
+        docs = names.fresh(plural(base))
+        by_id = names.fresh(f"{plural(base)}ById")
+        fetch = layout.call(".map", [layout.arrow("id", f"{db_text}.get({table_arg}id)")], style)
+        present = layout.call(".filter", [layout.arrow("doc", "doc !== null")], style)
+        pairs = layout.call(".map", [layout.arrow("doc", "[doc._id, doc]")], style)
         lines = [
-            f"const {ids} = [...new Set({keys_expr})];",
-            f"const {docs} = await Promise.all({ids}.map((id) => {db_text}.get({table_arg}id)));",
-            f"const {by_id} = new Map({docs}.filter((doc) => doc !== null).map((doc) => [doc._id, doc]));",
+            (f"const {ids} = ", unique),
+            (f"const {docs} = await ", layout.call("Promise.all", [layout.chain(ids, [fetch])], style)),
+            (f"const {by_id} = new ", layout.call("Map", [layout.chain(docs, [present, pairs])], style)),
         ]
         lookup = f"{by_id}.get({key_text}) ?? null"
         # With no table and no `...Id` key to name them, say "the documents" (not a made-up `docs`).
-        what = "the documents" if base == _GENERIC else f"`{_plural(base)}`"
+        what = "the documents" if base == GENERIC else f"`{plural(base)}`"
         kind = "get"
     else:
         chain = read.chain
         assert chain is not None
         param = names.fresh("key")
-        # `ctx.db.query(...)...first()` with the key replaced by the callback's parameter.
-        before_key = source.slice(chain.root.start_byte, plan.key.start_byte)
-        after_key = source.slice(plan.key.end_byte, chain.end.end_byte)
-        chain_text = _one_line(before_key + param + after_key)
         field = _key_field(read, plan.key) or "key"
-        keys = names.fresh(f"{_singular(_camel(field))}Keys" if field != "key" else f"{base}Keys")
-        results = names.fresh(f"{_camel(chain.table or 'result')}Results")
-        by_key = names.fresh(f"{_camel(chain.table or 'results')}By{field[:1].upper() + field[1:]}")
+        keys = names.fresh(f"{singular(camel(field))}Keys" if field != "key" else f"{base}Keys")
+        results = names.fresh(f"{camel(chain.table or 'result')}Results")
+        by_key = names.fresh(f"{camel(chain.table or 'results')}By{field[:1].upper() + field[1:]}")
+        per_key = layout.call(".map", [layout.arrow(param, _chain_doc(source, chain, plan.key, param))], style)
+        pairs = layout.call(".map", [layout.arrow(f"{param}, i", f"[{param}, {results}[i]]")], style)
         lines = [
-            f"const {keys} = [...new Set({keys_expr})];",
-            f"const {results} = await Promise.all({keys}.map(({param}) => {chain_text}));",
-            f"const {by_key} = new Map({keys}.map(({param}, i) => [{param}, {results}[i]]));",
+            (f"const {keys} = ", unique),
+            (f"const {results} = await ", layout.call("Promise.all", [layout.chain(keys, [per_key])], style)),
+            (f"const {by_key} = new ", layout.call("Map", [layout.chain(keys, [pairs])], style)),
         ]
         empty = "[]" if chain.terminal in ("collect", "take") else "null"
         lookup = f"{by_key}.get({key_text}) ?? {empty}"
@@ -732,6 +638,31 @@ def _piece(ctx: RuleContext, read: DbRead, plan: _Plan, names: _Names) -> _Piece
     if _needs_parens(plan.replaced):
         lookup = f"({lookup})"
     return _Piece(plan, lines, lookup, what, kind)
+
+
+def _chain_doc(source: SourceFile, query: QueryChain, key: Node, param: str) -> layout.Doc:
+    """The per-item query with its key replaced by `param`, one `.step(…)` per member so it
+    breaks like a chain; a step written over several lines keeps its own layout."""
+
+    def text(start: int, end: int) -> str:
+        if start <= key.start_byte and key.end_byte <= end:
+            return source.slice(start, key.start_byte) + param + source.slice(key.end_byte, end)
+        return source.slice(start, end)
+
+    callee = query.root.child_by_field_name("function")
+    receiver = callee.child_by_field_name("object") if callee is not None else None
+    whole = layout.copied(text(query.root.start_byte, query.end.end_byte))
+    if receiver is None:
+        return whole
+    members: list[layout.Doc] = []
+    cursor = receiver.end_byte
+    for end in (query.root.end_byte, *(step.call.end_byte for step in query.steps)):
+        member = text(cursor, end).lstrip()
+        if not member.startswith(".") or "//" in member or "/*" in member:
+            return whole
+        members.append(layout.copied(member))
+        cursor = end
+    return layout.chain(source.node_text(receiver), members)
 
 
 def _title(pieces: list[_Piece]) -> str:
@@ -767,14 +698,22 @@ def batch_fetch_loop(ctx: RuleContext, reads: list[DbRead]) -> tuple[Fix | None,
             plans.append((read, plan))
     if not plans:
         return None, reasons
-    names = _fresh_names(ctx, plans[0][0])
+    names = fresh_names(ctx, plans[0][0])
     pieces = [_piece(ctx, read, plan, names) for read, plan in plans]
     source = ctx.source
-    newline = "\r\n" if b"\r\n" in source.data else "\n"
+    style = source.style
     anchor = plans[0][1].anchor
     indent = source.line_indent(anchor.start_byte)
-    prefetch = "".join(line + newline + indent for piece in pieces for line in piece.lines)
-    edits = [Edit(ctx.path, anchor.start_byte, anchor.start_byte, prefetch)]
+    at = anchor.start_byte
+    semi = style.semi
+    if source.slice(at - 1, at) == ";":
+        at -= 1  # the no-semicolon idiom `;(…)` / `;[…]`: go before its guard
+    elif source.slice(at, at + 1) in ("(", "[", "`"):
+        semi = ";"  # without it, the statement would continue ours
+    prefetch = "".join(
+        layout.render((line, semi), style, indent) + style.newline + indent for piece in pieces for line in piece.lines
+    )
+    edits = [Edit(ctx.path, at, at, prefetch)]
     edits.extend(Edit(ctx.path, p.plan.replaced.start_byte, p.plan.replaced.end_byte, p.lookup) for p in pieces)
     return Fix.safe(_title(pieces), edits), reasons
 
