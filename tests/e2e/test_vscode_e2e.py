@@ -63,4 +63,8 @@ def test_problems_panel_and_batch_fetch_quick_fix_in_vscode():
     # The status bar showed the CLI's count for the whole app, and followed the fix.
     assert f"convex-xray: {target['totalBefore']} problems" in outcome.report["statusBefore"]
     assert f"convex-xray: {target['totalAfter']} problems" in outcome.report["statusAfter"]
-    assert steps[-1] == "status count after the fix" and target["totalAfter"] < target["totalBefore"]
+    assert "status count after the fix" in steps and target["totalAfter"] < target["totalBefore"]
+    # "Open performance report" from the Command Palette showed the report in a webview.
+    assert harness.REPORT_COMMAND in outcome.report["reportCommandRow"]
+    assert outcome.report["reportHeading"] == f"Convex X-Ray performance report: {harness.EXAMPLE.name}"
+    assert steps[-1] == "report shown"

@@ -162,7 +162,7 @@ export function notFoundError(): DiscoveryError {
     installCommand: INSTALL_COMMAND,
     message:
       `convex-xray: the language server was not found. Install it from a checkout of convex-xray with \`${INSTALL_COMMAND}\` ` +
-      `(or \`${PIPX_INSTALL_COMMAND}\` in a virtual environment), then run "Convex X-ray: Restart Server"; ` +
+      `(or \`${PIPX_INSTALL_COMMAND}\` in a virtual environment), then run "Convex X-Ray: Restart Server"; ` +
       'or point `convexXray.path` or `convexXray.interpreter` at an existing install.',
   };
 }

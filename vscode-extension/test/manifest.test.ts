@@ -64,7 +64,7 @@ describe('package.json', () => {
     assert.ok(!ids.includes('convex-xray.applyAllFixes'));
     assert.ok(!ids.includes('convex-xray.showRuleDocumentation'));
     const restart = manifest.contributes.commands.find((c) => c.command === 'convex-xray.restart')!;
-    assert.equal(`${restart.category}: ${restart.title}`, 'Convex X-ray: Restart Server');
+    assert.equal(`${restart.category}: ${restart.title}`, 'Convex X-Ray: Restart Server');
   });
 
   it('activates on Convex projects and JS/TS files', () => {

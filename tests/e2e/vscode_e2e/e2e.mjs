@@ -1,6 +1,7 @@
 // Drives VS Code (code-server) in headless Chromium like a person would: open a file with
 // Quick Open, see convex-xray's problems in the Problems panel and as squiggles, put the
-// cursor on an N+1 read, apply the batch-fetch Quick Fix, save, and check the file on disk.
+// cursor on an N+1 read, apply the batch-fetch Quick Fix, save, and check the file on disk;
+// then open the performance report from the Command Palette and read its heading.
 // Started by harness.py with one argument: a JSON config (see run_e2e there). Writes a JSON
 // report ({ ok, error, steps, ... }) to config.report, and a screenshot on failure.
 
@@ -202,6 +203,34 @@ try {
   // The status bar follows the fix.
   report.statusAfter = await statusCount(config.totalAfter);
   step('status count after the fix', report.statusAfter);
+
+  // 7. "Convex X-Ray: Open performance report" from the Command Palette (F1) builds the report
+  // and shows it in a webview tab; its page (nested iframes) has the report's heading.
+  await page.keyboard.press('F1');
+  await quickInput.waitFor({ state: 'visible', timeout: 15000 });
+  await page.keyboard.type(config.reportCommand);
+  report.reportCommandRow = await poll(`"${config.reportCommand}" in the Command Palette`, async () =>
+    (await texts(page, '.quick-input-list .monaco-list-row')).find((t) => t.includes(config.reportCommand)),
+  );
+  await page.keyboard.press('Enter');
+  step('report command run', report.reportCommandRow);
+  report.reportTab = await poll(
+    'the performance report tab',
+    async () => (await texts(page, '.tabs-container .tab.active')).find((t) => t.includes(config.reportTab)),
+    120000,
+  );
+  report.reportHeading = await poll(
+    `the heading "${config.reportHeading}" in the report's webview`,
+    async () => {
+      for (const frame of page.frames()) {
+        const heading = await frame.$eval('h1', (n) => n.textContent).catch(() => null);
+        if (heading && heading.includes('performance report')) return heading;
+      }
+      return undefined;
+    },
+    60000,
+  );
+  step('report shown', { tab: report.reportTab, heading: report.reportHeading });
   report.ok = true;
 } catch (error) {
   report.error = String(error?.message ?? error);

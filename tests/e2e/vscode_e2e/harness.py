@@ -52,7 +52,8 @@ NODE_WHEEL_VERSION = "24.19.0"
 CODE_SERVER_VERSION = "4.139.1"
 TARGET_FILE = "convex/teams.ts"
 FIX_PREFIX = "Batch-fetch"
-DRIVER_TIMEOUT_S = 240
+REPORT_COMMAND = "Convex X-Ray: Open performance report"
+DRIVER_TIMEOUT_S = 360
 
 
 class SetupError(RuntimeError):
@@ -488,6 +489,11 @@ def _run_in(work: Path, tools: Tools, outcome: Outcome) -> None:
         "fixPrefix": FIX_PREFIX,
         "report": str(report_path),
         "screenshot": str(work / "failure.png"),
+        # The command as the Command Palette lists it (category: title, from package.json),
+        # the webview tab's title, and the report page's <h1> (the app's folder name).
+        "reportCommand": REPORT_COMMAND,
+        "reportTab": "Convex X-Ray performance report",
+        "reportHeading": f"Convex X-Ray performance report: {app.name}",
         **{
             key: target[key]
             for key in (
