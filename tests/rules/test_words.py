@@ -42,6 +42,7 @@ def test_last_word():
         ("internal.teams.getCategory", "internal.teams.getCategories"),
         ("internal.voiceNotes.transcribe", "internal.voiceNotes.transcribeMany"),
         ("internal.users.get", "internal.users.getMany"),
+        ("internal.insights.applyOne", "internal.insights.applyMany"),
     ],
 )
 def test_batch_function_names(ref, expected):

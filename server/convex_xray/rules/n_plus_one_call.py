@@ -76,6 +76,8 @@ def _batch_name(ref: str | None) -> str | None:
     if last.startswith(verbs) and last_word(last) != last:
         # `getPlayer` -> `getPlayers`; already plural (`findSimilarPlayers`): a batch of those.
         word = last_word(last)
+        if word == "One":  # `applyOne` -> `applyMany`, not `applyOnes`
+            return f"{head}.{last[: -len(word)]}Many"
         if is_plural(word):
             return f"{head}.{last}Batch"
         return f"{head}.{last[: -len(word)]}{plural(word)}"

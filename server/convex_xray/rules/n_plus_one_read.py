@@ -227,17 +227,18 @@ def _loop_finding(ctx: RuleContext, group: list[tuple[Event, tuple[Loop, ...], s
     names = [item[2] for item in group]
     what = names[0] if len(names) == 1 else ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
     verb = "runs" if len(names) == 1 else "run"
-    reads_phrase = f"{count} reads per item" if count > 1 else "1 read per item"
-    message = (
-        f"{what} {verb} once per {loop_phrase(ctx.source, loops)}, {mode}: {reads_phrase}, "
-        f"{cost.explain()}. Batch-fetch the unique ids before the loop."
-    )
+    per = "item" if innermost.collection else "iteration"  # as loop_phrase names it
+    reads_phrase = f"{count} reads per {per}" if count > 1 else f"1 read per {per}"
     from convex_xray.rules.support.batch_fetch import batch_fetch_loop
 
     fix, reasons = batch_fetch_loop(ctx, [event for event, *_ in group if isinstance(event, DbRead)])
     for event, *_ in group:
         if isinstance(event, HelperCall):
             reasons[event.node.id] = f"the read is inside `{event.callee}`"
+    message = (
+        f"{what} {verb} once per {loop_phrase(ctx.source, loops)}, {mode}: {reads_phrase}, "
+        f"{cost.explain()}. {_advice(group, fix)}"
+    )
     first_reason = reasons.get(first.node.id)
     if first_reason is not None:
         message += f" Not batch-fetched automatically: {first_reason}."
@@ -258,3 +259,15 @@ def _loop_finding(ctx: RuleContext, group: list[tuple[Event, tuple[Loop, ...], s
     return ctx.finding(
         META, anchor, message, severity=severity_of(cost, ctx.config.cost), related=related, fix=fix, cost=cost
     )
+
+
+def _advice(group: list[tuple[Event, tuple[Loop, ...], str, Related | None, int]], fix: Fix | None) -> str:
+    """What to do, in the words of the fix offered: reads by id are batch-fetched, per-item
+    queries are prefetched by key (the message and the quick fix name the same thing)."""
+    if fix is not None:
+        prefetch = fix.title.startswith("Prefetch")
+    else:
+        prefetch = any(isinstance(event, DbRead) and event.kind == "query" for event, *_ in group)
+    if prefetch:
+        return "Prefetch the rows for the unique keys before the loop."
+    return "Batch-fetch the unique ids before the loop."

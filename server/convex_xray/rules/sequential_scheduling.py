@@ -105,8 +105,8 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
             yield ctx.finding(
                 META,
                 schedule.node,
-                f"`ctx.scheduler.{schedule.method}` is awaited once per {loop_phrase(ctx.source, loops)} "
-                f"({cost}). Schedule them together with `Promise.all`, or schedule one job for the list.",
+                f"`ctx.scheduler.{schedule.method}` is awaited once per {loop_phrase(ctx.source, loops)}: "
+                f"{cost}. Schedule them together with `Promise.all`, or schedule one job for the list.",
                 severity=severity,
                 related=[Related(Span(ctx.path, innermost.header_start, innermost.header_end), f"the loop (line {line_of(ctx.source, innermost.header_start)})")],
                 fix=_loop_fix(ctx, schedule, innermost),

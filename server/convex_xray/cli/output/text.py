@@ -153,18 +153,42 @@ def _frame(workspace: Workspace, finding: Finding, line: int, end_line: int, pai
     ]
 
 
+# How each growth class reads in a sentence (engine/cost.py's Growth labels).
+_GROWTH_WORDS = {
+    "constant": "a fixed count",
+    "bounded": "bounded by a limit in the code",
+    "per-parent": "grows with one parent's children",
+    "per-tenant": "grows with one tenant (an org, team or club)",
+    "whole-table": "grows with the table",
+}
+
+
 def cost_text(finding: Finding) -> str | None:
-    """The cost model's one-line estimate (`finding.cost.summary`), else its score."""
+    """The cost model's estimate in words: reads (or calls) per call, how it grows, and the
+    score findings are ranked by, with each factor that makes it differ from the count named
+    (a reactive public query counts twice, a loop that waits for each item half again)."""
     cost: Any = getattr(finding, "cost", None)
     if cost is None:
         return None
-    summary = getattr(cost, "summary", None)
-    if callable(summary):
-        summary = summary()
-    if isinstance(summary, str) and summary:
-        return summary
+    reads, unit = getattr(cost, "reads", None), getattr(cost, "unit", "reads")
     score = cost_score(finding)
-    return f"score {score:g}" if score is not None else None
+    if not isinstance(reads, int):
+        return f"ranking score {score:,.0f}" if score is not None else None
+    growth = getattr(getattr(cost, "growth", None), "label", "")
+    text = f"≈ {reads:,} {unit if reads != 1 else unit.rstrip('s')} each time the function runs"
+    if growth in _GROWTH_WORDS:
+        text += f", {_GROWTH_WORDS[growth]}"
+    if score is None or reads <= 0 or round(score) == reads:
+        return text
+    factors, rest = [], score / reads
+    if getattr(cost, "context", "") == "public-query":
+        factors.append("x 2: a public query re-runs on every change to what it read")
+        rest /= 2
+    if abs(rest - 1.5) < 1e-9:
+        factors.append("x 1.5: the loop waits for each item in turn")
+        rest = 1.0
+    why = f" ({'; '.join(factors)})" if factors and abs(rest - 1.0) < 1e-9 else ""
+    return f"{text}; ranked by score {score:,.0f}{why}"
 
 
 _ORDERS = {
