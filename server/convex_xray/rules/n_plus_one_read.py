@@ -69,7 +69,7 @@ from collections.abc import Iterator
 from convex_xray.engine.context import RuleContext
 from convex_xray.engine.cost import loop_cost
 from convex_xray.engine.guards import Condition, condition_over, memo_guarded, used_values
-from convex_xray.engine.findings import Finding, FixAvailability, Related, Severity, Span
+from convex_xray.engine.findings import Finding, Fix, FixAvailability, Related, Severity, Span
 from convex_xray.engine.model import DbRead, Event, FileModel, HelperCall, Loop
 from convex_xray.engine.registry import RuleMeta, register
 from convex_xray.engine.syntax import text_of
