@@ -41,7 +41,9 @@ class Trigger:
 
 # path -> (the source snapshot it was read from, {(root, dotted ref): Trigger}) in workspace.memo.
 _FILE_TRIGGERS: MemoKey[dict[Path, tuple[SourceFile, dict[tuple[Path, str], Trigger]]]] = MemoKey("triggers.files")
-# The merged index for one check (a rule context's memo); rebuilt per check, cheaply.
+# The merged index, current while the workspace's revision is (in workspace.memo).
+_MERGED: MemoKey[tuple[int, dict[tuple[Path, str], Trigger]]] = MemoKey("triggers.merged")
+# The merged index as one rule context saw it first (a rule context's memo).
 TRIGGER_INDEX: MemoKey[dict[tuple[Path, str], Trigger]] = MemoKey("triggers.index")
 
 
@@ -72,6 +74,9 @@ def _file_triggers(root: Path, source: SourceFile) -> dict[tuple[Path, str], Tri
 
 def trigger_index(workspace: Workspace) -> dict[tuple[Path, str], Trigger]:
     """Every cron and scheduler target in the workspace, by (Convex root, dotted reference)."""
+    known = workspace.memo.get(_MERGED)
+    if known is not None and known[0] == workspace.revision:
+        return known[1]  # (merging walks every file: once per check, not once per file)
     cache = workspace.memo.get(_FILE_TRIGGERS)
     if cache is None:
         cache = workspace.memo.put(_FILE_TRIGGERS, {})
@@ -87,6 +92,7 @@ def trigger_index(workspace: Workspace) -> dict[tuple[Path, str], Trigger]:
         for key, trigger in entry[1].items():
             if key not in merged or trigger.kind == CRON:
                 merged[key] = trigger
+    workspace.memo.put(_MERGED, (workspace.revision, merged))
     return merged
 
 

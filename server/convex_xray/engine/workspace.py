@@ -160,6 +160,9 @@ class Workspace:
         # What rules derive from one file's model, kept while that model is current.
         self._per_file: dict[Path, dict[MemoKey[Any], tuple[FileModel, Any]]] = {}
         self._files: list[Path] | None = None
+        # Bumped whenever a file's snapshot or the file list changes: what is derived from
+        # every file (e.g. the cron/scheduler index) is current while the revision is.
+        self.revision = 0
         for root in self.roots:
             self._locate_schemas(root)
         for root in self.roots:
@@ -223,6 +226,7 @@ class Workspace:
     def set_source(self, source: SourceFile) -> None:
         """Replace a file's snapshot (an open editor buffer); invalidates what depends on it."""
         path = source.path
+        self.revision += 1
         self._entries[path] = _Entry(source)
         self._per_file.pop(path, None)
         self._summaries.clear()
@@ -233,6 +237,7 @@ class Workspace:
 
     def forget(self, path: Path) -> None:
         """Drop a cached snapshot (closed buffer, file deleted or changed on disk)."""
+        self.revision += 1
         self._entries.pop(path, None)
         self._per_file.pop(path, None)
         self._summaries.clear()
@@ -253,6 +258,7 @@ class Workspace:
         return value
 
     def invalidate_file_list(self) -> None:
+        self.revision += 1
         self._files = None
 
     def _schema_dependencies(self) -> set[Path]:
