@@ -48,7 +48,7 @@ NO_FIX: dict[str, NoFix] = {
             ),
         },
     ),
-    "redundant index that a query orders by: reported, not removed": NoFix(
+    "prefix index that a query orders newest-first by: needed, so neither reported nor removed": NoFix(
         "redundant-index",
         {
             "schema.ts": """
@@ -68,9 +68,15 @@ NO_FIX: dict[str, NoFix] = {
                   handler: async (ctx, args) =>
                     await ctx.db.query("messages").withIndex("by_threadId", (q) => q.eq("threadId", args.t)).order("desc").take(20),
                 });
+                export const byAuthor = query({
+                  args: {},
+                  handler: async (ctx, args) =>
+                    await ctx.db.query("messages").withIndex("by_threadId_and_authorId", (q) => q.eq("threadId", args.t).eq("authorId", args.a)).take(20),
+                });
                 """
             ),
         },
+        count=0,
     ),
     "fetch options from a const: reported, not rewritten": NoFix(
         "fetch-without-timeout",

@@ -86,12 +86,8 @@ from convex_xray.engine.findings import Finding, FixAvailability, Related, Sever
 from convex_xray.engine.model import QueryChain
 from convex_xray.engine.registry import RuleMeta, register
 from convex_xray.engine.schema import Schema, Table
-from convex_xray.rules.support.add_index import (
-    IndexPlan,
-    index_fix,
-    naming_style,
-    plan_filter_index,
-)
+from convex_xray.rules.support.add_index import IndexPlan, index_fix
+from convex_xray.rules.support.schema_plan import SchemaPlan, filter_variants, schema_plan
 from convex_xray.rules.support.tables import outside_schema
 
 META = RuleMeta(
@@ -167,43 +163,32 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
     if ctx.model is None:
         return
     schema = ctx.schema
-    style = naming_style([schema]) if schema is not None else naming_style([])
+    planned = schema_plan(ctx.workspace, ctx.config)
     seen: set[tuple[int, ...]] = set()
     for whole in ctx.model.chains:
         if not whole.filter_steps or whole.table is None or whole.table in ctx.config.small_tables:
             continue
         if outside_schema(ctx, whole.table):
             continue  # not one of the app's tables: unknown-table says so
-        for chain in _variants(whole):
+        for chain in filter_variants(whole):
             key = tuple(step.call.id for step in chain.filter_steps)
             if key in seen:
                 continue  # a split chain with several terminals shares its filters
             seen.add(key)
-            yield from _check_chain(ctx, chain, schema, style)
-
-
-def _variants(chain: QueryChain) -> Iterator[QueryChain]:
-    """The chain as written, or, with conditional filters (`if (x) q = q.filter(...)`), one
-    chain per conditional filter: each runs on its own, so each needs its own index."""
-    conditional = [s for s in chain.filter_steps if s.conditional]
-    if not conditional:
-        yield chain
-        return
-    fixed = [s for s in chain.steps if not s.conditional]
-    if any(s.method == "filter" for s in fixed):
-        yield replace(chain, steps=fixed)
-    for step in conditional:
-        yield replace(chain, steps=[*fixed, step])
+            yield from _check_chain(ctx, chain, schema, planned)
 
 
 def _check_chain(
-    ctx: RuleContext, chain: QueryChain, schema: Schema | None, style: str
+    ctx: RuleContext, chain: QueryChain, schema: Schema | None, planned: SchemaPlan
 ) -> Iterator[Finding]:
     first = chain.filter_steps[0]
     table = schema.table(chain.table) if schema is not None else None
     if chain.index_step is not None and table is None:
         return  # which fields the index has is unknown: no claim
-    plan = plan_filter_index(ctx.source, chain, table, style)
+    # The index comes from the workspace's schema plan: never one another fix removes, a
+    # new one only when no existing index covers the fields, shared with the other filters
+    # whose fields are a prefix of its own.
+    plan = planned.filter_plan(ctx.source, chain, table, schema)
     if plan is None:
         return
     related: list[Related] = []

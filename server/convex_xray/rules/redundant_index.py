@@ -6,16 +6,20 @@ the same table (`by_sessionId` = `["sessionId"]` next to `by_sessionId_and_playe
 `["sessionId", "playerId"]`), or repeats another index's fields exactly. Any range on the
 shorter index is also a range on the longer one, so queries can use the longer index.
 
-Not reported:
+Not reported (the index is then not redundant: a query needs it as it is):
 
-- when the longer index is `staged` (it cannot serve queries until its backfill is done);
-- when no code uses the shorter index at all: `unused-index` reports it.
+- when the longer index is `staged` (it cannot serve queries until its backfill is done),
+  or is itself removed by the schema plan (unused, or redundant with a longer one);
+- when no code uses the shorter index at all: `unused-index` reports it;
+- when a query on it asks for an order (`.order("desc")`: "the newest documents of `a`").
+  `by_a` returns documents in (`a`, `_creationTime`) order, `by_a_b` in
+  (`a`, `b`, `_creationTime`) order, so that query cannot move;
+- when a query's range is not valid on the longer index (a bound on `_creationTime` right
+  after `a`), or is built at run time.
 
-Mind the order: `by_a` returns documents in (`a`, `_creationTime`) order, `by_a_b` in
-(`a`, `b`, `_creationTime`) order. A query on `by_a` that asks for an order
-(`.order("desc")`: "the newest documents of `a`") cannot move to `by_a_b`; the message then
-points at that query (keep the index if it needs that order) and no fix is offered.
 `.first()` / `.take(n)` without `.order` read as "any one" / a cap, but check them too.
+The decision comes from the workspace's one schema plan (`rules/support/schema_plan.py`),
+which also counts the queries other fixes of the same run send to an index.
 
 Search and vector indexes are never compared.
 
@@ -101,13 +105,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from convex_xray.engine.context import RuleContext
-from convex_xray.engine.findings import Edit, Finding, Fix, FixAvailability, Related, Severity, Span
+from convex_xray.engine.findings import Edit, Finding, Fix, FixAvailability, Related, Severity
 from convex_xray.engine.model import FileModel, IndexRef
 from convex_xray.engine.registry import RuleMeta, register
 from convex_xray.engine.schema import Index, Table
 from convex_xray.engine.syntax import string_value
 from convex_xray.rules.support.add_index import remove_index_edit, rename_literal_edit
 from convex_xray.rules.support.index_usage import IndexUsage, index_usage
+from convex_xray.rules.support.schema_plan import schema_plan
 
 META = RuleMeta(
     code="CX304",
@@ -120,51 +125,16 @@ META = RuleMeta(
 )
 
 
-def relies_on_order(ref: IndexRef) -> bool:
-    """The query asks for an order explicitly (`.order("desc")`: newest first)."""
-    chain = ref.chain
-    if chain is None:
-        return False  # convex-helpers reads: getManyFrom collects, getOneFrom expects one
-    return bool(chain.steps_named("order"))
-
-
 def _fields(index: Index) -> str:
     return ", ".join(f"`{f}`" for f in index.fields)
-
-
-def _covering(table: Table, index: Index) -> tuple[Index, bool] | None:
-    """(the index that makes `index` redundant, same fields?)"""
-    count = len(index.fields)
-    same: list[Index] = []
-    longer: list[Index] = []
-    for other in table.indexes.values():
-        if other is index or other.kind != "index" or other.staged or not other.fields:
-            continue
-        if other.fields == index.fields:
-            # Of two identical indexes, report the later one.
-            if (
-                other.span is not None
-                and index.span is not None
-                and other.span.start < index.span.start
-            ):
-                same.append(other)
-        elif len(other.fields) > count and other.fields[:count] == index.fields:
-            longer.append(other)
-    if same:
-        return same[0], True
-    if longer:
-        return min(longer, key=lambda i: len(i.fields)), False
-    return None
 
 
 def _rename_fix(
     ctx: RuleContext, usage: IndexUsage, table: Table, index: Index, target: Index
 ) -> Fix | None:
-    if index.name_span is None or not usage.can_claim(table.name) or usage.mentions[index.name] > 0:
-        return None
-    if usage.by_name.get(index.name):
-        return None  # a use whose table we do not know: renaming it could break another table
-    source = ctx.workspace.source(index.name_span.path)
+    """Remove `index` and rename every query on it to `target` (the plan checked that each
+    range stays valid there and none asks for an order)."""
+    source = ctx.workspace.source(index.name_span.path) if index.name_span is not None else None
     remove = remove_index_edit(source, index) if source is not None else None
     if remove is None:
         return None
@@ -190,43 +160,29 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
     if not schemas:
         return
     usage = index_usage(ctx)
+    plan = schema_plan(ctx.workspace, ctx.config)
     for schema in schemas:
         for table in schema.tables.values():
-            if not table.indexes_known:
+            table_plan = plan.table(schema, table.name)
+            if table_plan is None:
                 continue
             for index in table.indexes.values():
-                if (
-                    index.kind != "index"
-                    or index.staged
-                    or not index.fields
-                    or index.name_span is None
-                ):
+                if index.name_span is None:
                     continue
-                found = _covering(table, index)
-                if found is None:
-                    continue
-                target, same = found
-                uses = usage.uses(table.name, index.name)
-                if (
-                    not uses
-                    and schema.complete
-                    and usage.can_claim(table.name)
-                    and usage.mentions[index.name] == 0
-                ):
-                    continue  # unused-index reports it
-                ordered = [] if same else [(m, r) for m, r in uses if relies_on_order(r)]
+                removal = table_plan.removals.get(index.name)
+                if removal is not None and removal.reason == "redundant" and removal.target is not None:
+                    target, fixable = removal.target, True
+                else:
+                    kept = table_plan.kept_redundant.get(index.name)
+                    if kept is None or kept.why != "name":
+                        continue  # not redundant, or a query needs it as it is (its order, its range)
+                    target, fixable = kept.target, False
+                same = target.fields == index.fields
                 related = (
                     [Related(target.span, f"`{target.name}` is defined here")]
                     if target.span
                     else []
                 )
-                for model, ref in ordered[:3]:
-                    related.append(
-                        Related(
-                            Span(model.path, ref.node.start_byte, ref.node.end_byte),
-                            f"this query orders by `{index.name}` (creation time within `{index.fields[-1]}`)",
-                        )
-                    )
                 if same:
                     message = (
                         f"Index `{index.name}` on `{table.name}` repeats the fields of `{target.name}` "
@@ -239,21 +195,15 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
                         f"({_fields(target)}) on `{table.name}`: queries on it can use `{target.name}`, and "
                         f"every write maintains both. Note the order: `{index.name}` returns documents by "
                         f"({', '.join(a)}, _creationTime), `{target.name}` by "
-                        f"({', '.join(target.fields)}, _creationTime); "
+                        f"({', '.join(target.fields)}, _creationTime); no query here asks for that order "
+                        f"(`.order(...)`), but keep `{index.name}` if code relies on creation-time order within `{a[-1]}`."
                     )
-                    if ordered:
-                        count = len(ordered)
-                        message += (
-                            f"{count} quer{'y asks' if count == 1 else 'ies ask'} for that order "
-                            f"(`.order(...)`): keep `{index.name}` if {'it needs' if count == 1 else 'they need'} creation-time "
-                            f"order within `{a[-1]}`."
-                        )
-                    else:
-                        message += f"keep `{index.name}` if a query relies on creation-time order within `{a[-1]}`."
+                if not fixable:
+                    message += " No fix: an index name here is computed or mentioned outside a query."
                 yield ctx.finding(
                     META,
                     index.name_span,
                     message,
                     related=related,
-                    fix=None if ordered else _rename_fix(ctx, usage, table, index, target),
+                    fix=_rename_fix(ctx, usage, table, index, target) if fixable else None,
                 )

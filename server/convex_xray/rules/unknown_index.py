@@ -39,15 +39,15 @@ table is defined in a way that cannot be followed statically.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterator
 
 from convex_xray.engine.context import RuleContext
 from convex_xray.engine.findings import Edit, Finding, Fix, FixAvailability, Related, Severity
 from convex_xray.engine.model import IndexRef
 from convex_xray.engine.registry import RuleMeta, register
-from convex_xray.engine.schema import Table
-from convex_xray.rules.support.add_index import missing_index_fixes
+from convex_xray.engine.schema import Index, Table
+from convex_xray.rules.support.add_index import index_key, missing_index_fixes, valid_range
+from convex_xray.rules.support.schema_plan import close_match, ranges_of, schema_plan
 
 META = RuleMeta(
     code="CX301",
@@ -63,6 +63,7 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
     schema = ctx.schema
     if schema is None or ctx.model is None:
         return
+    planned = schema_plan(ctx.workspace, ctx.config)
     for ref in ctx.model.index_refs:
         if ref.name is None or ref.table is None or ref.name_node is None:
             continue  # computed at run time: no claim
@@ -72,6 +73,9 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
         index = table.index(ref.name)
         wants_search = ref.kind == "withSearchIndex"
         if index is None:
+            table_plan = planned.table(schema, ref.table)
+            if table_plan is not None:
+                table = table_plan.view()  # never advise an index the schema plan removes
             candidates = [
                 name
                 for name, idx in table.indexes.items()
@@ -79,7 +83,8 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
             ]
             if not wants_search:
                 candidates += ["by_id", "by_creation_time"]
-            close = difflib.get_close_matches(ref.name, candidates, n=1, cutoff=0.5)
+            found = close_match(ref.name, table, search=wants_search)
+            close = [found] if found is not None and _fits(ref, table.index(found)) else []
             hint = f"; did you mean `{close[0]}`?" if close else ""
             known = ", ".join(f"`{n}`" for n in candidates[:8]) or "none"
             related = []
@@ -131,6 +136,16 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
                 "queried until `staged: true` is removed.",
                 related=related,
             )
+
+
+def _fits(ref: IndexRef, index: Index | None) -> bool:
+    """The query's range is a valid range on `index` (so renaming to it runs)."""
+    if index is None or not index.is_database_index:
+        return ref.kind == "withSearchIndex" and index is not None
+    if ref.kind != "withIndex":
+        return False
+    ranges = ranges_of(ref)
+    return ranges is not None and valid_range(ranges, index_key(index))
 
 
 def _add_index_alternatives(ctx: RuleContext, ref: IndexRef, table: Table, fix: Fix | None) -> list[Fix]:

@@ -82,10 +82,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from convex_xray.engine.context import RuleContext
-from convex_xray.engine.findings import Finding, Fix, FixAvailability, Severity
+from convex_xray.engine.findings import Finding, Fix, FixAvailability, Related, Severity, Span
 from convex_xray.engine.registry import RuleMeta, register
 from convex_xray.rules.support.add_index import remove_index_edit
 from convex_xray.rules.support.index_usage import index_usage
+from convex_xray.rules.support.schema_plan import Use, schema_plan
 
 META = RuleMeta(
     code="CX303",
@@ -106,25 +107,62 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
     if not schemas:
         return
     usage = index_usage(ctx)
+    plan = schema_plan(ctx.workspace, ctx.config)
     for schema in schemas:
         for table in schema.tables.values():
             if not table.indexes_known or not usage.can_claim(table.name):
                 continue
+            table_plan = plan.table(schema, table.name)
             for index in table.indexes.values():
                 if index.staged or index.name_span is None or usage.used(table.name, index.name):
+                    continue
+                what = KIND_WORDS.get(index.kind, "Index")
+                head = (
+                    f"{what} `{index.name}` on `{table.name}` is never used: no query, search, vector "
+                    "search or convex-helpers call in the workspace names it."
+                )
+                removal = table_plan.removals.get(index.name) if table_plan is not None else None
+                if removal is None or removal.reason != "unused":
+                    # Nothing names it, but the schema plan sends a query to it (a `.filter()`
+                    # an index could take over, a query on a misspelt index): keep it for them.
+                    uses = table_plan.uses.get(index.name, []) if table_plan is not None else []
+                    if not uses:
+                        continue
+                    yield ctx.finding(
+                        META,
+                        index.name_span,
+                        f"{head} Keep it: {_planned_use(uses)} can use it instead of "
+                        "adding another index.",
+                        related=[Related(Span(u.path, u.offset, u.offset + 1), _use_words(u)) for u in uses[:3]],
+                    )
                     continue
                 fix = None
                 source = ctx.workspace.source(index.name_span.path)
                 edit = remove_index_edit(source, index) if source is not None else None
                 if edit is not None:
                     fix = Fix.unsafe(f"Remove index `{index.name}`", [edit])
-                what = KIND_WORDS.get(index.kind, "Index")
                 yield ctx.finding(
                     META,
                     index.name_span,
-                    f"{what} `{index.name}` on `{table.name}` is never used: no query, search, vector "
-                    "search or convex-helpers call in the workspace names it. Every write to "
+                    f"{head} Every write to "
                     f"`{table.name}` still updates it and it takes storage; remove it unless code "
                     "outside this workspace queries it.",
                     fix=fix,
                 )
+
+
+def _use_words(use: Use) -> str:
+    if use.kind == "filter":
+        return "this `.filter()` can move into the index (filter-on-query)"
+    return "this query names an index the table lacks; its range fits this one (unknown-index)"
+
+
+def _planned_use(uses: list[Use]) -> str:
+    filters = sum(1 for u in uses if u.kind == "filter")
+    others = len(uses) - filters
+    parts = []
+    if filters:
+        parts.append(f"{filters} `.filter()` quer{'y' if filters == 1 else 'ies'}")
+    if others:
+        parts.append(f"{others} quer{'y' if others == 1 else 'ies'} on a missing index")
+    return " and ".join(parts)

@@ -18,6 +18,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from tree_sitter import Node
 
@@ -160,7 +161,17 @@ def index_key(index: Index) -> list[str]:
     return fields
 
 
-def valid_range(ranges: Sequence[IndexRange], key: Sequence[str]) -> bool:
+class RangeItem(Protocol):
+    """One condition of an index range: a parsed `IndexRange`, or a planned one."""
+
+    @property
+    def op(self) -> str: ...
+
+    @property
+    def field(self) -> str: ...
+
+
+def valid_range(ranges: Sequence[RangeItem], key: Sequence[str]) -> bool:
     """Equalities on a prefix of `key` in order, then at most a lower and an upper bound on the next field."""
     position = 0
     stage = 0  # 0 equalities, 1 after a lower bound, 2 after an upper bound
@@ -690,6 +701,7 @@ def missing_index_fixes(
 
 __all__ = [
     "IndexPlan",
+    "RangeItem",
     "filter_atoms",
     "index_fix",
     "index_key",

@@ -1,0 +1,211 @@
+"""One schema plan per run: the index rules agree, and applying all their fixes together
+leaves every query on an index that exists, with a range valid on it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from convex_xray.cli.main import main
+from convex_xray.engine.config import Config
+from convex_xray.engine.fixes import select_fixes
+from convex_xray.rules.support.schema_plan import schema_plan
+from tests.support.project import check_project, workspace_for, write_project
+
+SCHEMA = """
+import { defineSchema, defineTable } from "convex/server";
+import { v } from "convex/values";
+
+export default defineSchema({
+  deals: defineTable({
+    territoryId: v.string(),
+    entityType: v.string(),
+    ownerId: v.string(),
+    stage: v.string(),
+    closedAt: v.number(),
+  })
+    .index("by_territory", ["territoryId"])
+    .index("by_territory_entity", ["territoryId", "entityType"])
+    .index("by_owner", ["ownerId"])
+    .index("by_owner_and_stage", ["ownerId", "stage"])
+    .index("by_owner_and_stage_and_closedAt", ["ownerId", "stage", "closedAt"]),
+  messages: defineTable({ threadId: v.string(), authorId: v.string(), groupId: v.string(), kind: v.string() })
+    .index("by_threadId", ["threadId"])
+    .index("by_threadId_and_authorId", ["threadId", "authorId"])
+    .index("by_groupId", ["groupId"])
+    .index("by_groupId_and_kind", ["groupId", "kind"]),
+  shows: defineTable({ date: v.number(), venueId: v.string(), region: v.string(), userId: v.string() })
+    .index("by_date", ["date"])
+    .index("by_venue", ["venueId"])
+    .index("by_venue_and_date", ["venueId", "date"])
+    .index("by_region", ["venueId", "userId"])
+    .index("by_user", ["userId"]),
+  tasks: defineTable({ projectId: v.string(), status: v.string(), title: v.string() }),
+});
+"""
+
+QUERIES = """
+import { query } from "./_generated/server";
+import { v } from "convex/values";
+
+export const deals = query({
+  args: { t: v.string(), o: v.string() },
+  handler: async (ctx, args) => {
+    // by_territory_entity is unused: it is removed, so by_territory is no longer redundant.
+    const a = await ctx.db.query("deals").withIndex("by_territory", (q) => q.eq("territoryId", args.t)).collect();
+    // by_owner and by_owner_and_stage both move to the longest index (not to each other).
+    const b = await ctx.db.query("deals").withIndex("by_owner", (q) => q.eq("ownerId", args.o)).collect();
+    const c = await ctx.db.query("deals").withIndex("by_owner_and_stage", (q) => q.eq("ownerId", args.o).eq("stage", "won")).collect();
+    const d = await ctx.db
+      .query("deals")
+      .withIndex("by_owner_and_stage_and_closedAt", (q) => q.eq("ownerId", args.o).eq("stage", "won").gt("closedAt", 0))
+      .collect();
+    return { a, b, c, d };
+  },
+});
+
+export const messages = query({
+  args: { t: v.string(), a: v.string(), g: v.string(), since: v.number() },
+  handler: async (ctx, args) => {
+    // Newest first within a thread: by_threadId is needed for its order.
+    const latest = await ctx.db.query("messages").withIndex("by_threadId", (q) => q.eq("threadId", args.t)).order("desc").take(10);
+    const mine = await ctx.db
+      .query("messages")
+      .withIndex("by_threadId_and_authorId", (q) => q.eq("threadId", args.t).eq("authorId", args.a))
+      .collect();
+    // A bound on _creationTime right after groupId: valid on by_groupId only.
+    const recent = await ctx.db
+      .query("messages")
+      .withIndex("by_groupId", (q) => q.eq("groupId", args.g).gt("_creationTime", args.since))
+      .collect();
+    const notes = await ctx.db
+      .query("messages")
+      .withIndex("by_groupId_and_kind", (q) => q.eq("groupId", args.g).eq("kind", "note"))
+      .collect();
+    return { latest, mine, recent, notes };
+  },
+});
+
+export const shows = query({
+  args: { cutoff: v.number(), venue: v.string(), region: v.string(), user: v.string() },
+  handler: async (ctx, args) => {
+    // No query names by_date, but this filter can use it: it must not be removed as unused.
+    const old = await ctx.db.query("shows").filter((q) => q.lt(q.field("date"), args.cutoff)).collect();
+    // Only this filter would use by_venue, which by_venue_and_date extends: it moves there.
+    const here = await ctx.db.query("shows").filter((q) => q.eq(q.field("venueId"), args.venue)).collect();
+    const both = await ctx.db
+      .query("shows")
+      .withIndex("by_venue_and_date", (q) => q.eq("venueId", args.venue).gt("date", args.cutoff))
+      .collect();
+    // "by_region" is taken by an index on other fields: a new index needs another name.
+    const regional = await ctx.db.query("shows").filter((q) => q.eq(q.field("region"), args.region)).collect();
+    // A misspelt index: "did you mean by_user" fits the range, so by_user is kept for it.
+    const theirs = await ctx.db.query("shows").withIndex("by_usr", (q) => q.eq("userId", args.user)).collect();
+    return { old, here, both, regional, theirs };
+  },
+});
+
+export const tasks = query({
+  args: { p: v.string() },
+  handler: async (ctx, args) => {
+    // Two filters on a table without indexes: [projectId] is a prefix of
+    // [projectId, status], so one index serves both.
+    const all = await ctx.db.query("tasks").filter((q) => q.eq(q.field("projectId"), args.p)).collect();
+    const open = await ctx.db
+      .query("tasks")
+      .filter((q) => q.and(q.eq(q.field("projectId"), args.p), q.eq(q.field("status"), "open")))
+      .collect();
+    return { all, open };
+  },
+});
+"""
+
+ERROR_RULES = ("unknown-index", "index-range-order")
+
+
+def _project(tmp_path: Path) -> Path:
+    return write_project(tmp_path / "app", {"queries.ts": QUERIES}, schema=SCHEMA)
+
+
+def _plan(project: Path):
+    workspace = workspace_for(project)
+    return schema_plan(workspace, Config())
+
+
+def test_plan_removes_unused_first_and_moves_prefixes_to_a_kept_index(tmp_path):
+    plan = _plan(_project(tmp_path))
+    removals = {(p.table.name, r.index.name): r for p, r in plan.removals()}
+    assert removals[("deals", "by_territory_entity")].reason == "unused"
+    assert ("deals", "by_territory") not in removals  # its longer index is gone
+    # Both prefixes go to the longest index, never to one that is itself removed.
+    assert removals[("deals", "by_owner")].target.name == "by_owner_and_stage_and_closedAt"
+    assert removals[("deals", "by_owner_and_stage")].target.name == "by_owner_and_stage_and_closedAt"
+    # Needed as they are: newest-first order, a `_creationTime` bound after the prefix.
+    assert ("messages", "by_threadId") not in removals
+    assert ("messages", "by_groupId") not in removals
+    kept = {(p.table.name, name): k.why for p in plan.tables.values() for name, k in p.kept_redundant.items()}
+    assert kept[("messages", "by_threadId")] == "order"
+    assert kept[("messages", "by_groupId")] == "range"
+    # Used only by what other fixes of the plan rewrite: by_date (a filter), by_user (a typo's fix).
+    assert ("shows", "by_date") not in removals
+    assert ("shows", "by_user") not in removals
+    # by_venue is used only by a filter that can move to by_venue_and_date.
+    assert removals[("shows", "by_venue")].target.name == "by_venue_and_date"
+
+
+def test_plan_adds_one_index_for_prefix_filters_and_never_a_taken_name(tmp_path):
+    plan = _plan(_project(tmp_path))
+    added = {(a.table, a.name): a.fields for a in plan.additions()}
+    assert added == {
+        ("tasks", "by_projectId_and_status"): ["projectId", "status"],
+        ("shows", added_name(added, "shows")): ["region"],
+    }
+    assert added_name(added, "shows") != "by_region"  # taken by an index on other fields
+    assert not any(name in {"by_date", "by_venue"} for _table, name in added)
+
+
+def added_name(added: dict[tuple[str, str], list[str]], table: str) -> str:
+    return next(name for t, name in added if t == table)
+
+
+def test_findings_agree_with_the_plan(tmp_path):
+    project = _project(tmp_path)
+    _, result = check_project(project)
+    by_rule: dict[str, list] = {}
+    for finding in result.findings:
+        by_rule.setdefault(finding.rule, []).append(finding)
+    unused = {f.message.split("`")[1]: f for f in by_rule.get("unused-index", [])}
+    assert unused["by_territory_entity"].fix is not None
+    assert unused["by_date"].fix is None and "Keep it" in unused["by_date"].message
+    redundant = {f.message.split("`")[1] for f in by_rule.get("redundant-index", [])}
+    assert redundant == {"by_owner", "by_owner_and_stage", "by_venue"}
+    titles = sorted(f.fix.title for f in by_rule.get("filter-on-query", []) if f.fix is not None)
+    assert "Use index `by_venue_and_date` instead of `.filter()`" in titles
+    assert "Use index `by_date` instead of `.filter()`" in titles
+    assert sum("Add index `by_projectId_and_status`" in t for t in titles) == 2
+    [typo] = by_rule["unknown-index"]
+    assert typo.fix is not None and typo.fix.title == "Use index `by_user`"
+
+
+def test_all_fixes_together_leave_no_error_and_converge(tmp_path):
+    project = _project(tmp_path)
+    before = {p: p.read_bytes() for p in (project / "convex").rglob("*.ts")}
+    _, result = check_project(project)
+    errors_before = sum(1 for f in result.findings if f.rule in ERROR_RULES)
+    assert errors_before == 1  # the misspelt index
+    assert main(["check", str(project), "--fix", "--unsafe-fixes", "--exit-zero", "--quiet", "--no-cache"]) == 0
+    fixed = {p: p.read_bytes() for p in before}
+    assert fixed != before
+    _, after = check_project(project)
+    assert [f.message for f in after.findings if f.rule in ERROR_RULES] == []
+    assert not [f for f in after.findings if f.rule == "syntax-error"]
+    schema = (project / "convex" / "schema.ts").read_text()
+    assert '"by_territory"' in schema and '"by_threadId"' in schema and '"by_groupId"' in schema
+    assert '"by_owner"' not in schema and '"by_territory_entity"' not in schema
+    assert schema.count('"by_projectId_and_status"') == 1
+    # Nothing left to apply: a second run changes nothing.
+    assert not select_fixes(after.findings, unsafe=True) or _second_run_is_a_no_op(project, fixed)
+
+
+def _second_run_is_a_no_op(project: Path, fixed: dict[Path, bytes]) -> bool:
+    main(["check", str(project), "--fix", "--unsafe-fixes", "--exit-zero", "--quiet", "--no-cache"])
+    return {p: p.read_bytes() for p in fixed} == fixed
