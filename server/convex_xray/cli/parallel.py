@@ -39,6 +39,14 @@ from convex_xray.rules.support.index_usage import (
     cached_file_usage,
     index_definitions,
 )
+from convex_xray.rules.support.schema_plan import (
+    PLAN_RULES,
+    PRESET_PLAN,
+    FileFacts,
+    SchemaPlan,
+    file_facts,
+    plan_from_facts,
+)
 
 MIN_FILES_PER_JOB = 48  # below this, forking costs more than it saves
 
@@ -62,6 +70,7 @@ class _ShardResult:
     usage: _ShardUsage
     problems: list[FileProblem]
     failures: list[RuleFailure]
+    facts: list[FileFacts] = field(default_factory=list)  # what the shard tells the schema plan
 
 
 class _Rehydrating(dict):
@@ -139,7 +148,11 @@ _STATE: dict[str, object] = {}
 
 
 def _init_worker(roots: list[Path], options: AnalysisOptions, exclude: list[str], base: Path | None, config: Config, rules: list[str]) -> None:
-    _STATE["workspace"] = Workspace(roots, options=options, exclude=exclude, base=base)
+    workspace = Workspace(roots, options=options, exclude=exclude, base=base)
+    # A worker reads only its shard: its rules choose indexes from their own file (the empty
+    # plan), and the parent re-checks the files whose choices the whole plan changes.
+    workspace.memo.put(PRESET_PLAN, SchemaPlan())
+    _STATE["workspace"] = workspace
     _STATE["config"] = config
     _STATE["rules"] = [r for r in (resolve_rule(s) for s in rules) if r is not None]
 
@@ -155,10 +168,14 @@ def _check_shard(paths: list[Path]) -> _ShardResult:
         findings.extend(check_file(workspace, path, rules, config, failures))
     usage = _ShardUsage()
     definitions = index_definitions(workspace)
+    facts: list[FileFacts] = []
     for path in paths:
         model = workspace.model(path)
         if model is None or workspace.component_of(path) is not None:
             continue
+        told = file_facts(workspace, model, config)
+        if told is not None:
+            facts.append(told)
         part = cached_file_usage(workspace, model)
 
         def use(ref: IndexRef, path: Path = path) -> RefKey:
@@ -166,7 +183,7 @@ def _check_shard(paths: list[Path]) -> _ShardResult:
 
         add_file_usage(usage, path, part, definitions, use)
     problems = [p for p in workspace.problems if p.path in set(paths)]
-    return _ShardResult(findings, usage, problems, failures)
+    return _ShardResult(findings, usage, problems, failures, facts)
 
 
 # -- the parent side -------------------------------------------------------------------------
@@ -214,7 +231,10 @@ def run_check_parallel(
     for result in results:
         for finding in result.findings:
             per_file[finding.path].append(finding)
-    workspace.memo.put(MERGED_USAGE, MergedIndexUsage((r.usage for r in results), workspace))
+    merged = workspace.memo.put(MERGED_USAGE, MergedIndexUsage((r.usage for r in results), workspace))
+    facts = sorted((f for r in results for f in r.facts), key=lambda f: str(f.path))
+    plan = workspace.memo.put(PRESET_PLAN, plan_from_facts(workspace.app_schemas(), merged, facts))
+    _recheck_planned(workspace, config, rules + silent, plan, facts, per_file, failures)
     for result in results:
         for problem in result.problems:
             if problem not in workspace.problems:
@@ -235,6 +255,34 @@ def run_check_parallel(
     check.problems = [p for p in workspace.problems if paths is None or p.path in target_set]
     check.elapsed_ms = (time.perf_counter() - started) * 1000
     return check
+
+
+def _recheck_planned(
+    workspace: Workspace,
+    config: Config,
+    rules: list[Rule],
+    plan: SchemaPlan,
+    facts: list[FileFacts],
+    per_file: dict[Path, list[Finding]],
+    failures: list[RuleFailure],
+) -> None:
+    """Re-run the rules that read the schema plan on the files whose index choices it may
+    change (a filter on a table the plan adds to or removes from, a misspelt index): the
+    workers chose from their own shard. Their findings replace the workers' ones."""
+    planned = [r for r in rules if r.meta.slug in PLAN_RULES and r.meta.scope == "file"]
+    if not planned:
+        return
+    for part in facts:
+        touched = bool(part.unknown) or any(
+            (table_plan := plan.tables.get((part.schema, need.table))) is not None
+            and (table_plan.additions or table_plan.removals)
+            for need in part.filters
+            if part.schema is not None
+        )
+        if not touched:
+            continue
+        kept = [f for f in per_file.get(part.path, []) if f.rule not in PLAN_RULES]
+        per_file[part.path] = kept + check_file(workspace, part.path, planned, config, failures)
 
 
 def _size(path: Path) -> int:

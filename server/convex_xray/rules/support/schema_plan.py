@@ -29,7 +29,7 @@ workspace's memo, recomputed when a file, a schema or the configuration changes.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -51,7 +51,7 @@ from convex_xray.rules.support.add_index import (
     style_name,
     valid_range,
 )
-from convex_xray.rules.support.index_usage import MERGED_USAGE, IndexUsage, compute_usage
+from convex_xray.rules.support.index_usage import MERGED_USAGE, IndexUsage, cached_file_usage, compute_usage
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,9 +114,6 @@ class Redundancy:
     uses: list[Use] = field(default_factory=list)
 
 
-FilterKey = tuple[Path, tuple[int, ...]]  # (file, the filter steps' call ids)
-
-
 @dataclass(eq=False)
 class TablePlan:
     schema: Schema
@@ -146,7 +143,6 @@ class TablePlan:
 @dataclass
 class SchemaPlan:
     tables: dict[tuple[Path, str], TablePlan] = field(default_factory=dict)
-    filters: dict[FilterKey, IndexPlan] = field(default_factory=dict)
     style: str = NAMING_STYLES[0]
 
     def table(self, schema: Schema | None, name: str | None) -> TablePlan | None:
@@ -167,11 +163,8 @@ class SchemaPlan:
     def filter_plan(
         self, source: SourceFile, chain: QueryChain, table: Table | None, schema: Schema | None
     ) -> IndexPlan | None:
-        """The index plan for one filter chain: the plan's own when it planned this chain,
-        else (a language-server slice of a file) the same choice made on the spot."""
-        key = (source.path, tuple(step.call.id for step in chain.filter_steps))
-        if key in self.filters:
-            return self.filters[key]
+        """The index plan for one filter chain: the choice `plan_filter_index` makes on the
+        schema as it is (the one each file's facts recorded), moved to what the plan keeps."""
         style = naming_style([schema]) if schema is not None else self.style
         raw = _raw_filter_plan(source, chain, table, style)
         if raw is None:
@@ -318,81 +311,175 @@ def _unique_name(table: Table, fields: Sequence[str], style: str, taken: set[str
     return f"{base}_{number}"
 
 
+@dataclass(frozen=True, slots=True)
+class RefFact:
+    """A query naming an index (`.withIndex("by_x", ...)`, a helper), as plain data."""
+
+    table: str | None  # None: the table is not known statically
+    name: str
+    offset: int
+    ranges: tuple[Bound, ...] | None
+    ordered: bool
+    literal: bool
+
+
+@dataclass(frozen=True, slots=True)
+class FilterFact:
+    """A `.filter()` an index could take over: the existing index `plan_filter_index` picks
+    (None: a new one on `fields`), and the range the rewrite would give it."""
+
+    table: str
+    offset: int
+    existing: str | None
+    fields: tuple[str, ...]
+    conditions: tuple[Bound, ...]
+    ordered: bool
+
+
+@dataclass(frozen=True, slots=True)
+class UnknownFact:
+    """A query on an index its table lacks, with the fields its range needs."""
+
+    table: str
+    name: str
+    offset: int
+    ranges: tuple[Bound, ...]
+    fields: tuple[str, ...]
+    ordered: bool
+
+
+@dataclass(slots=True)
+class FileFacts:
+    """What one file tells the plan; plain data, so worker processes can send it."""
+
+    path: Path
+    schema: Path | None  # the governing application schema
+    refs: list[RefFact] = field(default_factory=list)
+    filters: list[FilterFact] = field(default_factory=list)
+    unknown: list[UnknownFact] = field(default_factory=list)
+
+
+def _compute_facts(workspace: Workspace, model: FileModel, config: Config, schema: Schema | None) -> FileFacts:
+    facts = FileFacts(model.path, schema.path if schema is not None else None)
+    for name, ref in cached_file_usage(workspace, model).named:
+        literal = ref.name_node is not None and ref.name_node.type == "string"
+        facts.refs.append(
+            RefFact(ref.table, name, ref.node.start_byte, ranges_of(ref), relies_on_order(ref.chain), literal)
+        )
+    if schema is None:
+        return facts
+    style = naming_style([schema])
+    seen: set[tuple[int, ...]] = set()
+    for whole in model.chains:
+        if not whole.filter_steps or whole.table is None or whole.table in config.small_tables:
+            continue
+        table = schema.table(whole.table)
+        if table is None or not table.indexes_known:
+            continue
+        for chain in filter_variants(whole):
+            key = tuple(step.call.id for step in chain.filter_steps)
+            if key in seen:
+                continue
+            seen.add(key)
+            raw = _raw_filter_plan(model.source, chain, table, style)
+            if raw is None:
+                continue
+            existing = raw.existing.name if raw.existing is not None else None
+            if existing is not None and existing not in table.indexes:
+                continue  # an implicit index (`by_creation_time`): nothing to plan
+            facts.filters.append(
+                FilterFact(whole.table, chain.root.start_byte, existing, tuple(raw.fields), _conditions(raw), relies_on_order(chain))
+            )
+    for ref in model.index_refs:
+        if ref.kind != "withIndex" or ref.name is None or ref.table is None:
+            continue
+        table = schema.table(ref.table)
+        if table is None or not table.indexes_known or table.index(ref.name) is not None:
+            continue
+        found = _unknown_use(model, ref, table)
+        if found is not None:
+            use, fields = found
+            assert use.ranges is not None
+            facts.unknown.append(UnknownFact(ref.table, ref.name, use.offset, use.ranges, fields, use.ordered))
+    return facts
+
+
+_FACTS: MemoKey[list[tuple[Config, Schema | None, FileFacts]]] = MemoKey("what one file tells the schema plan")
+
+
+def file_facts(workspace: Workspace, model: FileModel, config: Config) -> FileFacts | None:
+    """What `model` tells the plan (None for a component's file: its own schema governs it),
+    kept while the model, its schema and the configuration are current."""
+    if workspace.component_of(model.path) is not None:
+        return None
+    schema = workspace.schema_for(model.path)
+    if schema is not None and (not schema.usable or schema.component is not None):
+        schema = None
+    slot = workspace.per_file(_FACTS, model, lambda _model: [])
+    for known_config, known_schema, facts in slot:
+        if known_config is config and known_schema is schema:
+            return facts
+    facts = _compute_facts(workspace, model, config, schema)
+    slot[:] = [(config, schema, facts)]
+    return facts
+
+
 def build_plan(workspace: Workspace, config: Config) -> SchemaPlan:
-    schemas = [s for s in workspace.app_schemas() if s.usable]
-    style = naming_style(schemas)
-    plan = SchemaPlan(style=style)
-    if not schemas:
-        return plan
+    """The plan from every file of the workspace (this process reads them all)."""
     merged = workspace.memo.get(MERGED_USAGE)
     usage = merged if merged is not None else compute_usage(workspace)
-    by_path = {s.path: s for s in schemas}
+    facts = [f for m in workspace.models() if (f := file_facts(workspace, m, config)) is not None]
+    return plan_from_facts(workspace.app_schemas(), usage, facts)
+
+
+def plan_from_facts(app_schemas: Sequence[Schema], usage: IndexUsage, facts: Sequence[FileFacts]) -> SchemaPlan:
+    """The plan from what each file tells (`file_facts`), however they were gathered."""
+    schemas = [s for s in app_schemas if s.usable]
+    plan = SchemaPlan(style=naming_style(schemas))
     for schema in schemas:
         for table in schema.tables.values():
             if table.indexes_known:
                 plan.tables[(schema.path, table.name)] = TablePlan(schema, table)
+    by_path = {s.path: s for s in schemas}
 
-    raw_filters: dict[FilterKey, tuple[IndexPlan, QueryChain, TablePlan]] = {}
-    unknown: list[tuple[TablePlan, Use, tuple[str, ...], str]] = []
-    for model in workspace.models():
-        if workspace.component_of(model.path) is not None:
-            continue  # a component's queries use the component's own schema
-        governing = workspace.schema_for(model.path)
-        if governing is None or governing.path not in by_path:
-            continue
-        for whole in model.chains:
-            if not whole.filter_steps or whole.table is None or whole.table in config.small_tables:
-                continue
-            table_plan = plan.table(governing, whole.table)
-            if table_plan is None:
-                continue
-            for chain in filter_variants(whole):
-                key = (model.path, tuple(step.call.id for step in chain.filter_steps))
-                if key in raw_filters:
-                    continue
-                raw = _raw_filter_plan(model.source, chain, table_plan.table, naming_style([governing]))
-                if raw is not None:
-                    raw_filters[key] = (raw, chain, table_plan)
-        for ref in model.index_refs:
-            if ref.kind != "withIndex" or ref.name is None or ref.table is None:
-                continue
-            table_plan = plan.table(governing, ref.table)
-            if table_plan is None or table_plan.table.index(ref.name) is not None:
-                continue
-            found = _unknown_use(model, ref, table_plan.table)
-            if found is not None:
-                unknown.append((table_plan, found[0], found[1], ref.name))
-
-    # 1. Uses of existing indexes.
+    # 1. Uses of existing indexes: queries naming them, filters and misspelt names sent there.
+    named: dict[tuple[str | None, str], list[Use]] = {}
+    for part in facts:
+        for ref in part.refs:
+            named.setdefault((ref.table, ref.name), []).append(
+                Use(part.path, ref.offset, ref.ranges, ref.ordered, "query", ref.literal)
+            )
     for table_plan in plan.tables.values():
         table = table_plan.table
         for index in table.indexes.values():
-            uses: list[Use] = []
-            for model, ref in usage.uses(table.name, index.name):
-                literal = ref.name_node is not None and ref.name_node.type == "string"
-                ranges = ranges_of(ref) if ref.kind == "withIndex" else None
-                uses.append(
-                    Use(model.path, ref.node.start_byte, ranges, relies_on_order(ref.chain), "query", literal)
-                )
-            table_plan.uses[index.name] = uses
-    new_needs: dict[TablePlan, dict[tuple[str, ...], list[tuple[FilterKey, Use]]]] = {}
-    for key, (raw, chain, table_plan) in raw_filters.items():
-        use = Use(key[0], chain.root.start_byte, _conditions(raw), relies_on_order(chain), "filter")
-        if raw.existing is not None:
-            if raw.existing.name in table_plan.table.indexes:
-                table_plan.uses.setdefault(raw.existing.name, []).append(use)
-            continue
-        new_needs.setdefault(table_plan, {}).setdefault(_needed_fields(raw), []).append((key, use))
-    for table_plan, use, fields, name in unknown:
-        close = close_match(name, table_plan.table)
-        if close is not None and close in table_plan.table.indexes:
-            index = table_plan.table.indexes[close]
-            if index.is_database_index and use.fits(index):
-                table_plan.uses.setdefault(close, []).append(use)
-        for index in table_plan.table.indexes.values():
-            if index.kind == "index" and not index.staged and index_key(index)[: len(fields)] == list(fields):
-                table_plan.uses.setdefault(index.name, []).append(use)
-                break
+            table_plan.uses[index.name] = [*named.get((table.name, index.name), []), *named.get((None, index.name), [])]
+    new_needs: dict[TablePlan, dict[tuple[str, ...], list[Use]]] = {}
+    unknown: list[tuple[TablePlan, Use, UnknownFact]] = []
+    for part in facts:
+        governing = by_path.get(part.schema) if part.schema is not None else None
+        for need in part.filters:
+            filtered = plan.table(governing, need.table)
+            if filtered is None:
+                continue
+            use = Use(part.path, need.offset, need.conditions, need.ordered, "filter")
+            if need.existing is not None:
+                filtered.uses.setdefault(need.existing, []).append(use)
+            else:
+                new_needs.setdefault(filtered, {}).setdefault(need.fields, []).append(use)
+        for miss in part.unknown:
+            missing = plan.table(governing, miss.table)
+            if missing is None:
+                continue
+            use = Use(part.path, miss.offset, miss.ranges, miss.ordered, "unknown-index")
+            unknown.append((missing, use, miss))
+            close = close_match(miss.name, missing.table)
+            if close is not None and close in missing.table.indexes:
+                index = missing.table.indexes[close]
+                if index.is_database_index and use.fits(index):
+                    missing.uses.setdefault(close, []).append(use)
+            prefix = _prefix_index(missing.table.indexes.values(), miss.fields)
+            if prefix is not None and prefix.name != close:
+                missing.uses.setdefault(prefix.name, []).append(use)
 
     # 2. Removals: unused first, then redundant (longest first, so targets are settled).
     for table_plan in plan.tables.values():
@@ -401,22 +488,25 @@ def build_plan(workspace: Workspace, config: Config) -> SchemaPlan:
     # 3. Additions: merge prefix needs into longer ones, give each a free name.
     for table_plan, needs in new_needs.items():
         _plan_additions(table_plan, needs, naming_style([table_plan.schema]))
-    for table_plan, use, fields, name in unknown:
-        if any(
-            i.kind == "index" and not i.staged and table_plan.kept(i) and index_key(i)[: len(fields)] == list(fields)
-            for i in table_plan.table.indexes.values()
-        ):
+    for table_plan, use, miss in unknown:
+        kept = [i for i in table_plan.table.indexes.values() if table_plan.kept(i)]
+        if _prefix_index(kept, miss.fields) is not None:
             continue
-        existing = table_plan.additions.get(name)
-        if existing is not None and existing.fields != list(fields):
+        existing = table_plan.additions.get(miss.name)
+        if existing is not None and existing.fields != list(miss.fields):
             continue  # two queries want different fields under one name: no plan for them
-        addition = existing or Addition(table_plan.table.name, list(fields), name, "unknown-index")
+        addition = existing or Addition(table_plan.table.name, list(miss.fields), miss.name, "unknown-index")
         addition.serves.append(use)
-        table_plan.additions[name] = addition
-
-    for key, (raw, chain, table_plan) in raw_filters.items():
-        plan.filters[key] = _settle(raw, chain, table_plan)
+        table_plan.additions[miss.name] = addition
     return plan
+
+
+def _prefix_index(indexes: Iterable[Index], fields: Sequence[str]) -> Index | None:
+    """The first database index whose leading fields are `fields`, in order."""
+    for index in indexes:
+        if index.kind == "index" and not index.staged and index_key(index)[: len(fields)] == list(fields):
+            return index
+    return None
 
 
 def _plan_removals(table_plan: TablePlan, usage: IndexUsage) -> None:
@@ -475,13 +565,13 @@ def _plan_removals(table_plan: TablePlan, usage: IndexUsage) -> None:
 
 
 def _plan_additions(
-    table_plan: TablePlan, needs: dict[tuple[str, ...], list[tuple[FilterKey, Use]]], style: str
+    table_plan: TablePlan, needs: dict[tuple[str, ...], list[Use]], style: str
 ) -> None:
     table = table_plan.table
     taken = {a.name for a in table_plan.additions.values()}
     chosen: list[Addition] = []
     for fields in sorted(needs, key=lambda f: (-len(f), f)):
-        uses = [use for _key, use in needs[fields]]
+        uses = needs[fields]
         host = None
         if not any(u.ordered for u in uses):
             longer = [
@@ -505,11 +595,20 @@ def _pseudo(table: Table, addition: Addition) -> Index:
 
 
 _PLAN: MemoKey[tuple[tuple[object, ...], SchemaPlan]] = MemoKey("the workspace's schema plan")
+# Set by `convex_xray.cli.parallel`: in a worker process, an empty plan (each worker reads only
+# its shard, so the rules there give the choices of their file alone and the parent re-checks
+# the files the plan changes); in the parent, the plan built from the workers' facts.
+PRESET_PLAN: MemoKey[SchemaPlan] = MemoKey("a schema plan given by the caller")
+# The per-file rules whose findings depend on the plan (what the parent re-checks).
+PLAN_RULES = frozenset({"filter-on-query", "unknown-index"})
 
 
 def schema_plan(workspace: Workspace, config: Config) -> SchemaPlan:
     """The workspace's schema plan, built once and rebuilt when a file, a schema, the merged
     index usage or the configuration changes (models are snapshots: identity tells)."""
+    preset = workspace.memo.get(PRESET_PLAN)
+    if preset is not None:
+        return preset
     merged: IndexUsage | None = workspace.memo.get(MERGED_USAGE)
     signature: tuple[object, ...] = (
         config,
@@ -535,7 +634,12 @@ __all__ = [
     "SchemaPlan",
     "TablePlan",
     "Use",
+    "PLAN_RULES",
+    "PRESET_PLAN",
+    "FileFacts",
     "build_plan",
+    "file_facts",
+    "plan_from_facts",
     "close_match",
     "filter_variants",
     "ranges_of",
