@@ -209,3 +209,26 @@ def test_all_fixes_together_leave_no_error_and_converge(tmp_path):
 def _second_run_is_a_no_op(project: Path, fixed: dict[Path, bytes]) -> bool:
     main(["check", str(project), "--fix", "--unsafe-fixes", "--exit-zero", "--quiet", "--no-cache"])
     return {p: p.read_bytes() for p in fixed} == fixed
+
+
+def test_report_schema_tables_are_the_plan(tmp_path):
+    from convex_xray.cli.report.build import Options, build_report
+
+    project = _project(tmp_path)
+    workspace, result = check_project(project)
+    report = build_report(workspace, result, Options(target=project, command_target=".", config=Config()))
+    added = {(c.table, c.name): c for c in report.indexes_add}
+    removed = {(c.table, c.name): c for c in report.indexes_remove}
+    # One index serves both task filters; never one that exists or is taken.
+    assert added[("tasks", "by_projectId_and_status")].fields == ["projectId", "status"]
+    assert len(added[("tasks", "by_projectId_and_status")].serves) == 2
+    assert not {name for _t, name in added} & {"by_date", "by_venue", "by_region", "by_user"}
+    # Removals: never an index a query (or another fix's rewrite) needs.
+    assert set(removed) == {
+        ("deals", "by_territory_entity"),
+        ("deals", "by_owner"),
+        ("deals", "by_owner_and_stage"),
+        ("shows", "by_venue"),
+    }
+    assert "by_owner_and_stage_and_closedAt" in removed[("deals", "by_owner")].reason
+    assert not set(added) & set(removed)

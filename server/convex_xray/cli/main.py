@@ -233,7 +233,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
         summary = _merge_insights(args.insights, workspace, result)
         evidence, note = insights_evidence(args.insights, workspace, summary)
-    text = write_report(args, workspace, result, evidence, note, progress=progress, sizes=config.cost)
+    text = write_report(args, workspace, result, evidence, note, progress=progress, sizes=config.cost, config=config)
     if args.output is not None:
         args.output.write_text(text, encoding="utf-8")
     else:

@@ -26,6 +26,7 @@ from convex_xray.cli.report.model import (
 )
 from convex_xray.cli.report.patterns import correct_patterns
 from convex_xray.cli.report.schema_changes import schema_changes
+from convex_xray.engine.config import Config
 from convex_xray.engine.cost import CostAssumptions, function_context
 from convex_xray.engine.findings import Finding, Span
 from convex_xray.engine.model import FunctionModel
@@ -83,6 +84,7 @@ class Options:
     top: int = 10
     timestamp: str | None = None
     sizes: CostAssumptions | None = None  # the `[cost]` sizes the estimates assumed
+    config: Config | None = None  # the check's configuration (the schema plan reads it)
 
 
 def sizes_text(sizes: CostAssumptions) -> list[str]:
@@ -424,7 +426,7 @@ def build_report(
         tiers[finding.severity.label] += 1
     before = _sum([e.reads_per_call for e in top])
     saved = _sum([e.saved_reads_per_call for e in top])
-    add, remove = schema_changes(workspace, result.findings, builder.rel)
+    add, remove = schema_changes(workspace, options.config or Config(), result.findings, builder.rel)
     summary = Summary(
         name=options.target.name or options.command_target,
         target=options.command_target,

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from convex_xray.cli.insights import InsightsSummary, load_insights, resolve_function
 from convex_xray.cli.report.build import Options, build_report
+from convex_xray.engine.config import Config
 from convex_xray.engine.cost import CostAssumptions
 from convex_xray.engine.runner import CheckResult
 from convex_xray.engine.workspace import Workspace
@@ -48,13 +49,14 @@ def write_report(
     *,
     progress: bool,
     sizes: CostAssumptions | None = None,
+    config: Config | None = None,
 ) -> str:
     if progress:
         sys.stderr.write(f"  building the report from {len(result.findings)} findings…\n")
         sys.stderr.flush()
     target = args.paths[0].resolve() if len(args.paths) == 1 else Path.cwd()
     stamp = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()) if args.timestamp else None
-    options = Options(target=target, command_target=_command_target(list(args.paths)), top=args.top, timestamp=stamp, sizes=sizes)
+    options = Options(target=target, command_target=_command_target(list(args.paths)), top=args.top, timestamp=stamp, sizes=sizes, config=config)
     report = build_report(workspace, result, options, evidence, insights_note)
     if args.format == "json":
         from convex_xray.cli.report.json_format import render_json
