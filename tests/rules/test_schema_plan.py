@@ -232,3 +232,31 @@ def test_report_schema_tables_are_the_plan(tmp_path):
     }
     assert "by_owner_and_stage_and_closedAt" in removed[("deals", "by_owner")].reason
     assert not set(added) & set(removed)
+
+
+def test_a_misspelt_index_without_a_range_keeps_the_index_it_means(tmp_path):
+    project = write_project(
+        tmp_path / "app",
+        {
+            "q.ts": """
+            import { query } from "./_generated/server";
+            export const first = query({
+              args: {},
+              handler: async (ctx) => await ctx.db.query("tokens").withIndex("by_tokn").first(),
+            });
+            """
+        },
+        schema="""
+        import { defineSchema, defineTable } from "convex/server";
+        import { v } from "convex/values";
+        export default defineSchema({
+          tokens: defineTable({ token: v.string() }).index("by_token", ["token"]),
+        });
+        """,
+    )
+    plan = _plan(project)
+    assert not plan.removals()  # nothing names by_token, but the typo's fix sends the query there
+    main(["check", str(project), "--fix", "--unsafe-fixes", "--exit-zero", "--quiet", "--no-cache"])
+    _, after = check_project(project)
+    assert [f.rule for f in after.findings if f.rule in ERROR_RULES] == []
+    assert '"by_token"' in (project / "convex" / "q.ts").read_text()

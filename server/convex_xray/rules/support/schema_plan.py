@@ -401,6 +401,10 @@ def _compute_facts(workspace: Workspace, model: FileModel, config: Config, schem
             use, fields = found
             assert use.ranges is not None
             facts.unknown.append(UnknownFact(ref.table, ref.name, use.offset, use.ranges, fields, use.ordered))
+        elif ranges_of(ref) == ():
+            # No range (`.withIndex("by_tokn")`): any index takes it, so the "did you mean"
+            # index is needed; no fields to add an index on.
+            facts.unknown.append(UnknownFact(ref.table, ref.name, ref.node.start_byte, (), (), relies_on_order(ref.chain)))
     return facts
 
 
@@ -477,7 +481,7 @@ def plan_from_facts(app_schemas: Sequence[Schema], usage: IndexUsage, facts: Seq
                 index = missing.table.indexes[close]
                 if index.is_database_index and use.fits(index):
                     missing.uses.setdefault(close, []).append(use)
-            prefix = _prefix_index(missing.table.indexes.values(), miss.fields)
+            prefix = _prefix_index(missing.table.indexes.values(), miss.fields) if miss.fields else None
             if prefix is not None and prefix.name != close:
                 missing.uses.setdefault(prefix.name, []).append(use)
 
@@ -489,6 +493,8 @@ def plan_from_facts(app_schemas: Sequence[Schema], usage: IndexUsage, facts: Seq
     for table_plan, needs in new_needs.items():
         _plan_additions(table_plan, needs, naming_style([table_plan.schema]))
     for table_plan, use, miss in unknown:
+        if not miss.fields:
+            continue
         kept = [i for i in table_plan.table.indexes.values() if table_plan.kept(i)]
         if _prefix_index(kept, miss.fields) is not None:
             continue
