@@ -244,3 +244,14 @@ export const orgPosts = query({
     assert by_function["comments"].cost is not None and by_function["comments"].cost.growth is Growth.PER_PARENT
     assert by_function["orgPosts"].severity is Severity.WARNING
     assert by_function["orgPosts"].cost is not None and by_function["orgPosts"].cost.growth is Growth.PER_TENANT
+
+
+def test_cost_config_mistakes_come_with_the_others_and_a_suggestion():
+    """A `[cost]` mistake does not hide the rest of the file's mistakes, and a key spelt with
+    underscores gets the dashed spelling suggested."""
+    with pytest.raises(ConfigError) as raised:
+        config_from_dict({"cost": {"per_parent": 5, "table": "big"}, "fail-on": "loud"})
+    problems = dict(raised.value.problems)
+    assert "did you mean 'per-parent'?" in problems["cost.per_parent"]
+    assert problems["cost.table"] == "must be a positive integer, got 'big'"
+    assert "fail-on" in problems

@@ -112,7 +112,8 @@ export function renderStatus(state: ServerState, server: ServerIdentity = {}, pu
             plural(counts.hint, 'hint'),
           ].join(', ')})`
         : '';
-      const hints = counts && counts.hint > 0 ? '\nThe Problems panel does not list hints; the count here, like `convex-xray check`, includes them.' : '';
+      // Tooltips are plain text: no Markdown backticks (they would show as typed).
+      const hints = counts && counts.hint > 0 ? "\nThe Problems panel does not list hints; the count here, like 'convex-xray check', includes them." : '';
       return {
         text: `$(check) convex-xray: ${plural(problems, 'problem')}`,
         tooltip: `${identity}\nReady: ${plural(problems, 'problem')}${tiers}${files}${hints}${footer}`,
@@ -122,7 +123,7 @@ export function renderStatus(state: ServerState, server: ServerIdentity = {}, pu
     case 'notFound':
       return {
         text: '$(error) convex-xray',
-        tooltip: `The convex-xray server was not found: install it from a checkout (\`pipx install path/to/convex-xray\`) or set \`convexXray.path\`.${footer}`,
+        tooltip: `The convex-xray server was not found: install it from a checkout ('pipx install path/to/convex-xray') or set 'convexXray.path' in the settings.${footer}`,
         level: 'error',
       };
     case 'stopped':

@@ -18,6 +18,22 @@ describe('convexXray/status', () => {
     assert.deepEqual(parseStatusNotification({ state: 'indexing', percent: 250 }), { kind: 'indexing', percent: 100 });
   });
 
+  it('writes tooltips as plain text (a status bar tooltip string shows backticks as typed)', () => {
+    const counts = { error: 1, warning: 2, info: 0, hint: 3 };
+    const states = [
+      { kind: 'starting' },
+      { kind: 'indexing', percent: 10, files: 4 },
+      { kind: 'ready', files: 4, counts },
+      { kind: 'notFound' },
+      { kind: 'stopped', message: 'exited' },
+    ] as const;
+    for (const state of states) {
+      const view = renderStatus(state, { version: '0.1.0', command: 'convex-xray lsp' });
+      assert.ok(!view.tooltip.includes('`'), `${state.kind}: ${view.tooltip}`);
+      assert.ok(!/\b(undefined|null|NaN)\b/.test(view.tooltip + view.text), `${state.kind}: ${view.tooltip}`);
+    }
+  });
+
   it('rejects malformed params', () => {
     assert.equal(parseStatusNotification(null), undefined);
     assert.equal(parseStatusNotification({ state: 'busy' }), undefined);

@@ -227,7 +227,7 @@ def config_from_dict(raw: dict[str, Any], path: Path | None = None) -> Config:
         else:
             setattr(config.roles, role, list(patterns))
 
-    config.cost = _cost_assumptions(raw.get("cost", {}), path)
+    config.cost = _cost_assumptions(raw.get("cost", {}), problems)
 
     fail_on = raw.get("fail-on", "warning")
     if not isinstance(fail_on, str):
@@ -256,24 +256,29 @@ _COST_KEYS = {
 _COST_LISTS = {"log-tables": "log_tables"}
 
 
-def _cost_assumptions(raw: object, path: Path | None) -> CostAssumptions:
-    """`[cost]`: the sizes assumed where the code does not say (`per-tenant = 500`)."""
+def _cost_assumptions(raw: object, problems: list[tuple[str | None, str]]) -> CostAssumptions:
+    """`[cost]`: the sizes assumed where the code does not say (`per-tenant = 500`). Mistakes
+    go to `problems`, reported with every other one (a bad key keeps its default)."""
     if not isinstance(raw, dict):
-        raise ConfigError(path, "cost", "must be a table like `per-tenant = 500`")
+        problems.append(("cost", "must be a table like `per-tenant = 500`"))
+        return CostAssumptions()
     values: dict[str, Any] = {}
     for key, value in raw.items():
         if key in _COST_LISTS:
             if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
-                raise ConfigError(path, f"cost.{key}", f"must be a list of table names, got {value!r}")
-            values[_COST_LISTS[key]] = frozenset(value)
+                problems.append((f"cost.{key}", f"must be a list of table names, got {value!r}"))
+            else:
+                values[_COST_LISTS[key]] = frozenset(value)
             continue
         name = _COST_KEYS.get(key)
         if name is None:
             known = sorted({*_COST_KEYS, *_COST_LISTS})
-            raise ConfigError(path, f"cost.{key}", f"unknown key (known: {', '.join(known)})")
-        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-            raise ConfigError(path, f"cost.{key}", f"must be a positive integer, got {value!r}")
-        if name == "conditional_share" and value > 100:
-            raise ConfigError(path, f"cost.{key}", f"is a percentage (1-100), got {value!r}")
-        values[name] = value
+            spelled = key.replace("_", "-")  # TOML keys here use dashes: `per_parent` means `per-parent`
+            problems.append((f"cost.{key}", f"unknown key{did_you_mean(spelled, known)} (known: {', '.join(known)})"))
+        elif isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+            problems.append((f"cost.{key}", f"must be a positive integer, got {value!r}"))
+        elif name == "conditional_share" and value > 100:
+            problems.append((f"cost.{key}", f"is a percentage (1-100), got {value!r}"))
+        else:
+            values[name] = value
     return CostAssumptions(**values)

@@ -224,8 +224,10 @@ def footer(result: CheckResult, notes: RunNotes | None) -> list[str]:
     files = plural(result.files, "file")
     count = len(result.findings)
     fix = notes.fix if notes is not None else None
+    # With a baseline the findings shown are the new ones; the baseline line counts the rest.
+    noun = "new problem" if notes is not None and notes.baseline is not None else "problem"
     if fix is None:
-        lines.append(f"Found {plural(count, 'problem')}{_tiers(result.findings)} in {files} {elapsed}.")
+        lines.append(f"Found {plural(count, noun)}{_tiers(result.findings)} in {files} {elapsed}.")
         safe = fixable_count(result.findings)
         unsafe = fixable_count(result.findings, unsafe=True) - safe
         if safe or unsafe:
@@ -244,7 +246,7 @@ def footer(result: CheckResult, notes: RunNotes | None) -> list[str]:
             )
         remain = "remain" if fix.written else "would remain"
         lines.append(
-            f"{line}; {plural(count, 'problem')} {remain}{_tiers(result.findings)} in {files} {elapsed}."
+            f"{line}; {plural(count, noun)} {remain}{_tiers(result.findings)} in {files} {elapsed}."
         )
     if notes is not None and notes.baseline is not None:
         lines.append(baseline_line(notes.baseline))
@@ -291,7 +293,7 @@ def insights_line(insights: InsightsSummary) -> str:
     line = (
         f"Production insights: {insights.total} read, {insights.mapped} matched to functions here, "
         f"{plural(insights.annotated, 'finding')} annotated, "
-        f"{insights.raised} raised"
+        f"{insights.raised} raised to a higher severity"
     )
     if insights.unmatched:
         line += f"; not found in this workspace: {', '.join(insights.unmatched[:5])}"
