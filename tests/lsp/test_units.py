@@ -149,6 +149,93 @@ def test_fast_checks_equal_full_checks(opened, seed):
     assert fast >= 3  # the fast path was really exercised
 
 
+OUTSIDE_SNIPPETS = [
+    " ",
+    "\n",
+    "x",
+    "// a note at the top\n",
+    "/* block */",
+    "const limit = 10;\n",
+    'import { internal } from "./_generated/api";\n',
+    "ctx",
+    "loadAuthor",
+    "async function other(ctx, id) { return await ctx.db.get(id); }\n",
+    '"use node";\n',
+    "// convex-xray-disable-next-line n-plus-one-read\n",
+    "v",
+    "}",
+]
+
+
+def _outside_functions(doc: Document) -> list[int]:
+    """Offsets not inside a Convex function definition (imports, helpers, comments, gaps)."""
+    data = doc.source.data
+    inside: list[tuple[int, int]] = []
+    start = 0
+    while (at := data.find(b"export const ", start)) != -1:
+        end = data.find(b"\n});", at)
+        inside.append((at, end + 4))
+        start = at + 1
+    return [i for i in range(len(data) + 1) if not any(a < i < b for a, b in inside)]
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_edits_outside_functions_equal_full_checks(opened, seed):
+    """Typing in imports, helpers, comments and between statements (`lsp.outside`): the
+    findings kept or re-checked per function equal a full check of the same text."""
+    doc = opened
+    project = doc.project
+    rng = random.Random(seed)
+    fast = 0
+    for _ in range(25):
+        data = doc.source.data
+        at = rng.choice(_outside_functions(doc))
+        if rng.random() < 0.25 and at < len(data) and data[at : at + 1] not in (b"\n", b""):
+            change = TextChange(at, at + 1, "")
+        else:
+            change = TextChange(at, at, rng.choice(OUTSIDE_SNIPPETS))
+        _edit(doc, change)
+        outcome = check_document(doc)
+        fast += outcome.fast
+        full, _ = project.check(doc.path)
+        if not SourceFile(doc.path, doc.source.text).root.has_error:
+            assert _key(outcome.findings) == _key(full), change
+        else:
+            check_document(doc, full=True)  # (as the reconcile would: start from a parse)
+    assert fast >= 3  # the outside path was really exercised
+
+
+def test_a_comment_at_the_top_keeps_every_finding_without_analysis(opened, monkeypatch):
+    doc = opened
+    before = _key(doc.shown)
+    assert before
+    calls = []
+    import convex_xray.lsp.session as session
+
+    monkeypatch.setattr(session, "analyze_file", lambda *a, **k: calls.append(a) or None)
+    for at, char in enumerate("// typed at the top\n"):
+        _edit(doc, TextChange(at, at, char))
+        outcome = check_document(doc)
+        assert outcome.fast
+    assert calls == []  # comments only: no slice, no model
+    monkeypatch.undo()
+    full, _ = doc.project.check(doc.path)
+    assert _key(doc.shown) == _key(full)  # moved 20 bytes, line numbers in messages too
+    assert len(full) == len(before)
+
+
+def test_an_import_edit_rechecks_only_the_functions_using_its_names(opened):
+    doc = opened
+    data = doc.source.data
+    at = data.index(b"{ v }") + 3  # `import { v` -> `import { vx`
+    _edit(doc, TextChange(at, at, "x"))
+    outcome = check_document(doc)
+    assert outcome.fast
+    assert doc.piece is None
+    full, _ = doc.project.check(doc.path)
+    assert _key(outcome.findings) == _key(full)
+
+
 def test_snapshots_follow_edits_like_fresh_parses():
     text = 'const a = 1;\r\nconst b = "é😀";\nlet c = [1, 2];\n'
     source = SourceFile(Path("x.ts"), text)

@@ -121,14 +121,20 @@ def check_workspace_rules(
 
 
 def apply_suppressions(
-    workspace: Workspace, findings: list[Finding], parsed: dict[Path, Suppressions] | None = None
+    workspace: Workspace,
+    findings: list[Finding],
+    parsed: dict[Path, Suppressions] | None = None,
+    source_of: Callable[[Path], SourceFile | None] | None = None,
 ) -> list[Finding]:
     """Drop silenced findings. `parsed` (path -> that file's disable comments) is filled in
-    and marks which comments were used, for the post rules."""
+    and marks which comments were used, for the post rules. `source_of`: the text each
+    finding's file was checked in (a language-server slice: its tree places the comments
+    like the document's, and asking the document's would parse it again per keystroke)."""
     kept: list[Finding] = []
     cache = parsed if parsed is not None else {}
+    source_of = source_of or workspace.source
     for finding in findings:
-        source = workspace.source(finding.path)
+        source = source_of(finding.path)
         if source is None:
             kept.append(finding)
             continue
@@ -245,22 +251,22 @@ def check_paths(
     findings.extend(f for f in workspace_findings if f.path in target_set or whole_workspace)
     _apply_config_severity(findings, config)
     apply_roles(workspace, findings, config)
+
+    def source_of(path: Path) -> SourceFile | None:
+        model = models.get(path) if models else None
+        return model.source if model is not None else workspace.source(path)
+
     parsed: dict[Path, Suppressions] = {}
     for path, model in (models or {}).items():
         parsed[path] = parse_suppressions(model.source)
-    kept = apply_suppressions(workspace, findings, parsed)
+    kept = apply_suppressions(workspace, findings, parsed, source_of)
     if silent:
         hidden = {rule.meta.slug for rule in silent}
         kept = [f for f in kept if f.rule not in hidden]
     post = check_post_rules(workspace, targets, rules + silent, config, parsed, failures, models)
     _apply_config_severity(post, config)
     apply_roles(workspace, post, config)
-    kept.extend(apply_suppressions(workspace, post, parsed))
-
-    def source_of(path: Path) -> SourceFile | None:
-        model = models.get(path) if models else None
-        return model.source if model is not None else workspace.source(path)
-
+    kept.extend(apply_suppressions(workspace, post, parsed, source_of))
     # Every fix leaves the engine through here (CLI, workers' findings, language server).
     FixValidator(source_of).filter(kept)
     return sorted(kept, key=Finding.sort_key)

@@ -15,6 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tree_sitter import Node
+
 from convex_xray.engine.analysis.analyzer import analyze_file
 from convex_xray.engine.analysis.options import AnalysisOptions
 from convex_xray.engine.config import Config, ConfigError, find_config, load_config
@@ -45,6 +47,7 @@ from convex_xray.lsp.incremental import (
     live_statement,
     statements_root,
 )
+from convex_xray.lsp.outside import Outside, classify
 from convex_xray.lsp.settings import Settings, config_file_for, merge_config
 from convex_xray.rules.support.index_usage import UsageSignature, usage_signature
 
@@ -433,7 +436,7 @@ class Document:
         shifts = line_shifts(self.source.data, changes)
         self.source = source
         self.version = version
-        if self.carried is not None:
+        if self.carried is not None and (self.base is None or self.carried is not self.base.carried):
             self.carried.edit(changes, shifts)
         if self.base is not None:
             self.base.advance(changes, shifts)
@@ -498,13 +501,17 @@ def check_document(
             convex_definitions(model) if model is not None else frozenset(),
             len(doc.source.root.named_children),
             Carried(doc.path, findings),
+            source=doc.source,
         )
         doc.piece = None
         doc.changes = []
         doc.full_pending = deferred
         doc.base_generation = project.generation
         outcome = CheckOutcome(findings, failures, deferred)
-    doc.shown = outcome.findings
+    if doc.base is not None and doc.base.carried.get() is outcome.findings:
+        doc.carried = doc.base.carried  # one list moved per edit, not two
+    else:
+        doc.shown = outcome.findings
     doc.checked_version = doc.version
     doc.checked_generation = project.generation
     doc.result_id = project.serials.result_id()
@@ -523,19 +530,40 @@ def _fast_check(
     if piece is not None:
         # Edits inside the live function's arguments: follow them in the slice alone.
         piece = advance_slice(piece, doc.changes, doc.version)
+    live: frozenset[str] | None = None  # several definitions: an edit outside them all
     if piece is None:
         root = statements_root(doc.source)
-        live = live_statement(root, base)
-        if live is None:
-            return None
-        piece = build_slice(doc.source, root, base, *live)
-    doc.piece = piece
+        inside = live_statement(root, base)
+        if inside is not None:
+            piece = build_slice(doc.source, root, base, *inside)
+        else:
+            outside = _outside(doc, base, root)
+            if outside is None:
+                return None
+            doc.piece = None
+            doc.changes = []
+            if outside.broken:
+                # Every finding stands, moved with the edits; the base stays the text that
+                # parsed, so the next edit is compared with it (not with the broken one).
+                doc.full_pending = True
+                return CheckOutcome(base.findings, [], True)
+            if not outside.changed:
+                # Only comments and whitespace: every finding stands, moved with the edit.
+                findings = list(base.findings)
+                _settled(doc, base, findings, root)
+                return CheckOutcome(findings, [], True)
+            live = outside.live
+            piece = build_slice(doc.source, root, base, live, None)
+    # An outside slice has no arguments to follow: the next edit builds its own.
+    doc.piece = piece if live is None else None
     doc.changes = []
     kept = [f for f in base.findings if in_blanked(f.span, piece) or _scope(f.rule) == "workspace"]
     try:
         model = analyze_file(piece.source, project.workspace.options)
     except RecursionError:
         return None
+    if live is not None and convex_definitions(model) != live:
+        return None  # the edit made or unmade a Convex function (a builder's import...)
     fresh, failures = project.check(
         doc.path, model=model, with_workspace_rules=False, checkpoint=checkpoint
     )
@@ -544,10 +572,29 @@ def _fast_check(
     merged = keep_through_syntax_errors(merged, doc.shown, piece.source)
     # As exact as a full check of this text (the fast==full property test holds it to that):
     # the next edit, even in another function, starts from here.
-    base.carried = Carried(doc.path, merged)
-    base.dirty = None
-    doc.full_pending = True
+    _settled(doc, base, merged, None)
     return CheckOutcome(merged, failures, True)
+
+
+def _outside(doc: Document, base: Base, root: Node) -> Outside | None:
+    """What the edits since the last check changed outside every Convex function, if that
+    is all they touched (`lsp.outside`)."""
+    if base.source is None or base.dirty is None:
+        return None
+    old_root = statements_root(base.source)
+    return classify(
+        old_root, base.source.data, root, doc.source.data, base.dirty, base.convex_names
+    )
+
+
+def _settled(doc: Document, base: Base, findings: list[Finding], root: Node | None) -> None:
+    """The fast check's findings are the document's new base (the next edit starts here)."""
+    base.carried = Carried(doc.path, findings)
+    base.dirty = None
+    base.source = doc.source
+    if root is not None:
+        base.statement_count = len(root.named_children)
+    doc.full_pending = True
 
 
 def _release_model(model: FileModel | None) -> None:
