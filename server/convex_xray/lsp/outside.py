@@ -237,20 +237,23 @@ def classify(
         pairs = [(s, None) for s in old_middle] + [(None, s) for s in new_middle]
     changed: list[Node] = []
     affected: set[str] = set()
-    for old, new in pairs:
-        if old is not None and new is not None:
-            if old.type == new.type and _text(old_data, old) == _text(new_data, new):
-                unchanged.append(new)  # only what is around it changed
+    for before, after in pairs:
+        node = after or before
+        if node is None:
+            continue
+        if before is not None and after is not None:
+            if before.type == after.type and _text(old_data, before) == _text(new_data, after):
+                unchanged.append(after)  # only what is around it changed
                 continue
-            names = _changed_names(old, new)
+            names = _changed_names(before, after)
         else:
-            names = declared_names(old or new)  # type: ignore[arg-type]
+            names = declared_names(node)
         if names is None:
             return None
-        if not names and old is not None and new is not None and new.type == "import_statement":
-            unchanged.append(new)  # the same bindings from the same module (spacing, commas)
+        if not names and before is not None and before.type == node.type == "import_statement":
+            unchanged.append(node)  # the same bindings from the same module (spacing, commas)
             continue
-        changed.append(old or new)  # type: ignore[arg-type]
+        changed.append(node)
         affected |= names
     if not changed:
         return Outside(False, frozenset())
