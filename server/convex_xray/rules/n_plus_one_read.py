@@ -55,8 +55,18 @@ The batch-fetch fix (collect unique ids, one `Promise.all`, a `Map`, synchronous
 lookups) is offered when the id expression depends only on the loop item; it returns
 exactly what the read returned (`null` for missing documents) and is marked safe. One fix
 per loop batch-fetches every read of the loop it can. When a read's rewrite cannot be
-proven equivalent (or the loop may write, outside a query) it is left out, and the message
-(or the read's related location) says why: "Not batch-fetched automatically: …".
+proven equivalent it is left out, and the message (or the read's related location) says
+why: "Not batch-fetched automatically: …". A loop that writes keeps the fix safe when the
+writes provably miss what the read returns (inserts never matter to a `db.get`; writes to
+another table never matter); otherwise (a write to the read's table, a helper, `runMutation`
+or any other call that may write) the fix is unsafe and its title says so: the reads now
+run before the loop's writes.
+
+Where no read can be batch-fetched, a sequential `for…of` is offered an unsafe rewrite that
+runs its iterations concurrently (`await Promise.all(xs.map(async (x) => { … }))`, each
+`continue` a `return`); the title names what may change (the order of writes and side
+effects; one iteration no longer sees an earlier one's writes). Not offered when the body
+breaks, returns, fills an outer array or map in order, or assigns an outer variable.
 
 ## Options
 None.
@@ -239,6 +249,18 @@ def _loop_finding(ctx: RuleContext, group: list[tuple[Event, tuple[Loop, ...], s
         f"{what} {verb} once per {loop_phrase(ctx.source, loops)}, {mode}: {reads_phrase}, "
         f"{cost.explain()}. {_advice(group, fix)}"
     )
+    alternatives: list[Fix] = []
+    if reasons and any(event.awaited for event, *_ in group):
+        # Where a read cannot be batch-fetched, the iterations can at least wait together.
+        from convex_xray.rules.support.concurrent_loop import concurrent_loop_fix, sequential_statement_loop
+
+        target = sequential_statement_loop(loops)
+        concurrent = concurrent_loop_fix(ctx, target) if target is not None else None
+        if isinstance(concurrent, Fix):
+            if fix is None:
+                fix = concurrent
+            else:
+                alternatives.append(concurrent)
     first_reason = reasons.get(first.node.id)
     if first_reason is not None:
         message += f" Not batch-fetched automatically: {first_reason}."
@@ -257,7 +279,14 @@ def _loop_finding(ctx: RuleContext, group: list[tuple[Event, tuple[Loop, ...], s
     # A per-item query is pointed at by its `db.query("t")`, not the whole multi-line chain.
     anchor = first.chain.root if isinstance(first, DbRead) and first.chain is not None else first.node
     return ctx.finding(
-        META, anchor, message, severity=severity_of(cost, ctx.config.cost), related=related, fix=fix, cost=cost
+        META,
+        anchor,
+        message,
+        severity=severity_of(cost, ctx.config.cost),
+        related=related,
+        fix=fix,
+        alternatives=alternatives,
+        cost=cost,
     )
 
 

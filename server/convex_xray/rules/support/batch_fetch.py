@@ -61,6 +61,7 @@ from convex_xray.rules.support.fresh_names import (
     singular,
 )
 from convex_xray.rules.support.iterables import declared_non_array
+from convex_xray.rules.support.loop_writes import loop_writes, write_conflict
 
 if TYPE_CHECKING:
     from convex_xray.engine.context import RuleContext
@@ -133,7 +134,6 @@ _CONDITIONAL_STATEMENTS = frozenset(
         "labeled_statement",
     }
 )
-_WRITE_RE = re.compile(r"\.(?:insert|patch|replace|delete)\s*\(|\brunMutation\s*\(|\brunAction\s*\(")
 _EXIT_TYPES = frozenset({"break_statement", "return_statement", "throw_statement", "continue_statement"})
 _MAX_GUARD_DEPTH = 256  # deeper than any hand-written loop body: refuse rather than crawl
 _FUNCTIONS = frozenset({"arrow_function", "function_expression", "function_declaration", "method_definition"})
@@ -147,6 +147,7 @@ class _Plan:
     replaced: Node  # the expression replaced by the lookup
     anchor: Node  # the statement the prefetch is inserted before
     item_param: str  # the loop item's binding, reused as the prefetch callback's parameter
+    unsafe: str | None = None  # why a read before the loop could miss one of its writes
 
 
 def _root_identifier(node: Node | None) -> str | None:
@@ -308,16 +309,22 @@ def _optional_call(call: Node) -> bool:
 _READ_AWAIT_RE = re.compile(r"^\s*(?:\(\s*)*(?:ctx\s*\.\s*)?db\s*\.\s*(?:get|query)\s*\(|^\s*Promise\s*\.\s*all\s*\(")
 
 
+_DB_WRITE_AWAIT_RE = re.compile(r"^\s*(?:\(\s*)*(?:ctx\s*\.\s*)?db\s*\.\s*(?:insert|patch|replace|delete)\s*\(")
+
+
 def _awaits_other_calls(body: Node) -> bool:
     """Whether the loop body awaits anything but a database read (`db.get`, a `db.query`
-    chain, a `Promise.all` of them): such a call may write, and prove nothing."""
+    chain, a `Promise.all` of them) or a write on the db handle: such a call may write
+    anything, and prove nothing."""
     stack = [body]
     while stack:
         node = stack.pop()
         if node.type == "await_expression":
             argument = node.named_children[0] if node.named_children else None
             text = text_of(argument) if argument is not None else ""
-            if not _READ_AWAIT_RE.search(text) or (text.lstrip().startswith("Promise") and not _DB_READ_RE.search(text)):
+            if _DB_WRITE_AWAIT_RE.search(text):
+                pass  # a write on the db handle: `loop_writes` says what it may touch
+            elif not _READ_AWAIT_RE.search(text) or (text.lstrip().startswith("Promise") and not _DB_READ_RE.search(text)):
                 return True
         if node.type in _FUNCTIONS and node is not body:
             continue  # a callback defined here runs when called: its awaits are its own
@@ -385,18 +392,20 @@ def _plan(ctx: RuleContext, read: DbRead) -> _Plan | str:
     if collection is None or collection.type not in ("identifier", "member_expression") or not _pure_key(collection):
         return "the loop's collection is computed in place (a call), not a variable"
     function = read.function
+    unsafe: str | None = None
     if function is None or not function.kind.is_query:
         # Outside a query (a mutation, an action, a helper, a class method: anything that
         # may hold a writer) a write inside the loop could change what a later read sees:
         # directly, through a helper, or through any other awaited call (a closure, a
         # `this.`/`Class.` method) that is not itself a read.
+        # Writes the read provably cannot see keep the fix safe; others make it unsafe.
         body = loop.node.child_by_field_name("body") or loop.node
-        if _WRITE_RE.search(text_of(body)):
-            return "the loop writes to the database (a later read could see the write)"
+        opaque = None
         if function is not None and any(h.loops and h.loops[-1] is loop for h in function.helper_calls):
-            return "the loop calls a helper that may write"
-        if _awaits_other_calls(body):
-            return "the loop awaits other calls that may write"
+            opaque = "the loop calls a helper that may write"
+        elif _awaits_other_calls(body):
+            opaque = "the loop awaits other calls that may write"
+        unsafe = write_conflict(ctx, read, loop, loop_writes(ctx, loop, opaque))
     if read.kind == "get":
         key = read.id_node
     else:
@@ -467,7 +476,7 @@ def _plan(ctx: RuleContext, read: DbRead) -> _Plan | str:
         return "the loop is at module scope"
     if not _in_async_function(anchor):
         return "the enclosing function is not async"
-    return _Plan(loop, key, guard if isinstance(guard, Node) else None, await_node, anchor, item_param)
+    return _Plan(loop, key, guard if isinstance(guard, Node) else None, await_node, anchor, item_param, unsafe)
 
 
 def _guard(await_node: Node, loop: Loop, loop_locals: set[str]) -> Node | bool | None:
@@ -715,7 +724,12 @@ def batch_fetch_loop(ctx: RuleContext, reads: list[DbRead]) -> tuple[Fix | None,
     )
     edits = [Edit(ctx.path, at, at, prefetch)]
     edits.extend(Edit(ctx.path, p.plan.replaced.start_byte, p.plan.replaced.end_byte, p.lookup) for p in pieces)
-    return Fix.safe(_title(pieces), edits), reasons
+    unsafe = next((p.plan.unsafe for p in pieces if p.plan.unsafe is not None), None)
+    if unsafe is None:
+        return Fix.safe(_title(pieces), edits), reasons
+    # Preserves the common case (no item reads what an earlier one wrote); the title says so.
+    title = f"{_title(pieces)}; unsafe: {unsafe}, and the reads now run before the loop's writes"
+    return Fix.unsafe(title, edits), reasons
 
 
 def _key_field(read: DbRead, key: Node) -> str | None:

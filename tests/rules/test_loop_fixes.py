@@ -1,0 +1,348 @@
+"""N+1 fixes for loops that write, and the concurrent fallback: exact output, applicability,
+still parses, finding gone (or only the concurrent rest left), idempotent, and refusals."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from convex_xray.engine.findings import Applicability
+from tests.support.project import check_project, error_nodes, run_fix, write_project
+
+RULE = "n-plus-one-read"
+
+
+def _module(body: str) -> str:
+    return 'import { query, mutation } from "./_generated/server";\n' + textwrap.dedent(body)
+
+
+def _findings(project):
+    _, result = check_project(project, select=[RULE])
+    return [f for f in result.findings if f.rule == RULE]
+
+
+# (before, after, applicability, what the title must say)
+CASES = {
+    "a loop that inserts into another table: the get is batch-fetched, safe": (
+        """
+        export const archive = mutation({
+          args: {},
+          handler: async (ctx) => {
+            const posts = await ctx.db.query("posts").take(20);
+            for (const post of posts) {
+              const author = await ctx.db.get(post.authorId);
+              await ctx.db.insert("comments", { postId: post._id, authorId: post.authorId, body: author?.name ?? "" });
+            }
+          },
+        });
+        """,
+        """
+        export const archive = mutation({
+          args: {},
+          handler: async (ctx) => {
+            const posts = await ctx.db.query("posts").take(20);
+            const authorIds = [...new Set(posts.map((post) => post.authorId))];
+            const authors = await Promise.all(authorIds.map((id) => ctx.db.get(id)));
+            const authorsById = new Map(authors.filter((doc) => doc !== null).map((doc) => [doc._id, doc]));
+            for (const post of posts) {
+              const author = authorsById.get(post.authorId) ?? null;
+              await ctx.db.insert("comments", { postId: post._id, authorId: post.authorId, body: author?.name ?? "" });
+            }
+          },
+        });
+        """,
+        Applicability.SAFE,
+        "Batch-fetch `authors` before the loop",
+    ),
+    "a loop that patches its own items: the query on another table is prefetched, safe": (
+        """
+        export const recount = mutation({
+          args: {},
+          handler: async (ctx) => {
+            const posts = await ctx.db.query("posts").take(20);
+            for (const post of posts) {
+              const comments = await ctx.db.query("comments").withIndex("by_postId", (q) => q.eq("postId", post._id)).collect();
+              await ctx.db.patch(post._id, { status: comments.length > 0 ? "active" : "quiet" });
+            }
+          },
+        });
+        """,
+        """
+        export const recount = mutation({
+          args: {},
+          handler: async (ctx) => {
+            const posts = await ctx.db.query("posts").take(20);
+            const postIdKeys = [...new Set(posts.map((post) => post._id))];
+            const commentsResults = await Promise.all(postIdKeys.map((key) => ctx.db.query("comments").withIndex("by_postId", (q) => q.eq("postId", key)).collect()));
+            const commentsByPostId = new Map(postIdKeys.map((key, i) => [key, commentsResults[i]]));
+            for (const post of posts) {
+              const comments = commentsByPostId.get(post._id) ?? [];
+              await ctx.db.patch(post._id, { status: comments.length > 0 ? "active" : "quiet" });
+            }
+          },
+        });
+        """,
+        Applicability.SAFE,
+        "Prefetch `comments` rows",
+    ),
+    "a loop that patches the documents it reads: unsafe, and the title says why": (
+        """
+        export const touch = mutation({
+          args: {},
+          handler: async (ctx) => {
+            const posts = await ctx.db.query("posts").take(20);
+            for (const post of posts) {
+              const author = await ctx.db.get(post.authorId);
+              await ctx.db.patch(post.authorId, { name: (author?.name ?? "") + "!" });
+            }
+          },
+        });
+        """,
+        """
+        export const touch = mutation({
+          args: {},
+          handler: async (ctx) => {
+            const posts = await ctx.db.query("posts").take(20);
+            const authorIds = [...new Set(posts.map((post) => post.authorId))];
+            const authors = await Promise.all(authorIds.map((id) => ctx.db.get(id)));
+            const authorsById = new Map(authors.filter((doc) => doc !== null).map((doc) => [doc._id, doc]));
+            for (const post of posts) {
+              const author = authorsById.get(post.authorId) ?? null;
+              await ctx.db.patch(post.authorId, { name: (author?.name ?? "") + "!" });
+            }
+          },
+        });
+        """,
+        Applicability.UNSAFE,
+        "unsafe: the loop may patch documents the read returns, and the reads now run before the loop's writes",
+    ),
+    "a query on the table the loop inserts into: unsafe": (
+        """
+        export const seed = mutation({
+          args: {},
+          handler: async (ctx) => {
+            const posts = await ctx.db.query("posts").take(20);
+            for (const post of posts) {
+              const first = await ctx.db.query("comments").withIndex("by_postId", (q) => q.eq("postId", post._id)).first();
+              if (first === null) await ctx.db.insert("comments", { postId: post._id, authorId: post.authorId, body: "" });
+            }
+          },
+        });
+        """,
+        """
+        export const seed = mutation({
+          args: {},
+          handler: async (ctx) => {
+            const posts = await ctx.db.query("posts").take(20);
+            const postIdKeys = [...new Set(posts.map((post) => post._id))];
+            const commentsResults = await Promise.all(postIdKeys.map((key) => ctx.db.query("comments").withIndex("by_postId", (q) => q.eq("postId", key)).first()));
+            const commentsByPostId = new Map(postIdKeys.map((key, i) => [key, commentsResults[i]]));
+            for (const post of posts) {
+              const first = commentsByPostId.get(post._id) ?? null;
+              if (first === null) await ctx.db.insert("comments", { postId: post._id, authorId: post.authorId, body: "" });
+            }
+          },
+        });
+        """,
+        Applicability.UNSAFE,
+        "unsafe: the loop inserts into `comments`, which the query reads",
+    ),
+    "a read inside a helper in a for-of: the iterations run concurrently, continue becomes return": (
+        """
+        async function loadAuthor(ctx: any, id: any) {
+          return await ctx.db.get(id);
+        }
+        export const names = query({
+          args: {},
+          handler: async (ctx) => {
+            const posts = await ctx.db.query("posts").take(20);
+            let named = 0;
+            for (const post of posts) {
+              if (post.status === "draft") continue;
+              for (const n of [1, 2]) {
+                if (n === 2) continue;
+              }
+              const author = await loadAuthor(ctx, post.authorId);
+              if (author.name) named++;
+            }
+            return named;
+          },
+        });
+        """,
+        """
+        async function loadAuthor(ctx: any, id: any) {
+          return await ctx.db.get(id);
+        }
+        export const names = query({
+          args: {},
+          handler: async (ctx) => {
+            const posts = await ctx.db.query("posts").take(20);
+            let named = 0;
+            await Promise.all(posts.map(async (post) => {
+              if (post.status === "draft") return;
+              for (const n of [1, 2]) {
+                if (n === 2) continue;
+              }
+              const author = await loadAuthor(ctx, post.authorId);
+              if (author.name) named++;
+            }));
+            return named;
+          },
+        });
+        """,
+        Applicability.UNSAFE,
+        "Run the iterations concurrently with `Promise.all` (unsafe: side effects such as counters and logs may come in another order",
+    ),
+    "a Set is iterated through Array.from, destructuring kept": (
+        """
+        async function loadAuthor(ctx: any, id: any) {
+          return await ctx.db.get(id);
+        }
+        export const names = mutation({
+          args: {},
+          handler: async (ctx) => {
+            const pairs = new Set([{ id: "a", n: 1 }]);
+            for (const { id, n } of pairs) {
+              const author = await loadAuthor(ctx, id);
+              await ctx.db.insert("orgs", { name: `${author.name}${n}` });
+            }
+          },
+        });
+        """,
+        """
+        async function loadAuthor(ctx: any, id: any) {
+          return await ctx.db.get(id);
+        }
+        export const names = mutation({
+          args: {},
+          handler: async (ctx) => {
+            const pairs = new Set([{ id: "a", n: 1 }]);
+            await Promise.all(Array.from(pairs).map(async ({ id, n }) => {
+              const author = await loadAuthor(ctx, id);
+              await ctx.db.insert("orgs", { name: `${author.name}${n}` });
+            }));
+          },
+        });
+        """,
+        Applicability.UNSAFE,
+        "unsafe: iterations overlap, so one no longer sees an earlier one's writes",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_loop_fix_exact_output(tmp_path, name):
+    before, after, applicability, title = CASES[name]
+    project = write_project(tmp_path / "app", {"feed.ts": _module(before)})
+    path = project / "convex" / "feed.ts"
+    (finding,) = _findings(project)
+    assert finding.fix is not None and finding.fix.applicability is applicability
+    assert title in finding.fix.title
+    concurrent = finding.fix.title.startswith("Run the iterations concurrently")
+    run_fix(project, [RULE], unsafe=applicability is Applicability.UNSAFE)
+    assert path.read_text() == _module(after)
+    assert error_nodes(path) == 0
+    left = _findings(project)
+    if not concurrent:
+        assert left == []  # batch-fetched: the N+1 is gone
+    else:
+        # Still one read per item (now concurrent): no fix to offer again.
+        assert all(f.fix is None or "concurrently" not in f.fix.title for f in left)
+    run_fix(project, [RULE], unsafe=True)
+    assert path.read_text() == _module(after), "a second --fix must change nothing"
+
+
+def test_safe_only_fix_leaves_an_unsafe_batch_alone(tmp_path):
+    before = CASES["a loop that patches the documents it reads: unsafe, and the title says why"][0]
+    project = write_project(tmp_path / "app", {"feed.ts": _module(before)})
+    run_fix(project, [RULE])
+    assert (project / "convex" / "feed.ts").read_text() == _module(before)
+
+
+REFUSED = {
+    "break": ("if (total > 3) break;", "the loop can stop early (`break`)"),
+    "return": ("if (total > 3) return [out, total];", "the loop body returns from the function"),
+    "var": ("var seen = 1;", "a `var` in the loop body"),
+    "update from an awaited value": ("total += (await loadAuthor(ctx, post.authorId)).n;", "`total` is updated from an awaited value"),
+    # The result would come out in the order the iterations finish.
+    "an outer array filled in order": ("out.push(post.status);", "the loop fills `out` in order (`.push`)"),
+    "an outer Map filled in order": ("byStatus.set(post.status, post);", "the loop fills `byStatus` in order (`.set`)"),
+    "an outer variable assigned": ("last = post.status;", "the loop assigns `last`"),
+}
+
+
+@pytest.mark.parametrize("name", list(REFUSED))
+def test_no_concurrent_rewrite_when_the_common_case_would_change(tmp_path, name):
+    statement, _ = REFUSED[name]
+    module = _module(
+        f"""
+        async function loadAuthor(ctx: any, id: any) {{
+          return await ctx.db.get(id);
+        }}
+        export const names = query({{
+          args: {{}},
+          handler: async (ctx) => {{
+            const posts = await ctx.db.query("posts").take(20);
+            const out: string[] = [];
+            const byStatus = new Map();
+            let total = 0;
+            let last = "";
+            for (const post of posts) {{
+              {statement}
+              const author = await loadAuthor(ctx, post.authorId);
+              total += author.name.length;
+            }}
+            return [out, total, byStatus, last];
+          }},
+        }});
+        """
+    )
+    project = write_project(tmp_path / "app", {"feed.ts": module})
+    (finding,) = _findings(project)
+    assert finding.fix is None and not finding.alternatives
+    assert "Not batch-fetched automatically: the read is inside `loadAuthor`" in finding.message
+    assert REFUSED[name][1] in _concurrent_refusal(project)
+
+
+def test_partial_batch_offers_the_concurrent_rewrite_as_an_alternative(tmp_path):
+    module = _module(
+        """
+        async function loadAuthor(ctx: any, id: any) {
+          return await ctx.db.get(id);
+        }
+        export const names = query({
+          args: {},
+          handler: async (ctx) => {
+            const posts = await ctx.db.query("posts").take(20);
+            let both = 0;
+            for (const post of posts) {
+              const org = await ctx.db.get(post.orgId);
+              const author = await loadAuthor(ctx, post.authorId);
+              if (org && author) both++;
+            }
+            return both;
+          },
+        });
+        """
+    )
+    project = write_project(tmp_path / "app", {"feed.ts": module})
+    (finding,) = _findings(project)
+    assert finding.fix is not None and finding.fix.applicability is Applicability.SAFE
+    assert [a.title.split(" (")[0] for a in finding.alternatives] == ["Run the iterations concurrently with `Promise.all`"]
+    assert all(a.edits for a in finding.alternatives)
+
+
+def _concurrent_refusal(project) -> str:
+    """Why the one loop of `feed.ts` gets no concurrent rewrite (the builder's own reason)."""
+    from convex_xray.engine.config import Config
+    from convex_xray.engine.context import RuleContext
+    from convex_xray.rules.support.concurrent_loop import concurrent_loop_fix
+
+    workspace, _ = check_project(project, select=[RULE])
+    model = workspace.model(project / "convex" / "feed.ts")
+    assert model is not None
+    call = next(c for c in model.helper_calls if c.loops)
+    reason = concurrent_loop_fix(RuleContext(workspace, Config(), model), call.loops[-1])
+    assert isinstance(reason, str)
+    return reason
