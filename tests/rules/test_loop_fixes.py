@@ -44,7 +44,9 @@ CASES = {
             const posts = await ctx.db.query("posts").take(20);
             const authorIds = [...new Set(posts.map((post) => post.authorId))];
             const authors = await Promise.all(authorIds.map((id) => ctx.db.get(id)));
-            const authorsById = new Map(authors.filter((doc) => doc !== null).map((doc) => [doc._id, doc]));
+            const authorsById = new Map(
+              authors.filter((doc) => doc !== null).map((doc) => [doc._id, doc]),
+            );
             for (const post of posts) {
               const author = authorsById.get(post.authorId) ?? null;
               await ctx.db.insert("comments", { postId: post._id, authorId: post.authorId, body: author?.name ?? "" });
@@ -74,8 +76,17 @@ CASES = {
           handler: async (ctx) => {
             const posts = await ctx.db.query("posts").take(20);
             const postIdKeys = [...new Set(posts.map((post) => post._id))];
-            const commentsResults = await Promise.all(postIdKeys.map((key) => ctx.db.query("comments").withIndex("by_postId", (q) => q.eq("postId", key)).collect()));
-            const commentsByPostId = new Map(postIdKeys.map((key, i) => [key, commentsResults[i]]));
+            const commentsResults = await Promise.all(
+              postIdKeys.map((key) =>
+                ctx.db
+                  .query("comments")
+                  .withIndex("by_postId", (q) => q.eq("postId", key))
+                  .collect(),
+              ),
+            );
+            const commentsByPostId = new Map(
+              postIdKeys.map((key, i) => [key, commentsResults[i]]),
+            );
             for (const post of posts) {
               const comments = commentsByPostId.get(post._id) ?? [];
               await ctx.db.patch(post._id, { status: comments.length > 0 ? "active" : "quiet" });
@@ -106,7 +117,9 @@ CASES = {
             const posts = await ctx.db.query("posts").take(20);
             const authorIds = [...new Set(posts.map((post) => post.authorId))];
             const authors = await Promise.all(authorIds.map((id) => ctx.db.get(id)));
-            const authorsById = new Map(authors.filter((doc) => doc !== null).map((doc) => [doc._id, doc]));
+            const authorsById = new Map(
+              authors.filter((doc) => doc !== null).map((doc) => [doc._id, doc]),
+            );
             for (const post of posts) {
               const author = authorsById.get(post.authorId) ?? null;
               await ctx.db.patch(post.authorId, { name: (author?.name ?? "") + "!" });
@@ -136,8 +149,17 @@ CASES = {
           handler: async (ctx) => {
             const posts = await ctx.db.query("posts").take(20);
             const postIdKeys = [...new Set(posts.map((post) => post._id))];
-            const commentsResults = await Promise.all(postIdKeys.map((key) => ctx.db.query("comments").withIndex("by_postId", (q) => q.eq("postId", key)).first()));
-            const commentsByPostId = new Map(postIdKeys.map((key, i) => [key, commentsResults[i]]));
+            const commentsResults = await Promise.all(
+              postIdKeys.map((key) =>
+                ctx.db
+                  .query("comments")
+                  .withIndex("by_postId", (q) => q.eq("postId", key))
+                  .first(),
+              ),
+            );
+            const commentsByPostId = new Map(
+              postIdKeys.map((key, i) => [key, commentsResults[i]]),
+            );
             for (const post of posts) {
               const first = commentsByPostId.get(post._id) ?? null;
               if (first === null) await ctx.db.insert("comments", { postId: post._id, authorId: post.authorId, body: "" });

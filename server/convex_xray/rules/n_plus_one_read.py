@@ -245,10 +245,6 @@ def _loop_finding(ctx: RuleContext, group: list[tuple[Event, tuple[Loop, ...], s
     for event, *_ in group:
         if isinstance(event, HelperCall):
             reasons[event.node.id] = f"the read is inside `{event.callee}`"
-    message = (
-        f"{what} {verb} once per {loop_phrase(ctx.source, loops)}, {mode}: {reads_phrase}, "
-        f"{cost.explain()}. {_advice(group, fix)}"
-    )
     alternatives: list[Fix] = []
     if reasons and any(event.awaited for event, *_ in group):
         # Where a read cannot be batch-fetched, the iterations can at least wait together.
@@ -261,6 +257,10 @@ def _loop_finding(ctx: RuleContext, group: list[tuple[Event, tuple[Loop, ...], s
                 fix = concurrent
             else:
                 alternatives.append(concurrent)
+    message = (
+        f"{what} {verb} once per {loop_phrase(ctx.source, loops)}, {mode}: {reads_phrase}, "
+        f"{cost.explain()}. {_advice(group, fix)}"
+    )
     first_reason = reasons.get(first.node.id)
     if first_reason is not None:
         message += f" Not batch-fetched automatically: {first_reason}."
@@ -290,9 +290,14 @@ def _loop_finding(ctx: RuleContext, group: list[tuple[Event, tuple[Loop, ...], s
     )
 
 
+CONCURRENT_TITLE = "Run the iterations concurrently"
+
+
 def _advice(group: list[tuple[Event, tuple[Loop, ...], str, Related | None, int]], fix: Fix | None) -> str:
     """What to do, in the words of the fix offered: reads by id are batch-fetched, per-item
     queries are prefetched by key (the message and the quick fix name the same thing)."""
+    if fix is not None and fix.title.startswith(CONCURRENT_TITLE):
+        return "Batch the reads by key before the loop, or at least wait for them together (the fix)."
     if fix is not None:
         prefetch = fix.title.startswith("Prefetch")
     else:
