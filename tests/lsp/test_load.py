@@ -4,7 +4,11 @@ client has already replaced), requests cancelled by the client are answered as c
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import inspect
 import random
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from lsprotocol import types
@@ -63,6 +67,27 @@ async def test_a_burst_of_edits_publishes_only_the_settled_version(start, tmp_pa
     assert len(versions) <= 2  # the fast check, and at most one reconcile that changed it
 
 
+@contextlib.contextmanager
+def _one_write(protocol, await_later: list[asyncio.Future[Any]]) -> Iterator[None]:
+    """Hold what the client sends inside the block and write it to the server at once
+    (`await_later` gets the write to await, for writers that are coroutines)."""
+    writer = protocol.writer
+    held: list[bytes] = []
+
+    class Holder:
+        def write(self, data: bytes) -> None:
+            held.append(data)
+
+    protocol.writer = Holder()
+    try:
+        yield
+    finally:
+        protocol.writer = writer
+        result = writer.write(b"".join(held))
+        if inspect.isawaitable(result):
+            await_later.append(asyncio.ensure_future(result))
+
+
 async def _cancelled(session, busy_uri: str, method: str, params, msg_id: str):
     """Keep the server busy (an edit of a long document, then a pull that checks it), send
     `method` and cancel it straight away, as an editor does when the user moves on; the
@@ -74,8 +99,14 @@ async def _cancelled(session, busy_uri: str, method: str, params, msg_id: str):
     busy = session.client.text_document_diagnostic_async(
         types.DocumentDiagnosticParams(text_document=types.TextDocumentIdentifier(uri=busy_uri))
     )
-    future = asyncio.wrap_future(protocol.send_request(method, params, msg_id=msg_id))
-    protocol.notify(types.CANCEL_REQUEST, types.CancelParams(id=msg_id))
+    # The request and its cancellation leave in one write, so the server reads them in one
+    # chunk: its reader notes the cancellation before the loop can dispatch the request,
+    # however the machine schedules the two processes (no race against the busy check).
+    writes: list[asyncio.Future[Any]] = []
+    with _one_write(protocol, writes):
+        future = asyncio.wrap_future(protocol.send_request(method, params, msg_id=msg_id))
+        protocol.notify(types.CANCEL_REQUEST, types.CancelParams(id=msg_id))
+    await asyncio.gather(*writes)
     await asyncio.wait_for(busy, TIMEOUT)
     try:
         return await asyncio.wait_for(future, TIMEOUT)
