@@ -1,6 +1,7 @@
 import { ConvexError, v } from "convex/values";
 import { authedMutation, authedQuery } from "./lib/functions";
 import { recordAudit } from "./model/audit";
+import { resolvePlayer } from "./model/players";
 import { assertRole, assertSameOrg } from "./model/users";
 
 /** The teams a player is (or was) enrolled in, newest first. */
@@ -62,5 +63,70 @@ export const enroll = authedMutation({
       entityId: enrollmentId,
     });
     return enrollmentId;
+  },
+});
+
+/**
+ * Logs one audit entry per active player of a team. The loop writes (to
+ * auditLog) and reads players: the writes never touch what is read, so the
+ * per-player read can be batch-fetched safely.
+ */
+export const auditRoster = authedMutation({
+  args: { teamId: v.id("teams") },
+  handler: async (ctx, args) => {
+    assertRole(ctx.user, ["admin"]);
+    const team = await ctx.db.get(args.teamId);
+    if (team === null) {
+      throw new ConvexError("Unknown team");
+    }
+    assertSameOrg(ctx.user, team.orgId);
+    const active = await ctx.db
+      .query("enrollments")
+      .withIndex("by_teamId_and_status", (q) => q.eq("teamId", args.teamId).eq("status", "active"))
+      .take(50);
+    let logged = 0;
+    for (const enrollment of active) {
+      const player = await ctx.db.get(enrollment.playerId);
+      if (player === null) continue;
+      await ctx.db.insert("auditLog", {
+        orgId: team.orgId,
+        actorId: ctx.user._id,
+        action: "roster.audit",
+        entityType: "players",
+        entityId: player._id,
+        createdAt: 0,
+      });
+      logged++;
+    }
+    return logged;
+  },
+});
+
+/**
+ * Withdraws the pending enrollments of a team whose player no longer resolves
+ * (read through a helper, so it cannot be batch-fetched; the iterations can
+ * run concurrently instead).
+ */
+export const withdrawUnresolved = authedMutation({
+  args: { teamId: v.id("teams") },
+  handler: async (ctx, args) => {
+    assertRole(ctx.user, ["admin"]);
+    const team = await ctx.db.get(args.teamId);
+    if (team === null) {
+      throw new ConvexError("Unknown team");
+    }
+    assertSameOrg(ctx.user, team.orgId);
+    const pending = await ctx.db
+      .query("enrollments")
+      .withIndex("by_teamId_and_status", (q) => q.eq("teamId", args.teamId).eq("status", "pending"))
+      .take(50);
+    let withdrawn = 0;
+    for (const enrollment of pending) {
+      const player = await resolvePlayer(ctx, { orgId: team.orgId, playerId: enrollment.playerId });
+      if (player !== null && player.jerseyNumber !== undefined) continue;
+      await ctx.db.patch(enrollment._id, { status: "withdrawn" });
+      withdrawn++;
+    }
+    return withdrawn;
   },
 });

@@ -164,6 +164,10 @@ export const CASES: Case[] = [
   { fn: "enrollments:forPlayer", kind: "query", label: "Jonny", as: "pat", args: (f) => ({ playerId: f.p1 }) },
   { fn: "enrollments:forPlayer", kind: "query", label: "Zoe", as: "maria", args: (f) => ({ playerId: f.p6 }) },
   { fn: "enrollments:enroll", kind: "mutation", as: "adminA", args: (f) => ({ teamId: f.lions, playerId: f.p9 }) },
+  // A loop that writes another table (batch-fetch stays safe), over a roster with a repeated and a deleted player.
+  { fn: "enrollments:auditRoster", kind: "mutation", label: "Lions", as: "adminA", args: (f) => ({ teamId: f.lions }) },
+  // A helper read in a loop that writes: the unsafe concurrent rewrite.
+  { fn: "enrollments:withdrawUnresolved", kind: "mutation", label: "Tigers", as: "adminA", args: (f) => ({ teamId: f.tigers }) },
   {
     fn: "enrollments:enroll",
     kind: "mutation",

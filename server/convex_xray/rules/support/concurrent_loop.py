@@ -177,7 +177,7 @@ def concurrent_loop_fix(ctx: RuleContext, loop: Loop) -> Fix | str:
     edits.append(Edit(ctx.path, body.end_byte, node.end_byte, "))" + source.style.semi))
     writes = bool(_WRITES.search(text_of(body)))
     difference = (
-        "iterations overlap, so one no longer sees an earlier one's writes, and writes, pushes and errors may come in another order"
+        "iterations overlap, so one no longer sees an earlier one's writes, and writes, counters and errors may come in another order"
         if writes
         else "side effects such as counters and logs may come in another order, and every iteration starts even if one throws"
     )
