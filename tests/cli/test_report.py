@@ -296,3 +296,15 @@ def test_the_cost_sizes_of_the_config_are_the_ones_stated(project: Path, tmp_pat
     assert summary["cost_available"]
     assert "a table read with no index range (`table`) 2,000" in summary["assumptions"]
     assert any("(`per-tenant`) 500" in a for a in summary["assumptions"])
+
+
+def test_a_shortened_message_never_ends_inside_a_code_span():
+    """An unclosed backtick in a Markdown list item turns the rest of the comment into code."""
+    from convex_xray.cli.report.markdown import short
+
+    message = "Full table scan: every `users` document is read. Bound the read with `.take(n)` / `.paginate()` or query an index range."
+    for limit in range(20, len(message)):
+        cut = short(message, limit)
+        assert cut.count("`") % 2 == 0, cut
+        assert len(cut) <= limit and cut.endswith("…")
+    assert short(message, len(message)) == message

@@ -122,6 +122,10 @@ def cost_of(finding: Finding) -> dict[str, Any] | None:
     return data if isinstance(data, dict) and isinstance(data.get("reads"), int) else None
 
 
+# The saving note of a batch fix for a loop that awaited each item in turn.
+FEWER_WAITS = "same reads or fewer (repeated ids read once), fetched together: one wait instead of one per item"
+
+
 def _saving(finding: Finding, reads: int | None, unit: str) -> tuple[int | None, str, list[str]]:
     """Reads per call the finding's fix removes, what the fix changes in words, and what
     the estimate assumes. Only index and bound fixes change how many documents are read."""
@@ -141,7 +145,11 @@ def _saving(finding: Finding, reads: int | None, unit: str) -> tuple[int | None,
         after = min(reads, TAKE_BOUND)
         return reads - after, f"`.take({TAKE_BOUND})` bounds the read at {after} (review: it drops the rest)", []
     if rule == "n-plus-one-read":
-        return (0 if reads is not None else None), "same reads, fetched concurrently: one wait instead of one per item", []
+        # The message says how the loop runs; only a loop that awaits each item in turn gains
+        # waits from a batch (a Promise.all loop already waits once).
+        if "sequentially (each waits" in finding.message:
+            return (0 if reads is not None else None), FEWER_WAITS, []
+        return (0 if reads is not None else None), "the loop already reads concurrently: a batch reads repeated ids once and keeps the reads out of the loop", []
     if rule == "n-plus-one-call":
         return None, "one function call (or inlined helper) instead of one per item", []
     if rule == "sequential-scheduling":

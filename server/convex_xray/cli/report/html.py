@@ -7,7 +7,16 @@ import re
 from html import escape
 
 from convex_xray.cli.report.charts import Bar, bar_chart, compact
-from convex_xray.cli.report.markdown import cost_text, entry_cost, saved_text, serves_text, short
+from convex_xray.cli.report.markdown import (
+    FIX_LEGEND,
+    FORMULA_NOTE,
+    cost_text,
+    entry_cost,
+    no_removals,
+    saved_text,
+    serves_text,
+    short,
+)
 from convex_xray.cli.report.model import Report
 
 FILES_CHART = 12  # files shown in the findings-by-file chart
@@ -120,6 +129,7 @@ def _summary(report: Report) -> str:
         out.append(f"<li>Production insights: {_e(s.insights)}.</li>")
     if s.assumptions:
         out.append("<li>Assumptions where the code does not state a size (change them under <code>[cost]</code> in convex-xray.toml): " + "; ".join(_inline(a) for a in s.assumptions) + ".</li>")
+        out.append(f"<li>Reading the formulas: {_inline(FORMULA_NOTE)}</li>")
     out.append(f"<li>Ranking: {_e(report.ranking)}.</li></ul>")
     return "".join(out)
 
@@ -144,6 +154,7 @@ def _top(report: Report) -> str:
         [str(rank), f"<code>{_e(e.function)}</code>", f"<code>{_e(e.rel_path)}:{e.line}-{e.end_line}</code>", _e(e.kind), str(len(e.problems)), _e(entry_cost(e)), _e(saved_text(e)), _e(e.fix)]
         for rank, e in enumerate(report.top, 1)
     ]
+    out.append(f"<p>{_inline(FIX_LEGEND)}</p>")
     out.append(_table(["#", "Function", "Where", "Kind", "Problems", "Cost per call", "Fix saves", "Fix"], rows, frozenset({0, 4}), frozenset({1, 2})))
     for rank, entry in enumerate(report.top, 1):
         out.append(f"<h3>{rank}. <code>{_e(entry.function)}</code> — <code>{_e(entry.rel_path)}</code> lines {entry.line}-{entry.end_line}</h3>")
@@ -175,7 +186,7 @@ def _schema(report: Report) -> str:
         rows = [[f"<code>{_e(c.table)}</code>", f"<code>{_e(c.name)}</code>", ", ".join(f"<code>{_e(f)}</code>" for f in c.fields) or "—", _inline(c.reason)] for c in report.indexes_remove]
         out.append(_table(["Table", "Name", "Fields", "Why"], rows))
     else:
-        out.append("<p>None.</p>")
+        out.append(f"<p>{_inline(no_removals(report))}</p>")
     return "".join(out)
 
 

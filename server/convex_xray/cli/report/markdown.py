@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from convex_xray.cli.report.build import FEWER_WAITS
 from convex_xray.cli.report.model import FunctionEntry, Problem, Report
 
 # GitHub rejects comments over 65,536 characters; the file list is cut to stay under it.
@@ -16,8 +17,17 @@ def cell(text: str) -> str:
 
 
 def short(text: str, limit: int = _MESSAGE) -> str:
+    """`text` cut to `limit` characters at a word boundary, never inside a code span (an
+    unclosed backtick would turn the rest of the line, or the page, into code)."""
     text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    if " " in cut[limit // 2 :]:
+        cut = cut[: cut.rindex(" ")]
+    if cut.count("`") % 2:
+        cut = cut[: cut.rindex("`")]
+    return cut.rstrip(" ,;:(") + "…"
 
 
 def number(value: int | None) -> str:
@@ -40,7 +50,7 @@ def entry_cost(entry: FunctionEntry) -> str:
     if entry.reads_per_call is not None:
         parts.append(f"~{entry.reads_per_call:,} reads/call")
     if entry.calls_per_call is not None:
-        parts.append(f"~{entry.calls_per_call:,} calls/call")
+        parts.append(f"~{entry.calls_per_call:,} function calls/call")
     if not parts:
         per_item = sum(1 for p in entry.problems if p.per_item)
         return f"no cost estimate ({per_item} per-item read/call site{'s' if per_item != 1 else ''})"
@@ -55,8 +65,49 @@ def saved_text(entry: FunctionEntry) -> str:
     if entry.saved_reads_per_call is None:
         return "not estimated"
     if entry.saved_reads_per_call == 0:
-        return "0 reads/call (fewer waits)"
+        waits = any(p.saving_note == FEWER_WAITS for p in entry.problems)
+        return "0 reads/call (fewer waits)" if waits else "0 reads/call"
     return f"~{entry.saved_reads_per_call:,} reads/call"
+
+
+# The notation of each problem's estimate (engine/cost.py's formulas), said once per report.
+FORMULA_NOTE = (
+    "`N(teams of one orgId) x 2 = 400 reads` means: for each of the N teams of one org, 2 reads, "
+    "with N as assumed above; growth says what N grows with (per-parent: one document's children, "
+    "per-tenant: one org/team/club, whole-table: the table, bounded: a limit in the code)."
+)
+
+
+FIX_LEGEND = "Fix counts the function's problems by the fix offered: safe (`--fix` applies it), to review (`--fix --unsafe-fixes`), manual (no automatic fix)."
+
+
+def savings_sentence(report: Report) -> str:
+    """Reads per call of the Top N, summed, before and after their fixes, said plainly when
+    the fixes do not lower it (batching keeps the reads; scans need an index or a bound)."""
+    s = report.summary
+    assert s.reads_before is not None
+    head = f"one call of each of the top {len(report.top)} functions reads ~{s.reads_before:,} documents in all"
+    if s.reads_after is None:
+        return f"{head}; what their fixes save is not estimated."
+    if s.reads_after >= s.reads_before:
+        return (
+            f"{head}; their fixes do not lower that (they batch reads or bound waits; the scans "
+            "need an index range or pagination, written by hand: see each function below)."
+        )
+    return f"{head}; after their fixes, ~{s.reads_after:,} (~{s.reads_before - s.reads_after:,} fewer)."
+
+
+def no_removals(report: Report) -> str:
+    """Why the remove table is empty: no index rule fired, or each finding says why its
+    index is kept (a query relies on its order, its name is computed)."""
+    kept = sum(i.count for phase in report.phases for i in phase.items if i.rule in ("unused-index", "redundant-index"))
+    if not kept:
+        return "None: every index is used by a query and none is a prefix of another."
+    return (
+        f"None that is safe to remove automatically: the {kept} `unused-index` / `redundant-index` "
+        "findings (under Fix phases) each say why their index is kept for now, e.g. a query "
+        "relies on its order or an index name is computed."
+    )
 
 
 def rule_link(slug: str) -> str:
@@ -103,18 +154,19 @@ def _summary(report: Report) -> list[str]:
         f"- **Findings**: {s.findings} ({tiers}); {report.ranked} functions have performance problems, {len(report.bugs)} functional bugs.",
     ]
     if s.cost_available:
-        worst = [e for e in report.top if e.reads_per_call is not None][:3]
+        # The most reads per call, whatever the rank (the Top N weighs reads by how often a function runs).
+        worst = sorted((e for e in report.top if e.reads_per_call is not None), key=lambda e: -(e.reads_per_call or 0))[:3]
         if worst:
-            lines.append("- **Worst functions** (estimated database reads per call): " + ", ".join(f"`{e.function}` ~{e.reads_per_call:,}" for e in worst) + ".")
+            lines.append("- **Most reads in one call** (estimated, among the top functions): " + ", ".join(f"`{e.function}` ~{e.reads_per_call:,}" for e in worst) + ".")
         if s.reads_before is not None:
-            after = f"~{s.reads_after:,}" if s.reads_after is not None else "not estimated"
-            lines.append(f"- **What the fixes would save**: the top {len(report.top)} functions read ~{s.reads_before:,} documents per call between them; after their fixes, {after}.")
+            lines.append(f"- **What the fixes would save**: {savings_sentence(report)}")
     else:
         lines.append("- **No cost estimate**: the engine did not estimate reads per call for these findings, so the top is ordered by severity, how often the function runs and the reads repeated per loop item; no saving is claimed.")
     if s.insights:
         lines.append(f"- **Production insights**: {s.insights}.")
     if s.assumptions:
         lines.append("- **Assumptions** where the code does not state a size (change them under `[cost]` in convex-xray.toml): " + "; ".join(s.assumptions) + ".")
+        lines.append(f"- **Reading the formulas**: {FORMULA_NOTE}")
     lines.append(f"- **Ranking**: {report.ranking}.")
     return lines
 
@@ -140,6 +192,8 @@ def _top(report: Report, detailed: int | None = None) -> list[str]:
     if not report.top:
         return [*lines, "No performance problems found."]
     lines += [
+        FIX_LEGEND,
+        "",
         "| # | Function | Where | Kind | Problems | Cost per call | Fix saves | Fix |",
         "|---:|---|---|---|---:|---|---|---|",
     ]
@@ -157,7 +211,7 @@ def _top(report: Report, detailed: int | None = None) -> list[str]:
             fix = f" Fix ({problem.fix}): {problem.fix_title}." if problem.fix_title else " No automatic fix."
             saving = f" Saves: {problem.saving_note}." if problem.saving_note else ""
             lines.append(
-                f"- line {problem.line}: {rule_link(problem.rule)} ({problem.severity}, {cost_text(problem)}) {short(problem.message, 240)}{fix}{saving}"
+                f"- line {problem.line}: {rule_link(problem.rule)} ({problem.severity}, {cost_text(problem)}) {short(problem.message, 400)}{fix}{saving}"
             )
             for assumption in problem.assumptions:
                 lines.append(f"  - assumption: {assumption}")
@@ -184,7 +238,7 @@ def _schema(report: Report) -> list[str]:
             lines.append(f"| `{change.table}` | `{change.name}` | {fields} | {cell(change.reason)} |")
         lines += _more(len(report.indexes_remove), "indexes to remove")
     else:
-        lines.append("None: every index is used by a query and none is a prefix of another.")
+        lines.append(no_removals(report))
     return lines
 
 
