@@ -94,7 +94,7 @@ META = RuleMeta(
     code="CX202",
     slug="filter-on-query",
     severity=Severity.WARNING,
-    summary="`.filter()` on a DB query that an index could replace",
+    summary="`.filter()` on a database query that an index could replace",
     fix=FixAvailability.SOMETIMES,
 )
 

@@ -58,7 +58,7 @@ META = RuleMeta(
     code="CX102",
     slug="n-plus-one-call",
     severity=Severity.WARNING,
-    summary="`ctx.runQuery/runMutation/runAction` per iteration, also through helpers",
+    summary="`ctx.runQuery/runMutation/runAction` once per item of a loop, also through helpers",
     fix=FixAvailability.SOMETIMES,
 )
 

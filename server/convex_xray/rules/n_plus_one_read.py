@@ -95,7 +95,7 @@ META = RuleMeta(
     code="CX101",
     slug="n-plus-one-read",
     severity=Severity.WARNING,
-    summary="DB reads per iteration (loops, per-item callbacks, Promise.all(map)), also through helpers",
+    summary="database reads once per item of a loop or callback (also `Promise.all(xs.map(...))` and through helpers)",
     fix=FixAvailability.SOMETIMES,
 )
 

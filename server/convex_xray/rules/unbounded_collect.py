@@ -72,7 +72,7 @@ META = RuleMeta(
     code="CX201",
     slug="unbounded-collect",
     severity=Severity.WARNING,
-    summary="`.collect()` on a DB query; ranked by risk (sliced, counted, JS-filtered, in a loop)",
+    summary="`.collect()` on a database query, ranked by risk (sliced, counted, filtered in JavaScript, in a loop)",
     fix=FixAvailability.SOMETIMES,
 )
 
