@@ -126,3 +126,27 @@ def test_vendored_folders_inside_an_app_are_not_checked(tmp_path):
     write(tmp_path, "convex/vendors.ts")  # near miss: a file, not a vendored folder
     workspace = Workspace(discover(tmp_path), base=tmp_path)
     assert sorted(p.relative_to(tmp_path.resolve()).as_posix() for p in workspace.files()) == ["convex/a.ts", "convex/vendors.ts"]
+
+
+def test_a_vendored_test_suite_under_a_tests_folder_is_never_an_app_root(tmp_path):
+    write(tmp_path, "convex/a.ts")
+    # a copied convex-test suite: its own schema and functions, tests beside them
+    write(tmp_path, "tests/convex-suite/convex/schema.ts", SCHEMA)
+    write(tmp_path, "tests/convex-suite/convex/queries.ts")
+    write(tmp_path, "tests/convex-suite/convex/queries.test.ts", 'import { convexTest } from "convex-test";\n')
+    # a suite that only names its files as tests
+    write(tmp_path, "test/harness/schema.ts", SCHEMA)
+    write(tmp_path, "test/harness/mutations.spec.ts", "export {};\n")
+    # near miss: an app under a tests folder with no test in it (an e2e target app) is a root
+    write(tmp_path, "tests/e2e-app/convex/schema.ts", SCHEMA)
+    write(tmp_path, "tests/e2e-app/convex/fns.ts")
+    # near miss: tests next to a real app, outside any tests folder, keep the app a root
+    write(tmp_path, "apps/web/convex/schema.ts", SCHEMA)
+    write(tmp_path, "apps/web/convex/fns.test.ts", 'import { convexTest } from "convex-test";\n')
+    assert found(tmp_path) == [("apps/web/convex", "app"), ("convex", "app"), ("tests/e2e-app/convex", "app")]
+
+
+def test_checking_the_test_suite_folder_itself_still_checks_it(tmp_path):
+    write(tmp_path, "tests/convex/schema.ts", SCHEMA)
+    write(tmp_path, "tests/convex/a.test.ts", 'import { convexTest } from "convex-test";\n')
+    assert [r.path for r in discover(tmp_path / "tests" / "convex")] == [(tmp_path / "tests" / "convex").resolve()]

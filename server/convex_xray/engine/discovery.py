@@ -119,6 +119,12 @@ def looks_like_root(directory: Path) -> bool:
     return any((directory / name).is_file() for name in SCHEMA_NAMES) or (directory / "_generated").is_dir()
 
 
+def looks_like_candidate(directory: Path) -> bool:
+    """A folder the walk might take as a root (only those are asked whether they are a test
+    suite, so ordinary folders cost no extra reads)."""
+    return directory.name == "convex" or looks_like_root(directory) or config_file(directory) is not None or (directory / "convex.json").is_file()
+
+
 def config_file(directory: Path) -> Path | None:
     for name in CONFIG_NAMES:
         if (directory / name).is_file():
@@ -193,6 +199,38 @@ def has_function_shape(directory: Path) -> bool:
     return any(_SHAPE.search(head) for _, head in _source_heads(directory))
 
 
+# Folders that hold a project's tests: a Convex folder below one of them that is itself a
+# test suite (a copied convex-test suite with its own schema) is not the user's backend.
+TEST_DIRS = frozenset({"tests", "test", "__tests__", "spec", "specs"})
+_TEST_FILE = re.compile(r"\.(?:test|spec)\.[cm]?[jt]sx?$")
+_TEST_HARNESS = (b'from "convex-test"', b"from 'convex-test'")
+
+
+def test_suite_reason(directory: Path, top: Path) -> str | None:
+    """Why `directory` is a test suite rather than an app, if it is: it sits below a test
+    folder of the tree checked (`tests/convex`, `test/fixtures/convex`) and its files are
+    tests (named `*.test.*`/`*.spec.*`, or importing `convex-test`). Only the path below `top`
+    counts: a project that lives under a folder named `tests/` is still an app, and so is a
+    Convex folder under `tests/` with no test in it (an e2e app)."""
+    if not directory.is_relative_to(top):
+        return None
+    parts = directory.relative_to(top).parts
+    folder = next((part for part in parts if part in TEST_DIRS), None)
+    if folder is None:
+        return None
+    for _, head in _source_heads(directory):
+        if any(marker in head for marker in _TEST_HARNESS):
+            return f"a convex-test suite under {folder}/"
+    for entry in walk_dirs(directory, 30):
+        try:
+            names = [e.name for e in os.scandir(entry)]
+        except OSError:
+            continue
+        if any(_TEST_FILE.search(name) for name in names):
+            return f"a test suite under {folder}/"
+    return None
+
+
 _GENERATED_IMPORT = re.compile(rb"""from\s+["']([^"']*?)/_generated/[\w.]+["']""")
 
 
@@ -262,6 +300,9 @@ def discover(start: Path) -> list[FoundRoot]:
             if name is not None:
                 packages.setdefault(name, directory)
             if directory != start and library_reason(directory, start) is not None:
+                skipped.add(directory)
+                continue
+            if directory != start and directory not in roots and looks_like_candidate(directory) and test_suite_reason(directory, start):
                 skipped.add(directory)
                 continue
             if any(directory.is_relative_to(r) for r in roots):

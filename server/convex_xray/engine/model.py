@@ -13,6 +13,7 @@ from pathlib import Path
 from tree_sitter import Node
 
 from convex_xray.engine.source import SourceFile
+from convex_xray.engine.syntax import number_value
 
 
 class FunctionKind(enum.Enum):
@@ -161,16 +162,11 @@ class QueryChain:
 
     @property
     def take_count(self) -> int | None:
+        """`.take(1000)`, `.take(10_000)`, or `.take(LIMIT)` with `const LIMIT = 1000` in scope."""
         step = self.terminal_step
         if step is None or step.method != "take":
             return None
-        arg = step.arg(0)
-        if arg is not None and arg.type == "number":
-            try:
-                return int(float(arg.text.decode().replace("_", "")))  # type: ignore[union-attr]
-            except ValueError:
-                return None
-        return None
+        return number_value(step.arg(0))
 
     @property
     def is_bounded(self) -> bool:
@@ -212,6 +208,7 @@ class DbRead(Event):
     id_node: Node | None = None
     chain: QueryChain | None = None
     label: str = ""  # how to name a read not spelt `ctx.db…` (Convex Ents: `ctx.table("t").getX(…)`)
+    paginate: Node | None = None  # Convex Ents: the `.paginate(…)` call ending this read's chain
 
     @property
     def is_page_read(self) -> bool:

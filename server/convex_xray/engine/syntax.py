@@ -151,3 +151,46 @@ def descendants(node: Node) -> Iterable[Node]:
         current = stack.pop()
         yield current
         stack.extend(current.children)
+
+
+_SCOPE_FUNCTIONS = frozenset(
+    {"arrow_function", "function_expression", "function_declaration", "method_definition", "generator_function", "generator_function_declaration"}
+)
+
+
+def number_value(node: Node | None) -> int | None:
+    """The integer a number literal spells (`1000`, `10_000`, `1e3`), or the literal a `const`
+    in scope binds an identifier to (`const LIMIT = 1000; … .take(LIMIT)`). A name bound by a
+    parameter or a `let` on the way out, or not found, has no known value."""
+    node = unwrap(node)
+    if node is None:
+        return None
+    if node.type == "number":
+        try:
+            return int(float(text_of(node).replace("_", "")))
+        except ValueError:
+            return None
+    if node.type != "identifier":
+        return None
+    name = text_of(node)
+    scope = node.parent
+    while scope is not None:
+        if scope.type in _SCOPE_FUNCTIONS:
+            for param in function_params(scope):
+                if name in pattern_names(param_pattern(param)):
+                    return None  # shadowed by a parameter: a value chosen by the caller
+        if scope.type in ("statement_block", "program", "class_body"):
+            for statement in scope.named_children:
+                if statement.type == "export_statement":
+                    statement = statement.child_by_field_name("declaration") or statement
+                if statement.type not in ("lexical_declaration", "variable_declaration"):
+                    continue
+                for declarator in statement.named_children:
+                    if declarator.type != "variable_declarator" or text_of(declarator.child_by_field_name("name")) != name:
+                        continue
+                    if text_of(statement.child_by_field_name("kind")) != "const":
+                        return None  # `let`/`var`: may change before the use
+                    value = unwrap(declarator.child_by_field_name("value"))
+                    return number_value(value) if value is not None and value.type == "number" else None
+        scope = scope.parent
+    return None

@@ -21,9 +21,13 @@ sequential) reaches `warn-score`; otherwise info.
 It stays silent for the recommended batch (`Promise.all(ids.map((id) => ctx.db.get(id)))`,
 with or without `[...new Set(ids)]`), loops over a small literal array, cursor loops in
 actions that fetch one page per iteration (`ctx.runQuery(internal.x.page, { cursor })`),
-and reads after the loop.
+batched deletes until empty (`while (true) { const batch = await q.take(n); if
+(batch.length === 0) break; … ctx.db.delete(…) }`, or `.first()` deleted one at a time:
+the loop stops on what the read returned and the deletes are the work), and reads after
+the loop.
 
-A `.paginate()` inside a loop of a query or mutation is reported as an **error**: Convex
+A `.paginate()` inside a loop of a query or mutation (on `ctx.db`, or Convex Ents'
+`ctx.table("t").paginate()` / `ent.edge("x").paginate()`) is reported as an **error**: Convex
 runs a single paginated query per execution and throws on the second one.
 
 ## Why is this bad?
@@ -148,7 +152,10 @@ def per_item_events(ctx: RuleContext, model: FileModel) -> Iterator[tuple[Event,
 
 
 def _paginates_in_loop(read: DbRead) -> bool:
-    return read.chain is not None and read.chain.terminal == "paginate" and bool(read.loops)
+    """A `.paginate()` per iteration: `ctx.db.query(…)….paginate()`, or the Convex Ents forms
+    (`ctx.table("t").paginate()`, `ent.edge("x").paginate()`)."""
+    paginates = (read.chain is not None and read.chain.terminal == "paginate") or read.paginate is not None
+    return paginates and bool(read.loops)
 
 
 def _paginate_loop_findings(ctx: RuleContext) -> Iterator[Finding]:
@@ -158,12 +165,13 @@ def _paginate_loop_findings(ctx: RuleContext) -> Iterator[Finding]:
     for read in ctx.model.reads:
         if not _paginates_in_loop(read):
             continue
-        assert read.chain is not None
         loop = read.loops[-1]
+        anchor = read.chain.root if read.chain is not None else read.node
+        what = f"`{read.table}`" if read.table else f"`{read.label}`" if read.label else "a table"
         yield ctx.finding(
             META,
-            read.chain.root,
-            f"`.paginate()` on `{read.table or 'a table'}` runs once per iteration of the "
+            anchor,
+            f"`.paginate()` on {what} runs once per iteration of the "
             f"`{loop.kind}` loop (line {line_of(ctx.source, loop.header_start)}): Convex allows a single "
             "paginated query per query/mutation execution, so the second page throws \"This query or "
             "mutation function ran multiple paginated queries\". Read one page per call and schedule "

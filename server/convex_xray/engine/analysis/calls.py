@@ -12,6 +12,7 @@ from convex_xray.engine.analysis.vocabulary import (
     STANDARD_BUILDERS,
 )
 from convex_xray.engine.model import (
+    ChainStep,
     ClientCall,
     DbRead,
     FetchCall,
@@ -212,6 +213,7 @@ class CallAnalysis(ChainAnalysis):
                 kind="ents",
                 table=table,
                 label=label,
+                paginate=_paginate_call(steps),
             )
         )
 
@@ -232,6 +234,7 @@ class CallAnalysis(ChainAnalysis):
         args = call_args(call)
         method = text_of(call.child_by_field_name("function").child_by_field_name("property"))  # type: ignore[union-attr]
         function, loops = self.context_of(call)
+        steps, _ = walk_chain_up(call)
         self.record_read(
             DbRead(
                 node=call,
@@ -241,6 +244,7 @@ class CallAnalysis(ChainAnalysis):
                 kind="ents",
                 table=None,
                 label=f"{' '.join(text_of(obj).split())}.{method}({text_of(args[0]) if args else ''})",
+                paginate=_paginate_call(steps),
             )
         )
 
@@ -311,3 +315,8 @@ class CallAnalysis(ChainAnalysis):
             )
         read = DbRead(node=call, function=function, loops=loops, awaited=self.awaited(call), kind="helper", table=table)
         self.record_read(read)
+
+
+def _paginate_call(steps: list[ChainStep]) -> Node | None:
+    """The `.paginate(…)` call among an Ents read's steps (`.edge("x").paginate(opts)`)."""
+    return next((step.call for step in steps if step.method == "paginate"), None)

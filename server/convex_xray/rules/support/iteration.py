@@ -34,6 +34,10 @@ def costly_loops(event: Event) -> tuple[Loop, ...]:
             or _waits_between(innermost.node)
         ):
             return ()
+        # Batched delete until empty: each iteration takes a bounded batch (or asks a mutation
+        # to delete one) and the loop stops on what came back. The work is the deletes.
+        if _drains(event, innermost.node):
+            return ()
     return loops
 
 
@@ -57,22 +61,27 @@ def _waits_between(loop: Node) -> bool:
     return body is not None and bool(_DELAY_CALL.search(text_of(body)))
 
 
-def _feeds_result_back(event: Event, loop: Node) -> bool:
-    """`const page = await <event>(…{ after }…)` and, in the loop, `after = page.<field>`."""
+def _result_names(event: Event, loop: Node) -> set[str]:
+    """The names `const page = await <event>` / `page = await <event>` binds inside `loop`."""
     node = event.node
     while node.parent is not None and node.parent.type in ("await_expression", "parenthesized_expression", "as_expression", "non_null_expression"):
         node = node.parent
     declarator = node.parent
     while declarator is not None and declarator.type not in ("variable_declarator", "assignment_expression"):
         if declarator.type in ("statement_block", "expression_statement") or declarator.id == loop.id:
-            return False
+            return set()
         declarator = declarator.parent
     if declarator is None:
-        return False
+        return set()
     target = declarator.child_by_field_name("name") or declarator.child_by_field_name("left")
-    if target is None:
+    return set(re.findall(r"[A-Za-z_$][\w$]*", text_of(target))) if target is not None else set()
+
+
+def _feeds_result_back(event: Event, loop: Node) -> bool:
+    """`const page = await <event>(…{ after }…)` and, in the loop, `after = page.<field>`."""
+    result_names = _result_names(event, loop)
+    if not result_names:
         return False
-    result_names = set(re.findall(r"[A-Za-z_$][\w$]*", text_of(target)))
     call_text = text_of(event.node)
     body = loop.child_by_field_name("body")
     if body is None:
@@ -86,6 +95,49 @@ def _feeds_result_back(event: Event, loop: Node) -> bool:
         ):
             return True
     return False
+
+
+_ASSIGNMENT = re.compile(r"(?<![\w$.])([A-Za-z_$][\w$]*)\s*=(?!=)\s*([^;\n]+)")
+_DELETES = re.compile(r"\.delete\(")
+_EXIT_IF = re.compile(r"\bif\s*\((.*?)\)\s*\{?\s*(?:break|return)\b", re.DOTALL)
+
+
+def _mentions(text: str, names: set[str]) -> bool:
+    return any(re.search(rf"(?<![\w$.]){re.escape(name)}(?![\w$])", text) for name in names)
+
+
+def _drains(event: Event, loop: Node) -> bool:
+    """A batched-delete loop: `while (true) { const batch = await q.take(n); if (batch.length === 0)
+    break; for (…) await ctx.db.delete(…) }`, `do { n = await ctx.runMutation(deleteBatch) } while
+    (n === size)`, `while (hasMore) { ({ hasMore } = await ctx.runMutation(…)) }`.
+
+    The loop's exit (its condition, or an `if (…) break`) depends on what this iteration got
+    back, and each iteration is a bounded batch: a `.take(n)`/`.first()` read whose documents
+    the body deletes, or a mutation/action call that does the deleting. A `.collect()` per
+    iteration is not batched and stays an N+1; a read fed by the previous one with no delete
+    (walking parent links) is a walk, not a drain."""
+    if isinstance(event, DbRead):
+        bounded = (event.chain is not None and event.chain.terminal in ("take", "first")) or (
+            event.kind == "ents" and bool(re.search(r"\.(?:first|take)\(", event.label))
+        )
+        body = loop.child_by_field_name("body")
+        if not bounded or body is None or not _DELETES.search(text_of(body)):
+            return False
+    elif not (isinstance(event, RunCall) and event.method in ("runMutation", "runAction")):
+        return False
+    names = _result_names(event, loop)
+    if not names:
+        return False
+    body = loop.child_by_field_name("body")
+    body_text = text_of(body)
+    # `hasMore = result.hasMore`, `remaining -= …`: names the result decides.
+    for match in _ASSIGNMENT.finditer(body_text):
+        if _mentions(match.group(2), names):
+            names.add(match.group(1))
+    condition = loop.child_by_field_name("condition")
+    if condition is not None and _mentions(text_of(condition), names):
+        return True
+    return any(_mentions(match.group(1), names) for match in _EXIT_IF.finditer(body_text))
 
 
 _CURSOR_WORDS = re.compile(r"\b(?:cursor|continueCursor|paginationOpts|numItems)\b")
