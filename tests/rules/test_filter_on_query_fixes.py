@@ -544,6 +544,134 @@ FILTER_CASES: dict[str, Case] = {
             ),
         },
     ),
+    "a helper whose ctx is `any`: the new range callback says `(q: any)` as the app's do": Case(
+        "filter-on-query",
+        {
+            "schema.ts": TASKS_SCHEMA,
+            "tasks.ts": query_module(
+                """
+                export async function openTasks(ctx: any, orgId: string) {
+                  return await ctx.db
+                    .query("tasks")
+                    .withIndex("by_orgId", (q: any) => q.eq("orgId", orgId))
+                    .filter((q: any) => q.eq(q.field("status"), "open"))
+                    .collect();
+                }
+                """
+            ),
+        },
+        {
+            "schema.ts": tasks_schema_plus('.index("by_orgId_and_status", ["orgId", "status"])'),
+            "tasks.ts": query_module(
+                """
+                export async function openTasks(ctx: any, orgId: string) {
+                  return await ctx.db
+                    .query("tasks")
+                    .withIndex("by_orgId_and_status", (q: any) =>
+                      q.eq("orgId", orgId).eq("status", "open"),
+                    )
+                    .collect();
+                }
+                """
+            ),
+        },
+        title="Add index `by_orgId_and_status` to `schema.ts`",
+    ),
+    "an untyped ctx and an unannotated filter: the new callback is annotated anyway": Case(
+        "filter-on-query",
+        {
+            "schema.ts": TASKS_SCHEMA,
+            "tasks.ts": query_module(
+                """
+                export async function openTasks(ctx: any, orgId: string) {
+                  return await ctx.db.query("tasks").filter((q) => q.eq(q.field("orgId"), orgId)).collect();
+                }
+                """
+            ),
+        },
+        {
+            "tasks.ts": query_module(
+                """
+                export async function openTasks(ctx: any, orgId: string) {
+                  return await ctx.db.query("tasks").withIndex("by_orgId", (q: any) => q.eq("orgId", orgId)).collect();
+                }
+                """
+            ),
+        },
+        applicability=SAFE,
+        title="Use index `by_orgId`",
+    ),
+    "a typed helper keeps `(q) =>`": Case(
+        "filter-on-query",
+        {
+            "schema.ts": TASKS_SCHEMA,
+            "tasks.ts": query_module(
+                """
+                export async function openTasks(ctx: QueryCtx, orgId: Id<"orgs">) {
+                  return await ctx.db.query("tasks").filter((q) => q.eq(q.field("orgId"), orgId)).collect();
+                }
+                """
+            ),
+        },
+        {
+            "tasks.ts": query_module(
+                """
+                export async function openTasks(ctx: QueryCtx, orgId: Id<"orgs">) {
+                  return await ctx.db.query("tasks").withIndex("by_orgId", (q) => q.eq("orgId", orgId)).collect();
+                }
+                """
+            ),
+        },
+        applicability=SAFE,
+        title="Use index `by_orgId`",
+    ),
+    "the file's style: single quotes, four spaces, no trailing comma": Case(
+        "filter-on-query",
+        {
+            "schema.ts": TASKS_SCHEMA,
+            "tasks.ts": """
+                import { query } from './_generated/server'
+
+                export const open = query({
+                    args: {},
+                    handler: async (ctx, args) => {
+                        const names = [
+                            'a',
+                            'b'
+                        ]
+                        return await ctx.db
+                            .query('tasks')
+                            .withIndex('by_orgId', (q) => q.eq('orgId', args.organisationId))
+                            .filter((q) => q.eq(q.field('status'), names[0]))
+                            .collect()
+                    }
+                })
+                """,
+        },
+        {
+            "schema.ts": tasks_schema_plus('.index("by_orgId_and_status", ["orgId", "status"])'),
+            "tasks.ts": """
+                import { query } from './_generated/server'
+
+                export const open = query({
+                    args: {},
+                    handler: async (ctx, args) => {
+                        const names = [
+                            'a',
+                            'b'
+                        ]
+                        return await ctx.db
+                            .query('tasks')
+                            .withIndex('by_orgId_and_status', (q) =>
+                                q.eq('orgId', args.organisationId).eq('status', names[0])
+                            )
+                            .collect()
+                    }
+                })
+                """,
+        },
+        title="Add index `by_orgId_and_status` to `schema.ts`",
+    ),
 }
 
 

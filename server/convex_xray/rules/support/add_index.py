@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
 
@@ -28,7 +28,9 @@ from convex_xray.engine.memo import MemoKey
 from convex_xray.engine.model import ChainStep, FilterAtom, IndexRange, IndexRef, QueryChain
 from convex_xray.engine.schema import Index, Schema, Table
 from convex_xray.engine.source import SourceFile
-from convex_xray.engine.syntax import function_params, param_pattern, string_value, text_of, unwrap
+from convex_xray.engine import style as layout
+from convex_xray.engine.syntax import function_params, param_pattern, param_type, string_value, text_of, unwrap
+from convex_xray.rules.support.untyped import untyped_parameter
 
 CREATION_TIME = "_creationTime"
 SYSTEM_FIELDS = frozenset({"_id", CREATION_TIME})
@@ -97,9 +99,7 @@ def _naming_style(schemas: Iterable[Schema]) -> str:
 
 def quote_of(source: SourceFile | None) -> str:
     """The quote character the file mostly uses for strings."""
-    if source is None:
-        return '"'
-    return "'" if source.data.count(b"'") > source.data.count(b'"') else '"'
+    return source.style.quote if source is not None else '"'
 
 
 def _literal_quote(source: SourceFile, node: Node | None) -> str:
@@ -437,7 +437,7 @@ def insert_index_edit(
     line = lines.line_of(at.start)
     line_start = lines.line_starts[line]
     line_text = definition_source.slice(line_start, lines.line_end(line))
-    if not table.indexes and len(line_text) + len(call) <= PRINT_WIDTH:
+    if not table.indexes and len(line_text) + len(call) <= definition_source.style.width:
         return Edit.insert(at.path, at.start, call)
     indent = line_text[: len(line_text) - len(line_text.lstrip())]
     return Edit.insert(at.path, at.start, f"\n{indent}  {call}")
@@ -491,6 +491,8 @@ def rewrite_edits(source: SourceFile, chain: QueryChain, plan: IndexPlan) -> lis
             break
     else:
         return None
+    if _untyped_callbacks(source, chain):
+        param = f"{param}: any"  # as the app's own callbacks on an untyped `ctx` (no implicit any)
     quote = _literal_quote(source, chain.table_node)
     ranges = [f".{c.op}({quote}{c.field}{quote}, {c.value})" for c in plan.conditions]
     name = f"{quote}{plan.name}{quote}"
@@ -498,9 +500,7 @@ def rewrite_edits(source: SourceFile, chain: QueryChain, plan: IndexPlan) -> lis
     if index_step is not None:
         start = index_step.property.start_byte
         column, indent = _column_and_indent(source, start - 1)
-        text = _with_index_call(
-            name, param, ranges, column, indent, breakable=column == len(indent)
-        )
+        text = _with_index_call(source, name, param, ranges, column, indent, breakable=column == len(indent))
         edits.append(Edit(path, start, index_step.call.end_byte, text[1:]))
     else:
         first = chain.steps[0] if chain.steps else None
@@ -510,7 +510,7 @@ def rewrite_edits(source: SourceFile, chain: QueryChain, plan: IndexPlan) -> lis
         if "\n" in spacing:
             indent = spacing.rsplit("\n", 1)[1]
             column = len(indent)
-        text = _with_index_call(name, param, ranges, column, indent, breakable="\n" in spacing)
+        text = _with_index_call(source, name, param, ranges, column, indent, breakable="\n" in spacing)
         edits.append(Edit.insert(path, chain.root.end_byte, f"{spacing}{text}"))
     for step in chain.filter_steps:
         if step in plan.unparsed:
@@ -532,27 +532,43 @@ def rewrite_edits(source: SourceFile, chain: QueryChain, plan: IndexPlan) -> lis
     return _merge(edits)
 
 
-PRINT_WIDTH = 80  # prettier's default: where the rewritten range breaks over lines
-
-
 def _column_and_indent(source: SourceFile, offset: int) -> tuple[int, str]:
     start = source.lines.line_starts[source.lines.line_of(offset)]
     return len(source.slice(start, offset)), source.line_indent(offset)
 
 
 def _with_index_call(
-    name: str, param: str, ranges: list[str], column: int, indent: str, *, breakable: bool
+    source: SourceFile, name: str, param: str, ranges: list[str], column: int, indent: str, *, breakable: bool
 ) -> str:
-    """`.withIndex("name", (q) => q.eq(...))`, broken over lines the way prettier would when it
-    is long and the chain already has a step per line."""
-    one_line = f".withIndex({name}, ({param}) => {param}{''.join(ranges)})"
-    if not breakable or column + len(one_line) + 1 <= PRINT_WIDTH:
-        return one_line
-    inner = indent + "  "
-    body = f"{param}{''.join(ranges)}"
-    if len(inner) + len(body) + 1 > PRINT_WIDTH and len(ranges) > 1:
-        body = param + "".join(f"\n{inner}  {r}" for r in ranges)
-    return f".withIndex({name}, ({param}) =>\n{inner}{body},\n{indent})"
+    """`.withIndex("name", (q) => q.eq(...))` in the file's style, broken over lines the way
+    prettier would when it is long and the chain already has a step per line."""
+    style = source.style
+    if not breakable:
+        style = replace(style, width=1 << 30)  # a one-line chain stays on its line
+    param_name = param.split(":", 1)[0]
+    body = layout.chain(param_name, ranges) if len(ranges) > 1 else f"{param_name}{''.join(ranges)}"
+    doc = layout.call(".withIndex", [name, layout.arrow(param, body)], style)
+    return layout.render(doc, style, indent, column)
+
+
+def _untyped_callbacks(source: SourceFile, chain: QueryChain) -> bool:
+    """Whether a callback on this query gets no type from it: the query's `ctx` (or `db`) is
+    a parameter typed `any`, or not typed at all outside a registered function's handler.
+    The app's own callbacks there say `(q: any) =>`; a new `(q) =>` would be an implicit
+    `any` (TS7006) under `strict`."""
+    for step in chain.steps:
+        callback = unwrap(step.arg(1) if step.method == "withIndex" else step.arg(0))
+        if callback is not None and callback.type in ("arrow_function", "function_expression"):
+            params = function_params(callback)
+            if params and param_type(params[0]).lstrip(": ").strip() == "any":
+                return True
+    callee = chain.root.child_by_field_name("function")
+    receiver = callee.child_by_field_name("object") if callee is not None else None
+    while receiver is not None and receiver.type == "member_expression":
+        receiver = receiver.child_by_field_name("object")
+    if receiver is None or receiver.type != "identifier":
+        return False
+    return untyped_parameter(receiver, text_of(receiver))
 
 
 def _dot_of(step: ChainStep) -> int:
