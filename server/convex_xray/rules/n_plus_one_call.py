@@ -34,6 +34,14 @@ await ctx.runMutation(internal.insights.linkMany, {
 });
 ```
 
+Workflow steps (`step.runAction/runQuery/runMutation` in a `@convex-dev/workflow`
+handler, `workflow.define({ handler: async (step, args) => … })`) are described for what
+they are: each step is a journaled function run, and the handler is replayed from its
+journal after every step, so N steps in a loop cost N runs, N journal entries and N
+replays of a growing journal. That is the workflow's design (each step retried and
+recorded on its own), so it is always info, with the advice to pass the list to one step
+when it can be long.
+
 ## Fix safety
 No fix: the message names the batch internal function to write (it does not exist yet).
 
@@ -46,10 +54,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from convex_xray.engine.context import RuleContext
-from convex_xray.engine.cost import Growth, is_action_context, loop_cost, nested_multiplies
+from convex_xray.engine.cost import Cost, Growth, is_action_context, loop_cost, nested_multiplies
 from convex_xray.engine.guards import condition_over, used_values
 from convex_xray.engine.findings import Finding, Fix, FixAvailability, Related, Severity, Span
-from convex_xray.engine.model import Event, Loop
+from convex_xray.engine.model import Event, Loop, RunCall
+from convex_xray.engine.syntax import function_params, param_pattern, text_of
 from convex_xray.engine.registry import RuleMeta, register
 from convex_xray.rules.support.iteration import costly_loops, line_of, loop_phrase, severity_of
 from convex_xray.rules.support.words import is_plural, last_word, plural
@@ -99,6 +108,53 @@ def _context_phrase(call_in_action: bool) -> str:
     )
 
 
+_FUNCTION_TYPES = frozenset({"arrow_function", "function_expression", "method_definition"})
+
+
+def workflow_step(ctx: RuleContext, event: Event) -> str | None:
+    """The step parameter's name when `event` is `step.run*(…)` directly in a workflow
+    handler: `<manager>.define({ handler: async (step, args) => … })` in a file that uses
+    `@convex-dev/workflow` (or a manager whose name or module says workflow)."""
+    if not isinstance(event, RunCall) or ctx.model is None:
+        return None
+    callee = event.node.child_by_field_name("function")
+    receiver = text_of(callee.child_by_field_name("object")) if callee is not None else ""
+    # The function whose first parameter is the receiver: the handler, through per-item
+    # callbacks (`ids.map((id) => step.runMutation(…))`) that do not rebind the name.
+    node = event.node.parent
+    while node is not None:
+        if node.type == "function_declaration":
+            return None
+        if node.type in _FUNCTION_TYPES:
+            names = [text_of(param_pattern(p)) for p in function_params(node)]
+            if names and names[0] == receiver:
+                break
+            if receiver in names:
+                return None
+        node = node.parent
+    if node is None:
+        return None
+    # The handler: a `handler:` value (or method) of the object given to `X.define(...)`.
+    pair = node if node.type == "method_definition" else node.parent
+    if pair is None or pair.type not in ("pair", "method_definition"):
+        return None
+    key = pair.child_by_field_name("key") if pair.type == "pair" else pair.child_by_field_name("name")
+    if text_of(key) != "handler":
+        return None
+    obj = pair.parent
+    arguments = obj.parent if obj is not None else None
+    call = arguments.parent if arguments is not None and arguments.type == "arguments" else None
+    define = call.child_by_field_name("function") if call is not None else None
+    if define is None or define.type != "member_expression" or text_of(define.child_by_field_name("property")) != "define":
+        return None
+    manager = text_of(define.child_by_field_name("object"))
+    binding = ctx.model.imports.get(manager)
+    uses_workflow = any(b.module.startswith("@convex-dev/workflow") for b in ctx.model.imports.values())
+    if uses_workflow or "workflow" in manager.lower() or (binding is not None and "workflow" in binding.module.lower()):
+        return receiver
+    return None
+
+
 @register(META)
 def check(ctx: RuleContext) -> Iterator[Finding]:
     if ctx.model is None:
@@ -110,7 +166,8 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
         if not loops:
             continue
         ref = " ".join((call.ref or "…").split())
-        groups.setdefault(loops[-1].node.id, []).append((call, loops, f"`ctx.{call.method}({ref})`", [], 1, call.ref))
+        receiver = workflow_step(ctx, call) or "ctx"
+        groups.setdefault(loops[-1].node.id, []).append((call, loops, f"`{receiver}.{call.method}({ref})`", [], 1, call.ref))
     # `aggregate.count(ctx, ...)` per item: every method of a component client runs a query or
     # mutation inside the component, so it is an N+1 call like `ctx.runQuery`.
     for client_call in ctx.model.client_calls:
@@ -153,6 +210,8 @@ def _loop_finding(ctx: RuleContext, group: list[tuple[Event, tuple[Loop, ...], s
     )
     in_action = is_action_context(first.function)
     names = [item[2] for item in group]
+    if all(workflow_step(ctx, item[0]) is not None for item in group):
+        return _workflow_finding(ctx, group, cost, sequential)
     what = names[0] if len(names) == 1 else ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
     mode = "sequentially" if sequential else "concurrently" if innermost.in_promise_all else "once each"
     message = (
@@ -182,3 +241,35 @@ def _loop_finding(ctx: RuleContext, group: list[tuple[Event, tuple[Loop, ...], s
         # Inside one transaction the calls add overhead, not round trips or transactions.
         severity = Severity.INFO
     return ctx.finding(META, first.node, message, severity=severity, related=related, cost=cost)
+
+
+def _workflow_finding(
+    ctx: RuleContext,
+    group: list[tuple[Event, tuple[Loop, ...], str, list[Related], int, str | None]],
+    cost: Cost,
+    sequential: bool,
+) -> Finding:
+    """Per-item workflow steps: real cost, but journaled steps, not an action's N+1."""
+    first, loops, _, _, _, _ = group[0]
+    innermost = loops[-1]
+    names = [item[2] for item in group]
+    what = names[0] if len(names) == 1 else ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+    mode = "one after another" if sequential else "in parallel" if innermost.in_promise_all else "once each"
+    message = (
+        f"{what} {'is a workflow step' if len(names) == 1 else 'are workflow steps'} taken once per "
+        f"{loop_phrase(ctx.source, loops)}, {mode}: {cost.explain()}. Each step is a journaled function "
+        "run (its own transaction, retried and recorded on its own), and the workflow replays its journal "
+        "after every step, so the journal and the replays grow with the list. That is fine for a handful of "
+        "items; when the list can be long, pass it to one step that handles the batch (or hand the items "
+        "to a workpool)."
+    )
+    related = [item_related for item in group for item_related in item[3]]
+    related += [
+        Related(Span(ctx.path, event.start, event.end), f"also a step per item: {described}")
+        for event, _, described, _, _, _ in group
+        if event is not first
+    ]
+    related.append(
+        Related(Span(ctx.path, innermost.header_start, innermost.header_end), f"the loop (line {line_of(ctx.source, innermost.header_start)})")
+    )
+    return ctx.finding(META, first.node, message, severity=Severity.INFO, related=related, cost=cost)
