@@ -43,7 +43,10 @@ from convex_xray.engine.context import RuleContext
 from convex_xray.engine.findings import Edit, Finding, Fix, FixAvailability, Related, Severity, Span
 from convex_xray.engine.model import Loop, ScheduleCall
 from convex_xray.engine.registry import RuleMeta, register
-from convex_xray.engine.syntax import pattern_names, text_of
+from convex_xray.engine import style as layout
+from convex_xray.engine.syntax import pattern_names, text_of, unwrap
+from convex_xray.rules.support.iterables import declared_array
+from convex_xray.rules.support.untyped import untyped_parameter
 from convex_xray.rules.support.iteration import costly_loops, line_of, loop_phrase
 
 META = RuleMeta(
@@ -79,13 +82,47 @@ def _loop_fix(ctx: RuleContext, schedule: ScheduleCall, loop: Loop) -> Fix | Non
     if len(pattern_names(left)) == 0:
         return None
     item = text_of(left)
-    call_text = ctx.source.node_text(schedule.node)
-    collection = ctx.source.node_text(loop.collection_node)
-    new = f"await Promise.all({collection}.map(({item}) => {call_text}));"
+    source = ctx.source
+    style = source.style
+    collection_node = unwrap(loop.collection_node) or loop.collection_node
+    collection = source.node_text(collection_node)
+    root: Node | None = collection_node
+    while root is not None and root.type == "member_expression":
+        root = unwrap(root.child_by_field_name("object"))
+    if root is not None and root.type == "identifier" and untyped_parameter(root, text_of(root)) and len(pattern_names(left)) == 1 and left.type == "identifier":
+        item = f"{item}: any"  # the collection is `any`: its callback gets no type from it
+    scheduled = layout.copied(source.node_text(schedule.node), source.line_indent(schedule.node.start_byte))
+    callback = layout.arrow(item, scheduled)
+    if _known_array(ctx, collection_node):
+        items = layout.chain(collection, [layout.call(".map", [callback], style)])
+    else:
+        # A Map, a Set, an iterator or a value of unknown type: `.map` exists only on arrays.
+        items = layout.call("Array.from", [collection, callback], style)
+    doc = ("await ", layout.call("Promise.all", [items], style), style.semi)
+    new = layout.render(doc, style, source.line_indent(loop.node.start_byte), _column(ctx, loop.node))
     return Fix.unsafe(
         "Schedule all items at once with `Promise.all`",
         [Edit(ctx.path, loop.node.start_byte, loop.node.end_byte, new)],
     )
+
+
+def _known_array(ctx: RuleContext, collection: Node) -> bool:
+    """`.map` is safe on it: an array literal, a name declared as an array, or a function's
+    argument (`args.items`: the only iterable Convex validators give is an array)."""
+    if collection.type == "array":
+        return True
+    if collection.type == "identifier":
+        return declared_array(ctx, text_of(collection))
+    if collection.type == "member_expression":
+        owner = unwrap(collection.child_by_field_name("object"))
+        function = ctx.function_at(collection)
+        return owner is not None and function is not None and text_of(owner) == function.args_param
+    return False
+
+
+def _column(ctx: RuleContext, node: Node) -> int:
+    start = ctx.source.lines.line_starts[ctx.source.lines.line_of(node.start_byte)]
+    return len(ctx.source.slice(start, node.start_byte))
 
 
 @register(META)

@@ -62,3 +62,31 @@ def declared_non_array(ctx: RuleContext, name: str) -> bool:
         names = ctx.memo.put(_NON_ARRAY_NAMES, frozenset(found), id(ctx.source))
     return name in names
 
+
+
+_KNOWN_ARRAYS: MemoKey[frozenset[str]] = MemoKey("names declared as an array")
+_ARRAY_TYPE = re.compile(r"(?:\[\]|^:?\s*(?:Readonly)?Array\s*<.*>)\s*$")
+# Values that are arrays whatever the types: literals, query results, array methods.
+_ARRAY_VALUE = re.compile(
+    r"^(?:\[|Array\.from\(|Object\.(?:keys|values|entries)\()"
+    r"|\.(?:collect|take|map|filter|slice|concat|flat|flatMap|toSorted|toReversed|split)\s*\((?:[^()]|\([^()]*\))*\)$"
+)
+
+
+def declared_array(ctx: RuleContext, name: str) -> bool:
+    """Whether `name` is declared in the file as an array (`T[]`, `Array<T>`, `[…]`, a query's
+    `.collect()`/`.take(n)`, the result of `.map`/`.filter`/…): what `.map` may be called on."""
+    names = ctx.memo.get(_KNOWN_ARRAYS, id(ctx.source))
+    if names is None:
+        found: set[str] = set()
+        cursor = QueryCursor(_declarations_query(ctx.source.language))
+        for _, capture in cursor.matches(ctx.source.root):
+            declaration = capture["declaration"][0]
+            annotation = declaration.child_by_field_name("type")
+            value = declaration.child_by_field_name("value") if declaration.type == "variable_declarator" else None
+            text = " ".join(text_of(unwrap(value) or value).split()) if value is not None else ""
+            text = text.removeprefix("await ")
+            if (annotation is not None and _ARRAY_TYPE.search(text_of(annotation))) or (text and _ARRAY_VALUE.search(text)):
+                found.add(text_of(capture["name"][0]))
+        names = ctx.memo.put(_KNOWN_ARRAYS, frozenset(found), id(ctx.source))
+    return name in names
