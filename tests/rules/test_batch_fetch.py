@@ -13,6 +13,79 @@ from tests.support.project import check_project, error_nodes, run_fix, write_pro
 RULE = "n-plus-one-read"
 
 CASES = {
+    "an expression-bodied callback returning the read: the value replaces the promise": (
+        """
+        export const feed = query({
+          args: {},
+          handler: async (ctx) => {
+            const posts = await ctx.db.query("posts").take(20);
+            return await Promise.all(posts.map((post) => ctx.db.get(post.authorId)));
+          },
+        });
+        """,
+        """
+        export const feed = query({
+          args: {},
+          handler: async (ctx) => {
+            const posts = await ctx.db.query("posts").take(20);
+            const authorIds = [...new Set(posts.map((post) => post.authorId))];
+            const authors = await Promise.all(authorIds.map((id) => ctx.db.get(id)));
+            const authorsById = new Map(
+              authors.filter((doc) => doc !== null).map((doc) => [doc._id, doc]),
+            );
+            return await Promise.all(posts.map((post) => (authorsById.get(post.authorId) ?? null)));
+          },
+        });
+        """,
+    ),
+    "reads as elements of an awaited Promise.all, one guarded": (
+        """
+        export const feed = query({
+          args: {},
+          handler: async (ctx) => {
+            const comments = await ctx.db.query("comments").take(20);
+            return await Promise.all(
+              comments.map(async (c) => {
+                const [post, author] = await Promise.all([
+                  ctx.db.get(c.postId),
+                  c.authorId ? ctx.db.get(c.authorId) : Promise.resolve(null),
+                ]);
+                return { post, author };
+              }),
+            );
+          },
+        });
+        """,
+        """
+        export const feed = query({
+          args: {},
+          handler: async (ctx) => {
+            const comments = await ctx.db.query("comments").take(20);
+            const postIds = [...new Set(comments.map((c) => c.postId))];
+            const posts = await Promise.all(postIds.map((id) => ctx.db.get(id)));
+            const postsById = new Map(
+              posts.filter((doc) => doc !== null).map((doc) => [doc._id, doc]),
+            );
+            const authorIds = [
+              ...new Set(comments.flatMap((c) => (c.authorId ? [c.authorId] : []))),
+            ];
+            const authors = await Promise.all(authorIds.map((id) => ctx.db.get(id)));
+            const authorsById = new Map(
+              authors.filter((doc) => doc !== null).map((doc) => [doc._id, doc]),
+            );
+            return await Promise.all(
+              comments.map(async (c) => {
+                const [post, author] = await Promise.all([
+                  postsById.get(c.postId) ?? null,
+                  c.authorId ? authorsById.get(c.authorId) ?? null : Promise.resolve(null),
+                ]);
+                return { post, author };
+              }),
+            );
+          },
+        });
+        """,
+    ),
     "for-of, hoisted before the loop": (
         """
         export const feed = query({
@@ -403,6 +476,10 @@ REFUSED = {
               out.push(await ctx.db.get(post.authorId));
             }
         }
+    """,
+    "the read's promise is stored, not awaited where it is made": """
+        const pending = posts.map((post) => ctx.db.get(post.authorId));
+        out.push(...(await Promise.all(pending)));
     """,
     "labeled for-of": """
         outer: for (const post of posts) {

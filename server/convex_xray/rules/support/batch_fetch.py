@@ -12,7 +12,9 @@ into
     for (const post of posts) { const author = authorsById.get(post.authorId) ?? null; ... }
 
 Per-item index queries (`.withIndex("by_k", (q) => q.eq("k", x.k)).unique()`) are
-prefetched the same way, keyed by the item-dependent value.
+prefetched the same way, keyed by the item-dependent value. A read whose promise is only
+awaited (`Promise.all(xs.map((x) => db.get(x.id)))`, an element of an awaited
+`Promise.all([…])`) is replaced by the value it resolves to.
 
 The fix is built only when it provably returns what the loop returned: the key depends
 on nothing but the loop item and loop-invariant names, the loop cannot stop early, the
@@ -379,8 +381,8 @@ def _result_names(await_node: Node) -> set[str]:
 
 def _plan(ctx: RuleContext, read: DbRead) -> _Plan | str:
     """The rewrite's plan, or why there is none (said in the finding's message)."""
-    if not read.loops or not read.awaited:
-        return "the read is not awaited in the loop"
+    if not read.loops:
+        return "the read is not in a loop"
     loop = read.loops[-1]
     if loop.exempt is not None or loop.collection_node is None:
         return "the loop has no collection to collect keys from"
@@ -429,11 +431,18 @@ def _plan(ctx: RuleContext, read: DbRead) -> _Plan | str:
     await_node = read.node.parent
     while await_node is not None and await_node.type == "parenthesized_expression":
         await_node = await_node.parent
+    holder = await_node
     if await_node is None or await_node.type != "await_expression":
-        return "the read is not awaited in the loop"
+        # `xs.map((x) => db.get(x.id))` in `Promise.all`, `await Promise.all([db.get(x.a), …])`:
+        # the promise is only ever awaited, so the value it resolves to can take its place.
+        holder = _awaited_consumer(read.node, loop)
+        if holder is None:
+            return "the read's promise is used as a promise, not awaited"
+        await_node = read.node
+    assert holder is not None
     if any(n.type == "comment" for n in descendants(await_node)):
         return "the read has comments inside"  # the read would be replaced and its comments lost
-    if _result_names(await_node) & mutated:
+    if _result_names(holder) & mutated:
         # Items with the same key would share one document (or one array of rows) where
         # each had its own copy: a change made for one item would show in the others.
         return "the loop changes the fetched document"
@@ -477,6 +486,38 @@ def _plan(ctx: RuleContext, read: DbRead) -> _Plan | str:
     if not _in_async_function(anchor):
         return "the enclosing function is not async"
     return _Plan(loop, key, guard if isinstance(guard, Node) else None, await_node, anchor, item_param, unsafe)
+
+
+def _awaited_consumer(read: Node, loop: Loop) -> Node | None:
+    """Where a read's promise ends up, if only ever awaited: the callback's result (which
+    `Promise.all` awaits; the caller checks it does), or an element of an awaited
+    `Promise.all([…])` (that `await` is returned). None when the promise is passed on,
+    stored, or `.then`-ed: a plain value there would change what the code does."""
+    child, parent = read, read.parent
+    for _ in range(_MAX_GUARD_DEPTH):
+        if parent is None or parent.type in _FUNCTIONS and parent.id != loop.node.id:
+            return None
+        if parent.id == loop.node.id:
+            return loop.node if not loop.is_statement else None  # an expression-bodied callback
+        kind = parent.type
+        if kind == "array":
+            call = parent.parent.parent if parent.parent is not None else None
+            if parent.parent is None or parent.parent.type != "arguments" or call is None:
+                return None
+            if text_of(call.child_by_field_name("function")) != "Promise.all" or len(call_args(call)) != 1:
+                return None
+            outer = call.parent
+            while outer is not None and outer.type == "parenthesized_expression":
+                outer = outer.parent
+            return outer if outer is not None and outer.type == "await_expression" else None
+        if kind == "return_statement":
+            return None if loop.is_statement else loop.node  # the callback's result
+        if kind == "ternary_expression" and parent.child_by_field_name("condition") != child:
+            pass  # a branch: `_guard` decides whether its condition can be mirrored
+        elif kind not in ("parenthesized_expression", "statement_block", "if_statement", "else_clause"):
+            return None
+        child, parent = parent, parent.parent
+    return None
 
 
 def _guard(await_node: Node, loop: Loop, loop_locals: set[str]) -> Node | bool | None:
