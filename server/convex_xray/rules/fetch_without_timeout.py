@@ -37,6 +37,13 @@ const response = await fetch("https://api.example.com/v1/transcribe", {
 });
 ```
 
+A client built by a helper (`function getOpenAI() { return new OpenAI({...}) }`, a const
+arrow, or a lazily built module client `client ??= new OpenAI(...)`) is reported where it is
+built when that file is checked. When the helper lives outside the checked Convex folders
+(a shared `lib/` reached by a relative import or a tsconfig alias), the call to it in an
+action is reported instead (`getOpenAI().chat.completions.create(...)`,
+`const c = getOpenAI()`), with the construction as related information.
+
 ## Fix safety
 The fix adds `signal: AbortSignal.timeout(<fetch-timeout-ms>)` to the options object, or
 `{ signal: ... }` as a second argument (`timeout: <ms>` for axios). It is unsafe: a slow
@@ -59,11 +66,11 @@ from functools import cache
 from tree_sitter import Language, Node, Query, QueryCursor
 
 from convex_xray.engine.context import RuleContext
-from convex_xray.engine.findings import Edit, Finding, Fix, FixAvailability, Severity, Span
-from convex_xray.engine.model import FetchCall, FunctionModel
+from convex_xray.engine.findings import Edit, Finding, Fix, FixAvailability, Related, Severity, Span
+from convex_xray.engine.model import FetchCall, FileModel, FunctionModel, HelperCall
 from convex_xray.engine.registry import RuleMeta, register
 from convex_xray.engine.source import SourceFile
-from convex_xray.engine.syntax import call_args, text_of, unwrap
+from convex_xray.engine.syntax import call_args, descendants, text_of, unwrap
 
 META = RuleMeta(
     code="CX402",
@@ -100,6 +107,7 @@ def _timeout_ms(ctx: RuleContext, call: FetchCall) -> int:
 SDK_MODULES = frozenset(SDK_CLIENTS.values())
 
 _NEW_QUERY = "(new_expression constructor: (identifier) @class) @new"
+_CALL_QUERY = "(call_expression function: (identifier) @name) @call"
 
 # axios: where the config argument sits, by method.
 AXIOS_CONFIG = {
@@ -289,6 +297,91 @@ def _sdk_clients(ctx: RuleContext) -> Iterator[Finding]:
         )
 
 
+@cache
+def _call_query(language: Language) -> Query:
+    return Query(language, _CALL_QUERY)
+
+
+def _sdk_names(model: FileModel) -> set[str]:
+    return {
+        local
+        for local, binding in model.imports.items()
+        if binding.module in SDK_MODULES and (binding.imported == "default" or binding.imported in SDK_CLIENTS)
+    }
+
+
+def _unbounded_client(model: FileModel, function: FunctionModel) -> Node | None:
+    """The `new OpenAI(...)` without `timeout` that `function` returns: directly, or through a
+    name it assigns the client to (`client ??= new OpenAI(...); return client`)."""
+    wanted = _sdk_names(model)
+    if not wanted:
+        return None
+    built: Node | None = None
+    names: set[str] = set()
+    returned: list[Node] = []
+    body = function.node.child_by_field_name("body")
+    if body is not None and body.type != "statement_block":
+        returned.append(body)
+    for node in descendants(function.node):
+        if node.type == "new_expression" and text_of(node.child_by_field_name("constructor")) in wanted:
+            args = call_args(node) if node.child_by_field_name("arguments") is not None else []
+            options = unwrap(args[0]) if args else None
+            if options is not None and (options.type != "object" or "timeout" in _keys(options)[0] or _keys(options)[1]):
+                continue  # has a timeout, or options we cannot see
+            built = node
+            holder = node.parent
+            while holder is not None and holder.type in ("parenthesized_expression", "as_expression", "non_null_expression"):
+                holder = holder.parent
+            if holder is not None and holder.type in ("variable_declarator", "assignment_expression", "augmented_assignment_expression"):
+                target = holder.child_by_field_name("name") or holder.child_by_field_name("left")
+                names.add(text_of(target))
+        elif node.type == "return_statement" and node.named_children:
+            returned.append(node.named_children[0])
+    if built is None:
+        return None
+    for value in returned:
+        if built.start_byte >= value.start_byte and built.end_byte <= value.end_byte:
+            return built
+        plain = unwrap(value)
+        if plain is not None and plain.type == "identifier" and text_of(plain) in names:
+            return built  # `return client` (a value derived from it, `String(client.x)`, is not the client)
+    return None
+
+
+def _helper_clients(ctx: RuleContext) -> Iterator[Finding]:
+    """`getOpenAI()` in an action, where `getOpenAI` (outside the checked folders) returns a
+    client built without `timeout`."""
+    assert ctx.model is not None
+    roots = [root.path.resolve() for root in ctx.workspace.roots]
+    for _, capture in QueryCursor(_call_query(ctx.source.language)).matches(ctx.source.root):
+        call, name = capture["call"][0], text_of(capture["name"][0])
+        function = ctx.model.function_at(call.start_byte)
+        if function is None or function.kind.is_query or function.kind.is_mutation:
+            continue
+        if name not in ctx.model.imports:
+            continue  # a helper of this file is checked (and reported) where it builds the client
+        probe = HelperCall(node=call, function=function, loops=(), awaited=False, callee=name)
+        resolved = ctx.workspace.resolve_call(ctx.model, probe)
+        if resolved is None:
+            continue
+        target_model, target = resolved
+        if any(target_model.path.resolve().is_relative_to(root) for root in roots):
+            continue  # checked: reported at the construction
+        built = _unbounded_client(target_model, target)
+        if built is None:
+            continue
+        cls = text_of(built.child_by_field_name("constructor"))
+        line = target_model.source.lines.line_of(built.start_byte) + 1
+        yield ctx.finding(
+            META,
+            Span(ctx.path, call.start_byte, call.end_byte),
+            f"`{name}()` returns an `{cls}` client built without a `timeout` ({target_model.path.name}, line {line}): "
+            "the SDK waits up to 10 minutes per request, as long as Convex lets the action run. Pass "
+            f"`timeout: {milliseconds(max(SLOW_API_MS, ctx.config.fetch_timeout_ms))}` where the client is built.",
+            related=[Related(Span(target_model.path, built.start_byte, built.end_byte), f"the `{cls}` client is built here")],
+        )
+
+
 @register(META)
 def check(ctx: RuleContext) -> Iterator[Finding]:
     if ctx.model is None:
@@ -301,3 +394,4 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
         if finding is not None:
             yield finding
     yield from _sdk_clients(ctx)
+    yield from _helper_clients(ctx)
