@@ -17,13 +17,16 @@ Usage:
     python3 labels.py report RUN_DIR [--samples before:s13]  # worth-fixing share per app / rule, with CIs
     python3 labels.py unlabelled RUN_DIR                    # warning-tier findings with no label
     python3 labels.py sample RUN_DIR --seed 13 --n 16 [--tag before:s13] [--apps A,B]
-    python3 labels.py sample RUN_DIR --seed 14 --rate-of BEFORE_DIR --tag after:s14
+    python3 labels.py sample RUN_DIR --seed 14 --rate-of BEFORE_DIR --rate-sample before:s13 --tag after:s14
+    python3 labels.py sample RUN_DIR --seed 17 --n 16 --pooled --rule n-plus-one-call --tag rule:s17
 
-`sample` draws a uniform random sample (fixed seed, per app) of the *unlabelled* warnings and
-writes them to stdout as TSV rows with an empty label plus a context file (RUN_DIR/context.txt)
-to read them. With `--rate-of`, each app's draw uses the rate of its earlier sample (labelled
-rows / warnings in BEFORE_DIR), so that labels kept from that sample plus the new draw remain a
-uniform sample of the new run's warnings.
+`sample` draws a uniform random sample (fixed seed, per app, or `--pooled` over all apps, of one
+`--rule` if given) of the *unlabelled* warnings and writes them to stdout as TSV rows with an empty
+label, plus a context file (RUN_DIR/context.txt) to read them. With `--rate-of BEFORE_DIR`, it
+draws only the warnings BEFORE_DIR did not have, per app at the rate of the earlier draw
+(`--rate-sample` rows / warnings in BEFORE_DIR): the earlier draw's labels still in the warning
+tier plus the new draw are then a uniform sample of the new run's warnings. Report the headline
+share with `--samples` set to those two draws; rule top-ups (`--rule`) only fill the per-rule table.
 """
 
 from __future__ import annotations
@@ -246,32 +249,45 @@ def context(f: Finding, before: int = 30, after: int = 25) -> str:
     return f"=== {f.app} {f.path}:{f.line} {f.rule}\n{f.message}\n{body}\n"
 
 
-def sample(
-    run_dir: Path, seed: int, n: int | None, rate_of: Path | None, tag: str, apps: list[str]
-) -> None:
+def sample(run_dir: Path, args: argparse.Namespace) -> None:
+    """Print TSV rows (label and reason empty) for a seeded uniform draw of unlabelled warnings."""
     runs = load_run(run_dir)
     labels = load_labels()
-    before = load_run(rate_of) if rate_of else {}
-    rows, ctx = [], []
-    for app in sorted(apps or runs):
-        todo = sorted(unlabelled_of(runs[app], labels), key=lambda f: (f.path, f.line, f.rule))
-        if rate_of:
+    before = load_run(args.rate_of) if args.rate_of else {}
+    pools: dict[str, list[Finding]] = {}
+    for app in sorted(args.apps or runs):
+        todo = [f for f in unlabelled_of(runs[app], labels) if not args.rule or f.rule == args.rule]
+        if before:
+            # Only warnings the earlier run did not have: the earlier ones are already represented,
+            # at the same rate, by that run's draw.
             old = [f for f in before.get(app, []) if f.severity == "warning"]
-            sampled = len(match(old, labels))
-            if not sampled:
-                continue
-            k = math.ceil(len(todo) * sampled / len(old))
-        else:
-            k = n or 0
-        picked = random.Random(f"{seed}:{app}").sample(todo, min(k, len(todo)))
-        print(f"{app}: {len(todo)} unlabelled warnings, drew {len(picked)}", file=sys.stderr)
-        for f in picked:
-            rows.append([f.app, f.path, str(f.line), f.rule, f.stmt, "", tag, ""])
-            ctx.append(context(f))
+            known = {(f.path, f.line, f.rule) for f in old}
+            todo = [f for f in todo if (f.path, f.line, f.rule) not in known]
+        pools[app] = sorted(todo, key=lambda f: (f.path, f.line, f.rule))
+    picked: list[Finding] = []
+    if args.pooled:
+        everything = [f for app in sorted(pools) for f in pools[app]]
+        picked = random.Random(f"{args.seed}:pooled").sample(
+            everything, min(args.n or 0, len(everything))
+        )
+        print(f"pooled: {len(everything)} candidate warnings, drew {len(picked)}", file=sys.stderr)
+    else:
+        for app, todo in pools.items():
+            if before:
+                old = [f for f in before.get(app, []) if f.severity == "warning"]
+                drawn = [r for r in labels if r["app"] == app and r["sample"] == args.rate_sample]
+                if not drawn:
+                    continue
+                k = math.ceil(len(todo) * len(drawn) / len(old))
+            else:
+                k = args.n or 0
+            got = random.Random(f"{args.seed}:{app}").sample(todo, min(k, len(todo)))
+            print(f"{app}: {len(todo)} candidate warnings, drew {len(got)}", file=sys.stderr)
+            picked += got
     writer = csv.writer(sys.stdout, delimiter="\t", lineterminator="\n")
-    for row in rows:
-        writer.writerow(row)
-    (run_dir / "context.txt").write_text("\n".join(ctx), encoding="utf-8")
+    for f in picked:
+        writer.writerow([f.app, f.path, str(f.line), f.rule, f.stmt, "", args.tag, ""])
+    (run_dir / "context.txt").write_text("\n".join(context(f) for f in picked), encoding="utf-8")
 
 
 def run(run_dir: Path, apps: list[str]) -> None:
@@ -325,7 +341,14 @@ def main() -> None:
     )
     p_sample.add_argument("--seed", type=int, required=True)
     p_sample.add_argument("--n", type=int)
-    p_sample.add_argument("--rate-of", type=Path)
+    p_sample.add_argument(
+        "--rate-of", type=Path, help="earlier run: draw only its new warnings, at its rate"
+    )
+    p_sample.add_argument(
+        "--rate-sample", default="", help="the sample tag whose rate --rate-of uses"
+    )
+    p_sample.add_argument("--rule", default="", help="only warnings of this rule")
+    p_sample.add_argument("--pooled", action="store_true", help="draw --n from all apps together")
     p_sample.add_argument("--tag", default="")
     args = parser.parse_args()
     if args.cmd == "run":
@@ -335,7 +358,7 @@ def main() -> None:
     elif args.cmd == "unlabelled":
         unlabelled(args.run_dir)
     else:
-        sample(args.run_dir, args.seed, args.n, args.rate_of, args.tag, args.apps)
+        sample(args.run_dir, args)
 
 
 DEFAULT_APPS = [
