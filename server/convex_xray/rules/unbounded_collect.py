@@ -5,7 +5,8 @@ Reports `.collect()` on a `ctx.db.query(...)` chain. The tier says how sure we a
 it hurts:
 
 - **warning** when the result is then sliced (`.slice(0, n)`), only counted
-  (`.length`), filtered in JavaScript on a field, or collected inside a loop;
+  (`.length`), filtered in JavaScript on a field, or collected inside a loop (the same range
+  every time: a range keyed by the loop item is the loop's cost, reported by `n-plus-one-read`);
 - **info** for other collects after an index range (a whole org, a whole thread):
   fine while the range stays small, a problem once it grows.
 
@@ -56,7 +57,7 @@ stay small by design and are never reported.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from convex_xray.engine.analysis.chains import parse_index_ranges
 from convex_xray.engine.context import RuleContext
@@ -64,7 +65,7 @@ from convex_xray.engine.cost import Growth, chain_cost, scan_state, terminal_key
 from convex_xray.engine.findings import Edit, Finding, Fix, FixAvailability, Related, Severity, Span
 from convex_xray.engine.model import DbRead, QueryChain
 from convex_xray.engine.registry import RuleMeta, register
-from convex_xray.engine.syntax import string_value, text_of
+from convex_xray.engine.syntax import descendants, string_value, text_of
 from convex_xray.rules.support.usage import ResultUse, result_use
 from convex_xray.rules.support.tables import outside_schema
 
@@ -193,6 +194,13 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
         looping = [loop for loop in read.loops if loop.exempt is None]
         if looping:
             continue  # a per-item query: n-plus-one-read reports it, with the loop
+        if read.loops and _per_item(chain, read.loops[-1].item_names):
+            # Each iteration reads its own item's range, once per unique key (the exempt
+            # loops: deduplicated ids, small literal lists), as the batch-fetch fix writes it.
+            # That is the loop's shape, n-plus-one-read's to judge; "collect once before the
+            # loop" would be wrong advice, and the fixed code would gain a warning the
+            # original (reported with its loop) did not have.
+            continue
         if scan_state(chain) is not None:
             continue  # reads the whole table: full-table-scan / filter-on-query report it, with these facts
         scope = read.function.node if read.function is not None else None
@@ -275,3 +283,14 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
             limit_risk=not indexed,
             cost=cost,
         )
+
+
+def _per_item(chain: QueryChain, item_names: Iterable[str]) -> bool:
+    """Whether the query's arguments use the loop item (`q.eq("postId", post._id)`)."""
+    names = set(item_names)
+    return any(
+        node.type in ("identifier", "shorthand_property_identifier") and text_of(node) in names
+        for step in chain.steps
+        for arg in step.args
+        for node in descendants(arg)
+    )
