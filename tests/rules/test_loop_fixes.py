@@ -368,3 +368,28 @@ def _concurrent_refusal(project) -> str:
     reason = concurrent_loop_fix(RuleContext(workspace, Config(), model), call.loops[-1])
     assert isinstance(reason, str)
     return reason
+
+
+def test_the_concurrent_callback_over_an_untyped_collection_is_annotated(tmp_path):
+    # `any.map((x) => …)` gives `x` no type: under `strict` that is TS7006, so say `any`
+    # as the loop's item implicitly was.
+    module = _module(
+        """
+        async function loadAuthor(ctx: any, id: any) {
+          return await ctx.db.get(id);
+        }
+        export async function touchAll(ctx: any, posts: any) {
+          let seen = 0;
+          for (const post of posts) {
+            const author = await loadAuthor(ctx, post.authorId);
+            if (author) seen++;
+          }
+          return seen;
+        }
+        """
+    )
+    project = write_project(tmp_path / "app", {"feed.ts": module})
+    run_fix(project, [RULE], unsafe=True)
+    text = (project / "convex" / "feed.ts").read_text()
+    assert "await Promise.all(posts.map(async (post: any) => {" in text
+    assert error_nodes(project / "convex" / "feed.ts") == 0

@@ -32,6 +32,7 @@ from convex_xray.engine.findings import Edit, Fix
 from convex_xray.engine.model import Loop
 from convex_xray.engine.syntax import pattern_names, text_of, unwrap
 from convex_xray.rules.support.iterables import declared_non_array
+from convex_xray.rules.support.untyped import untyped_parameter
 
 if TYPE_CHECKING:
     from convex_xray.engine.context import RuleContext
@@ -171,7 +172,13 @@ def concurrent_loop_fix(ctx: RuleContext, loop: Loop) -> Fix | str:
         collection = f"Array.from({collection})"  # `.map` is an array method; `for…of` takes any iterable
     elif bare is None or bare.type not in ("identifier", "member_expression", "call_expression", "subscript_expression"):
         collection = f"({collection})"
-    header = f"await Promise.all({collection}.map(async ({source.node_text(left)}) => "
+    item = source.node_text(left)
+    root = bare
+    while root is not None and root.type in ("member_expression", "subscript_expression"):
+        root = unwrap(root.child_by_field_name("object"))
+    if root is not None and root.type == "identifier" and untyped_parameter(root, text_of(root)):
+        item = f"{item}: any"  # the collection is `any`: the callback gets no type from it (TS7006)
+    header = f"await Promise.all({collection}.map(async ({item}) => "
     edits = [Edit(ctx.path, node.start_byte, body.start_byte, header)]
     edits.extend(Edit(ctx.path, c.start_byte, c.end_byte, "return;") for c in continues)
     edits.append(Edit(ctx.path, body.end_byte, node.end_byte, "))" + source.style.semi))
