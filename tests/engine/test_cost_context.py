@@ -265,6 +265,56 @@ export const feed = query({
     assert "distinct key" not in plain.cost.formula
 
 
+def test_an_early_return_on_a_cache_hit_is_a_memo_and_each_method_costs_its_own_reads(tmp_path):
+    loader = """
+import type { QueryCtx } from "./_generated/server";
+export function makeCache(ctx: QueryCtx) {
+  const users = new Map<string, unknown>();
+  const posts = new Map<string, unknown>();
+  return {
+    async user(id: any) {
+      if (users.has(id)) return users.get(id);
+      const doc = await ctx.db.get(id);
+      users.set(id, doc);
+      return doc;
+    },
+    async post(id: any) {
+      const hit = posts.get(id);
+      if (hit !== undefined) return hit;
+      return await ctx.db.get(id);
+    },
+    async fresh(id: any) {
+      if (!users.has(id)) console.log("miss");
+      return await ctx.db.get(id);
+    },
+    count: () => users.size + posts.size,
+  };
+}
+"""
+    body = """
+import { makeCache } from "./loader";
+export const feed = query({
+  args: { threadId: v.id("threads") },
+  handler: async (ctx, args) => {
+    const messages = await ctx.db.query("attachments").withIndex("by_postId", (q) => q.eq("postId", args.threadId)).collect();
+    const cache = makeCache(ctx);
+    const out = [];
+    for (const m of messages) out.push(await cache.METHOD(m.authorId));
+    return out;
+  },
+});
+"""
+    for method in ("user", "post"):
+        finding = _one(tmp_path / method, body.replace("METHOD", method), extra={"loader.ts": loader})
+        assert finding.cost.formula.endswith("(one read per distinct key)"), finding.cost.formula
+        assert finding.cost.reads is not None
+    # near miss: a negated check that does not return is no memo
+    fresh = _one(tmp_path / "fresh", body.replace("METHOD", "fresh"), extra={"loader.ts": loader})
+    assert "distinct key" not in fresh.cost.formula
+    # near miss: a method of the same factory that reads nothing is no N+1 at all
+    assert _findings(tmp_path / "count", {"f.ts": HEADER + body.replace("METHOD", "count"), "loader.ts": loader}, "n-plus-one-read") == []
+
+
 # -- log and feed tables -------------------------------------------------------------------
 
 

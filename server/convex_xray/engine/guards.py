@@ -79,7 +79,38 @@ def memo_guarded(node: Node, stop: Node) -> bool:
             operator = parent.child_by_field_name("operator")
             if operator is not None and operator.type in ("??=", "||="):
                 return True
+        elif parent.type == "statement_block" and _returns_hit_before(parent, child):
+            return True
         child, parent = parent, parent.parent
+    return False
+
+
+# A cache hit: `cache.has(key)` (not negated), or `hit !== undefined` / `hit != null`.
+_HIT_HAS = re.compile(r"(?<![!\w$])\s*[\w$.\[\]]+\.has\(")
+_HIT_NAME = re.compile(r"^\s*([A-Za-z_$][\w$]*)\s*!==?\s*(?:undefined|null)\s*$")
+
+
+def _returns_hit_before(block: Node, child: Node) -> bool:
+    """An early return on a cache hit before `child` in `block`: `if (cache.has(id)) return
+    cache.get(id);` or `const hit = cache.get(id); if (hit !== undefined) return hit;`."""
+    got: set[str] = set()
+    for statement in block.named_children:
+        if statement.start_byte >= child.start_byte:
+            return False
+        if statement.type in ("lexical_declaration", "variable_declaration"):
+            for declarator in statement.named_children:
+                value = text_of(declarator.child_by_field_name("value"))
+                if re.search(r"\.get\(|\[", value):
+                    got.add(text_of(declarator.child_by_field_name("name")))
+        if statement.type != "if_statement":
+            continue
+        consequence = statement.child_by_field_name("consequence")
+        if consequence is None or not re.match(r"\{?\s*return\b", text_of(consequence)):
+            continue
+        condition = text_of(statement.child_by_field_name("condition")).strip()[1:-1]
+        named = _HIT_NAME.match(condition)
+        if _HIT_HAS.match(condition) or (named is not None and named.group(1) in got):
+            return True
     return False
 
 

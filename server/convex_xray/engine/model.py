@@ -292,6 +292,9 @@ class FunctionModel:
     schedules: list[ScheduleCall] = field(default_factory=list)
     fetches: list[FetchCall] = field(default_factory=list)
     helper_calls: list[HelperCall] = field(default_factory=list)
+    # A factory's returned methods, as views of their own (`engine.factories.method_of`):
+    # built once per model, so summaries keyed by the view's identity stay valid.
+    methods: dict[str, FunctionModel | None] = field(default_factory=dict)
 
     @property
     def takes_context(self) -> bool:

@@ -28,6 +28,7 @@ from convex_xray.engine.discovery import (
 from convex_xray.engine.discovery import (
     discover_roots as discover_roots,  # (re-exported for callers)
 )
+from convex_xray.engine.factories import method_of
 from convex_xray.engine.findings import Span
 from convex_xray.engine.guards import memo_guarded
 from convex_xray.engine.memo import Memo, MemoKey
@@ -528,6 +529,11 @@ class Workspace:
         resolved = self.resolve_call(model, probe)
         if resolved is not None and not factory.startswith("new ") and not _returns_closures(resolved[1]):
             return None  # `const name = format(ctx, x)`: a value, not an object of readers
+        if resolved is not None and not factory.startswith("new "):
+            # The one method called, when the returned object shows it (else the whole factory).
+            view = method_of(resolved[0], resolved[1], method)
+            if view is not None:
+                return resolved[0], view
         return resolved
 
     def component_client(self, model: FileModel, name: str, depth: int = 0) -> str | None:
