@@ -258,9 +258,10 @@ async def _one_run(
     outside: list[float] = []
     brace = current.find("import {")
     close = current.find("}", brace) if brace >= 0 else -1
-    typed = [(0, "// a note about this module\n")]
+    comment = "// a note about this module"
+    typed = [(0, "\n"), (0, comment)]  # Enter at the top, then the comment on the new line
     if close > 0:
-        typed.append((close + len("// a note about this module\n"), ", zzExtra "))
+        typed.append((close + 1 + len(comment), ", zzExtra "))
     for at, snippet in typed:
         for char in snippet:
             position = _position(current, at)

@@ -36,5 +36,8 @@ class Memo:
         self._values[(key, part)] = value
         return value
 
+    def pop(self, key: MemoKey[T], part: Hashable = None) -> T | None:
+        return self._values.pop((key, part), None)
+
     def clear(self) -> None:
         self._values.clear()
