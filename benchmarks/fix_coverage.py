@@ -79,11 +79,14 @@ def measure(python: str, app: Path) -> dict:
     explains = any("batch-fetched automatically" in json.dumps(d) for d in diagnostics)
     reads = fixed = 0
     buckets: Counter[str] = Counter()
+    kinds: Counter[str] = Counter()
     for diagnostic in diagnostics:
         n, f, reasons = reads_of(diagnostic, explains)
         reads += n
         fixed += f
         buckets.update(bucket(r) for r in reasons)
+        if f:
+            kinds[fix_kind(diagnostic)] += f
     return {
         "app": app.name,
         "findings": len(diagnostics),
@@ -91,7 +94,19 @@ def measure(python: str, app: Path) -> dict:
         "fixed": fixed,
         "percent": round(100 * fixed / reads, 1) if reads else None,
         "buckets": dict(buckets.most_common()),
+        "by_fix": dict(kinds.most_common()),
     }
+
+
+def fix_kind(diagnostic: dict) -> str:
+    """Which fix covers the reads: a batch-fetch (safe or unsafe) or the concurrent rewrite."""
+    fixes = [diagnostic["fix"], *diagnostic.get("alternatives", [])]
+    if diagnostic["fix"]["title"].startswith(CONCURRENT):
+        return "concurrent (unsafe)"
+    kind = f"batch-fetch ({diagnostic['fix']['applicability']})"
+    if any(f["title"].startswith(CONCURRENT) for f in fixes[1:]):
+        return kind + " + concurrent alternative"
+    return kind
 
 
 def main() -> int:
@@ -110,13 +125,16 @@ def main() -> int:
     total_reads = sum(r["reads"] for r in results)
     total_fixed = sum(r["fixed"] for r in results)
     buckets: Counter[str] = Counter()
+    kinds: Counter[str] = Counter()
     for r in results:
         buckets.update(r["buckets"])
+        kinds.update(r["by_fix"])
     summary = {
         "reads": total_reads,
         "fixed": total_fixed,
         "percent": round(100 * total_fixed / total_reads, 1) if total_reads else None,
         "buckets": dict(buckets.most_common()),
+        "by_fix": dict(kinds.most_common()),
     }
     print(json.dumps({"total": summary}, indent=1))
     if args.json:
