@@ -155,6 +155,7 @@ def capabilities(
     encodings: list[str] | None = None,
     configuration: bool = False,
     document_changes: bool = True,
+    snippet_edits: bool = False,
 ) -> types.ClientCapabilities:
     return types.ClientCapabilities(
         general=types.GeneralClientCapabilities(position_encodings=encodings)
@@ -172,7 +173,9 @@ def capabilities(
             did_change_watched_files=types.DidChangeWatchedFilesClientCapabilities(
                 dynamic_registration=True
             ),
-            workspace_edit=types.WorkspaceEditClientCapabilities(document_changes=document_changes),
+            workspace_edit=types.WorkspaceEditClientCapabilities(
+                document_changes=document_changes, snippet_edit_support=snippet_edits or None
+            ),
             apply_edit=True,
             diagnostics=types.DiagnosticWorkspaceClientCapabilities(refresh_support=True)
             if pull

@@ -252,6 +252,35 @@ async def test_clients_without_resolve_get_edits_up_front(start, tmp_path):
     assert "n-plus-one-read" not in codes(after)
 
 
+FETCH_APP = """import { action } from "./_generated/server";
+
+export const ping = action({
+  args: {},
+  handler: async () => {
+    const response = await fetch("https://example.com/health");
+    return response.ok;
+  },
+});
+"""
+
+
+@pytest.mark.parametrize("snippets", [True, False], ids=["snippet client", "plain client"])
+async def test_timeout_value_is_a_snippet_placeholder_where_the_client_takes_one(start, tmp_path, snippets):
+    root = write_project(tmp_path / "app", {"net.ts": FETCH_APP})
+    session = await start(root, caps=capabilities(snippet_edits=snippets))
+    uri = session.open("convex/net.ts")
+    diagnostics = await session.client.diagnostics_for(uri, version=1)
+    fix = (await _code_actions(session, uri, [_by_code(diagnostics, "fetch-without-timeout")]))[0]
+    resolved = await _resolve(session, fix)
+    [edit] = resolved.edit.document_changes[0].edits
+    if snippets:
+        assert isinstance(edit, types.SnippetTextEdit)
+        assert edit.snippet.value == ", { signal: AbortSignal.timeout(${1:10_000}) \\}"
+    else:
+        assert isinstance(edit, types.TextEdit)
+        assert edit.new_text == ", { signal: AbortSignal.timeout(10_000) }"
+
+
 def test_index_helpers_agree():
     text = "a\r\nbé😀c\nd"
     for index in range(len(text) + 1):

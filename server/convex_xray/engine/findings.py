@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -66,6 +67,19 @@ class Edit:
     start: int
     end: int
     new_text: str
+    # The same text as an LSP snippet (`${1:value}` where the author should choose), for
+    # editors that take snippet edits; the CLI and other editors apply `new_text`.
+    snippet: str | None = None
+
+    def with_placeholder(self, value: str) -> Edit:
+        """This edit with the first `value` in its text as a snippet placeholder to type over."""
+        at = self.new_text.find(value)
+        if at < 0:
+            return self
+        escape = lambda text: re.sub(r"([$}\\])", r"\\\1", text)  # noqa: E731
+        head, tail = self.new_text[:at], self.new_text[at + len(value) :]
+        snippet = f"{escape(head)}${{1:{escape(value)}}}{escape(tail)}"
+        return replace(self, snippet=snippet)
 
     @classmethod
     def insert(cls, path: Path, at: int, text: str) -> Edit:

@@ -167,21 +167,45 @@ def workspace_edit(
     uri_for: UriFor,
     version_for: Callable[[Path], int | None],
     document_changes: bool,
+    snippets: bool = False,
 ) -> types.WorkspaceEdit:
     """Edits (bytes, possibly several files) as a `WorkspaceEdit`: versioned document edits for
-    clients that support them (so a stale edit is refused), a plain change map otherwise."""
+    clients that support them (so a stale edit is refused), a plain change map otherwise.
+    With `snippets` (the client declares `workspaceEdit.snippetEditSupport`, LSP 3.18), an
+    edit that has a snippet goes as a `SnippetTextEdit`: the editor puts the cursor on its
+    placeholder (a timeout's value) to type over."""
     by_path: dict[Path, list[Edit]] = {}
     for edit in edits:
         by_path.setdefault(edit.path, []).append(edit)
     text_edits: dict[Path, list[types.TextEdit]] = {}
+    snippet_edits: dict[Path, list[types.TextEdit | types.SnippetTextEdit]] = {}
     for path, path_edits in by_path.items():
         lines = lines_for(path)
         if lines is None:
             continue
+        ordered = sorted(path_edits, key=lambda e: (e.start, e.end))
         text_edits[path] = [
             types.TextEdit(range=range_of(lines, e.start, e.end, encoding), new_text=e.new_text)
-            for e in sorted(path_edits, key=lambda e: (e.start, e.end))
+            for e in ordered
         ]
+        snippet_edits[path] = [
+            types.SnippetTextEdit(range=plain.range, snippet=types.StringValue(value=e.snippet))
+            if e.snippet is not None
+            else plain
+            for e, plain in zip(ordered, text_edits[path], strict=True)
+        ]
+    if document_changes and snippets:
+        return types.WorkspaceEdit(
+            document_changes=[
+                types.TextDocumentEdit(
+                    text_document=types.OptionalVersionedTextDocumentIdentifier(
+                        uri=uri_for(path), version=version_for(path)
+                    ),
+                    edits=list(items),
+                )
+                for path, items in sorted(snippet_edits.items())
+            ]
+        )
     if document_changes:
         return types.WorkspaceEdit(
             document_changes=[

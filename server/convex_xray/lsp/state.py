@@ -113,6 +113,7 @@ class ServerState(LanguageServer):
         self.pull = False
         self.configuration_support = False
         self.document_changes = False
+        self.snippet_edits = False  # the client takes `SnippetTextEdit`s (LSP 3.18)
         self.resolve_edits = False
         self.refresh_support = False
         self.progress_support = False
@@ -264,4 +265,5 @@ class ServerState(LanguageServer):
             uri_for=self.uri_for,
             version_for=self.version_for,
             document_changes=self.document_changes,
+            snippets=self.snippet_edits,
         )

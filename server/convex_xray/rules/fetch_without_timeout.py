@@ -50,7 +50,8 @@ The fix adds `signal: AbortSignal.timeout(<fetch-timeout-ms>)` to the options ob
 but working request now fails after the timeout, which changes behaviour; pick a limit
 that fits the service. LLM and transcription calls get 120 s (`new OpenAI`/`new Anthropic`,
 and `fetch` to a model or audio endpoint: by the URL, or by the function around it when the
-URL is a name), other calls `fetch-timeout-ms`.
+URL is a name), other calls `fetch-timeout-ms`. In an editor that takes snippet edits (LSP 3.18
+`snippetEditSupport`) the value is a placeholder to type over.
 
 ## Options
 `fetch-timeout-ms` (default 10000): the timeout the fix inserts for plain HTTP calls. SDK clients other than the
@@ -211,12 +212,12 @@ def _check_call(ctx: RuleContext, call: FetchCall) -> Finding | None:
         if position != len(args):
             return None  # axios.post(url) with no data: no place for a config without guessing
         edit = Edit.insert(ctx.path, args[-1].end_byte, f", {{ {entry} }}")
-        fix = Fix.unsafe(title, [edit])
+        fix = Fix.unsafe(title, [edit.with_placeholder(ms)])
     elif config.type == "object":
         keys, spread = _keys(config)
         if keys & wanted or spread:
             return None
-        fix = Fix.unsafe(title, [merge_into_object(ctx.source, config, entry)])
+        fix = Fix.unsafe(title, [merge_into_object(ctx.source, config, entry).with_placeholder(ms)])
     elif config.type == "identifier":
         local = _local_object(call.function, text_of(config))
         if local is None:
@@ -293,7 +294,7 @@ def _sdk_clients(ctx: RuleContext) -> Iterator[Finding]:
             Span(ctx.path, node.start_byte, cls.end_byte),
             f"`{name}` client without a `timeout`: the SDK waits up to 10 minutes per request, as long "
             f"as Convex lets the action run. Pass `{entry}`.",
-            fix=Fix.unsafe(title, [edit]),
+            fix=Fix.unsafe(title, [edit.with_placeholder(ms)]),
         )
 
 

@@ -38,6 +38,9 @@ class Lifecycle(PullDiagnostics):
         self.document_changes = bool(
             workspace and workspace.workspace_edit and workspace.workspace_edit.document_changes
         )
+        self.snippet_edits = bool(
+            workspace and workspace.workspace_edit and workspace.workspace_edit.snippet_edit_support
+        )
         resolve = text.code_action.resolve_support if text and text.code_action else None
         self.resolve_edits = bool(resolve and "edit" in resolve.properties)
         self.progress_support = bool(caps.window and caps.window.work_done_progress)
