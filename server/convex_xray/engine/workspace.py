@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import fnmatch
+import functools
 import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any, TypeVar, cast
 
 from convex_xray.engine.analysis.analyzer import analyze_file
+from convex_xray.engine.analysis.loops import exported_loop_helper
 from convex_xray.engine.analysis.options import AnalysisBudgetExceeded, AnalysisOptions
 from convex_xray.engine.discovery import (
     SCHEMA_NAMES,
@@ -158,6 +160,7 @@ class Workspace:
         # What rules derive from the whole workspace and share (e.g. index usage merged from
         # worker processes, see `convex_xray.cli.parallel`); lives as long as the workspace.
         self.memo = Memo()
+        self._loop_helpers: dict[tuple[Path, str], tuple[SourceFile, bool | None]] = {}
         # What rules derive from one file's model, kept while that model is current.
         self._per_file: dict[Path, dict[MemoKey[Any], tuple[FileModel, Any]]] = {}
         self._files: list[Path] | None = None
@@ -299,7 +302,7 @@ class Workspace:
         entry = self._entry(path)
         if entry.model is None and entry.source is not None:
             try:
-                entry.model = analyze_file(entry.source, self.options)
+                entry.model = analyze_file(entry.source, self.options, functools.partial(self.loop_helper, from_file=path))
             except RecursionError:
                 entry.problem = FileProblem(path, "expressions nested too deeply to analyse; skipped")
                 self.problems.append(entry.problem)
@@ -595,6 +598,20 @@ class Workspace:
                 if found is not None:
                     return found
         return None
+
+    def loop_helper(self, specifier: str, name: str, from_file: Path) -> bool | None:
+        """Whether `name` exported by module `specifier` (relative or a tsconfig alias) runs its
+        callback per item: an app's `asyncMap` in another file. Kept per source text, so an
+        edited helper file is read again."""
+        path = self.resolve_module(specifier, from_file)
+        source = self.source(path) if path is not None else None
+        if path is None or source is None:
+            return None
+        cached = self._loop_helpers.get((path, name))
+        if cached is None or cached[0] is not source:
+            cached = (source, exported_loop_helper(source.root, name))
+            self._loop_helpers[(path, name)] = cached
+        return cached[1]
 
     def summary(self, model: FileModel, function: FunctionModel) -> FunctionSummary:
         """What one call of `function` costs, through every helper it reaches.

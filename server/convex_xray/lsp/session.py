@@ -8,6 +8,7 @@ replaces the file on disk in that workspace until the document is closed.
 from __future__ import annotations
 
 import difflib
+import functools
 import itertools
 import logging
 from collections import defaultdict
@@ -575,7 +576,8 @@ def _fast_check(
     doc.changes = []
     kept = [f for f in base.findings if in_blanked(f.span, piece) or _scope(f.rule) == "workspace"]
     try:
-        model = analyze_file(piece.source, project.workspace.options)
+        workspace = project.workspace
+        model = analyze_file(piece.source, workspace.options, functools.partial(workspace.loop_helper, from_file=doc.path))
     except RecursionError:
         return None
     if live is not None and convex_definitions(model) != live:

@@ -12,6 +12,7 @@ from tree_sitter import Node, QueryCursor
 from convex_xray.engine.analysis.declarations import DeclarationAnalysis
 from convex_xray.engine.analysis.options import AnalysisOptions
 from convex_xray.engine.analysis.queries import candidate_query, declarator_query
+from convex_xray.engine.analysis.state import ImportedLoopHelper
 from convex_xray.engine.analysis.vocabulary import MEMBER_METHODS
 from convex_xray.engine.model import (
     FileModel,
@@ -97,5 +98,9 @@ class FileAnalyzer(DeclarationAnalysis):
         return self.model
 
 
-def analyze_file(source: SourceFile, options: AnalysisOptions | None = None) -> FileModel:
-    return FileAnalyzer(source, options or AnalysisOptions()).run()
+def analyze_file(
+    source: SourceFile, options: AnalysisOptions | None = None, imported_loop_helper: ImportedLoopHelper | None = None
+) -> FileModel:
+    """`imported_loop_helper(specifier, name)`: whether an imported function runs its callback
+    per item (the workspace reads the other file), so app wrappers count across files."""
+    return FileAnalyzer(source, options or AnalysisOptions(), imported_loop_helper).run()

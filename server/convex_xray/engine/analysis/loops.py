@@ -101,6 +101,22 @@ def _iterates_with_callback(function: Node) -> bool | None:
     return None
 
 
+def exported_loop_helper(root: Node, name: str) -> bool | None:
+    """Whether the top-level function `name` of a file (`function name(xs, fn)`, `const name =
+    (xs, fn) => …`, exported or not) runs `fn` per element of `xs` (True: concurrently)."""
+    for statement in root.named_children:
+        if statement.type == "export_statement":
+            statement = statement.child_by_field_name("declaration") or statement
+        if statement.type == "function_declaration" and text_of(statement.child_by_field_name("name")) == name:
+            return _iterates_with_callback(statement)
+        if statement.type in ("lexical_declaration", "variable_declaration"):
+            for declarator in statement.named_children:
+                if declarator.type == "variable_declarator" and text_of(declarator.child_by_field_name("name")) == name:
+                    value = unwrap(declarator.child_by_field_name("value"))
+                    return _iterates_with_callback(value) if value is not None and value.type in FUNCTION_TYPES else None
+    return None
+
+
 def _calls_or_is(node: Node, name: str) -> bool:
     """`node` is the identifier `name` or contains a call `name(...)`."""
     if node.type == "identifier":
@@ -276,6 +292,10 @@ class LoopAnalysis(AnalyzerState):
         if name in LOOP_HELPERS:
             return name, LOOP_HELPERS[name]
         learned = self.learned_helpers().get(name)
+        if learned is None and self.imported_loop_helper is not None:
+            binding = self.model.imports.get(name)
+            if binding is not None and binding.imported != "*":
+                learned = self.imported_loop_helper(binding.module, binding.imported)
         return (name, learned) if learned is not None else None
 
     def learned_helpers(self) -> dict[str, bool]:

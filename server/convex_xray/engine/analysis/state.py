@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 from tree_sitter import Node
 
@@ -16,13 +17,18 @@ from convex_xray.engine.model import (
 from convex_xray.engine.source import SourceFile
 from convex_xray.engine.syntax import descend_path
 
+ImportedLoopHelper = Callable[[str, str], bool | None]
+
 
 class AnalyzerState:
     """What one pass over one file knows: the source, the model being built, caches, the time budget."""
 
-    def __init__(self, source: SourceFile, options: AnalysisOptions) -> None:
+    def __init__(self, source: SourceFile, options: AnalysisOptions, imported_loop_helper: ImportedLoopHelper | None = None) -> None:
         self.source = source
         self.options = options
+        # (module specifier, exported name) -> whether that function runs its callback per item
+        # (True: concurrently), None when it does not or cannot be read: wrappers of other files.
+        self.imported_loop_helper = imported_loop_helper
         self.model = FileModel(source)
         self.functions_by_node: dict[int, FunctionModel] = {}
         self.loop_cache: dict[int, Loop | None] = {}
