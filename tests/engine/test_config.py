@@ -191,9 +191,10 @@ def test_discovery_stops_at_the_repository_root(tmp_path):
 COLLECT = {
     "messages.ts": """
     export const recent = query({
-      args: { threadId: v.id("threads") },
+      args: { orgId: v.id("orgs") },
       handler: async (ctx, args) => {
-        const all = await ctx.db.query("posts").withIndex("by_authorId", (q) => q.eq("authorId", args.threadId)).collect();
+        // A whole org's users to keep ten: a warning (a parent's few children would be info).
+        const all = await ctx.db.query("users").withIndex("by_orgId", (q) => q.eq("orgId", args.orgId)).collect();
         return all.slice(0, 10);
       },
     });
@@ -244,7 +245,7 @@ def test_config_keys_take_effect(app):
     _, result = check_project(app, select=["unbounded-collect"], config=config)
     assert [f.severity for f in result.findings] == [Severity.HINT]
 
-    config = config_from_dict({"small-tables": ["posts"]})
+    config = config_from_dict({"small-tables": ["users"]})
     _, result = check_project(app, select=["unbounded-collect"], config=config)
     assert result.findings == []
 
@@ -293,7 +294,7 @@ def test_cli_builders_from_config(tmp_path, capsys):
         {
             "a.ts": """
             export const list = teamQuery(async (ctx) => {
-              const all = await ctx.db.query("posts").withIndex("by_authorId", (q) => q.eq("authorId", "x")).collect();
+              const all = await ctx.db.query("users").withIndex("by_orgId", (q) => q.eq("orgId", "x")).collect();
               return all.length;
             });
             """

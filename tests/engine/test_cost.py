@@ -42,7 +42,7 @@ export const roster = query({
     assert finding.cost.formula == "N(users of one orgId)"
     assert finding.cost.reads == 200 and finding.cost.context == "public-query"
     assert finding.severity is Severity.WARNING
-    assert "N(users of one orgId) reads ≈ 200 (N assumed 200 per tenant) per call" in finding.message
+    assert "N(users of one orgId) reads ≈ 200 (N assumed 200 per tenant, `[cost] per-tenant`) per call" in finding.message
     assert "sequentially" in finding.message
 
 

@@ -464,3 +464,42 @@ def test_a_daily_cron_reading_through_an_index_with_no_range_is_a_warning(tmp_pa
     found = _findings(tmp_path, {"jobs.ts": JOBS, "crons.ts": CRONS, "kick.ts": SCHEDULER}, "full-table-scan")
     scan = [f for f in found if f.function == "everything"]
     assert len(scan) == 1 and scan[0].severity is Severity.WARNING and scan[0].cost.context == "cron"
+
+
+# -- categories and small ranges -----------------------------------------------------------
+
+COUNTS = """
+export const counts = query({
+  args: { id: v.id("users"), threadId: v.id("threads") },
+  handler: async (ctx, args) => {
+    const mine = await ctx.db.query("jobs").withIndex("by_ownerId", (q) => q.eq("ownerId", args.id)).collect();
+    const stale = await ctx.db.query("jobs").withIndex("by_status", (q) => q.eq("status", "stale")).collect();
+    return { mine: mine.length, stale: stale.length };
+  },
+});
+"""
+
+
+def test_a_category_range_is_a_share_of_the_table_and_a_parent_range_is_per_parent(tmp_path):
+    found = _findings(tmp_path, {"f.ts": HEADER + COUNTS}, "unbounded-collect")
+    by_line = {f.span.start: f for f in found}
+    mine, stale = (by_line[k] for k in sorted(by_line))
+    # ok: one owner's jobs: per-parent, not a share of the table.
+    assert mine.cost.growth is Growth.PER_PARENT and mine.cost.reads == 10
+    assert stale.cost.growth is Growth.WHOLE_TABLE and stale.cost.reads == 1_000
+    assert stale.severity is Severity.WARNING
+    assert any("an equality on a category" in a for a in stale.cost.assumptions)
+
+
+def test_a_category_range_collected_whole_warns_only_where_it_runs_often(tmp_path):
+    body = """
+export const all = KIND({
+  args: {},
+  handler: async (ctx) => await ctx.db.query("jobs").withIndex("by_status", (q) => q.eq("status", "stale")).collect(),
+});
+"""
+    hot = _one(tmp_path, body.replace("KIND", "query"), rule="unbounded-collect")
+    assert hot.severity is Severity.WARNING and "reactive query" in hot.message
+    # ok: the same range in a mutation a client calls now and then: info.
+    cold = _one(tmp_path / "cold", body.replace("KIND", "mutation"), rule="unbounded-collect")
+    assert cold.severity is Severity.INFO

@@ -73,7 +73,7 @@ async def test_read_cost_lenses(start, tmp_path):
     feed_line = session.position(uri, "export const feed").line
     author_line = session.position(uri, "const author").line + 1  # 1-based in the title
     assert by_line[feed_line] == (
-        f"~3 + 2·N reads (N = items of 'posts'); N+1 at line {author_line} (hits Convex's 4,096 index-range limit at N≈2,048)"
+        f"~3 + 2·N reads ≈ 23 reads (N = items of 'posts' = 10); N+1 at line {author_line} (hits Convex's 4,096 index-range limit at N≈2,048)"
     )
     assert by_line[session.position(uri, "export const one").line] == "~1 read"
     assert by_line[session.position(uri, "export const everything").line] == (
@@ -81,6 +81,31 @@ async def test_read_cost_lenses(start, tmp_path):
     )
     assert session.position(uri, "export const none").line not in by_line  # no reads: no lens
     assert all(lens.command.command == "" for lens in lenses)  # a label, not a client command
+
+
+ROSTER = """
+import { query } from "./_generated/server";
+import { v } from "convex/values";
+
+export const roster = query({
+  args: { orgId: v.id("orgs") },
+  handler: async (ctx, args) => {
+    const members = await ctx.db.query("users").withIndex("by_orgId", (q) => q.eq("orgId", args.orgId)).collect();
+    return await Promise.all(members.map(async (m) => ({ m, posts: await ctx.db.query("posts").withIndex("by_authorId", (q) => q.eq("authorId", m._id)).take(5) })));
+  },
+});
+"""
+
+
+async def test_the_lens_states_the_assumed_n_and_its_setting(start, tmp_path):
+    # The same size the finding's cost uses, from `[cost]` in convex-xray.toml.
+    root = write_project(tmp_path / "app", {"roster.ts": ROSTER})
+    (root / "convex-xray.toml").write_text("[cost]\nper-tenant = 500\n", encoding="utf-8")
+    session = await start(root)
+    uri = session.open("convex/roster.ts")
+    await session.client.diagnostics_for(uri, version=1)
+    title = (await _lenses(session, uri))[0].command.title
+    assert title.startswith("~1 + N reads ≈ 501 reads (N = items of 'members' assumed 500 ([cost] per-tenant))"), title
 
 
 async def test_lenses_can_be_turned_off(start, tmp_path):

@@ -144,6 +144,20 @@ def is_tenant_field(name: str) -> bool:
     return bool(_TENANT.match(name))
 
 
+# Fields that sort documents into a few categories (`status`, `type`, `isActive`): an equality
+# on them selects a share of the table, which grows with the table, not one parent's children.
+_CATEGORY = re.compile(
+    r"^(?:status|state|type|kind|category|role|visibility|stage|phase|priority|level|tier|mode|"
+    r"active|archived|deleted|enabled|disabled|published|verified|approved|completed|done|read|"
+    r"pinned|featured|hidden|visible|public|private|processed|pending|sent|paid)$"
+    r"|^(?:is|has|can|should)[A-Z_]|(?:Status|State|Type|Kind|Category|Stage|Phase|_status|_type|_state)$"
+)
+
+
+def is_category_field(name: str) -> bool:
+    return bool(_CATEGORY.search(name))
+
+
 def function_context(function: FunctionModel | None) -> str:
     """public-query (reactive), mutation, action, internal-*, http, or helper (not known)."""
     if function is None:
@@ -253,28 +267,35 @@ def chain_driver(chain: QueryChain, assumptions: CostAssumptions, schema: Schema
         count = chain.take_count
         if count is not None:
             return Driver(count, Growth.BOUNDED, f"`.take({count})` of {table}", None)
-        return Driver(assumptions.page, Growth.BOUNDED, f"`.take(k)` of {table}", f"k assumed {assumptions.page}")
+        return Driver(assumptions.page, Growth.BOUNDED, f"`.take(k)` of {table}", f"k assumed {assumptions.page}, `[cost] page`")
     if chain.terminal == "paginate":
-        return Driver(assumptions.page, Growth.BOUNDED, f"a page of {table}", f"numItems assumed {assumptions.page}")
+        return Driver(assumptions.page, Growth.BOUNDED, f"a page of {table}", f"numItems assumed {assumptions.page}, `[cost] page`")
     if chain.search_step is not None:
-        return Driver(assumptions.page, Growth.BOUNDED, f"search results in {table}", f"assumed {assumptions.page}")
+        return Driver(assumptions.page, Growth.BOUNDED, f"search results in {table}", f"assumed {assumptions.page}, `[cost] page`")
     step = chain.index_step
     ranges = parse_index_ranges(step) if step is not None else []
     equal = [r.field for r in ranges or [] if r.op == "eq"]
     if step is None or ranges == [] or (ranges is not None and not equal):
         how = "no index" if step is None else "no index range" if ranges == [] else "a range with no equality"
-        return Driver(assumptions.table, Growth.WHOLE_TABLE, f"every {table} document, {how}", f"table size assumed {assumptions.table:,}")
+        return Driver(assumptions.table, Growth.WHOLE_TABLE, f"every {table} document, {how}", f"table size assumed {assumptions.table:,}, `[cost] table`")
     if ranges is None:
-        return Driver(assumptions.per_parent, Growth.PER_PARENT, f"{table} in an index range", f"N assumed {assumptions.per_parent}")
+        return Driver(assumptions.per_parent, Growth.PER_PARENT, f"{table} in an index range", f"N assumed {assumptions.per_parent}, `[cost] per-parent`")
     if any(is_tenant_field(f) for f in equal[:1]) and len(equal) == 1:
-        return Driver(assumptions.per_tenant, Growth.PER_TENANT, f"{table} of one {equal[0]}", f"N assumed {assumptions.per_tenant} per tenant")
+        return Driver(assumptions.per_tenant, Growth.PER_TENANT, f"{table} of one {equal[0]}", f"N assumed {assumptions.per_tenant} per tenant, `[cost] per-tenant`")
     key = ", ".join(equal)
+    if all(is_category_field(f) for f in equal):
+        share = max(1, assumptions.table * assumptions.conditional_share // 100)
+        return Driver(
+            share, Growth.WHOLE_TABLE, f"{table} with one {key} (a share of the table)",
+            f"N assumed {share:,}: an equality on a category, not a parent, selects "
+            f"{assumptions.conditional_share}% of a {assumptions.table:,}-document table (`[cost] conditional-share` of `table`)",
+        )
     if is_log_range(table, equal, index_fields(chain, schema), assumptions):
         return Driver(
             assumptions.per_parent_log, Growth.PER_PARENT_LOG, f"{table} per {key} (a log: grows over time)",
-            f"N assumed {assumptions.per_parent_log:,} per parent for a log/feed table (`per-parent-log`)",
+            f"N assumed {assumptions.per_parent_log:,} per parent for a log/feed table, `[cost] per-parent-log`",
         )
-    return Driver(assumptions.per_parent, Growth.PER_PARENT, f"{table} per {key}", f"N assumed {assumptions.per_parent} per parent")
+    return Driver(assumptions.per_parent, Growth.PER_PARENT, f"{table} per {key}", f"N assumed {assumptions.per_parent} per parent, `[cost] per-parent`")
 
 
 @cache
@@ -325,13 +346,13 @@ def collection_driver(
 ) -> Driver:
     """What drives the size of the collection a loop iterates."""
     node = unwrap(node)
-    unknown = Driver(assumptions.per_parent, Growth.PER_PARENT, "items of unknown source", f"N assumed {assumptions.per_parent}: size not traced")
+    unknown = Driver(assumptions.per_parent, Growth.PER_PARENT, "items of unknown source", f"N assumed {assumptions.per_parent}: size not traced, `[cost] per-parent`")
     if node is None or depth > 5:
         return unknown
     if depth == 0:
         short = " ".join(text_of(node).split())
         short = short if len(short) <= 40 else short[:39] + "…"
-        unknown = Driver(assumptions.per_parent, Growth.PER_PARENT, f"`{short}`", f"N assumed {assumptions.per_parent}: size not traced")
+        unknown = Driver(assumptions.per_parent, Growth.PER_PARENT, f"`{short}`", f"N assumed {assumptions.per_parent}: size not traced, `[cost] per-parent`")
     while node is not None and node.type == "await_expression" and node.named_children:
         node = unwrap(node.named_children[0])
     if node is None:
@@ -365,22 +386,22 @@ def collection_driver(
         obj = unwrap(node.child_by_field_name("object"))
         args_name = function.args_param if function is not None else None
         if obj is not None and obj.type == "identifier" and args_name and text_of(obj) == args_name:
-            return Driver(assumptions.client_array, Growth.BOUNDED, f"client-supplied `{text}`", f"N assumed {assumptions.client_array}")
+            return Driver(assumptions.client_array, Growth.BOUNDED, f"client-supplied `{text}`", f"N assumed {assumptions.client_array}, `[cost] client-array`")
         if (obj is not None and text_of(obj) in ("page", "result", "results")) or text.endswith(".page"):
-            return Driver(assumptions.page, Growth.BOUNDED, f"a page (`{text}`)", f"numItems assumed {assumptions.page}")
+            return Driver(assumptions.page, Growth.BOUNDED, f"a page (`{text}`)", f"numItems assumed {assumptions.page}, `[cost] page`")
         # An array field of one document (`team.memberIds`): grows with that document.
-        return Driver(assumptions.per_parent, Growth.PER_PARENT, f"`{text}`", f"N assumed {assumptions.per_parent}")
+        return Driver(assumptions.per_parent, Growth.PER_PARENT, f"`{text}`", f"N assumed {assumptions.per_parent}, `[cost] per-parent`")
     if node.type == "identifier":
         name = text_of(node)
         if function is not None and name in function.args_names and (function.args_param is None):
-            return Driver(assumptions.client_array, Growth.BOUNDED, f"client-supplied `{name}`", f"N assumed {assumptions.client_array}")
+            return Driver(assumptions.client_array, Growth.BOUNDED, f"client-supplied `{name}`", f"N assumed {assumptions.client_array}, `[cost] client-array`")
         scope = function
         while scope is not None:
             value = _declared_value(name, scope, node.start_byte, model.source.language)
             if value is not None:
                 return collection_driver(value, model, function, assumptions, depth + 1, schema)
             if name in scope.args_names:
-                return Driver(assumptions.client_array, Growth.BOUNDED, f"client-supplied `{name}`", f"N assumed {assumptions.client_array}")
+                return Driver(assumptions.client_array, Growth.BOUNDED, f"client-supplied `{name}`", f"N assumed {assumptions.client_array}, `[cost] client-array`")
             scope = scope.parent
         return unknown
     return unknown
@@ -390,7 +411,7 @@ def loop_driver(
     loop: Loop, model: FileModel, function: FunctionModel | None, assumptions: CostAssumptions, schema: Schema | None = None
 ) -> Driver:
     if not loop.iterates_collection:
-        return Driver(assumptions.per_parent, Growth.PER_PARENT, f"iterations of the `{loop.kind}` loop", f"N assumed {assumptions.per_parent}")
+        return Driver(assumptions.per_parent, Growth.PER_PARENT, f"iterations of the `{loop.kind}` loop", f"N assumed {assumptions.per_parent}, `[cost] per-parent`")
     return collection_driver(loop.collection_node, model, function, assumptions, schema=schema)
 
 
@@ -446,7 +467,7 @@ def loop_cost(
         formula = part if rest == 0 else f"{base} x {rest} + ({part})"
         extra.append(
             f"a condition in the loop assumed true for {assumptions.conditional_share}% of its items "
-            f"(`conditional-share`), at most {full * guarded:,}"
+            f"(`[cost] conditional-share`), at most {full * guarded:,}"
         )
     else:
         formula = base if per_item == 1 else f"{base} x {per_item}"

@@ -7,6 +7,9 @@ it hurts:
 - **warning** when the result is then sliced (`.slice(0, n)`), only counted
   (`.length`), filtered in JavaScript on a field, or collected inside a loop (the same range
   every time: a range keyed by the loop item is the loop's cost, reported by `n-plus-one-read`);
+- **warning** for any collect of a log/feed range (a thread's messages) or a category range
+  (`status`, `type`, `isActive`: keyed by no parent, a share of the table) in a public query
+  or a cron/scheduled job: it grows with time or with the table, on every run;
 - **info** for other collects after an index range (a whole org, a whole thread):
   fine while the range stays small, a problem once it grows.
 
@@ -56,18 +59,16 @@ stay small by design and are never reported.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Iterator
 
-from convex_xray.engine.analysis.chains import parse_index_ranges
 from convex_xray.engine.context import RuleContext
 from convex_xray.engine.cost import Growth, chain_cost, scan_state, terminal_key
 from convex_xray.engine.findings import Edit, Finding, Fix, FixAvailability, Related, Severity, Span
 from convex_xray.engine.model import DbRead, QueryChain
 from convex_xray.engine.registry import RuleMeta, register
 from convex_xray.engine.syntax import descendants, string_value, text_of
-from convex_xray.rules.support.usage import ResultUse, result_use
 from convex_xray.rules.support.tables import outside_schema
+from convex_xray.rules.support.usage import ResultUse, result_use
 
 META = RuleMeta(
     code="CX201",
@@ -167,13 +168,8 @@ _USE_NOTES = {
 }
 
 
-def _keyed_by_reference(chain: QueryChain) -> bool:
-    """An equality on a field naming another document (`userId`, `thread_id`, `ownerIds`)."""
-    step = chain.index_step
-    ranges = parse_index_ranges(step) if step is not None else None
-    return bool(ranges) and any(
-        r.op == "eq" and re.search(r"(?:Id|_id|Ids|_ids|^id)$", r.field) for r in ranges or []
-    )
+# Contexts where a growing read runs often: a reactive public query, a cron or scheduled job.
+_HOT = frozenset({"public-query", "cron", "scheduled"})
 
 
 @register(META)
@@ -250,21 +246,24 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
                 f"Fine while it stays small; if it can grow, page it (`.paginate()`), or bound it with "
                 f"`.take({ctx.config.take_limit})` where at most {ctx.config.take_limit} are ever needed."
             )
-            if cost.growth is Growth.PER_PARENT_LOG:
+            hot = cost.context in _HOT
+            if cost.growth is Growth.PER_PARENT_LOG and hot:
                 # A log or feed under one parent (a thread's messages) is not a small range.
                 severity = Severity.WARNING
                 message = (
                     f"Unbounded `.collect()` of {table} via {name}: a log/feed range that grows without "
                     f"bound per parent ({cost.explain()}). Page it (`.paginate()`), or `.take(n)` the newest."
                 )
-            elif trigger is not None and not _keyed_by_reference(chain):
-                # A cron or scheduled job sweeping a status/kind range reads a share of the table
-                # on every run: what an audit of the job would flag first.
+            elif cost.growth is Growth.WHOLE_TABLE and hot:
+                # A status/kind range: keyed by no parent, it grows with the table.
+                where = f"in a {trigger} job, read on every run" if trigger else "in a reactive query"
                 severity = Severity.WARNING
                 message = (
-                    f"Unbounded `.collect()` of {table} via {name} in a {trigger} job: the range is keyed by "
-                    f"no parent document, so it grows with the table and is read on every run. Process it "
-                    f"in pages (`.paginate()` and reschedule with the cursor), or `.take(n)` per run."
+                    f"Unbounded `.collect()` of {table} via {name} {where}: the range is keyed by a "
+                    f"category, not a parent document, so it grows with the table ({cost.explain()}). "
+                    "Page it (`.paginate()`"
+                    + (", rescheduling with the cursor)" if trigger else ")")
+                    + ", or `.take(n)` what is needed."
                 )
         if use.node is not None and use.kind in _USE_NOTES:
             related.append(Related(ctx.span(use.node), _USE_NOTES[use.kind]))

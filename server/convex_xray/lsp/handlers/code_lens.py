@@ -29,5 +29,5 @@ class CodeLenses(Commands):
                 range=convert.range_of(lines, lens.start, lens.end, self.encoding),
                 command=types.Command(title=lens.title, command=""),
             )
-            for lens in lenses(doc.project.workspace, model)
+            for lens in lenses(doc.project.workspace, model, doc.project.config.cost)
         ]
