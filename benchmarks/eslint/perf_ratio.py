@@ -65,7 +65,11 @@ def run(tag: str, apps: list[Path]) -> None:
 
 def eslint_count(name: str) -> collections.Counter[str]:
     data = json.loads((OUT / f"eslint-{name}.json").read_text(encoding="utf-8"))
-    return collections.Counter(m["ruleId"] for f in data for m in f["messages"] if m.get("ruleId"))
+    # Only the plugin's rules: an app's `eslint-disable` comments for rules not loaded here are
+    # reported as "definition not found" under their own rule id.
+    return collections.Counter(
+        m["ruleId"] for f in data for m in f["messages"] if (m.get("ruleId") or "").startswith("@convex-dev/")
+    )
 
 
 def xray_numbers(tag: str, name: str) -> dict[str, int]:
