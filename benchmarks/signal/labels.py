@@ -18,6 +18,7 @@ Usage:
     python3 labels.py unlabelled RUN_DIR                    # warning-tier findings with no label
     python3 labels.py sample RUN_DIR --seed 13 --n 16 [--tag before:s13] [--apps A,B]
     python3 labels.py sample RUN_DIR --seed 14 --rate-of BEFORE_DIR --rate-sample before:s13 --tag after:s14
+    python3 labels.py sample RUN2 --seed 15 --rate-of BEFORE_DIR --rate-sample before:s13 --known-in RUN1 --tag after:s15
     python3 labels.py sample RUN_DIR --seed 17 --n 16 --pooled --rule n-plus-one-call --tag rule:s17
 
 `sample` draws a uniform random sample (fixed seed, per app, or `--pooled` over all apps, of one
@@ -262,6 +263,13 @@ def sample(run_dir: Path, args: argparse.Namespace) -> None:
             # at the same rate, by that run's draw.
             old = [f for f in before.get(app, []) if f.severity == "warning"]
             known = {(f.path, f.line, f.rule) for f in old}
+            for extra in args.known_in:
+                # Warnings new in an intermediate run were drawn then, at the same rate.
+                known |= {
+                    (f.path, f.line, f.rule)
+                    for f in load_run(extra).get(app, [])
+                    if f.severity == "warning"
+                }
             todo = [f for f in todo if (f.path, f.line, f.rule) not in known]
         pools[app] = sorted(todo, key=lambda f: (f.path, f.line, f.rule))
     picked: list[Finding] = []
@@ -346,6 +354,13 @@ def main() -> None:
     )
     p_sample.add_argument(
         "--rate-sample", default="", help="the sample tag whose rate --rate-of uses"
+    )
+    p_sample.add_argument(
+        "--known-in",
+        type=Path,
+        action="append",
+        default=[],
+        help="intermediate run already sampled for new warnings (repeatable)",
     )
     p_sample.add_argument("--rule", default="", help="only warnings of this rule")
     p_sample.add_argument("--pooled", action="store_true", help="draw --n from all apps together")
