@@ -481,6 +481,17 @@ REFUSED = {
         const pending = posts.map((post) => ctx.db.get(post.authorId));
         out.push(...(await Promise.all(pending)));
     """,
+    "the query also uses a value computed in the loop": """
+        for (const post of posts) {
+          const status = post.status + "!";
+          out.push(
+            await ctx.db
+              .query("posts")
+              .withIndex("by_orgId_and_status", (q) => q.eq("orgId", post.orgId).eq("status", status))
+              .first(),
+          );
+        }
+    """,
     "labeled for-of": """
         outer: for (const post of posts) {
           out.push(await ctx.db.get(post.authorId));

@@ -424,6 +424,9 @@ def _plan(ctx: RuleContext, read: DbRead) -> _Plan | str:
         return "the read does not depend on the loop item"
     if used & loop_locals:
         return "the key is computed inside the loop"
+    if read.chain is not None and _chain_names(read.chain.end) - used & loop_locals:
+        # `q.eq("a", localInLoop).eq("b", item.b)`: the prefetch before the loop cannot see it.
+        return "the query uses a value computed inside the loop"
     mutated = facts.assigned
     collection_root = _root_identifier(collection)
     if used & mutated or (collection_root and collection_root in mutated):
@@ -486,6 +489,21 @@ def _plan(ctx: RuleContext, read: DbRead) -> _Plan | str:
     if not _in_async_function(anchor):
         return "the enclosing function is not async"
     return _Plan(loop, key, guard if isinstance(guard, Node) else None, await_node, anchor, item_param, unsafe)
+
+
+def _chain_names(chain: Node) -> set[str]:
+    """Names a query chain reads from its surroundings (not its own callbacks' parameters)."""
+    own: set[str] = set()
+    for node in descendants(chain):
+        if node.type == "arrow_function":
+            single = node.child_by_field_name("parameter")
+            params = node.child_by_field_name("parameters")
+            if single is not None:
+                own.add(text_of(single))
+            elif params is not None:
+                for param in params.named_children:
+                    own.update(pattern_names(param.child_by_field_name("pattern") or param))
+    return _identifiers(chain) - own
 
 
 def _awaited_consumer(read: Node, loop: Loop) -> Node | None:
