@@ -10,6 +10,7 @@ method's node holding the factory's events that sit inside it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 
 from tree_sitter import Node
@@ -106,3 +107,35 @@ def method_of(model: FileModel, function: FunctionModel, method: str) -> Functio
         view.helper_calls = [replace(e, function=view) for e in function.helper_calls if e.function is function and inside(e.node)]
     function.methods[method] = view
     return view
+
+
+def returns_closures(function: FunctionModel) -> bool:
+    """The function returns an object literal (of methods), a function, or a class instance."""
+    for node in descendants(function.node):
+        if node.type == "return_statement" and node.named_children:
+            value = node.named_children[0]
+            while value.type in ("parenthesized_expression", "as_expression", "satisfies_expression") and value.named_children:
+                value = value.named_children[0]
+            if value.type in ("object", "arrow_function", "function_expression", "new_expression"):
+                return True
+    body = function.node.child_by_field_name("body")
+    return body is not None and body.type in ("object", "parenthesized_expression")
+
+
+def ctx_factory(
+    model: FileModel, builder_property: str, load: Callable[[str], FileModel | None]
+) -> tuple[FileModel, str] | None:
+    """`authedQuery.cache` -> (the builder's file, `makeLoaders`): the factory that the custom
+    builder `authedQuery` (this file's, or imported one level) runs to attach `ctx.cache`."""
+    builder, _, prop = builder_property.partition(".")
+    target: FileModel | None = model
+    name = builder
+    if builder not in model.builders:
+        binding = model.imports.get(builder)
+        if binding is None or binding.imported in ("*", "default"):
+            return None
+        target, name = load(binding.module), binding.imported
+    if target is None:
+        return None
+    factory = target.builder_ctx.get(name, {}).get(prop)
+    return (target, factory) if factory else None

@@ -330,6 +330,9 @@ class FileModel:
     component_clients: dict[str, str] = field(default_factory=dict)
     # Names this file defines as custom function builders (`const authedQuery = customQuery(query, ...)`).
     builders: dict[str, FunctionKind] = field(default_factory=dict)
+    # What a custom builder attaches to ctx: `customQuery(query, customCtx(async (ctx) => ({ cache:
+    # makeLoaders(ctx) })))` -> {"authedQuery": {"cache": "makeLoaders"}} (`new Repo` for classes).
+    builder_ctx: dict[str, dict[str, str]] = field(default_factory=dict)
     exports: dict[str, FunctionModel] = field(default_factory=dict)
     # `export { a as b }` -> {"b": (None, "a")}; `export { a } from "./m"` -> {"a": ("./m", "a")};
     # `export * as ns from "./m"` -> {"ns": ("./m", "*")}; `export default name` -> {"default": (None, name)}

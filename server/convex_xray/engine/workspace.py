@@ -30,14 +30,14 @@ from convex_xray.engine.discovery import (
 from convex_xray.engine.discovery import (
     discover_roots as discover_roots,  # (re-exported for callers)
 )
-from convex_xray.engine.factories import method_of
+from convex_xray.engine.factories import ctx_factory, method_of, returns_closures
 from convex_xray.engine.findings import Span
 from convex_xray.engine.guards import memo_guarded
 from convex_xray.engine.memo import Memo, MemoKey
 from convex_xray.engine.model import DbRead, FileModel, FunctionModel, HelperCall, RunCall
 from convex_xray.engine.schema import Schema, read_schema
 from convex_xray.engine.source import DecodeError, SourceFile, is_source_path
-from convex_xray.engine.syntax import descendants, text_of
+from convex_xray.engine.syntax import text_of
 
 T = TypeVar("T")
 
@@ -523,6 +523,13 @@ class Workspace:
         closures read through the ctx it captured."""
         method = call.callee.rsplit(".", 1)[-1]
         factory = call.factory
+        if factory.startswith("ctx:"):
+            # `ctx.cache.getUser(id)`: what the function's custom builder attached as `cache`.
+            found = ctx_factory(model, factory[4:], self._import_loader(model.path))
+            if found is None:
+                return None
+            model, factory = found
+            call = HelperCall(node=call.node, function=None, loops=call.loops, awaited=call.awaited, callee=call.callee, factory=factory)
         if factory.startswith("new "):
             owner = factory[4:]
             target = f"{owner}.{method}"
@@ -530,7 +537,7 @@ class Workspace:
             target = factory
         probe = HelperCall(node=call.node, function=call.function, loops=call.loops, awaited=call.awaited, callee=target, passes_context=True)
         resolved = self.resolve_call(model, probe)
-        if resolved is not None and not factory.startswith("new ") and not _returns_closures(resolved[1]):
+        if resolved is not None and not factory.startswith("new ") and not returns_closures(resolved[1]):
             return None  # `const name = format(ctx, x)`: a value, not an object of readers
         if resolved is not None and not factory.startswith("new "):
             # The one method called, when the returned object shows it (else the whole factory).
@@ -538,6 +545,13 @@ class Workspace:
             if view is not None:
                 return resolved[0], view
         return resolved
+
+    def _import_loader(self, from_file: Path) -> Callable[[str], FileModel | None]:
+        def load(specifier: str) -> FileModel | None:
+            path = self.resolve_module(specifier, from_file)
+            return self.model(path) if path is not None else None
+
+        return load
 
     def component_client(self, model: FileModel, name: str, depth: int = 0) -> str | None:
         """The component (`aggregate`) that `name` is a client of, here or through imports."""
@@ -765,19 +779,6 @@ class Workspace:
             if key in first_call:
                 summary.first_call, summary.first_call_text = first_call[key]
             self._summaries[key] = summary
-
-
-def _returns_closures(function: FunctionModel) -> bool:
-    """The function returns an object literal (of methods), a function, or a class instance."""
-    for node in descendants(function.node):
-        if node.type == "return_statement" and node.named_children:
-            value = node.named_children[0]
-            while value.type in ("parenthesized_expression", "as_expression", "satisfies_expression") and value.named_children:
-                value = value.named_children[0]
-            if value.type in ("object", "arrow_function", "function_expression", "new_expression"):
-                return True
-    body = function.node.child_by_field_name("body")
-    return body is not None and body.type in ("object", "parenthesized_expression")
 
 
 def _own(events: list, function: FunctionModel) -> list:

@@ -53,6 +53,7 @@ class FileAnalyzer(DeclarationAnalysis):
         # `x.method(...)` on a plain name, any method: kept when `x` turns out to be a
         # namespace, object, class or factory value (known only after the pass below).
         named_calls: list[tuple[Node, Node, Node]] = []
+        ctx_calls: list[tuple[Node, Node, Node, Node]] = []
         for _pattern, capture in captures:
             if "member_call" in capture:
                 member_calls.append(
@@ -66,6 +67,8 @@ class FileAnalyzer(DeclarationAnalysis):
                 )
             elif "member_arg" in capture:
                 member_args.append(capture["member_arg"][0])
+            elif "ctx_call" in capture:
+                ctx_calls.append((capture["ctx_call"][0], capture["ctx_object"][0], capture["ctx_property"][0], capture["ctx_method"][0]))
             elif "named_call" in capture:
                 named_calls.append(
                     (capture["named_call"][0], capture["named_object"][0], capture["named_method"][0])
@@ -87,6 +90,8 @@ class FileAnalyzer(DeclarationAnalysis):
             self.plain_call(call, text_of(callee))
         for call, client, method in client_calls:
             self.client_call(call, text_of(client), text_of(method))
+        for call, ctx_object, prop, method in ctx_calls:
+            self.ctx_property_call(call, text_of(ctx_object), text_of(prop), text_of(method))
         # Source order everywhere (candidates arrive grouped by query pattern).
         for events in (self.model.reads, self.model.run_calls, self.model.schedules, self.model.fetches, self.model.helper_calls, self.model.client_calls):
             events.sort(key=lambda e: e.start)

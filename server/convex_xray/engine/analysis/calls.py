@@ -139,6 +139,25 @@ class CallAnalysis(ChainAnalysis):
         if function is not None:
             function.helper_calls.append(event)
 
+    def ctx_property_call(self, call: Node, ctx_name: str, prop: str, method: str) -> None:
+        """`ctx.cache.getUser(id)` in a function built by a custom builder: the builder may have
+        attached `cache` (a factory's result) to ctx; the workspace decides, across files."""
+        if prop in _CTX_BUILTINS:
+            return
+        function, loops = self.context_of(call)
+        top = function
+        while top is not None and top.parent is not None:
+            top = top.parent
+        if top is None or not top.builder or ctx_name not in top.ctx_names | (function.ctx_names if function else set()):
+            return
+        event = HelperCall(
+            node=call, function=function, loops=loops, awaited=self.awaited(call),
+            callee=f"{ctx_name}.{prop}.{method}", passes_context=True, factory=f"ctx:{top.builder}.{prop}",
+        )
+        self.model.helper_calls.append(event)
+        if function is not None:
+            function.helper_calls.append(event)
+
     def member_helper_call(self, call: Node, owner: str, method: str) -> bool:
         """`Users.byEmail(ctx, e)` on an object or class of this file or an imported one, or
         `loader.getUser(id)` on what a factory returned: a helper call that may read."""
@@ -315,6 +334,10 @@ class CallAnalysis(ChainAnalysis):
             )
         read = DbRead(node=call, function=function, loops=loops, awaited=self.awaited(call), kind="helper", table=table)
         self.record_read(read)
+
+
+# ctx properties Convex itself provides: never a custom builder's reader object.
+_CTX_BUILTINS = frozenset({"db", "scheduler", "storage", "auth", "vectorSearch", "runQuery", "runMutation", "runAction"})
 
 
 def _paginate_call(steps: list[ChainStep]) -> Node | None:

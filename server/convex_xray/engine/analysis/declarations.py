@@ -21,6 +21,7 @@ from convex_xray.engine.syntax import (
     function_params,
     member_parts,
     param_pattern,
+    returned_expression,
     string_value,
     text_of,
     unwrap,
@@ -191,6 +192,9 @@ class DeclarationAnalysis(CallAnalysis):
             if base is not None:
                 kind = base
         self.model.builders[name] = kind
+        attached = _ctx_factories(args[1]) if len(args) > 1 else {}
+        if attached:
+            self.model.builder_ctx[name] = attached
 
     def maybe_convex_function(
         self, name: str, name_node: Node | None, call: Node, definition: Node, *, exported: bool
@@ -330,3 +334,37 @@ class DeclarationAnalysis(CallAnalysis):
                     text_of(name), FunctionKind.HELPER, statement, name, statement, False, parent
                 )
                 self.local_functions_in(function_body(statement) or statement, local, referenced)
+
+
+def _ctx_factories(argument: Node) -> dict[str, str]:
+    """`customCtx(async (ctx) => ({ cache: makeLoaders(ctx), repo: new Repo(ctx) }))`: the ctx
+    properties built by a factory that receives ctx -> the factory (`makeLoaders`, `new Repo`)."""
+    call = unwrap(argument)
+    if call is None or call.type != "call_expression" or text_of(call.child_by_field_name("function")) != "customCtx":
+        return {}
+    args = call_args(call)
+    function = unwrap(args[0]) if args else None
+    if function is None or function.type not in ("arrow_function", "function_expression"):
+        return {}
+    params = function_params(function)
+    ctx_name = text_of(param_pattern(params[0])) if params else ""
+    returned = unwrap(returned_expression(function))
+    found: dict[str, str] = {}
+    if not ctx_name or returned is None or returned.type != "object":
+        return found
+    for member in returned.named_children:
+        if member.type != "pair":
+            continue
+        value = unwrap(member.child_by_field_name("value"))
+        if value is not None and value.type == "await_expression" and value.named_children:
+            value = unwrap(value.named_children[0])
+        if value is None or value.type not in ("call_expression", "new_expression"):
+            continue
+        callee = value.child_by_field_name("function") or value.child_by_field_name("constructor")
+        if callee is None or callee.type != "identifier":
+            continue
+        if not any(text_of(unwrap(a)) == ctx_name for a in call_args(value)):
+            continue  # built from something else than ctx: not a reader of this request
+        prefix = "new " if value.type == "new_expression" else ""
+        found[text_of(member.child_by_field_name("key"))] = prefix + text_of(callee)
+    return found

@@ -22,6 +22,11 @@ _QUERY_SOURCE = f"""
 (call_expression
   function: (member_expression object: (identifier) @named_object property: (property_identifier) @named_method)
   arguments: (arguments)) @named_call
+(call_expression
+  function: (member_expression
+    object: (member_expression object: (identifier) @ctx_object property: (property_identifier) @ctx_property)
+    property: (property_identifier) @ctx_method)
+  arguments: (arguments)) @ctx_call
 """
 
 
