@@ -287,6 +287,11 @@ export function makeCache(ctx: QueryCtx) {
       if (!users.has(id)) console.log("miss");
       return await ctx.db.get(id);
     },
+    async guarded(id: any) {
+      if (users.has(id)) return { error: "cycle" };
+      users.set(id, true);
+      return await ctx.db.get(id);
+    },
     count: () => users.size + posts.size,
   };
 }
@@ -311,6 +316,9 @@ export const feed = query({
     # near miss: a negated check that does not return is no memo
     fresh = _one(tmp_path / "fresh", body.replace("METHOD", "fresh"), extra={"loader.ts": loader})
     assert "distinct key" not in fresh.cost.formula
+    # near miss: an early return of an error on a seen key (a cycle guard) is no memo
+    guarded = _one(tmp_path / "guarded", body.replace("METHOD", "guarded"), extra={"loader.ts": loader})
+    assert "distinct key" not in guarded.cost.formula
     # near miss: a method of the same factory that reads nothing is no N+1 at all
     assert _findings(tmp_path / "count", {"f.ts": HEADER + body.replace("METHOD", "count"), "loader.ts": loader}, "n-plus-one-read") == []
 

@@ -104,12 +104,18 @@ def _returns_hit_before(block: Node, child: Node) -> bool:
                     got.add(text_of(declarator.child_by_field_name("name")))
         if statement.type != "if_statement":
             continue
+        # The early return hands back the cached value (`return cache.get(id)`, `return hit`),
+        # not an error: `if (visited.has(id)) return { error }` guards a cycle, it memoises nothing.
         consequence = statement.child_by_field_name("consequence")
-        if consequence is None or not re.match(r"\{?\s*return\b", text_of(consequence)):
+        returned = re.match(r"\{?\s*return\s+(?:await\s+)?([^;}]*)", text_of(consequence))
+        if returned is None:
             continue
+        value = returned.group(1).strip()
         condition = text_of(statement.child_by_field_name("condition")).strip()[1:-1]
         named = _HIT_NAME.match(condition)
-        if _HIT_HAS.match(condition) or (named is not None and named.group(1) in got):
+        if _HIT_HAS.match(condition) and re.match(r"[\w$.\[\]]+\.get\(", value):
+            return True
+        if named is not None and named.group(1) in got and value == named.group(1):
             return True
     return False
 
