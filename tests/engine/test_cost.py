@@ -255,3 +255,45 @@ def test_cost_config_mistakes_come_with_the_others_and_a_suggestion():
     assert "did you mean 'per-parent'?" in problems["cost.per_parent"]
     assert problems["cost.table"] == "must be a positive integer, got 'big'"
     assert "fail-on" in problems
+
+
+WINDOW = """
+export const page = query({
+  args: { start: v.number(), limit: v.number() },
+  handler: async (ctx, args) => {
+    const all = await ctx.db.query("posts").collect();
+    const out = [];
+    for (const post of all.slice(SLICE)) {
+      out.push(await ctx.db.get(post.authorId));
+    }
+    return out;
+  },
+});
+"""
+
+
+@pytest.mark.parametrize(
+    ("window", "reads", "formula"),
+    [
+        ("args.start, args.start + 25", 25, "25"),
+        ("0, 40", 40, "40"),
+        ("args.start, args.start + args.limit", 50, "N(a window of `args.limit` items)"),
+        ("0, args.limit", 50, "N(a window of `args.limit` items)"),
+    ],
+)
+def test_a_loop_over_a_window_of_a_list_costs_the_window_not_the_list(tmp_path, window, reads, formula):
+    finding = _one(tmp_path, WINDOW.replace("SLICE", window))
+    assert (finding.cost.growth, finding.cost.reads, finding.cost.formula) == (Growth.BOUNDED, reads, formula)
+
+
+def test_a_slice_that_is_not_a_window_still_costs_the_list(tmp_path):
+    finding = _one(tmp_path, WINDOW.replace("SLICE", "args.start"))
+    assert finding.cost.growth is Growth.WHOLE_TABLE
+
+
+def test_a_window_larger_than_its_list_costs_the_list(tmp_path):
+    body = WINDOW.replace("SLICE", "0, args.limit").replace(
+        'ctx.db.query("posts").collect()', 'ctx.db.query("posts").take(5)'
+    )
+    finding = _one(tmp_path, body)
+    assert (finding.cost.reads, finding.cost.formula) == (5, "5")

@@ -336,6 +336,31 @@ def _read_in(node: Node, model: FileModel) -> DbRead | None:
     return best
 
 
+def _slice_window(args: list[Node]) -> Node | None:
+    """The window size of `.slice(start, start + k)` / `.slice(0, k)` (a page of a list):
+    the node `k`, or None when the slice is not a window of a stated size."""
+    if len(args) != 2:
+        return None
+    start, end = unwrap(args[0]), unwrap(args[1])
+    if start is None or end is None:
+        return None
+    if end.type == "binary_expression" and text_of(end.child_by_field_name("operator")) == "+":
+        left, right = unwrap(end.child_by_field_name("left")), unwrap(end.child_by_field_name("right"))
+        if left is not None and right is not None and text_of(left) == text_of(start):
+            return right
+    if start.type == "number" and text_of(start) == "0":
+        return end
+    return None
+
+
+def window_driver(size: Node, assumptions: CostAssumptions) -> Driver:
+    """A slice of at most `size` items: its literal value, else a page-sized assumption."""
+    text = text_of(size)
+    if size.type == "number":
+        return Driver(max(int(float(text)), 0), Growth.BOUNDED, f"`.slice(…, {text})` window", None)
+    return Driver(assumptions.page, Growth.BOUNDED, f"a window of `{text}` items", f"`{text}` assumed {assumptions.page}, `[cost] page`")
+
+
 def collection_driver(
     node: Node | None,
     model: FileModel,
@@ -372,6 +397,12 @@ def collection_driver(
         if method == "slice" and len(args) == 2 and args[0].type == "number" and args[1].type == "number":
             bound = int(float(text_of(args[1]))) - int(float(text_of(args[0])))
             return Driver(max(bound, 0), Growth.BOUNDED, f"`.slice({text_of(args[0])}, {text_of(args[1])})`", None)
+        window = _slice_window(args) if method == "slice" else None
+        if window is not None and callee is not None:
+            # A window of a list is at most the window and at most the list.
+            whole = collection_driver(callee.child_by_field_name("object"), model, function, assumptions, depth + 1, schema)
+            bounded = window_driver(window, assumptions)
+            return bounded if bounded.size < whole.size else whole
         if read is not None and read.chain is not None and read.chain.end.end_byte >= node.end_byte - 1:
             return chain_driver(read.chain, assumptions, schema)
         if method in ("map", "filter", "flatMap", "slice", "concat", "sort", "reverse", "toSorted", "keys", "values", "entries"):
