@@ -74,7 +74,9 @@ def saved_text(entry: FunctionEntry) -> str:
 FORMULA_NOTE = (
     "`N(teams of one orgId) x 2 = 400 reads` means: for each of the N teams of one org, 2 reads, "
     "with N as assumed above; growth says what N grows with (per-parent: one document's children, "
-    "per-tenant: one org/team/club, whole-table: the table, bounded: a limit in the code)."
+    "per-tenant: one org/team/club, whole-table: the table, bounded: a limit in the code). "
+    "A function's cost per call adds up every problem in it, including branches of which one "
+    "call runs only one (`if (search) { ...; return }` and the rest): an upper bound."
 )
 
 
