@@ -27,12 +27,12 @@ _VISIBLE_NAMES: MemoKey[frozenset[str]] = MemoKey("names visible in a top-level 
 
 
 def singular(word: str) -> str:
-    """`categories` -> `category`, `coaches` -> `coach`, `users` -> `user`."""
+    """`categories` -> `category`, `coaches` -> `coach`, `users` -> `user`, `status` -> `status`."""
     if word.endswith("ies"):
         return word[:-3] + "y"
     if word.endswith(("ses", "xes", "zes", "ches", "shes")):
         return word[:-2]  # coaches -> coach
-    if word.endswith("s") and not word.endswith("ss"):
+    if word.endswith("s") and not word.endswith(("ss", "us", "is")):  # status, analysis stay
         return word[:-1]
     return word
 
