@@ -158,6 +158,19 @@ _SCOPE_FUNCTIONS = frozenset(
 )
 
 
+def in_async_function(node: Node, max_depth: int = 256) -> bool:
+    """Whether the function nearest around `node` is `async` (code put there may `await`).
+    False past `max_depth` ancestors: deeper than hand-written code, refuse rather than crawl."""
+    current = node.parent
+    for _ in range(max_depth):
+        if current is None:
+            return False
+        if current.type in _SCOPE_FUNCTIONS:
+            return any(child.type == "async" for child in current.children)
+        current = current.parent
+    return False
+
+
 def number_value(node: Node | None) -> int | None:
     """The integer a number literal spells (`1000`, `10_000`, `1e3`), or the literal a `const`
     in scope binds an identifier to (`const LIMIT = 1000; … .take(LIMIT)`). A name bound by a

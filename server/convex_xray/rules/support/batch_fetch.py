@@ -49,6 +49,7 @@ from convex_xray.engine.syntax import (
     call_args,
     descend_path,
     descendants,
+    in_async_function,
     pattern_names,
     text_of,
     unwrap,
@@ -337,18 +338,6 @@ def _awaits_other_calls(body: Node) -> bool:
 _DB_READ_RE = re.compile(r"\bdb\s*\.\s*(?:get|query)\s*\(")
 
 
-def _in_async_function(statement: Node) -> bool:
-    """The prefetch awaits: the function it goes into must be `async`."""
-    current = statement.parent
-    for _ in range(_MAX_GUARD_DEPTH):
-        if current is None:
-            return False
-        if current.type in _FUNCTIONS:
-            return any(child.type == "async" for child in current.children)
-        current = current.parent
-    return False
-
-
 def _awaited_together(call: Node) -> bool:
     """`Promise.all(xs.map(async …))`: every callback's reads finish before the result is
     used, as the prefetched version's do. (Not `allSettled`: there one failed read is one
@@ -486,7 +475,7 @@ def _plan(ctx: RuleContext, read: DbRead) -> _Plan | str:
         return "no statement to put the prefetch before"
     if anchor.parent is not None and anchor.parent.type == "program":
         return "the loop is at module scope"
-    if not _in_async_function(anchor):
+    if not in_async_function(anchor, _MAX_GUARD_DEPTH):  # the prefetch awaits
         return "the enclosing function is not async"
     return _Plan(loop, key, guard if isinstance(guard, Node) else None, await_node, anchor, item_param, unsafe)
 

@@ -30,7 +30,7 @@ from tree_sitter import Node
 
 from convex_xray.engine.findings import Edit, Fix
 from convex_xray.engine.model import Loop
-from convex_xray.engine.syntax import pattern_names, text_of, unwrap
+from convex_xray.engine.syntax import in_async_function, pattern_names, text_of, unwrap
 from convex_xray.rules.support.iterables import declared_non_array
 from convex_xray.rules.support.untyped import untyped_parameter
 
@@ -52,17 +52,6 @@ _ORDERED_METHODS = frozenset(
     {"push", "unshift", "splice", "sort", "reverse", "fill", "copyWithin", "pop", "shift", "set", "add", "delete", "clear"}
 )
 _DB_HANDLE = re.compile(r"(?:^|\.)db$")
-
-
-def _async_function(node: Node) -> bool:
-    current = node.parent
-    for _ in range(_MAX_DEPTH):
-        if current is None:
-            return False
-        if current.type in _FUNCTIONS:
-            return any(child.type == "async" for child in current.children)
-        current = current.parent
-    return False
 
 
 def _scan(body: Node) -> tuple[list[Node], str | None]:
@@ -159,7 +148,7 @@ def concurrent_loop_fix(ctx: RuleContext, loop: Loop) -> Fix | str:
         return "the loop body is not a block"
     if node.parent is None or node.parent.type == "labeled_statement":
         return "a labeled loop"
-    if not _async_function(node):
+    if not in_async_function(node, _MAX_DEPTH):
         return "the enclosing function is not async"
     continues, problem = _scan(body)
     if problem is not None:
