@@ -260,3 +260,22 @@ def test_a_misspelt_index_without_a_range_keeps_the_index_it_means(tmp_path):
     _, after = check_project(project)
     assert [f.rule for f in after.findings if f.rule in ERROR_RULES] == []
     assert '"by_token"' in (project / "convex" / "q.ts").read_text()
+
+
+def test_the_cached_plan_holds_no_file_model_and_follows_file_changes(tmp_path):
+    """A model kept by the plan's cache would keep a closed file's syntax tree alive until
+    the next plan (in the editor: every file closed since)."""
+    import gc
+    import sys
+
+    project = _project(tmp_path)
+    workspace = workspace_for(project)
+    config = Config()
+    first = schema_plan(workspace, config)
+    assert schema_plan(workspace, config) is first  # cached while nothing changes
+    path = next(p for p in workspace.files() if p.name != "schema.ts")
+    old = workspace.model(path)
+    workspace.forget(path)
+    gc.collect()
+    assert sys.getrefcount(old) == 2  # this test's name for it, and getrefcount's argument
+    assert schema_plan(workspace, config) is not first  # a file changed: planned again

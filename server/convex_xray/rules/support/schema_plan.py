@@ -600,7 +600,7 @@ def _pseudo(table: Table, addition: Addition) -> Index:
     return Index(addition.name, list(addition.fields), "index", table.name, None, None)
 
 
-_PLAN: MemoKey[tuple[tuple[object, ...], SchemaPlan]] = MemoKey("the workspace's schema plan")
+_PLAN: MemoKey[tuple[Config, IndexUsage | None, tuple[Schema, ...], int, SchemaPlan]] = MemoKey("the workspace's schema plan")
 # Set by `convex_xray.cli.parallel`: in a worker process, an empty plan (each worker reads only
 # its shard, so the rules there give the choices of their file alone and the parent re-checks
 # the files the plan changes); in the parent, the plan built from the workers' facts.
@@ -611,24 +611,28 @@ PLAN_RULES = frozenset({"filter-on-query", "unknown-index"})
 
 def schema_plan(workspace: Workspace, config: Config) -> SchemaPlan:
     """The workspace's schema plan, built once and rebuilt when a file, a schema, the merged
-    index usage or the configuration changes (models are snapshots: identity tells)."""
+    index usage or the configuration changes. Files are compared by the workspace's revision,
+    not by holding their models: a kept model would keep a closed file's syntax tree alive
+    until the next plan (in the editor, every file closed since)."""
     preset = workspace.memo.get(PRESET_PLAN)
     if preset is not None:
         return preset
     merged: IndexUsage | None = workspace.memo.get(MERGED_USAGE)
-    signature: tuple[object, ...] = (
-        config,
-        merged,
-        *workspace.app_schemas(),
-        *workspace.models(),
-    )
+    schemas = tuple(workspace.app_schemas())
     cached = workspace.memo.get(_PLAN)
-    if cached is not None and len(cached[0]) == len(signature) and all(
-        a is b for a, b in zip(cached[0], signature, strict=True)
-    ):
-        return cached[1]
+    if cached is not None:
+        known_config, known_merged, known_schemas, known_revision, plan = cached
+        if (
+            known_config is config
+            and known_merged is merged
+            and known_revision == workspace.revision
+            and len(known_schemas) == len(schemas)
+            and all(a is b for a, b in zip(known_schemas, schemas, strict=True))
+        ):
+            return plan
     plan = build_plan(workspace, config)
-    workspace.memo.put(_PLAN, (signature, plan))
+    # (The revision after the build: reading files for the first time does not change it.)
+    workspace.memo.put(_PLAN, (config, merged, schemas, workspace.revision, plan))
     return plan
 
 
