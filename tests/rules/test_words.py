@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from convex_xray.rules.n_plus_one_call import _batch_name
-from convex_xray.rules.support.words import last_word, plural
+from convex_xray.rules.support.words import last_word, plural, singular
 
 
 @pytest.mark.parametrize(
@@ -24,6 +24,25 @@ from convex_xray.rules.support.words import last_word, plural
 )
 def test_plural(word, expected):
     assert plural(word) == expected
+
+
+@pytest.mark.parametrize(
+    ("word", "expected"),
+    [
+        ("users", "user"),
+        ("categories", "category"),
+        ("coaches", "coach"),
+        ("addresses", "address"),
+        ("status", "status"),
+        ("orderStatus", "orderStatus"),
+        ("analysis", "analysis"),
+        ("class", "class"),
+        ("alias", "alias"),
+        ("player", "player"),
+    ],
+)
+def test_singular(word, expected):
+    assert singular(word) == expected
 
 
 def test_last_word():

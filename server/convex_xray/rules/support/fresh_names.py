@@ -13,7 +13,7 @@ from tree_sitter import Language, Node, Query, QueryCursor
 from convex_xray.engine.memo import MemoKey
 from convex_xray.engine.model import DbRead
 from convex_xray.engine.syntax import pattern_names, text_of, unwrap
-from convex_xray.rules.support.words import plural
+from convex_xray.rules.support.words import plural, singular
 
 if TYPE_CHECKING:
     from convex_xray.engine.context import RuleContext
@@ -24,17 +24,6 @@ __all__ = ["GENERIC", "FreshNames", "base_name", "camel", "fresh_names", "plural
 # in the same pass, so each must hoist names the other doesn't (else TS2451, redeclared).
 _HANDED_OUT: MemoKey[set[str]] = MemoKey("names declared by fixes already built in a top-level scope")
 _VISIBLE_NAMES: MemoKey[frozenset[str]] = MemoKey("names visible in a top-level scope")
-
-
-def singular(word: str) -> str:
-    """`categories` -> `category`, `coaches` -> `coach`, `users` -> `user`, `status` -> `status`."""
-    if word.endswith("ies"):
-        return word[:-3] + "y"
-    if word.endswith(("ses", "xes", "zes", "ches", "shes")):
-        return word[:-2]  # coaches -> coach
-    if word.endswith("s") and not word.endswith(("ss", "us", "is")):  # status, analysis stay
-        return word[:-1]
-    return word
 
 
 def base_name(ctx: RuleContext, read: DbRead, key: Node) -> str:

@@ -26,6 +26,18 @@ def plural(word: str) -> str:
     return word + "s"
 
 
+def singular(word: str) -> str:
+    """`categories` -> `category`, `coaches` -> `coach`, `users` -> `user`; a word that is not
+    plural (`is_plural`) is kept: `status`, `analysis`, `class`, `alias`."""
+    if not is_plural(word):
+        return word
+    if word.endswith("ies"):
+        return word[:-3] + "y"
+    if word.endswith(("ses", "xes", "zes", "ches", "shes")):
+        return word[:-2]  # coaches -> coach
+    return word[:-1]
+
+
 def last_word(identifier: str) -> str:
     """`findSimilarPlayers` -> `Players`, `get_user` -> `user`."""
     parts = re.findall(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])|_", identifier)
