@@ -18,7 +18,7 @@ from convex_xray.engine.registry import RuleMeta
 from convex_xray.engine.schema import Schema
 from convex_xray.engine.source import SourceFile
 from convex_xray.engine.suppressions import Suppressions
-from convex_xray.engine.triggers import TRIGGER_INDEX, trigger_index, trigger_of
+from convex_xray.engine.triggers import trigger_index, trigger_of
 from convex_xray.engine.workspace import Workspace
 
 
@@ -65,10 +65,7 @@ class RuleContext:
         (the cost model's context for it), else None."""
         if self.model is None or function is None:
             return None
-        index = self.memo.get(TRIGGER_INDEX)
-        if index is None:
-            index = self.memo.put(TRIGGER_INDEX, trigger_index(self.workspace))
-        found = trigger_of(self.workspace, self.model, function, index)
+        found = trigger_of(self.workspace, self.model, function, trigger_index(self.workspace))
         return found.kind if found is not None else None
 
     def function_at(self, node: Node) -> FunctionModel | None:

@@ -43,8 +43,6 @@ class Trigger:
 _FILE_TRIGGERS: MemoKey[dict[Path, tuple[SourceFile, dict[tuple[Path, str], Trigger]]]] = MemoKey("triggers.files")
 # The merged index, current while the workspace's revision is (in workspace.memo).
 _MERGED: MemoKey[tuple[int, dict[tuple[Path, str], Trigger]]] = MemoKey("triggers.merged")
-# The merged index as one rule context saw it first (a rule context's memo).
-TRIGGER_INDEX: MemoKey[dict[tuple[Path, str], Trigger]] = MemoKey("triggers.index")
 
 
 def _references(data: bytes, calls: re.Pattern[bytes]) -> list[tuple[str, str]]:
