@@ -242,12 +242,7 @@ def call(callee: Doc, args: Sequence[Doc], style: CodeStyle) -> Doc:
     if isinstance(last, Arrow) and all(isinstance(a, str) and "\n" not in a for a in args[:-1]):
         return hugged_call(callee, [cast(str, a) for a in args[:-1]], last.params, last.body, style)
     comma = IfBroken(",") if style.trailing_commas else ""
-    spread: list[Doc] = []
-    for i, arg in enumerate(args):
-        spread.append(arg)
-        if i < len(args) - 1:
-            spread += [",", LINE]
-    return group(callee, "(", nest(SOFT, *spread, comma), SOFT, ")")
+    return group(callee, "(", nest(SOFT, *_separated(args), comma), SOFT, ")")
 
 
 def arrow(params: str, body: Doc) -> Arrow:
@@ -266,12 +261,18 @@ def hugged_call(callee: Doc, args: Sequence[str], params: str, body: Doc, style:
 def array(items: Sequence[Doc], style: CodeStyle) -> Doc:
     """`[a, b]`, or one item per line when it does not fit."""
     comma = IfBroken(",") if style.trailing_commas else ""
+    return group("[", nest(SOFT, *_separated(items), comma), SOFT, "]")
+
+
+def _separated(items: Sequence[Doc]) -> list[Doc]:
+    """`a`, `,` LINE, `b`, ...: items separated by a comma and a line break (a space when the
+    group fits on one line)."""
     spread: list[Doc] = []
     for i, item in enumerate(items):
         spread.append(item)
         if i < len(items) - 1:
             spread += [",", LINE]
-    return group("[", nest(SOFT, *spread, comma), SOFT, "]")
+    return spread
 
 
 def chain(receiver: Doc, members: Sequence[Doc]) -> Doc:
