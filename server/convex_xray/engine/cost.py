@@ -158,28 +158,25 @@ def is_category_field(name: str) -> bool:
     return bool(_CATEGORY.search(name))
 
 
+# The cost model's name for each kind of Convex function (`helper`: not known to be one).
+_CONTEXT_OF_KIND = {
+    FunctionKind.QUERY: "public-query",
+    FunctionKind.MUTATION: "mutation",
+    FunctionKind.ACTION: "action",
+    FunctionKind.HTTP_ACTION: "http",
+    FunctionKind.INTERNAL_QUERY: "internal-query",
+    FunctionKind.INTERNAL_MUTATION: "internal-mutation",
+    FunctionKind.INTERNAL_ACTION: "internal-action",
+}
+
+
 def function_context(function: FunctionModel | None) -> str:
     """public-query (reactive), mutation, action, internal-*, http, or helper (not known)."""
     if function is None:
         return "helper"
     while function.parent is not None and function.kind is FunctionKind.HELPER:
         function = function.parent
-    kind = function.kind
-    if kind is FunctionKind.QUERY:
-        return "public-query"
-    if kind is FunctionKind.MUTATION:
-        return "mutation"
-    if kind is FunctionKind.ACTION:
-        return "action"
-    if kind is FunctionKind.HTTP_ACTION:
-        return "http"
-    if kind is FunctionKind.INTERNAL_QUERY:
-        return "internal-query"
-    if kind is FunctionKind.INTERNAL_MUTATION:
-        return "internal-mutation"
-    if kind is FunctionKind.INTERNAL_ACTION:
-        return "internal-action"
-    return "helper"
+    return _CONTEXT_OF_KIND.get(function.kind, "helper")
 
 
 def is_action_context(function: FunctionModel | None) -> bool:
