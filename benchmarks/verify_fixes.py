@@ -7,9 +7,9 @@ For each app directory (an app root plus its Convex dir(s)) this script
    (`npm install typescript@5.9 convex @types/node`), so `convex/server` and `convex/values`
    resolve; the app's other dependencies stay missing and show up as the same errors before
    and after;
-3. type-checks every Convex dir (`tsc --noEmit -p <dir>/tsconfig.json`), writing Convex's
-   default tsconfig where there is none and a typed `_generated/` stub where codegen output is
-   missing;
+3. type-checks every Convex dir (`tsc --noEmit -p <dir>/tsconfig.json`, or the app's own
+   tsconfig above it when the dir has none), writing Convex's default tsconfig where there is
+   neither and a typed `_generated/` stub where codegen output is missing;
 4. records the fixes offered (`check --format json`) and applies them
    (`check --fix --unsafe-fixes`);
 5. type-checks again and keeps only the NEW errors, keyed by (file, code, message) because
@@ -161,10 +161,40 @@ def copy_app(root: Path, dest: Path) -> None:
     )
 
 
-def prepare_convex_dir(convex: Path) -> list[str]:
-    """Write what a Convex dir needs to type-check alone; return what was written."""
+def app_tsconfig(root: Path, convex: Path) -> Path | None:
+    """The app's own tsconfig for a Convex dir without one: the nearest `tsconfig.json` above it
+    (up to the app root) that does not exclude it. Next.js apps keep one at the root, with the
+    path aliases (`~/convex/...`, `@/...`) their Convex code imports through; Convex's default
+    tsconfig would leave those imports unresolved, and everything they type `any`."""
+    directory = convex.parent
+    while True:
+        candidate = directory / "tsconfig.json"
+        if candidate.is_file():
+            text = candidate.read_text(encoding="utf-8", errors="replace")
+            exclude = re.search(r'"exclude"\s*:\s*\[([^\]]*)\]', text)
+            if exclude is None or convex.name not in exclude.group(1):
+                return candidate
+        if directory == root or root not in directory.parents:
+            return None
+        directory = directory.parent
+
+
+def tsconfig_of(root: Path, convex: Path) -> Path:
+    """The tsconfig a Convex dir is checked with: its own, else the app's, else the default
+    `prepare_convex_dir` wrote."""
+    own = convex / "tsconfig.json"
+    if own.is_file():
+        return own
+    return app_tsconfig(root, convex) or own
+
+
+def prepare_convex_dir(convex: Path, root: Path | None = None) -> list[str]:
+    """Write what a Convex dir needs to type-check alone; return what was written. With no
+    `root`, a dir without a tsconfig gets Convex's default even when the app has its own."""
     written = []
-    if not (convex / "tsconfig.json").is_file():
+    if not (convex / "tsconfig.json").is_file() and (
+        root is None or app_tsconfig(root, convex) is None
+    ):
         shutil.copyfile(STUBS / "tsconfig.json", convex / "tsconfig.json")
         written.append("tsconfig.json")
     generated = convex / "_generated"
@@ -188,7 +218,7 @@ def prepare_convex_dir(convex: Path) -> list[str]:
 def run_tsc(tsc: Path, root: Path, convex: Path, timeout: int) -> tuple[list[TsError], float]:
     started = time.perf_counter()
     done = subprocess.run(
-        [str(tsc), "--noEmit", "--pretty", "false", "-p", str(convex / "tsconfig.json")],
+        [str(tsc), "--noEmit", "--pretty", "false", "-p", str(tsconfig_of(root, convex))],
         cwd=root,
         capture_output=True,
         text=True,
@@ -367,13 +397,14 @@ def finding_key(diagnostic: dict[str, Any]) -> tuple[str, str, str]:
 
 
 def fresh_copy(
-    app: Path, work: Path, dirs: list[Path], modules: Path
+    app: Path, work: Path, dirs: list[Path], modules: Path, *, app_config: bool = True
 ) -> tuple[Path, dict[str, list[str]]]:
     root = work / app.name
     copy_app(app, root)
     if not (root / "node_modules").exists():
         (root / "node_modules").symlink_to(modules, target_is_directory=True)
-    return root, {str(d): prepare_convex_dir(root / d) for d in dirs}
+    owner = root if app_config else None
+    return root, {str(d): prepare_convex_dir(root / d, owner) for d in dirs}
 
 
 def type_check(
@@ -399,6 +430,7 @@ def isolate_rules(
     xray: list[str],
     timeout: int,
     log,
+    app_config: bool = True,
 ) -> dict[str, dict[str, Any]]:
     """Apply one rule's fixes at a time to a fresh copy: blame without neighbours' edits.
 
@@ -408,7 +440,7 @@ def isolate_rules(
     for rule in rules:
         work = Path(tempfile.mkdtemp(prefix="convex-xray-isolate-"))
         try:
-            root, _ = fresh_copy(app, work, dirs, modules)
+            root, _ = fresh_copy(app, work, dirs, modules, app_config=app_config)
             log(f"{app.name}: only {rule}")
             report = run_xray(xray, root, dirs, fix=True, select=rule)
             after, _ = type_check(tsc, root, dirs, timeout)
@@ -438,10 +470,11 @@ def verify_app(
     timeout: int,
     log,
     isolate: bool = False,
+    app_config: bool = True,
 ) -> dict[str, Any]:
     work = Path(tempfile.mkdtemp(prefix="convex-xray-verify-"))
     try:
-        root, written = fresh_copy(app, work, dirs, modules)
+        root, written = fresh_copy(app, work, dirs, modules, app_config=app_config)
         log(f"{app.name}: type-checking before")
         before_errors, tsc_seconds = type_check(tsc, root, dirs, timeout)
         offered = run_xray(xray, root, dirs, fix=False)
@@ -513,6 +546,9 @@ def verify_app(
             "app": app.name,
             "convex_dirs": [str(d) for d in dirs],
             "written": {k: v for k, v in written.items() if v},
+            "tsconfig": {
+                str(d): tsconfig_of(root, root / d).relative_to(root).as_posix() for d in dirs
+            },
             "files": len(original),
             "tsc_seconds": round(tsc_seconds, 1),
             "tsc_errors_before": len(before_errors),
@@ -546,6 +582,7 @@ def verify_app(
                 xray=xray,
                 timeout=timeout,
                 log=log,
+                app_config=app_config,
             )
             if isolate
             else {},
@@ -704,6 +741,12 @@ def main(argv: list[str] | None = None) -> int:
         "--keep", action="store_true", help="keep the fixed copies (paths in the JSON)"
     )
     parser.add_argument("--tsc-timeout", type=int, default=1200, help="seconds per tsc run")
+    parser.add_argument(
+        "--convex-default-tsconfig",
+        action="store_true",
+        help="check a Convex dir without its own tsconfig with Convex's default one, even when "
+        "the app has a tsconfig above it (runs 1-5 did)",
+    )
     args = parser.parse_args(argv)
 
     def log(message: str) -> None:
@@ -744,6 +787,7 @@ def main(argv: list[str] | None = None) -> int:
                 timeout=args.tsc_timeout,
                 log=log,
                 isolate=args.isolate,
+                app_config=not args.convex_default_tsconfig,
             )
         )
         # Written after every app, so a long run's finished apps survive an interruption.

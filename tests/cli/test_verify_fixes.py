@@ -204,3 +204,33 @@ def test_finding_keys_ignore_line_numbers_in_messages():
         "message": "runs once per item (for-of, line 19)",
     }
     assert vf.finding_key(one) == vf.finding_key(two)
+
+
+def test_a_convex_dir_without_a_tsconfig_is_checked_with_the_apps_own(tmp_path):
+    # A Next.js app: the root tsconfig has the path aliases its Convex code imports through.
+    convex = tmp_path / "convex"
+    convex.mkdir()
+    (tmp_path / "tsconfig.json").write_text('{"compilerOptions": {"paths": {"~/*": ["./*"]}}}')
+    assert vf.app_tsconfig(tmp_path, convex) == tmp_path / "tsconfig.json"
+    assert vf.prepare_convex_dir(convex, tmp_path) == [
+        "_generated/dataModel.d.ts",
+        "_generated/server.d.ts",
+        "_generated/api.d.ts",
+    ]
+    assert vf.tsconfig_of(tmp_path, convex) == tmp_path / "tsconfig.json"
+
+
+def test_a_root_tsconfig_that_excludes_the_convex_dir_is_not_used(tmp_path):
+    convex = tmp_path / "convex"
+    convex.mkdir()
+    (tmp_path / "tsconfig.json").write_text('{"exclude": ["node_modules", "convex"]}')
+    assert vf.app_tsconfig(tmp_path, convex) is None
+    assert "tsconfig.json" in vf.prepare_convex_dir(convex, tmp_path)
+    assert vf.tsconfig_of(tmp_path, convex) == convex / "tsconfig.json"
+
+
+def test_without_the_app_the_default_tsconfig_is_written(tmp_path):
+    convex = tmp_path / "convex"
+    convex.mkdir()
+    (tmp_path / "tsconfig.json").write_text("{}")
+    assert "tsconfig.json" in vf.prepare_convex_dir(convex)
