@@ -5,14 +5,21 @@ from __future__ import annotations
 import pytest
 
 from tests.support.fix_cases import (
+    HEAD,
     SAFE,
     TASKS_SCHEMA,
     UNSAFE,
     Case,
+    dedent,
     query_module,
     run_case,
     tasks_schema_plus,
 )
+
+
+def typed_module(body: str) -> str:
+    """A module whose functions declare their `args` validators (so values are typed)."""
+    return HEAD.replace("\n\n", '\nimport { v } from "convex/values";\n\n', 1) + dedent(body)
 
 FILTER_CASES: dict[str, Case] = {
     "after an index: add the composite index and use it": Case(
@@ -126,10 +133,10 @@ FILTER_CASES: dict[str, Case] = {
         "filter-on-query",
         {
             "schema.ts": TASKS_SCHEMA,
-            "tasks.ts": query_module(
+            "tasks.ts": typed_module(
                 """
                 export const recent = query({
-                  args: {},
+                  args: { orgId: v.id("orgs"), since: v.number() },
                   handler: async (ctx, args) => {
                     return await ctx.db
                       .query("tasks")
@@ -142,10 +149,10 @@ FILTER_CASES: dict[str, Case] = {
             ),
         },
         {
-            "tasks.ts": query_module(
+            "tasks.ts": typed_module(
                 """
                 export const recent = query({
-                  args: {},
+                  args: { orgId: v.id("orgs"), since: v.number() },
                   handler: async (ctx, args) => {
                     return await ctx.db
                       .query("tasks")
@@ -410,10 +417,10 @@ FILTER_CASES: dict[str, Case] = {
                   flags: defineTable({ key: v.string() }),
                 });
                 """,
-            "flags.ts": query_module(
+            "flags.ts": typed_module(
                 """
                 export const get = query({
-                  args: {},
+                  args: { key: v.string() },
                   handler: async (ctx, args) => {
                     return await ctx.db.query("flags").filter((q) => q.eq(q.field("key"), args.key)).unique();
                   },
@@ -430,10 +437,10 @@ FILTER_CASES: dict[str, Case] = {
                   flags: defineTable({ key: v.string() }).index("by_key", ["key"]),
                 });
                 """,
-            "flags.ts": query_module(
+            "flags.ts": typed_module(
                 """
                 export const get = query({
-                  args: {},
+                  args: { key: v.string() },
                   handler: async (ctx, args) => {
                     return await ctx.db.query("flags").withIndex("by_key", (q) => q.eq("key", args.key)).unique();
                   },
@@ -446,10 +453,10 @@ FILTER_CASES: dict[str, Case] = {
         "filter-on-query",
         {
             "schema.ts": TASKS_SCHEMA,
-            "tasks.ts": query_module(
+            "tasks.ts": typed_module(
                 """
                 export const byKind = query({
-                  args: {},
+                  args: { kind: v.string() },
                   handler: async (ctx, args) => {
                     const q = args.kind;
                     return await ctx.db.query("tasks").filter((f) => f.eq(f.field("kind"), q)).take(5);
@@ -460,10 +467,10 @@ FILTER_CASES: dict[str, Case] = {
         },
         {
             "schema.ts": tasks_schema_plus('.index("by_kind", ["kind"])'),
-            "tasks.ts": query_module(
+            "tasks.ts": typed_module(
                 """
                 export const byKind = query({
-                  args: {},
+                  args: { kind: v.string() },
                   handler: async (ctx, args) => {
                     const q = args.kind;
                     return await ctx.db.query("tasks").withIndex("by_kind", (ix) => ix.eq("kind", q)).take(5);
@@ -477,10 +484,10 @@ FILTER_CASES: dict[str, Case] = {
         "filter-on-query",
         {
             "schema.ts": TASKS_SCHEMA,
-            "tasks.ts": query_module(
+            "tasks.ts": typed_module(
                 """
                 export const since = query({
-                  args: {},
+                  args: { since: v.number() },
                   handler: async (ctx, args) => {
                     return await ctx.db
                       .query("tasks")
@@ -492,10 +499,10 @@ FILTER_CASES: dict[str, Case] = {
             ),
         },
         {
-            "tasks.ts": query_module(
+            "tasks.ts": typed_module(
                 """
                 export const since = query({
-                  args: {},
+                  args: { since: v.number() },
                   handler: async (ctx, args) => {
                     return await ctx.db
                       .query("tasks")
@@ -663,14 +670,17 @@ FILTER_CASES: dict[str, Case] = {
                         return await ctx.db
                             .query('tasks')
                             .withIndex('by_orgId_and_status', (q) =>
-                                q.eq('orgId', args.organisationId).eq('status', names[0])
+                                q
+                                    .eq('orgId', args.organisationId)
+                                    .eq('status', names[0] as string)
                             )
                             .collect()
                     }
                 })
                 """,
         },
-        title="Add index `by_orgId_and_status` to `schema.ts`",
+        # `names[0]`'s type is not followed: cast to the field's (a one-word type, no import).
+        title="Add index `by_orgId_and_status` to `schema.ts` and use it (unsafe: casts `names[0]`",
     ),
 }
 
@@ -678,3 +688,174 @@ FILTER_CASES: dict[str, Case] = {
 @pytest.mark.parametrize("name", list(FILTER_CASES))
 def test_filter_on_query_fix(tmp_path, name):
     run_case(tmp_path, FILTER_CASES[name])
+
+
+# Values moved from `.filter()` into an index range must have the field's exact type there:
+# `.filter()` compared anything, `.withIndex()` takes only the field's type (TS2345).
+PROVIDERS_SCHEMA = """
+import { defineSchema, defineTable } from "convex/server";
+import { v } from "convex/values";
+
+export default defineSchema({
+  users: defineTable({ name: v.string() }),
+  providers: defineTable({
+    userId: v.id("users"),
+    status: v.union(v.literal("active"), v.literal("paused")),
+  })
+    .index("by_userId", ["userId"])
+    .index("by_status", ["status"]),
+  offers: defineTable({ providerId: v.id("providers"), price: v.number() }).index("by_providerId", [
+    "providerId",
+  ]),
+});
+"""
+
+CAST_CASES: dict[str, Case] = {
+    "a plain string compared to an Id field is cast, and `Id` imported: unsafe": Case(
+        "filter-on-query",
+        {
+            "schema.ts": PROVIDERS_SCHEMA,
+            "providers.ts": query_module(
+                """
+                export const mine = query({
+                  args: {},
+                  handler: async (ctx) => {
+                    const identity = await ctx.auth.getUserIdentity();
+                    if (!identity) return null;
+                    const userId = identity.subject;
+                    return await ctx.db.query("providers").filter((q) => q.eq(q.field("userId"), userId)).first();
+                  },
+                });
+                """
+            ),
+        },
+        {
+            "providers.ts": """
+                import { query } from "./_generated/server";
+                import type { Id } from "./_generated/dataModel";
+
+                export const mine = query({
+                  args: {},
+                  handler: async (ctx) => {
+                    const identity = await ctx.auth.getUserIdentity();
+                    if (!identity) return null;
+                    const userId = identity.subject;
+                    return await ctx.db.query("providers").withIndex("by_userId", (q) => q.eq("userId", userId as Id<"users">)).first();
+                  },
+                });
+                """,
+        },
+        applicability=UNSAFE,
+        title="Use index `by_userId` instead of `.filter()` (unsafe: casts `userId` to the field's type",
+    ),
+    "an argument validated as the field is: no cast, safe": Case(
+        "filter-on-query",
+        {
+            "schema.ts": PROVIDERS_SCHEMA,
+            "providers.ts": typed_module(
+                """
+                export const byUser = query({
+                  args: { userId: v.id("users") },
+                  handler: async (ctx, { userId }) => {
+                    return await ctx.db.query("providers").filter((q) => q.eq(q.field("userId"), userId)).first();
+                  },
+                });
+                """
+            ),
+        },
+        {
+            "providers.ts": typed_module(
+                """
+                export const byUser = query({
+                  args: { userId: v.id("users") },
+                  handler: async (ctx, { userId }) => {
+                    return await ctx.db.query("providers").withIndex("by_userId", (q) => q.eq("userId", userId)).first();
+                  },
+                });
+                """
+            ),
+        },
+        applicability=SAFE,
+        title="Use index `by_userId` instead of `.filter()`",
+    ),
+    "a string argument against a union of literals: cast to the field's type by name": Case(
+        "filter-on-query",
+        {
+            "schema.ts": PROVIDERS_SCHEMA,
+            "providers.ts": """
+                import { query } from "./_generated/server";
+                import { v } from "convex/values";
+                import type { Id } from "./_generated/dataModel";
+
+                export const withStatus = query({
+                  args: { status: v.string() },
+                  handler: async (ctx, args) => {
+                    return await ctx.db.query("providers").filter((q) => q.eq(q.field("status"), args.status)).take(10);
+                  },
+                });
+                """,
+        },
+        {
+            "providers.ts": """
+                import { query } from "./_generated/server";
+                import { v } from "convex/values";
+                import type { Id } from "./_generated/dataModel";
+                import type { Doc } from "./_generated/dataModel";
+
+                export const withStatus = query({
+                  args: { status: v.string() },
+                  handler: async (ctx, args) => {
+                    return await ctx.db.query("providers").withIndex("by_status", (q) => q.eq("status", args.status as Doc<"providers">["status"])).take(10);
+                  },
+                });
+                """,
+        },
+        applicability=UNSAFE,
+        title="(unsafe: casts `args.status`",
+    ),
+    "the `_id` of a document read from the field's table: no cast, safe": Case(
+        "filter-on-query",
+        {
+            "schema.ts": PROVIDERS_SCHEMA,
+            "offers.ts": typed_module(
+                """
+                export const cheapest = query({
+                  args: { userId: v.id("users") },
+                  handler: async (ctx, args) => {
+                    const provider = await ctx.db
+                      .query("providers")
+                      .withIndex("by_userId", (q) => q.eq("userId", args.userId))
+                      .first();
+                    if (!provider) return [];
+                    return await ctx.db.query("offers").filter((q) => q.eq(q.field("providerId"), provider._id)).take(5);
+                  },
+                });
+                """
+            ),
+        },
+        {
+            "offers.ts": typed_module(
+                """
+                export const cheapest = query({
+                  args: { userId: v.id("users") },
+                  handler: async (ctx, args) => {
+                    const provider = await ctx.db
+                      .query("providers")
+                      .withIndex("by_userId", (q) => q.eq("userId", args.userId))
+                      .first();
+                    if (!provider) return [];
+                    return await ctx.db.query("offers").withIndex("by_providerId", (q) => q.eq("providerId", provider._id)).take(5);
+                  },
+                });
+                """
+            ),
+        },
+        applicability=SAFE,
+        title="Use index `by_providerId` instead of `.filter()`",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(CAST_CASES))
+def test_filter_on_query_casts_what_it_cannot_type(tmp_path, name):
+    run_case(tmp_path, CAST_CASES[name])

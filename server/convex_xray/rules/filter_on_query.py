@@ -70,6 +70,14 @@ costs storage and time on each write. Review the name and field order before app
 No fix is offered for conditional filters (`q = q.filter(...)` in an `if`), for queries
 split over several statements, or when the table's definition cannot be followed.
 
+`.filter()` compares values of any type; an index range takes only the field's own type
+(`q.eq("userId", x)` needs `x: Id<"users">`). A value moved into the range keeps its text when
+its type is shown to be the field's: a literal, an argument validated like the field, a
+declared type, the `_id` or a field of a document read from a known table. Otherwise it is
+cast to the field's type (`userId as Id<"users">`, or `Doc<"t">["f"]` for unions; the import
+is added) and the fix is unsafe: the cast accepts what `.filter()` accepted (the query returns
+the same documents), but TypeScript no longer reports a value of another type there.
+
 ## Options
 `small-tables`: tables that stay small by design are never reported.
 """
@@ -86,9 +94,19 @@ from convex_xray.engine.findings import Finding, FixAvailability, Related, Sever
 from convex_xray.engine.model import QueryChain
 from convex_xray.engine.registry import RuleMeta, register
 from convex_xray.engine.schema import Schema, Table
-from convex_xray.rules.support.add_index import IndexPlan, index_fix
+from convex_xray.rules.support.add_index import (
+    IndexPlan,
+    RangeCasts,
+    index_fix,
+    quote_of,
+    untyped_range,
+)
 from convex_xray.rules.support.schema_plan import SchemaPlan, filter_variants, schema_plan
 from convex_xray.rules.support.tables import outside_schema
+from convex_xray.rules.support.value_types import ValueTypes, cast_text, field_type, type_import
+
+# Files TypeScript checks for types: elsewhere a range value needs no cast.
+_TYPED_SUFFIXES = frozenset({".ts", ".tsx", ".mts", ".cts"})
 
 META = RuleMeta(
     code="CX202",
@@ -158,6 +176,51 @@ def _message(chain: QueryChain, plan: IndexPlan, table: Table | None, path_name:
     return f"{head}; {tail}{residual}."
 
 
+def _range_casts(ctx: RuleContext, chain: QueryChain, plan: IndexPlan, table: Table | None) -> RangeCasts | None:
+    """Casts for the values the rewrite moves from `.filter()` into the index range whose type
+    is not shown to be the field's (a `string` compared to an `Id<"users">` field passes
+    `.filter()` but not `.withIndex()`); None when a needed cast cannot be written, which
+    drops the fix."""
+    if ctx.path.suffix not in _TYPED_SUFFIXES or ctx.model is None or untyped_range(ctx.source, chain):
+        return RangeCasts({})  # no types to satisfy: JavaScript, or a range builder typed `any`
+    moved = {a.value_node.id for a in plan.absorbed if a.value_node is not None}
+    types = ValueTypes(ctx.workspace, ctx.model, ctx.schema)
+    function = ctx.function_at(chain.root)
+    quote = quote_of(ctx.source)
+    values: dict[int, str] = {}
+    names: list[str] = []
+    needed: set[str] = set()
+    for condition in plan.conditions:
+        value = condition.value_node
+        if value is None or value.id not in moved:
+            continue
+        field = field_type(ctx.workspace, table, condition.field)
+        if field is not None and types.matches(value, field, function):
+            continue
+        # One-word types are written out (`Id<"users">`); unions and the rest by name.
+        written = field.ts_type(quote) if field is not None else None
+        if written is None:
+            if "." in condition.field:
+                return None  # `Doc<"t">["a"]["b"]` breaks on an optional `a`: no cast to write
+            written = f"Doc<{quote}{plan.table}{quote}>[{quote}{condition.field}{quote}]"
+            needed.add("Doc")
+        elif "Id<" in written:
+            needed.add("Id")
+        values[value.id] = cast_text(value, written)
+        names.append(" ".join(ctx.source.node_text(value).split()))
+    imports = []
+    for name in sorted(needed):
+        found = type_import(ctx.workspace, ctx.model, name)
+        if found is None:
+            return None
+        local, edit = found
+        if local != name:
+            values = {k: v.replace(f"{name}<", f"{local}<") for k, v in values.items()}
+        if edit is not None:
+            imports.append(edit)
+    return RangeCasts(values, tuple(imports), tuple(names))
+
+
 @register(META)
 def check(ctx: RuleContext) -> Iterator[Finding]:
     if ctx.model is None:
@@ -209,7 +272,7 @@ def _check_chain(
     schema_source = None
     if table is not None and table.insert_at is not None:
         schema_source = ctx.workspace.source(table.insert_at.path)
-    fix = index_fix(schema_source, table, ctx.source, chain, plan)
+    fix = index_fix(schema_source, table, ctx.source, chain, plan, _range_casts(ctx, chain, plan, table))
     path_name = schema_source.path.name if schema_source is not None else "schema.ts"
     # What the filter scans is the range before it, whatever the terminal keeps.
     scanned = replace(chain, terminal="collect")

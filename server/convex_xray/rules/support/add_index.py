@@ -22,14 +22,21 @@ from typing import Protocol
 
 from tree_sitter import Node
 
+from convex_xray.engine import style as layout
 from convex_xray.engine.analysis.chains import filter_predicate, parse_filter, parse_index_ranges
 from convex_xray.engine.findings import Edit, Fix
 from convex_xray.engine.memo import MemoKey
 from convex_xray.engine.model import ChainStep, FilterAtom, IndexRange, IndexRef, QueryChain
 from convex_xray.engine.schema import Index, Schema, Table
 from convex_xray.engine.source import SourceFile
-from convex_xray.engine import style as layout
-from convex_xray.engine.syntax import function_params, param_pattern, param_type, string_value, text_of, unwrap
+from convex_xray.engine.syntax import (
+    function_params,
+    param_pattern,
+    param_type,
+    string_value,
+    text_of,
+    unwrap,
+)
 from convex_xray.rules.support.untyped import untyped_parameter
 
 CREATION_TIME = "_creationTime"
@@ -471,7 +478,19 @@ def _receiver_end(step: ChainStep) -> int:
     return receiver.end_byte if receiver is not None else step.call.start_byte
 
 
-def rewrite_edits(source: SourceFile, chain: QueryChain, plan: IndexPlan) -> list[Edit] | None:
+@dataclass(frozen=True, slots=True)
+class RangeCasts:
+    """Values moved into the range whose type is not shown to be the field's, cast to it
+    (`userId as Id<"users">`), with the import the cast needs (see `value_types`)."""
+
+    values: dict[int, str]  # value node id -> the value with its cast
+    imports: tuple[Edit, ...] = ()
+    names: tuple[str, ...] = ()  # the cast values, for the title
+
+
+def rewrite_edits(
+    source: SourceFile, chain: QueryChain, plan: IndexPlan, casts: RangeCasts | None = None
+) -> list[Edit] | None:
     """Edits that make the query use `plan`'s index and drop what it absorbs from `.filter()`."""
     if not rewritable(chain):
         return None
@@ -491,10 +510,14 @@ def rewrite_edits(source: SourceFile, chain: QueryChain, plan: IndexPlan) -> lis
             break
     else:
         return None
-    if _untyped_callbacks(source, chain):
+    if untyped_range(source, chain):
         param = f"{param}: any"  # as the app's own callbacks on an untyped `ctx` (no implicit any)
     quote = _literal_quote(source, chain.table_node)
-    ranges = [f".{c.op}({quote}{c.field}{quote}, {c.value})" for c in plan.conditions]
+    cast = casts.values if casts is not None else {}
+    ranges = [
+        f".{c.op}({quote}{c.field}{quote}, {cast.get(c.value_node.id, c.value) if c.value_node is not None else c.value})"
+        for c in plan.conditions
+    ]
     name = f"{quote}{plan.name}{quote}"
     edits: list[Edit] = []
     if index_step is not None:
@@ -551,7 +574,7 @@ def _with_index_call(
     return layout.render(doc, style, indent, column)
 
 
-def _untyped_callbacks(source: SourceFile, chain: QueryChain) -> bool:
+def untyped_range(source: SourceFile, chain: QueryChain) -> bool:
     """Whether a callback on this query gets no type from it: the query's `ctx` (or `db`) is
     a parameter typed `any`, or not typed at all outside a registered function's handler.
     The app's own callbacks there say `(q: any) =>`; a new `(q) =>` would be an implicit
@@ -598,14 +621,24 @@ def index_fix(
     source: SourceFile,
     chain: QueryChain,
     plan: IndexPlan,
+    casts: RangeCasts | None = None,
 ) -> Fix | None:
-    """The add-index fix (or, when an index already covers it, the rewrite alone)."""
-    rewrite = rewrite_edits(source, chain, plan)
+    """The add-index fix (or, when an index already covers it, the rewrite alone).
+
+    With `casts`, some moved values are cast to their field's type: never safe (the cast
+    silences a mismatch `.filter()` allowed), and the title says which values."""
+    rewrite = rewrite_edits(source, chain, plan, casts)
     if rewrite is None:
         return None
+    cast_note = ""
+    if casts is not None and casts.values:
+        rewrite = [*rewrite, *casts.imports]
+        shown = ", ".join(f"`{n}`" for n in casts.names)
+        fields = "field's type" if len(casts.names) == 1 else "fields' types"
+        cast_note = f" (unsafe: casts {shown} to the {fields}, which `.filter()` did not require)"
     if plan.existing is not None:
-        title = f"Use index `{plan.name}` instead of `.filter()`"
-        build = Fix.safe if plan.order_preserved else Fix.unsafe
+        title = f"Use index `{plan.name}` instead of `.filter()`{cast_note}"
+        build = Fix.safe if plan.order_preserved and not cast_note else Fix.unsafe
         return build(title, rewrite)
     if table is None or schema_source is None or plan.name_taken:
         return None
@@ -613,7 +646,7 @@ def index_fix(
     if insert is None:
         return None
     where = schema_source.path.name
-    return Fix.unsafe(f"Add index `{plan.name}` to `{where}` and use it", [insert, *rewrite])
+    return Fix.unsafe(f"Add index `{plan.name}` to `{where}` and use it{cast_note}", [insert, *rewrite])
 
 
 # -- removing and renaming ---------------------------------------------------------------------------
@@ -717,6 +750,7 @@ def missing_index_fixes(
 
 __all__ = [
     "IndexPlan",
+    "RangeCasts",
     "RangeItem",
     "filter_atoms",
     "index_fix",
@@ -732,5 +766,6 @@ __all__ = [
     "rewrite_edits",
     "string_literals",
     "style_name",
+    "untyped_range",
     "valid_range",
 ]
