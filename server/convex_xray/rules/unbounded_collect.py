@@ -13,8 +13,12 @@ it hurts:
 - **info** for other collects after an index range (a whole org, a whole thread):
   fine while the range stays small, a problem once it grows.
 
-Queries with no index at all are reported by `full-table-scan` or `filter-on-query`
-instead, so one problem gets one diagnostic.
+- **info** for what a scan collects when an index can take its `.filter()`: the scan is
+  `filter-on-query`'s warning, and the matches it returns are this rule's, before the index
+  fix as after it (the fix turns the query into an indexed `.collect()`, reported here).
+
+Other queries with no index are reported by `full-table-scan` instead (the scan is the
+unbounded read), so one problem gets one diagnostic.
 
 ## Why is this bad?
 `.collect()` reads every document in the range. Each one counts against Convex's
@@ -67,6 +71,7 @@ from convex_xray.engine.findings import Edit, Finding, Fix, FixAvailability, Rel
 from convex_xray.engine.model import DbRead, QueryChain
 from convex_xray.engine.registry import RuleMeta, register
 from convex_xray.engine.syntax import descendants, string_value, text_of
+from convex_xray.rules.support.add_index import naming_style, plan_filter_index
 from convex_xray.rules.support.tables import outside_schema
 from convex_xray.rules.support.usage import ResultUse, result_use
 
@@ -177,8 +182,12 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
     if ctx.model is None:
         return
     # A query some variant of which scans the table is full-table-scan's; the rest once each.
+    # A scan whose filter an index can take is filter-on-query's, but what it collects is
+    # this rule's (below): the same finding before and after the index fix.
     reported = {
-        terminal_key(r.chain) for r in ctx.model.reads if r.chain is not None and scan_state(r.chain) is not None
+        terminal_key(r.chain)
+        for r in ctx.model.reads
+        if r.chain is not None and scan_state(r.chain) is not None and not _index_filtered_scan(ctx, r.chain)
     }
     for read in ctx.model.reads:
         chain = read.chain
@@ -197,8 +206,9 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
             # loop" would be wrong advice, and the fixed code would gain a warning the
             # original (reported with its loop) did not have.
             continue
-        if scan_state(chain) is not None:
-            continue  # reads the whole table: full-table-scan / filter-on-query report it, with these facts
+        filtered_scan = _index_filtered_scan(ctx, chain)
+        if scan_state(chain) is not None and not filtered_scan:
+            continue  # reads the whole table: full-table-scan reports it, with these facts
         scope = read.function.node if read.function is not None else None
         use = result_use(chain, scope, ctx.source.language)
         table = f"`{chain.table}`" if chain.table else "the table"
@@ -235,8 +245,16 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
                 f"`.collect()` of {table} inside a loop over {loop.describe()}: every iteration "
                 "reads the whole range; collect once before the loop."
             )
+        elif filtered_scan:
+            severity = Severity.INFO
+            message = (
+                f"Unbounded `.collect()` of the {table} documents the `.filter()` keeps: returns every "
+                "match. Once an index takes the filter (filter-on-query), the matches are an index range "
+                f"like any other: page it (`.paginate()`) if it can grow, or bound it with "
+                f"`.take({ctx.config.take_limit})` where at most {ctx.config.take_limit} are ever needed."
+            )
         elif not indexed:
-            continue  # full-table-scan / filter-on-query own index-less queries
+            continue  # full-table-scan owns index-less queries
         else:
             index = chain.index_step
             name = text_of(index.arg(0)) if index is not None else "the index"
@@ -265,6 +283,10 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
                     + (", rescheduling with the cursor)" if trigger else ")")
                     + ", or `.take(n)` what is needed."
                 )
+        if filtered_scan:
+            # filter-on-query's warning is the scan on this statement; this one is what remains
+            # once the filter is an index range, and never a second warning here.
+            severity = Severity.INFO
         if use.node is not None and use.kind in _USE_NOTES:
             related.append(Related(ctx.span(use.node), _USE_NOTES[use.kind]))
         fix, alternatives = _fixes(ctx, read, use)
@@ -282,6 +304,19 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
             limit_risk=not indexed,
             cost=cost,
         )
+
+
+def _index_filtered_scan(ctx: RuleContext, chain: QueryChain) -> bool:
+    """A collected scan whose `.filter()` an index can take (filter-on-query reports the scan,
+    as `full-table-scan` decides). Its fix turns the query into an indexed `.collect()`, which
+    this rule reports: reporting the collected matches before the fix too keeps one finding of
+    this rule on the query before and after, and the scan's warning stays filter-on-query's."""
+    if chain.terminal != "collect" or not chain.filter_steps or scan_state(chain) is None:
+        return False
+    schema = ctx.schema
+    table = schema.table(chain.table) if schema is not None and chain.table else None
+    style = naming_style([schema] if schema is not None else [])
+    return plan_filter_index(ctx.source, chain, table, style) is not None
 
 
 def _per_item(chain: QueryChain, item_names: Iterable[str]) -> bool:
