@@ -11,7 +11,7 @@ import pytest
 from convex_xray.cli.baseline import Baseline
 from convex_xray.cli.main import main
 from convex_xray.engine.registry import resolve_rule
-from tests.support.project import write_project
+from tests.support.project import FEED_SCHEMA, write_project
 
 POSTS = """\
 import { query } from "./_generated/server";
@@ -50,7 +50,7 @@ def _check(project: Path, *extra: str) -> int:
 
 @pytest.fixture
 def app(tmp_path):
-    return write_project(tmp_path / "app", {"posts.ts": POSTS})
+    return write_project(tmp_path / "app", {"posts.ts": POSTS}, schema=FEED_SCHEMA)
 
 
 def _baselined(app: Path, capsys) -> Path:
@@ -114,7 +114,7 @@ def test_new_finding_in_a_baselined_function_is_reported(app, capsys):
 def test_new_n_plus_one_in_a_baselined_file_is_reported(tmp_path, capsys):
     if resolve_rule("n-plus-one-read") is None:
         pytest.skip("n-plus-one-read is not registered yet")
-    app = write_project(tmp_path / "app", {"posts.ts": POSTS})
+    app = write_project(tmp_path / "app", {"posts.ts": POSTS}, schema=FEED_SCHEMA)
     baseline = app / "baseline.json"
     assert main(["check", str(app), "--format", "json", "--write-baseline", str(baseline)]) == 0
     before = _json(capsys)["summary"]["baseline"]["matched"]

@@ -15,7 +15,7 @@ import pytest
 from convex_xray import __version__
 from convex_xray.cli.main import main
 from convex_xray.engine.registry import all_rules
-from tests.support.project import EXAMPLE_APP, write_project
+from tests.support.project import EXAMPLE_APP, FEED_SCHEMA, write_project
 
 SLUGS = {r.meta.slug: r.meta.code for r in all_rules()}
 
@@ -59,7 +59,7 @@ export const one = query({
 
 @pytest.fixture
 def app(tmp_path: Path) -> Path:
-    return write_project(tmp_path / "app", {"posts.ts": POSTS})
+    return write_project(tmp_path / "app", {"posts.ts": POSTS}, schema=FEED_SCHEMA)
 
 
 @pytest.fixture

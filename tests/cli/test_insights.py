@@ -17,7 +17,7 @@ from convex_xray.cli.insights import (
 )
 from convex_xray.cli.main import main
 from convex_xray.engine.findings import Severity
-from tests.support.project import EXAMPLE_APP, check_project, write_project
+from tests.support.project import EXAMPLE_APP, FEED_SCHEMA, check_project, write_project
 
 SAMPLE = Path(__file__).resolve().parents[2] / "examples" / "insights-sample.json"
 
@@ -209,7 +209,7 @@ export async function countAll(ctx: { db: any }) {
 
 @pytest.fixture
 def app(tmp_path):
-    return write_project(tmp_path / "app", {"posts/feed.ts": HELPERS, "lib/counting.ts": COUNTING})
+    return write_project(tmp_path / "app", {"posts/feed.ts": HELPERS, "lib/counting.ts": COUNTING}, schema=FEED_SCHEMA)
 
 
 def test_function_ids_resolve_to_definitions(app):

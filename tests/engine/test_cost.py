@@ -7,7 +7,7 @@ import pytest
 from convex_xray.engine.config import ConfigError, config_from_dict
 from convex_xray.engine.cost import Growth
 from convex_xray.engine.findings import Severity
-from tests.support.project import check_project, write_project
+from tests.support.project import DEFAULT_SCHEMA, check_project, write_project
 
 HEADER = 'import { query, mutation, action, internalMutation } from "./_generated/server";\nimport { v } from "convex/values";\nimport { internal } from "./_generated/api";\n'
 
@@ -79,9 +79,18 @@ export const thread = mutation({
     finding = _one(tmp_path, body)
     assert finding.cost.growth is Growth.PER_PARENT and finding.cost.reads == 10
     assert finding.severity is Severity.INFO
-    # A team that knows its comments run to thousands says so, and the same loop warns.
+    # Outside a reactive query a parent's children stay info whatever their assumed number: a
+    # mutation runs once per request. A team whose comments keep growing says they are a log.
     config = config_from_dict({"cost": {"per-parent": 1000}})
-    assert _one(tmp_path / "b", body, config=config).severity is Severity.WARNING
+    assert _one(tmp_path / "b", body, config=config).severity is Severity.INFO
+    config = config_from_dict({"cost": {"log-tables": ["comments"]}})
+    assert _one(tmp_path / "c", body, config=config).severity is Severity.WARNING
+    # In a public query (re-run on every write it read, per subscriber) the same loop warns once
+    # it scores `warn-score`: 1,000 reads x2.
+    reactive = body.replace("mutation({", "query({")
+    config = config_from_dict({"cost": {"per-parent": 1000}})
+    assert _one(tmp_path / "d", reactive, config=config).severity is Severity.WARNING
+    assert _one(tmp_path / "e", reactive).severity is Severity.INFO  # 10 reads x2 x1.5 < 100
 
 
 def test_whole_table_loop_and_nested_loops_multiply(tmp_path):
@@ -219,6 +228,12 @@ export const near = query({
 
 
 def test_filter_on_query_severity_follows_the_scanned_range(tmp_path):
+    """The filter wastes the rows of the range it drops: a parent's children or a tenant's
+    members are info; a tenant's log, or a range over the whole table, is a warning."""
+    schema = DEFAULT_SCHEMA.replace(
+        "export default defineSchema({",
+        'export default defineSchema({\n  activities: defineTable({ orgId: v.id("orgs"), kind: v.string() }).index("by_orgId", ["orgId"]),',
+    )
     project = write_project(
         tmp_path / "app",
         {
@@ -235,15 +250,37 @@ export const orgPosts = query({
   handler: async (ctx, args) =>
     ctx.db.query("posts").withIndex("by_orgId_and_status", (q) => q.eq("orgId", args.orgId)).filter((q) => q.eq(q.field("authorId"), "u")).collect(),
 });
+
+export const orgActivity = query({
+  args: { orgId: v.id("orgs") },
+  handler: async (ctx, args) =>
+    ctx.db.query("activities").withIndex("by_orgId", (q) => q.eq("orgId", args.orgId)).filter((q) => q.eq(q.field("kind"), "login")).collect(),
+});
+
+export const anyPosts = query({
+  args: {},
+  handler: async (ctx) =>
+    ctx.db.query("posts").withIndex("by_orgId_and_status").filter((q) => q.eq(q.field("authorId"), "u")).collect(),
+});
 """
         },
+        schema=schema,
     )
     _, result = check_project(project, select=["filter-on-query"])
     by_function = {f.function: f for f in result.findings}
-    assert by_function["comments"].severity is Severity.INFO
-    assert by_function["comments"].cost is not None and by_function["comments"].cost.growth is Growth.PER_PARENT
-    assert by_function["orgPosts"].severity is Severity.WARNING
-    assert by_function["orgPosts"].cost is not None and by_function["orgPosts"].cost.growth is Growth.PER_TENANT
+    growth = {name: finding.cost.growth for name, finding in by_function.items() if finding.cost is not None}
+    assert growth == {
+        "comments": Growth.PER_PARENT,
+        "orgPosts": Growth.PER_TENANT,
+        "orgActivity": Growth.PER_TENANT,
+        "anyPosts": Growth.WHOLE_TABLE,
+    }
+    assert {name: f.severity for name, f in by_function.items()} == {
+        "comments": Severity.INFO,
+        "orgPosts": Severity.INFO,
+        "orgActivity": Severity.WARNING,  # a log (`activities`) under a tenant keeps growing
+        "anyPosts": Severity.WARNING,
+    }
 
 
 def test_cost_config_mistakes_come_with_the_others_and_a_suggestion():
@@ -297,3 +334,124 @@ def test_a_window_larger_than_its_list_costs_the_list(tmp_path):
     )
     finding = _one(tmp_path, body)
     assert (finding.cost.reads, finding.cost.formula) == (5, "5")
+
+
+REFERENCE_SCHEMA = DEFAULT_SCHEMA.replace(
+    "export default defineSchema({",
+    """export default defineSchema({
+  meetingTypes: defineTable({ name: v.string(), isActive: v.boolean() }).index("by_active", ["isActive"]),
+  userSettings: defineTable({ userId: v.id("users"), theme: v.string() }),
+  calendarEvents: defineTable({ caseId: v.string(), title: v.string() }).index("by_case", ["caseId"]),
+  auditEvents: defineTable({ caseId: v.string(), title: v.string() }).index("by_case", ["caseId"]),""",
+)
+
+
+def test_a_reference_table_scanned_whole_is_info_and_says_what_is_assumed(tmp_path):
+    """`meetingTypes` is read whole on purpose (a handful of rows an admin edits); a table that
+    names an owner (`userSettings`: one row per user) grows with the users."""
+    files = {
+        "f.ts": HEADER
+        + """
+export const types = query({ args: {}, handler: async (ctx) => ctx.db.query("meetingTypes").collect() });
+export const settings = query({ args: {}, handler: async (ctx) => ctx.db.query("userSettings").collect() });
+export const active = query({
+  args: {},
+  handler: async (ctx) => {
+    const rows = await ctx.db.query("meetingTypes").withIndex("by_active", (q) => q.eq("isActive", true)).collect();
+    return rows.filter((r) => r.name !== "x");
+  },
+});
+"""
+    }
+    project = write_project(tmp_path / "app", files, schema=REFERENCE_SCHEMA)
+    _, result = check_project(project, select=["full-table-scan", "unbounded-collect"])
+    by_function = {f.function: f for f in result.findings}
+    assert by_function["types"].severity is Severity.INFO
+    assert by_function["types"].cost.growth is Growth.BOUNDED and by_function["types"].cost.reads == 100
+    assert "looks like a reference table" in by_function["types"].message
+    assert "`[cost] growing-tables`" in by_function["types"].message
+    assert by_function["settings"].severity is Severity.WARNING
+    assert by_function["settings"].cost.growth is Growth.WHOLE_TABLE
+    # A category range of a reference table is a handful of rows too (not 10% of 10,000).
+    assert by_function["active"].cost.growth is Growth.BOUNDED
+    assert by_function["active"].severity is Severity.INFO
+    # A team whose `meetingTypes` grows says so, and the scan warns again.
+    config = config_from_dict({"cost": {"growing-tables": ["meetingTypes"]}})
+    _, result = check_project(project, select=["full-table-scan"], config=config)
+    grown = {f.function: f for f in result.findings}
+    assert grown["types"].severity is Severity.WARNING and grown["types"].cost.growth is Growth.WHOLE_TABLE
+
+
+def test_events_are_a_log_only_when_another_word_says_so(tmp_path):
+    body = """
+export const feed = query({
+  args: { caseId: v.string() },
+  handler: async (ctx, args) => {
+    const a = await ctx.db.query("calendarEvents").withIndex("by_case", (q) => q.eq("caseId", args.caseId)).collect();
+    const b = await ctx.db.query("auditEvents").withIndex("by_case", (q) => q.eq("caseId", args.caseId)).collect();
+    return [a.length, b.length];
+  },
+});
+"""
+    project = write_project(tmp_path / "app", {"f.ts": HEADER + body}, schema=REFERENCE_SCHEMA)
+    _, result = check_project(project, select=["unbounded-collect"])
+    by_table = {f.message.split("`")[3]: f for f in result.findings}
+    assert by_table["calendarEvents"].cost.growth is Growth.PER_PARENT
+    assert by_table["calendarEvents"].severity is Severity.INFO
+    assert by_table["auditEvents"].cost.growth is Growth.PER_PARENT_LOG
+    assert by_table["auditEvents"].severity is Severity.WARNING
+
+
+def test_a_list_cut_to_a_window_before_the_loop_is_bounded_by_the_window(tmp_path):
+    """`xs = xs.slice(0, limit)` after conditional filters: the loop sees the window. An
+    assignment only under a condition does not bound it."""
+    body = """
+export const recent = query({
+  args: { limit: v.optional(v.number()), status: v.optional(v.string()) },
+  handler: async (ctx, args) => {
+    let posts = await ctx.db.query("posts").collect();
+    if (args.status) {
+      posts = posts.filter((p) => p.status === args.status);
+    }
+    posts = posts.slice(0, 20);
+    return await Promise.all(posts.map(async (p) => ({ p, author: await ctx.db.get(p.authorId) })));
+  },
+});
+"""
+    finding = _one(tmp_path, body)
+    assert (finding.cost.growth, finding.cost.reads) == (Growth.BOUNDED, 20)
+    conditional = body.replace("    posts = posts.slice(0, 20);", "    if (args.limit) posts = posts.slice(0, 20);")
+    finding = _one(tmp_path / "b", conditional)
+    assert finding.cost.growth is Growth.WHOLE_TABLE
+
+
+def test_sequential_scheduling_in_an_action_warns_only_when_the_loop_grows(tmp_path):
+    body = """
+export const few = action({
+  args: { ids: v.array(v.string()) },
+  handler: async (ctx, args) => {
+    for (const id of args.ids) {
+      await ctx.scheduler.runAfter(0, internal.f.work, { id });
+    }
+  },
+});
+
+export const all = action({
+  args: {},
+  handler: async (ctx) => {
+    const users = await ctx.runQuery(internal.f.everyone, {});
+    for (const user of users) {
+      for (const team of user.teams) {
+        await ctx.scheduler.runAfter(0, internal.f.work, { id: team });
+      }
+    }
+  },
+});
+"""
+    project = write_project(tmp_path / "app", {"f.ts": HEADER + body})
+    _, result = check_project(project, select=["sequential-scheduling"])
+    by_function = {f.function: f for f in result.findings}
+    assert by_function["few"].severity is Severity.INFO  # a client's batch (assumed 20)
+    assert by_function["few"].cost is not None and by_function["few"].cost.growth is Growth.BOUNDED
+    assert "scheduler calls" in by_function["few"].message
+    assert by_function["all"].severity is Severity.WARNING  # two growing loops multiply

@@ -29,6 +29,11 @@ ROOT = Path("/app/convex")
         ("dev/reset.ts", "script"),
         ("provider_migrations.ts", "script"),
         ("lib/userMigration.ts", "script"),
+        ("e2e_actions.ts", "test"),
+        ("e2eFixtures.ts", "test"),
+        ("checkout.e2e.ts", "test"),
+        ("billing_e2e.ts", "test"),
+        ("e2e/seed.ts", "test"),
         # near misses: names that merely contain the words
         ("users.ts", "production"),
         ("contest.ts", "production"),
@@ -36,6 +41,7 @@ ROOT = Path("/app/convex")
         ("scriptures.ts", "production"),
         ("lib/seeder_utils/x.ts", "production"),
         ("migrationStatus.ts", "production"),
+        ("be2e.ts", "production"),
     ],
 )
 def test_default_roles(name, role):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from lsprotocol import types
 
 from tests.lsp.harness import capabilities, codes, position_at
-from tests.support.project import write_project
+from tests.support.project import FEED_SCHEMA, write_project
 
 POSTS = """
 import { query } from "./_generated/server";
@@ -38,7 +38,7 @@ def _find(diagnostics: list[types.Diagnostic], code: str) -> list[types.Diagnost
 
 
 async def test_open_publishes_versioned_diagnostics_with_every_field(start, tmp_path):
-    root = write_project(tmp_path / "app", {"posts.ts": POSTS})
+    root = write_project(tmp_path / "app", {"posts.ts": POSTS}, schema=FEED_SCHEMA)
     session = await start(root)
     uri = session.open("convex/posts.ts")
     diagnostics = await session.client.diagnostics_for(uri, version=1)

@@ -33,6 +33,16 @@ export default defineSchema({
 });
 """
 
+# The same app where an author's posts and a post's comments are kept in time order
+# (`[parent, createdAt]`): feeds that keep growing per parent, so reading all of one to keep
+# a few or to count it is a warning in a query (over a parent's few children it is info).
+FEED_SCHEMA = DEFAULT_SCHEMA.replace(
+    '.index("by_authorId", ["authorId"])', '.index("by_authorId", ["authorId", "createdAt"])'
+).replace(
+    'body: v.string() })\n    .index("by_postId", ["postId"])',
+    'body: v.string(), createdAt: v.number() })\n    .index("by_postId", ["postId", "createdAt"])',
+)
+
 
 def write_project(root: Path, files: dict[str, str], schema: str | None = DEFAULT_SCHEMA) -> Path:
     """Write a Convex project under `root` (`convex/...`) and return the project dir."""

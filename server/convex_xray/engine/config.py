@@ -252,8 +252,9 @@ _COST_KEYS = {
     "warn-score": "warn_score",
     "conditional-share": "conditional_share",
     "per-parent-log": "per_parent_log",
+    "reference": "reference",
 }
-_COST_LISTS = {"log-tables": "log_tables"}
+_COST_LISTS = {"log-tables": "log_tables", "growing-tables": "growing_tables"}
 
 
 def _cost_assumptions(raw: object, problems: list[tuple[str | None, str]]) -> CostAssumptions:

@@ -68,7 +68,9 @@ class CostAssumptions:
     warn_score: int = 100  # a per-parent cost at or above this score is a warning
     conditional_share: int = 10  # percent of a loop's items a condition inside it selects
     per_parent_log: int = 1_000  # one parent's rows of a log/feed table (messages of a thread)
+    reference: int = 100  # documents in a reference/config table (meeting types, email templates)
     log_tables: frozenset[str] = frozenset()  # tables to treat as logs besides those inferred
+    growing_tables: frozenset[str] = frozenset()  # tables never taken for reference tables by name
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,6 +189,8 @@ def is_action_context(function: FunctionModel | None) -> bool:
 
 # A public query's reads count twice: it re-runs on every write to anything it read.
 _CONTEXT_WEIGHT = {"public-query": 2.0}
+# Contexts whose reads re-run on every write to what they read (per subscribed client).
+REACTIVE = frozenset({"public-query"})
 
 
 def scan_state(chain: QueryChain) -> str | None:
@@ -220,17 +224,56 @@ _LOG_WORDS = frozenset(
 _TIME_FIELD = re.compile(r"^(?:created_?at|creation_?time|timestamp|time|ts|sent_?at|occurred_?at|logged_?at|at|date)$", re.IGNORECASE)
 
 
-def _last_word(name: str) -> str:
-    words = re.findall(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+", name)
-    return words[-1].lower() if words else name.lower()
+def _words(name: str) -> list[str]:
+    return [w.lower() for w in re.findall(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+", name)] or [name.lower()]
+
+
+def _is_log_word(word: str) -> bool:
+    return word in _LOG_WORDS or word.rstrip("s") in _LOG_WORDS
 
 
 def is_log_table(table: str, assumptions: CostAssumptions) -> bool:
-    """By name: configured in `[cost] log-tables`, or its last word is a log/feed word."""
+    """By name: configured in `[cost] log-tables`, or its last word is a log/feed word.
+
+    `events` alone is not enough: calendar events, a person's created events and muted events
+    are entities, few per parent (labelled on the corpus, benchmarks/signal.md); `auditEvents`,
+    `pageEvents`, `webhookEvents` are logs, and say so with another word."""
     if table in assumptions.log_tables:
         return True
-    word = _last_word(table)
-    return word in _LOG_WORDS or word.rstrip("s") in _LOG_WORDS
+    words = _words(table)
+    if words[-1].rstrip("s") == "event":
+        return any(_is_log_word(w) or w in _EVENT_LOG_WORDS for w in words[:-1])
+    return _is_log_word(words[-1])
+
+
+# Another word that makes an `...events` table a log.
+_EVENT_LOG_WORDS = frozenset({"page", "analytics", "tracking", "track", "usage", "webhook", "click", "view", "domain", "system"})
+
+# Reference (configuration) tables: a handful to a few hundred rows an admin edits, read whole
+# on purpose: `meetingTypes`, `emailTemplates`, `retentionPolicies`, `fieldPermissions`,
+# `cronSettings`. Matched on the last word of the name; a name that also names an owner
+# (`userSettings`, `memberPermissions`) holds one row per owner and grows with them.
+_REFERENCE_WORDS = frozenset(
+    {"type", "template", "policy", "policie", "permission", "capability", "capabilitie",
+     "setting", "config", "configuration", "definition", "preset", "badge", "category",
+     "categorie", "workflow", "rule", "feature", "flag"}
+)
+_OWNER_WORDS = frozenset(
+    {"user", "member", "account", "person", "people", "customer", "profile", "player", "student",
+     "client", "org", "organization", "team", "workspace", "tenant", "project", "session", "device"}
+)
+
+
+def is_reference_table(table: str, assumptions: CostAssumptions) -> bool:
+    """By name: its last word is a configuration word and no other word names an owner
+    (`[cost] growing-tables` opts a table out)."""
+    if table in assumptions.growing_tables or table in assumptions.log_tables:
+        return False
+    words = _words(table)
+    last = words[-1].rstrip("s") if words[-1].endswith("s") and not words[-1].endswith("ss") else words[-1]
+    if last not in _REFERENCE_WORDS and words[-1] not in _REFERENCE_WORDS:
+        return False
+    return not any(w.rstrip("s") in _OWNER_WORDS or w in _OWNER_WORDS for w in words[:-1])
 
 
 def is_log_range(table: str, equal: list[str], fields: tuple[str, ...] | None, assumptions: CostAssumptions) -> bool:
@@ -272,14 +315,19 @@ def chain_driver(chain: QueryChain, assumptions: CostAssumptions, schema: Schema
     step = chain.index_step
     ranges = parse_index_ranges(step) if step is not None else []
     equal = [r.field for r in ranges or [] if r.op == "eq"]
+    reference = chain.table is not None and is_reference_table(chain.table, assumptions)
     if step is None or ranges == [] or (ranges is not None and not equal):
         how = "no index" if step is None else "no index range" if ranges == [] else "a range with no equality"
+        if reference:
+            return Driver(assumptions.reference, Growth.BOUNDED, f"every {table} document, {how}", _reference_assumption(table, assumptions))
         return Driver(assumptions.table, Growth.WHOLE_TABLE, f"every {table} document, {how}", f"table size assumed {assumptions.table:,}, `[cost] table`")
     if ranges is None:
         return Driver(assumptions.per_parent, Growth.PER_PARENT, f"{table} in an index range", f"N assumed {assumptions.per_parent}, `[cost] per-parent`")
     if any(is_tenant_field(f) for f in equal[:1]) and len(equal) == 1:
         return Driver(assumptions.per_tenant, Growth.PER_TENANT, f"{table} of one {equal[0]}", f"N assumed {assumptions.per_tenant} per tenant, `[cost] per-tenant`")
     key = ", ".join(equal)
+    if reference:
+        return Driver(assumptions.reference, Growth.BOUNDED, f"{table} with one {', '.join(equal)}", _reference_assumption(table, assumptions))
     if all(is_category_field(f) for f in equal):
         share = max(1, assumptions.table * assumptions.conditional_share // 100)
         return Driver(
@@ -295,13 +343,28 @@ def chain_driver(chain: QueryChain, assumptions: CostAssumptions, schema: Schema
     return Driver(assumptions.per_parent, Growth.PER_PARENT, f"{table} per {key}", f"N assumed {assumptions.per_parent} per parent, `[cost] per-parent`")
 
 
+def _reference_assumption(table: str, assumptions: CostAssumptions) -> str:
+    return (
+        f"`{table}` is taken for a reference table by its name: at most {assumptions.reference} documents assumed "
+        "(`[cost] reference`; list it in `[cost] growing-tables` if it grows with your data)"
+    )
+
+
 @cache
 def _declarator_query(language: Language) -> Query:
-    return Query(language, "(variable_declarator name: (identifier) @name value: (_) @value)")
+    return Query(
+        language,
+        """
+        (variable_declarator name: (identifier) @name value: (_) @value)
+        (assignment_expression left: (identifier) @name right: (_) @value)
+        """,
+    )
 
 
 def _declared_value(name: str, function: FunctionModel | None, before: int, language: Language) -> Node | None:
-    """The value last declared for `name` in the function before `before`."""
+    """The value `name` holds at `before`: its declaration, or the last assignment after it that
+    always runs before `before` (`xs = xs.slice(0, limit)` after some conditional filters: the
+    loop over `xs` sees the window, not the whole list)."""
     if function is None:
         return None
     found: Node | None = None
@@ -314,9 +377,23 @@ def _declared_value(name: str, function: FunctionModel | None, before: int, lang
         if declarator_start >= before or text_of(capture["name"][0]) != name:
             continue
         value = capture["value"][0]
+        if value.end_byte > before:
+            continue  # `xs = xs.slice(0, k)`: the `xs` inside is the value before this assignment
+        if value.parent is not None and value.parent.type == "assignment_expression" and not _always_before(value.parent, before):
+            continue  # assigned under a condition (or in a callback): the declaration still bounds nothing less
         if found is None or value.start_byte > found.start_byte:
             found = value
     return unwrap(found) if found is not None else None
+
+
+def _always_before(assignment: Node, before: int) -> bool:
+    """Whether an assignment is a statement of a block that also holds `before`: it runs on
+    every path to `before`, not only under an `if` or inside a loop or callback of its own."""
+    statement = assignment.parent
+    if statement is None or statement.type != "expression_statement":
+        return False
+    block = statement.parent
+    return block is not None and block.start_byte <= before < block.end_byte
 
 
 def _read_in(node: Node, model: FileModel) -> DbRead | None:

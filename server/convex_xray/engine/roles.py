@@ -23,7 +23,20 @@ SCRIPT = "script"
 ROLES = (PRODUCTION, TEST, SCRIPT)
 
 # Matched against the path from the file's Convex root (see `role_of`, `_matches`).
-DEFAULT_TEST = ("*.test.*", "*.spec.*", "**/__tests__/**", "**/tests/**", "**/test/**", "**/__mocks__/**")
+DEFAULT_TEST = (
+    "*.test.*",
+    "*.spec.*",
+    "**/__tests__/**",
+    "**/tests/**",
+    "**/test/**",
+    "**/__mocks__/**",
+    # End-to-end fixtures deployed beside the app (`e2e_actions.ts`, `e2e/seed.ts`): they serve
+    # the test runner, not users.
+    "e2e*",
+    "*.e2e.*",
+    "*_e2e.*",
+    "**/e2e/**",
+)
 DEFAULT_SCRIPT = (
     "**/scripts/**",
     "**/script/**",

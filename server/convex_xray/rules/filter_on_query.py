@@ -27,8 +27,10 @@ are a full table scan, which `full-table-scan` reports. One problem gets one dia
 when a scan has a filter an index could take, this rule reports it and `full-table-scan`
 stays silent.
 
-A warning when the filtered range grows with a tenant (`orgId`, `teamId`, ...) or is the whole
-table; info when it is one parent document's children (a small range, see `[cost]`).
+A warning when the filtered range grows with the data: the whole table, a category share of
+it, a log or feed (also a tenant's: an org's activity); info when it is one parent document's
+children or one tenant's members, invites or settings (tens to hundreds, most of them kept:
+the filter saves a few reads; see `[cost]`).
 
 ## Why is this bad?
 `.filter()` does not make a query read less: Convex reads every document in the index
@@ -89,7 +91,7 @@ from dataclasses import replace
 
 from convex_xray.engine.analysis.chains import parse_index_ranges
 from convex_xray.engine.context import RuleContext
-from convex_xray.engine.cost import Growth, chain_cost
+from convex_xray.engine.cost import Growth, chain_cost, is_log_table
 from convex_xray.engine.findings import Finding, FixAvailability, Related, Severity, Span
 from convex_xray.engine.model import QueryChain
 from convex_xray.engine.registry import RuleMeta, register
@@ -278,8 +280,14 @@ def _check_chain(
     scanned = replace(chain, terminal="collect")
     read = next((r for r in ctx.model.reads if r.chain is not None and r.chain.root.id == chain.root.id), None) if ctx.model else None
     cost = chain_cost(replace(read, chain=scanned), ctx.config.cost, ctx.schema, ctx.trigger(read.function)) if read is not None else None
-    # A filter over one parent's few children is minor; over a tenant or the table it is not.
-    severity = Severity.INFO if cost is not None and cost.growth <= Growth.PER_PARENT else Severity.WARNING
+    # The filter wastes the rows of the scanned range it drops. Over one parent's few children,
+    # or one tenant's members or settings (tens to hundreds, most of them kept), that is a few
+    # reads: info. Over a log or feed (also a tenant's), a category share or the whole table it
+    # grows with the data: warning.
+    grows = cost is None or cost.growth in (Growth.PER_PARENT_LOG, Growth.WHOLE_TABLE) or (
+        cost.growth is Growth.PER_TENANT and chain.table is not None and is_log_table(chain.table, ctx.config.cost)
+    )
+    severity = Severity.WARNING if grows else Severity.INFO
     yield ctx.finding(
         META,
         Span(ctx.path, first.property.start_byte, first.call.end_byte),

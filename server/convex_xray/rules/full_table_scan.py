@@ -13,6 +13,11 @@ Chains with `.take(n)` / `.first()` / `.paginate()` and no filter are bounded re
 are fine. When the scan has a `.filter()` that an index could take over, `filter-on-query`
 reports it (with the index to add) and this rule stays silent: one problem, one diagnostic.
 
+A warning, except on a reference table (a name ending in a configuration word such as
+`meetingTypes`, `emailTemplates`, `cronSettings`, naming no owner; see `[cost] reference`):
+reading one whole is how it is used, so the scan is info and the message states the assumed
+size (list the table in `[cost] growing-tables` if it grows).
+
 ## Why is this bad?
 A scan reads every document of the table, in every call: the cost grows with the table,
 not with the answer. Convex stops a function that reads more than 32,000 documents or
@@ -53,7 +58,7 @@ from tree_sitter import Node
 
 from convex_xray.engine.analysis.chains import parse_index_ranges
 from convex_xray.engine.context import RuleContext
-from convex_xray.engine.cost import chain_cost, scan_state, terminal_key
+from convex_xray.engine.cost import Growth, chain_cost, scan_state, terminal_key
 from convex_xray.engine.findings import Finding, Fix, FixAvailability, Related, Severity, Span
 from convex_xray.engine.model import DbRead, QueryChain
 from convex_xray.engine.registry import RuleMeta, register
@@ -199,8 +204,15 @@ def _finding(
         span = Span(ctx.path, chain.root.start_byte, chain.root.end_byte)
     # Every document of the table, in one call: the per-function read limits are at risk.
     cost = chain_cost(read, ctx.config.cost, ctx.schema, ctx.trigger(read.function))
+    severity = META.severity
+    if cost.growth < Growth.WHOLE_TABLE:
+        # A reference table taken as small by its name (`[cost] reference`): reading it whole is
+        # the usual way to use it, and it says so, so a team whose table does grow can opt out.
+        severity = Severity.INFO
+        message += f" `{chain.table}` looks like a reference table ({cost.explain()}): fine while it stays small."
     return ctx.finding(
-        META, span, message, related=related, alternatives=alternatives, limit_risk=True, cost=cost
+        META, span, message, severity=severity, related=related, alternatives=alternatives,
+        limit_risk=severity is Severity.WARNING, cost=cost,
     )
 
 

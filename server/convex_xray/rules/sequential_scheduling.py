@@ -6,7 +6,9 @@ runs of two or more such awaited calls one after another.
 
 ## Why is this bad?
 In an action each scheduler call is a round trip to the backend; awaiting them one by
-one serialises those round trips (warning). In a mutation the calls are buffered in the
+one serialises those round trips (warning when the loop grows with a tenant, a log or a
+table, or two growing loops nest; info over a bounded batch or one parent's items, e.g. an
+admin retry of 20). In a mutation the calls are buffered in the
 transaction, so the cost is small (info), but the loop still schedules one job per item
 where one job handling the list is often better.
 
@@ -40,6 +42,7 @@ from collections.abc import Iterator
 from tree_sitter import Node
 
 from convex_xray.engine.context import RuleContext
+from convex_xray.engine.cost import Growth, loop_cost, nested_multiplies
 from convex_xray.engine.findings import Edit, Finding, Fix, FixAvailability, Related, Severity, Span
 from convex_xray.engine.model import Loop, ScheduleCall
 from convex_xray.engine.registry import RuleMeta, register
@@ -137,14 +140,23 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
         loops = tuple(loop for loop in costly_loops(schedule) if loop.is_statement)
         if loops:
             innermost = loops[-1]
-            severity = Severity.WARNING if in_action else Severity.INFO
+            count = loop_cost(
+                loops, 1, ctx.model, schedule.function, ctx.config.cost, sequential=True,
+                unit="scheduler calls", schema=ctx.schema, trigger=ctx.trigger(schedule.function),
+            )
+            # In an action each awaited call is a round trip: worth fixing first when the loop
+            # grows with a tenant, a log or a table; over a bounded batch or one parent's few
+            # items (an admin retry of 20, one page) it is a few round trips.
+            grows = count.growth >= Growth.PER_PARENT_LOG or nested_multiplies(count)
+            severity = Severity.WARNING if in_action and grows else Severity.INFO
             cost = "one backend round trip each" if in_action else "buffered in the transaction, but one job per item"
             yield ctx.finding(
                 META,
                 schedule.node,
                 f"`ctx.scheduler.{schedule.method}` is awaited once per {loop_phrase(ctx.source, loops)}: "
-                f"{cost}. Schedule them together with `Promise.all`, or schedule one job for the list.",
+                f"{cost}, {count.explain()}. Schedule them together with `Promise.all`, or schedule one job for the list.",
                 severity=severity,
+                cost=count,
                 related=[Related(Span(ctx.path, innermost.header_start, innermost.header_end), f"the loop (line {line_of(ctx.source, innermost.header_start)})")],
                 fix=_loop_fix(ctx, schedule, innermost),
             )

@@ -5,8 +5,12 @@ Reports `.collect()` on a `ctx.db.query(...)` chain. The tier says how sure we a
 it hurts:
 
 - **warning** when the result is then sliced (`.slice(0, n)`), only counted
-  (`.length`), filtered in JavaScript on a field, or collected inside a loop (the same range
-  every time: a range keyed by the loop item is the loop's cost, reported by `n-plus-one-read`);
+  (`.length`) or filtered in JavaScript on a field and the range grows (a log/feed, a category
+  share of the table) in a public query, a cron or a scheduled job (or, for a share of the
+  table, a helper whose callers are unknown); over a parent's few children, a tenant's members
+  or in a mutation run once per request the same waste is a few reads: **info**, same fix;
+- **warning** when collected inside a loop (the same range every time: a range keyed by the
+  loop item is the loop's cost, reported by `n-plus-one-read`);
 - **warning** for any collect of a log/feed range (a thread's messages) or a category range
   (`status`, `type`, `isActive`: keyed by no parent, a share of the table) in a public query
   or a cron/scheduled job: it grows with time or with the table, on every run;
@@ -216,7 +220,15 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
         related: list[Related] = []
         trigger = ctx.trigger(read.function)
         cost = chain_cost(read, ctx.config.cost, ctx.schema, trigger)
-        severity = Severity.WARNING
+        # Reading a range only to slice, count or filter it wastes what the range holds: worth
+        # fixing first when the range grows (a log, a tenant, a category of a table) and the
+        # function runs hot (a reactive query, a cron or scheduled job); a small per-parent
+        # range or a one-off mutation wastes a few reads (info, with the same fix).
+        # A helper's callers are not known: one that reads a share of a whole table may well
+        # serve a reactive query, so it is not assumed cold.
+        hot = cost.context in _HOT or (cost.growth is Growth.WHOLE_TABLE and cost.context == "helper")
+        grows = cost.growth >= Growth.PER_PARENT_LOG and hot
+        severity = Severity.WARNING if grows or read.loops else Severity.INFO
         if use.kind == "sliced":
             message = (
                 f"`.collect()` reads every {table} document in range, then `.slice(0, {use.detail})` "
@@ -264,7 +276,6 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
                 f"Fine while it stays small; if it can grow, page it (`.paginate()`), or bound it with "
                 f"`.take({ctx.config.take_limit})` where at most {ctx.config.take_limit} are ever needed."
             )
-            hot = cost.context in _HOT
             if cost.growth is Growth.PER_PARENT_LOG and hot:
                 # A log or feed under one parent (a thread's messages) is not a small range.
                 severity = Severity.WARNING

@@ -6,7 +6,7 @@ import re
 
 from tree_sitter import Node
 
-from convex_xray.engine.cost import Cost, CostAssumptions, Growth, nested_multiplies
+from convex_xray.engine.cost import REACTIVE, Cost, CostAssumptions, Growth, nested_multiplies
 from convex_xray.engine.findings import Severity
 from convex_xray.engine.model import DbRead, Event, Loop, RunCall
 from convex_xray.engine.source import SourceFile
@@ -205,10 +205,16 @@ def loop_phrase(source: SourceFile, loops: tuple[Loop, ...]) -> str:
 
 def severity_of(cost: Cost, assumptions: CostAssumptions) -> Severity:
     """Warning when the count grows with a tenant, a table or a log, multiplies across nested
-    growing loops, or scores at least `warn-score` (per-parent work in a reactive query);
-    info when it is bounded or per-parent small."""
+    growing loops, or is per-parent work in a public query that scores at least `warn-score`;
+    info when it is bounded or per-parent small.
+
+    Per-parent work counts only in a public query: a query re-runs on every write to what it
+    read, for every subscribed client, so a few dozen reads per run add up. In a mutation,
+    an action, an internal function or a helper of unknown caller, a loop over one parent's
+    children runs once per request and costs a few reads (labelled on eight corpus apps:
+    cascade deletes, imports, tag merges, none worth fixing first; benchmarks/signal.md)."""
     if cost.growth >= Growth.PER_PARENT_LOG or nested_multiplies(cost):
         return Severity.WARNING
-    if cost.growth >= Growth.PER_PARENT and cost.score >= assumptions.warn_score:
+    if cost.growth >= Growth.PER_PARENT and cost.context in REACTIVE and cost.score >= assumptions.warn_score:
         return Severity.WARNING
     return Severity.INFO
