@@ -13,6 +13,66 @@ from tests.support.project import check_project, error_nodes, run_fix, write_pro
 RULE = "n-plus-one-read"
 
 CASES = {
+    "a file where the app says callbacks lose their types (TS7006): the new ones say `: any`": (
+        """
+        export const feed = query({
+          args: {},
+          handler: async (ctx) => {
+            const posts = await ctx.db.query("posts").take(20);
+            // @ts-expect-error TS7006: the app's own callbacks lose their parameter types here
+            const titles = posts.map((p) => p.title);
+            return await Promise.all(posts.map((post) => ctx.db.get(post.authorId)));
+          },
+        });
+        """,
+        """
+        export const feed = query({
+          args: {},
+          handler: async (ctx) => {
+            const posts = await ctx.db.query("posts").take(20);
+            // @ts-expect-error TS7006: the app's own callbacks lose their parameter types here
+            const titles = posts.map((p) => p.title);
+            const authorIds = [...new Set(posts.map((post: any) => post.authorId))];
+            const authors = await Promise.all(authorIds.map((id) => ctx.db.get(id)));
+            const authorsById = new Map(
+              authors
+                .filter((doc: any) => doc !== null)
+                .map((doc: any) => [doc._id, doc]),
+            );
+            return await Promise.all(posts.map((post) => (authorsById.get(post.authorId) ?? null)));
+          },
+        });
+        """,
+    ),
+    "a helper whose ctx is `any`: the items of what it read are `any`, the new callback says so": (
+        """
+        export async function authorsOf(ctx: any, topic: string) {
+          const posts = await ctx.db.query("posts").withIndex("by_topic", (q: any) => q.eq("topic", topic)).take(20);
+          const out = [];
+          for (const post of posts) {
+            const author = await ctx.db.get(post.authorId);
+            out.push(author);
+          }
+          return out;
+        }
+        """,
+        """
+        export async function authorsOf(ctx: any, topic: string) {
+          const posts = await ctx.db.query("posts").withIndex("by_topic", (q: any) => q.eq("topic", topic)).take(20);
+          const out = [];
+          const authorIds = [...new Set(posts.map((post: any) => post.authorId))];
+          const authors = await Promise.all(authorIds.map((id) => ctx.db.get(id)));
+          const authorsById = new Map(
+            authors.filter((doc) => doc !== null).map((doc) => [doc._id, doc]),
+          );
+          for (const post of posts) {
+            const author = authorsById.get(post.authorId) ?? null;
+            out.push(author);
+          }
+          return out;
+        }
+        """,
+    ),
     "an expression-bodied callback returning the read: the value replaces the promise": (
         """
         export const feed = query({

@@ -216,6 +216,46 @@ CASES = {
         Applicability.UNSAFE,
         "Run the iterations concurrently with `Promise.all` (unsafe: side effects such as counters and logs may come in another order",
     ),
+    "a file where the app says callbacks lose their types (TS2589): the concurrent callback says `: any`": (
+        """
+        async function loadAuthor(ctx: any, id: any) {
+          return await ctx.db.get(id);
+        }
+        // @ts-expect-error TS2589: type instantiation is excessively deep
+        export const names = query({
+          args: {},
+          handler: async (ctx) => {
+            const posts = await ctx.db.query("posts").take(20);
+            let named = 0;
+            for (const post of posts) {
+              const author = await loadAuthor(ctx, post.authorId);
+              if (author.name) named++;
+            }
+            return named;
+          },
+        });
+        """,
+        """
+        async function loadAuthor(ctx: any, id: any) {
+          return await ctx.db.get(id);
+        }
+        // @ts-expect-error TS2589: type instantiation is excessively deep
+        export const names = query({
+          args: {},
+          handler: async (ctx) => {
+            const posts = await ctx.db.query("posts").take(20);
+            let named = 0;
+            await Promise.all(posts.map(async (post: any) => {
+              const author = await loadAuthor(ctx, post.authorId);
+              if (author.name) named++;
+            }));
+            return named;
+          },
+        });
+        """,
+        Applicability.UNSAFE,
+        "Run the iterations concurrently with `Promise.all`",
+    ),
     "a Set is iterated through Array.from, destructuring kept": (
         """
         async function loadAuthor(ctx: any, id: any) {

@@ -65,6 +65,7 @@ from convex_xray.rules.support.fresh_names import (
 )
 from convex_xray.rules.support.iterables import declared_non_array
 from convex_xray.rules.support.loop_writes import loop_writes, write_conflict
+from convex_xray.rules.support.untyped import types_lost, untyped_root
 
 if TYPE_CHECKING:
     from convex_xray.engine.context import RuleContext
@@ -502,7 +503,7 @@ def _awaited_consumer(read: Node, loop: Loop) -> Node | None:
     stored, or `.then`-ed: a plain value there would change what the code does."""
     child, parent = read, read.parent
     for _ in range(_MAX_GUARD_DEPTH):
-        if parent is None or parent.type in _FUNCTIONS and parent.id != loop.node.id:
+        if parent is None or (parent.type in _FUNCTIONS and parent.id != loop.node.id):
             return None
         if parent.id == loop.node.id:
             return loop.node if not loop.is_statement else None  # an expression-bodied callback
@@ -643,6 +644,15 @@ def _piece(ctx: RuleContext, read: DbRead, plan: _Plan, names: FreshNames) -> _P
     base = base_name(ctx, read, plan.key)
     collection = layout.copied(source.node_text(cast(Node, unwrap(plan.loop.collection_node) or plan.loop.collection_node)))
     item = plan.item_param
+    # Where the collection is (or may be) `any`, the new callbacks get no parameter type from
+    # it: a bare `(item) =>` would be an implicit `any` (TS7006) under `strict`.
+    lost = types_lost(source)
+    reader = read.chain.root if read.chain is not None else read.node  # `ctx.db.get(…)`, `ctx.db.query(…)`
+    if ":" not in item and (
+        lost or untyped_root(plan.loop.collection_node) or untyped_root(reader.child_by_field_name("function"))
+    ):
+        item = f"{item}: any"
+    doc = "doc: any" if lost else "doc"
     keys_doc: layout.Doc
     if plan.guard is not None:
         guarded = f"({source.node_text(plan.guard)} ? [{key_text}] : [])"
@@ -662,8 +672,8 @@ def _piece(ctx: RuleContext, read: DbRead, plan: _Plan, names: FreshNames) -> _P
         docs = names.fresh(plural(base))
         by_id = names.fresh(f"{plural(base)}ById")
         fetch = layout.call(".map", [layout.arrow("id", f"{db_text}.get({table_arg}id)")], style)
-        present = layout.call(".filter", [layout.arrow("doc", "doc !== null")], style)
-        pairs = layout.call(".map", [layout.arrow("doc", "[doc._id, doc]")], style)
+        present = layout.call(".filter", [layout.arrow(doc, "doc !== null")], style)
+        pairs = layout.call(".map", [layout.arrow(doc, "[doc._id, doc]")], style)
         lines = [
             (f"const {ids} = ", unique),
             (f"const {docs} = await ", layout.call("Promise.all", [layout.chain(ids, [fetch])], style)),
