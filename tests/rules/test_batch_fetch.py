@@ -44,6 +44,39 @@ CASES = {
         });
         """,
     ),
+    "a next-line directive above the loop's statement keeps covering it: the prefetch goes above": (
+        """
+        export const feed = query({
+          args: {},
+          handler: async (ctx) => {
+            const posts = await ctx.db.query("posts").take(20);
+            // Join the authors.
+            // @ts-expect-error TS2589: the app's own directive for this statement
+            const authors = await Promise.all(posts.map((post) => ctx.db.get(post.authorId)));
+            return authors;
+          },
+        });
+        """,
+        """
+        export const feed = query({
+          args: {},
+          handler: async (ctx) => {
+            const posts = await ctx.db.query("posts").take(20);
+            const authorIds = [...new Set(posts.map((post: any) => post.authorId))];
+            const authors2 = await Promise.all(authorIds.map((id) => ctx.db.get(id)));
+            const authorsById = new Map(
+              authors2
+                .filter((doc: any) => doc !== null)
+                .map((doc: any) => [doc._id, doc]),
+            );
+            // Join the authors.
+            // @ts-expect-error TS2589: the app's own directive for this statement
+            const authors = await Promise.all(posts.map((post) => (authorsById.get(post.authorId) ?? null)));
+            return authors;
+          },
+        });
+        """,
+    ),
     "a helper whose ctx is `any`: the items of what it read are `any`, the new callback says so": (
         """
         export async function authorsOf(ctx: any, topic: string) {
@@ -63,7 +96,9 @@ CASES = {
           const authorIds = [...new Set(posts.map((post: any) => post.authorId))];
           const authors = await Promise.all(authorIds.map((id) => ctx.db.get(id)));
           const authorsById = new Map(
-            authors.filter((doc) => doc !== null).map((doc) => [doc._id, doc]),
+            authors
+              .filter((doc: any) => doc !== null)
+              .map((doc: any) => [doc._id, doc]),
           );
           for (const post of posts) {
             const author = authorsById.get(post.authorId) ?? null;
@@ -1022,3 +1057,31 @@ def test_no_semicolon_file_keeps_one_before_a_statement_starting_with_a_bracket(
     assert "        )\n        ;(await Promise.all(" in text
     assert "const authorIds = [...new Set(posts.map((p) => p.authorId))]\n" in text
     assert error_nodes(path) == 0
+
+
+def test_a_ts2589_directive_anywhere_in_the_app_annotates_the_new_callbacks(tmp_path):
+    # TS2589 (a data model at tsc's instantiation-depth limit) is the whole program's
+    # condition: callbacks lose their types in files that say nothing about it.
+    deep = _module(
+        """
+        // @ts-expect-error TS2589: type instantiation is excessively deep
+        export const other = query({ args: {}, handler: async () => null });
+        """
+    )
+    feed = _module(
+        """
+        export const feed = query({
+          args: {},
+          handler: async (ctx) => {
+            const posts = await ctx.db.query("posts").take(20);
+            return await Promise.all(posts.map((post) => ctx.db.get(post.authorId)));
+          },
+        });
+        """
+    )
+    project = write_project(tmp_path / "app", {"deep.ts": deep, "feed.ts": feed})
+    run_fix(project, [RULE])
+    text = (project / "convex" / "feed.ts").read_text()
+    assert "posts.map((post: any) => post.authorId)" in text
+    assert ".filter((doc: any) => doc !== null)" in text
+    assert error_nodes(project / "convex" / "feed.ts") == 0

@@ -646,13 +646,13 @@ def _piece(ctx: RuleContext, read: DbRead, plan: _Plan, names: FreshNames) -> _P
     item = plan.item_param
     # Where the collection is (or may be) `any`, the new callbacks get no parameter type from
     # it: a bare `(item) =>` would be an implicit `any` (TS7006) under `strict`.
-    lost = types_lost(source)
+    lost = types_lost(ctx.workspace, source)
     reader = read.chain.root if read.chain is not None else read.node  # `ctx.db.get(…)`, `ctx.db.query(…)`
-    if ":" not in item and (
-        lost or untyped_root(plan.loop.collection_node) or untyped_root(reader.child_by_field_name("function"))
-    ):
+    untyped_db = untyped_root(reader.child_by_field_name("function"))
+    if ":" not in item and (lost or untyped_db or untyped_root(plan.loop.collection_node)):
         item = f"{item}: any"
-    doc = "doc: any" if lost else "doc"
+    # The fetched documents are `any` when the db handle is: saying so costs no type.
+    doc = "doc: any" if lost or untyped_db else "doc"
     keys_doc: layout.Doc
     if plan.guard is not None:
         guarded = f"({source.node_text(plan.guard)} ? [{key_text}] : [])"
@@ -771,7 +771,7 @@ def batch_fetch_loop(ctx: RuleContext, reads: list[DbRead]) -> tuple[Fix | None,
     style = source.style
     anchor = plans[0][1].anchor
     indent = source.line_indent(anchor.start_byte)
-    at = anchor.start_byte
+    at = _above_directives(source, anchor)
     semi = style.semi
     if source.slice(at - 1, at) == ";":
         at -= 1  # the no-semicolon idiom `;(…)` / `;[…]`: go before its guard
@@ -788,6 +788,30 @@ def batch_fetch_loop(ctx: RuleContext, reads: list[DbRead]) -> tuple[Fix | None,
     # Preserves the common case (no item reads what an earlier one wrote); the title says so.
     title = f"{_title(pieces)}; unsafe: {unsafe}, and the reads now run before the loop's writes"
     return Fix.unsafe(title, edits), reasons
+
+
+# A comment that applies to the line after it.
+_NEXT_LINE_DIRECTIVE = re.compile(r"@ts-(?:expect-error|ignore)\b|eslint-disable-next-line|prettier-ignore")
+
+
+def _above_directives(source: SourceFile, anchor: Node) -> int:
+    """Where the prefetch goes: before the anchor statement, or before the comments right
+    above it when one of them is a next-line directive (`// @ts-expect-error`): the directive
+    covers the statement's first line and must go on covering it, not the prefetch's."""
+    at = anchor.start_byte
+    block = at
+    directive = False
+    node = anchor.prev_sibling
+    while (
+        node is not None
+        and node.type == "comment"
+        and source.starts_line(node.start_byte)
+        and source.lines.line_of(node.end_byte) + 1 == source.lines.line_of(block)
+    ):
+        directive = directive or _NEXT_LINE_DIRECTIVE.search(source.node_text(node)) is not None
+        block = node.start_byte
+        node = node.prev_sibling
+    return block if directive else at
 
 
 def _key_field(read: DbRead, key: Node) -> str | None:

@@ -165,7 +165,7 @@ def concurrent_loop_fix(ctx: RuleContext, loop: Loop) -> Fix | str:
     root = bare
     while root is not None and root.type in ("member_expression", "subscript_expression"):
         root = unwrap(root.child_by_field_name("object"))
-    if (root is not None and root.type == "identifier" and untyped_parameter(root, text_of(root))) or types_lost(source):
+    if (root is not None and root.type == "identifier" and untyped_parameter(root, text_of(root))) or types_lost(ctx.workspace, source):
         item = f"{item}: any"  # the collection is (or may be) `any`: the callback gets no type from it (TS7006)
     header = f"await Promise.all({collection}.map(async ({item}) => "
     edits = [Edit(ctx.path, node.start_byte, body.start_byte, header)]

@@ -9,9 +9,11 @@ says `(x: any) =>`. The fixes ask here, and annotate only then.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from tree_sitter import Node
 
+from convex_xray.engine.memo import MemoKey
 from convex_xray.engine.source import SourceFile
 from convex_xray.engine.syntax import (
     function_params,
@@ -20,6 +22,7 @@ from convex_xray.engine.syntax import (
     pattern_names,
     unwrap,
 )
+from convex_xray.engine.workspace import Workspace
 
 _FUNCTIONS = frozenset(
     {"arrow_function", "function_expression", "function_declaration", "method_definition", "generator_function_declaration", "function"}
@@ -69,12 +72,37 @@ def untyped_parameter(node: Node, name: str) -> bool:
     return False
 
 
-def types_lost(source: SourceFile) -> bool:
-    """Whether the app says TypeScript loses contextual types in this file (`// @ts-expect-error
-    TS7006` above its own callbacks, or TS2589 on its functions). In a program at the
-    instantiation-depth limit, a callback tsc types when the file is checked alone gets no type
-    in the whole program; generated callbacks there say `(x: any)` as the app's own must."""
-    return _LOST_TYPES.search(source.data) is not None
+def types_lost(workspace: Workspace, source: SourceFile) -> bool:
+    """Whether the app says TypeScript loses contextual types here: in this file (a
+    `// @ts-expect-error TS7006` above its own callbacks), or anywhere in its Convex root for
+    TS2589 (a data model at tsc's instantiation-depth limit is the whole program's condition:
+    a callback tsc types when its file is checked alone gets no type in the full program).
+    Generated callbacks there say `(x: any)`, as the app's own must."""
+    if _LOST_TYPES.search(source.data) is not None:
+        return True
+    root = workspace.root_of(source.path)
+    return root is not None and root.path in _too_deep_roots(workspace)
+
+
+_TOO_DEEP = re.compile(rb"@ts-(?:expect-error|ignore)\b[^\n]*TS2589")
+_TOO_DEEP_ROOTS: MemoKey[tuple[int, frozenset[Path]]] = MemoKey("roots with a TS2589 directive")
+
+
+def _too_deep_roots(workspace: Workspace) -> frozenset[Path]:
+    """The Convex roots one of whose files suppresses TS2589, once per workspace revision."""
+    cached = workspace.memo.get(_TOO_DEEP_ROOTS)
+    if cached is not None and cached[0] == workspace.revision:
+        return cached[1]
+    roots: set[Path] = set()
+    for path in workspace.files():
+        root = workspace.root_of(path)
+        if root is None or root.path in roots:
+            continue
+        source = workspace.source(path)
+        if source is not None and _TOO_DEEP.search(source.data) is not None:
+            roots.add(root.path)
+    # (The revision after the scan: reading files for the first time does not change it.)
+    return workspace.memo.put(_TOO_DEEP_ROOTS, (workspace.revision, frozenset(roots)))[1]
 
 
 def untyped_root(node: Node | None) -> bool:
