@@ -20,6 +20,7 @@ Usage:
     python3 labels.py sample RUN_DIR --seed 14 --rate-of BEFORE_DIR --rate-sample before:s13 --tag after:s14
     python3 labels.py sample RUN2 --seed 15 --rate-of BEFORE_DIR --rate-sample before:s13 --known-in RUN1 --tag after:s15
     python3 labels.py sample RUN_DIR --seed 17 --n 16 --pooled --rule n-plus-one-call --tag rule:s17
+    python3 labels.py sample RUN_DIR --seed 20 --n 17 --include-labelled --tag after:s20   # a fresh draw of the whole tier
 
 `sample` draws a uniform random sample (fixed seed, per app, or `--pooled` over all apps, of one
 `--rule` if given) of the *unlabelled* warnings and writes them to stdout as TSV rows with an empty
@@ -256,8 +257,16 @@ def sample(run_dir: Path, args: argparse.Namespace) -> None:
     labels = load_labels()
     before = load_run(args.rate_of) if args.rate_of else {}
     pools: dict[str, list[Finding]] = {}
+    reuse: dict[Finding, dict[str, str]] = {}
     for app in sorted(args.apps or runs):
-        todo = [f for f in unlabelled_of(runs[app], labels) if not args.rule or f.rule == args.rule]
+        if args.include_labelled:
+            # A fresh draw over the whole warning tier: picks that already carry a label keep
+            # it (re-tagged with this draw), only the rest need reading.
+            warnings = [f for f in runs[app] if f.severity == "warning"]
+            reuse.update(match(warnings, [r for r in labels if r["app"] == app]))
+            todo = [f for f in warnings if not args.rule or f.rule == args.rule]
+        else:
+            todo = [f for f in unlabelled_of(runs[app], labels) if not args.rule or f.rule == args.rule]
         if before:
             # Only warnings the earlier run did not have: the earlier ones are already represented,
             # at the same rate, by that run's draw.
@@ -294,8 +303,14 @@ def sample(run_dir: Path, args: argparse.Namespace) -> None:
             picked += got
     writer = csv.writer(sys.stdout, delimiter="\t", lineterminator="\n")
     for f in picked:
-        writer.writerow([f.app, f.path, str(f.line), f.rule, f.stmt, "", args.tag, ""])
-    (run_dir / "context.txt").write_text("\n".join(context(f) for f in picked), encoding="utf-8")
+        old_row = reuse.get(f)
+        if old_row is not None:
+            reason = f"reused from {old_row['sample']}: {old_row['reason']}"
+            writer.writerow([f.app, f.path, str(f.line), f.rule, f.stmt, old_row["label"], args.tag, reason])
+        else:
+            writer.writerow([f.app, f.path, str(f.line), f.rule, f.stmt, "", args.tag, ""])
+    fresh = [f for f in picked if f not in reuse]
+    (run_dir / "context.txt").write_text("\n".join(context(f) for f in fresh), encoding="utf-8")
 
 
 def run(run_dir: Path, apps: list[str]) -> None:
@@ -365,6 +380,11 @@ def main() -> None:
     p_sample.add_argument("--rule", default="", help="only warnings of this rule")
     p_sample.add_argument("--pooled", action="store_true", help="draw --n from all apps together")
     p_sample.add_argument("--tag", default="")
+    p_sample.add_argument(
+        "--include-labelled",
+        action="store_true",
+        help="draw from every warning, labelled or not; picks with a label keep it (re-tagged)",
+    )
     args = parser.parse_args()
     if args.cmd == "run":
         run(args.run_dir, args.apps or DEFAULT_APPS)
