@@ -385,6 +385,85 @@ def test_warm_up_takes_the_rules_through_their_usual_paths():
     assert ("filter-on-query", False) in found
 
 
+LOOP_HELPER = """
+export async function eachOf(items, fn) {
+  return await Promise.all(items.map(fn));
+}
+"""
+
+JOBS = """
+import { mutation } from "./_generated/server";
+import { internal } from "./_generated/api";
+import { eachOf } from "./helpers";
+
+export const notify = mutation({
+  args: {},
+  handler: async (ctx) => {
+    const posts = await ctx.db.query("posts").filter((q) => q.eq(q.field("status"), "new")).take(10);
+    await eachOf(posts, async (post) => await ctx.db.get(post.authorId));
+    await ctx.scheduler.runAfter(0, internal.jobs.notify, {});
+  },
+});
+"""
+
+
+def _alive(path: Path) -> list[SourceFile | FileModel]:
+    gc.collect()
+    return [o for o in gc.get_objects() if isinstance(o, (SourceFile, FileModel)) and o.path == path]
+
+
+def test_a_closed_document_leaves_no_snapshot_or_model_behind(tmp_path):
+    # An engine cache that kept the snapshot it last saw (the cron/scheduler index, the
+    # per-item helper answers) held every opened-and-closed file's old syntax tree: after
+    # opening, editing and closing 300 files, 105 MB more than after indexing. After the
+    # close, what the server does next (workspace rules, closed files' results by text)
+    # must neither keep the edited snapshot nor its model, nor need a new model.
+    root = write_project(tmp_path / "app", {"jobs.ts": JOBS, "helpers.ts": LOOP_HELPER})
+    folder = Folder(root.resolve(), root.resolve().as_uri(), Settings())
+    assert folder.discover() == []
+    project = folder.projects[0]
+    workspace = project.workspace
+    files = workspace.files()
+    for path in files:  # indexing, then every closed file's results
+        workspace.model(path)
+    project.indexed = True
+    project.check_many(files)
+    project.workspace_findings([])
+    jobs, helpers = (root / "convex" / "jobs.ts").resolve(), (root / "convex" / "helpers.ts").resolve()
+    for path in (helpers, jobs):  # the helper's snapshot is read while checking jobs.ts
+        text = path.read_text() + "\n// edited\n"
+        source = SourceFile(path, text, version=2)
+        doc = Document(path.as_uri(), path, source, project=project, version=2)
+        project.set_source(source)
+        project.touched(doc.uri)
+        check_document(doc, full=True)
+        project.check(jobs)  # (the helper's answer is asked for by its importer)
+        model = workspace.cached_model(path)
+        assert model is not None and model.source is source  # (what must go once closed)
+        del doc, source, model
+    # A closed file's model goes at once (its cycles broken), not at the next full
+    # collection: a 50,000-line file's 40 MB would otherwise wait for one.
+    gc.collect()
+    gc.disable()
+    try:
+        for path in (helpers, jobs):
+            project.forget(path)
+            project.touched(path.as_uri())
+        gc.set_debug(gc.DEBUG_SAVEALL)
+        gc.collect()
+        assert [o for o in gc.garbage if isinstance(o, (FunctionModel, FileModel))] == []
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+        gc.enable()
+    project.workspace_findings([])
+    for path in (helpers, jobs):
+        alive = _alive(path)
+        assert all(b"// edited" not in (o.data if isinstance(o, SourceFile) else o.source.data) for o in alive)
+        assert workspace.cached_model(path) is None  # closed unchanged: its summaries by text
+        assert [o for o in alive if isinstance(o, FileModel)] == []
+
+
 def test_a_replaced_model_is_freed_even_when_frozen(opened):
     # After indexing the server freezes what it built (gc.freeze): a replaced model left in
     # reference cycles would never be collected. Project.set_source breaks them.

@@ -39,8 +39,11 @@ class Trigger:
     detail: str  # `daily`, `interval`, ... for crons; `runAfter` for scheduled
 
 
-# path -> (the source snapshot it was read from, {(root, dotted ref): Trigger}) in workspace.memo.
-_FILE_TRIGGERS: MemoKey[dict[Path, tuple[SourceFile, dict[tuple[Path, str], Trigger]]]] = MemoKey("triggers.files")
+# path -> (the text it was read from, {(root, dotted ref): Trigger}) in workspace.memo. The
+# text, not the snapshot: a snapshot holds its syntax tree, and in the editor the snapshot
+# seen last is often one the workspace has replaced since (a closed buffer; the file read
+# again from disk) -- 300 such trees were ~105 MB after opening and closing every file.
+_FILE_TRIGGERS: MemoKey[dict[Path, tuple[bytes, dict[tuple[Path, str], Trigger]]]] = MemoKey("triggers.files")
 # The merged index, current while the workspace's revision is (in workspace.memo).
 _MERGED: MemoKey[tuple[int, dict[tuple[Path, str], Trigger]]] = MemoKey("triggers.merged")
 
@@ -85,8 +88,8 @@ def trigger_index(workspace: Workspace) -> dict[tuple[Path, str], Trigger]:
         if source is None or root is None:
             continue
         entry = cache.get(path)
-        if entry is None or entry[0] is not source:
-            entry = cache[path] = (source, _file_triggers(root.path, source))
+        if entry is None or not (entry[0] is source.data or entry[0] == source.data):
+            entry = cache[path] = (source.data, _file_triggers(root.path, source))
         for key, trigger in entry[1].items():
             if key not in merged or trigger.kind == CRON:
                 merged[key] = trigger

@@ -160,7 +160,9 @@ class Workspace:
         # What rules derive from the whole workspace and share (e.g. index usage merged from
         # worker processes, see `convex_xray.cli.parallel`); lives as long as the workspace.
         self.memo = Memo()
-        self._loop_helpers: dict[tuple[Path, str], tuple[SourceFile, bool | None]] = {}
+        # (path, name) -> (the text it was read from, the answer): the text, not the snapshot,
+        # which would keep a replaced snapshot's syntax tree alive (see `loop_helper`).
+        self._loop_helpers: dict[tuple[Path, str], tuple[bytes, bool | None]] = {}
         # What rules derive from one file's model, kept while that model is current.
         self._per_file: dict[Path, dict[MemoKey[Any], tuple[FileModel, Any]]] = {}
         self._files: list[Path] | None = None
@@ -616,14 +618,15 @@ class Workspace:
     def loop_helper(self, specifier: str, name: str, from_file: Path) -> bool | None:
         """Whether `name` exported by module `specifier` (relative or a tsconfig alias) runs its
         callback per item: an app's `asyncMap` in another file. Kept per source text, so an
-        edited helper file is read again."""
+        edited helper file is read again (and a file read back unchanged, e.g. closed in the
+        editor, is not)."""
         path = self.resolve_module(specifier, from_file)
         source = self.source(path) if path is not None else None
         if path is None or source is None:
             return None
         cached = self._loop_helpers.get((path, name))
-        if cached is None or cached[0] is not source:
-            cached = (source, exported_loop_helper(source.root, name))
+        if cached is None or not (cached[0] is source.data or cached[0] == source.data):
+            cached = (source.data, exported_loop_helper(source.root, name))
             self._loop_helpers[(path, name)] = cached
         return cached[1]
 
