@@ -229,3 +229,41 @@ def test_a_file_closed_unchanged_reuses_its_results_without_a_new_model(tmp_path
     project.workspace_findings([])
     assert workspace.cached_model(path) is None  # the disk text's usage summary was kept
     assert project.result_key(path) == before_key  # its closed results still apply
+
+
+# -- what a long session keeps --------------------------------------------------------------------
+
+
+async def test_notifications_leave_no_futures_behind():
+    # pygls files a future per notification it runs through a generator (didOpen, didChange,
+    # didClose...) that nothing removed: one per keystroke for the server's lifetime.
+    from convex_xray.lsp.server import create_server
+
+    protocol = create_server().protocol
+    before = set(protocol._request_futures)
+    for n in range(5):
+        uri = f"file:///nowhere/convex/f{n}.ts"
+        protocol._handle_notification(
+            types.TEXT_DOCUMENT_DID_CLOSE,
+            types.DidCloseTextDocumentParams(text_document=types.TextDocumentIdentifier(uri=uri)),
+        )
+    await asyncio.sleep(0)  # (dropped on the loop's next turn)
+    assert set(protocol._request_futures) == before
+
+
+def test_the_inbox_forgets_a_closed_document():
+    from convex_xray.lsp.inbox import Inbox
+
+    inbox = Inbox()
+    uri = "file:///app/convex/a.ts"
+    for method, version in (("didOpen", 1), ("didChange", 2), ("didChange", 3)):
+        inbox.note(
+            f'{{"jsonrpc":"2.0","method":"textDocument/{method}","params":{{"textDocument":'
+            f'{{"uri":"{uri}","version":{version}}}}}}}'.encode()
+        )
+    assert inbox.newer(uri, 2)
+    inbox.note(
+        f'{{"jsonrpc":"2.0","method":"textDocument/didClose","params":{{"textDocument":{{"uri":"{uri}"}}}}}}'.encode()
+    )
+    assert not inbox.newer(uri, 2)
+    assert (inbox._latest, inbox._arrived) == ({}, {})  # nothing per document stays

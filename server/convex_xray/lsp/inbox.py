@@ -77,6 +77,12 @@ class Inbox:
                     previous = self._arrived.get(uri)
                     gap = now - previous[0] if previous is not None else BURST_GAP
                     self._arrived[uri] = (now, gap)
+        elif b"textDocument/didClose" in body:
+            # What is kept per document goes with it (a session opens thousands of files).
+            with contextlib.suppress(ValueError, KeyError, TypeError):
+                uri = json.loads(body)["params"]["textDocument"]["uri"]
+                self._latest.pop(uri, None)
+                self._arrived.pop(uri, None)
         elif b"$/cancelRequest" in body:
             with contextlib.suppress(ValueError, KeyError, TypeError):
                 request_id = json.loads(body)["params"]["id"]

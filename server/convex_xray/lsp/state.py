@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
 import logging
 import sys
 import threading
@@ -81,7 +83,30 @@ def path_of(uri: str) -> Path | None:
 
 class ConvexXrayProtocol(LanguageServerProtocol):
     """pygls keeps its own copy of every open document; we keep parsed snapshots instead,
-    so the built-in sync handlers only forward to ours (no second text to update per keystroke)."""
+    so the built-in sync handlers only forward to ours (no second text to update per keystroke).
+
+    pygls 2.1 also files the future of every notification it runs through a generator
+    (didOpen, didChange, didClose, didSave, ...) and of every coroutine such a generator
+    hands on under a fresh id in `_request_futures`, which only a response to a request
+    empties: one future per keystroke, kept for the server's lifetime (900 after opening,
+    editing and closing 300 files). Each such entry is dropped when its future is done."""
+
+    def _execute_handler(self, msg_id: Any, *args: Any, **kwargs: Any) -> None:
+        super()._execute_handler(msg_id, *args, **kwargs)
+        future = self._request_futures.get(msg_id)
+        if future is not None:
+            # (A request's own callback, added first, answers it and drops it before this.)
+            future.add_done_callback(functools.partial(self._drop_future, msg_id))
+
+    def _drop_future(self, msg_id: Any, future: Any) -> None:
+        # On the next turn of the loop, not now: a cancelled future calls back at once, and
+        # pygls cancels them while iterating over `_request_futures` (shutdown).
+        with contextlib.suppress(RuntimeError):  # (no loop: a thread's future stays filed)
+            asyncio.get_running_loop().call_soon(self._forget_future, msg_id, future)
+
+    def _forget_future(self, msg_id: Any, future: Any) -> None:
+        if self._request_futures.get(msg_id) is future:
+            del self._request_futures[msg_id]
 
     @lsp_method(types.TEXT_DOCUMENT_DID_OPEN)
     def lsp_text_document__did_open(self, params: types.DidOpenTextDocumentParams):
