@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import ctypes
+import sys
 from collections.abc import Callable
 
 from pygls.exceptions import JsonRpcContentModified
@@ -18,6 +20,34 @@ from convex_xray.lsp.session import (
     check_document,
 )
 from convex_xray.lsp.state import CATCH_UP_SECONDS, RECONCILE_SECONDS, log
+
+
+def libc_malloc_trim() -> Callable[[int], int] | None:
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        trim = ctypes.CDLL(None).malloc_trim  # glibc only
+    except (OSError, AttributeError):
+        return None
+    trim.argtypes = [ctypes.c_size_t]
+    trim.restype = ctypes.c_int
+    return trim
+
+
+MALLOC_TRIM = libc_malloc_trim()
+
+
+def trim_heap() -> None:
+    """Hand the C heap's free pages back to the system (glibc keeps them otherwise): what
+    indexing parsed and dropped (about 3.5 MiB of resident memory on 300 files), what a big
+    document's check allocated for a moment (12 MB for 50,000 lines). A few ms at most."""
+    if MALLOC_TRIM is not None:
+        MALLOC_TRIM(0)
+
+
+# A full check of a document this big (about 30,000 lines) leaves MBs of freed C heap behind
+# (12 MB for a 1.8 MB file), and its close frees its tree: give those pages back (`trim_heap`).
+BIG_DOCUMENT_BYTES = 1_000_000
 
 
 class Checking(Publisher):
@@ -55,6 +85,8 @@ class Checking(Publisher):
             return self.skipped()
         self.publish(doc.uri, self.diagnostics(doc, outcome.findings), version=doc.version)
         self.notify_ready()
+        if not outcome.fast and len(doc.source.data) >= BIG_DOCUMENT_BYTES:
+            trim_heap()
         project = doc.project
         if project is None:
             return

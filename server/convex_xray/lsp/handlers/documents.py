@@ -9,6 +9,7 @@ from lsprotocol import types
 from convex_xray.engine.findings import Finding
 from convex_xray.engine.source import Encoding, LineIndex, SourceFile, apply_changes, is_source_path
 from convex_xray.lsp import convert
+from convex_xray.lsp.handlers.checking import BIG_DOCUMENT_BYTES, trim_heap
 from convex_xray.lsp.handlers.indexing import Indexing
 from convex_xray.lsp.session import (
     Document,
@@ -138,6 +139,8 @@ class Documents(Indexing):
             return
         project.forget(doc.path)  # the file on disk is the truth again
         project.touched(uri)
+        if len(doc.source.data) >= BIG_DOCUMENT_BYTES:
+            trim_heap()  # (its model and tree are freed by now)
         if self.pull:
             return
         if project.indexed and doc.path.exists() and project.owns(doc.path):

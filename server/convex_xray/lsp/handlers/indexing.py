@@ -3,43 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-import ctypes
 import gc
-import sys
 import time
 import uuid
-from collections.abc import Callable
 
 from lsprotocol import types
 
-from convex_xray.lsp.handlers.checking import Checking
+from convex_xray.lsp.handlers.checking import Checking, trim_heap
 from convex_xray.lsp.session import (
     Folder,
     Project,
 )
 from convex_xray.lsp.state import log
-
-
-def libc_malloc_trim() -> Callable[[int], int] | None:
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        trim = ctypes.CDLL(None).malloc_trim  # glibc only
-    except (OSError, AttributeError):
-        return None
-    trim.argtypes = [ctypes.c_size_t]
-    trim.restype = ctypes.c_int
-    return trim
-
-
-MALLOC_TRIM = libc_malloc_trim()
-
-
-def trim_heap() -> None:
-    """Hand the C heap's free pages back to the system (glibc keeps them otherwise): what
-    indexing parsed and dropped (about 3.5 MiB of resident memory on 300 files)."""
-    if MALLOC_TRIM is not None:
-        MALLOC_TRIM(0)
 
 
 class Indexing(Checking):
