@@ -163,6 +163,20 @@ export const {name} = {kind}({{
     assert in_mutation.severity is Severity.INFO
     in_action = _one(tmp_path / "a", body.replace("ctx.db.query", "(ctx as any).db.query").format(name="a", kind="action"), rule="n-plus-one-call")
     assert "separate function run with its own transaction" in in_action.message
+    # A helper typed for actions is in an action whoever calls it; an untyped one is not known.
+    helper = """
+import type {{ ActionCtx }} from "./_generated/server";
+export async function touchAll(ctx: {ctx_type}, ids: string[]) {{
+  for (const id of ids) {{
+    await ctx.runMutation(internal.f.touch, {{ id }});
+  }}
+}}
+"""
+    typed = _one(tmp_path / "h", helper.format(ctx_type="ActionCtx"), rule="n-plus-one-call")
+    assert "separate function run with its own transaction" in typed.message
+    untyped = _one(tmp_path / "u", helper.format(ctx_type="any"), rule="n-plus-one-call")
+    assert "called from an action, every call is a separate function run" in untyped.message
+    assert "from a query or mutation, it shares the caller's transaction" in untyped.message
 
 
 def test_one_finding_per_query_chain(tmp_path):
@@ -455,3 +469,51 @@ export const all = action({
     assert by_function["few"].cost is not None and by_function["few"].cost.growth is Growth.BOUNDED
     assert "scheduler calls" in by_function["few"].message
     assert by_function["all"].severity is Severity.WARNING  # two growing loops multiply
+
+
+def test_a_query_built_under_conditions_is_one_filter_finding(tmp_path):
+    body = """
+export const list = query({
+  args: { category: v.optional(v.string()), author: v.optional(v.id("users")) },
+  handler: async (ctx, args) => {
+    let q = ctx.db.query("posts").filter((f) => f.eq(f.field("status"), "live"));
+    if (args.category) {
+      q = q.filter((f) => f.eq(f.field("orgId"), args.category));
+    }
+    if (args.author) {
+      q = q.filter((f) => f.eq(f.field("authorId"), args.author));
+    }
+    return await q.collect();
+  },
+});
+"""
+    project = write_project(tmp_path / "app", {"f.ts": HEADER + body})
+    _, result = check_project(project, select=["filter-on-query", "full-table-scan", "unbounded-collect"])
+    assert [f.rule for f in result.findings if f.severity is Severity.WARNING] == ["filter-on-query"]
+    assert sum(1 for f in result.findings if f.rule == "filter-on-query") == 1
+
+
+def test_a_helper_that_reads_and_calls_in_a_loop_is_one_n_plus_one_finding(tmp_path):
+    body = """
+async function canSee(ctx: any, postId: any) {
+  const post = await ctx.db.get(postId);
+  return await ctx.runQuery(internal.f.check, { id: post._id });
+}
+
+export const visible = query({
+  args: {},
+  handler: async (ctx) => {
+    const posts = await ctx.db.query("posts").collect();
+    const out = [];
+    for (const post of posts) {
+      if (await canSee(ctx, post._id)) out.push(post);
+    }
+    return out;
+  },
+});
+"""
+    project = write_project(tmp_path / "app", {"f.ts": HEADER + body})
+    _, result = check_project(project, select=["n-plus-one-read", "n-plus-one-call"])
+    [finding] = result.findings
+    assert finding.rule == "n-plus-one-read"
+    assert "(1 read and 1 function call (ctx.runQuery(internal.f.check)) per call)" in finding.message

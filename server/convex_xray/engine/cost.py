@@ -182,9 +182,24 @@ def function_context(function: FunctionModel | None) -> str:
 
 
 def is_action_context(function: FunctionModel | None) -> bool:
+    """Inside an action: a registered action, or a helper whose `ctx` parameter is typed as an
+    action's (`ctx: ActionCtx`, `GenericActionCtx<DataModel>`), whoever calls it."""
     while function is not None and function.parent is not None and function.kind is FunctionKind.HELPER:
         function = function.parent
-    return function is not None and function.kind.is_action
+    if function is None:
+        return False
+    if function.kind is FunctionKind.HELPER:
+        return _ctx_typed_as_action(function.node)
+    return function.kind.is_action
+
+
+def _ctx_typed_as_action(node: Node) -> bool:
+    params = node.child_by_field_name("parameters")
+    for param in params.named_children if params is not None else []:
+        annotation = param.child_by_field_name("type")
+        if annotation is not None and "ActionCtx" in text_of(annotation):
+            return True
+    return False
 
 
 # A public query's reads count twice: it re-runs on every write to anything it read.

@@ -230,6 +230,7 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
     schema = ctx.schema
     planned = schema_plan(ctx.workspace, ctx.config)
     seen: set[tuple[int, ...]] = set()
+    reported: set[int] = set()
     for whole in ctx.model.chains:
         if not whole.filter_steps or whole.table is None or whole.table in ctx.config.small_tables:
             continue
@@ -240,7 +241,14 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
             if key in seen:
                 continue  # a split chain with several terminals shares its filters
             seen.add(key)
-            yield from _check_chain(ctx, chain, schema, planned)
+            for finding in _check_chain(ctx, chain, schema, planned):
+                # A query built over several statements (`q = q.filter(...)` under `if`s) has
+                # one variant per combination of conditions, all starting at the same first
+                # `.filter()`: one query, one finding (the first variant's, the base query).
+                if finding.span.start in reported:
+                    continue
+                reported.add(finding.span.start)
+                yield finding
 
 
 def _check_chain(

@@ -97,10 +97,17 @@ def _batch_name(ref: str | None) -> str | None:
 COMPONENT = "<component>"
 
 
-def _context_phrase(call_in_action: bool) -> str:
+def _context_phrase(call_in_action: bool, known: bool = True) -> str:
     if call_in_action:
         return (
             "in an action every call is a separate function run with its own transaction and round trip"
+        )
+    if not known:
+        # A helper whose `ctx` says nothing about its callers: both cases are true somewhere.
+        return (
+            "called from an action, every call is a separate function run with its own transaction "
+            "and round trip; from a query or mutation, it shares the caller's transaction and costs "
+            "function-call overhead"
         )
     return (
         "in a query or mutation the called function shares the caller's transaction, so each "
@@ -189,6 +196,10 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
         summary = ctx.workspace.summary(*resolved)
         if not summary.calls_functions or summary.first_call is None:
             continue
+        if summary.reads_db and summary.first_read is not None:
+            # The helper also reads the database: n-plus-one-read reports this loop and names
+            # the calls too (one problem, one diagnostic).
+            continue
         related = [Related(summary.first_call, f"`{helper.callee}` calls {summary.first_call_text} here")]
         described = f"`{helper.callee}(…)` (calls {summary.first_call_text}, {summary.run_calls} per call)"
         groups.setdefault(loops[-1].node.id, []).append((helper, loops, described, related, max(1, summary.run_calls), None))
@@ -216,7 +227,7 @@ def _loop_finding(ctx: RuleContext, group: list[tuple[Event, tuple[Loop, ...], s
     mode = "sequentially" if sequential else "concurrently" if innermost.in_promise_all else "once each"
     message = (
         f"{what} {'runs' if len(names) == 1 else 'run'} once per {loop_phrase(ctx.source, loops)}, {mode}: "
-        f"{cost.explain()}; {_context_phrase(in_action)}. "
+        f"{cost.explain()}; {_context_phrase(in_action, known=in_action or cost.context != 'helper')}. "
     )
     related: list[Related] = []
     for event, _, described, extra, _, _ in group:

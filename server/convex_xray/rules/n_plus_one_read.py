@@ -148,7 +148,12 @@ def per_item_events(ctx: RuleContext, model: FileModel) -> Iterator[tuple[Event,
             + (f", {summary.depth} helper call{'s' if summary.depth != 1 else ''} deep" if summary.depth else ""),
         )
         reads = summary.reads or 1
-        described = f"`{name}(…)` ({reads} read{'s' if reads != 1 else ''} per call)"
+        calls = (
+            f" and {summary.run_calls} function call{'s' if summary.run_calls != 1 else ''} ({summary.first_call_text})"
+            if summary.calls_functions and summary.first_call is not None
+            else ""
+        )
+        described = f"`{name}(…)` ({reads} read{'s' if reads != 1 else ''}{calls} per call)"
         yield call, loops, described, related
 
 
