@@ -853,6 +853,45 @@ CAST_CASES: dict[str, Case] = {
         applicability=SAFE,
         title="Use index `by_providerId` instead of `.filter()`",
     ),
+    "a literal in a union the schema names as a const: no cast, safe": Case(
+        "filter-on-query",
+        {
+            "schema.ts": """
+                import { defineSchema, defineTable } from "convex/server";
+                import { v } from "convex/values";
+
+                const postStatus = v.union(v.literal("draft"), v.literal("published"));
+
+                export default defineSchema({
+                  posts: defineTable({ status: postStatus, title: v.string() }).index("by_status", ["status"]),
+                });
+                """,
+            "posts.ts": query_module(
+                """
+                export const published = query({
+                  args: {},
+                  handler: async (ctx) => {
+                    return await ctx.db.query("posts").filter((q) => q.eq(q.field("status"), "published")).take(10);
+                  },
+                });
+                """
+            ),
+        },
+        {
+            "posts.ts": query_module(
+                """
+                export const published = query({
+                  args: {},
+                  handler: async (ctx) => {
+                    return await ctx.db.query("posts").withIndex("by_status", (q) => q.eq("status", "published")).take(10);
+                  },
+                });
+                """
+            ),
+        },
+        applicability=SAFE,
+        title="Use index `by_status` instead of `.filter()`",
+    ),
 }
 
 

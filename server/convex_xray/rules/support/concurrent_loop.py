@@ -32,7 +32,7 @@ from convex_xray.engine.findings import Edit, Fix
 from convex_xray.engine.model import Loop
 from convex_xray.engine.syntax import in_async_function, pattern_names, text_of, unwrap
 from convex_xray.rules.support.iterables import declared_non_array
-from convex_xray.rules.support.untyped import types_lost, untyped_parameter
+from convex_xray.rules.support.untyped import file_says_types_lost, untyped_parameter
 
 if TYPE_CHECKING:
     from convex_xray.engine.context import RuleContext
@@ -165,8 +165,11 @@ def concurrent_loop_fix(ctx: RuleContext, loop: Loop) -> Fix | str:
     root = bare
     while root is not None and root.type in ("member_expression", "subscript_expression"):
         root = unwrap(root.child_by_field_name("object"))
-    if (root is not None and root.type == "identifier" and untyped_parameter(root, text_of(root))) or types_lost(ctx.workspace, source):
-        item = f"{item}: any"  # the collection is (or may be) `any`: the callback gets no type from it (TS7006)
+    # The collection is (or, by the file's own directives, may be) `any`: the callback gets no
+    # type from it (TS7006). Not for a TS2589 elsewhere in the app: the whole loop body moves
+    # into the callback, and an item typed `any` there would untype the body's own callbacks.
+    if (root is not None and root.type == "identifier" and untyped_parameter(root, text_of(root))) or file_says_types_lost(source):
+        item = f"{item}: any"
     header = f"await Promise.all({collection}.map(async ({item}) => "
     edits = [Edit(ctx.path, node.start_byte, body.start_byte, header)]
     edits.extend(Edit(ctx.path, c.start_byte, c.end_byte, "return;") for c in continues)

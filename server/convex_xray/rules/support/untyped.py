@@ -72,13 +72,19 @@ def untyped_parameter(node: Node, name: str) -> bool:
     return False
 
 
+def file_says_types_lost(source: SourceFile) -> bool:
+    """Whether this file carries a directive about lost contextual types (TS7006, TS7031,
+    TS2589, implicit `any`)."""
+    return _LOST_TYPES.search(source.data) is not None
+
+
 def types_lost(workspace: Workspace, source: SourceFile) -> bool:
     """Whether the app says TypeScript loses contextual types here: in this file (a
     `// @ts-expect-error TS7006` above its own callbacks), or anywhere in its Convex root for
     TS2589 (a data model at tsc's instantiation-depth limit is the whole program's condition:
     a callback tsc types when its file is checked alone gets no type in the full program).
     Generated callbacks there say `(x: any)`, as the app's own must."""
-    if _LOST_TYPES.search(source.data) is not None:
+    if file_says_types_lost(source):
         return True
     root = workspace.root_of(source.path)
     return root is not None and root.path in _too_deep_roots(workspace)

@@ -23,6 +23,7 @@ from tree_sitter import Node
 from convex_xray.engine.findings import Edit
 from convex_xray.engine.model import FileModel, FunctionModel
 from convex_xray.engine.schema import Schema, Table
+from convex_xray.engine.source import SourceFile
 from convex_xray.engine.syntax import (
     call_args,
     function_params,
@@ -183,7 +184,64 @@ def field_type(workspace: Workspace, table: Table | None, field: str) -> FieldTy
     if key is None or key.type != "pair":
         return None
     validator = unwrap(key.child_by_field_name("value"))
+    if validator is not None and validator.type == "identifier":
+        validator = _declared_value(workspace, text_of(validator), source, 4)
     return FieldType.of(validator) if validator is not None else None
+
+
+def _declared_value(workspace: Workspace, name: str, source: SourceFile, depth: int) -> Node | None:
+    """The value of a top-level `const name = …` in `source`, or of the name it imports
+    (`status: postStatus` with `export const postStatus = v.union(…)` in a validators file)."""
+    for statement in source.root.named_children:
+        declaration = (
+            statement.child_by_field_name("declaration")
+            if statement.type == "export_statement"
+            else statement
+        )
+        if declaration is None or declaration.type not in (
+            "lexical_declaration",
+            "variable_declaration",
+        ):
+            continue
+        for declarator in declaration.named_children:
+            if (
+                declarator.type == "variable_declarator"
+                and text_of(declarator.child_by_field_name("name")) == name
+            ):
+                value = unwrap(declarator.child_by_field_name("value"))
+                if value is not None and value.type == "identifier" and depth > 0:
+                    return _declared_value(workspace, text_of(value), source, depth - 1)
+                return value
+    if depth <= 0:
+        return None
+    for statement in source.root.named_children:
+        if statement.type != "import_statement":
+            continue
+        module = string_value(statement.child_by_field_name("source"))
+        specs = [n for n in _descendants_of_type(statement, "import_specifier")]
+        for spec in specs:
+            local = spec.child_by_field_name("alias") or spec.child_by_field_name("name")
+            if module is None or text_of(local) != name:
+                continue
+            path = workspace.resolve_module(module, source.path)
+            other = workspace.source(path) if path is not None else None
+            if other is None:
+                return None
+            return _declared_value(
+                workspace, text_of(spec.child_by_field_name("name")), other, depth - 1
+            )
+    return None
+
+
+def _descendants_of_type(node: Node, kind: str) -> list[Node]:
+    found: list[Node] = []
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if current.type == kind:
+            found.append(current)
+        stack.extend(current.named_children)
+    return found
 
 
 class ValueTypes:
