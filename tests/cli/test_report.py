@@ -18,6 +18,14 @@ from convex_xray.engine.findings import Finding
 from tests.support.project import check_project, write_project
 
 APP = {
+    # `cleanup` runs nightly (an internal function nothing names would be a hand-run script).
+    "crons.ts": """
+import { cronJobs } from "convex/server";
+import { internal } from "./_generated/api";
+const crons = cronJobs();
+crons.daily("cleanup", { hourUTC: 4, minuteUTC: 0 }, internal.feed.cleanup);
+export default crons;
+""",
     "feed.ts": """
 import { query, mutation, internalMutation } from "./_generated/server";
 import { v } from "convex/values";

@@ -99,7 +99,7 @@ def test_whole_table_loop_and_nested_loops_multiply(tmp_path):
         {
             "f.ts": HEADER
             + """
-export const everything = internalMutation({
+export const everything = mutation({
   args: {},
   handler: async (ctx) => {
     const posts = await ctx.db.query("posts").collect();
@@ -119,7 +119,7 @@ export const everything = internalMutation({
     assert outer.cost is not None and inner.cost is not None
     assert outer.cost.growth is Growth.WHOLE_TABLE and outer.severity is Severity.WARNING
     assert inner.cost.formula == "N(every posts document, no index) x N(comments per postId)"
-    assert inner.cost.reads == 10_000 * 10 and inner.cost.context == "internal-mutation"
+    assert inner.cost.reads == 10_000 * 10 and inner.cost.context == "mutation"
 
 
 def test_client_array_and_literal_sizes(tmp_path):

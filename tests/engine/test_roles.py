@@ -29,6 +29,8 @@ ROOT = Path("/app/convex")
         ("dev/reset.ts", "script"),
         ("provider_migrations.ts", "script"),
         ("lib/userMigration.ts", "script"),
+        ("demoSeed/internals.ts", "script"),
+        ("demo_seed/users.ts", "script"),
         ("e2e_actions.ts", "test"),
         ("e2eFixtures.ts", "test"),
         ("checkout.e2e.ts", "test"),
@@ -152,3 +154,46 @@ def test_tiers_by_role(tmp_path):
     assert by_file["scripts/wipe.ts"] == [("full-table-scan", Severity.WARNING, "script")]
     # ... but never in a test
     assert by_file["wipe.test.ts"] == [("full-table-scan", Severity.INFO, "test")]
+
+
+REBUILD = """
+import { internalMutation } from "./_generated/server";
+export const rebuildStats = internalMutation({
+  args: {},
+  handler: async (ctx) => {
+    const users = await ctx.db.query("users").withIndex("by_orgId", (q) => q.eq("orgId", "o")).collect();
+    for (const user of users) {
+      await ctx.db.query("posts").withIndex("by_authorId", (q) => q.eq("authorId", user._id)).first();
+    }
+  },
+});
+"""
+
+CRONS = """
+import { cronJobs } from "convex/server";
+import { internal } from "./_generated/api";
+const crons = cronJobs();
+crons.daily("rebuild", { hourUTC: 3, minuteUTC: 0 }, internal.stats.rebuildStats);
+export default crons;
+"""
+
+
+def test_an_internal_function_nothing_names_is_run_by_hand_like_a_script(tmp_path):
+    """No function calls it, nothing schedules it, no cron runs it and clients cannot call it:
+    someone starts it from the dashboard or `npx convex run`, once."""
+    alone = write_project(tmp_path / "alone", {"stats.ts": REBUILD})
+    _, result = check_project(alone, select=["n-plus-one-read"])
+    assert [(f.severity, f.role) for f in result.findings] == [(Severity.INFO, "script")]
+    # On a cron it runs every day: production.
+    on_cron = write_project(tmp_path / "cron", {"stats.ts": REBUILD, "crons.ts": CRONS})
+    _, result = check_project(on_cron, select=["n-plus-one-read"])
+    assert [(f.severity, f.role) for f in result.findings] == [(Severity.WARNING, "production")]
+    # Named through an alias (`const jobs = internal.stats; jobs.rebuildStats`) counts too.
+    alias = "import { internal } from './_generated/api';\nconst jobs = internal.stats;\nexport const names = [jobs.rebuildStats];\n"
+    aliased = write_project(tmp_path / "alias", {"stats.ts": REBUILD, "other.ts": alias})
+    _, result = check_project(aliased, select=["n-plus-one-read"])
+    assert [f.role for f in result.findings] == ["production"]
+    # A `[roles] production` glob keeps it production.
+    config = config_from_dict({"roles": {"production": ["stats.ts"]}})
+    _, result = check_project(alone, select=["n-plus-one-read"], config=config)
+    assert [(f.severity, f.role) for f in result.findings] == [(Severity.WARNING, "production")]

@@ -271,7 +271,7 @@ _EVENT_LOG_WORDS = frozenset({"page", "analytics", "tracking", "track", "usage",
 _REFERENCE_WORDS = frozenset(
     {"type", "template", "policy", "policie", "permission", "capability", "capabilitie",
      "setting", "config", "configuration", "definition", "preset", "badge", "category",
-     "categorie", "workflow", "rule", "feature", "flag"}
+     "categorie", "workflow", "rule", "feature", "flag", "role"}
 )
 _OWNER_WORDS = frozenset(
     {"user", "member", "account", "person", "people", "customer", "profile", "player", "student",

@@ -48,6 +48,11 @@ DEFAULT_SCRIPT = (
     "*Migration.*",
     "seed*",
     "**/seeds/**",
+    "**/seed/**",  # folders of seed code: `seed/`, `demoSeed/`, `demo_seed/` (not `seeder_utils/`)
+    "**/*Seed/**",
+    "**/*Seeds/**",
+    "**/*_seed/**",
+    "**/*-seed/**",
     "**/dev/**",
     "devOnly*",
     "dev_only*",
@@ -128,6 +133,15 @@ def role_of(
     if _matches(inside, DEFAULT_SCRIPT) or _matches(configured, config.script):
         return SCRIPT
     return PRODUCTION
+
+
+def configured_production(path: Path, root: Path | None, bases: Iterable[Path], config: RolesConfig) -> bool:
+    """Whether a `[roles] production` glob names the file (it then stays production whatever
+    the code says about itself)."""
+    if not config.production:
+        return False
+    inside = _relative(path, [root]) or [path.name]
+    return _matches(inside + _relative(path, bases), config.production)
 
 
 def apply_role(finding: Finding, role: str) -> None:

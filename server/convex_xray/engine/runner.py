@@ -14,9 +14,10 @@ from convex_xray.engine.findings import Finding
 from convex_xray.engine.fixes import FixValidator
 from convex_xray.engine.model import FileModel
 from convex_xray.engine.registry import Rule, iter_rules, resolve_rule
-from convex_xray.engine.roles import apply_role, role_of
+from convex_xray.engine.roles import PRODUCTION, SCRIPT, apply_role, configured_production, role_of
 from convex_xray.engine.source import SourceFile
 from convex_xray.engine.suppressions import Suppressions, anchor_lines, parse_suppressions
+from convex_xray.engine.triggers import run_by_hand
 from convex_xray.engine.workspace import FileProblem, Workspace
 
 log = logging.getLogger(__name__)
@@ -57,15 +58,24 @@ def _apply_config_severity(findings: list[Finding], config: Config) -> None:
 
 def apply_roles(workspace: Workspace, findings: list[Finding], config: Config) -> None:
     """Each finding's role (production / test / script) from its file, and the tier it allows."""
-    roles: dict[Path, str] = {}
+    roles: dict[Path, tuple[str, bool]] = {}
     for finding in findings:
-        role = roles.get(finding.path)
-        if role is None:
+        known = roles.get(finding.path)
+        if known is None:
             root = workspace.root_of(finding.path)
             bases = [b for b in (config.base, workspace.base) if b is not None]
             source = workspace.source(finding.path)
             data = source.data if source else None
-            role = roles[finding.path] = role_of(finding.path, root.path if root else None, bases, config.roles, data)
+            root_path = root.path if root else None
+            known = roles[finding.path] = (
+                role_of(finding.path, root_path, bases, config.roles, data),
+                configured_production(finding.path, root_path, bases, config.roles),
+            )
+        role, pinned = known
+        if role == PRODUCTION and not pinned and finding.function and run_by_hand(workspace, finding.path, finding.function):
+            # Started by hand (dashboard, `npx convex run`): a one-off, judged like a script.
+            apply_role(finding, SCRIPT)
+            continue
         apply_role(finding, role)
 
 

@@ -118,3 +118,50 @@ def trigger_of(
         return None
     key = reference_of(workspace, model, function)
     return index.get(key) if key is not None else None
+
+
+# Names used after a `.` or `:` anywhere in a file (`internal.jobs.rebuild`, `"jobs:rebuild"`,
+# `const j = internal.jobs; j.rebuild`): a superset of the function references it holds.
+_MEMBER = re.compile(rb"[.:]\s*([A-Za-z_$][\w$]*)")
+# path -> (the bytes read, the names) in workspace.memo; the merged set per revision.
+_FILE_NAMES: MemoKey[dict[Path, tuple[bytes, frozenset[bytes]]]] = MemoKey("triggers.names")
+_NAMES: MemoKey[tuple[int, frozenset[bytes]]] = MemoKey("triggers.names.merged")
+
+
+def _referenced_names(workspace: Workspace) -> frozenset[bytes]:
+    known = workspace.memo.get(_NAMES)
+    if known is not None and known[0] == workspace.revision:
+        return known[1]
+    cache = workspace.memo.get(_FILE_NAMES)
+    if cache is None:
+        cache = workspace.memo.put(_FILE_NAMES, {})
+    merged: set[bytes] = set()
+    for path in workspace.files():
+        source = workspace.source(path)
+        if source is None:
+            continue
+        entry = cache.get(path)
+        if entry is None or not (entry[0] is source.data or entry[0] == source.data):
+            entry = cache[path] = (source.data, frozenset(_MEMBER.findall(source.data)))
+        merged |= entry[1]
+    names = frozenset(merged)
+    workspace.memo.put(_NAMES, (workspace.revision, names))
+    return names
+
+
+def run_by_hand(workspace: Workspace, path: Path, name: str) -> bool:
+    """An internal function nothing in the workspace names: no function calls, schedules or
+    runs it on a cron, and clients cannot call it, so it runs when someone starts it from the
+    dashboard or `npx convex run`: a one-off (a backfill, a rebuild, a test helper). Any use
+    of the name after a `.` or `:` anywhere counts as a reference, so a common name (`list`)
+    is never taken for one."""
+    source = workspace.source(path)
+    if source is None or not name.isidentifier():
+        return False
+    definition = re.compile(
+        rb"export\s+const\s+" + re.escape(name.encode()) + rb"\s*(?::[^=\n]*)?=\s*internal(?:Query|Mutation|Action)\s*[(<]"
+    )
+    if definition.search(source.data) is None:
+        return False
+    return name.encode() not in _referenced_names(workspace)
+
