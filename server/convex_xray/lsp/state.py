@@ -54,6 +54,9 @@ APPLY_ALL_FIXES = "convex-xray.applyAllFixes"
 SHOW_RULE_DOCUMENTATION = "convex-xray.showRuleDocumentation"
 
 
+URI_CACHE_LIMIT = 100_000  # paths whose URI is remembered (bounded memory)
+
+
 CATCH_UP_SECONDS = 0.0005  # a moment for the reader thread (`lsp/inbox`) to note what it read
 
 
@@ -158,6 +161,9 @@ class ServerState(LanguageServer):
         self.init_problems: list[str] = []
         self.inbox = Inbox()  # what the client has sent that the loop has not handled yet
         self.ready_sent: dict[str, int] | None = None  # the last `ready` status's counts
+        # A closed file's URI (pygls' from_fs_path quotes it character by character: 13 us,
+        # asked for each related location of each diagnostic on every keystroke).
+        self.uris: dict[Path, str] = {}
 
     def start_io(self, stdin: Any = None, stdout: Any = None) -> None:
         """pygls' stdio server, reading through `ReadAheadReader` (see `lsp/inbox`)."""
@@ -230,7 +236,14 @@ class ServerState(LanguageServer):
 
     def uri_for(self, path: Path) -> str:
         doc = self.open_doc(path)
-        return doc.uri if doc is not None else (from_fs_path(str(path)) or path.as_uri())
+        if doc is not None:
+            return doc.uri  # (as the client spelt it)
+        uri = self.uris.get(path)
+        if uri is None:
+            if len(self.uris) >= URI_CACHE_LIMIT:
+                self.uris.clear()
+            uri = self.uris[path] = from_fs_path(str(path)) or path.as_uri()
+        return uri
 
     def lines_for(self, project: Project | None) -> Callable[[Path], LineIndex | None]:
         def lines(path: Path) -> LineIndex | None:
