@@ -517,3 +517,22 @@ export const visible = query({
     [finding] = result.findings
     assert finding.rule == "n-plus-one-read"
     assert "(1 read and 1 function call (ctx.runQuery(internal.f.check)) per call)" in finding.message
+
+
+def test_counting_a_log_grows_in_a_public_mutation_not_in_an_internal_one(tmp_path):
+    """Reading a whole per-parent log only to count it wastes what the log holds: on every
+    request of a public mutation that is a warning; a hand-run or internal job, info."""
+    body = """
+export const {name} = {kind}({{
+  args: {{ postId: v.id("posts") }},
+  handler: async (ctx, args) => {{
+    const all = await ctx.db.query("comments").withIndex("by_postId", (q) => q.eq("postId", args.postId)).collect();
+    return all.length;
+  }},
+}});
+"""
+    config = config_from_dict({"cost": {"log-tables": ["comments"]}})
+    public = _one(tmp_path / "p", body.format(name="count", kind="mutation"), rule="unbounded-collect", config=config)
+    assert public.cost.growth is Growth.PER_PARENT_LOG and public.severity is Severity.WARNING
+    internal = _one(tmp_path / "i", body.format(name="count", kind="internalMutation"), rule="unbounded-collect", config=config)
+    assert internal.severity is Severity.INFO

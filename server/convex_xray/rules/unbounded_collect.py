@@ -179,6 +179,8 @@ _USE_NOTES = {
 
 # Contexts where a growing read runs often: a reactive public query, a cron or scheduled job.
 _HOT = frozenset({"public-query", "cron", "scheduled"})
+# Uses that keep part of what `.collect()` read: the rest was read for nothing.
+_WASTED = frozenset({"sliced", "bounded", "counted", "js-filtered"})
 
 
 @register(META)
@@ -225,8 +227,14 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
         # function runs hot (a reactive query, a cron or scheduled job); a small per-parent
         # range or a one-off mutation wastes a few reads (info, with the same fix).
         # A helper's callers are not known: one that reads a share of a whole table may well
-        # serve a reactive query, so it is not assumed cold.
-        hot = cost.context in _HOT or (cost.growth is Growth.WHOLE_TABLE and cost.context == "helper")
+        # serve a reactive query, so it is not assumed cold. A public mutation runs on a user's
+        # every action (opening a post, sending a message): reading a whole log there to keep a
+        # few rows grows with the log on every one of them.
+        hot = (
+            cost.context in _HOT
+            or (cost.growth is Growth.WHOLE_TABLE and cost.context == "helper")
+            or (cost.growth is Growth.PER_PARENT_LOG and cost.context == "mutation" and use.kind in _WASTED)
+        )
         grows = cost.growth >= Growth.PER_PARENT_LOG and hot
         severity = Severity.WARNING if grows or read.loops else Severity.INFO
         if use.kind == "sliced":
