@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from convex_xray.engine.config import ConfigError, config_from_dict
-from convex_xray.engine.cost import Growth
+from convex_xray.engine.cost import CostAssumptions, Growth, is_reference_table
 from convex_xray.engine.findings import Severity
 from tests.support.project import DEFAULT_SCHEMA, check_project, write_project
 
@@ -536,3 +536,26 @@ export const {name} = {kind}({{
     assert public.cost.growth is Growth.PER_PARENT_LOG and public.severity is Severity.WARNING
     internal = _one(tmp_path / "i", body.format(name="count", kind="internalMutation"), rule="unbounded-collect", config=config)
     assert internal.severity is Severity.INFO
+
+
+@pytest.mark.parametrize(
+    ("table", "reference"),
+    [
+        ("meetingTypes", True),
+        ("email_templates", True),
+        ("retentionPolicies", True),
+        ("shippingZones", True),
+        ("returnReasons", True),
+        ("cronSettings", True),
+        ("roles", True),
+        ("userSettings", False),  # one row per user
+        ("memberRoles", False),
+        ("orgPermissions", False),
+        ("channels", False),  # a chat's channels grow with its workspaces
+        ("posts", False),
+        ("address", False),  # ends in "ss", not a plural of a reference word
+    ],
+)
+def test_reference_tables_by_name(table, reference):
+    assert is_reference_table(table, CostAssumptions()) is reference
+    assert is_reference_table(table, CostAssumptions(growing_tables=frozenset({table}))) is False

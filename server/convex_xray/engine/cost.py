@@ -271,7 +271,11 @@ _EVENT_LOG_WORDS = frozenset({"page", "analytics", "tracking", "track", "usage",
 _REFERENCE_WORDS = frozenset(
     {"type", "template", "policy", "policie", "permission", "capability", "capabilitie",
      "setting", "config", "configuration", "definition", "preset", "badge", "category",
-     "categorie", "workflow", "rule", "feature", "flag", "role"}
+     "categorie", "workflow", "rule", "feature", "flag", "role",
+     # taxonomies an admin keeps: shipping zones, return reasons, sales regions, currencies,
+     # countries, locales (not `channels`, `classes` or `menus`: a chat's channels, a school's
+     # classes and a restaurant's menus grow with their owners)
+     "zone", "reason", "region", "currency", "currencie", "country", "countrie", "locale", "language"}
 )
 _OWNER_WORDS = frozenset(
     {"user", "member", "account", "person", "people", "customer", "profile", "player", "student",
