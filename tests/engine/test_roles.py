@@ -150,10 +150,16 @@ def test_tiers_by_role(tmp_path):
     assert by_file["feed.ts"] == [("n-plus-one-read", Severity.WARNING, "production")]
     assert by_file["feed.test.ts"] == [("n-plus-one-read", Severity.INFO, "test")]
     assert by_file["migrations/feed.ts"] == [("n-plus-one-read", Severity.INFO, "script")]
-    # a whole table in one function breaks a script too: the tier stays
-    assert by_file["scripts/wipe.ts"] == [("full-table-scan", Severity.WARNING, "script")]
-    # ... but never in a test
+    # a whole table at the assumed size (10,000) stays under the 32,000-document limit: info
+    assert by_file["scripts/wipe.ts"] == [("full-table-scan", Severity.INFO, "script")]
     assert by_file["wipe.test.ts"] == [("full-table-scan", Severity.INFO, "test")]
+    # a team whose tables are bigger says so, and the scan breaks a script too: the tier stays
+    config = config_from_dict({"cost": {"table": 50_000}})
+    _, result = check_project(project, select=["full-table-scan"], config=config)
+    tiers = {f.path.relative_to(project / "convex").as_posix(): (f.severity, f.role) for f in result.findings}
+    assert tiers["scripts/wipe.ts"] == (Severity.WARNING, "script")
+    # ... but never in a test
+    assert tiers["wipe.test.ts"] == (Severity.INFO, "test")
 
 
 REBUILD = """

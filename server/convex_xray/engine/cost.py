@@ -202,6 +202,17 @@ def _ctx_typed_as_action(node: Node) -> bool:
     return False
 
 
+# Convex stops a function that reads more documents than this in one run.
+DOCUMENTS_PER_FUNCTION = 32_000
+
+
+def reaches_document_limit(cost: Cost) -> bool:
+    """Whether the estimated reads of one run reach Convex's per-function document limit at
+    the assumed sizes (`[cost] table` and the rest): a script over a whole table breaks once
+    the table passes it, and a team that knows its tables are that big says so."""
+    return cost.reads >= DOCUMENTS_PER_FUNCTION
+
+
 # A public query's reads count twice: it re-runs on every write to anything it read.
 _CONTEXT_WEIGHT = {"public-query": 2.0}
 # Contexts whose reads re-run on every write to what they read (per subscribed client).

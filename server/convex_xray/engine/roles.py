@@ -4,8 +4,9 @@ A test's N+1 loop costs nothing in production and a one-off migration runs once,
 findings would drown the signal of the code that serves users. Tests are never reported
 above info; scripts (scripts/, migrations/, seeds, dev-only code) are reported at info unless
 the finding says a Convex per-function limit is at risk (32,000 documents or 16 MiB read,
-4,096 calls, one paginated query per function: e.g. a whole table read in one function, or
-`.paginate()` in a loop), which breaks a script as surely as production code.
+4,096 calls, one paginated query per function: e.g. a whole table read in one function whose
+estimated size reaches 32,000 documents under `[cost]`, or `.paginate()` in a loop), which
+breaks a script as surely as production code.
 """
 
 from __future__ import annotations

@@ -58,7 +58,7 @@ from tree_sitter import Node
 
 from convex_xray.engine.analysis.chains import parse_index_ranges
 from convex_xray.engine.context import RuleContext
-from convex_xray.engine.cost import Growth, chain_cost, scan_state, terminal_key
+from convex_xray.engine.cost import Growth, chain_cost, reaches_document_limit, scan_state, terminal_key
 from convex_xray.engine.findings import Finding, Fix, FixAvailability, Related, Severity, Span
 from convex_xray.engine.model import DbRead, QueryChain
 from convex_xray.engine.registry import RuleMeta, register
@@ -212,7 +212,7 @@ def _finding(
         message += f" `{chain.table}` looks like a reference table ({cost.explain()}): fine while it stays small."
     return ctx.finding(
         META, span, message, severity=severity, related=related, alternatives=alternatives,
-        limit_risk=severity is Severity.WARNING, cost=cost,
+        limit_risk=severity is Severity.WARNING and reaches_document_limit(cost), cost=cost,
     )
 
 

@@ -70,7 +70,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 
 from convex_xray.engine.context import RuleContext
-from convex_xray.engine.cost import Growth, chain_cost, scan_state, terminal_key
+from convex_xray.engine.cost import Growth, chain_cost, reaches_document_limit, scan_state, terminal_key
 from convex_xray.engine.findings import Edit, Finding, Fix, FixAvailability, Related, Severity, Span
 from convex_xray.engine.model import DbRead, QueryChain
 from convex_xray.engine.registry import RuleMeta, register
@@ -319,8 +319,9 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
             related=related,
             fix=fix,
             alternatives=alternatives,
-            # No index: the whole table is read in one call (the per-function read limits).
-            limit_risk=not indexed,
+            # No index: the whole table is read in one call, at risk of the per-function
+            # document limit once the estimate reaches it.
+            limit_risk=not indexed and reaches_document_limit(cost),
             cost=cost,
         )
 
