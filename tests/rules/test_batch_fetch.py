@@ -414,6 +414,169 @@ CASES = {
         });
         """,
     ),
+    # A guard clause on the item (`if (!x.k) continue;`), both branches of an `if` on the
+    # item, the right of `&&`: the prefetch mirrors each condition, so it reads exactly the
+    # keys the loop reads.
+    "guard clause, if/else on the item and &&, mirrored": (
+        """
+        export const feed = query({
+          args: { orgId: v.id("orgs") },
+          handler: async (ctx, args) => {
+            const posts = await ctx.db.query("posts").take(20);
+            const out = [];
+            for (const post of posts) {
+              if (!post.editorId) continue;
+              const editor = await ctx.db.get(post.editorId);
+              let reviewer = null;
+              if (post.kind === "review") {
+                reviewer = await ctx.db.get(post.reviewerId);
+              } else {
+                reviewer = await ctx.db.get(post.authorId);
+              }
+              const pinned = post.pinned && (await ctx.db.get(post.pinnedById));
+              out.push({ editor, reviewer, pinned });
+            }
+            return out;
+          },
+        });
+        """,
+        """
+        export const feed = query({
+          args: { orgId: v.id("orgs") },
+          handler: async (ctx, args) => {
+            const posts = await ctx.db.query("posts").take(20);
+            const out = [];
+            const editorIds = [
+              ...new Set(
+                posts.flatMap((post) => (post.editorId ? [post.editorId] : [])),
+              ),
+            ];
+            const editors = await Promise.all(editorIds.map((id) => ctx.db.get(id)));
+            const editorsById = new Map(
+              editors.filter((doc) => doc !== null).map((doc) => [doc._id, doc]),
+            );
+            const reviewerIds = [
+              ...new Set(
+                posts.flatMap((post) =>
+                  (post.editorId && post.kind === "review" ? [post.reviewerId] : []),
+                ),
+              ),
+            ];
+            const reviewers = await Promise.all(
+              reviewerIds.map((id) => ctx.db.get(id)),
+            );
+            const reviewersById = new Map(
+              reviewers.filter((doc) => doc !== null).map((doc) => [doc._id, doc]),
+            );
+            const authorIds = [
+              ...new Set(
+                posts.flatMap((post) =>
+                  (post.editorId && post.kind !== "review" ? [post.authorId] : []),
+                ),
+              ),
+            ];
+            const authors = await Promise.all(authorIds.map((id) => ctx.db.get(id)));
+            const authorsById = new Map(
+              authors.filter((doc) => doc !== null).map((doc) => [doc._id, doc]),
+            );
+            const pinnedByIds = [
+              ...new Set(
+                posts.flatMap((post) =>
+                  (post.editorId && post.pinned ? [post.pinnedById] : []),
+                ),
+              ),
+            ];
+            const pinnedBies = await Promise.all(
+              pinnedByIds.map((id) => ctx.db.get(id)),
+            );
+            const pinnedBiesById = new Map(
+              pinnedBies.filter((doc) => doc !== null).map((doc) => [doc._id, doc]),
+            );
+            for (const post of posts) {
+              if (!post.editorId) continue;
+              const editor = editorsById.get(post.editorId) ?? null;
+              let reviewer = null;
+              if (post.kind === "review") {
+                reviewer = reviewersById.get(post.reviewerId) ?? null;
+              } else {
+                reviewer = authorsById.get(post.authorId) ?? null;
+              }
+              const pinned = post.pinned && (pinnedBiesById.get(post.pinnedById) ?? null);
+              out.push({ editor, reviewer, pinned });
+            }
+            return out;
+          },
+        });
+        """,
+    ),
+    # A loop-invariant `.filter` is part of each key's query; a row count (`.then((rows) =>
+    # rows.length)`) is prefetched as a count, 0 when absent (never: every key is fetched).
+    "invariant filter and a row count": (
+        """
+        export const feed = query({
+          args: { orgId: v.id("orgs") },
+          handler: async (ctx, args) => {
+            const events = await ctx.db.query("events").take(20);
+            return await Promise.all(
+              events.map(async (event) => {
+                const memberCount = await ctx.db
+                  .query("memberships")
+                  .withIndex("by_event", (q) => q.eq("eventId", event._id))
+                  .collect()
+                  .then((members) => members.length);
+                const access = await ctx.db
+                  .query("access")
+                  .withIndex("by_event", (q) => q.eq("eventId", event._id))
+                  .filter((q) => q.eq(q.field("orgId"), args.orgId))
+                  .first();
+                return { memberCount, access };
+              }),
+            );
+          },
+        });
+        """,
+        """
+        export const feed = query({
+          args: { orgId: v.id("orgs") },
+          handler: async (ctx, args) => {
+            const events = await ctx.db.query("events").take(20);
+            const eventIdKeys = [...new Set(events.map((event) => event._id))];
+            const membershipCounts = await Promise.all(
+              eventIdKeys.map((key) =>
+                ctx.db
+                  .query("memberships")
+                  .withIndex("by_event", (q) => q.eq("eventId", key))
+                  .collect()
+                  .then((members) => members.length),
+              ),
+            );
+            const membershipCountsByEventId = new Map(
+              eventIdKeys.map((key, i) => [key, membershipCounts[i]]),
+            );
+            const eventIdKeys2 = [...new Set(events.map((event) => event._id))];
+            const accessResults = await Promise.all(
+              eventIdKeys2.map((key2) =>
+                ctx.db
+                  .query("access")
+                  .withIndex("by_event", (q) => q.eq("eventId", key2))
+                  .filter((q) => q.eq(q.field("orgId"), args.orgId))
+                  .first(),
+              ),
+            );
+            const accessByEventId = new Map(
+              eventIdKeys2.map((key2, i) => [key2, accessResults[i]]),
+            );
+            return await Promise.all(
+              events.map(async (event) => {
+                const memberCount = membershipCountsByEventId.get(event._id) ?? 0;
+                const access = accessByEventId.get(event._id) ?? null;
+                return { memberCount, access };
+              }),
+            );
+          },
+        });
+        """,
+    ),
 }
 
 REFUSED = {
@@ -421,19 +584,6 @@ REFUSED = {
         for (const post of posts) {
           const id = post.authorId;
           out.push(await ctx.db.get(id));
-        }
-    """,
-    "break makes later reads conditional": """
-        for (const post of posts) {
-          if (out.length > 3) break;
-          out.push(await ctx.db.get(post.authorId));
-        }
-    """,
-    "condition on loop state": """
-        for (const post of posts) {
-          if (out.length < 3) {
-            out.push(await ctx.db.get(post.authorId));
-          }
         }
     """,
     "the loop mutates the item": """
@@ -445,11 +595,6 @@ REFUSED = {
     "the collection is a call": """
         for (const post of posts.slice(0, 5)) {
           out.push(await ctx.db.get(post.authorId));
-        }
-    """,
-    "short-circuited read": """
-        for (const post of posts) {
-          out.push(post.flag && (await ctx.db.get(post.authorId)));
         }
     """,
     # Items with the same key would share one document where each had its own copy.
@@ -527,11 +672,6 @@ REFUSED = {
           out.push(await ctx.db.get(post.authorId));
         }
     """,
-    "read in the false branch of a ternary": """
-        for (const post of posts) {
-          out.push(post.hidden ? null : await ctx.db.get(post.authorId));
-        }
-    """,
     "nested arrays of a spread copy are still shared": """
         for (const post of posts) {
           const author = { ...(await ctx.db.get(post.authorId)) };
@@ -587,6 +727,36 @@ REFUSED = {
           );
         }
     """,
+    # Reading for every item would read keys the code only reads once it has checked them.
+    "an early exit on a condition that narrows the key": """
+        for (const post of posts) {
+          if (!post.editorId || out.length > 3) break;
+          out.push(await ctx.db.get(post.editorId));
+        }
+    """,
+    "a condition on loop state around a cast key": """
+        for (const post of posts) {
+          if (out.length < 3) {
+            out.push(await ctx.db.get(post.ref as Id<"users">));
+          }
+        }
+    """,
+    "a type guard on the item in a condition on loop state": """
+        for (const post of posts) {
+          if (isDraft(post) || out.length > 3) {
+            out.push(await ctx.db.get(post.authorId));
+          }
+        }
+    """,
+    "the read in a catch clause": """
+        for (const post of posts) {
+          try {
+            out.push(post.title.length);
+          } catch {
+            out.push(await ctx.db.get(post.authorId));
+          }
+        }
+    """,
     "labeled for-of": """
         outer: for (const post of posts) {
           out.push(await ctx.db.get(post.authorId));
@@ -603,7 +773,7 @@ def _batch_fetches(finding) -> bool:
 
 
 def _module(body: str) -> str:
-    return 'import { query, mutation } from "./_generated/server";\n' + textwrap.dedent(body)
+    return 'import { query, mutation } from "./_generated/server";\nimport { v } from "convex/values";\n' + textwrap.dedent(body)
 
 
 @pytest.mark.parametrize("name", list(CASES))
@@ -689,7 +859,7 @@ def test_for_of_over_a_non_array_parameter_gets_advice_only(tmp_path, param_type
         assert not _batch_fetches(finding)
 
 
-def test_ternary_true_branch_is_batched_false_branch_is_not(tmp_path):
+def test_both_branches_of_a_ternary_are_batched_each_under_its_condition(tmp_path):
     module = _module(
         """
         export const feed = query({
@@ -716,7 +886,8 @@ def test_ternary_true_branch_is_batched_false_branch_is_not(tmp_path):
     run_fix(project, [RULE])
     text = path.read_text()
     assert "posts.flatMap((post) => (post.editorId ? [post.editorId] : []))" in text
-    assert "post.editorId ? editorsById.get(post.editorId) ?? null : await ctx.db.get(post.authorId)" in text
+    assert "posts.flatMap((post) => (!post.editorId ? [post.authorId] : []))" in text
+    assert "post.editorId ? editorsById.get(post.editorId) ?? null : authorsById.get(post.authorId) ?? null" in text
     assert error_nodes(path) == 0
 
 
@@ -956,8 +1127,8 @@ def test_a_loop_with_no_fix_says_why_in_the_message(tmp_path):
             const posts = await ctx.db.query("posts").take(20);
             const out = [];
             for (const post of posts) {
-              if (out.length > 5) break;
-              out.push(await ctx.db.get(post.authorId));
+              if (!post.editorId || out.length > 5) break;
+              out.push(await ctx.db.get(post.editorId));
             }
             return out;
           },
@@ -968,7 +1139,86 @@ def test_a_loop_with_no_fix_says_why_in_the_message(tmp_path):
     _, result = check_project(project, select=[RULE])
     (finding,) = [f for f in result.findings if f.rule == RULE]
     assert finding.fix is None
-    assert finding.message.endswith("Not batch-fetched automatically: the loop can stop early (`break`, `return`, `throw`).")
+    assert finding.message.endswith(
+        "Not batch-fetched automatically: the loop can stop early (`break`, `return`, `throw`) on a condition that narrows the key."
+    )
+
+
+UNSAFE_BEFORE = """
+export const touch = mutation({
+  args: {},
+  handler: async (ctx) => {
+    const posts = await ctx.db.query("posts").take(20);
+    const names = [];
+    const seen = new Set<string>();
+    for (const post of posts) {
+      if (seen.has(post.authorId)) continue;
+      seen.add(post.authorId);
+      try {
+        const author = await ctx.db.get(post.authorId);
+        names.push(author?.name);
+      } catch {
+        names.push(null);
+      }
+      if (names.length >= 5) break;
+    }
+    return names;
+  },
+});
+"""
+
+UNSAFE_AFTER = """
+export const touch = mutation({
+  args: {},
+  handler: async (ctx) => {
+    const posts = await ctx.db.query("posts").take(20);
+    const names = [];
+    const seen = new Set<string>();
+    const authorIds = [...new Set(posts.map((post) => post.authorId))];
+    const authors = await Promise.all(authorIds.map((id) => ctx.db.get(id)));
+    const authorsById = new Map(
+      authors.filter((doc) => doc !== null).map((doc) => [doc._id, doc]),
+    );
+    for (const post of posts) {
+      if (seen.has(post.authorId)) continue;
+      seen.add(post.authorId);
+      try {
+        const author = authorsById.get(post.authorId) ?? null;
+        names.push(author?.name);
+      } catch {
+        names.push(null);
+      }
+      if (names.length >= 5) break;
+    }
+    return names;
+  },
+});
+"""
+
+
+def test_a_read_for_only_some_items_gets_an_unsafe_prefetch_that_names_the_difference(tmp_path):
+    # A condition on loop state (`seen`), an early `break` and a `try`: the prefetch reads for
+    # every item, so it reads more (never something else) and a failing read is not caught.
+    project = write_project(tmp_path / "app", {"touch.ts": _module(UNSAFE_BEFORE)})
+    path = project / "convex" / "touch.ts"
+    _, result = check_project(project, select=[RULE])
+    (finding,) = [f for f in result.findings if f.rule == RULE]
+    fix = finding.fix
+    assert fix is not None and fix.applicability is Applicability.UNSAFE
+    assert fix.title == (
+        "Batch-fetch `authors` before the loop (one `Promise.all`, then a Map lookup); unsafe: a read that fails "
+        "is no longer caught by the loop's `catch`; it also reads for items an earlier `continue` or `return` "
+        "skips; it also reads for items after the loop stops early (`break`)"
+    )
+    run_fix(project, [RULE])  # safe fixes only: nothing changes
+    assert path.read_text() == _module(UNSAFE_BEFORE)
+    run_fix(project, [RULE], unsafe=True)
+    assert path.read_text() == _module(UNSAFE_AFTER)
+    assert error_nodes(path) == 0
+    _, again = check_project(project, select=[RULE])
+    assert [f for f in again.findings if f.rule == RULE] == []
+    run_fix(project, [RULE], unsafe=True)
+    assert path.read_text() == _module(UNSAFE_AFTER), "a second --fix must change nothing"
 
 
 STANDARD_BEFORE = """\

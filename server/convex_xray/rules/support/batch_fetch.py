@@ -33,7 +33,7 @@ with convex-test (`tests/test_equivalence.py`).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from itertools import pairwise
 from typing import TYPE_CHECKING, cast
@@ -49,7 +49,9 @@ from convex_xray.engine.syntax import (
     call_args,
     descend_path,
     descendants,
+    function_params,
     in_async_function,
+    param_pattern,
     pattern_names,
     text_of,
     unwrap,
@@ -147,11 +149,12 @@ _FUNCTIONS = frozenset({"arrow_function", "function_expression", "function_decla
 class _Plan:
     loop: Loop
     key: Node  # the item-dependent expression the read is keyed by
-    guard: Node | None  # a condition on the item that guards the read (optional ids)
+    guards: list[str]  # conditions the prefetch mirrors (texts), all true when the read runs
     replaced: Node  # the expression replaced by the lookup
     anchor: Node  # the statement the prefetch is inserted before
     item_param: str  # the loop item's binding, reused as the prefetch callback's parameter
     unsafe: str | None = None  # why a read before the loop could miss one of its writes
+    extra: tuple[str, ...] = ()  # how the prefetch reads more than the loop (unsafe), said in the title
 
 
 def _root_identifier(node: Node | None) -> str | None:
@@ -201,7 +204,8 @@ class _LoopFacts:
 
     declared: set[str]  # names bound inside the loop (incl. the item and callback params)
     assigned: set[str]  # roots of everything assigned, updated or mutated in place
-    exits: list[tuple[str, int]]  # (statement type, start byte) not inside a nested function
+    changed: set[str]  # roots of what is changed in place (`doc.x = …`, `rows.push(…)`), not just rebound
+    exits: list[Node]  # break/return/throw/continue statements not inside a nested function
 
 
 _LOOP_FACTS_MEMO: MemoKey[_LoopFacts] = MemoKey("what a loop body declares, assigns and exits by")
@@ -218,12 +222,20 @@ def _loop_facts(ctx: RuleContext, loop: Loop) -> _LoopFacts:
     for node in captures.get("declared", []):
         declared.update(pattern_names(node))
     assigned = {root for node in captures.get("assigned", []) if (root := _root_identifier(node))}
+    # `editor = await …` rebinds a name (each iteration's value is still its own); `doc.x = …`,
+    # `delete doc.x`, `rows.push(…)` change the value itself.
+    changed = {
+        root
+        for node in captures.get("assigned", [])
+        if (unwrap(node) or node).type != "identifier" and (root := _root_identifier(node))
+    }
     for method in captures.get("method", []):
         if text_of(method) in _MUTATING_METHODS:
             member = method.parent  # `xs.push`: the receiver is the member's object
             root = _root_identifier(member.child_by_field_name("object")) if member is not None else None
             if root:
                 assigned.add(root)
+                changed.add(root)
     for call in captures.get("member_call", []):
         # `Object.assign(doc, …)` and friends mutate their first argument.
         if text_of(call.child_by_field_name("function")) in _MUTATING_GLOBALS:
@@ -231,6 +243,7 @@ def _loop_facts(ctx: RuleContext, loop: Loop) -> _LoopFacts:
             root = _root_identifier(args[0]) if args else None
             if root:
                 assigned.add(root)
+                changed.add(root)
     # Exits inside a function nested in the loop body belong to that function.
     nested = [
         (f.start_byte, f.end_byte)
@@ -238,23 +251,84 @@ def _loop_facts(ctx: RuleContext, loop: Loop) -> _LoopFacts:
         if f.id != loop.node.id and loop.node.start_byte <= f.start_byte
     ]
     exits = [
-        (node.type, node.start_byte)
+        node
         for node in captures.get("exit", [])
         if not any(start <= node.start_byte < end for start, end in nested)
     ]
-    return ctx.memo.put(_LOOP_FACTS_MEMO, _LoopFacts(declared, assigned, exits), loop.node.id)
+    return ctx.memo.put(_LOOP_FACTS_MEMO, _LoopFacts(declared, assigned, changed, exits), loop.node.id)
 
 
-def _exits_early(facts: _LoopFacts, loop: Loop, before: int) -> bool:
-    """`break`/`return`/`throw` anywhere in a statement loop, or `continue` before the read,
-    (`return` before the read for callbacks) make the per-item reads conditional."""
-    for kind, start in facts.exits:
+def _exit_guards(facts: _LoopFacts, loop: Loop, read_start: int, key: Node, guards: _Guards) -> str | None:
+    """Add to `guards` what the loop's exits say about which items reach the read; None, or why
+    no prefetch can mirror them (said in the finding).
+
+    `if (c) continue;` at the top of a `for…of` body (`if (c) return …;` in a callback) before
+    the read is mirrored as `!c` when `c` can be evaluated before the loop. Any other exit that
+    can skip the read (a nested `continue`, `break`, `return`, `throw`: after it the loop reads
+    no more items) makes the prefetch read for items the loop never reads: unsafe, and said."""
+    body = loop.node.child_by_field_name("body")
+    mirrored: list[str] = []  # the guard clauses' conditions, negated, in the order they run
+    for node in facts.exits:
+        kind = node.type
         if loop.is_statement:
-            if kind != "continue_statement" or start < before:
-                return True
-        elif kind == "return_statement" and start < before:
-            return True
-    return False
+            if kind == "continue_statement" and node.start_byte > read_start:
+                continue  # after the read: the read already ran for this item
+        elif kind != "return_statement" or node.start_byte > read_start:
+            continue  # a callback's `throw` stops only its own item, after `Promise.all` started all
+        conditions = _conditions_above(node, body)
+        if conditions is None:
+            return "the loop can stop early (`break`, `return`, `throw`)"  # under a `switch`, a nested loop…
+        if node.start_byte < read_start and kind in ("continue_statement", "return_statement") and len(conditions) == 1:
+            condition, negated = conditions[0]
+            statement = _enclosing_if(node)
+            top_level = statement is not None and statement.parent is not None and statement.parent.id == (body.id if body else -1)
+            if top_level and not negated and _mirrorable(condition, loop, facts):
+                mirrored.append(_negation(condition))  # the read runs when `c` is false
+                continue
+        if node.start_byte < read_start and not all(_droppable(c, key, loop) for c, _ in conditions):
+            return "the loop can stop early (`break`, `return`, `throw`) on a condition that narrows the key"
+        if kind == "continue_statement" or not loop.is_statement:
+            guards.drop("it also reads for items an earlier `continue` or `return` skips")
+        else:
+            guards.drop(f"it also reads for items after the loop stops early (`{kind.split('_')[0]}`)")
+    guards.conditions[:0] = mirrored  # they come before the read's own conditions
+    return None
+
+
+def _enclosing_if(node: Node) -> Node | None:
+    """The `if` statement whose consequence is `node` (`if (c) continue;`, `if (c) { …; continue; }`)."""
+    parent = node.parent
+    if parent is not None and parent.type == "statement_block":
+        if parent.named_children and parent.named_children[-1].id != node.id:
+            return None  # statements after it in the block: not a plain guard clause
+        parent = parent.parent
+    if parent is None or parent.type != "if_statement" or parent.child_by_field_name("alternative") is not None:
+        return None
+    return parent
+
+
+def _conditions_above(node: Node, top: Node | None) -> list[tuple[Node, bool]] | None:
+    """The `if`/ternary conditions (and whether negated: in the `else`) under which `node` runs,
+    innermost first, up to `top`; None when something else decides (a `switch`, a nested loop,
+    `&&`)."""
+    found: list[tuple[Node, bool]] = []
+    child, current = node, node.parent
+    for _ in range(_MAX_GUARD_DEPTH):
+        if current is None or top is None:
+            return None
+        if current.id == top.id:
+            return found
+        kind = current.type
+        if kind == "if_statement":
+            condition = current.child_by_field_name("condition")
+            if condition is None or condition.id == child.id:
+                return None
+            alternative = current.child_by_field_name("alternative")
+            found.append((condition, alternative is not None and alternative.id == child.id))
+        elif kind not in ("statement_block", "else_clause", "expression_statement", "try_statement"):
+            return None
+        child, current = current, current.parent
+    return None
 
 
 def _anchor_statement(node: Node) -> Node | None:
@@ -435,7 +509,7 @@ def _plan(ctx: RuleContext, read: DbRead) -> _Plan | str:
     assert holder is not None
     if any(n.type == "comment" for n in descendants(await_node)):
         return "the read has comments inside"  # the read would be replaced and its comments lost
-    if _result_names(holder) & mutated:
+    if _result_names(holder) & facts.changed:
         # Items with the same key would share one document (or one array of rows) where
         # each had its own copy: a change made for one item would show in the others.
         return "the loop changes the fetched document"
@@ -444,11 +518,12 @@ def _plan(ctx: RuleContext, read: DbRead) -> _Plan | str:
         statement = statement.parent
     if statement is not None and statement.type == "expression_statement":
         return "the result is unused"  # nothing to look up
-    guard = _guard(await_node, loop, loop_locals)
-    if guard is False:
-        return "the read runs only under a condition that is not on the item alone"
-    if _exits_early(facts, loop, read.start):
-        return "the loop can stop early (`break`, `return`, `throw`)"
+    guards = _guard(await_node, loop, facts, key)
+    if isinstance(guards, str):
+        return guards
+    exits = _exit_guards(facts, loop, read.start, key, guards)
+    if exits is not None:
+        return exits
     if loop.is_statement:
         anchor: Node | None = loop.node
         if loop.node.parent is None or loop.node.parent.type != "statement_block":
@@ -478,7 +553,7 @@ def _plan(ctx: RuleContext, read: DbRead) -> _Plan | str:
         return "the loop is at module scope"
     if not in_async_function(anchor, _MAX_GUARD_DEPTH):  # the prefetch awaits
         return "the enclosing function is not async"
-    return _Plan(loop, key, guard if isinstance(guard, Node) else None, await_node, anchor, item_param, unsafe)
+    return _Plan(loop, key, guards.conditions, await_node, anchor, item_param, unsafe, tuple(guards.dropped))
 
 
 def _chain_names(chain: Node) -> set[str]:
@@ -528,57 +603,159 @@ def _awaited_consumer(read: Node, loop: Loop) -> Node | None:
     return None
 
 
-def _guard(await_node: Node, loop: Loop, loop_locals: set[str]) -> Node | bool | None:
-    """The item-only condition guarding the read (None when unconditional, False when unsafe)."""
-    guard: Node | None = None
+@dataclass
+class _Guards:
+    """Which items a read runs for, as far as a prefetch before the loop can say."""
+
+    conditions: list[str] = field(default_factory=list)  # texts, all true when the read runs
+    dropped: list[str] = field(default_factory=list)  # how the prefetch differs from the loop (unsafe)
+
+    def drop(self, difference: str) -> None:
+        if difference not in self.dropped:
+            self.dropped.append(difference)
+
+
+_REFUSED_CONDITION = "the read runs only under a condition that is not on the item alone"
+
+
+def _guard(await_node: Node, loop: Loop, facts: _LoopFacts, key: Node) -> _Guards | str:
+    """The conditions under which the read runs, mirrored or dropped, or why neither can be."""
+    guards = _Guards()
     path = descend_path(loop.node, await_node)
     if path[0].id != loop.node.id or len(path) > _MAX_GUARD_DEPTH:
-        return False
+        return _REFUSED_CONDITION
     pairs = list(zip(reversed(path[:-1]), reversed(path[1:]), strict=True))  # (ancestor, child), innermost first
     for current, child in pairs:
         if current.id == loop.node.id:
             break
         kind = current.type
-        if kind == "ternary_expression":
+        condition: Node | None = None
+        negated = False
+        if kind in ("ternary_expression", "if_statement"):
             condition = current.child_by_field_name("condition")
+            if condition is None or condition.id == child.id:
+                continue  # the read is (in) the condition: always evaluated
             alternative = current.child_by_field_name("alternative")
-            if condition is not None and condition.id == child.id:
-                pass  # the read is the condition: always evaluated
-            elif alternative is not None and alternative.id == child.id:
-                return False  # `c ? … : await read`: runs when `c` is false; as for `else`
-            elif guard is None and condition is not None and _item_only(condition, loop, loop_locals):
-                guard = condition
-            else:
-                return False
-        elif kind == "if_statement":
-            condition = current.child_by_field_name("condition")
-            if condition is not None and condition.id == child.id:
-                pass
-            elif guard is None and condition is not None and _item_only(condition, loop, loop_locals):
-                alternative = current.child_by_field_name("alternative")
-                if alternative is not None and alternative.id == child.id:
-                    return False  # `else` branch: the guard would need negating; keep it simple
-                guard = condition
-            else:
-                return False
+            negated = alternative is not None and alternative.id == child.id  # `else` / `c ? … : read`
         elif kind == "binary_expression":
-            operator = current.child_by_field_name("operator")
+            operator = text_of(current.child_by_field_name("operator"))
             left = current.child_by_field_name("left")
-            if text_of(operator) in ("&&", "||", "??") and (left is None or left.id != child.id):
-                return False  # short-circuited: runs only sometimes
-        elif kind == "parenthesized_expression" and current.parent is not None and current.parent.type == "if_statement":
-            pass
+            if left is None or left.id == child.id or operator not in ("&&", "||", "??"):
+                continue
+            if operator == "??":
+                return _REFUSED_CONDITION  # runs when `left` is nullish: rare, not mirrored
+            condition, negated = left, operator == "||"
+        elif kind == "try_statement":
+            body = current.child_by_field_name("body")
+            if body is None or body.id != child.id:
+                return _REFUSED_CONDITION  # in `catch`/`finally`: runs only on an error
+            # A read that throws would be caught for its one item; before the loop it fails all.
+            guards.drop("a read that fails is no longer caught by the loop's `catch`")
+            continue
+        elif kind in ("else_clause", "statement_block") or (
+            kind == "parenthesized_expression" and current.parent is not None and current.parent.type == "if_statement"
+        ):
+            continue
         elif kind not in _NEUTRAL:
-            return False
-    return guard
+            return _REFUSED_CONDITION
+        if condition is None:
+            continue
+        if _mirrorable(condition, loop, facts):
+            guards.conditions.append(_negation(condition) if negated else _operand(condition))
+        elif _droppable(condition, key, loop):
+            guards.drop("it also reads for items the condition on the read skips")
+        else:
+            return _REFUSED_CONDITION
+    guards.conditions.reverse()  # outermost first, as the code reads
+    return guards
 
 
-def _item_only(condition: Node, loop: Loop, loop_locals: set[str]) -> bool:
-    condition = unwrap(condition) or condition
-    if condition.type == "parenthesized_expression" and condition.named_children:
+def _bare(condition: Node) -> Node:
+    while condition.type == "parenthesized_expression" and condition.named_children:
         condition = condition.named_children[0]
+    return condition
+
+
+def _mirrorable(condition: Node, loop: Loop, facts: _LoopFacts) -> bool:
+    """A condition the prefetch can evaluate again before the loop with the same value: no
+    calls, nothing computed or changed inside the loop (the item's own fields may be read)."""
+    condition = _bare(condition)
     used = _identifiers(condition)
-    return bool(used & set(loop.item_names)) and not (used & loop_locals) and _pure_key(condition)
+    loop_locals = facts.declared - set(loop.item_names)
+    return not (used & loop_locals) and not (used & facts.assigned) and _pure_key(condition)
+
+
+_MEMBERSHIP_TESTS = frozenset({"has", "includes"})
+
+
+def _droppable(condition: Node, key: Node, loop: Loop) -> bool:
+    """Whether the prefetch may ignore `condition` and read for every item: the condition must
+    not be where TypeScript (or the code) learns the key is valid. So it may not mention the
+    key, nor the item outside a membership test (`seen.has(x.id)`: a type guard such as
+    `isPost(x)` or `x.kind === "a"` would narrow it), and the key may not be a cast (`x.ref as
+    Id<"quotes">` read only when `x.kind` says so)."""
+    bare_key = unwrap(key) or key
+    if any(n.type in ("as_expression", "non_null_expression", "type_assertion") for n in descendants(key)):
+        return False
+    if bare_key.type in ("as_expression", "non_null_expression"):
+        return False
+    condition = _bare(condition)
+    key_text = text_of(bare_key)
+    for node in descendants(condition):
+        if text_of(node) == key_text and not _in_membership_test(node, condition):
+            return False  # `if (!x.ref) continue` is where `x.ref` is known to be set
+    items = set(loop.item_names)
+    for node in descendants(condition):
+        is_item = node.type in ("identifier", "shorthand_property_identifier") and text_of(node) in items
+        if is_item and not _in_membership_test(node, condition):
+            return False
+    return True
+
+
+def _in_membership_test(node: Node, top: Node) -> bool:
+    current: Node | None = node
+    while current is not None and current.id != top.id:
+        parent = current.parent
+        if parent is not None and parent.type == "arguments" and parent.parent is not None:
+            callee = parent.parent.child_by_field_name("function")
+            if callee is not None and callee.type == "member_expression" and text_of(callee.child_by_field_name("property")) in _MEMBERSHIP_TESTS:
+                return True
+        current = parent
+    return False
+
+
+_TIGHT = frozenset({"identifier", "member_expression", "call_expression", "subscript_expression", "parenthesized_expression",
+                    "unary_expression", "true", "false", "null", "undefined", "string", "number", "non_null_expression"})
+
+
+def _operand(condition: Node) -> str:
+    """The condition's text, parenthesised unless it binds tighter than `&&`, `!` and `?:`."""
+    bare = _bare(condition)
+    text = text_of(bare)
+    if bare.type in _TIGHT:
+        return text
+    if bare.type == "binary_expression" and text_of(bare.child_by_field_name("operator")) not in ("&&", "||", "??"):
+        return text
+    return f"({text})"
+
+
+_FLIPPED = {"===": "!==", "!==": "===", "==": "!=", "!=": "=="}
+
+
+def _negation(condition: Node) -> str:
+    bare = _bare(condition)
+    operator = text_of(bare.child_by_field_name("operator")) if bare.type == "binary_expression" else ""
+    if operator in _FLIPPED:  # `!(a === b)` is `a !== b`
+        left, right = bare.child_by_field_name("left"), bare.child_by_field_name("right")
+        if left is not None and right is not None:
+            return f"{text_of(left)} {_FLIPPED[operator]} {text_of(right)}"
+    if bare.type == "unary_expression" and text_of(bare.child_by_field_name("operator")) == "!":
+        argument = bare.child_by_field_name("argument")
+        if argument is not None:
+            return _operand(argument)
+    if bare.type in _TIGHT and bare.type != "unary_expression":
+        return f"!{text_of(bare)}"
+    return f"!({text_of(bare)})"
 
 
 def _query_key(read: DbRead, loop: Loop) -> Node | None:
@@ -587,7 +764,12 @@ def _query_key(read: DbRead, loop: Loop) -> Node | None:
     chain = read.chain
     if chain is None or chain.terminal not in ("first", "unique", "collect", "take"):
         return None
-    if any(step.method not in ("withIndex", "order", "first", "unique", "collect", "take") for step in chain.steps):
+    steps = chain.steps[:-1] if _counts_rows(chain) else chain.steps
+    if any(step.method not in ("withIndex", "order", "filter", "first", "unique", "collect", "take") for step in steps):
+        return None
+    # A `.filter` runs once per key instead of once per item: it must compute nothing but
+    # conditions on its own `q` (a call to anything else could differ between the two).
+    if not all(_only_q_calls(arg) for step in chain.steps_named("filter") for arg in step.args):
         return None
     index = chain.index_step
     if index is None:
@@ -614,13 +796,55 @@ def _query_key(read: DbRead, loop: Loop) -> Node | None:
     return keyed[0].value_node
 
 
+def _counts_rows(chain: QueryChain) -> bool:
+    """`….collect().then((rows) => rows.length)`: the query's value is its row count."""
+    if chain.terminal not in ("collect", "take") or not chain.steps or chain.steps[-1].method != "then":
+        return False
+    args = chain.steps[-1].args
+    callback = unwrap(args[0]) if len(args) == 1 else None
+    if callback is None or callback.type != "arrow_function":
+        return False
+    params = function_params(callback)
+    body = callback.child_by_field_name("body")
+    if len(params) != 1 or body is None or body.type != "member_expression":
+        return False
+    param = text_of(param_pattern(params[0]))
+    return text_of(body.child_by_field_name("object")) == param and text_of(body.child_by_field_name("property")) == "length"
+
+
+def _only_q_calls(callback: Node) -> bool:
+    """A query callback (`(q) => q.eq(q.field("a"), x)`) whose calls are all methods of its
+    parameter, and which awaits, assigns and creates nothing."""
+    callback = unwrap(callback) or callback
+    if callback.type != "arrow_function":
+        return False
+    params = function_params(callback)
+    if len(params) != 1:
+        return False
+    q = text_of(param_pattern(params[0]))
+    body = callback.child_by_field_name("body")
+    if body is None:
+        return False
+    forbidden = {"await_expression", "assignment_expression", "augmented_assignment_expression", "update_expression",
+                 "new_expression", "arrow_function", "function_expression"}
+    for node in descendants(body):
+        if node.type in forbidden:
+            return False
+        if node.type == "call_expression" and _root_identifier(node.child_by_field_name("function")) != q:
+            return False
+    return True
+
+
 def _needs_parens(node: Node) -> bool:
     parent = node.parent
     if parent is None:
         return True
-    if parent.type in ("variable_declarator", "return_statement", "arguments", "array", "spread_element", "template_substitution"):
+    if parent.type in ("variable_declarator", "return_statement", "arguments", "array", "spread_element", "template_substitution",
+                       "parenthesized_expression"):
         return False
     if parent.type == "pair" and parent.child_by_field_name("value") == node:
+        return False
+    if parent.type == "assignment_expression" and parent.child_by_field_name("right") == node:
         return False
     # A ternary branch takes any expression; elsewhere `??` needs parentheses to mix safely.
     return not (parent.type == "ternary_expression" and parent.child_by_field_name("condition") != node)
@@ -654,8 +878,15 @@ def _piece(ctx: RuleContext, read: DbRead, plan: _Plan, names: FreshNames) -> _P
     # The fetched documents are `any` when the db handle is: saying so costs no type.
     doc = "doc: any" if lost or untyped_db else "doc"
     keys_doc: layout.Doc
-    if plan.guard is not None:
-        guarded = f"({source.node_text(plan.guard)} ? [{key_text}] : [])"
+    if plan.guards:
+        conditions: list[layout.Doc] = []
+        for i, condition in enumerate(plan.guards):
+            conditions += [condition] if i == 0 else [" &&", layout.LINE, condition]
+        guarded = layout.group(
+            "(",
+            layout.nest(layout.group(*conditions), layout.nest(layout.LINE, f"? [{key_text}]", layout.LINE, ": []")),
+            ")",
+        )
         keys_doc = layout.chain(collection, [layout.call(".flatMap", [layout.arrow(item, guarded)], style)])
     elif key_text == item:
         keys_doc = collection  # the items are the keys
@@ -689,8 +920,10 @@ def _piece(ctx: RuleContext, read: DbRead, plan: _Plan, names: FreshNames) -> _P
         param = names.fresh("key")
         field = _key_field(read, plan.key) or "key"
         keys = names.fresh(f"{singular(camel(field))}Keys" if field != "key" else f"{base}Keys")
-        results = names.fresh(f"{camel(chain.table or 'result')}Results")
-        by_key = names.fresh(f"{camel(chain.table or 'results')}By{field[:1].upper() + field[1:]}")
+        counts = _counts_rows(chain)  # the value is a row count: name it so
+        table = camel(chain.table or "result")
+        results = names.fresh(f"{singular(table)}Counts" if counts else f"{table}Results")
+        by_key = names.fresh(f"{singular(table) + 'Counts' if counts else table}By{field[:1].upper() + field[1:]}")
         per_key = layout.call(".map", [layout.arrow(param, _chain_doc(source, chain, plan.key, param))], style)
         pairs = layout.call(".map", [layout.arrow(f"{param}, i", f"[{param}, {results}[i]]")], style)
         lines = [
@@ -698,7 +931,7 @@ def _piece(ctx: RuleContext, read: DbRead, plan: _Plan, names: FreshNames) -> _P
             (f"const {results} = await ", layout.call("Promise.all", [layout.chain(keys, [per_key])], style)),
             (f"const {by_key} = new ", layout.call("Map", [layout.chain(keys, [pairs])], style)),
         ]
-        empty = "[]" if chain.terminal in ("collect", "take") else "null"
+        empty = "0" if counts else "[]" if chain.terminal in ("collect", "take") else "null"
         lookup = f"{by_key}.get({key_text}) ?? {empty}"
         what = f"`{chain.table or 'the'}` rows"
         kind = "query"
@@ -783,11 +1016,16 @@ def batch_fetch_loop(ctx: RuleContext, reads: list[DbRead]) -> tuple[Fix | None,
     edits = [Edit(ctx.path, at, at, prefetch)]
     edits.extend(Edit(ctx.path, p.plan.replaced.start_byte, p.plan.replaced.end_byte, p.lookup) for p in pieces)
     unsafe = next((p.plan.unsafe for p in pieces if p.plan.unsafe is not None), None)
-    if unsafe is None:
+    extra = list(dict.fromkeys(difference for p in pieces for difference in p.plan.extra))
+    if unsafe is None and not extra:
         return Fix.safe(_title(pieces), edits), reasons
-    # Preserves the common case (no item reads what an earlier one wrote); the title says so.
-    title = f"{_title(pieces)}; unsafe: {unsafe}, and the reads now run before the loop's writes"
-    return Fix.unsafe(title, edits), reasons
+    # Preserves the common case (no item reads what an earlier one wrote; a read made for an
+    # item the loop skips returns what it would have, unused); the title says what differs.
+    differences = []
+    if unsafe is not None:
+        differences.append(f"{unsafe}, and the reads now run before the loop's writes")
+    differences.extend(extra)
+    return Fix.unsafe(f"{_title(pieces)}; unsafe: {'; '.join(differences)}", edits), reasons
 
 
 # A comment that applies to the line after it.
