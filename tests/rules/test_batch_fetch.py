@@ -1335,3 +1335,37 @@ def test_a_ts2589_directive_anywhere_in_the_app_annotates_the_new_callbacks(tmp_
     assert "posts.map((post: any) => post.authorId)" in text
     assert ".filter((doc: any) => doc !== null)" in text
     assert error_nodes(project / "convex" / "feed.ts") == 0
+
+
+def test_a_guard_clause_that_throws_is_mirrored_and_the_early_stop_named(tmp_path):
+    # `if (!x.ref) throw …` is where `x.ref` is known to be set: the prefetch keeps the check
+    # (type-correct keys) and reads for the items after the throw too (unsafe, said).
+    module = _module(
+        """
+        export const feed = query({
+          args: {},
+          handler: async (ctx) => {
+            const posts = await ctx.db.query("posts").take(20);
+            const out = [];
+            for (const post of posts) {
+              if (!post.editorId) throw new Error("no editor");
+              out.push(await ctx.db.get(post.editorId));
+            }
+            return out;
+          },
+        });
+        """
+    )
+    project = write_project(tmp_path / "app", {"feed.ts": module})
+    path = project / "convex" / "feed.ts"
+    _, result = check_project(project, select=[RULE])
+    (finding,) = [f for f in result.findings if f.rule == RULE]
+    assert finding.fix is not None and finding.fix.applicability is Applicability.UNSAFE
+    assert finding.fix.title.endswith("unsafe: it also reads for items after the loop stops early (`throw`)")
+    run_fix(project, [RULE], unsafe=True)
+    text = path.read_text()
+    assert "posts.flatMap((post) => (post.editorId ? [post.editorId] : []))" in text
+    assert "out.push(editorsById.get(post.editorId) ?? null);" in text
+    assert error_nodes(path) == 0
+    run_fix(project, [RULE], unsafe=True)
+    assert path.read_text() == text

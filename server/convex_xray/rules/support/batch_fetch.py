@@ -278,16 +278,22 @@ def _exit_guards(facts: _LoopFacts, loop: Loop, read_start: int, key: Node, guar
         conditions = _conditions_above(node, body)
         if conditions is None:
             return "the loop can stop early (`break`, `return`, `throw`)"  # under a `switch`, a nested loop…
-        if node.start_byte < read_start and kind in ("continue_statement", "return_statement") and len(conditions) == 1:
+        skips_item = kind == "continue_statement" or not loop.is_statement  # vs. ends the loop
+        if node.start_byte < read_start and len(conditions) == 1:
             condition, negated = conditions[0]
             statement = _enclosing_if(node)
             top_level = statement is not None and statement.parent is not None and statement.parent.id == (body.id if body else -1)
             if top_level and not negated and _mirrorable(condition, loop, facts):
-                mirrored.append(_negation(condition))  # the read runs when `c` is false
+                # The read runs when `c` is false (`if (!x.ref) throw …` is also where `x.ref`
+                # is known to be set: the prefetch keeps that). A `break`/`return`/`throw` also
+                # ends the loop: the items after it are read by the prefetch only.
+                mirrored.append(_negation(condition))
+                if not skips_item:
+                    guards.drop(f"it also reads for items after the loop stops early (`{kind.split('_')[0]}`)")
                 continue
         if node.start_byte < read_start and not all(_droppable(c, key, loop) for c, _ in conditions):
             return "the loop can stop early (`break`, `return`, `throw`) on a condition that narrows the key"
-        if kind == "continue_statement" or not loop.is_statement:
+        if skips_item:
             guards.drop("it also reads for items an earlier `continue` or `return` skips")
         else:
             guards.drop(f"it also reads for items after the loop stops early (`{kind.split('_')[0]}`)")
