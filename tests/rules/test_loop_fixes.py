@@ -172,7 +172,9 @@ CASES = {
     ),
     "a read inside a helper in a for-of: the iterations run concurrently, continue becomes return": (
         """
+        declare function audit(ctx: any, id: any): Promise<void>;
         async function loadAuthor(ctx: any, id: any) {
+          await audit(ctx, id); // not in the workspace: it may write, so no prefetch
           return await ctx.db.get(id);
         }
         export const names = query({
@@ -193,7 +195,9 @@ CASES = {
         });
         """,
         """
+        declare function audit(ctx: any, id: any): Promise<void>;
         async function loadAuthor(ctx: any, id: any) {
+          await audit(ctx, id); // not in the workspace: it may write, so no prefetch
           return await ctx.db.get(id);
         }
         export const names = query({
@@ -258,7 +262,9 @@ CASES = {
     ),
     "a Set is iterated through Array.from, destructuring kept": (
         """
+        declare function audit(ctx: any, id: any): Promise<void>;
         async function loadAuthor(ctx: any, id: any) {
+          await audit(ctx, id); // not in the workspace: it may write, so no prefetch
           return await ctx.db.get(id);
         }
         export const names = mutation({
@@ -273,7 +279,9 @@ CASES = {
         });
         """,
         """
+        declare function audit(ctx: any, id: any): Promise<void>;
         async function loadAuthor(ctx: any, id: any) {
+          await audit(ctx, id); // not in the workspace: it may write, so no prefetch
           return await ctx.db.get(id);
         }
         export const names = mutation({
@@ -339,7 +347,9 @@ def test_no_concurrent_rewrite_when_the_common_case_would_change(tmp_path, name)
     statement, _ = REFUSED[name]
     module = _module(
         f"""
+        declare function audit(ctx: any, id: any): Promise<void>;
         async function loadAuthor(ctx: any, id: any) {{
+          await audit(ctx, id); // not in the workspace: it may write, so no prefetch
           return await ctx.db.get(id);
         }}
         export const names = query({{
@@ -370,7 +380,9 @@ def test_no_concurrent_rewrite_when_the_common_case_would_change(tmp_path, name)
 def test_partial_batch_offers_the_concurrent_rewrite_as_an_alternative(tmp_path):
     module = _module(
         """
+        declare function audit(ctx: any, id: any): Promise<void>;
         async function loadAuthor(ctx: any, id: any) {
+          await audit(ctx, id); // not in the workspace: it may write, so no prefetch
           return await ctx.db.get(id);
         }
         export const names = query({
@@ -415,7 +427,9 @@ def test_the_concurrent_callback_over_an_untyped_collection_is_annotated(tmp_pat
     # as the loop's item implicitly was.
     module = _module(
         """
+        declare function audit(ctx: any, id: any): Promise<void>;
         async function loadAuthor(ctx: any, id: any) {
+          await audit(ctx, id); // not in the workspace: it may write, so no prefetch
           return await ctx.db.get(id);
         }
         export async function touchAll(ctx: any, posts: any) {

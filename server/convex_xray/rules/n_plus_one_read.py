@@ -255,10 +255,8 @@ def _loop_finding(ctx: RuleContext, group: list[tuple[Event, tuple[Loop, ...], s
     reads_phrase = f"{count} reads per {per}" if count > 1 else f"1 read per {per}"
     from convex_xray.rules.support.batch_fetch import batch_fetch_loop
 
-    fix, reasons = batch_fetch_loop(ctx, [event for event, *_ in group if isinstance(event, DbRead)])
-    for event, *_ in group:
-        if isinstance(event, HelperCall):
-            reasons[event.node.id] = f"the read is inside `{event.callee}`"
+    # Helpers that only read are prefetched like reads; the others say why not.
+    fix, reasons = batch_fetch_loop(ctx, [event for event, *_ in group if isinstance(event, DbRead | HelperCall)])
     alternatives: list[Fix] = []
     if reasons and any(event.awaited for event, *_ in group):
         # Where a read cannot be batch-fetched, the iterations can at least wait together.
@@ -312,6 +310,8 @@ def _advice(group: list[tuple[Event, tuple[Loop, ...], str, Related | None, int]
     queries are prefetched by key (the message and the quick fix name the same thing)."""
     if fix is not None and fix.title.startswith(CONCURRENT_TITLE):
         return "Batch the reads by key before the loop, or at least wait for them together (the fix)."
+    if fix is not None and " results for the unique keys" in fix.title:
+        return "Prefetch the helper's results for the unique keys before the loop."
     if fix is not None:
         prefetch = fix.title.startswith("Prefetch")
     else:

@@ -43,7 +43,7 @@ from tree_sitter import Language, Node, Query, QueryCursor
 from convex_xray.engine import style as layout
 from convex_xray.engine.findings import Edit, Fix
 from convex_xray.engine.memo import MemoKey
-from convex_xray.engine.model import DbRead, Loop, QueryChain
+from convex_xray.engine.model import DbRead, HelperCall, Loop, QueryChain
 from convex_xray.engine.source import SourceFile
 from convex_xray.engine.syntax import (
     call_args,
@@ -65,6 +65,7 @@ from convex_xray.rules.support.fresh_names import (
     plural,
     singular,
 )
+from convex_xray.rules.support.helper_effects import HelperEffects, helper_effects
 from convex_xray.rules.support.iterables import declared_non_array
 from convex_xray.rules.support.loop_writes import loop_writes, write_conflict
 from convex_xray.rules.support.untyped import types_lost, untyped_root
@@ -396,17 +397,20 @@ _READ_AWAIT_RE = re.compile(r"^\s*(?:\(\s*)*(?:ctx\s*\.\s*)?db\s*\.\s*(?:get|que
 _DB_WRITE_AWAIT_RE = re.compile(r"^\s*(?:\(\s*)*(?:ctx\s*\.\s*)?db\s*\.\s*(?:insert|patch|replace|delete)\s*\(")
 
 
-def _awaits_other_calls(body: Node) -> bool:
+def _awaits_other_calls(body: Node, readers: set[int] | frozenset[int] = frozenset()) -> bool:
     """Whether the loop body awaits anything but a database read (`db.get`, a `db.query`
-    chain, a `Promise.all` of them) or a write on the db handle: such a call may write
-    anything, and prove nothing."""
+    chain, a `Promise.all` of them, a call of a helper that only reads: `readers`, by node id)
+    or a write on the db handle: such a call may write anything, and prove nothing."""
     stack = [body]
     while stack:
         node = stack.pop()
         if node.type == "await_expression":
             argument = node.named_children[0] if node.named_children else None
             text = text_of(argument) if argument is not None else ""
-            if _DB_WRITE_AWAIT_RE.search(text):
+            bare = unwrap(argument)
+            if bare is not None and bare.id in readers:
+                pass  # a helper that only reads
+            elif _DB_WRITE_AWAIT_RE.search(text):
                 pass  # a write on the db handle: `loop_writes` says what it may touch
             elif not _READ_AWAIT_RE.search(text) or (text.lstrip().startswith("Promise") and not _DB_READ_RE.search(text)):
                 return True
@@ -449,8 +453,13 @@ def _result_names(await_node: Node) -> set[str]:
     return set()
 
 
-def _plan(ctx: RuleContext, read: DbRead) -> _Plan | str:
+def _plan(ctx: RuleContext, read: DbRead | HelperCall) -> _Plan | str:
     """The rewrite's plan, or why there is none (said in the finding's message)."""
+    helper: HelperEffects | None = None
+    if isinstance(read, HelperCall):
+        helper = helper_effects(ctx, read)
+        if helper.refusal is not None:
+            return f"the read is inside `{read.callee}` ({helper.refusal})"
     if not read.loops:
         return "the read is not in a loop"
     loop = read.loops[-1]
@@ -473,12 +482,27 @@ def _plan(ctx: RuleContext, read: DbRead) -> _Plan | str:
         # Writes the read provably cannot see keep the fix safe; others make it unsafe.
         body = loop.node.child_by_field_name("body") or loop.node
         opaque = None
-        if function is not None and any(h.loops and h.loops[-1] is loop for h in function.helper_calls):
+        readers = {h.node.id for h in _loop_helpers(read, loop) if helper_effects(ctx, h).refusal is None}
+        if any(h.node.id not in readers for h in _loop_helpers(read, loop)):
             opaque = "the loop calls a helper that may write"
-        elif _awaits_other_calls(body):
+        elif _awaits_other_calls(body, readers):
             opaque = "the loop awaits other calls that may write"
-        unsafe = write_conflict(ctx, read, loop, loop_writes(ctx, loop, opaque))
-    if read.kind == "get":
+        writes = loop_writes(ctx, loop, opaque)
+        if isinstance(read, HelperCall):
+            # What the helper reads is not known table by table: any write in the loop may be it.
+            if writes.opaque is not None:
+                unsafe = writes.opaque
+            elif writes.writes:
+                unsafe = f"the loop may {writes.writes[0].method} what `{read.callee}` reads"
+        else:
+            unsafe = write_conflict(ctx, read, loop, writes)
+    key: Node | None
+    if isinstance(read, HelperCall):
+        helper_key = _helper_key(read, loop)
+        if isinstance(helper_key, str):
+            return f"the read is inside `{read.callee}` ({helper_key})"
+        key = helper_key
+    elif read.kind == "get":
         key = read.id_node
     else:
         key = _query_key(read, loop)
@@ -494,7 +518,7 @@ def _plan(ctx: RuleContext, read: DbRead) -> _Plan | str:
         return "the read does not depend on the loop item"
     if used & loop_locals:
         return "the key is computed inside the loop"
-    if read.chain is not None and _chain_names(read.chain.end) - used & loop_locals:
+    if isinstance(read, DbRead) and read.chain is not None and _chain_names(read.chain.end) - used & loop_locals:
         # `q.eq("a", localInLoop).eq("b", item.b)`: the prefetch before the loop cannot see it.
         return "the query uses a value computed inside the loop"
     mutated = facts.assigned
@@ -553,13 +577,41 @@ def _plan(ctx: RuleContext, read: DbRead) -> _Plan | str:
             item_param = text_of(params.named_children[0])
         else:
             return "the callback has no item parameter"
+        if isinstance(read, HelperCall) and text_of(unwrap(key) or key) in loop.item_names and not _ID_NAME.search(text_of(unwrap(key) or key)):
+            # `Promise.all(orders.map((order) => enrich(ctx, order)))` already runs the calls
+            # together, and distinct documents never repeat: a prefetch would gain nothing.
+            return f"the read is inside `{read.callee}` (called once per item, already together)"
     if anchor is None or not item_param:
         return "no statement to put the prefetch before"
     if anchor.parent is not None and anchor.parent.type == "program":
         return "the loop is at module scope"
     if not in_async_function(anchor, _MAX_GUARD_DEPTH):  # the prefetch awaits
         return "the enclosing function is not async"
-    return _Plan(loop, key, guards.conditions, await_node, anchor, item_param, unsafe, tuple(guards.dropped))
+    differences = (*(helper.differences if helper is not None else ()), *guards.dropped)
+    return _Plan(loop, key, guards.conditions, await_node, anchor, item_param, unsafe, differences)
+
+
+def _loop_helpers(event: DbRead | HelperCall, loop: Loop) -> list[HelperCall]:
+    function = event.function
+    if function is None:
+        return []
+    return [h for h in function.helper_calls if h.loops and h.loops[-1] is loop]
+
+
+def _helper_key(call: HelperCall, loop: Loop) -> Node | str:
+    """The one argument of a helper call that depends on the item (the others must not), or
+    why there is none."""
+    items = set(loop.item_names)
+    keyed = [arg for arg in call_args(call.node) if _identifiers(arg) & items]
+    if len(keyed) != 1:
+        return "its arguments do not depend on the item" if not keyed else "several of its arguments depend on the item"
+    key = keyed[0]
+    if (unwrap(key) or key).type in ("object", "array"):
+        return "it takes the item's values in an object, not one key"
+    for arg in call_args(call.node):
+        if not _pure_key(arg):
+            return "an argument is computed by a call"
+    return key
 
 
 def _chain_names(chain: Node) -> set[str]:
@@ -867,11 +919,11 @@ class _Piece:
     kind: str  # "get" or "query"
 
 
-def _piece(ctx: RuleContext, read: DbRead, plan: _Plan, names: FreshNames) -> _Piece:
+def _piece(ctx: RuleContext, read: DbRead | HelperCall, plan: _Plan, names: FreshNames) -> _Piece:
     source = ctx.source
     style = source.style
     key_text = source.node_text(plan.key)
-    base = base_name(ctx, read, plan.key)
+    base = _helper_base(read.callee) if isinstance(read, HelperCall) else base_name(ctx, read, plan.key)
     collection = layout.copied(source.node_text(cast(Node, unwrap(plan.loop.collection_node) or plan.loop.collection_node)))
     item = plan.item_param
     # Where the collection is (or may be) `any`, the new callbacks get no parameter type from
@@ -900,7 +952,27 @@ def _piece(ctx: RuleContext, read: DbRead, plan: _Plan, names: FreshNames) -> _P
         keys_doc = layout.chain(collection, [layout.call(".map", [layout.arrow(item, layout.copied(key_text))], style)])
     unique = layout.array([("...new ", layout.call("Set", [keys_doc], style))], style)
     lines: list[layout.Doc]
-    if read.kind == "get":
+    if isinstance(read, HelperCall):
+        param = names.fresh("key")
+        field = _last_name(plan.key) or "key"
+        keys = names.fresh(f"{field}Keys" if field != "key" else f"{base}Keys")
+        results = names.fresh(f"{base}Results")
+        by_key = names.fresh(f"{base}By{field[:1].upper() + field[1:]}")
+        arguments = ", ".join(param if a.id == plan.key.id else source.node_text(a) for a in call_args(read.node))
+        helper = source.node_text(cast(Node, read.node.child_by_field_name("function")))
+        per_key = layout.call(".map", [layout.arrow(param, f"{helper}({arguments})")], style)
+        pairs = layout.call(".map", [layout.arrow(f"{param}, i", f"[{param}, {results}[i]]")], style)
+        lines = [
+            (f"const {keys} = ", unique),
+            (f"const {results} = await ", layout.call("Promise.all", [layout.chain(keys, [per_key])], style)),
+            (f"const {by_key} = new ", layout.call("Map", [layout.chain(keys, [pairs])], style)),
+        ]
+        # Every key was fetched, so `get` finds it; the cast drops only the `undefined` of a
+        # miss and keeps the helper's own result type, `null` included (`!` would drop that too).
+        lookup = f"{by_key}.get({key_text}) as (typeof {results})[number]"
+        what = f"`{read.callee}` results"
+        kind = "helper"
+    elif read.kind == "get":
         callee = cast(Node, read.node.child_by_field_name("function"))  # a db.get call has a callee
         db_text = source.node_text(cast(Node, callee.child_by_field_name("object")))
         args = call_args(read.node)
@@ -946,6 +1018,33 @@ def _piece(ctx: RuleContext, read: DbRead, plan: _Plan, names: FreshNames) -> _P
     return _Piece(plan, lines, lookup, what, kind)
 
 
+_ID_NAME = re.compile(r"(?:^id|Id|_id|ID)s?$")  # `id`, `userId`: a key that may repeat, not a document
+_VERBS = ("get", "load", "fetch", "find", "resolve", "read", "lookup", "require", "compute", "calculate", "build")
+
+
+def _helper_base(callee: str) -> str:
+    """`getPersonWithUser` -> "personWithUser", `Users.load` -> "users"."""
+    name = callee.rsplit(".", 1)[-1].lstrip("_")
+    for verb in _VERBS:
+        if name.startswith(verb) and len(name) > len(verb) and name[len(verb)].isupper():
+            rest = name[len(verb):]
+            return rest[:1].lower() + rest[1:]
+    if "." in callee and name in _VERBS:
+        owner = callee.rsplit(".", 1)[0].rsplit(".", 1)[-1]
+        return owner[:1].lower() + owner[1:]
+    return name or "helper"
+
+
+def _last_name(node: Node) -> str | None:
+    """`membership.personId` -> "personId", `userId` -> "userId"."""
+    bare = unwrap(node)
+    if bare is None:
+        return None
+    if bare.type == "member_expression":
+        return text_of(bare.child_by_field_name("property"))
+    return text_of(bare) if bare.type == "identifier" else None
+
+
 def _chain_doc(source: SourceFile, query: QueryChain, key: Node, param: str) -> layout.Doc:
     """The per-item query with its key replaced by `param`, one `.step(…)` per member so it
     breaks like a chain; a step written over several lines keeps its own layout."""
@@ -988,12 +1087,12 @@ def batch_fetch_fix(ctx: RuleContext, read: DbRead) -> Fix | None:
     return fix
 
 
-def batch_fetch_loop(ctx: RuleContext, reads: list[DbRead]) -> tuple[Fix | None, dict[int, str]]:
+def batch_fetch_loop(ctx: RuleContext, reads: list[DbRead | HelperCall]) -> tuple[Fix | None, dict[int, str]]:
     """One fix batch-fetching every read of a loop that can be (all share the loop, so all
     prefetches go before the same statement), and, for each read left out (by node id),
     why: the finding's message says it."""
     reasons: dict[int, str] = {}
-    plans: list[tuple[DbRead, _Plan]] = []
+    plans: list[tuple[DbRead | HelperCall, _Plan]] = []
     for read in reads:
         plan = _plan(ctx, read)
         if isinstance(plan, str):

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from tree_sitter import Language, Node, Query, QueryCursor
 
 from convex_xray.engine.memo import MemoKey
-from convex_xray.engine.model import DbRead
+from convex_xray.engine.model import DbRead, Event
 from convex_xray.engine.syntax import pattern_names, text_of, unwrap
 from convex_xray.rules.support.words import plural, singular
 
@@ -72,14 +72,14 @@ def _identifier_query(language: Language) -> Query:
     )
 
 
-def _top_level_scope(ctx: RuleContext, read: DbRead) -> Node:
+def _top_level_scope(ctx: RuleContext, read: Event) -> Node:
     function = read.function
     while function is not None and function.parent is not None:
         function = function.parent
     return function.definition if function is not None else ctx.source.root
 
 
-def fresh_names(ctx: RuleContext, read: DbRead) -> FreshNames:
+def fresh_names(ctx: RuleContext, read: Event) -> FreshNames:
     """A name source for one fix: clear of every visible identifier and of the names other
     fixes in the same top-level scope already declare."""
     scope = _top_level_scope(ctx, read)
@@ -89,7 +89,7 @@ def fresh_names(ctx: RuleContext, read: DbRead) -> FreshNames:
     return FreshNames(_visible_names(ctx, read), handed_out)
 
 
-def _visible_names(ctx: RuleContext, read: DbRead) -> set[str]:
+def _visible_names(ctx: RuleContext, read: Event) -> set[str]:
     """Identifiers a new name must not collide with: those of the enclosing top-level
     function and the module's own top-level names."""
     model = ctx.model
