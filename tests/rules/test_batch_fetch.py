@@ -577,6 +577,47 @@ CASES = {
         });
         """,
     ),
+    # A collection made by copying array methods (`filter` with a pure callback, `slice`) is
+    # computed again for the prefetch: the same items, so the same keys.
+    "a collection computed in place by copying methods": (
+        """
+        export const feed = query({
+          args: { limit: v.number() },
+          handler: async (ctx, args) => {
+            const posts = await ctx.db.query("posts").take(20);
+            const out = [];
+            for (const post of posts.filter((p) => p.published).slice(0, args.limit)) {
+              out.push(await ctx.db.get(post.authorId));
+            }
+            return out;
+          },
+        });
+        """,
+        """
+        export const feed = query({
+          args: { limit: v.number() },
+          handler: async (ctx, args) => {
+            const posts = await ctx.db.query("posts").take(20);
+            const out = [];
+            const authorIds = [
+              ...new Set(
+                posts.filter((p) => p.published).slice(0, args.limit).map((post) =>
+                  post.authorId,
+                ),
+              ),
+            ];
+            const authors = await Promise.all(authorIds.map((id) => ctx.db.get(id)));
+            const authorsById = new Map(
+              authors.filter((doc) => doc !== null).map((doc) => [doc._id, doc]),
+            );
+            for (const post of posts.filter((p) => p.published).slice(0, args.limit)) {
+              out.push(authorsById.get(post.authorId) ?? null);
+            }
+            return out;
+          },
+        });
+        """,
+    ),
 }
 
 REFUSED = {
@@ -592,9 +633,21 @@ REFUSED = {
           out.push(await ctx.db.get(post.authorId));
         }
     """,
-    "the collection is a call": """
-        for (const post of posts.slice(0, 5)) {
+    "the collection is a call of unknown code": """
+        for (const post of visible(posts)) {
           out.push(await ctx.db.get(post.authorId));
+        }
+    """,
+    "a copying call whose callback calls": """
+        for (const post of posts.filter((p) => isVisible(p))) {
+          out.push(await ctx.db.get(post.authorId));
+        }
+    """,
+    # Each evaluation makes new entries: keyed by the entry itself, the lookup would miss.
+    "keyed by the item of a collection made afresh": """
+        const byPost = Object.fromEntries(posts.map((p) => [p._id, p.authorId]));
+        for (const authorId of Object.values(byPost)) {
+          out.push(await ctx.db.get(authorId));
         }
     """,
     # Items with the same key would share one document where each had its own copy.

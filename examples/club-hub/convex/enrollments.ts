@@ -1,6 +1,7 @@
 import { ConvexError, v } from "convex/values";
 import { authedMutation, authedQuery } from "./lib/functions";
 import { recordAudit } from "./model/audit";
+import { getMedicalSummary, hasCriticalAllergy } from "./model/medical";
 import { resolvePlayer } from "./model/players";
 import { assertRole, assertSameOrg } from "./model/users";
 
@@ -99,6 +100,38 @@ export const auditRoster = authedMutation({
       logged++;
     }
     return logged;
+  },
+});
+
+/**
+ * The medical flags of every player on a team's roster, skipping withdrawn
+ * enrollments. The helper only reads and the guard clause is on the item: the
+ * fix prefetches one summary per distinct player, for the enrollments the loop
+ * keeps (safe).
+ */
+export const rosterMedical = authedQuery({
+  args: { teamId: v.id("teams") },
+  handler: async (ctx, args) => {
+    const team = await ctx.db.get(args.teamId);
+    if (team === null) {
+      throw new ConvexError("Unknown team");
+    }
+    assertSameOrg(ctx.user, team.orgId);
+    const enrollments = await ctx.db
+      .query("enrollments")
+      .withIndex("by_teamId_and_status", (q) => q.eq("teamId", args.teamId))
+      .take(50);
+    const rows: { playerId: string; critical: boolean; injuries: number }[] = [];
+    for (const enrollment of enrollments) {
+      if (enrollment.status === "withdrawn") continue;
+      const summary = await getMedicalSummary(ctx.db, enrollment.playerId);
+      rows.push({
+        playerId: enrollment.playerId,
+        critical: hasCriticalAllergy(summary.allergies),
+        injuries: summary.openInjuries.length,
+      });
+    }
+    return rows;
   },
 });
 

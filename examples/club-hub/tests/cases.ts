@@ -166,6 +166,9 @@ export const CASES: Case[] = [
   { fn: "enrollments:enroll", kind: "mutation", as: "adminA", args: (f) => ({ teamId: f.lions, playerId: f.p9 }) },
   // A loop that writes another table (batch-fetch stays safe), over a roster with a repeated and a deleted player.
   { fn: "enrollments:auditRoster", kind: "mutation", label: "Lions", as: "adminA", args: (f) => ({ teamId: f.lions }) },
+  // A read-only helper behind a guard clause on the item: prefetched once per distinct player (safe).
+  { fn: "enrollments:rosterMedical", kind: "query", label: "Lions", as: "adminA", args: (f) => ({ teamId: f.lions }) },
+  { fn: "enrollments:rosterMedical", kind: "query", label: "Tigers", as: "adminA", args: (f) => ({ teamId: f.tigers }) },
   // A helper read in a loop that writes: the unsafe concurrent rewrite.
   { fn: "enrollments:withdrawUnresolved", kind: "mutation", label: "Tigers", as: "adminA", args: (f) => ({ teamId: f.tigers }) },
   {

@@ -67,6 +67,20 @@ another table never matter); otherwise (a write to the read's table, a helper, `
 or any other call that may write) the fix is unsafe and its title says so: the reads now
 run before the loop's writes.
 
+Conditions on the item are mirrored by the prefetch, which then reads exactly the keys the
+loop reads (safe): `if`/`else` and ternary branches, the left of `&&`/`||`, a guard clause
+`if (!x.ref) continue;` at the top of the body. Where a read runs only for some items for a
+reason the prefetch cannot evaluate before the loop (a condition on loop state, a `try`,
+an earlier `continue`, a `break`/`return`/`throw` that ends the loop), the prefetch reads
+for every item: the fix is unsafe and its title names each difference ("it also reads for
+items after the loop stops early (`break`)"). Not offered when that condition is where the
+key is known to be valid (it tests the key, narrows the item, or the key is a cast).
+
+A helper called in the loop is prefetched the same way (once per distinct key, its result
+looked up and cast to the helper's own return type) when its whole call graph only reads
+and one of its arguments depends on the item; unsafe, and said, when it throws (with the
+calls made together another item's error may be thrown first), logs, or the loop writes.
+
 Where no read can be batch-fetched, a sequential `for…of` is offered an unsafe rewrite that
 runs its iterations concurrently (`await Promise.all(xs.map(async (x) => { … }))`, each
 `continue` a `return`); the title names what may change (the order of writes and side

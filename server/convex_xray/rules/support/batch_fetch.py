@@ -11,10 +11,17 @@ into
     const authorsById = new Map(authors.filter((doc) => doc !== null).map((doc) => [doc._id, doc]));
     for (const post of posts) { const author = authorsById.get(post.authorId) ?? null; ... }
 
-Per-item index queries (`.withIndex("by_k", (q) => q.eq("k", x.k)).unique()`) are
-prefetched the same way, keyed by the item-dependent value. A read whose promise is only
-awaited (`Promise.all(xs.map((x) => db.get(x.id)))`, an element of an awaited
-`Promise.all([…])`) is replaced by the value it resolves to.
+Per-item index queries (`.withIndex("by_k", (q) => q.eq("k", x.k)).unique()`, with a
+loop-invariant `.filter`, or counted by `.then((rows) => rows.length)`) are prefetched the
+same way, keyed by the item-dependent value, and so are calls of a helper that only reads
+(`helper_effects.py`). A read whose promise is only awaited (`Promise.all(xs.map((x) =>
+db.get(x.id)))`, an element of an awaited `Promise.all([…])`) is replaced by the value it
+resolves to.
+
+Which items a read runs for: conditions the prefetch can evaluate again before the loop
+(pure, nothing computed or changed in the loop) are mirrored in its `flatMap`; others
+(loop state, `try`, early exits) are dropped, and the fix is then unsafe with each
+difference in its title (`_Guards`).
 
 The fix is built only when it provably returns what the loop returned: the key depends
 on nothing but the loop item and loop-invariant names, the loop cannot stop early, the
@@ -470,7 +477,10 @@ def _plan(ctx: RuleContext, read: DbRead | HelperCall) -> _Plan | str:
     if loop.kind not in ("for-of", "map", "flatMap"):
         return f"a `{loop.kind}` loop (only `for…of`, `.map` and `.flatMap` inside `Promise.all` are)"
     collection = unwrap(loop.collection_node)
-    if collection is None or collection.type not in ("identifier", "member_expression") or not _pure_key(collection):
+    if collection is None:
+        return "the loop's collection is computed in place (a call), not a variable"
+    plain = collection.type in ("identifier", "member_expression") and _pure_key(collection)
+    if not plain and not _reevaluable(collection):
         return "the loop's collection is computed in place (a call), not a variable"
     function = read.function
     unsafe: str | None = None
@@ -522,9 +532,12 @@ def _plan(ctx: RuleContext, read: DbRead | HelperCall) -> _Plan | str:
         # `q.eq("a", localInLoop).eq("b", item.b)`: the prefetch before the loop cannot see it.
         return "the query uses a value computed inside the loop"
     mutated = facts.assigned
-    collection_root = _root_identifier(collection)
-    if used & mutated or (collection_root and collection_root in mutated):
+    if used & mutated or _identifiers(collection) & mutated:
         return "the loop changes the key or the collection"
+    if not plain and text_of(unwrap(key) or key) in loop.item_names:
+        # `Object.entries(o)` makes new items each time it runs: keyed by the item itself, the
+        # prefetch's items would not be the loop's (a Map lookup by identity would miss).
+        return "the loop's collection is computed in place (a call), and the key is the item itself"
     await_node = read.node.parent
     while await_node is not None and await_node.type == "parenthesized_expression":
         await_node = await_node.parent
@@ -612,6 +625,55 @@ def _helper_key(call: HelperCall, loop: Loop) -> Node | str:
         if not _pure_key(arg):
             return "an argument is computed by a call"
     return key
+
+
+# Array methods that return a new array of the same elements (never mutating the receiver).
+_COPYING_METHODS = frozenset({"slice", "filter", "concat", "flat", "toSorted", "toReversed"})
+_ARRAY_BUILDERS = frozenset({"Object.values", "Object.keys", "Object.entries", "Array.from"})
+_LITERALS = frozenset({"identifier", "number", "string", "true", "false", "null", "undefined", "this"})
+
+
+def _reevaluable(node: Node | None) -> bool:
+    """A collection the prefetch can compute again before the loop and get the same items:
+    names, member accesses, literals, array spreads, `a ?? []`, and calls of array methods
+    that copy (`xs.slice(0, n)`, `xs.filter((x) => x.active)` with a pure callback) or of
+    `Object.values/keys/entries`, `Array.from`. Nothing that calls unknown code."""
+    node = unwrap(node)
+    if node is None:
+        return False
+    kind = node.type
+    if kind in _LITERALS:
+        return True
+    if kind == "member_expression":
+        return _reevaluable(node.child_by_field_name("object"))
+    if kind == "subscript_expression":
+        return _reevaluable(node.child_by_field_name("object")) and _reevaluable(node.child_by_field_name("index"))
+    if kind == "array":
+        return all(_reevaluable(c.named_children[0] if c.type == "spread_element" and c.named_children else c) for c in node.named_children)
+    if kind == "binary_expression":
+        return text_of(node.child_by_field_name("operator")) in ("??", "||") and _reevaluable(
+            node.child_by_field_name("left")
+        ) and _reevaluable(node.child_by_field_name("right"))
+    if kind != "call_expression" or _optional_call(node):
+        return False
+    callee = node.child_by_field_name("function")
+    args = call_args(node)
+    if text_of(callee) in _ARRAY_BUILDERS:
+        return len(args) == 1 and _reevaluable(args[0])
+    if callee is None or callee.type != "member_expression":
+        return False
+    if text_of(callee.child_by_field_name("property")) not in _COPYING_METHODS:
+        return False
+    return _reevaluable(callee.child_by_field_name("object")) and all(_reevaluable(a) or _pure_callback(a) for a in args)
+
+
+def _pure_callback(node: Node) -> bool:
+    """`(x) => x.active && x.kind === "a"`: an expression-bodied arrow that calls nothing."""
+    node = unwrap(node) or node
+    body = node.child_by_field_name("body") if node.type == "arrow_function" else None
+    if body is None or body.type == "statement_block":
+        return False
+    return _pure_key(body)
 
 
 def _chain_names(chain: Node) -> set[str]:
