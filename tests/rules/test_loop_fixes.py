@@ -222,7 +222,9 @@ CASES = {
     ),
     "a file where the app says callbacks lose their types (TS2589): the concurrent callback says `: any`": (
         """
+        declare function audit(ctx: any, id: any): Promise<void>;
         async function loadAuthor(ctx: any, id: any) {
+          await audit(ctx, id); // not in the workspace: it may write, so no prefetch
           return await ctx.db.get(id);
         }
         // @ts-expect-error TS2589: type instantiation is excessively deep
@@ -240,7 +242,9 @@ CASES = {
         });
         """,
         """
+        declare function audit(ctx: any, id: any): Promise<void>;
         async function loadAuthor(ctx: any, id: any) {
+          await audit(ctx, id); // not in the workspace: it may write, so no prefetch
           return await ctx.db.get(id);
         }
         // @ts-expect-error TS2589: type instantiation is excessively deep

@@ -991,8 +991,10 @@ def _piece(ctx: RuleContext, read: DbRead | HelperCall, plan: _Plan, names: Fres
     # Where the collection is (or may be) `any`, the new callbacks get no parameter type from
     # it: a bare `(item) =>` would be an implicit `any` (TS7006) under `strict`.
     lost = types_lost(ctx.workspace, source)
-    reader = read.chain.root if read.chain is not None else read.node  # `ctx.db.get(…)`, `ctx.db.query(…)`
-    untyped_db = untyped_root(reader.child_by_field_name("function"))
+    untyped_db = False  # a helper's results have its own return type, whatever handle it reads through
+    if isinstance(read, DbRead):
+        reader = read.chain.root if read.chain is not None else read.node  # `ctx.db.get(…)`, `ctx.db.query(…)`
+        untyped_db = untyped_root(reader.child_by_field_name("function"))
     if ":" not in item and (lost or untyped_db or untyped_root(plan.loop.collection_node)):
         item = f"{item}: any"
     # The fetched documents are `any` when the db handle is: saying so costs no type.
