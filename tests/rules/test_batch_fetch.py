@@ -1422,3 +1422,49 @@ def test_a_guard_clause_that_throws_is_mirrored_and_the_early_stop_named(tmp_pat
     assert error_nodes(path) == 0
     run_fix(project, [RULE], unsafe=True)
     assert path.read_text() == text
+
+
+def test_the_safe_part_of_a_loop_is_the_fix_and_the_whole_the_unsafe_alternative(tmp_path):
+    # The author read runs for every item (safe); the editor read only after a `continue` on
+    # the author (a value from the loop): prefetching it reads for skipped items (unsafe). The
+    # safe part stays the fix, so `--fix` and fix-all still batch what they can.
+    module = _module(
+        """
+        export const feed = query({
+          args: {},
+          handler: async (ctx) => {
+            const posts = await ctx.db.query("posts").take(20);
+            const out = [];
+            for (const post of posts) {
+              const author = await ctx.db.get(post.authorId);
+              if (author === null) continue;
+              const editor = await ctx.db.get(post.editorId);
+              out.push({ author, editor });
+            }
+            return out;
+          },
+        });
+        """
+    )
+    project = write_project(tmp_path / "app", {"feed.ts": module})
+    path = project / "convex" / "feed.ts"
+    _, result = check_project(project, select=[RULE])
+    (finding,) = [f for f in result.findings if f.rule == RULE]
+    assert finding.fix is not None and finding.fix.applicability is Applicability.SAFE
+    assert finding.fix.title == "Batch-fetch `authors` before the loop (one `Promise.all`, then a Map lookup)"
+    (whole,) = finding.alternatives
+    assert whole.applicability is Applicability.UNSAFE
+    assert whole.title.startswith("Batch-fetch `authors` and `editors` before the loop")
+    assert whole.title.endswith("unsafe: it also reads for items an earlier `continue` or `return` skips")
+    run_fix(project, [RULE])
+    text = path.read_text()
+    assert "const author = authorsById.get(post.authorId) ?? null;" in text
+    assert "const editor = await ctx.db.get(post.editorId);" in text
+    run_fix(project, [RULE], unsafe=True)
+    text = path.read_text()
+    assert "const editor = editorsById.get(post.editorId) ?? null;" in text
+    assert error_nodes(path) == 0
+    _, again = check_project(project, select=[RULE])
+    assert [f for f in again.findings if f.rule == RULE] == []
+    run_fix(project, [RULE], unsafe=True)
+    assert path.read_text() == text

@@ -270,8 +270,9 @@ def _loop_finding(ctx: RuleContext, group: list[tuple[Event, tuple[Loop, ...], s
     from convex_xray.rules.support.batch_fetch import batch_fetch_loop
 
     # Helpers that only read are prefetched like reads; the others say why not.
-    fix, reasons = batch_fetch_loop(ctx, [event for event, *_ in group if isinstance(event, DbRead | HelperCall)])
-    alternatives: list[Fix] = []
+    fix, reasons, alternatives = batch_fetch_loop(
+        ctx, [event for event, *_ in group if isinstance(event, DbRead | HelperCall)]
+    )
     if reasons and any(event.awaited for event, *_ in group):
         # Where a read cannot be batch-fetched, the iterations can at least wait together.
         from convex_xray.rules.support.concurrent_loop import concurrent_loop_fix, sequential_statement_loop

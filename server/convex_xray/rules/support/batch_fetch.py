@@ -48,7 +48,7 @@ from typing import TYPE_CHECKING, cast
 from tree_sitter import Language, Node, Query, QueryCursor
 
 from convex_xray.engine import style as layout
-from convex_xray.engine.findings import Edit, Fix
+from convex_xray.engine.findings import Applicability, Edit, Fix
 from convex_xray.engine.memo import MemoKey
 from convex_xray.engine.model import DbRead, HelperCall, Loop, QueryChain
 from convex_xray.engine.source import SourceFile
@@ -1147,14 +1147,17 @@ def _title(pieces: list[_Piece]) -> str:
 
 def batch_fetch_fix(ctx: RuleContext, read: DbRead) -> Fix | None:
     """The batch-fetch rewrite of one read, or None when it cannot be proven equivalent."""
-    fix, _ = batch_fetch_loop(ctx, [read])
+    fix, _, _ = batch_fetch_loop(ctx, [read])
     return fix
 
 
-def batch_fetch_loop(ctx: RuleContext, reads: list[DbRead | HelperCall]) -> tuple[Fix | None, dict[int, str]]:
+def batch_fetch_loop(
+    ctx: RuleContext, reads: list[DbRead | HelperCall]
+) -> tuple[Fix | None, dict[int, str], list[Fix]]:
     """One fix batch-fetching every read of a loop that can be (all share the loop, so all
-    prefetches go before the same statement), and, for each read left out (by node id),
-    why: the finding's message says it."""
+    prefetches go before the same statement); for each read left out (by node id), why: the
+    finding's message says it; and the alternatives (the whole, unsafe, when the fix is the
+    safe part of it)."""
     reasons: dict[int, str] = {}
     plans: list[tuple[DbRead | HelperCall, _Plan]] = []
     for read in reads:
@@ -1166,12 +1169,25 @@ def batch_fetch_loop(ctx: RuleContext, reads: list[DbRead | HelperCall]) -> tupl
         else:
             plans.append((read, plan))
     if not plans:
-        return None, reasons
+        return None, reasons, []
     names = fresh_names(ctx, plans[0][0])
     pieces = [_piece(ctx, read, plan, names) for read, plan in plans]
+    full = _fix_of(ctx, pieces)
+    clean = [p for p in pieces if p.plan.unsafe is None and not p.plan.extra]
+    if full.applicability is Applicability.SAFE or not clean:
+        return full, reasons, []
+    # Some reads batch safely and others only unsafely: the safe part is the fix (`--fix`
+    # and fix-all apply it), the whole is the alternative; a later `--unsafe-fixes` pass
+    # offers what is left.
+    return _fix_of(ctx, clean), reasons, [full]
+
+
+def _fix_of(ctx: RuleContext, pieces: list[_Piece]) -> Fix:
+    """One fix from the pieces of one loop's prefetch: every prefetch before the loop's
+    statement, every read replaced by its lookup; safe unless a piece says otherwise."""
     source = ctx.source
     style = source.style
-    anchor = plans[0][1].anchor
+    anchor = pieces[0].plan.anchor
     indent = source.line_indent(anchor.start_byte)
     at = _above_directives(source, anchor)
     semi = style.semi
@@ -1187,14 +1203,14 @@ def batch_fetch_loop(ctx: RuleContext, reads: list[DbRead | HelperCall]) -> tupl
     unsafe = next((p.plan.unsafe for p in pieces if p.plan.unsafe is not None), None)
     extra = list(dict.fromkeys(difference for p in pieces for difference in p.plan.extra))
     if unsafe is None and not extra:
-        return Fix.safe(_title(pieces), edits), reasons
+        return Fix.safe(_title(pieces), edits)
     # Preserves the common case (no item reads what an earlier one wrote; a read made for an
     # item the loop skips returns what it would have, unused); the title says what differs.
     differences = []
     if unsafe is not None:
         differences.append(f"{unsafe}, and the reads now run before the loop's writes")
     differences.extend(extra)
-    return Fix.unsafe(f"{_title(pieces)}; unsafe: {'; '.join(differences)}", edits), reasons
+    return Fix.unsafe(f"{_title(pieces)}; unsafe: {'; '.join(differences)}", edits)
 
 
 # A comment that applies to the line after it.
