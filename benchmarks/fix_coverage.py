@@ -104,6 +104,9 @@ def fix_kind(diagnostic: dict) -> str:
     if diagnostic["fix"]["title"].startswith(CONCURRENT):
         return "concurrent (unsafe)"
     kind = f"batch-fetch ({diagnostic['fix']['applicability']})"
+    if any(not f["title"].startswith(CONCURRENT) for f in fixes[1:]):
+        # The safe part of the loop's batch-fetch; the whole (more reads) is the unsafe alternative.
+        kind += " + unsafe whole as alternative"
     if any(f["title"].startswith(CONCURRENT) for f in fixes[1:]):
         return kind + " + concurrent alternative"
     return kind
