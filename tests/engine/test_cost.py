@@ -559,3 +559,32 @@ export const {name} = {kind}({{
 def test_reference_tables_by_name(table, reference):
     assert is_reference_table(table, CostAssumptions()) is reference
     assert is_reference_table(table, CostAssumptions(growing_tables=frozenset({table}))) is False
+
+
+def test_a_transient_state_selects_the_rows_in_flight_not_a_share_of_the_table(tmp_path):
+    """`status = "running"` holds what is in flight however big `jobs` grows; `"completed"`
+    accumulates, a share of the table."""
+    schema = DEFAULT_SCHEMA.replace(
+        "export default defineSchema({",
+        'export default defineSchema({\n  jobs: defineTable({ status: v.string(), name: v.string() }).index("by_status", ["status"]),',
+    )
+    body = """
+export const {name} = query({{
+  args: {{}},
+  handler: async (ctx) => {{
+    const rows = await ctx.db.query("jobs").withIndex("by_status", (q) => q.eq("status", "{state}")).collect();
+    return rows.length;
+  }},
+}});
+"""
+    project = write_project(
+        tmp_path / "app",
+        {"a.ts": HEADER + body.format(name="running", state="running"), "b.ts": HEADER + body.format(name="done", state="completed")},
+        schema=schema,
+    )
+    _, result = check_project(project, select=["unbounded-collect"])
+    by_function = {f.function: f for f in result.findings}
+    running, done = by_function["running"], by_function["done"]
+    assert (running.cost.growth, running.cost.reads, running.severity) == (Growth.BOUNDED, 100, Severity.INFO)
+    assert "`[cost] in-flight`" in " ".join(running.cost.assumptions)
+    assert (done.cost.growth, done.severity) == (Growth.WHOLE_TABLE, Severity.WARNING)

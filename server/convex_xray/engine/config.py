@@ -253,6 +253,7 @@ _COST_KEYS = {
     "conditional-share": "conditional_share",
     "per-parent-log": "per_parent_log",
     "reference": "reference",
+    "in-flight": "in_flight",
 }
 _COST_LISTS = {"log-tables": "log_tables", "growing-tables": "growing_tables"}
 

@@ -34,6 +34,7 @@ from convex_xray.engine.model import (
     FileModel,
     FunctionKind,
     FunctionModel,
+    IndexRange,
     Loop,
     QueryChain,
 )
@@ -69,6 +70,7 @@ class CostAssumptions:
     conditional_share: int = 10  # percent of a loop's items a condition inside it selects
     per_parent_log: int = 1_000  # one parent's rows of a log/feed table (messages of a thread)
     reference: int = 100  # documents in a reference/config table (meeting types, email templates)
+    in_flight: int = 100  # rows in a transient state at any time (jobs running, trials, queued messages)
     log_tables: frozenset[str] = frozenset()  # tables to treat as logs besides those inferred
     growing_tables: frozenset[str] = frozenset()  # tables never taken for reference tables by name
 
@@ -358,6 +360,12 @@ def chain_driver(chain: QueryChain, assumptions: CostAssumptions, schema: Schema
     key = ", ".join(equal)
     if reference:
         return Driver(assumptions.reference, Growth.BOUNDED, f"{table} with one {', '.join(equal)}", _reference_assumption(table, assumptions))
+    if all(is_category_field(f) for f in equal) and (transient := _transient_state(ranges or [])) is not None:
+        return Driver(
+            assumptions.in_flight, Growth.BOUNDED, f"{table} with {key} `{transient}` (rows in flight)",
+            f"N assumed {assumptions.in_flight}: `{transient}` is a state rows pass through, not one they "
+            "accumulate in, so the range holds what is in flight (`[cost] in-flight`)",
+        )
     if all(is_category_field(f) for f in equal):
         share = max(1, assumptions.table * assumptions.conditional_share // 100)
         return Driver(
@@ -371,6 +379,27 @@ def chain_driver(chain: QueryChain, assumptions: CostAssumptions, schema: Schema
             f"N assumed {assumptions.per_parent_log:,} per parent for a log/feed table, `[cost] per-parent-log`",
         )
     return Driver(assumptions.per_parent, Growth.PER_PARENT, f"{table} per {key}", f"N assumed {assumptions.per_parent} per parent, `[cost] per-parent`")
+
+
+# States a row passes through on its way somewhere else (a job running, a subscription in
+# trial, a message queued): the rows in them at any time are what is in flight, however big the
+# table grows. Terminal states (`completed`, `sent`, `archived`) and `active` accumulate.
+_TRANSIENT_STATES = frozenset(
+    {"pending", "queued", "running", "processing", "in_progress", "inprogress", "trialing",
+     "pending_cancel", "pending_cancellation", "scheduled", "retrying", "starting", "uploading",
+     "generating", "importing", "syncing", "in_flight", "claimed", "locked"}
+)
+
+
+def _transient_state(ranges: list[IndexRange]) -> str | None:
+    """The transient state a category range selects (`q.eq("status", "running")`), if any."""
+    for item in ranges:
+        if item.op != "eq" or item.value_node is None:
+            continue
+        value = string_value(item.value_node)
+        if value is not None and value.lower().replace("-", "_") in _TRANSIENT_STATES:
+            return value
+    return None
 
 
 def _reference_assumption(table: str, assumptions: CostAssumptions) -> str:
