@@ -661,5 +661,11 @@ def chain_cost(read: DbRead, assumptions: CostAssumptions, schema: Schema | None
 
 
 def nested_multiplies(cost: Cost) -> bool:
-    """Two or more loops whose sizes both grow with the data."""
-    return sum(1 for d in cost.drivers if d.growth >= Growth.PER_PARENT) >= 2
+    """Two or more loops whose sizes both grow with the data, in a reactive query.
+
+    Outside one (a mutation, an action, a helper) nested loops over one parent's children each
+    (an import's items x their fields, a cascade's rows x their children, 10 x 10 assumed) ran
+    once per request in every labelled case on the corpus and none was worth fixing first
+    (benchmarks/signal.md); a loop that grows past one parent's children makes the cost
+    a warning by its growth anyway."""
+    return cost.context in REACTIVE and sum(1 for d in cost.drivers if d.growth >= Growth.PER_PARENT) >= 2

@@ -14,10 +14,10 @@ length), a bound (`.take(k)`, `.slice(0, k)`, a page), a client-supplied array, 
 range keyed by a tenant (`orgId`, `teamId`, `clubId`, ...: per-tenant), by another parent
 document (per-parent), or a query with no range (the whole table). Unknown sources are
 assumed per-parent; the assumed sizes come from `[cost]` in convex-xray.toml. A warning
-when the loop grows with a tenant, a log or a table, when two growing loops nest, or when it
-is per-parent work in a public query whose score (reads, doubled because a public query
-re-runs reactively, and x1.5 when sequential) reaches `warn-score`; otherwise info (a loop
-over one parent's children in a mutation or an action runs once per request).
+when the loop grows with a tenant, a log or a table, or when it is per-parent work (nested
+loops included) in a public query whose score (reads, doubled because a public query
+re-runs reactively, and x1.5 when sequential) reaches `warn-score`; otherwise info (loops
+over one parent's children in a mutation or an action, nested or not, run once per request).
 
 It stays silent for the recommended batch (`Promise.all(ids.map((id) => ctx.db.get(id)))`,
 with or without `[...new Set(ids)]`), loops over a small literal array, cursor loops in

@@ -7,8 +7,7 @@ runs of two or more such awaited calls one after another.
 ## Why is this bad?
 In an action each scheduler call is a round trip to the backend; awaiting them one by
 one serialises those round trips (warning when the loop grows with a tenant, a log or a
-table, or two growing loops nest; info over a bounded batch or one parent's items, e.g. an
-admin retry of 20). In a mutation the calls are buffered in the
+table; info over a bounded batch or one parent's items, e.g. an admin retry of 20). In a mutation the calls are buffered in the
 transaction, so the cost is small (info), but the loop still schedules one job per item
 where one job handling the list is often better.
 

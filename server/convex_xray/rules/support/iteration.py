@@ -205,8 +205,8 @@ def loop_phrase(source: SourceFile, loops: tuple[Loop, ...]) -> str:
 
 def severity_of(cost: Cost, assumptions: CostAssumptions) -> Severity:
     """Warning when the count grows with a tenant, a table or a log, multiplies across nested
-    growing loops, or is per-parent work in a public query that scores at least `warn-score`;
-    info when it is bounded or per-parent small.
+    growing loops in a public query, or is per-parent work in a public query that scores at
+    least `warn-score`; info when it is bounded or per-parent small.
 
     Per-parent work counts only in a public query: a query re-runs on every write to what it
     read, for every subscribed client, so a few dozen reads per run add up. In a mutation,
