@@ -590,3 +590,24 @@ export const {name} = query({{
     assert (running.cost.growth, running.cost.reads, running.severity) == (Growth.BOUNDED, 100, Severity.INFO)
     assert "`[cost] in-flight`" in " ".join(running.cost.assumptions)
     assert (done.cost.growth, done.severity) == (Growth.WHOLE_TABLE, Severity.WARNING)
+
+
+def test_a_default_flag_selects_the_chosen_row_not_a_share_of_the_table(tmp_path):
+    schema = DEFAULT_SCHEMA.replace(
+        "export default defineSchema({",
+        'export default defineSchema({\n  addresses: defineTable({ name: v.string(), isDefault: v.boolean() }).index("by_default", ["isDefault"]),',
+    )
+    body = """
+export const fallback = query({
+  args: {},
+  handler: async (ctx) => {
+    const rows = await ctx.db.query("addresses").withIndex("by_default", (q) => q.eq("isDefault", true)).collect();
+    return rows.filter((r) => r.name !== "");
+  },
+});
+"""
+    project = write_project(tmp_path / "app", {"f.ts": HEADER + body}, schema=schema)
+    _, result = check_project(project, select=["unbounded-collect"])
+    [finding] = result.findings
+    assert (finding.cost.growth, finding.severity) == (Growth.BOUNDED, Severity.INFO)
+    assert "marks the one (or few) chosen row(s)" in " ".join(finding.cost.assumptions)

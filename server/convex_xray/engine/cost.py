@@ -360,6 +360,12 @@ def chain_driver(chain: QueryChain, assumptions: CostAssumptions, schema: Schema
     key = ", ".join(equal)
     if reference:
         return Driver(assumptions.reference, Growth.BOUNDED, f"{table} with one {', '.join(equal)}", _reference_assumption(table, assumptions))
+    if all(is_category_field(f) for f in equal) and (flag := _singular_flag(ranges or [])) is not None:
+        return Driver(
+            assumptions.per_parent, Growth.BOUNDED, f"{table} with `{flag}` true",
+            f"N assumed at most {assumptions.per_parent}: `{flag}` marks the one (or few) chosen row(s), "
+            "not a share of the table (`[cost] per-parent`)",
+        )
     if all(is_category_field(f) for f in equal) and (transient := _transient_state(ranges or [])) is not None:
         return Driver(
             assumptions.in_flight, Growth.BOUNDED, f"{table} with {key} `{transient}` (rows in flight)",
@@ -389,6 +395,23 @@ _TRANSIENT_STATES = frozenset(
      "pending_cancel", "pending_cancellation", "scheduled", "retrying", "starting", "uploading",
      "generating", "importing", "syncing", "in_flight", "claimed", "locked"}
 )
+
+
+# Flags that mark the one chosen row of a set when true: the default region, the primary address.
+_SINGULAR_FLAG = re.compile(r"^(?:is_?)?(?:default|primary|main|current|selected)$", re.IGNORECASE)
+
+
+def _singular_flag(ranges: list[IndexRange]) -> str | None:
+    """`q.eq("isDefault", true)`: the field, when a range selects the chosen row(s) of a set."""
+    for item in ranges:
+        if (
+            item.op == "eq"
+            and _SINGULAR_FLAG.match(item.field)
+            and item.value_node is not None
+            and text_of(item.value_node) == "true"
+        ):
+            return item.field
+    return None
 
 
 def _transient_state(ranges: list[IndexRange]) -> str | None:
