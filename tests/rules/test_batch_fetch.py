@@ -801,6 +801,14 @@ REFUSED = {
           }
         }
     """,
+    # `x.kind === "a"` narrows the item (a discriminant): its keys may not exist on the others.
+    "a discriminant of the item in a condition on loop state": """
+        for (const post of posts) {
+          if (post.kind === "a" || out.length > 3) {
+            out.push(await ctx.db.get(post.authorId));
+          }
+        }
+    """,
     "the read in a catch clause": """
         for (const post of posts) {
           try {
@@ -1468,3 +1476,35 @@ def test_the_safe_part_of_a_loop_is_the_fix_and_the_whole_the_unsafe_alternative
     assert [f for f in again.findings if f.rule == RULE] == []
     run_fix(project, [RULE], unsafe=True)
     assert path.read_text() == text
+
+
+def test_a_condition_that_only_reads_a_field_of_the_item_may_be_dropped(tmp_path):
+    # `post.email?.trim() !== wanted` narrows nothing the key needs: the prefetch may read for
+    # every post (unsafe, said); the key is not the one the condition tests.
+    module = _module(
+        """
+        export const feed = query({
+          args: { wanted: v.string() },
+          handler: async (ctx, args) => {
+            const posts = await ctx.db.query("posts").take(20);
+            const out = [];
+            for (const post of posts) {
+              if (post.email?.trim() !== args.wanted && out.length > 3) continue;
+              out.push(await ctx.db.get(post.authorId));
+            }
+            return out;
+          },
+        });
+        """
+    )
+    project = write_project(tmp_path / "app", {"feed.ts": module})
+    path = project / "convex" / "feed.ts"
+    _, result = check_project(project, select=[RULE])
+    (finding,) = [f for f in result.findings if f.rule == RULE]
+    assert finding.fix is not None and finding.fix.applicability is Applicability.UNSAFE
+    assert finding.fix.title.endswith("unsafe: it also reads for items an earlier `continue` or `return` skips")
+    run_fix(project, [RULE], unsafe=True)
+    text = path.read_text()
+    assert "const authorIds = [...new Set(posts.map((post) => post.authorId))];" in text
+    assert "out.push(authorsById.get(post.authorId) ?? null);" in text
+    assert error_nodes(path) == 0

@@ -811,8 +811,8 @@ _MEMBERSHIP_TESTS = frozenset({"has", "includes"})
 def _droppable(condition: Node, key: Node, loop: Loop) -> bool:
     """Whether the prefetch may ignore `condition` and read for every item: the condition must
     not be where TypeScript (or the code) learns the key is valid. So it may not mention the
-    key, nor the item outside a membership test (`seen.has(x.id)`: a type guard such as
-    `isPost(x)` or `x.kind === "a"` would narrow it), and the key may not be a cast (`x.ref as
+    key (outside a membership test: `seen.has(x.id)`), nor narrow the item (`isPost(x)`,
+    `x.kind === "a"`: `_may_narrow_item`), and the key may not be a cast (`x.ref as
     Id<"quotes">` read only when `x.kind` says so)."""
     bare_key = unwrap(key) or key
     if any(n.type in ("as_expression", "non_null_expression", "type_assertion") for n in descendants(key)):
@@ -827,9 +827,51 @@ def _droppable(condition: Node, key: Node, loop: Loop) -> bool:
     items = set(loop.item_names)
     for node in descendants(condition):
         is_item = node.type in ("identifier", "shorthand_property_identifier") and text_of(node) in items
-        if is_item and not _in_membership_test(node, condition):
+        if is_item and not _in_membership_test(node, condition) and _may_narrow_item(node, condition):
             return False
     return True
+
+
+_EQUALITY = frozenset({"===", "!==", "==", "!="})
+_LITERAL_TYPES = frozenset({"string", "number", "true", "false", "null", "undefined", "template_string"})
+
+
+def _may_narrow_item(item: Node, top: Node) -> bool:
+    """Whether this use of the item in a condition could narrow the item's own type, so that
+    a key read only under it (`x.payload.id` after `x.kind === "a"`) would not type-check
+    for every item: the item itself tested (`!x`, `isPost(x)`, `typeof x`), or a field of it
+    compared with a literal (a discriminant). Reading a field, or calling a method on one
+    (`x.email?.trim() !== email`), narrows nothing but that expression."""
+    chain = item
+    called = False
+    while chain.id != top.id:
+        parent = chain.parent
+        if parent is None:
+            break
+        if parent.type in ("member_expression", "subscript_expression") and parent.child_by_field_name("object") == chain:
+            chain = parent
+        elif parent.type == "call_expression" and parent.child_by_field_name("function") == chain:
+            chain, called = parent, True
+        elif parent.type in ("non_null_expression", "parenthesized_expression"):
+            chain = parent
+        else:
+            break
+    if chain.id == item.id:
+        return True  # the item itself: its truthiness, a type guard, `typeof`, `instanceof`
+    parent = chain.parent
+    if parent is None or chain.id == top.id:
+        return False
+    if parent.type == "unary_expression" and text_of(parent.child_by_field_name("operator")) == "typeof":
+        return True
+    if parent.type == "binary_expression":
+        operator = text_of(parent.child_by_field_name("operator"))
+        if operator in ("instanceof", "in"):
+            return True
+        if operator in _EQUALITY and not called:
+            left, right = parent.child_by_field_name("left"), parent.child_by_field_name("right")
+            other = right if left is not None and left.id == chain.id else left
+            return other is not None and (unwrap(other) or other).type in _LITERAL_TYPES
+    return False
 
 
 def _in_membership_test(node: Node, top: Node) -> bool:
