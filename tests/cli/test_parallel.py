@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import gc
 import subprocess
 import sys
+import weakref
 from pathlib import Path
 
 import pytest
 
 from convex_xray.cli import parallel
 from convex_xray.cli.output.json_format import render_json
+from convex_xray.engine import workspace as workspace_module
 from convex_xray.engine.config import Config
+from convex_xray.engine.model import FileModel
 from convex_xray.engine.runner import run_check
 from convex_xray.rules.support.index_usage import MERGED_USAGE
 from tests.support.project import EXAMPLE_APP, workspace_for
@@ -51,3 +55,55 @@ def test_small_workspaces_stay_serial():
     workspace = workspace_for(EXAMPLE_APP, config)
     assert parallel.run_check_parallel(workspace, config, paths=None, jobs=2) is None
     assert parallel.run_check_parallel(workspace, config, paths=None, jobs=1) is None
+
+
+@pytest.mark.parametrize("which", ["example", "generated"])
+def test_summarised_serial_equals_serial(which, generated):
+    project = EXAMPLE_APP if which == "example" else generated
+    config = Config()
+    serial_ws = workspace_for(project, config)
+    serial = run_check(serial_ws, config)
+    lean_ws = workspace_for(project, config)
+    result = parallel.run_check_summarised(lean_ws, config)
+    assert not result.failures
+    assert _json(lean_ws, result) == _json(serial_ws, serial)
+
+
+def test_summarised_serial_keeps_no_model(monkeypatch):
+    """The CLI's serial check keeps each file's findings and summaries, not its model (nor
+    so its syntax tree): once the check returns, no model it built is referenced."""
+    built: list[weakref.ref[FileModel]] = []
+    analyze = workspace_module.analyze_file
+
+    def recording(*args, **kwargs):
+        model = analyze(*args, **kwargs)
+        built.append(weakref.ref(model))
+        return model
+
+    monkeypatch.setattr(workspace_module, "analyze_file", recording)
+    config = Config()
+    workspace = workspace_for(EXAMPLE_APP, config)
+    result = parallel.run_check_summarised(workspace, config)
+    assert result.findings and len(built) >= len(workspace.files())
+    gc.collect()
+    alive = [ref().path.name for ref in built if ref() is not None]
+    assert alive == []
+    assert workspace.loaded() == []
+
+
+def test_cli_serial_check_is_summarised(monkeypatch, capsys):
+    """`check --jobs 1` takes the summarised path (not `run_check`, which keeps every model)."""
+    from convex_xray.cli import main as cli_main
+
+    taken: list[bool] = []
+    summarised = parallel.run_check_summarised
+
+    def spy(*args, **kwargs):
+        taken.append(True)
+        return summarised(*args, **kwargs)
+
+    monkeypatch.setattr(parallel, "run_check_summarised", spy)
+    cli_main.main(
+        ["check", str(EXAMPLE_APP), "--jobs", "1", "--no-cache", "--format", "json", "--exit-zero"]
+    )
+    assert taken == [True]

@@ -371,7 +371,7 @@ def _run_with_progress(args: argparse.Namespace, workspace: Workspace, config: C
 
 
 def _run_fresh(args: argparse.Namespace, workspace: Workspace, config: Config, files: list[Path] | None, select: list[str], ignore: list[str], progress: bool | None = None) -> CheckResult:
-    from convex_xray.cli.parallel import default_jobs, run_check_parallel
+    from convex_xray.cli.parallel import default_jobs, run_check_parallel, run_check_summarised
 
     if args.jobs < 0:
         raise UsageError("--jobs must be 1 or more (0 = one per core)")
@@ -387,18 +387,24 @@ def _run_fresh(args: argparse.Namespace, workspace: Workspace, config: Config, f
         sys.stderr.write("\r" + " " * 60 + "\r")
     if parallel is not None:
         return parallel
-    if show:
-        targets = files if files is not None else workspace.files()
-        if len(targets) >= 50:
-            for index, path in enumerate(targets, 1):
-                workspace.model(path)
-                if index % 10 == 0 or index == len(targets):
-                    width = 30
-                    done = int(width * index / len(targets))
-                    sys.stderr.write(f"\r  parsing [{'#' * done}{'.' * (width - done)}] {index}/{len(targets)}")
-                    sys.stderr.flush()
-            sys.stderr.write("\r" + " " * 60 + "\r")
-    return run_check(workspace, config, paths=files, select=select, ignore=ignore)
+    if files is not None:
+        # Some files only: the index-hygiene rules and the schema plan still read every file,
+        # which the summarised path would have to summarise first (it checks only its targets).
+        return run_check(workspace, config, paths=files, select=select, ignore=ignore)
+    targets = workspace.files()
+
+    def report_progress(index: int, total: int) -> None:
+        if index % 10 == 0 or index == total:
+            width = 30
+            done = int(width * index / total)
+            sys.stderr.write(f"\r  checking [{'#' * done}{'.' * (width - done)}] {index}/{total}")
+            sys.stderr.flush()
+
+    shown = show and len(targets) >= 50
+    result = run_check_summarised(workspace, config, select=select, ignore=ignore, progress=report_progress if shown else None)
+    if shown:
+        sys.stderr.write("\r" + " " * 60 + "\r")
+    return result
 
 
 def cmd_rules(args: argparse.Namespace) -> int:

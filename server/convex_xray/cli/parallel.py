@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import time
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +22,7 @@ from pathlib import Path
 from convex_xray.engine.analysis.options import AnalysisOptions
 from convex_xray.engine.config import Config
 from convex_xray.engine.findings import Finding
+from convex_xray.engine.fixes import FixValidator
 from convex_xray.engine.model import FileModel, IndexRef
 from convex_xray.engine.registry import Rule, resolve_rule
 from convex_xray.engine.runner import (
@@ -29,6 +31,7 @@ from convex_xray.engine.runner import (
     active_rules,
     check_file,
     check_paths,
+    check_workspace_rules,
     silent_rules,
 )
 from convex_xray.engine.workspace import FileProblem, Workspace
@@ -81,6 +84,10 @@ class _Rehydrating(dict):
         self._portable = portable
         self._workspace = workspace
 
+    def forget(self) -> None:
+        """Drop what was read back (it holds the files' models); asked again, read again."""
+        super().clear()
+
     def get(self, key, default=None):
         if key not in self._portable:
             return default
@@ -132,8 +139,12 @@ class MergedIndexUsage(IndexUsage):
         self._refs_keys = refs
         self._by_name_keys = by_name
         self._fully_dynamic = bool(fully_dynamic)
-        self.refs = _Rehydrating(refs, workspace)
-        self.by_name = _Rehydrating(by_name, workspace)
+        self._read_back = (_Rehydrating(refs, workspace), _Rehydrating(by_name, workspace))
+        self.refs, self.by_name = self._read_back
+
+    def forget_models(self) -> None:
+        for read_back in self._read_back:
+            read_back.forget()
 
     def used(self, table: str, name: str) -> bool:
         return bool(self._refs_keys.get((table, name))) or bool(self._by_name_keys.get(name)) or self.mentions[name] > 0
@@ -162,27 +173,59 @@ def _check_shard(paths: list[Path]) -> _ShardResult:
     config = _STATE["config"]
     rules = _STATE["rules"]
     assert isinstance(workspace, Workspace) and isinstance(config, Config) and isinstance(rules, list)
+    return check_and_summarise(workspace, config, rules, paths)
+
+
+def check_and_summarise(
+    workspace: Workspace,
+    config: Config,
+    rules: list[Rule],
+    paths: list[Path],
+    progress: Callable[[int, int], None] | None = None,
+) -> _ShardResult:
+    """The per-file rules' findings on `paths`, and what each file tells the workspace rules
+    and the schema plan, as plain data. Each file's model and syntax tree are dropped once
+    it is summarised (a helper's too, once its own file is done), except the models of the
+    helpers asked for again after that, which many files call: the memory held is the
+    helpers' trees and the current file's, not the shard's. `progress(done, total)` is
+    called after each file."""
     failures: list[RuleFailure] = []
     findings: list[Finding] = []
-    for path in paths:
-        findings.extend(check_file(workspace, path, rules, config, failures))
     usage = _ShardUsage()
     definitions = index_definitions(workspace)
     facts: list[FileFacts] = []
+    done: set[Path] = set()
+    released: set[Path] = set()
+    helpers: set[Path] = set()  # asked for again after their turn: kept, not parsed per caller
     for path in paths:
+        found = check_file(workspace, path, rules, config, failures)
+        # Checked while the file's tree is at hand: later it would be parsed again for this.
+        FixValidator(workspace.source).filter(found)
+        findings.extend(found)
         model = workspace.model(path)
-        if model is None or workspace.component_of(path) is not None:
-            continue
-        told = file_facts(workspace, model, config)
-        if told is not None:
-            facts.append(told)
-        part = cached_file_usage(workspace, model)
+        if model is not None and workspace.component_of(path) is None:
+            told = file_facts(workspace, model, config)
+            if told is not None:
+                facts.append(told)
+            part = cached_file_usage(workspace, model)
 
-        def use(ref: IndexRef, path: Path = path) -> RefKey:
-            return (path, ref.node.start_byte)
+            def use(ref: IndexRef, path: Path = path) -> RefKey:
+                return (path, ref.node.start_byte)
 
-        add_file_usage(usage, path, part, definitions, use)
-    problems = [p for p in workspace.problems if p.path in set(paths)]
+            add_file_usage(usage, path, part, definitions, use)
+        del model
+        done.add(path)
+        for loaded in workspace.loaded():
+            if loaded in released:
+                helpers.add(loaded)
+            elif loaded in done and loaded not in helpers:
+                workspace.release(loaded)
+                released.add(loaded)
+        if progress is not None:
+            progress(len(done), len(paths))
+    _release_all(workspace)
+    shard = set(paths)
+    problems = [p for p in workspace.problems if p.path in shard]
     return _ShardResult(findings, usage, problems, failures, facts)
 
 
@@ -204,8 +247,6 @@ def run_check_parallel(
 ) -> CheckResult | None:
     """The result of `run_check`, computed on `jobs` processes; None when it is not worth it
     (few files, one core) or not possible here (no `fork`), so the caller runs serially."""
-    import time
-
     targets = sorted(set(paths)) if paths is not None else workspace.files()
     if jobs < 2 or len(targets) < 2 * MIN_FILES_PER_JOB or "fork" not in multiprocessing.get_all_start_methods():
         return None
@@ -226,15 +267,59 @@ def run_check_parallel(
         initargs=([r.path for r in workspace.roots], workspace.options, workspace.exclude, workspace.base, config, file_rules),
     ) as pool:
         results = list(pool.map(_check_shard, shards))
+    return _merge(workspace, config, paths, targets, rules, silent, results, started)
+
+
+def run_check_summarised(
+    workspace: Workspace,
+    config: Config,
+    *,
+    select: Iterable[str] = (),
+    ignore: Iterable[str] = (),
+    progress: Callable[[int, int], None] | None = None,
+) -> CheckResult:
+    """The result of `run_check` on the whole workspace, computed in this process the way the
+    workers and the parent compute it: file by file, keeping only each file's findings and
+    summaries, not its model (a whole app's syntax trees do not fit the CLI's memory budget).
+    Whole workspace only: the index usage and the schema plan come from the checked files."""
+    started = time.perf_counter()
+    targets = workspace.files()
+    rules = active_rules(config, select, ignore)
+    silent = silent_rules(config, rules, ignore)
+    file_rules = [r for r in rules + silent if r.meta.scope == "file"]
+    workspace.memo.put(PRESET_PLAN, SchemaPlan())  # as in a worker: see `_init_worker`
+    results = [check_and_summarise(workspace, config, file_rules, targets, progress)]
+    return _merge(workspace, config, None, targets, rules, silent, results, started)
+
+
+def _merge(
+    workspace: Workspace,
+    config: Config,
+    paths: list[Path] | None,
+    targets: list[Path],
+    rules: list[Rule],
+    silent: list[Rule],
+    results: list[_ShardResult],
+    started: float,
+) -> CheckResult:
+    """The workspace rules, the plan's re-checks, suppressions and post rules over the shards'
+    results: the same findings, in the same order, as `run_check`."""
     failures = [f for r in results for f in r.failures]
     per_file: dict[Path, list[Finding]] = defaultdict(list)
     for result in results:
         for finding in result.findings:
             per_file[finding.path].append(finding)
-    merged = workspace.memo.put(MERGED_USAGE, MergedIndexUsage((r.usage for r in results), workspace))
+    merged = MergedIndexUsage((r.usage for r in results), workspace)
+    workspace.memo.put(MERGED_USAGE, merged)
     facts = sorted((f for r in results for f in r.facts), key=lambda f: str(f.path))
     plan = workspace.memo.put(PRESET_PLAN, plan_from_facts(workspace.app_schemas(), merged, facts))
     _recheck_planned(workspace, config, rules + silent, plan, facts, per_file, failures)
+    _release_all(workspace)
+    # The workspace rules read back the references they ask for (see `_Rehydrating`): run
+    # them here, so those models can be dropped before the suppressions and post rules.
+    workspace_findings = check_workspace_rules(workspace, rules + silent, config, failures)
+    merged.forget_models()
+    _release_all(workspace)
     for result in results:
         for problem in result.problems:
             if problem not in workspace.problems:
@@ -249,12 +334,20 @@ def run_check_parallel(
         silent=silent,
         whole_workspace=paths is None,
         file_findings={p: per_file.get(p, []) for p in targets},
+        workspace_findings=workspace_findings,
+        file_fixes_checked=True,
     )
+    _release_all(workspace)
     check.failures = failures
     target_set = set(targets)
     check.problems = [p for p in workspace.problems if paths is None or p.path in target_set]
     check.elapsed_ms = (time.perf_counter() - started) * 1000
     return check
+
+
+def _release_all(workspace: Workspace) -> None:
+    for path in workspace.loaded():
+        workspace.release(path)
 
 
 def _recheck_planned(
@@ -282,7 +375,9 @@ def _recheck_planned(
         if not touched:
             continue
         kept = [f for f in per_file.get(part.path, []) if f.rule not in PLAN_RULES]
-        per_file[part.path] = kept + check_file(workspace, part.path, planned, config, failures)
+        found = check_file(workspace, part.path, planned, config, failures)
+        FixValidator(workspace.source).filter(found)  # as in `check_and_summarise`
+        per_file[part.path] = kept + found
 
 
 def _size(path: Path) -> int:
@@ -292,4 +387,4 @@ def _size(path: Path) -> int:
         return 0
 
 
-__all__ = ["MergedIndexUsage", "Rule", "default_jobs", "run_check_parallel"]
+__all__ = ["MergedIndexUsage", "Rule", "check_and_summarise", "default_jobs", "run_check_parallel", "run_check_summarised"]

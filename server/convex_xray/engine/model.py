@@ -312,8 +312,14 @@ class ImportBinding:
     imported: str  # exported name, "default", or "*" for namespace imports
 
 
+class _WeaklyReferable:
+    # Slotted classes take no weak references unless a base declares the slot (Python 3.10
+    # has no `dataclass(weakref_slot=True)`): lets a test tell when a model has been freed.
+    __slots__ = ("__weakref__",)
+
+
 @dataclass(slots=True, eq=False)
-class FileModel:
+class FileModel(_WeaklyReferable):
     source: SourceFile
     functions: list[FunctionModel] = field(default_factory=list)
     imports: dict[str, ImportBinding] = field(default_factory=dict)

@@ -234,6 +234,7 @@ def check_paths(
     models: Mapping[Path, FileModel] | None = None,
     workspace_findings: list[Finding] | None = None,
     file_findings: Mapping[Path, list[Finding]] | None = None,
+    file_fixes_checked: bool = False,
     checkpoint: Callable[[], None] | None = None,
 ) -> list[Finding]:
     """Findings for `targets`: file rules, workspace rules (only findings in the targets unless
@@ -243,8 +244,9 @@ def check_paths(
     workspace's (an open document's slice), and `workspace_findings` supplies the
     workspace rules' raw findings computed earlier (`check_workspace_rules(workspace,
     rules + silent, ...)`) instead of running them again. `file_findings` supplies the
-    per-file rules' findings of some targets (computed by worker processes). `checkpoint`: see
-    `check_file`."""
+    per-file rules' findings of some targets (computed by worker processes);
+    `file_fixes_checked` says their fixes went through `FixValidator` already (where the
+    file's syntax tree was at hand). `checkpoint`: see `check_file`."""
     silent = silent or []
     findings: list[Finding] = []
     for path in targets:
@@ -277,8 +279,10 @@ def check_paths(
     _apply_config_severity(post, config)
     apply_roles(workspace, post, config)
     kept.extend(apply_suppressions(workspace, post, parsed, source_of))
-    # Every fix leaves the engine through here (CLI, workers' findings, language server).
-    FixValidator(source_of).filter(kept)
+    # Every fix leaves the engine through here (CLI, workers' findings, language server),
+    # checked here unless it was where its file was checked.
+    checked = {id(f) for items in (file_findings or {}).values() for f in items} if file_fixes_checked else set()
+    FixValidator(source_of).filter(f for f in kept if id(f) not in checked)
     return sorted(kept, key=Finding.sort_key)
 
 

@@ -250,6 +250,18 @@ class SourceFile:
         return cls(path, decode(data, path), data=data)
 
     @property
+    def parsed(self) -> bool:
+        return self._tree is not None
+
+    def unparsed(self) -> SourceFile:
+        """The same snapshot without its syntax tree (parsed again if asked): the CLI keeps a
+        checked file's text, not its tree, which holds most of the file's memory."""
+        copy = SourceFile(self.path, self.text, version=self.version, data=self.data)
+        copy._index = self._index
+        copy._style = self._style
+        return copy
+
+    @property
     def root(self) -> Node:
         return self.tree.root_node
 

@@ -155,6 +155,9 @@ class Workspace:
         self._components_of: dict[Path, Path | None] = {}
         self._schemas: dict[Path, Schema] = {}
         self._summaries: dict[int, FunctionSummary] = {}
+        # path -> the keys (function ids) of `_summaries` for that file's functions: dropped
+        # with its model by `release`, since a freed function's id may be reused.
+        self._summary_keys: dict[Path, list[int]] = {}
         self._tsconfig_paths: dict[Path, tuple[Path, dict[str, list[str]]] | None] = {}
         self.problems: list[FileProblem] = []
         # What rules derive from the whole workspace and share (e.g. index usage merged from
@@ -236,6 +239,7 @@ class Workspace:
         self._entries[path] = _Entry(source)
         self._per_file.pop(path, None)
         self._summaries.clear()
+        self._summary_keys.clear()
         if self._files is not None and path not in self._files and self.root_of(path) is not None:
             self._files = sorted({*self._files, path})
         if path.name in SCHEMA_NAMES or path in self._schema_dependencies():
@@ -247,10 +251,27 @@ class Workspace:
         self._entries.pop(path, None)
         self._per_file.pop(path, None)
         self._summaries.clear()
+        self._summary_keys.clear()
         if path.name in SCHEMA_NAMES or path in self._schema_dependencies():
             self._schemas.clear()
         if self._files is not None and not path.exists():
             self._files = [f for f in self._files if f != path]
+
+    def loaded(self) -> list[Path]:
+        """The files whose model or syntax tree is in memory."""
+        return [p for p, e in self._entries.items() if e.model is not None or (e.source is not None and e.source.parsed)]
+
+    def release(self, path: Path) -> None:
+        """Drop a file's model and syntax tree, keeping its text: the CLI checks one file at a
+        time and keeps only compact summaries of each. The file has not changed, so nothing
+        derived from its text goes stale; asked again, it is parsed again from that text."""
+        entry = self._entries.get(path)
+        if entry is None or entry.source is None or (entry.model is None and not entry.source.parsed):
+            return
+        self._entries[path] = _Entry(entry.source.unparsed(), problem=entry.problem)
+        self._per_file.pop(path, None)
+        for key in self._summary_keys.pop(path, ()):
+            self._summaries.pop(key, None)
 
     def per_file(self, key: MemoKey[T], model: FileModel, compute: Callable[[FileModel], T]) -> T:
         """`compute(model)`, remembered while `model` is the file's current model (models are
@@ -782,6 +803,7 @@ class Workspace:
             if key in first_call:
                 summary.first_call, summary.first_call_text = first_call[key]
             self._summaries[key] = summary
+            self._summary_keys.setdefault(nodes[key][0].path, []).append(key)
 
 
 def _own(events: list, function: FunctionModel) -> list:
