@@ -1432,6 +1432,34 @@ def test_a_guard_clause_that_throws_is_mirrored_and_the_early_stop_named(tmp_pat
     assert path.read_text() == text
 
 
+def test_guard_clauses_are_mirrored_in_the_order_they_run(tmp_path):
+    # Three guard clauses in a row: tree-sitter returns the last two swapped (captures are not
+    # in source order); the prefetch's condition lists them as the code reads.
+    module = _module(
+        """
+        export const feed = query({
+          args: { cutoff: v.number() },
+          handler: async (ctx, args) => {
+            const posts = await ctx.db.query("posts").take(20);
+            const out = [];
+            for (const post of posts) {
+              if (!post.editorId) continue;
+              if (post.hidden) continue;
+              if (post.createdAt < args.cutoff) continue;
+              out.push(await ctx.db.get(post.editorId));
+            }
+            return out;
+          },
+        });
+        """
+    )
+    project = write_project(tmp_path / "app", {"feed.ts": module})
+    path = project / "convex" / "feed.ts"
+    run_fix(project, [RULE], unsafe=True)
+    text = " ".join(path.read_text().split())
+    assert "(post.editorId && !post.hidden && !(post.createdAt < args.cutoff) ? [post.editorId] : [])" in text
+
+
 def test_the_safe_part_of_a_loop_is_the_fix_and_the_whole_the_unsafe_alternative(tmp_path):
     # The author read runs for every item (safe); the editor read only after a `continue` on
     # the author (a value from the loop): prefetching it reads for skipped items (unsafe). The

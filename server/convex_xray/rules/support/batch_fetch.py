@@ -258,11 +258,12 @@ def _loop_facts(ctx: RuleContext, loop: Loop) -> _LoopFacts:
         for f in captures.get("function", [])
         if f.id != loop.node.id and loop.node.start_byte <= f.start_byte
     ]
-    exits = [
-        node
-        for node in captures.get("exit", [])
-        if not any(start <= node.start_byte < end for start, end in nested)
-    ]
+    # In the order they run: a query's captures are not always in source order (two
+    # `if (c) continue;` in a row can come back swapped), and the guards mirror this order.
+    exits = sorted(
+        (node for node in captures.get("exit", []) if not any(start <= node.start_byte < end for start, end in nested)),
+        key=lambda node: node.start_byte,
+    )
     return ctx.memo.put(_LOOP_FACTS_MEMO, _LoopFacts(declared, assigned, changed, exits), loop.node.id)
 
 
