@@ -48,7 +48,7 @@ from convex_xray.engine.registry import RuleMeta, register
 from convex_xray.engine import style as layout
 from convex_xray.engine.syntax import pattern_names, text_of, unwrap
 from convex_xray.rules.support.iterables import declared_array
-from convex_xray.rules.support.untyped import untyped_parameter
+from convex_xray.rules.support.untyped import untyped_root
 from convex_xray.rules.support.iteration import costly_loops, line_of, loop_phrase
 
 META = RuleMeta(
@@ -88,10 +88,7 @@ def _loop_fix(ctx: RuleContext, schedule: ScheduleCall, loop: Loop) -> Fix | Non
     style = source.style
     collection_node = unwrap(loop.collection_node) or loop.collection_node
     collection = source.node_text(collection_node)
-    root: Node | None = collection_node
-    while root is not None and root.type == "member_expression":
-        root = unwrap(root.child_by_field_name("object"))
-    if root is not None and root.type == "identifier" and untyped_parameter(root, text_of(root)) and len(pattern_names(left)) == 1 and left.type == "identifier":
+    if untyped_root(collection_node) and len(pattern_names(left)) == 1 and left.type == "identifier":
         item = f"{item}: any"  # the collection is `any`: its callback gets no type from it
     scheduled = layout.copied(source.node_text(schedule.node), source.line_indent(schedule.node.start_byte))
     callback = layout.arrow(item, scheduled)

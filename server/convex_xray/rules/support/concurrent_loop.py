@@ -32,7 +32,7 @@ from convex_xray.engine.findings import Edit, Fix
 from convex_xray.engine.model import Loop
 from convex_xray.engine.syntax import in_async_function, pattern_names, text_of, unwrap
 from convex_xray.rules.support.iterables import declared_non_array
-from convex_xray.rules.support.untyped import file_says_types_lost, untyped_parameter
+from convex_xray.rules.support.untyped import file_says_types_lost, untyped_root
 
 if TYPE_CHECKING:
     from convex_xray.engine.context import RuleContext
@@ -162,13 +162,10 @@ def concurrent_loop_fix(ctx: RuleContext, loop: Loop) -> Fix | str:
     elif bare is None or bare.type not in ("identifier", "member_expression", "call_expression", "subscript_expression"):
         collection = f"({collection})"
     item = source.node_text(left)
-    root = bare
-    while root is not None and root.type in ("member_expression", "subscript_expression"):
-        root = unwrap(root.child_by_field_name("object"))
     # The collection is (or, by the file's own directives, may be) `any`: the callback gets no
     # type from it (TS7006). Not for a TS2589 elsewhere in the app: the whole loop body moves
     # into the callback, and an item typed `any` there would untype the body's own callbacks.
-    if (root is not None and root.type == "identifier" and untyped_parameter(root, text_of(root))) or file_says_types_lost(source):
+    if untyped_root(bare) or file_says_types_lost(source):
         item = f"{item}: any"
     header = f"await Promise.all({collection}.map(async ({item}) => "
     edits = [Edit(ctx.path, node.start_byte, body.start_byte, header)]

@@ -112,9 +112,39 @@ def _too_deep_roots(workspace: Workspace) -> frozenset[Path]:
 
 
 def untyped_root(node: Node | None) -> bool:
-    """Whether an expression (`ctx.db`, `args.items`, `rows[0]`) starts at a parameter typed
-    `any` (see `untyped_parameter`), so everything read from it is `any`."""
-    root = unwrap(node)
-    while root is not None and root.type in ("member_expression", "subscript_expression"):
-        root = unwrap(root.child_by_field_name("object"))
-    return root is not None and root.type == "identifier" and untyped_parameter(root, root.text.decode() if root.text else "")
+    """Whether an expression's value is `any` because it is read from a parameter typed `any`
+    (see `untyped_parameter`): `ctx.db`, `args.items`, `rows[0]`, `ctx.db.query("t").collect()`,
+    `(await …).filter(…)`, or a `const` initialised from one (`const rows = await
+    ctx.db.query(…).collect()` under `ctx: any`), followed a few steps."""
+    return _untyped(node, 3)
+
+
+def _untyped(node: Node | None, depth: int) -> bool:
+    current = unwrap(node)
+    while current is not None:
+        if current.type == "await_expression":
+            current = current.named_children[0] if current.named_children else None
+        elif current.type == "call_expression":
+            current = current.child_by_field_name("function")
+        elif current.type in ("member_expression", "subscript_expression"):
+            current = current.child_by_field_name("object")
+        else:
+            break
+        current = unwrap(current)
+    if current is None or current.type != "identifier":
+        return False
+    name = current.text.decode() if current.text else ""
+    if untyped_parameter(current, name):
+        return True
+    if depth <= 0:
+        return False
+    from convex_xray.rules.support.value_types import binding_of  # (value_types is the bigger module)
+
+    found = binding_of(current, name)
+    if found is None or found[0] != "declarator":
+        return False
+    declarator = found[1]
+    pattern = declarator.child_by_field_name("name")
+    if pattern is None or pattern.type != "identifier" or declarator.child_by_field_name("type") is not None:
+        return False  # a declared type is a type
+    return _untyped(declarator.child_by_field_name("value"), depth - 1)

@@ -472,6 +472,11 @@ def _args_validators(function: FunctionModel) -> dict[str, Node]:
     return {}
 
 
+def binding_of(use: Node, name: str) -> tuple[str, Node] | None:
+    """Where `name`, used at `use`, is bound (see `_binding`)."""
+    return _binding(use, name)
+
+
 def _binding(use: Node, name: str) -> tuple[str, Node] | None:
     """Where `name` (used at `use`) is bound, looking outwards through enclosing blocks and
     functions: ("declarator", the `variable_declarator`), ("param", the parameter) or
@@ -563,4 +568,4 @@ def type_import(
     return name, Edit.insert(model.path, last.end_byte, style.newline + line)
 
 
-__all__ = ["FieldType", "ValueTypes", "cast_text", "field_type", "type_import"]
+__all__ = ["FieldType", "ValueTypes", "binding_of", "cast_text", "field_type", "type_import"]
