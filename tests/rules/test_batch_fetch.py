@@ -1536,3 +1536,32 @@ def test_a_condition_that_only_reads_a_field_of_the_item_may_be_dropped(tmp_path
     assert "const authorIds = [...new Set(posts.map((post) => post.authorId))];" in text
     assert "out.push(authorsById.get(post.authorId) ?? null);" in text
     assert error_nodes(path) == 0
+
+
+def test_no_helper_prefetch_when_the_call_uses_a_value_computed_in_the_loop(tmp_path):
+    # `baseSlug` is declared in the loop: a prefetch before the loop cannot name it.
+    module = _module(
+        """
+        async function ensureUniqueSlug(ctx: any, base: string, id: string) {
+          return await ctx.db.query("posts").withIndex("by_slug", (q: any) => q.eq("slug", base)).first();
+        }
+        export const slugs = mutation({
+          args: {},
+          handler: async (ctx) => {
+            const users = await ctx.db.query("users").take(20);
+            const out = [];
+            for (const user of users) {
+              const baseSlug = user.name.toLowerCase();
+              out.push(await ensureUniqueSlug(ctx, baseSlug, user._id));
+            }
+            return out;
+          },
+        });
+        """
+    )
+    project = write_project(tmp_path / "app", {"feed.ts": module})
+    _, result = check_project(project, select=[RULE])
+    findings = [f for f in result.findings if f.rule == RULE]
+    assert findings, "the N+1 is still reported"
+    assert all(not _batch_fetches(f) for f in findings)
+    assert any("uses a value computed inside the loop" in f.message for f in findings)

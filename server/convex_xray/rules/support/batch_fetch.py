@@ -532,6 +532,10 @@ def _plan(ctx: RuleContext, read: DbRead | HelperCall) -> _Plan | str:
     if isinstance(read, DbRead) and read.chain is not None and _chain_names(read.chain.end) - used & loop_locals:
         # `q.eq("a", localInLoop).eq("b", item.b)`: the prefetch before the loop cannot see it.
         return "the query uses a value computed inside the loop"
+    if isinstance(read, HelperCall) and _chain_names(read.node) - used & loop_locals:
+        # `ensureUniqueSlug(ctx, baseSlug, user._id)` with `baseSlug` declared in the loop: the
+        # prefetch before the loop cannot see it (TS2304 in ConvexPress, run 6).
+        return f"the call to `{read.callee}` uses a value computed inside the loop"
     mutated = facts.assigned
     if used & mutated or _identifiers(collection) & mutated:
         return "the loop changes the key or the collection"
