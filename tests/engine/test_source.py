@@ -370,6 +370,18 @@ def test_lone_cr_edits_keep_tree_sitter_points():
     assert_same_as_fresh(after)
 
 
+def test_an_edit_that_removes_a_syntax_error_equals_a_fresh_parse():
+    """Error recovery kept `<T,>(v: T) => v` as a type assertion after the stray `)`; once the
+    `)` is deleted the incremental parse has no error but would reuse that subtree (found by
+    the property test below)."""
+    source = SourceFile(Path("a.ts"), "\r\r\r<T,>(v: T) => v)const a = 1;\n<T,>(v: T) => v")
+    edited = apply_changes(source, [TextChange(0, 12, "")])
+    assert_same_as_fresh(edited)
+    edited = apply_changes(edited, [TextChange(0, 7, "")])
+    assert edited.text == "const a = 1;\n<T,>(v: T) => v"
+    assert_same_as_fresh(edited)
+
+
 SNIPPETS = [
     "const a = 1;\n",
     'await ctx.db.query("users").withIndex("by_orgId", (q) => q.eq("orgId", orgId)).collect();\n',

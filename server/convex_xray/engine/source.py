@@ -340,7 +340,7 @@ class LazySource(SourceFile):
     parsed snapshot with every edit since (and afresh when the result has errors, like
     a tree with syntax errors is re-parsed from scratch, so it equals a fresh parse)."""
 
-    __slots__ = ("_anchor", "_edits", "_fresh_on_error", "_parsed")
+    __slots__ = ("_anchor", "_anchor_had_error", "_edits", "_fresh_on_error", "_parsed")
 
     def __init__(
         self,
@@ -358,6 +358,7 @@ class LazySource(SourceFile):
         if lines is not None:
             self._index = lines  # (a base-class slot)
         self._anchor: SourceFile | None = anchor
+        self._anchor_had_error = False
         self._edits = edits
         self._fresh_on_error = fresh_on_error
         self._parsed: Tree | None = None
@@ -371,7 +372,10 @@ class LazySource(SourceFile):
         if self._parsed is not None:
             return self._parsed
         tree = self._incremental()
-        if tree.root_node.has_error and self._fresh_on_error:
+        # An incremental parse from a tree with syntax errors can reuse subtrees that error
+        # recovery built (`<T,>(v: T) => v` kept as a type assertion after a stray `)` before
+        # it was deleted): without errors itself, it may still differ from a fresh parse.
+        if (tree.root_node.has_error or self._anchor_had_error) and self._fresh_on_error:
             tree = Parser(self.language).parse(self.data)
         self._parsed = tree
         self._anchor = None  # let the older snapshots go
@@ -385,8 +389,8 @@ class LazySource(SourceFile):
         if self._parsed is not None:
             return self._parsed.root_node
         tree = self._incremental()
-        if not tree.root_node.has_error:
-            self._parsed = tree  # error-free: the same as a fresh parse
+        if not tree.root_node.has_error and not self._anchor_had_error:
+            self._parsed = tree  # error-free from an error-free tree: the same as a fresh parse
             self._anchor = None
             self._edits = []
         return tree.root_node
@@ -394,6 +398,7 @@ class LazySource(SourceFile):
     def _incremental(self) -> Tree:
         anchor = self._anchor
         assert anchor is not None
+        self._anchor_had_error = anchor.tree.root_node.has_error
         tree = anchor.tree.copy()
         for start, old_end, new_end, start_point, old_end_point, new_end_point in self._edits:
             tree.edit(
