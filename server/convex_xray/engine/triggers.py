@@ -158,10 +158,10 @@ def run_by_hand(workspace: Workspace, path: Path, name: str) -> bool:
     source = workspace.source(path)
     if source is None or not name.isidentifier():
         return False
+    if name.encode() in _referenced_names(workspace):
+        return False  # asked first: a set lookup, where the pattern below is compiled per name
     definition = re.compile(
         rb"export\s+const\s+" + re.escape(name.encode()) + rb"\s*(?::[^=\n]*)?=\s*internal(?:Query|Mutation|Action)\s*[(<]"
     )
-    if definition.search(source.data) is None:
-        return False
-    return name.encode() not in _referenced_names(workspace)
+    return definition.search(source.data) is not None
 
