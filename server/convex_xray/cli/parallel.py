@@ -216,9 +216,9 @@ def check_and_summarise(
         del model
         done.add(path)
         for loaded in workspace.loaded():
-            if loaded in released:
-                helpers.add(loaded)
-            elif loaded in done and loaded not in helpers:
+            if loaded in released or loaded not in done:
+                helpers.add(loaded)  # read for another file's check (before its own turn, or again)
+            elif loaded not in helpers:
                 workspace.release(loaded)
                 released.add(loaded)
         if progress is not None:
