@@ -34,10 +34,12 @@ def generated(tmp_path_factory) -> Path:
     return out
 
 
+@pytest.mark.parametrize("release", [True, False], ids=["workers-release-models", "workers-keep-models"])
 @pytest.mark.parametrize("which", ["example", "generated"])
-def test_parallel_equals_serial(which, generated, monkeypatch):
+def test_parallel_equals_serial(which, release, generated, monkeypatch):
     project = EXAMPLE_APP if which == "example" else generated
     monkeypatch.setattr(parallel, "MIN_FILES_PER_JOB", 1)
+    monkeypatch.setattr(parallel, "RELEASE_FROM_BYTES", 0 if release else 10**12)
     config = Config()
     serial_ws = workspace_for(project, config)
     serial = run_check(serial_ws, config)
@@ -103,6 +105,7 @@ def test_cli_serial_check_is_summarised(monkeypatch, capsys):
         return summarised(*args, **kwargs)
 
     monkeypatch.setattr(parallel, "run_check_summarised", spy)
+    monkeypatch.setattr(parallel, "RELEASE_FROM_BYTES", 0)  # the example app is small
     cli_main.main(
         ["check", str(EXAMPLE_APP), "--jobs", "1", "--no-cache", "--format", "json", "--exit-zero"]
     )

@@ -371,7 +371,12 @@ def _run_with_progress(args: argparse.Namespace, workspace: Workspace, config: C
 
 
 def _run_fresh(args: argparse.Namespace, workspace: Workspace, config: Config, files: list[Path] | None, select: list[str], ignore: list[str], progress: bool | None = None) -> CheckResult:
-    from convex_xray.cli.parallel import default_jobs, run_check_parallel, run_check_summarised
+    from convex_xray.cli.parallel import (
+        default_jobs,
+        run_check_parallel,
+        run_check_summarised,
+        worth_summarising,
+    )
 
     if args.jobs < 0:
         raise UsageError("--jobs must be 1 or more (0 = one per core)")
@@ -387,9 +392,10 @@ def _run_fresh(args: argparse.Namespace, workspace: Workspace, config: Config, f
         sys.stderr.write("\r" + " " * 60 + "\r")
     if parallel is not None:
         return parallel
-    if files is not None:
+    if files is not None or not worth_summarising(workspace):
         # Some files only: the index-hygiene rules and the schema plan still read every file,
         # which the summarised path would have to summarise first (it checks only its targets).
+        # A small app: every model fits, and keeping them is faster (see RELEASE_FROM_BYTES).
         return run_check(workspace, config, paths=files, select=select, ignore=ignore)
     targets = workspace.files()
 

@@ -52,6 +52,11 @@ from convex_xray.rules.support.schema_plan import (
 )
 
 MIN_FILES_PER_JOB = 48  # below this, forking costs more than it saves
+# From this much source a process drops each file's model and syntax tree once it is
+# summarised (peak RSS grows by roughly 35 MB per MB of source when every tree is kept:
+# ConvexPress, 8.2 MB, 289 MB serial). Below it, keeping them is cheaper than reading back
+# the files the workspace rules and the plan's re-checks ask for again (+25% time on 1 MB).
+RELEASE_FROM_BYTES = 4_000_000
 
 RefKey = tuple[Path, int]  # (file, start byte of the IndexRef's node)
 
@@ -158,7 +163,7 @@ class MergedIndexUsage(IndexUsage):
 _STATE: dict[str, object] = {}
 
 
-def _init_worker(roots: list[Path], options: AnalysisOptions, exclude: list[str], base: Path | None, config: Config, rules: list[str]) -> None:
+def _init_worker(roots: list[Path], options: AnalysisOptions, exclude: list[str], base: Path | None, config: Config, rules: list[str], release: bool) -> None:
     workspace = Workspace(roots, options=options, exclude=exclude, base=base)
     # A worker reads only its shard: its rules choose indexes from their own file (the empty
     # plan), and the parent re-checks the files whose choices the whole plan changes.
@@ -166,6 +171,7 @@ def _init_worker(roots: list[Path], options: AnalysisOptions, exclude: list[str]
     _STATE["workspace"] = workspace
     _STATE["config"] = config
     _STATE["rules"] = [r for r in (resolve_rule(s) for s in rules) if r is not None]
+    _STATE["release"] = release
 
 
 def _check_shard(paths: list[Path]) -> _ShardResult:
@@ -173,7 +179,7 @@ def _check_shard(paths: list[Path]) -> _ShardResult:
     config = _STATE["config"]
     rules = _STATE["rules"]
     assert isinstance(workspace, Workspace) and isinstance(config, Config) and isinstance(rules, list)
-    return check_and_summarise(workspace, config, rules, paths)
+    return check_and_summarise(workspace, config, rules, paths, release=_STATE["release"] is True)
 
 
 def check_and_summarise(
@@ -182,13 +188,13 @@ def check_and_summarise(
     rules: list[Rule],
     paths: list[Path],
     progress: Callable[[int, int], None] | None = None,
+    release: bool = True,
 ) -> _ShardResult:
     """The per-file rules' findings on `paths`, and what each file tells the workspace rules
-    and the schema plan, as plain data. Each file's model and syntax tree are dropped once
-    it is summarised (a helper's too, once its own file is done), except the models of the
-    helpers asked for again after that, which many files call: the memory held is the
-    helpers' trees and the current file's, not the shard's. `progress(done, total)` is
-    called after each file."""
+    and the schema plan, as plain data. With `release`, each file's model and syntax tree
+    are dropped once it is summarised, except the helpers' (files read for another file's
+    check, which many files call): the memory held is the helpers' trees and the current
+    file's, not the shard's. `progress(done, total)` is called after each file."""
     failures: list[RuleFailure] = []
     findings: list[Finding] = []
     usage = _ShardUsage()
@@ -196,7 +202,7 @@ def check_and_summarise(
     facts: list[FileFacts] = []
     done: set[Path] = set()
     released: set[Path] = set()
-    helpers: set[Path] = set()  # asked for again after their turn: kept, not parsed per caller
+    helpers: set[Path] = set()  # kept, not parsed again per caller
     for path in paths:
         found = check_file(workspace, path, rules, config, failures)
         # Checked while the file's tree is at hand: later it would be parsed again for this.
@@ -215,7 +221,7 @@ def check_and_summarise(
             add_file_usage(usage, path, part, definitions, use)
         del model
         done.add(path)
-        for loaded in workspace.loaded():
+        for loaded in workspace.loaded() if release else ():
             if loaded in released or loaded not in done:
                 helpers.add(loaded)  # read for another file's check (before its own turn, or again)
             elif loaded not in helpers:
@@ -223,7 +229,8 @@ def check_and_summarise(
                 released.add(loaded)
         if progress is not None:
             progress(len(done), len(paths))
-    _release_all(workspace)
+    if release:
+        _release_all(workspace)
     shard = set(paths)
     problems = [p for p in workspace.problems if p.path in shard]
     return _ShardResult(findings, usage, problems, failures, facts)
@@ -256,6 +263,7 @@ def run_check_parallel(
     file_rules = [r.meta.slug for r in rules + silent if r.meta.scope == "file"]
     # Big files first, dealt round-robin: shards of similar cost.
     sizes = {p: _size(p) for p in targets}
+    release = sum(sizes.values()) >= RELEASE_FROM_BYTES
     ordered = sorted(targets, key=lambda p: -sizes[p])
     count = min(jobs * 4, max(1, len(targets) // 8))
     shards: list[list[Path]] = [ordered[i::count] for i in range(count)]
@@ -264,10 +272,10 @@ def run_check_parallel(
         max_workers=jobs,
         mp_context=context,
         initializer=_init_worker,
-        initargs=([r.path for r in workspace.roots], workspace.options, workspace.exclude, workspace.base, config, file_rules),
+        initargs=([r.path for r in workspace.roots], workspace.options, workspace.exclude, workspace.base, config, file_rules, release),
     ) as pool:
         results = list(pool.map(_check_shard, shards))
-    return _merge(workspace, config, paths, targets, rules, silent, results, started)
+    return _merge(workspace, config, paths, targets, rules, silent, results, started, release)
 
 
 def run_check_summarised(
@@ -289,7 +297,12 @@ def run_check_summarised(
     file_rules = [r for r in rules + silent if r.meta.scope == "file"]
     workspace.memo.put(PRESET_PLAN, SchemaPlan())  # as in a worker: see `_init_worker`
     results = [check_and_summarise(workspace, config, file_rules, targets, progress)]
-    return _merge(workspace, config, None, targets, rules, silent, results, started)
+    return _merge(workspace, config, None, targets, rules, silent, results, started, release=True)
+
+
+def worth_summarising(workspace: Workspace) -> bool:
+    """Whether a whole-workspace serial check should take `run_check_summarised`."""
+    return sum(_size(p) for p in workspace.files()) >= RELEASE_FROM_BYTES
 
 
 def _merge(
@@ -301,6 +314,7 @@ def _merge(
     silent: list[Rule],
     results: list[_ShardResult],
     started: float,
+    release: bool,
 ) -> CheckResult:
     """The workspace rules, the plan's re-checks, suppressions and post rules over the shards'
     results: the same findings, in the same order, as `run_check`."""
@@ -314,12 +328,14 @@ def _merge(
     facts = sorted((f for r in results for f in r.facts), key=lambda f: str(f.path))
     plan = workspace.memo.put(PRESET_PLAN, plan_from_facts(workspace.app_schemas(), merged, facts))
     _recheck_planned(workspace, config, rules + silent, plan, facts, per_file, failures)
-    _release_all(workspace)
+    if release:
+        _release_all(workspace)
     # The workspace rules read back the references they ask for (see `_Rehydrating`): run
     # them here, so those models can be dropped before the suppressions and post rules.
     workspace_findings = check_workspace_rules(workspace, rules + silent, config, failures)
-    merged.forget_models()
-    _release_all(workspace)
+    if release:
+        merged.forget_models()
+        _release_all(workspace)
     for result in results:
         for problem in result.problems:
             if problem not in workspace.problems:
@@ -337,7 +353,8 @@ def _merge(
         workspace_findings=workspace_findings,
         file_fixes_checked=True,
     )
-    _release_all(workspace)
+    if release:
+        _release_all(workspace)
     check.failures = failures
     target_set = set(targets)
     check.problems = [p for p in workspace.problems if paths is None or p.path in target_set]
@@ -387,4 +404,4 @@ def _size(path: Path) -> int:
         return 0
 
 
-__all__ = ["MergedIndexUsage", "Rule", "check_and_summarise", "default_jobs", "run_check_parallel", "run_check_summarised"]
+__all__ = ["MergedIndexUsage", "Rule", "check_and_summarise", "default_jobs", "run_check_parallel", "run_check_summarised", "worth_summarising"]
