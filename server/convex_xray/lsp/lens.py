@@ -17,7 +17,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import TypeVar
 
-from convex_xray.engine.cost import CostAssumptions, Driver, loop_driver
+from convex_xray.engine.cost import DOCUMENTS_PER_FUNCTION, CostAssumptions, Driver, loop_driver
 from convex_xray.engine.model import Event, FileModel, FunctionModel, Loop
 from convex_xray.engine.schema import Schema
 from convex_xray.engine.workspace import Workspace
@@ -25,7 +25,6 @@ from convex_xray.engine.workspace import Workspace
 _E = TypeVar("_E", bound=Event)
 
 INDEX_RANGE_LIMIT = 4_096
-DOCUMENT_LIMIT = 32_000
 
 
 @dataclass
@@ -221,7 +220,7 @@ def lenses(workspace: Workspace, model: FileModel, assumptions: CostAssumptions 
         if unbounded:
             title += (
                 f"; {unbounded} unbounded read{'s' if unbounded > 1 else ''} "
-                f"(limit {DOCUMENT_LIMIT:,} documents / 16 MiB per function)"
+                f"(limit {DOCUMENTS_PER_FUNCTION:,} documents / 16 MiB per function)"
             )
         start = function.definition.start_byte
         end = lines.line_end(lines.line_of(start))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from convex_xray.cli.report.build import FEWER_WAITS
 from convex_xray.cli.report.model import FunctionEntry, Problem, Report
+from convex_xray.engine.cost import DOCUMENTS_PER_FUNCTION
 
 # GitHub rejects comments over 65,536 characters; the file list is cut to stay under it.
 COMMENT_LIMIT = 60_000
@@ -56,8 +57,8 @@ def entry_cost(entry: FunctionEntry) -> str:
         return f"no cost estimate ({per_item} per-item read/call site{'s' if per_item != 1 else ''})"
     if entry.growth:
         parts.append(f"grows {entry.growth}")
-    if (entry.reads_per_call or 0) > READ_LIMIT:
-        parts.append(f"past Convex's {READ_LIMIT:,}-read limit at the assumed sizes")
+    if (entry.reads_per_call or 0) > DOCUMENTS_PER_FUNCTION:
+        parts.append(f"past Convex's {DOCUMENTS_PER_FUNCTION:,}-read limit at the assumed sizes")
     return ", ".join(parts)
 
 
@@ -130,7 +131,6 @@ def _references(report: Report) -> list[str]:
     return [f"[{slug}]: {url}" for slug, url in sorted(urls.items()) if url]
 
 
-READ_LIMIT = 32_000  # documents one Convex function may read before it is stopped
 SERVES_SHOWN = 3  # queries named per index to add
 ROWS_SHOWN = 40  # rows of the bug and index tables in a comment (JSON and HTML have them all)
 
