@@ -64,9 +64,9 @@ from convex_xray.engine.model import DbRead, QueryChain
 from convex_xray.engine.registry import RuleMeta, register
 from convex_xray.engine.syntax import string_value
 from convex_xray.rules.support.add_index import (
+    index_takes_filter,
     insert_index_edit,
     naming_style,
-    plan_filter_index,
     style_name,
 )
 from convex_xray.rules.support.usage import result_use
@@ -142,14 +142,7 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
             until_found = True
         else:
             continue
-        table = schema.table(chain.table) if schema is not None else None
-        if (
-            filtered
-            and plan_filter_index(
-                ctx.source, chain, table, naming_style([schema] if schema else [])
-            )
-            is not None
-        ):
+        if index_takes_filter(ctx.source, chain, schema):
             continue  # filter-on-query reports the scan with the index that replaces the filter
         reported.add(terminal_key(chain))
         yield _finding(ctx, read, chain, state, until_found)

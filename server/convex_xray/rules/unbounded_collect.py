@@ -75,7 +75,7 @@ from convex_xray.engine.findings import Edit, Finding, Fix, FixAvailability, Rel
 from convex_xray.engine.model import DbRead, QueryChain
 from convex_xray.engine.registry import RuleMeta, register
 from convex_xray.engine.syntax import descendants, string_value, text_of
-from convex_xray.rules.support.add_index import naming_style, plan_filter_index
+from convex_xray.rules.support.add_index import index_takes_filter
 from convex_xray.rules.support.tables import outside_schema
 from convex_xray.rules.support.usage import ResultUse, result_use
 
@@ -195,6 +195,7 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
         for r in ctx.model.reads
         if r.chain is not None and scan_state(r.chain) is not None and not _index_filtered_scan(ctx, r.chain)
     }
+    # So a scan that gets past `reported` below is one whose filter an index can take.
     for read in ctx.model.reads:
         chain = read.chain
         if chain is None or chain.terminal != "collect" or terminal_key(chain) in reported:
@@ -212,9 +213,7 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
             # loop" would be wrong advice, and the fixed code would gain a warning the
             # original (reported with its loop) did not have.
             continue
-        filtered_scan = _index_filtered_scan(ctx, chain)
-        if scan_state(chain) is not None and not filtered_scan:
-            continue  # reads the whole table: full-table-scan reports it, with these facts
+        filtered_scan = scan_state(chain) is not None
         scope = read.function.node if read.function is not None else None
         use = result_use(chain, scope, ctx.source.language)
         table = f"`{chain.table}`" if chain.table else "the table"
@@ -266,7 +265,6 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
                 "reads the whole range; collect once before the loop."
             )
         elif filtered_scan:
-            severity = Severity.INFO
             message = (
                 f"Unbounded `.collect()` of the {table} documents the `.filter()` keeps: returns every "
                 "match. Once an index takes the filter (filter-on-query), the matches are an index range "
@@ -331,12 +329,7 @@ def _index_filtered_scan(ctx: RuleContext, chain: QueryChain) -> bool:
     as `full-table-scan` decides). Its fix turns the query into an indexed `.collect()`, which
     this rule reports: reporting the collected matches before the fix too keeps one finding of
     this rule on the query before and after, and the scan's warning stays filter-on-query's."""
-    if chain.terminal != "collect" or not chain.filter_steps or scan_state(chain) is None:
-        return False
-    schema = ctx.schema
-    table = schema.table(chain.table) if schema is not None and chain.table else None
-    style = naming_style([schema] if schema is not None else [])
-    return plan_filter_index(ctx.source, chain, table, style) is not None
+    return chain.terminal == "collect" and scan_state(chain) is not None and index_takes_filter(ctx.source, chain, ctx.schema)
 
 
 def _per_item(chain: QueryChain, item_names: Iterable[str]) -> bool:

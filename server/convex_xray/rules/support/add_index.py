@@ -378,6 +378,15 @@ def plan_filter_index(
     )
 
 
+def index_takes_filter(source: SourceFile, chain: QueryChain, schema: Schema | None) -> bool:
+    """Whether an index could take over the chain's `.filter()` (`plan_filter_index`, with the
+    schema's own naming style): such a scan is filter-on-query's to report, with that index."""
+    if not chain.filter_steps:
+        return False
+    table = schema.table(chain.table) if schema is not None and chain.table is not None else None
+    return plan_filter_index(source, chain, table, naming_style([schema] if schema is not None else [])) is not None
+
+
 def _same_order(original_order: list[str], order_field: str) -> bool:
     return bool(original_order) and original_order[0] == order_field
 
@@ -755,6 +764,7 @@ __all__ = [
     "filter_atoms",
     "index_fix",
     "index_key",
+    "index_takes_filter",
     "insert_index_edit",
     "missing_index_fixes",
     "naming_style",
