@@ -16,13 +16,17 @@ of every file. A reference `internal.folder.module.fn` names the export `fn` of
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from convex_xray.engine.memo import MemoKey
 from convex_xray.engine.model import FileModel, FunctionModel
 from convex_xray.engine.source import SourceFile
 from convex_xray.engine.workspace import Workspace
+
+_F = TypeVar("_F")
 
 CRON = "cron"
 SCHEDULED = "scheduled"
@@ -39,10 +43,7 @@ class Trigger:
     detail: str  # `daily`, `interval`, ... for crons; `runAfter` for scheduled
 
 
-# path -> (the text it was read from, {(root, dotted ref): Trigger}) in workspace.memo. The
-# text, not the snapshot: a snapshot holds its syntax tree, and in the editor the snapshot
-# seen last is often one the workspace has replaced since (a closed buffer; the file read
-# again from disk) -- 300 such trees were ~105 MB after opening and closing every file.
+# path -> (the text it was read from, {(root, dotted ref): Trigger}) in workspace.memo (see `_per_file`).
 _FILE_TRIGGERS: MemoKey[dict[Path, tuple[bytes, dict[tuple[Path, str], Trigger]]]] = MemoKey("triggers.files")
 # The merged index, current while the workspace's revision is (in workspace.memo).
 _MERGED: MemoKey[tuple[int, dict[tuple[Path, str], Trigger]]] = MemoKey("triggers.merged")
@@ -75,26 +76,51 @@ def _file_triggers(root: Path, source: SourceFile) -> dict[tuple[Path, str], Tri
 
 def trigger_index(workspace: Workspace) -> dict[tuple[Path, str], Trigger]:
     """Every cron and scheduler target in the workspace, by (Convex root, dotted reference)."""
-    known = workspace.memo.get(_MERGED)
-    if known is not None and known[0] == workspace.revision:
-        return known[1]  # (merging walks every file: once per check, not once per file)
-    cache = workspace.memo.get(_FILE_TRIGGERS)
+
+    def file_triggers(path: Path, source: SourceFile) -> dict[tuple[Path, str], Trigger]:
+        root = workspace.root_of(path)
+        return _file_triggers(root.path, source) if root is not None else {}
+
+    def merge() -> dict[tuple[Path, str], Trigger]:
+        merged: dict[tuple[Path, str], Trigger] = {}
+        for triggers in _per_file(workspace, _FILE_TRIGGERS, file_triggers):
+            for key, trigger in triggers.items():
+                if key not in merged or trigger.kind == CRON:
+                    merged[key] = trigger
+        return merged
+
+    # (merging walks every file: once per check, not once per file)
+    return _per_revision(workspace, _MERGED, merge)
+
+
+def _per_file(
+    workspace: Workspace,
+    key: MemoKey[dict[Path, tuple[bytes, _F]]],
+    compute: Callable[[Path, SourceFile], _F],
+) -> Iterator[_F]:
+    """What `compute` says of each file, computed again only when the file's text changed.
+    Kept with the text, not the snapshot: a snapshot holds its syntax tree, and in the editor
+    the snapshot seen last is often one the workspace has replaced since (a closed buffer; the
+    file read again from disk) -- 300 such trees were ~105 MB after opening and closing every file."""
+    cache = workspace.memo.get(key)
     if cache is None:
-        cache = workspace.memo.put(_FILE_TRIGGERS, {})
-    merged: dict[tuple[Path, str], Trigger] = {}
+        cache = workspace.memo.put(key, {})
     for path in workspace.files():
         source = workspace.source(path)
-        root = workspace.root_of(path)
-        if source is None or root is None:
+        if source is None:
             continue
         entry = cache.get(path)
         if entry is None or not (entry[0] is source.data or entry[0] == source.data):
-            entry = cache[path] = (source.data, _file_triggers(root.path, source))
-        for key, trigger in entry[1].items():
-            if key not in merged or trigger.kind == CRON:
-                merged[key] = trigger
-    workspace.memo.put(_MERGED, (workspace.revision, merged))
-    return merged
+            entry = cache[path] = (source.data, compute(path, source))
+        yield entry[1]
+
+
+def _per_revision(workspace: Workspace, key: MemoKey[tuple[int, _F]], build: Callable[[], _F]) -> _F:
+    """`build()`, once per workspace revision (kept in workspace.memo)."""
+    known = workspace.memo.get(key)
+    if known is not None and known[0] == workspace.revision:
+        return known[1]
+    return workspace.memo.put(key, (workspace.revision, build()))[1]
 
 
 def reference_of(workspace: Workspace, model: FileModel, function: FunctionModel) -> tuple[Path, str] | None:
@@ -123,30 +149,17 @@ def trigger_of(
 # Names used after a `.` or `:` anywhere in a file (`internal.jobs.rebuild`, `"jobs:rebuild"`,
 # `const j = internal.jobs; j.rebuild`): a superset of the function references it holds.
 _MEMBER = re.compile(rb"[.:]\s*([A-Za-z_$][\w$]*)")
-# path -> (the bytes read, the names) in workspace.memo; the merged set per revision.
+# path -> (the text read, the names) in workspace.memo; the merged set per revision.
 _FILE_NAMES: MemoKey[dict[Path, tuple[bytes, frozenset[bytes]]]] = MemoKey("triggers.names")
 _NAMES: MemoKey[tuple[int, frozenset[bytes]]] = MemoKey("triggers.names.merged")
 
 
 def _referenced_names(workspace: Workspace) -> frozenset[bytes]:
-    known = workspace.memo.get(_NAMES)
-    if known is not None and known[0] == workspace.revision:
-        return known[1]
-    cache = workspace.memo.get(_FILE_NAMES)
-    if cache is None:
-        cache = workspace.memo.put(_FILE_NAMES, {})
-    merged: set[bytes] = set()
-    for path in workspace.files():
-        source = workspace.source(path)
-        if source is None:
-            continue
-        entry = cache.get(path)
-        if entry is None or not (entry[0] is source.data or entry[0] == source.data):
-            entry = cache[path] = (source.data, frozenset(_MEMBER.findall(source.data)))
-        merged |= entry[1]
-    names = frozenset(merged)
-    workspace.memo.put(_NAMES, (workspace.revision, names))
-    return names
+    def names() -> frozenset[bytes]:
+        files = _per_file(workspace, _FILE_NAMES, lambda _path, source: frozenset(_MEMBER.findall(source.data)))
+        return frozenset().union(*files)
+
+    return _per_revision(workspace, _NAMES, names)
 
 
 def run_by_hand(workspace: Workspace, path: Path, name: str) -> bool:
