@@ -256,8 +256,9 @@ def _words(name: str) -> list[str]:
     return [w.lower() for w in re.findall(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+", name)] or [name.lower()]
 
 
-def _is_log_word(word: str) -> bool:
-    return word in _LOG_WORDS or word.rstrip("s") in _LOG_WORDS
+def _named(word: str, vocabulary: frozenset[str]) -> bool:
+    """`word`, or it without its plural `s` (`messages`, `policies` -> `policie`), is in `vocabulary`."""
+    return word in vocabulary or word.rstrip("s") in vocabulary
 
 
 def is_log_table(table: str, assumptions: CostAssumptions) -> bool:
@@ -270,8 +271,8 @@ def is_log_table(table: str, assumptions: CostAssumptions) -> bool:
         return True
     words = _words(table)
     if words[-1].rstrip("s") == "event":
-        return any(_is_log_word(w) or w in _EVENT_LOG_WORDS for w in words[:-1])
-    return _is_log_word(words[-1])
+        return any(_named(w, _LOG_WORDS) or w in _EVENT_LOG_WORDS for w in words[:-1])
+    return _named(words[-1], _LOG_WORDS)
 
 
 # Another word that makes an `...events` table a log.
@@ -302,10 +303,7 @@ def is_reference_table(table: str, assumptions: CostAssumptions) -> bool:
     if table in assumptions.growing_tables or table in assumptions.log_tables:
         return False
     words = _words(table)
-    last = words[-1].rstrip("s") if words[-1].endswith("s") and not words[-1].endswith("ss") else words[-1]
-    if last not in _REFERENCE_WORDS and words[-1] not in _REFERENCE_WORDS:
-        return False
-    return not any(w.rstrip("s") in _OWNER_WORDS or w in _OWNER_WORDS for w in words[:-1])
+    return _named(words[-1], _REFERENCE_WORDS) and not any(_named(w, _OWNER_WORDS) for w in words[:-1])
 
 
 def is_log_range(table: str, equal: list[str], fields: tuple[str, ...] | None, assumptions: CostAssumptions) -> bool:
@@ -359,20 +357,21 @@ def chain_driver(chain: QueryChain, assumptions: CostAssumptions, schema: Schema
         return Driver(assumptions.per_tenant, Growth.PER_TENANT, f"{table} of one {equal[0]}", f"N assumed {assumptions.per_tenant} per tenant, `[cost] per-tenant`")
     key = ", ".join(equal)
     if reference:
-        return Driver(assumptions.reference, Growth.BOUNDED, f"{table} with one {', '.join(equal)}", _reference_assumption(table, assumptions))
-    if all(is_category_field(f) for f in equal) and (flag := _singular_flag(ranges or [])) is not None:
+        return Driver(assumptions.reference, Growth.BOUNDED, f"{table} with one {key}", _reference_assumption(table, assumptions))
+    category = all(is_category_field(f) for f in equal)
+    if category and (flag := _singular_flag(ranges or [])) is not None:
         return Driver(
             assumptions.per_parent, Growth.BOUNDED, f"{table} with `{flag}` true",
             f"N assumed at most {assumptions.per_parent}: `{flag}` marks the one (or few) chosen row(s), "
             "not a share of the table (`[cost] per-parent`)",
         )
-    if all(is_category_field(f) for f in equal) and (transient := _transient_state(ranges or [])) is not None:
+    if category and (transient := _transient_state(ranges or [])) is not None:
         return Driver(
             assumptions.in_flight, Growth.BOUNDED, f"{table} with {key} `{transient}` (rows in flight)",
             f"N assumed {assumptions.in_flight}: `{transient}` is a state rows pass through, not one they "
             "accumulate in, so the range holds what is in flight (`[cost] in-flight`)",
         )
-    if all(is_category_field(f) for f in equal):
+    if category:
         share = max(1, assumptions.table * assumptions.conditional_share // 100)
         return Driver(
             share, Growth.WHOLE_TABLE, f"{table} with one {key} (a share of the table)",
@@ -385,16 +384,6 @@ def chain_driver(chain: QueryChain, assumptions: CostAssumptions, schema: Schema
             f"N assumed {assumptions.per_parent_log:,} per parent for a log/feed table, `[cost] per-parent-log`",
         )
     return Driver(assumptions.per_parent, Growth.PER_PARENT, f"{table} per {key}", f"N assumed {assumptions.per_parent} per parent, `[cost] per-parent`")
-
-
-# States a row passes through on its way somewhere else (a job running, a subscription in
-# trial, a message queued): the rows in them at any time are what is in flight, however big the
-# table grows. Terminal states (`completed`, `sent`, `archived`) and `active` accumulate.
-_TRANSIENT_STATES = frozenset(
-    {"pending", "queued", "running", "processing", "in_progress", "inprogress", "trialing",
-     "pending_cancel", "pending_cancellation", "scheduled", "retrying", "starting", "uploading",
-     "generating", "importing", "syncing", "in_flight", "claimed", "locked"}
-)
 
 
 # Flags that mark the one chosen row of a set when true: the default region, the primary address.
@@ -412,6 +401,16 @@ def _singular_flag(ranges: list[IndexRange]) -> str | None:
         ):
             return item.field
     return None
+
+
+# States a row passes through on its way somewhere else (a job running, a subscription in
+# trial, a message queued): the rows in them at any time are what is in flight, however big the
+# table grows. Terminal states (`completed`, `sent`, `archived`) and `active` accumulate.
+_TRANSIENT_STATES = frozenset(
+    {"pending", "queued", "running", "processing", "in_progress", "inprogress", "trialing",
+     "pending_cancel", "pending_cancellation", "scheduled", "retrying", "starting", "uploading",
+     "generating", "importing", "syncing", "in_flight", "claimed", "locked"}
+)
 
 
 def _transient_state(ranges: list[IndexRange]) -> str | None:
