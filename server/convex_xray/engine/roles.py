@@ -123,10 +123,11 @@ def role_of(
     project that lives under a folder named `tests/` is not a test); configured globs also
     match from `bases` (the config file's folder, the project). `data` (the file's bytes)
     reveals convex-test suites."""
+    bases = list(bases)  # read twice below
+    if configured_production(path, root, bases, config):
+        return PRODUCTION
     inside = _relative(path, [root]) or [path.name]
     configured = inside + _relative(path, bases)
-    if config.production and _matches(configured, config.production):
-        return PRODUCTION
     if _matches(inside, DEFAULT_TEST) or _matches(configured, config.test):
         return TEST
     if data is not None and any(marker in data for marker in _TEST_HARNESS):
