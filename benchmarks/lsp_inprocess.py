@@ -1,0 +1,187 @@
+#!/usr/bin/env python3
+"""The language server's keystroke path in one process, step by step: where a keystroke's
+time goes without the pipe, the client and the scheduler of a shared machine.
+
+    python benchmarks/lsp_inprocess.py --workspace /work/corpus/swbam+convex \\
+        --file /work/corpus/swbam+convex/convex/admin.ts
+    python benchmarks/lsp_inprocess.py ... --profile prof.out   # cProfile of the keystrokes
+
+The same edits as `lsp_bench.py` (its `SNIPPET` typed one character at a time at the same
+handler sites, then a comment line and an import name at the top of the file), applied as the
+server applies a `didChange` (`Document.edited`, `Project.set_source`/`touched`), each
+followed by what the server does before the bytes leave: `check_document` (the slice path
+inside a function), findings -> `Diagnostic`s (`convert.diagnostic`, as `Publisher.diagnostics`
+calls it), pygls's cattrs unstructure and `json.dumps`. Reports p50/p95 per step, per place
+(inside handlers, outside every function) and the size of a publish.
+
+Stdlib + the server's own dependencies; the server is whatever `convex_xray` imports
+(`PYTHONPATH=<worktree>/server` to measure another checkout).
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import gc
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from lsprotocol import types
+from pygls.protocol import default_converter
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from lsp_bench import SITES, SNIPPET, _sites  # noqa: E402
+
+from convex_xray.engine.source import Encoding, SourceFile, TextChange, apply_changes  # noqa: E402
+from convex_xray.lsp import convert  # noqa: E402
+from convex_xray.lsp.session import Document, Folder, check_document  # noqa: E402
+from convex_xray.lsp.settings import Settings  # noqa: E402
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+class Bench:
+    def __init__(self, workspace: Path, file: Path) -> None:
+        folder = Folder(workspace, workspace.as_uri(), Settings())
+        problems = folder.discover()
+        if problems:
+            print("configuration:", problems, file=sys.stderr)
+        project = folder.project_for(file)
+        if project is None:
+            raise SystemExit(f"{file} is in no Convex project under {workspace}")
+        for path in project.workspace.files():
+            project.workspace.model(path)
+        project.indexed = True
+        project.check_many(project.workspace.files())  # as indexing does (workspace rules, plan)
+        project.touched(None)
+        self.project = project
+        self.converter = default_converter()
+        text = file.read_text(encoding="utf-8")
+        source = project.workspace.source(file) or SourceFile(file, text)
+        self.doc = Document(file.as_uri(), file, source, project=project, version=1)
+        check_document(self.doc, full=True)
+        self.steps: dict[str, dict[str, list[float]]] = {}
+        self.sizes: list[int] = []
+        self.counts: list[int] = []
+
+    def lines_for(self, path: Path) -> Any:
+        """As `ServerState.lines_for`: the open document's snapshot, else the workspace's."""
+        if path == self.doc.path:
+            return self.doc.source.lines
+        source = self.project.workspace.source(path)
+        return source.lines if source is not None else None
+
+    def keystroke(self, at: int, char: str, where: str) -> None:
+        doc = self.doc
+        project = self.project
+        version = (doc.version or 0) + 1
+        change = TextChange(at, at, char)
+        source = apply_changes(doc.source, [change], version)
+        doc.edited(source, [change], version)
+        project.set_source(source)
+        project.touched(doc.uri)
+        t0 = time.perf_counter()
+        outcome = check_document(doc)
+        t1 = time.perf_counter()
+        diagnostics = [
+            convert.diagnostic(
+                f,
+                doc.source.lines,
+                Encoding.UTF16,
+                lines_for=self.lines_for,
+                uri_for=lambda p: p.as_uri(),
+                version=version,
+                key=f"{f.rule}:{f.span.start}:{f.span.end}",
+            )
+            for f in outcome.findings
+            if f.path == doc.path
+        ]
+        t2 = time.perf_counter()
+        params = types.PublishDiagnosticsParams(uri=doc.uri, diagnostics=diagnostics, version=version)
+        plain = self.converter.unstructure(params)
+        t3 = time.perf_counter()
+        body = json.dumps({"jsonrpc": "2.0", "method": "textDocument/publishDiagnostics", "params": plain})
+        t4 = time.perf_counter()
+        steps = self.steps.setdefault(where, {"check": [], "diagnostics": [], "unstructure": [], "dumps": [], "total": []})
+        steps["check"].append((t1 - t0) * 1000)
+        steps["diagnostics"].append((t2 - t1) * 1000)
+        steps["unstructure"].append((t3 - t2) * 1000)
+        steps["dumps"].append((t4 - t3) * 1000)
+        steps["total"].append((t4 - t0) * 1000)
+        self.sizes.append(len(body.encode("utf-8")))
+        self.counts.append(len(diagnostics))
+
+    def type_text(self, text: str, sites: int) -> None:
+        data = self.doc.source.data
+        # `_sites` works on characters; the harness edits bytes: map through the text.
+        for site in reversed(_sites(text, sites)):
+            at = len(text[:site].encode("utf-8"))
+            for char in SNIPPET:
+                self.keystroke(at, char, "inside")
+                at += len(char.encode("utf-8"))
+        data = self.doc.source.data
+        comment = "// a note about this module"
+        self.keystroke(0, "\n", "outside")
+        at = 0
+        for char in comment:
+            self.keystroke(at, char, "outside")
+            at += len(char.encode("utf-8"))
+        brace = data.find(b"import {")
+        close = data.find(b"}", brace) if brace >= 0 else -1
+        if close > 0:
+            at = close + 1 + 1 + len(comment)
+            for char in ", zzExtra ":
+                self.keystroke(at, char, "outside")
+                at += 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--workspace", type=Path, required=True)
+    parser.add_argument("--file", type=Path, required=True)
+    parser.add_argument("--sites", type=int, default=SITES)
+    parser.add_argument("--profile", type=Path, help="write a cProfile of the keystrokes here")
+    parser.add_argument("--json", type=Path, help="write the results here")
+    args = parser.parse_args(argv)
+    file = args.file.resolve()
+    started = time.perf_counter()
+    bench = Bench(args.workspace.resolve(), file)
+    setup = time.perf_counter() - started
+    gc.collect()
+    profiler = cProfile.Profile() if args.profile else None
+    if profiler is not None:
+        profiler.enable()
+    bench.type_text(file.read_text(encoding="utf-8"), args.sites)
+    if profiler is not None:
+        profiler.disable()
+        profiler.dump_stats(str(args.profile))
+    result: dict[str, Any] = {
+        "file": str(file),
+        "setup_s": round(setup, 2),
+        "diagnostics": max(bench.counts),
+        "publish_bytes_p50": int(_percentile([float(s) for s in bench.sizes], 0.5)),
+    }
+    for where, steps in bench.steps.items():
+        result[where] = {
+            name: {"p50": round(_percentile(v, 0.5), 2), "p95": round(_percentile(v, 0.95), 2)}
+            for name, v in steps.items()
+        } | {"keystrokes": len(steps["total"])}
+    text = json.dumps(result, indent=2)
+    print(text)
+    if args.json:
+        args.json.write_text(text + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
