@@ -224,6 +224,38 @@ def test_a_comment_at_the_top_keeps_every_finding_without_analysis(opened, monke
     assert len(full) == len(before)
 
 
+def test_typing_in_a_document_opened_as_on_disk_reuses_the_indexed_plan(tmp_path, monkeypatch):
+    """Opened unchanged after indexing, a document is shown with its findings from indexing
+    (no full check of it). Its keystrokes still reuse a schema plan: planning again would
+    analyse the document's whole model per keystroke, not just the edited function's slice."""
+    root = write_project(tmp_path / "app", {"feed.ts": HANDLERS})
+    folder = Folder(root.resolve(), root.resolve().as_uri(), Settings())
+    assert folder.discover() == []
+    project = folder.projects[0]
+    project.indexed = True
+    path = (root / "convex" / "feed.ts").resolve()
+    results, _ = project.check_many(project.workspace.files())  # as indexing does
+    source = project.workspace.source(path)
+    assert source is not None
+    doc = Document(path.as_uri(), path, source, project=project, version=1)
+    check_document(doc, known=results[path])  # `didOpen` of the file as on disk
+    import convex_xray.engine.workspace as workspace_module
+
+    whole = []
+    real = workspace_module.analyze_file
+    monkeypatch.setattr(
+        workspace_module, "analyze_file", lambda *a, **k: whole.append(a[0].path) or real(*a, **k)
+    )
+    at = doc.source.data.index(b"const out = [];") + len(b"const out = [];")
+    for number, char in enumerate(" let x = 1;"):
+        _edit(doc, TextChange(at + number, at + number, char))
+        assert check_document(doc).fast
+    assert whole == []  # only slices were analysed (session.analyze_file)
+    monkeypatch.undo()
+    full, _ = project.check(doc.path)
+    assert _key(doc.shown) == _key(full)
+
+
 def test_an_import_edit_rechecks_only_the_functions_using_its_names(opened):
     doc = opened
     data = doc.source.data

@@ -339,9 +339,18 @@ class Project:
         finally:
             if preset is not None:
                 memo.pop(PRESET_PLAN)
-        if model is None and any(r.meta.slug in PLAN_RULES for r in self.rules + self.silent):
-            self._plan = schema_plan(self.workspace, self.config)  # (built by the check)
+        if model is None or self._plan is None:
+            # A slice checked without a plan built one for this text (the document's whole
+            # model): keep it too, or every keystroke would build it again until the next
+            # full check of this document (never, while typing, when the document was opened
+            # as on disk with its findings from indexing).
+            self._keep_plan()
         return [f for f in findings if f.path == path], failures
+
+    def _keep_plan(self) -> None:
+        """Keep the schema plan the check just built (memoised: no second build)."""
+        if any(r.meta.slug in PLAN_RULES for r in self.rules + self.silent):
+            self._plan = schema_plan(self.workspace, self.config)
 
     def check_many(self, files: list[Path]) -> tuple[dict[Path, list[Finding]], list[RuleFailure]]:
         """Several files' findings at once (workspace diagnostics)."""
@@ -356,6 +365,7 @@ class Project:
             silent=self.silent,
             workspace_findings=workspace_findings,
         )
+        self._keep_plan()  # a full check: the next keystroke's slice reuses its plan
         by_path: dict[Path, list[Finding]] = {path: [] for path in files}
         for finding in findings:
             by_path.setdefault(finding.path, []).append(finding)
