@@ -78,9 +78,18 @@ def _strip_jsonc(text: str) -> str:
 
 def read_jsonc(path: Path) -> dict | None:
     try:
-        data = json.loads(_strip_jsonc(path.read_text(encoding="utf-8")))
+        text = path.read_text(encoding="utf-8")
     except (OSError, ValueError, UnicodeDecodeError):
         return None
+    try:
+        # Most of these files (every package.json) are plain JSON: parsed in C, without the
+        # character-by-character comment stripping (a large package.json cost milliseconds).
+        data = json.loads(text)
+    except ValueError:
+        try:
+            data = json.loads(_strip_jsonc(text))
+        except ValueError:
+            return None
     return data if isinstance(data, dict) else None
 
 
@@ -146,21 +155,28 @@ def is_component_dir(directory: Path) -> bool:
     return "defineComponent" in _config_text(directory)
 
 
-def _package_name(directory: Path) -> str | None:
+def _package_name(directory: Path, known: dict[Path, str | None] | None = None) -> str | None:
+    """The `name` of the folder's package.json; `known` remembers the answers for one walk
+    (every folder asks about all of its parents)."""
+    if known is not None and directory in known:
+        return known[directory]
     data = read_jsonc(directory / "package.json")
     name = data.get("name") if data else None
-    return name if isinstance(name, str) else None
+    name = name if isinstance(name, str) else None
+    if known is not None:
+        known[directory] = name
+    return name
 
 
-def library_reason(directory: Path, top: Path) -> str | None:
+def library_reason(directory: Path, top: Path, known: dict[Path, str | None] | None = None) -> str | None:
     """Why `directory` is someone else's code (a vendored copy, a library's source), if it is:
     any folder between `top` and it named like a vendor folder or holding the package.json
-    of a library."""
+    of a library. `known`: package names already read in this walk."""
     chain = [directory, *directory.parents]
     for folder in chain:
         if folder.name in VENDOR_DIRS:
             return f"inside vendored folder {folder.name}/"
-        name = _package_name(folder)
+        name = _package_name(folder, known)
         if name in LIBRARY_PACKAGES:
             return f"source of the `{name}` package"
         if folder == top or not folder.is_relative_to(top):
@@ -283,6 +299,7 @@ def discover(start: Path) -> list[FoundRoot]:
         return _root_of_file(start)
     roots: dict[Path, FoundRoot] = {}
     packages: dict[str, Path] = {}
+    package_names: dict[Path, str | None] = {}  # read once per folder, not once per subfolder
 
     def add(path: Path, kind: str, reason: str) -> None:
         path = path.resolve()
@@ -296,10 +313,10 @@ def discover(start: Path) -> list[FoundRoot]:
         for directory in walk_dirs(start, MAX_DEPTH):
             if any(directory.is_relative_to(s) for s in skipped):
                 continue
-            name = _package_name(directory)
+            name = _package_name(directory, package_names)
             if name is not None:
                 packages.setdefault(name, directory)
-            if directory != start and library_reason(directory, start) is not None:
+            if directory != start and library_reason(directory, start, package_names) is not None:
                 skipped.add(directory)
                 continue
             if directory != start and directory not in roots and looks_like_candidate(directory) and test_suite_reason(directory, start):

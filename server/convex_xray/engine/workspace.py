@@ -159,6 +159,12 @@ class Workspace:
         # with its model by `release`, since a freed function's id may be reused.
         self._summary_keys: dict[Path, list[int]] = {}
         self._tsconfig_paths: dict[Path, tuple[Path, dict[str, list[str]]] | None] = {}
+        # (importing folder, specifier) -> the file it resolves to, while `revision` holds
+        # (a file created or forgotten bumps it): each resolution costs several stats and a
+        # realpath, and every helper call, loop helper and re-export asks again.
+        self._resolved: dict[tuple[Path, str], Path | None] = {}
+        self._resolved_revision = -1
+        self._tops: list[Path] | None = None  # the resolved folders imports may land in
         self.problems: list[FileProblem] = []
         # What rules derive from the whole workspace and share (e.g. index usage merged from
         # worker processes, see `convex_xray.cli.parallel`); lives as long as the workspace.
@@ -445,6 +451,17 @@ class Workspace:
         return self.source(path) if path is not None else None
 
     def resolve_module(self, specifier: str, from_file: Path) -> Path | None:
+        if self._resolved_revision != self.revision:
+            self._resolved.clear()
+            self._resolved_revision = self.revision
+        key = (from_file.parent, specifier)
+        if key in self._resolved:
+            return self._resolved[key]
+        found = self._resolve_module(specifier, from_file)
+        self._resolved[key] = found
+        return found
+
+    def _resolve_module(self, specifier: str, from_file: Path) -> Path | None:
         if specifier.startswith("."):
             return self._with_suffix(from_file.parent / specifier)
         aliases = self._tsconfig_for(from_file.parent)
@@ -485,11 +502,13 @@ class Workspace:
         return None
 
     def _inside_workspace(self, path: Path) -> bool:
-        tops = [root.path.parent for root in self.roots]
-        if self.base is not None:
-            tops.append(self.base)
+        if self._tops is None:  # the roots and the base are fixed for the workspace's lifetime
+            tops = [root.path.parent for root in self.roots]
+            if self.base is not None:
+                tops.append(self.base)
+            self._tops = [top.resolve() for top in tops]
         resolved = path.resolve()
-        return any(resolved.is_relative_to(top.resolve()) for top in tops)
+        return any(resolved.is_relative_to(top) for top in self._tops)
 
     def _tsconfig_for(self, directory: Path) -> tuple[Path, dict[str, list[str]]] | None:
         if directory in self._tsconfig_paths:
