@@ -344,6 +344,9 @@ class FileModel(_WeaklyReferable):
     # `export * as ns from "./m"` -> {"ns": ("./m", "*")}; `export default name` -> {"default": (None, name)}
     reexports: dict[str, tuple[str | None, str]] = field(default_factory=dict)
     star_exports: list[str] = field(default_factory=list)  # `export * from "./m"`
+    # `f(...)` (or a tagged template `f`...``) where `f` is an imported name, with that name,
+    # in source order: found in the analyzer's one query pass, so no rule walks the tree again.
+    imported_calls: list[tuple[Node, str]] = field(default_factory=list)
 
     @property
     def path(self) -> Path:

@@ -108,7 +108,6 @@ def _timeout_ms(ctx: RuleContext, call: FetchCall) -> int:
 SDK_MODULES = frozenset(SDK_CLIENTS.values())
 
 _NEW_QUERY = "(new_expression constructor: (identifier) @class) @new"
-_CALL_QUERY = "(call_expression function: (identifier) @name) @call"
 
 # axios: where the config argument sits, by method.
 AXIOS_CONFIG = {
@@ -298,11 +297,6 @@ def _sdk_clients(ctx: RuleContext) -> Iterator[Finding]:
         )
 
 
-@cache
-def _call_query(language: Language) -> Query:
-    return Query(language, _CALL_QUERY)
-
-
 def _sdk_names(model: FileModel) -> set[str]:
     return {
         local
@@ -354,13 +348,11 @@ def _helper_clients(ctx: RuleContext) -> Iterator[Finding]:
     client built without `timeout`."""
     assert ctx.model is not None
     roots = [root.path.resolve() for root in ctx.workspace.roots]
-    for _, capture in QueryCursor(_call_query(ctx.source.language)).matches(ctx.source.root):
-        call, name = capture["call"][0], text_of(capture["name"][0])
+    # Only imported helpers: a helper of this file is checked (and reported) where it builds the client.
+    for call, name in ctx.model.imported_calls:
         function = ctx.model.function_at(call.start_byte)
         if function is None or function.kind.is_query or function.kind.is_mutation:
             continue
-        if name not in ctx.model.imports:
-            continue  # a helper of this file is checked (and reported) where it builds the client
         probe = HelperCall(node=call, function=function, loops=(), awaited=False, callee=name)
         resolved = ctx.workspace.resolve_call(ctx.model, probe)
         if resolved is None:

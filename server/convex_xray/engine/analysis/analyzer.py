@@ -11,7 +11,7 @@ from tree_sitter import Node, QueryCursor
 
 from convex_xray.engine.analysis.declarations import DeclarationAnalysis
 from convex_xray.engine.analysis.options import AnalysisOptions
-from convex_xray.engine.analysis.queries import candidate_query, declarator_query
+from convex_xray.engine.analysis.queries import candidate_query
 from convex_xray.engine.analysis.state import ImportedLoopHelper
 from convex_xray.engine.analysis.vocabulary import MEMBER_METHODS
 from convex_xray.engine.model import (
@@ -24,11 +24,11 @@ from convex_xray.engine.syntax import call_args, text_of
 class FileAnalyzer(DeclarationAnalysis):
     """One pass over one file. Use `analyze_file`."""
 
-    def collect_factory_values(self, root: Node) -> None:
+    def collect_factory_values(self, declarators: list[tuple[Node, Node, Node]]) -> None:
         """`const loader = makeLoader(ctx)`, `const repo = new UserRepo(ctx)`: the closures and
-        methods of what they return read through the captured ctx."""
-        for _pattern, capture in QueryCursor(declarator_query(self.source.language)).matches(root):
-            value = capture["value"][0]
+        methods of what they return read through the captured ctx. `declarators`: (declarator,
+        name, value) in source order."""
+        for declarator, name_node, value in declarators:
             # Awaited results are data (a Map of users, a list): only what a factory returns
             # synchronously (an object of closures, a class instance) reads later.
             if value.type not in ("call_expression", "new_expression"):
@@ -39,8 +39,8 @@ class FileAnalyzer(DeclarationAnalysis):
             if not any(self.carries_handle(arg, None) for arg in call_args(value)):
                 continue
             prefix = "new " if value.type == "new_expression" else ""
-            name = text_of(capture["name"][0])
-            self.factory_values.setdefault(name, []).append((capture["declarator"][0], prefix + text_of(callee)))
+            name = text_of(name_node)
+            self.factory_values.setdefault(name, []).append((declarator, prefix + text_of(callee)))
 
     def run(self) -> FileModel:
         root = self.source.root
@@ -54,13 +54,21 @@ class FileAnalyzer(DeclarationAnalysis):
         # namespace, object, class or factory value (known only after the pass below).
         named_calls: list[tuple[Node, Node, Node]] = []
         ctx_calls: list[tuple[Node, Node, Node, Node]] = []
+        declarators: list[tuple[Node, Node, Node]] = []
+        imported = self.model.imports
         for _pattern, capture in captures:
             if "member_call" in capture:
                 member_calls.append(
                     (capture["member_call"][0], capture["object"][0], capture["method"][0])
                 )
             elif "plain_call" in capture:
-                plain_calls.append((capture["plain_call"][0], capture["callee"][0]))
+                call, callee = capture["plain_call"][0], capture["callee"][0]
+                arguments = call.child_by_field_name("arguments")
+                if arguments is not None and arguments.type == "arguments":
+                    plain_calls.append((call, callee))
+                name = text_of(callee)
+                if name in imported:
+                    self.model.imported_calls.append((call, name))
             elif "client_call" in capture:
                 client_calls.append(
                     (capture["client_call"][0], capture["client"][0], capture["client_method"][0])
@@ -73,7 +81,9 @@ class FileAnalyzer(DeclarationAnalysis):
                 named_calls.append(
                     (capture["named_call"][0], capture["named_object"][0], capture["named_method"][0])
                 )
-        self.collect_factory_values(root)
+            elif "declarator" in capture:
+                declarators.append((capture["declarator"][0], capture["name"][0], capture["value"][0]))
+        self.collect_factory_values(declarators)
         # Member calls worth following whatever the method is called: on namespaces, on the
         # file's objects and classes, on imported names, on what a ctx-taking factory returned.
         # (One static query for every file: a query built per file from its names cost more
