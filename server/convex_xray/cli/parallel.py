@@ -10,12 +10,10 @@ the output is identical to a serial run, in the same order.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -255,7 +253,13 @@ def run_check_parallel(
     """The result of `run_check`, computed on `jobs` processes; None when it is not worth it
     (few files, one core) or not possible here (no `fork`), so the caller runs serially."""
     targets = sorted(set(paths)) if paths is not None else workspace.files()
-    if jobs < 2 or len(targets) < 2 * MIN_FILES_PER_JOB or "fork" not in multiprocessing.get_all_start_methods():
+    if jobs < 2 or len(targets) < 2 * MIN_FILES_PER_JOB:
+        return None
+    # Imported only when workers may run: a serial check does not pay for them at start-up.
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    if "fork" not in multiprocessing.get_all_start_methods():
         return None
     started = time.perf_counter()
     rules = active_rules(config, select, ignore)

@@ -15,11 +15,6 @@ from convex_xray.engine.model import FunctionKind
 from convex_xray.engine.registry import all_rules, resolve_rule
 from convex_xray.engine.roles import ROLES, RolesConfig
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on 3.10 only
-    import tomli as tomllib
-
 CONFIG_NAME = "convex-xray.toml"
 OFF = "off"
 
@@ -111,6 +106,11 @@ def find_config(start: Path) -> Path | None:
 def load_config(path: Path | None) -> Config:
     if path is None:
         return Config()
+    # Imported here: most projects have no config file, and the parser costs start-up time.
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - exercised on 3.10 only
+        import tomli as tomllib
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import difflib
 import itertools
 import os
-import tempfile
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -130,6 +129,8 @@ def unified_diff(path: Path, before: bytes, after: bytes) -> str:
 
 def write_atomically(path: Path, data: bytes) -> None:
     """Write via a temporary file in the same directory and rename, keeping permissions."""
+    import tempfile  # only `--fix` writes: a plain check does not pay for the import
+
     mode = path.stat().st_mode if path.exists() else None
     fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:

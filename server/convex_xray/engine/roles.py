@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 
 from convex_xray.engine.findings import Finding, Severity
@@ -74,6 +75,7 @@ class RolesConfig:
     production: list[str] = field(default_factory=list)
 
 
+@cache  # a pure function of the glob: every finding's file asks for the same few globs
 def _glob_regex(pattern: str) -> re.Pattern[str]:
     """A path glob: `*` and `?` stay within one folder, `**/` spans any number of them
     (including none), `/**` everything below."""
