@@ -234,3 +234,26 @@ def test_without_the_app_the_default_tsconfig_is_written(tmp_path):
     convex.mkdir()
     (tmp_path / "tsconfig.json").write_text("{}")
     assert "tsconfig.json" in vf.prepare_convex_dir(convex)
+
+
+@pytest.mark.node
+def test_batch_fetch_keeps_document_types_where_the_app_says_types_are_lost(node_modules):
+    """An app with a TS2589 directive gets annotated batch-fetch callbacks; the looked-up
+    documents must keep their table's type (a later `ctx.db.get(author.teamId)` returns a
+    `teams` document) and a cast key its type even over an `any` collection."""
+    app = FIXTURES / "verify-fixes-lost-types-app"
+    result = vf.verify_app(
+        app,
+        [Path("convex")],
+        tsc=node_modules / ".bin" / "tsc",
+        modules=node_modules,
+        xray=_xray(),
+        keep=False,
+        timeout=300,
+        log=lambda message: None,
+    )
+    assert result["tsc_errors_before"] == 0, result
+    kind = "n-plus-one-read: Batch-fetch `…` before the loop (one `…`, then a Map lookup) [safe]"
+    assert result["applied"] == {kind: 2}
+    assert result["new_type_errors"] == []
+    assert result["idempotent"]

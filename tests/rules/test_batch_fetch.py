@@ -13,7 +13,7 @@ from tests.support.project import check_project, error_nodes, run_fix, write_pro
 RULE = "n-plus-one-read"
 
 CASES = {
-    "a file where the app says callbacks lose their types (TS7006): the new ones say `: any`": (
+    "a file where the app says callbacks lose their types (TS7006): the new ones are annotated, the items and the Map typed": (
         """
         export const feed = query({
           args: {},
@@ -32,14 +32,144 @@ CASES = {
             const posts = await ctx.db.query("posts").take(20);
             // @ts-expect-error TS7006: the app's own callbacks lose their parameter types here
             const titles = posts.map((p) => p.title);
-            const authorIds = [...new Set(posts.map((post: any) => post.authorId))];
+            const authorIds = [
+              ...new Set(posts.map((post: (typeof posts)[number]) => post.authorId)),
+            ];
+            const authors = await Promise.all(authorIds.map((id) => ctx.db.get(id)));
+            const authorsById = new Map<string, NonNullable<(typeof authors)[number]>>(
+              authors
+                .filter((doc: any) => doc !== null)
+                .map((doc: any) => [doc._id, doc]),
+            );
+            return await Promise.all(posts.map((post) => (authorsById.get(post.authorId) ?? null)));
+          },
+        });
+        """,
+    ),
+    "types lost, a key the loop casts over an `any` collection: the Set takes the cast's type": (
+        """
+        export const names = query({
+          args: { entries: v.any() },
+          handler: async (ctx, args) => {
+            // @ts-expect-error TS7006: the app's own callbacks lose their parameter types here
+            const first = args.entries.find((e) => e.primary);
+            return await Promise.all(
+              args.entries.map(async (entry: any) => {
+                const member = await ctx.db.get(entry.memberId as Id<"members">);
+                return member?.name ?? null;
+              }),
+            );
+          },
+        });
+        """,
+        """
+        export const names = query({
+          args: { entries: v.any() },
+          handler: async (ctx, args) => {
+            // @ts-expect-error TS7006: the app's own callbacks lose their parameter types here
+            const first = args.entries.find((e) => e.primary);
+            const memberIds = [
+              ...new Set<Id<"members">>(
+                args.entries.map((entry: any) => entry.memberId as Id<"members">),
+              ),
+            ];
+            const members = await Promise.all(memberIds.map((id) => ctx.db.get(id)));
+            const membersById = new Map<string, NonNullable<(typeof members)[number]>>(
+              members
+                .filter((doc: any) => doc !== null)
+                .map((doc: any) => [doc._id, doc]),
+            );
+            return await Promise.all(
+              args.entries.map(async (entry: any) => {
+                const member = membersById.get(entry.memberId as Id<"members">) ?? null;
+                return member?.name ?? null;
+              }),
+            );
+          },
+        });
+        """,
+    ),
+    "types lost, a collection no type query names (a call): `(item: any)` and a Map of `any` as before": (
+        """
+        export const feed = query({
+          args: {},
+          handler: async (ctx) => {
+            // @ts-expect-error TS7006: the app's own callbacks lose their parameter types here
+            const posts = (await ctx.db.query("posts").take(20)).map((p) => p);
+            const out = [];
+            for (const post of posts.slice(0, 5)) {
+              const author = await ctx.db.get(post.authorId);
+              out.push(author);
+            }
+            return out;
+          },
+        });
+        """,
+        """
+        export const feed = query({
+          args: {},
+          handler: async (ctx) => {
+            // @ts-expect-error TS7006: the app's own callbacks lose their parameter types here
+            const posts = (await ctx.db.query("posts").take(20)).map((p) => p);
+            const out = [];
+            const authorIds = [
+              ...new Set(posts.slice(0, 5).map((post: any) => post.authorId)),
+            ];
             const authors = await Promise.all(authorIds.map((id) => ctx.db.get(id)));
             const authorsById = new Map(
               authors
                 .filter((doc: any) => doc !== null)
                 .map((doc: any) => [doc._id, doc]),
             );
-            return await Promise.all(posts.map((post) => (authorsById.get(post.authorId) ?? null)));
+            for (const post of posts.slice(0, 5)) {
+              const author = authorsById.get(post.authorId) ?? null;
+              out.push(author);
+            }
+            return out;
+          },
+        });
+        """,
+    ),
+    "types lost, long names: the Map's type arguments break one per line, with no trailing comma (TS1009)": (
+        """
+        export const feed = query({
+          args: {},
+          handler: async (ctx) => {
+            // @ts-expect-error TS7006: the app's own callbacks lose their parameter types here
+            const recentlyPublishedPosts = await ctx.db.query("posts").take(20).then((p) => p);
+            return await Promise.all(
+              recentlyPublishedPosts.map((post) => ctx.db.get(post.originalAuthorMembershipId)),
+            );
+          },
+        });
+        """,
+        """
+        export const feed = query({
+          args: {},
+          handler: async (ctx) => {
+            // @ts-expect-error TS7006: the app's own callbacks lose their parameter types here
+            const recentlyPublishedPosts = await ctx.db.query("posts").take(20).then((p) => p);
+            const originalAuthorMembershipIds = [
+              ...new Set(
+                recentlyPublishedPosts.map((post: (typeof recentlyPublishedPosts)[number]) =>
+                  post.originalAuthorMembershipId,
+                ),
+              ),
+            ];
+            const originalAuthorMemberships = await Promise.all(
+              originalAuthorMembershipIds.map((id) => ctx.db.get(id)),
+            );
+            const originalAuthorMembershipsById = new Map<
+              string,
+              NonNullable<(typeof originalAuthorMemberships)[number]>
+            >(
+              originalAuthorMemberships
+                .filter((doc: any) => doc !== null)
+                .map((doc: any) => [doc._id, doc]),
+            );
+            return await Promise.all(
+              recentlyPublishedPosts.map((post) => (originalAuthorMembershipsById.get(post.originalAuthorMembershipId) ?? null)),
+            );
           },
         });
         """,
@@ -62,9 +192,11 @@ CASES = {
           args: {},
           handler: async (ctx) => {
             const posts = await ctx.db.query("posts").take(20);
-            const authorIds = [...new Set(posts.map((post: any) => post.authorId))];
+            const authorIds = [
+              ...new Set(posts.map((post: (typeof posts)[number]) => post.authorId)),
+            ];
             const authors2 = await Promise.all(authorIds.map((id) => ctx.db.get(id)));
-            const authorsById = new Map(
+            const authorsById = new Map<string, NonNullable<(typeof authors2)[number]>>(
               authors2
                 .filter((doc: any) => doc !== null)
                 .map((doc: any) => [doc._id, doc]),
@@ -1393,8 +1525,9 @@ def test_a_ts2589_directive_anywhere_in_the_app_annotates_the_new_callbacks(tmp_
     project = write_project(tmp_path / "app", {"deep.ts": deep, "feed.ts": feed})
     run_fix(project, [RULE])
     text = (project / "convex" / "feed.ts").read_text()
-    assert "posts.map((post: any) => post.authorId)" in text
+    assert "posts.map((post: (typeof posts)[number]) => post.authorId)" in text
     assert ".filter((doc: any) => doc !== null)" in text
+    assert "new Map<string, NonNullable<(typeof authors)[number]>>(" in text
     assert error_nodes(project / "convex" / "feed.ts") == 0
 
 
@@ -1565,3 +1698,29 @@ def test_no_helper_prefetch_when_the_call_uses_a_value_computed_in_the_loop(tmp_
     assert findings, "the N+1 is still reported"
     assert all(not _batch_fetches(f) for f in findings)
     assert any("uses a value computed inside the loop" in f.message for f in findings)
+
+
+@pytest.mark.parametrize(
+    ("collection", "named"),
+    [
+        ("posts", "(typeof posts)[number]"),
+        ("args.posts", "(typeof args.posts)[number]"),
+        ("(page.items)", "(typeof page.items)[number]"),
+        # Not a name a type query takes, or not the type of the name: no type query.
+        ("page?.items", None),
+        ("this.posts", None),
+        ("posts!", None),
+        ("posts as Post[]", None),
+        ("posts.slice(0, 5)", None),
+        ("rows[0]", None),
+    ],
+)
+def test_the_item_type_query_names_only_plain_paths(collection, named):
+    from pathlib import Path
+
+    from convex_xray.engine.source import SourceFile
+    from convex_xray.rules.support.batch_fetch import _type_query
+
+    source = SourceFile(Path("a.ts"), f"const x = {collection};\n")
+    declarator = source.root.named_children[0].named_children[0]
+    assert _type_query(declarator.child_by_field_name("value")) == named

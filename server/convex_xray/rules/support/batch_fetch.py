@@ -1042,10 +1042,23 @@ def _piece(ctx: RuleContext, read: DbRead | HelperCall, plan: _Plan, names: Fres
     if isinstance(read, DbRead):
         reader = read.chain.root if read.chain is not None else read.node  # `ctx.db.get(…)`, `ctx.db.query(…)`
         untyped_db = untyped_root(reader.child_by_field_name("function"))
-    if ":" not in item and (lost or untyped_db or untyped_root(plan.loop.collection_node)):
-        item = f"{item}: any"
+    untyped_items = untyped_db or untyped_root(plan.loop.collection_node)
+    # In a program that loses contextual types the items keep their own type when they can be
+    # named: `(post: (typeof posts)[number])` is `any` where `posts` is and the document type
+    # where `posts` is typed, so the keys (and the documents fetched by them) keep the types
+    # the loop's own reads had. `(post: any)` there made every fetched document `any`, and a
+    # later `ctx.db.get(post.authorId)` on it a union of every table's documents (TS2339).
+    named = _type_query(plan.loop.collection_node)
+    if ":" not in item and (lost or untyped_items):
+        item = f"{item}: {named if lost and not untyped_items and named else 'any'}"
+    typed_items = ":" in item and not item.endswith(": any")
     # The fetched documents are `any` when the db handle is: saying so costs no type.
     doc = "doc: any" if lost or untyped_db else "doc"
+    # A key cast by the loop (`user.userId as Id<"users">`) says its type: the keys keep it even
+    # when the collection is `any` (`new Set(anyValue)` is a `Set<unknown>`, whose ids no
+    # `db.get` takes: TS2345).
+    key_type = _cast_type(plan.key) if lost and not untyped_db else None
+    set_callee = f"Set<{key_type}>" if key_type else "Set"
     keys_doc: layout.Doc
     if plan.guards:
         conditions: list[layout.Doc] = []
@@ -1061,7 +1074,7 @@ def _piece(ctx: RuleContext, read: DbRead | HelperCall, plan: _Plan, names: Fres
         keys_doc = collection  # the items are the keys
     else:
         keys_doc = layout.chain(collection, [layout.call(".map", [layout.arrow(item, layout.copied(key_text))], style)])
-    unique = layout.array([("...new ", layout.call("Set", [keys_doc], style))], style)
+    unique = layout.array([("...new ", layout.call(set_callee, [keys_doc], style))], style)
     lines: list[layout.Doc]
     if isinstance(read, HelperCall):
         param = names.fresh("key")
@@ -1094,10 +1107,16 @@ def _piece(ctx: RuleContext, read: DbRead | HelperCall, plan: _Plan, names: Fres
         fetch = layout.call(".map", [layout.arrow("id", f"{db_text}.get({table_arg}id)")], style)
         present = layout.call(".filter", [layout.arrow(doc, "doc !== null")], style)
         pairs = layout.call(".map", [layout.arrow(doc, "[doc._id, doc]")], style)
+        # `(doc: any)` makes the pairs `any`: the Map says what it holds, the type of the keys
+        # and of the documents fetched by them, so a lookup has the type the read had.
+        # (Keys are ids, which are strings: `string` takes them all.)
+        map_callee: layout.Doc = "Map"
+        if lost and not untyped_db and (typed_items or key_type):
+            map_callee = _type_arguments("Map", ["string", f"NonNullable<(typeof {docs})[number]>"])
         lines = [
             (f"const {ids} = ", unique),
             (f"const {docs} = await ", layout.call("Promise.all", [layout.chain(ids, [fetch])], style)),
-            (f"const {by_id} = new ", layout.call("Map", [layout.chain(docs, [present, pairs])], style)),
+            (f"const {by_id} = new ", layout.call(map_callee, [layout.chain(docs, [present, pairs])], style)),
         ]
         lookup = f"{by_id}.get({key_text}) ?? null"
         # With no table and no `...Id` key to name them, say "the documents" (not a made-up `docs`).
@@ -1127,6 +1146,46 @@ def _piece(ctx: RuleContext, read: DbRead | HelperCall, plan: _Plan, names: Fres
     if _needs_parens(plan.replaced):
         lookup = f"({lookup})"
     return _Piece(plan, lines, lookup, what, kind)
+
+
+def _type_arguments(name: str, types: list[str]) -> layout.Doc:
+    """`Map<K, V>`, or one type per line when it does not fit, as prettier does (with no
+    trailing comma: TypeScript allows none in type arguments, TS1009)."""
+    parts: list[layout.Doc] = []
+    for i, written in enumerate(types):
+        parts += [written] if i == 0 else [",", layout.LINE, written]
+    return layout.group(f"{name}<", layout.nest(layout.SOFT, *parts), layout.SOFT, ">")
+
+
+def _type_query(collection: Node | None) -> str | None:
+    """`(typeof posts)[number]`, the type of an item of a collection named by an identifier or
+    a property path (`args.items`); None for anything else (a call, `this`, an optional chain),
+    which a type query cannot name."""
+    node = collection
+    while node is not None and node.type == "parenthesized_expression" and node.named_children:
+        node = node.named_children[0]  # (not `xs!` or `xs as T`: their type is not `typeof xs`)
+    if node is None:
+        return None
+    current: Node | None = node
+    while current is not None and current.type == "member_expression":
+        if any(child.type == "optional_chain" for child in current.children):
+            return None
+        current = current.child_by_field_name("object")
+    if current is None or current.type != "identifier":
+        return None
+    text = "".join(text_of(node).split())
+    return f"(typeof {text})[number]"
+
+
+def _cast_type(key: Node) -> str | None:
+    """The type a key is cast to (`x as Id<"users">` -> `Id<"users">`), not `as const`."""
+    node = key
+    while node.type == "parenthesized_expression" and node.named_children:
+        node = node.named_children[0]
+    if node.type != "as_expression" or len(node.named_children) < 2:
+        return None
+    written = " ".join(text_of(node.named_children[-1]).split())
+    return None if written == "const" else written
 
 
 _ID_NAME = re.compile(r"(?:^id|Id|_id|ID)s?$")  # `id`, `userId`: a key that may repeat, not a document
