@@ -266,4 +266,34 @@ def test_the_inbox_forgets_a_closed_document():
         f'{{"jsonrpc":"2.0","method":"textDocument/didClose","params":{{"textDocument":{{"uri":"{uri}"}}}}}}'.encode()
     )
     assert not inbox.newer(uri, 2)
-    assert (inbox._latest, inbox._arrived) == ({}, {})  # nothing per document stays
+    assert (inbox._latest, inbox._arrived, inbox._answered) == ({}, {}, {})  # nothing per document stays
+
+
+def _change(inbox, uri: str, version: int) -> None:
+    inbox.note(
+        f'{{"jsonrpc":"2.0","method":"textDocument/didChange","params":{{"textDocument":'
+        f'{{"uri":"{uri}","version":{version}}}}}}}'.encode()
+    )
+
+
+def test_an_edit_sent_after_the_answer_to_the_last_one_is_no_burst(monkeypatch):
+    """A client that waits for each version's diagnostics before the next edit is not
+    flooding the server, however fast both are: its edit is checked at once (no QUIET wait)."""
+    import types as pytypes
+
+    import convex_xray.lsp.inbox as inbox_module
+    from convex_xray.lsp.inbox import BURST_GAP, Inbox
+
+    now = [100.0]  # a clock of our own: every edit 1 ms after the one before
+    monkeypatch.setattr(inbox_module, "time", pytypes.SimpleNamespace(monotonic=lambda: now[0]))
+    inbox = Inbox()
+    uri = "file:///app/convex/a.ts"
+    _change(inbox, uri, 2)
+    inbox.answered(uri, 2)
+    now[0] += 0.001
+    _change(inbox, uri, 3)  # 1 ms later, but after the answer to 2
+    assert inbox.settling(uri) == 0.0
+    now[0] += 0.001
+    _change(inbox, uri, 4)  # 3 is not answered yet: a burst, checked once it goes quiet
+    assert inbox._arrived[uri][1] < BURST_GAP
+    assert inbox.settling(uri) == inbox_module.QUIET

@@ -27,6 +27,9 @@ from typing import BinaryIO
 # multi-cursor edit, a flood from a slow machine): its check waits until the document has
 # been QUIET that long, so no version that is about to be replaced is checked and published.
 # People type slower than BURST_GAP (even key repeat), so a keystroke is checked at once.
+# An edit sent after the client received the diagnostics of the one before is no burst
+# however soon it follows (a client that waits for each answer, a fast server): there is
+# nothing to coalesce, and waiting QUIET would only add to every keystroke.
 BURST_GAP = 0.020
 QUIET = 0.015
 
@@ -43,6 +46,7 @@ class Inbox:
         self._latest: dict[str, int] = {}
         self._cancelled: set[int | str] = set()
         self._arrived: dict[str, tuple[float, float]] = {}  # uri -> (last change, gap before it)
+        self._answered: dict[str, int] = {}  # uri -> newest version published (by the loop)
 
     def newer(self, uri: str, version: int | None) -> bool:
         """Whether a `didChange` of `uri` with a version above `version` has been read."""
@@ -51,6 +55,11 @@ class Inbox:
 
     def cancelled(self, request_id: int | str) -> bool:
         return request_id in self._cancelled
+
+    def answered(self, uri: str, version: int | None) -> None:
+        """The diagnostics of `version` of `uri` were sent (called on the loop thread)."""
+        if version is not None:
+            self._answered[uri] = version
 
     def settling(self, uri: str) -> float:
         """Seconds to wait before checking `uri`: until a burst of edits has gone quiet."""
@@ -71,11 +80,12 @@ class Inbox:
                 if message["method"] == "textDocument/didOpen":
                     # A reopened document's versions may start again from anything.
                     self._latest[uri] = version
-                elif version > self._latest.get(uri, version - 1):
+                elif version > (latest := self._latest.get(uri, version - 1)):
                     self._latest[uri] = version
                     now = time.monotonic()
                     previous = self._arrived.get(uri)
-                    gap = now - previous[0] if previous is not None else BURST_GAP
+                    replied = self._answered.get(uri, -1) >= latest  # sent after our answer
+                    gap = now - previous[0] if previous is not None and not replied else BURST_GAP
                     self._arrived[uri] = (now, gap)
         elif b"textDocument/didClose" in body:
             # What is kept per document goes with it (a session opens thousands of files).
@@ -83,6 +93,7 @@ class Inbox:
                 uri = json.loads(body)["params"]["textDocument"]["uri"]
                 self._latest.pop(uri, None)
                 self._arrived.pop(uri, None)
+                self._answered.pop(uri, None)
         elif b"$/cancelRequest" in body:
             with contextlib.suppress(ValueError, KeyError, TypeError):
                 request_id = json.loads(body)["params"]["id"]

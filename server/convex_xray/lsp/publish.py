@@ -61,6 +61,7 @@ class Publisher(ServerState):
         self.text_document_publish_diagnostics(
             types.PublishDiagnosticsParams(uri=uri, diagnostics=diagnostics, version=version)
         )
+        self.inbox.answered(uri, version)  # the client's next edit is no burst (`lsp/inbox`)
 
     def diagnostics(self, doc: Document, findings: Iterable[Finding]) -> list[types.Diagnostic]:
         """An open document's diagnostics (positions in its snapshot, fixes keyed by its version)."""
