@@ -272,6 +272,16 @@ class SourceFile:
         return self._index
 
     @property
+    def known_style(self) -> CodeStyle | None:
+        """The style if it has been detected (or given), else None."""
+        return self._style
+
+    @known_style.setter
+    def known_style(self, style: CodeStyle | None) -> None:
+        """Give a snapshot the style of the one it was derived from (see `lsp.incremental`)."""
+        self._style = style
+
+    @property
     def style(self) -> CodeStyle:
         """How the file is written (indentation, quotes, semicolons, ...): what generated code follows."""
         if self._style is None:

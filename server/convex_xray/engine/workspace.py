@@ -165,6 +165,11 @@ class Workspace:
         self._resolved: dict[tuple[Path, str], Path | None] = {}
         self._resolved_revision = -1
         self._tops: list[Path] | None = None  # the resolved folders imports may land in
+        # path -> whether its real path is inside the workspace: kept for the workspace's
+        # lifetime, like the tsconfig paths (the resolutions above go with every keystroke's
+        # revision in the editor; a realpath per import per helper call was a fifth of a
+        # keystroke's check in a 700-file app). A symlink re-pointed meanwhile is not followed.
+        self._inside: dict[Path, bool] = {}
         self.problems: list[FileProblem] = []
         # What rules derive from the whole workspace and share (e.g. index usage merged from
         # worker processes, see `convex_xray.cli.parallel`); lives as long as the workspace.
@@ -502,13 +507,17 @@ class Workspace:
         return None
 
     def _inside_workspace(self, path: Path) -> bool:
+        known = self._inside.get(path)
+        if known is not None:
+            return known
         if self._tops is None:  # the roots and the base are fixed for the workspace's lifetime
             tops = [root.path.parent for root in self.roots]
             if self.base is not None:
                 tops.append(self.base)
             self._tops = [top.resolve() for top in tops]
         resolved = path.resolve()
-        return any(resolved.is_relative_to(top) for top in self._tops)
+        inside = self._inside[path] = any(resolved.is_relative_to(top) for top in self._tops)
+        return inside
 
     def _tsconfig_for(self, directory: Path) -> tuple[Path, dict[str, list[str]]] | None:
         if directory in self._tsconfig_paths:
