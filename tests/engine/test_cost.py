@@ -611,3 +611,60 @@ export const fallback = query({
     [finding] = result.findings
     assert (finding.cost.growth, finding.severity) == (Growth.BOUNDED, Severity.INFO)
     assert "marks the one (or few) chosen row(s)" in " ".join(finding.cost.assumptions)
+
+
+def test_a_log_range_that_starts_at_a_time_reads_a_window_not_the_whole_history(tmp_path):
+    """`q.eq("userId", u).gte("createdAt", monthStart)` reads this month's rows of the log;
+    the same range without the lower bound reads everything the user ever logged."""
+    schema = DEFAULT_SCHEMA.replace(
+        "export default defineSchema({",
+        "export default defineSchema({\n  usageLogs: defineTable({ userId: v.string(), createdAt: v.number() })"
+        '.index("by_user_created", ["userId", "createdAt"]),',
+    )
+    body = """
+export const {name} = query({{
+  args: {{ userId: v.string(), since: v.number() }},
+  handler: async (ctx, args) => {{
+    const rows = await ctx.db.query("usageLogs").withIndex("by_user_created", (q) => q.eq("userId", args.userId){bound}).collect();
+    return rows.length;
+  }},
+}});
+"""
+    files = {
+        "a.ts": HEADER + body.format(name="thisMonth", bound='.gte("createdAt", args.since)'),
+        "b.ts": HEADER + body.format(name="ever", bound=""),
+        "c.ts": HEADER + body.format(name="until", bound='.lt("createdAt", args.since)'),
+    }
+    _, result = check_project(write_project(tmp_path / "app", files, schema=schema), select=["unbounded-collect"])
+    by_function = {f.function: f for f in result.findings}
+    window = by_function["thisMonth"]
+    assert (window.cost.growth, window.cost.reads, window.severity) == (Growth.PER_PARENT, 10, Severity.INFO)
+    assert "holds a window of the log" in " ".join(window.cost.assumptions)
+    for name in ("ever", "until"):  # an upper bound alone still reads the history before it
+        assert (by_function[name].cost.growth, by_function[name].severity) == (Growth.PER_PARENT_LOG, Severity.WARNING)
+
+
+def test_counting_one_tenants_entities_is_info_but_a_tenants_log_still_warns(tmp_path):
+    schema = DEFAULT_SCHEMA.replace(
+        "export default defineSchema({",
+        "export default defineSchema({\n"
+        '  credentials: defineTable({ orgId: v.string() }).index("by_org", ["orgId"]),\n'
+        '  activityLogs: defineTable({ orgId: v.string() }).index("by_org", ["orgId"]),',
+    )
+    body = """
+export const {name} = query({{
+  args: {{ orgId: v.string() }},
+  handler: async (ctx, args) => {{
+    const rows = await ctx.db.query("{table}").withIndex("by_org", (q) => q.eq("orgId", args.orgId)).collect();
+    return rows.length;
+  }},
+}});
+"""
+    files = {
+        "a.ts": HEADER + body.format(name="credentialCount", table="credentials"),
+        "b.ts": HEADER + body.format(name="activityCount", table="activityLogs"),
+    }
+    _, result = check_project(write_project(tmp_path / "app", files, schema=schema), select=["unbounded-collect"])
+    by_function = {f.function: f for f in result.findings}
+    assert (by_function["credentialCount"].cost.growth, by_function["credentialCount"].severity) == (Growth.PER_TENANT, Severity.INFO)
+    assert (by_function["activityCount"].cost.growth, by_function["activityCount"].severity) == (Growth.PER_TENANT, Severity.WARNING)

@@ -10,7 +10,7 @@ from pathlib import Path
 from tree_sitter import Node
 
 from convex_xray.engine.config import Config
-from convex_xray.engine.cost import Cost
+from convex_xray.engine.cost import Cost, CostAssumptions
 from convex_xray.engine.findings import Finding, Fix, Related, Severity, Span
 from convex_xray.engine.memo import Memo
 from convex_xray.engine.model import FileModel, FunctionModel
@@ -20,6 +20,7 @@ from convex_xray.engine.source import SourceFile
 from convex_xray.engine.suppressions import Suppressions
 from convex_xray.engine.triggers import trigger_index, trigger_of
 from convex_xray.engine.workspace import Workspace
+from convex_xray.engine.writers import cost_assumptions
 
 
 @dataclass
@@ -59,6 +60,12 @@ class RuleContext:
 
     def related(self, node: Node, message: str) -> Related:
         return Related(self.span(node), message)
+
+    @property
+    def cost(self) -> CostAssumptions:
+        """The cost model's sizes: `[cost]` of the configuration plus what the workspace shows
+        (tables only platform admins write, `engine.writers`)."""
+        return cost_assumptions(self.workspace, self.config)
 
     def trigger(self, function: FunctionModel | None) -> str | None:
         """`cron` or `scheduled` when crons.ts or `ctx.scheduler.run*` names the function

@@ -73,6 +73,12 @@ class CostAssumptions:
     in_flight: int = 100  # rows in a transient state at any time (jobs running, trials, queued messages)
     log_tables: frozenset[str] = frozenset()  # tables to treat as logs besides those inferred
     growing_tables: frozenset[str] = frozenset()  # tables never taken for reference tables by name
+    # Not configured: derived per workspace (`engine.writers`, see `RuleContext.cost`): tables
+    # whose rows only platform admins create, each with where that shows.
+    admin_tables: tuple[tuple[str, str], ...] = ()
+
+    def admin_evidence(self, table: str) -> str | None:
+        return next((where for name, where in self.admin_tables if name == table), None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -345,11 +351,12 @@ def chain_driver(chain: QueryChain, assumptions: CostAssumptions, schema: Schema
     step = chain.index_step
     ranges = parse_index_ranges(step) if step is not None else []
     equal = [r.field for r in ranges or [] if r.op == "eq"]
-    reference = chain.table is not None and is_reference_table(chain.table, assumptions)
+    reference_why = _reference_why(chain.table, assumptions) if chain.table is not None else None
+    reference = reference_why is not None
     if step is None or ranges == [] or (ranges is not None and not equal):
         how = "no index" if step is None else "no index range" if ranges == [] else "a range with no equality"
         if reference:
-            return Driver(assumptions.reference, Growth.BOUNDED, f"every {table} document, {how}", _reference_assumption(table, assumptions))
+            return Driver(assumptions.reference, Growth.BOUNDED, f"every {table} document, {how}", reference_why)
         return Driver(assumptions.table, Growth.WHOLE_TABLE, f"every {table} document, {how}", f"table size assumed {assumptions.table:,}, `[cost] table`")
     if ranges is None:
         return Driver(assumptions.per_parent, Growth.PER_PARENT, f"{table} in an index range", f"N assumed {assumptions.per_parent}, `[cost] per-parent`")
@@ -357,7 +364,7 @@ def chain_driver(chain: QueryChain, assumptions: CostAssumptions, schema: Schema
         return Driver(assumptions.per_tenant, Growth.PER_TENANT, f"{table} of one {equal[0]}", f"N assumed {assumptions.per_tenant} per tenant, `[cost] per-tenant`")
     key = ", ".join(equal)
     if reference:
-        return Driver(assumptions.reference, Growth.BOUNDED, f"{table} with one {key}", _reference_assumption(table, assumptions))
+        return Driver(assumptions.reference, Growth.BOUNDED, f"{table} with one {key}", reference_why)
     category = all(is_category_field(f) for f in equal)
     if category and (flag := _singular_flag(ranges or [])) is not None:
         return Driver(
@@ -379,6 +386,12 @@ def chain_driver(chain: QueryChain, assumptions: CostAssumptions, schema: Schema
             f"{assumptions.conditional_share}% of a {assumptions.table:,}-document table (`[cost] conditional-share` of `table`)",
         )
     if is_log_range(table, equal, index_fields(chain, schema), assumptions):
+        if (since := _window_start(ranges or [], equal)) is not None:
+            return Driver(
+                assumptions.per_parent, Growth.PER_PARENT, f"{table} per {key} since a given `{since}`",
+                f"N assumed {assumptions.per_parent}: the range starts at a `{since}`, so it holds a window "
+                "of the log, not its whole history (`[cost] per-parent`)",
+            )
         return Driver(
             assumptions.per_parent_log, Growth.PER_PARENT_LOG, f"{table} per {key} (a log: grows over time)",
             f"N assumed {assumptions.per_parent_log:,} per parent for a log/feed table, `[cost] per-parent-log`",
@@ -388,6 +401,15 @@ def chain_driver(chain: QueryChain, assumptions: CostAssumptions, schema: Schema
 
 # Flags that mark the one chosen row of a set when true: the default region, the primary address.
 _SINGULAR_FLAG = re.compile(r"^(?:is_?)?(?:default|primary|main|current|selected)$", re.IGNORECASE)
+
+
+def _window_start(ranges: list[IndexRange], equal: list[str]) -> str | None:
+    """`q.eq("userId", id).gte("createdAt", monthStart)`: the field of a lower bound that
+    follows the equalities, when a range reads a window of a log from some time on."""
+    for item in ranges:
+        if item.op in ("gt", "gte") and item.field not in equal:
+            return item.field
+    return None
 
 
 def _singular_flag(ranges: list[IndexRange]) -> str | None:
@@ -424,9 +446,17 @@ def _transient_state(ranges: list[IndexRange]) -> str | None:
     return None
 
 
-def _reference_assumption(table: str, assumptions: CostAssumptions) -> str:
+def _reference_why(table: str, assumptions: CostAssumptions) -> str | None:
+    """The stated assumption when `table` is taken for a small reference table (by its name, or
+    because only platform admins create its rows), else None."""
+    if is_reference_table(table, assumptions):
+        why = "is taken for a reference table by its name"
+    elif table not in assumptions.growing_tables and (where := assumptions.admin_evidence(table)) is not None:
+        why = f"gets rows only behind a platform admin check ({where})"
+    else:
+        return None
     return (
-        f"`{table}` is taken for a reference table by its name: at most {assumptions.reference} documents assumed "
+        f"`{table}` {why}: at most {assumptions.reference} documents assumed "
         "(`[cost] reference`; list it in `[cost] growing-tables` if it grows with your data)"
     )
 

@@ -16,17 +16,13 @@ of every file. A reference `internal.folder.module.fn` names the export `fn` of
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
 
-from convex_xray.engine.memo import MemoKey
+from convex_xray.engine.memo import MemoKey, per_file_text, per_revision
 from convex_xray.engine.model import FileModel, FunctionModel
 from convex_xray.engine.source import SourceFile
 from convex_xray.engine.workspace import Workspace
-
-_F = TypeVar("_F")
 
 CRON = "cron"
 SCHEDULED = "scheduled"
@@ -43,7 +39,7 @@ class Trigger:
     detail: str  # `daily`, `interval`, ... for crons; `runAfter` for scheduled
 
 
-# path -> (the text it was read from, {(root, dotted ref): Trigger}) in workspace.memo (see `_per_file`).
+# path -> (the text it was read from, {(root, dotted ref): Trigger}) in workspace.memo (see `memo.per_file_text`).
 _FILE_TRIGGERS: MemoKey[dict[Path, tuple[bytes, dict[tuple[Path, str], Trigger]]]] = MemoKey("triggers.files")
 # The merged index, current while the workspace's revision is (in workspace.memo).
 _MERGED: MemoKey[tuple[int, dict[tuple[Path, str], Trigger]]] = MemoKey("triggers.merged")
@@ -83,44 +79,14 @@ def trigger_index(workspace: Workspace) -> dict[tuple[Path, str], Trigger]:
 
     def merge() -> dict[tuple[Path, str], Trigger]:
         merged: dict[tuple[Path, str], Trigger] = {}
-        for triggers in _per_file(workspace, _FILE_TRIGGERS, file_triggers):
+        for triggers in per_file_text(workspace, _FILE_TRIGGERS, file_triggers):
             for key, trigger in triggers.items():
                 if key not in merged or trigger.kind == CRON:
                     merged[key] = trigger
         return merged
 
     # (merging walks every file: once per check, not once per file)
-    return _per_revision(workspace, _MERGED, merge)
-
-
-def _per_file(
-    workspace: Workspace,
-    key: MemoKey[dict[Path, tuple[bytes, _F]]],
-    compute: Callable[[Path, SourceFile], _F],
-) -> Iterator[_F]:
-    """What `compute` says of each file, computed again only when the file's text changed.
-    Kept with the text, not the snapshot: a snapshot holds its syntax tree, and in the editor
-    the snapshot seen last is often one the workspace has replaced since (a closed buffer; the
-    file read again from disk) -- 300 such trees were ~105 MB after opening and closing every file."""
-    cache = workspace.memo.get(key)
-    if cache is None:
-        cache = workspace.memo.put(key, {})
-    for path in workspace.files():
-        source = workspace.source(path)
-        if source is None:
-            continue
-        entry = cache.get(path)
-        if entry is None or not (entry[0] is source.data or entry[0] == source.data):
-            entry = cache[path] = (source.data, compute(path, source))
-        yield entry[1]
-
-
-def _per_revision(workspace: Workspace, key: MemoKey[tuple[int, _F]], build: Callable[[], _F]) -> _F:
-    """`build()`, once per workspace revision (kept in workspace.memo)."""
-    known = workspace.memo.get(key)
-    if known is not None and known[0] == workspace.revision:
-        return known[1]
-    return workspace.memo.put(key, (workspace.revision, build()))[1]
+    return per_revision(workspace, _MERGED, merge)
 
 
 def reference_of(workspace: Workspace, model: FileModel, function: FunctionModel) -> tuple[Path, str] | None:
@@ -156,10 +122,10 @@ _NAMES: MemoKey[tuple[int, frozenset[bytes]]] = MemoKey("triggers.names.merged")
 
 def _referenced_names(workspace: Workspace) -> frozenset[bytes]:
     def names() -> frozenset[bytes]:
-        files = _per_file(workspace, _FILE_NAMES, lambda _path, source: frozenset(_MEMBER.findall(source.data)))
+        files = per_file_text(workspace, _FILE_NAMES, lambda _path, source: frozenset(_MEMBER.findall(source.data)))
         return frozenset().union(*files)
 
-    return _per_revision(workspace, _NAMES, names)
+    return per_revision(workspace, _NAMES, names)
 
 
 def run_by_hand(workspace: Workspace, path: Path, name: str) -> bool:

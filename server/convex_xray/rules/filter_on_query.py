@@ -287,13 +287,13 @@ def _check_chain(
     # What the filter scans is the range before it, whatever the terminal keeps.
     scanned = replace(chain, terminal="collect")
     read = next((r for r in ctx.model.reads if r.chain is not None and r.chain.root.id == chain.root.id), None) if ctx.model else None
-    cost = chain_cost(replace(read, chain=scanned), ctx.config.cost, ctx.schema, ctx.trigger(read.function)) if read is not None else None
+    cost = chain_cost(replace(read, chain=scanned), ctx.cost, ctx.schema, ctx.trigger(read.function)) if read is not None else None
     # The filter wastes the rows of the scanned range it drops. Over one parent's few children,
     # or one tenant's members or settings (tens to hundreds, most of them kept), that is a few
     # reads: info. Over a log or feed (also a tenant's), a category share or the whole table it
     # grows with the data: warning.
     grows = cost is None or cost.growth in (Growth.PER_PARENT_LOG, Growth.WHOLE_TABLE) or (
-        cost.growth is Growth.PER_TENANT and chain.table is not None and is_log_table(chain.table, ctx.config.cost)
+        cost.growth is Growth.PER_TENANT and chain.table is not None and is_log_table(chain.table, ctx.cost)
     )
     severity = Severity.WARNING if grows else Severity.INFO
     yield ctx.finding(

@@ -13,10 +13,17 @@ Chains with `.take(n)` / `.first()` / `.paginate()` and no filter are bounded re
 are fine. When the scan has a `.filter()` that an index could take over, `filter-on-query`
 reports it (with the index to add) and this rule stays silent: one problem, one diagnostic.
 
-A warning, except on a reference table (a name ending in a configuration word such as
-`meetingTypes`, `emailTemplates`, `cronSettings`, naming no owner; see `[cost] reference`):
-reading one whole is how it is used, so the scan is info and the message states the assumed
-size (list the table in `[cost] growing-tables` if it grows).
+A warning, except on a reference table: reading one whole is how it is used, so the scan is
+info and the message states the assumed size and why (list the table in `[cost] growing-tables`
+if it grows). A table is taken for one when
+- its name ends in a configuration word such as `meetingTypes`, `emailTemplates`,
+  `cronSettings`, naming no owner (see `[cost] reference`), or
+- only platform admins create its rows: every production `ctx.db.insert("banners", ...)` sits in
+  a function that checks for an admin first (`await requireAdmin(ctx)`, an `adminMutation`
+  builder, `if (user.role !== "admin") throw ...`), not in a loop, and the table is not a log.
+  A check scoped to something that grows (`requireOrgAdmin`, `requireAdmin(ctx, orgId)`), an
+  insert anywhere else (tests, seeds and scripts aside), or an insert into a table named at run
+  time keeps the warning.
 
 ## Why is this bad?
 A scan reads every document of the table, in every call: the cost grows with the table,
@@ -196,7 +203,7 @@ def _finding(
     else:
         span = Span(ctx.path, chain.root.start_byte, chain.root.end_byte)
     # Every document of the table, in one call: the per-function read limits are at risk.
-    cost = chain_cost(read, ctx.config.cost, ctx.schema, ctx.trigger(read.function))
+    cost = chain_cost(read, ctx.cost, ctx.schema, ctx.trigger(read.function))
     severity = META.severity
     if cost.growth < Growth.WHOLE_TABLE:
         # A reference table taken as small by its name (`[cost] reference`): reading it whole is

@@ -215,7 +215,7 @@ def _loop_finding(ctx: RuleContext, group: list[tuple[Event, tuple[Loop, ...], s
     sequential = (innermost.is_statement or not innermost.concurrent) and any(item[0].awaited for item in group)
     conditions = [(item[4], condition_over(item[0].node, innermost.node, used_values(item[0]))) for item in group]
     cost = loop_cost(
-        loops, count, ctx.model, first.function, ctx.config.cost, sequential=sequential, unit="function calls",
+        loops, count, ctx.model, first.function, ctx.cost, sequential=sequential, unit="function calls",
         conditional=tuple((weight, c) for weight, c in conditions if c is not None),
         schema=ctx.schema, trigger=ctx.trigger(first.function),
     )
@@ -247,7 +247,7 @@ def _loop_finding(ctx: RuleContext, group: list[tuple[Event, tuple[Loop, ...], s
         if in_action
         else "Call a plain helper function with `ctx` instead, or pass the whole list to one function."
     )
-    severity = severity_of(cost, ctx.config.cost)
+    severity = severity_of(cost, ctx.cost)
     if not in_action and not (cost.growth >= Growth.PER_PARENT_LOG or nested_multiplies(cost)):
         # Inside one transaction the calls add overhead, not round trips or transactions.
         severity = Severity.INFO

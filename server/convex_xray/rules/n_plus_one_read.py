@@ -251,7 +251,7 @@ def _loop_finding(ctx: RuleContext, group: list[tuple[Event, tuple[Loop, ...], s
     sequential = (innermost.is_statement or not innermost.concurrent) and any(item[0].awaited for item in group)
     conditional, memoised = _guards(ctx, group, innermost)
     cost = loop_cost(
-        loops, count, ctx.model, first.function, ctx.config.cost, sequential=sequential,
+        loops, count, ctx.model, first.function, ctx.cost, sequential=sequential,
         conditional=conditional, memoised=memoised,
         schema=ctx.schema, trigger=ctx.trigger(first.function),
     )
@@ -309,7 +309,7 @@ def _loop_finding(ctx: RuleContext, group: list[tuple[Event, tuple[Loop, ...], s
         META,
         anchor,
         message,
-        severity=severity_of(cost, ctx.config.cost),
+        severity=severity_of(cost, ctx.cost),
         related=related,
         fix=fix,
         alternatives=alternatives,

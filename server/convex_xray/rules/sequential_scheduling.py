@@ -137,7 +137,7 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
         if loops:
             innermost = loops[-1]
             count = loop_cost(
-                loops, 1, ctx.model, schedule.function, ctx.config.cost, sequential=True,
+                loops, 1, ctx.model, schedule.function, ctx.cost, sequential=True,
                 unit="scheduler calls", schema=ctx.schema, trigger=ctx.trigger(schedule.function),
             )
             # In an action each awaited call is a round trip: worth fixing first when the loop

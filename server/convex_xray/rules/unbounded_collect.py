@@ -7,13 +7,16 @@ it hurts:
 - **warning** when the result is then sliced (`.slice(0, n)`), only counted
   (`.length`) or filtered in JavaScript on a field and the range grows (a log/feed, a category
   share of the table) in a public query, a cron or a scheduled job (or, for a share of the
-  table, a helper whose callers are unknown); over a parent's few children, a tenant's members
-  or in a mutation run once per request the same waste is a few reads: **info**, same fix;
+  table, a helper whose callers are unknown); over a parent's few children, one tenant's
+  entities (its members, credentials: not a log) or in a mutation run once per request the same
+  waste is a few reads: **info**, same fix;
 - **warning** when collected inside a loop (the same range every time: a range keyed by the
   loop item is the loop's cost, reported by `n-plus-one-read`);
 - **warning** for any collect of a log/feed range (a thread's messages) or a category range
   (`status`, `type`, `isActive`: keyed by no parent, a share of the table) in a public query
-  or a cron/scheduled job: it grows with time or with the table, on every run;
+  or a cron/scheduled job: it grows with time or with the table, on every run. A log range
+  that starts at a time (`q.eq("userId", id).gte("createdAt", monthStart)`) reads a window of
+  the log, not its history: per-parent, **info**;
 - **info** for other collects after an index range (a whole org, a whole thread):
   fine while the range stays small, a problem once it grows.
 
@@ -70,7 +73,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 
 from convex_xray.engine.context import RuleContext
-from convex_xray.engine.cost import Growth, chain_cost, reaches_document_limit, scan_state, terminal_key
+from convex_xray.engine.cost import Growth, chain_cost, is_log_table, reaches_document_limit, scan_state, terminal_key
 from convex_xray.engine.findings import Edit, Finding, Fix, FixAvailability, Related, Severity, Span
 from convex_xray.engine.model import DbRead, QueryChain
 from convex_xray.engine.registry import RuleMeta, register
@@ -220,7 +223,7 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
         indexed = chain.has_index
         related: list[Related] = []
         trigger = ctx.trigger(read.function)
-        cost = chain_cost(read, ctx.config.cost, ctx.schema, trigger)
+        cost = chain_cost(read, ctx.cost, ctx.schema, trigger)
         # Reading a range only to slice, count or filter it wastes what the range holds: worth
         # fixing first when the range grows (a log, a tenant, a category of a table) and the
         # function runs hot (a reactive query, a cron or scheduled job); a small per-parent
@@ -234,7 +237,11 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
             or (cost.growth is Growth.WHOLE_TABLE and cost.context == "helper")
             or (cost.growth is Growth.PER_PARENT_LOG and cost.context == "mutation" and use.kind in _WASTED)
         )
-        grows = cost.growth >= Growth.PER_PARENT_LOG and hot
+        # One tenant's entities (its members, credentials, automations) are tens to hundreds
+        # read in one indexed range: listing or counting them that way is the normal cost of
+        # the page (labelled minor on the corpus, benchmarks/signal.md). A tenant's log is not.
+        tenant_entities = cost.growth is Growth.PER_TENANT and not (chain.table and is_log_table(chain.table, ctx.cost))
+        grows = cost.growth >= Growth.PER_PARENT_LOG and hot and not tenant_entities
         severity = Severity.WARNING if grows or read.loops else Severity.INFO
         if use.kind == "sliced":
             message = (

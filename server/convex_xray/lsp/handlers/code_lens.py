@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from lsprotocol import types
 
+from convex_xray.engine.writers import cost_assumptions
 from convex_xray.lsp import convert
 from convex_xray.lsp.handlers.commands import Commands
 from convex_xray.lsp.lens import lenses
@@ -29,5 +30,5 @@ class CodeLenses(Commands):
                 range=convert.range_of(lines, lens.start, lens.end, self.encoding),
                 command=types.Command(title=lens.title, command=""),
             )
-            for lens in lenses(doc.project.workspace, model, doc.project.config.cost)
+            for lens in lenses(doc.project.workspace, model, cost_assumptions(doc.project.workspace, doc.project.config))
         ]

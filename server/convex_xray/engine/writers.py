@@ -1,0 +1,197 @@
+"""Who creates a table's rows: tables only platform admins write stay small.
+
+A scan of `popups`, `invite_codes` or `org_suspensions` reads every row, but those rows are
+made one at a time by the few people who run the app, behind an admin check
+(`await requireAdmin(ctx)`, an `adminMutation` builder, `if (user.role !== "admin") throw`).
+Labelled on the corpus (benchmarks/signal.md), such scans were minor wherever the rows came
+only from there, and the names of those tables say nothing a word list could guess. So the
+cost model takes a table for a reference table (`[cost] reference` rows) when:
+
+- some production code inserts into it under a platform admin check, and no other production
+  code does (tests, seeds and scripts do not count: they are not users);
+- the admin check is the platform's, not scoped to something that grows
+  (`requireOrgAdmin(ctx)`, `requireCityAdmin(ctx)`, `requireAdmin(ctx, orgId)` let every org's
+  or city's admins write, so the table grows with them);
+- the insert is not in a loop (an admin's import or bulk action makes rows by the batch),
+  and the table is not a log (an audit trail of admin actions grows with every action);
+- no production code inserts into a table named at run time (`ctx.db.insert(table, ...)`),
+  which could be any of them.
+
+The facts are read from the text like the cron index (`engine.triggers`): one regex pass per
+file, kept with the text, so no file is modelled for them. The unit is a top-level declaration
+(`export const create = mutation({...})` up to the next one): the check has to sit in the
+same function as the insert; an insert in a helper counts as unguarded, whoever calls it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from convex_xray.engine.config import Config
+from convex_xray.engine.cost import CostAssumptions, is_log_table
+from convex_xray.engine.memo import MemoKey, per_file_text, per_revision
+from convex_xray.engine.roles import PRODUCTION, role_of
+from convex_xray.engine.source import SourceFile
+from convex_xray.engine.workspace import Workspace
+
+_INSERT = re.compile(rb"\bdb\s*\.\s*insert\s*\(\s*(?:([\"'])([A-Za-z_$][\w$]*)\1|([^\s\"')]))")
+# Where a top-level declaration starts (column 0): the unit an admin check guards.
+_TOP_LEVEL = re.compile(rb"^(?:export\s+)?(?:default\s+)?(?:async\s+)?(?:const|let|var|function|class)\b", re.MULTILINE)
+# A call that throws unless the caller is a platform admin: `requireAdmin(ctx)`,
+# `assertSuperAdmin(user)`, `ensureIsAdmin(ctx)`, `adminOnly(ctx)`. Any other word before
+# `Admin` scopes it to something that grows (`requireCityAdmin`, `requireOrgAdmin`).
+_PLATFORM = rb"(?:super|platform|site|system|global|app)?_?"
+_GUARD_CALL = re.compile(
+    rb"\b((?:require|assert|ensure|check|verify|must|guard|enforce)_?(?:is_?|user_?|caller_?)?" + _PLATFORM
+    + rb"admin(?:_?(?:only|user|access|role|auth))?|" + _PLATFORM + rb"admin_?(?:only|guard|required))\s*\(",
+    re.IGNORECASE,
+)
+# A custom function builder for platform admins (`adminMutation({...})`, `superAdminQuery({...})`).
+_ADMIN_BUILDER = re.compile(rb"\b(" + _PLATFORM + rb"admin(?:Query|Mutation|Action))\s*[(<]", re.IGNORECASE)
+# A test of the caller being an admin, a guard when the same function throws:
+# `if (!(await isAdmin(ctx))) throw ...`, `if (user.role !== "admin") throw ...`.
+_ADMIN_TEST = re.compile(
+    rb"\b(is_?" + _PLATFORM + rb"admin)\b"
+    rb"|\b(role\w*)\s*[!=]==?\s*[\"']" + _PLATFORM + rb"admin[\"']"
+    rb"|[\"']" + _PLATFORM + rb"admin[\"']\s*[!=]==?\s*[\w$.?]*\b(role\w*)",
+    re.IGNORECASE,
+)
+_THROW = re.compile(rb"\bthrow\b")
+_THROW_WINDOW = 80  # bytes after an admin test in which its `throw` must come
+# An admin who inserts in a loop (an import, a bulk action) makes rows by the batch.
+_LOOP = re.compile(rb"\bfor\s*\(|\bwhile\s*\(|\.(?:map|forEach|flatMap)\s*\(")
+# A guard scoped by its argument: `requireAdmin(ctx, orgId)` lets each org's admins write.
+_TENANT_WORD = re.compile(rb"org|team|workspace|tenant|club|company|project|group|account|school|community|city", re.IGNORECASE)
+_ARGS_WINDOW = 160  # bytes after a guard's `(` read for a tenant argument
+
+
+@dataclass(frozen=True, slots=True)
+class InsertSite:
+    table: str | None  # None: named at run time
+    line: int  # 1-based
+    guard: str | None  # the admin check in the same top-level declaration, if any
+
+
+def _guard(unit: bytes) -> str | None:
+    """The platform admin check in a top-level declaration's text, or None."""
+    for match in _GUARD_CALL.finditer(unit):
+        name = match.group(1)
+        args = unit[match.end() : match.end() + _ARGS_WINDOW].split(b")", 1)[0]
+        if not _TENANT_WORD.search(args):
+            return f"`{name.decode()}(...)`"
+    builder = _ADMIN_BUILDER.search(unit)
+    if builder is not None:
+        return f"`{builder.group(1).decode()}`"
+    for test in _ADMIN_TEST.finditer(unit):
+        if _throws_on_its_own(unit, test.start(), test.end()):
+            return f"an admin test (`{test.group(0).decode(errors='replace')}`) that throws"
+    return None
+
+
+def _throws_on_its_own(unit: bytes, start: int, end: int) -> bool:
+    """`if (!isAdmin) throw ...` / `if (user.role !== "admin") { throw ...`: the test alone
+    decides. `if (!isAdmin && doc.ownerId !== userId) throw` lets owners through too."""
+    opening = unit.rfind(b"if", max(0, start - 40), start)
+    if opening < 0:
+        return False
+    after = unit[end : end + _THROW_WINDOW]
+    thrown = _THROW.search(after)
+    if thrown is None:
+        return False
+    condition = unit[opening:start] + after[: thrown.start()]
+    return b"&&" not in condition and b"||" not in condition
+
+
+def _encloses(data: bytes, loop: re.Match[bytes], position: int) -> bool:
+    """Whether the loop that starts at `loop` contains `position`: a `for`/`while` body (braced
+    or one statement) or a `.map(...)` call's arguments, by bracket depth (strings are not
+    skipped: an unbalanced bracket in a string makes the loop look longer, so more inserts
+    count as in a loop, never fewer)."""
+    depth = 0
+    index = loop.end() - 1  # the `(` of the header or the call
+    header_done = loop.group(0).startswith(b".")
+    while index < len(data):
+        char = data[index]
+        if char in b"({[":
+            depth += 1
+        elif char in b")}]":
+            depth -= 1
+            if depth == 0:
+                if header_done:
+                    return position < index
+                header_done = True  # the `for (...)` header closed: the body follows
+                following = data[index + 1 : index + 64].lstrip()
+                if not following.startswith(b"{"):
+                    end = data.find(b";", index)
+                    return position < (end if end >= 0 else len(data))
+        if index >= position and depth > 0 and header_done:
+            return True
+        index += 1
+    return True
+
+
+def insert_sites(data: bytes) -> list[InsertSite]:
+    """Every `db.insert(...)` of a file with the admin check guarding it."""
+    if b"insert" not in data:
+        return []
+    starts = [m.start() for m in _TOP_LEVEL.finditer(data)]
+    sites: list[InsertSite] = []
+    guards: dict[int, str | None] = {}
+    for match in _INSERT.finditer(data):
+        position = match.start()
+        begin = max((s for s in starts if s <= position), default=0)
+        end = min((s for s in starts if s > position), default=len(data))
+        if begin not in guards:
+            guards[begin] = _guard(data[begin:end])
+        table = match.group(2).decode() if match.group(2) else None
+        in_loop = any(_encloses(data, loop, position) for loop in _LOOP.finditer(data, begin, position))
+        sites.append(InsertSite(table, data.count(b"\n", 0, position) + 1, None if in_loop else guards[begin]))
+    return sites
+
+
+# path -> (the text read, its insert sites), kept with the text (see `memo.per_file_text`).
+_FILE_SITES: MemoKey[dict[Path, tuple[bytes, tuple[Path, bytes, list[InsertSite]]]]] = MemoKey("writers.files")
+# The merged verdict, current while the workspace's revision and the config are.
+_ASSUMPTIONS: MemoKey[tuple[int, tuple[Config, CostAssumptions]]] = MemoKey("writers.assumptions")
+
+
+def cost_assumptions(workspace: Workspace, config: Config) -> CostAssumptions:
+    """`[cost]` of the configuration with what the workspace shows: the tables only platform
+    admins create rows in (`admin_tables`), each with the evidence (`popups.ts:40, under
+    `requireAdmin(...)``) the cost model states as its assumption."""
+
+    def sites(path: Path, source: SourceFile) -> tuple[Path, bytes, list[InsertSite]]:
+        return path, source.data, insert_sites(source.data)
+
+    def merge() -> tuple[Config, CostAssumptions]:
+        evidence: dict[str, str] = {}
+        unguarded: set[str] = set()
+        bases = [b for b in (config.base, workspace.base) if b is not None]
+        for path, data, found in per_file_text(workspace, _FILE_SITES, sites):
+            if not found:
+                continue
+            root = workspace.root_of(path)
+            if role_of(path, root.path if root else None, bases, config.roles, data) != PRODUCTION:
+                continue  # tests, seeds and scripts are not the app's users
+            for site in found:
+                if site.table is None:
+                    return config, config.cost  # a table named at run time could be any of them
+                if site.guard is None:
+                    unguarded.add(site.table)
+                elif site.table not in evidence:
+                    where = path.relative_to(root.path).as_posix() if root is not None else path.name
+                    evidence[site.table] = f"{where}:{site.line}, under {site.guard}"
+        admin: dict[str, str] = {}
+        for table, where in evidence.items():
+            if table in unguarded or table in config.cost.growing_tables or is_log_table(table, config.cost):
+                continue  # (an admin's log -- an audit trail of admin actions -- still grows)
+            admin[table] = where
+        return config, replace(config.cost, admin_tables=tuple(sorted(admin.items())))
+
+    known = per_revision(workspace, _ASSUMPTIONS, merge)
+    if known[0] is not config:  # another configuration (the editor reloaded it): merge again
+        workspace.memo.pop(_ASSUMPTIONS)
+        known = per_revision(workspace, _ASSUMPTIONS, merge)
+    return known[1]
