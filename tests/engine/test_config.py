@@ -19,7 +19,7 @@ from convex_xray.engine.config import (
 )
 from convex_xray.engine.findings import Severity
 from convex_xray.engine.model import FunctionKind
-from tests.support.project import check_project, write_project
+from tests.support.project import DEFAULT_SCHEMA, check_project, write_project
 
 
 def write_config(directory: Path, text: str) -> Path:
@@ -194,8 +194,9 @@ COLLECT = {
     export const recent = query({
       args: { orgId: v.id("orgs") },
       handler: async (ctx, args) => {
-        // A whole org's users to keep ten: a warning (a parent's few children would be info).
-        const all = await ctx.db.query("users").withIndex("by_orgId", (q) => q.eq("orgId", args.orgId)).collect();
+        // A whole org's activity log to keep ten: a warning (a parent's few children, or an
+        // org's members, would be info).
+        const all = await ctx.db.query("activityLogs").withIndex("by_orgId", (q) => q.eq("orgId", args.orgId)).collect();
         return all.slice(0, 10);
       },
     });
@@ -203,9 +204,15 @@ COLLECT = {
 }
 
 
+LOG_SCHEMA = DEFAULT_SCHEMA.replace(
+    "export default defineSchema({",
+    'export default defineSchema({\n  activityLogs: defineTable({ orgId: v.id("orgs") }).index("by_orgId", ["orgId"]),',
+)
+
+
 @pytest.fixture
 def app(tmp_path):
-    return write_project(tmp_path / "app", COLLECT)
+    return write_project(tmp_path / "app", COLLECT, schema=LOG_SCHEMA)
 
 
 def test_cli_bad_config_exits_2_with_file_key_and_why(app, capsys):
@@ -246,7 +253,7 @@ def test_config_keys_take_effect(app):
     _, result = check_project(app, select=["unbounded-collect"], config=config)
     assert [f.severity for f in result.findings] == [Severity.HINT]
 
-    config = config_from_dict({"small-tables": ["users"]})
+    config = config_from_dict({"small-tables": ["activityLogs"]})
     _, result = check_project(app, select=["unbounded-collect"], config=config)
     assert result.findings == []
 
@@ -295,11 +302,12 @@ def test_cli_builders_from_config(tmp_path, capsys):
         {
             "a.ts": """
             export const list = teamQuery(async (ctx) => {
-              const all = await ctx.db.query("users").withIndex("by_orgId", (q) => q.eq("orgId", "x")).collect();
+              const all = await ctx.db.query("activityLogs").withIndex("by_orgId", (q) => q.eq("orgId", "x")).collect();
               return all.length;
             });
             """
         },
+        schema=LOG_SCHEMA,
     )
     assert main(["check", str(project), "--select", "unbounded-collect"]) == 0
     capsys.readouterr()
