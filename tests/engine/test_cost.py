@@ -668,3 +668,41 @@ export const {name} = query({{
     by_function = {f.function: f for f in result.findings}
     assert (by_function["credentialCount"].cost.growth, by_function["credentialCount"].severity) == (Growth.PER_TENANT, Severity.INFO)
     assert (by_function["activityCount"].cost.growth, by_function["activityCount"].severity) == (Growth.PER_TENANT, Severity.WARNING)
+
+
+@pytest.mark.parametrize(
+    ("condition", "terminal", "bounded"),
+    [
+        ('q.eq(q.field("isActive"), true)', ".take(100)", True),
+        ('q.eq(q.field("isDeleted"), false)', ".first()", True),
+        ('q.eq(q.field("archived"), false)', '.paginate({ numItems: 20, cursor: null })', True),
+        ('q.eq(q.field("isActive"), true)', ".collect()", False),  # keeps every match: reads the table
+        ('q.eq(q.field("isActive"), false)', ".take(100)", False),  # the unusual value: few match
+        ('q.eq(q.field("isDeleted"), true)', ".take(100)", False),
+        ('q.eq(q.field("authorId"), args.id)', ".take(100)", False),  # one author's rows among all
+    ],
+)
+def test_a_bounded_scan_that_keeps_the_usual_rows_reads_about_what_it_keeps(tmp_path, condition, terminal, bounded):
+    """`.filter(isActive == true).take(100)` stops after 100 matches: ~100 reads while most rows
+    are active, not the whole table the message would otherwise claim."""
+    schema = DEFAULT_SCHEMA.replace(
+        "export default defineSchema({",
+        "export default defineSchema({\n  artists: defineTable({ isActive: v.boolean(), isDeleted: v.boolean(), archived: v.boolean(), authorId: v.string() }),",
+    )
+    body = f"""
+export const list = query({{
+  args: {{ id: v.string() }},
+  handler: async (ctx, args) => {{
+    return await ctx.db.query("artists").filter((q) => {condition}){terminal};
+  }},
+}});
+"""
+    _, result = check_project(write_project(tmp_path / "app", {"a.ts": HEADER + body}, schema=schema), select=["filter-on-query"])
+    [finding] = result.findings
+    if bounded:
+        assert (finding.cost.growth <= Growth.BOUNDED, finding.severity) == (True, Severity.INFO)
+        assert "reads `artists` documents until it has the ones it keeps" in finding.message
+        assert "so the scan stops after about as many reads" in finding.cost.assumptions[-1]
+    else:
+        assert (finding.cost.growth, finding.severity) == (Growth.WHOLE_TABLE, Severity.WARNING)
+        assert "scans the whole `artists` table" in finding.message

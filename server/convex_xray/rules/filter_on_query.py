@@ -30,7 +30,10 @@ stays silent.
 A warning when the filtered range grows with the data: the whole table, a category share of
 it, a log or feed (also a tenant's: an org's activity); info when it is one parent document's
 children or one tenant's members, invites or settings (tens to hundreds, most of them kept:
-the filter saves a few reads; see `[cost]`).
+the filter saves a few reads; see `[cost]`). Info too when the chain stops after a bounded
+number of matches (`.take(n)`, `.first()`, `.paginate()`) and the filter keeps the value most
+rows have (`isActive` true, `isDeleted`/`archived` false): the scan then reads about as many
+rows as it keeps, and the message says so instead of claiming the whole table.
 
 ## Why is this bad?
 `.filter()` does not make a query read less: Convex reads every document in the index
@@ -86,16 +89,18 @@ the same documents), but TypeScript no longer reports a value of another type th
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import replace
 
-from convex_xray.engine.analysis.chains import parse_index_ranges
+from convex_xray.engine.analysis.chains import parse_filter, parse_index_ranges
 from convex_xray.engine.context import RuleContext
 from convex_xray.engine.cost import Growth, chain_cost, is_log_table
 from convex_xray.engine.findings import Finding, FixAvailability, Related, Severity, Span
 from convex_xray.engine.model import QueryChain
 from convex_xray.engine.registry import RuleMeta, register
 from convex_xray.engine.schema import Schema, Table
+from convex_xray.engine.syntax import text_of
 from convex_xray.rules.support.add_index import (
     IndexPlan,
     RangeCasts,
@@ -145,11 +150,52 @@ def _scan_kind(chain: QueryChain) -> str:
     return "rangeless" if ranges == [] else "range"
 
 
-def _message(chain: QueryChain, plan: IndexPlan, table: Table | None, path_name: str) -> str:
+# Flags whose usual value most rows have: rows are created active, visible and not deleted, and
+# most stay so. A filter that keeps that value drops few rows.
+_USUALLY_TRUE = re.compile(r"^(?:is_?)?(?:active|enabled|visible|published|live)$", re.IGNORECASE)
+_USUALLY_FALSE = re.compile(
+    r"^(?:is_?)?(?:deleted|archived|hidden|disabled|removed|banned|suspended|blocked|spam|trashed)$", re.IGNORECASE
+)
+_BOUNDED_TERMINALS = ("take", "first", "unique", "paginate")
+
+
+def _keeps_the_usual_rows(chain: QueryChain) -> str | None:
+    """The condition, when every `.filter()` keeps the value most rows have (`isActive` true,
+    `isDeleted` false) and the chain stops after a bounded number of matches: it then reads
+    about as many rows as it keeps, not the whole range (it reads more only while few rows are
+    in the usual state)."""
+    if chain.terminal not in _BOUNDED_TERMINALS:
+        return None
+    kept: list[str] = []
+    for step in chain.filter_steps:
+        atoms = parse_filter(step)
+        if not atoms:
+            return None
+        for atom in atoms:
+            value = text_of(atom.value_node) if atom.value_node is not None else None
+            field = atom.field or ""
+            usual = (
+                (atom.op == "eq" and value == "true" and _USUALLY_TRUE.match(field))
+                or (atom.op == "eq" and value == "false" and _USUALLY_FALSE.match(field))
+                or (atom.op == "neq" and value == "true" and _USUALLY_FALSE.match(field))
+                or (atom.op == "neq" and value == "false" and _USUALLY_TRUE.match(field))
+            )
+            if not usual:
+                return None
+            kept.append(f"`{field}` {value if atom.op == 'eq' else 'not ' + str(value)}")
+    return ", ".join(kept) if kept else None
+
+
+def _message(chain: QueryChain, plan: IndexPlan, table: Table | None, path_name: str, usual: str | None = None) -> str:
     fields = _fields(plan)
     kind = _scan_kind(chain)
     what = f"`{plan.table}`"
-    if kind == "none":
+    if usual is not None:
+        head = (
+            f"`.filter()` on {fields} reads {what} documents until it has the ones it keeps: about as many "
+            f"while most are {usual}, every document of the range when few are"
+        )
+    elif kind == "none":
         head = f"`.filter()` on {fields} with no index scans the whole {what} table: every document is read to find the matches"
     elif kind == "rangeless":
         head = (
@@ -296,10 +342,17 @@ def _check_chain(
         cost.growth is Growth.PER_TENANT and chain.table is not None and is_log_table(chain.table, ctx.cost)
     )
     severity = Severity.WARNING if grows else Severity.INFO
+    usual = _keeps_the_usual_rows(chain)
+    if usual is not None and read is not None:
+        # Bounded by the terminal, not by the range: the reads are the rows kept, give or take
+        # the few the filter drops.
+        kept = chain_cost(replace(read, chain=chain), ctx.cost, ctx.schema, ctx.trigger(read.function))
+        cost = replace(kept, assumptions=(*kept.assumptions, f"most rows are {usual}, so the scan stops after about as many reads"))
+        severity = Severity.INFO
     yield ctx.finding(
         META,
         Span(ctx.path, first.property.start_byte, first.call.end_byte),
-        _message(chain, plan, table, path_name),
+        _message(chain, plan, table, path_name, usual if cost is not None and cost.growth <= Growth.BOUNDED else None),
         severity=severity,
         related=related,
         fix=fix,

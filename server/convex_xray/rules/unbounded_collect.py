@@ -70,6 +70,7 @@ stay small by design and are never reported.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 
 from convex_xray.engine.context import RuleContext
@@ -181,6 +182,8 @@ _USE_NOTES = {
 
 
 # Contexts where a growing read runs often: a reactive public query, a cron or scheduled job.
+# A field that holds a time (`startsAt`, `created_at`, `dueDate`, `timestamp`).
+_TIME_LIKE = re.compile(r"(?:At|Date|Time|_at|_date|_time)$|^(?:date|time|timestamp|ts)$")
 _HOT = frozenset({"public-query", "cron", "scheduled"})
 # Uses that keep part of what `.collect()` read: the rest was read for nothing.
 _WASTED = frozenset({"sliced", "bounded", "counted", "js-filtered"})
@@ -239,8 +242,14 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
         )
         # One tenant's entities (its members, credentials, automations) are tens to hundreds
         # read in one indexed range: listing or counting them that way is the normal cost of
-        # the page (labelled minor on the corpus, benchmarks/signal.md). A tenant's log is not.
-        tenant_entities = cost.growth is Growth.PER_TENANT and not (chain.table and is_log_table(chain.table, ctx.cost))
+        # the page (labelled minor on the corpus, benchmarks/signal.md). A tenant's log is not,
+        # nor a set the code cuts down to a time window (`s.startsAt > since`): what is kept by
+        # time accumulates over time.
+        tenant_entities = (
+            cost.growth is Growth.PER_TENANT
+            and not (chain.table and is_log_table(chain.table, ctx.cost))
+            and not (use.kind == "js-filtered" and _TIME_LIKE.search(use.detail))
+        )
         grows = cost.growth >= Growth.PER_PARENT_LOG and hot and not tenant_entities
         severity = Severity.WARNING if grows or read.loops else Severity.INFO
         if use.kind == "sliced":
