@@ -706,3 +706,30 @@ export const list = query({{
     else:
         assert (finding.cost.growth, finding.severity) == (Growth.WHOLE_TABLE, Severity.WARNING)
         assert "scans the whole `artists` table" in finding.message
+
+
+@pytest.mark.parametrize(
+    ("kept", "severity"),
+    [
+        ("rows.filter((s) => s.startsAt > args.since)", Severity.WARNING),  # a time window: the set accumulates
+        ("rows.filter((c) => c.revokedAt === undefined)", Severity.INFO),  # not revoked: a state, not a window
+    ],
+)
+def test_a_tenants_set_cut_down_by_time_accumulates(tmp_path, kept, severity):
+    schema = DEFAULT_SCHEMA.replace(
+        "export default defineSchema({",
+        "export default defineSchema({\n"
+        '  sessions: defineTable({ orgId: v.string(), startsAt: v.number(), revokedAt: v.optional(v.number()) }).index("by_org", ["orgId"]),',
+    )
+    body = f"""
+export const recent = query({{
+  args: {{ orgId: v.string(), since: v.number() }},
+  handler: async (ctx, args) => {{
+    const rows = await ctx.db.query("sessions").withIndex("by_org", (q) => q.eq("orgId", args.orgId)).collect();
+    return {kept};
+  }},
+}});
+"""
+    _, result = check_project(write_project(tmp_path / "app", {"a.ts": HEADER + body}, schema=schema), select=["unbounded-collect"])
+    [finding] = result.findings
+    assert (finding.cost.growth, finding.severity) == (Growth.PER_TENANT, severity)

@@ -182,8 +182,18 @@ _USE_NOTES = {
 
 
 # Contexts where a growing read runs often: a reactive public query, a cron or scheduled job.
-# A field that holds a time (`startsAt`, `created_at`, `dueDate`, `timestamp`).
-_TIME_LIKE = re.compile(r"(?:At|Date|Time|_at|_date|_time)$|^(?:date|time|timestamp|ts)$")
+# A field that holds a time (`startsAt`, `created_at`, `dueDate`, `timestamp`), compared with
+# an ordering operator: `s.startsAt > since` keeps a window (`c.revokedAt === undefined` does not).
+_TIME_FIELD = r"[\w$]*(?:At|Date|Time|_at|_date|_time)\b|(?:date|time|timestamp|ts)\b"
+_TIME_WINDOW = re.compile(
+    r"\.\s*(?:" + _TIME_FIELD + r")\s*[<>]=?(?!=)|(?<![=>])[<>]=?\s*[\w$]+(?:\?)?\.\s*(?:" + _TIME_FIELD + r")"
+)
+
+
+def _time_window(text: str) -> bool:
+    """Whether a JavaScript filter keeps rows by comparing a time field with `<`, `>`, `<=`, `>=`."""
+    return _TIME_WINDOW.search(text) is not None
+
 _HOT = frozenset({"public-query", "cron", "scheduled"})
 # Uses that keep part of what `.collect()` read: the rest was read for nothing.
 _WASTED = frozenset({"sliced", "bounded", "counted", "js-filtered"})
@@ -248,7 +258,7 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
         tenant_entities = (
             cost.growth is Growth.PER_TENANT
             and not (chain.table and is_log_table(chain.table, ctx.cost))
-            and not (use.kind == "js-filtered" and _TIME_LIKE.search(use.detail))
+            and not (use.kind == "js-filtered" and use.node is not None and _time_window(text_of(use.node)))
         )
         grows = cost.growth >= Growth.PER_PARENT_LOG and hot and not tenant_entities
         severity = Severity.WARNING if grows or read.loops else Severity.INFO
