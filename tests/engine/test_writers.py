@@ -140,3 +140,9 @@ def test_growing_tables_opts_a_table_out(tmp_path):
     config = Config()
     config.cost = type(config.cost)(growing_tables=frozenset({"banners"}))
     assert cost_assumptions(workspace_for(project), config).admin_evidence("banners") is None
+
+
+def test_rows_an_admin_keeps_per_tenant_grow_with_the_tenants(tmp_path):
+    schema = SCHEMA.replace('banners: defineTable({ text: v.string() })', 'banners: defineTable({ text: v.string(), orgId: v.string() })')
+    project = write_project(tmp_path / "app", {"admin.ts": HEADER + _create("await requireAdmin(ctx);")}, schema=schema)
+    assert cost_assumptions(workspace_for(project), Config()).admin_evidence("banners") is None

@@ -13,7 +13,8 @@ cost model takes a table for a reference table (`[cost] reference` rows) when:
   (`requireOrgAdmin(ctx)`, `requireCityAdmin(ctx)`, `requireAdmin(ctx, orgId)` let every org's
   or city's admins write, so the table grows with them);
 - the insert is not in a loop (an admin's import or bulk action makes rows by the batch),
-  and the table is not a log (an audit trail of admin actions grows with every action);
+  the table is not a log (an audit trail of admin actions grows with every action), and its
+  rows name no tenant (payments an admin records for each org grow with the orgs);
 - no production code inserts into a table named at run time (`ctx.db.insert(table, ...)`),
   which could be any of them.
 
@@ -30,7 +31,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from convex_xray.engine.config import Config
-from convex_xray.engine.cost import CostAssumptions, is_log_table
+from convex_xray.engine.cost import CostAssumptions, is_log_table, is_tenant_field
 from convex_xray.engine.memo import MemoKey, per_file_text, per_revision
 from convex_xray.engine.roles import PRODUCTION, role_of
 from convex_xray.engine.source import SourceFile
@@ -185,8 +186,13 @@ def cost_assumptions(workspace: Workspace, config: Config) -> CostAssumptions:
                     evidence[site.table] = f"{where}:{site.line}, under {site.guard}"
         admin: dict[str, str] = {}
         for table, where in evidence.items():
-            if table in unguarded or table in config.cost.growing_tables or is_log_table(table, config.cost):
-                continue  # (an admin's log -- an audit trail of admin actions -- still grows)
+            if (
+                table in unguarded
+                or table in config.cost.growing_tables
+                or is_log_table(table, config.cost)  # an audit trail of admin actions grows with them
+                or _has_tenant_field(workspace, table)  # rows an admin keeps per org (payments) grow with the orgs
+            ):
+                continue
             admin[table] = where
         return config, replace(config.cost, admin_tables=tuple(sorted(admin.items())))
 
@@ -195,3 +201,18 @@ def cost_assumptions(workspace: Workspace, config: Config) -> CostAssumptions:
         workspace.memo.pop(_ASSUMPTIONS)
         known = per_revision(workspace, _ASSUMPTIONS, merge)
     return known[1]
+
+
+def _has_tenant_field(workspace: Workspace, table: str) -> bool:
+    """Whether a schema of the workspace gives `table` a tenant field (`orgId`, `teamId`), or
+    does not say which fields it has (then it may)."""
+    seen = False
+    for root in workspace.roots:
+        schema = workspace.schema_for(root.schema_path) if root.schema_path is not None else None
+        spec = schema.table(table) if schema is not None and schema.usable else None
+        if spec is None:
+            continue
+        seen = True
+        if spec.fields is None or any(is_tenant_field(name) for name in spec.fields):
+            return True
+    return not seen

@@ -20,7 +20,8 @@ if it grows). A table is taken for one when
   `cronSettings`, naming no owner (see `[cost] reference`), or
 - only platform admins create its rows: every production `ctx.db.insert("banners", ...)` sits in
   a function that checks for an admin first (`await requireAdmin(ctx)`, an `adminMutation`
-  builder, `if (user.role !== "admin") throw ...`), not in a loop, and the table is not a log.
+  builder, `if (user.role !== "admin") throw ...`), not in a loop, and the table is neither a
+  log nor keyed by a tenant (payments an admin records per org grow with the orgs).
   A check scoped to something that grows (`requireOrgAdmin`, `requireAdmin(ctx, orgId)`), an
   insert anywhere else (tests, seeds and scripts aside), or an insert into a table named at run
   time keeps the warning.
