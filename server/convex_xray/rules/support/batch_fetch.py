@@ -75,7 +75,7 @@ from convex_xray.rules.support.fresh_names import (
 from convex_xray.rules.support.helper_effects import HelperEffects, helper_effects
 from convex_xray.rules.support.iterables import declared_non_array
 from convex_xray.rules.support.loop_writes import loop_writes, write_conflict
-from convex_xray.rules.support.untyped import types_lost, untyped_root
+from convex_xray.rules.support.untyped import file_says_types_lost, types_lost, untyped_root
 
 if TYPE_CHECKING:
     from convex_xray.engine.context import RuleContext
@@ -1048,7 +1048,10 @@ def _piece(ctx: RuleContext, read: DbRead | HelperCall, plan: _Plan, names: Fres
     # where `posts` is typed, so the keys (and the documents fetched by them) keep the types
     # the loop's own reads had. `(post: any)` there made every fetched document `any`, and a
     # later `ctx.db.get(post.authorId)` on it a union of every table's documents (TS2339).
-    named = _type_query(plan.loop.collection_node)
+    # Not in a file that itself says so (a directive about TS2589 or implicit `any` there): that
+    # file is at tsc's depth limit, where typing the items crosses it again (TS2589 on the
+    # new `.map`, seen on ConvexPress); `any` there, as the app's own callbacks say.
+    named = None if file_says_types_lost(source) else _type_query(plan.loop.collection_node)
     if ":" not in item and (lost or untyped_items):
         item = f"{item}: {named if lost and not untyped_items and named else 'any'}"
     typed_items = ":" in item and not item.endswith(": any")
