@@ -44,7 +44,7 @@ CASES = {
         });
         """,
     ),
-    "types lost, a key the loop casts over an `any` collection: the Set takes the cast's type": (
+    "types lost in the file, a key the loop casts over an `any` collection: the Set takes the cast's type": (
         """
         export const names = query({
           args: { entries: v.any() },
@@ -72,7 +72,7 @@ CASES = {
               ),
             ];
             const members = await Promise.all(memberIds.map((id) => ctx.db.get(id)));
-            const membersById = new Map<string, NonNullable<(typeof members)[number]>>(
+            const membersById = new Map(
               members
                 .filter((doc: any) => doc !== null)
                 .map((doc: any) => [doc._id, doc]),
@@ -128,7 +128,7 @@ CASES = {
         });
         """,
     ),
-    "types lost in the file, a cast key and long names: the Map's type arguments break one per line, with no trailing comma (TS1009)": (
+    "types lost in the file (at tsc's depth limit), a cast key and long names: only the Set is typed": (
         """
         export const feed = query({
           args: {},
@@ -157,10 +157,7 @@ CASES = {
             const originalAuthorMemberships = await Promise.all(
               originalAuthorMembershipIds.map((id) => ctx.db.get(id)),
             );
-            const originalAuthorMembershipsById = new Map<
-              string,
-              NonNullable<(typeof originalAuthorMemberships)[number]>
-            >(
+            const originalAuthorMembershipsById = new Map(
               originalAuthorMemberships
                 .filter((doc: any) => doc !== null)
                 .map((doc: any) => [doc._id, doc]),
@@ -1720,3 +1717,20 @@ def test_the_item_type_query_names_only_plain_paths(collection, named):
     source = SourceFile(Path("a.ts"), f"const x = {collection};\n")
     declarator = source.root.named_children[0].named_children[0]
     assert _type_query(declarator.child_by_field_name("value")) == named
+
+
+def test_type_arguments_break_one_per_line_with_no_trailing_comma():
+    # TypeScript takes no trailing comma in type arguments (TS1009), even where the file's
+    # style puts one after call arguments.
+    from convex_xray.engine import style as layout
+    from convex_xray.rules.support.batch_fetch import _type_arguments
+
+    doc = _type_arguments("Map", ["string", "NonNullable<(typeof originalAuthorMemberships)[number]>"])
+    narrow = layout.CodeStyle(width=40, trailing_commas=True)
+    assert layout.render(("const byId = new ", doc, "()"), narrow) == (
+        "const byId = new Map<\n"
+        "  string,\n"
+        "  NonNullable<(typeof originalAuthorMemberships)[number]>\n"
+        ">()"
+    )
+    assert layout.render(_type_arguments("Map", ["string", "number"]), narrow) == "Map<string, number>"

@@ -1051,7 +1051,8 @@ def _piece(ctx: RuleContext, read: DbRead | HelperCall, plan: _Plan, names: Fres
     # Not in a file that itself says so (a directive about TS2589 or implicit `any` there): that
     # file is at tsc's depth limit, where typing the items crosses it again (TS2589 on the
     # new `.map`, seen on ConvexPress); `any` there, as the app's own callbacks say.
-    named = None if file_says_types_lost(source) else _type_query(plan.loop.collection_node)
+    at_limit = file_says_types_lost(source)
+    named = None if at_limit else _type_query(plan.loop.collection_node)
     if ":" not in item and (lost or untyped_items):
         item = f"{item}: {named if lost and not untyped_items and named else 'any'}"
     typed_items = ":" in item and not item.endswith(": any")
@@ -1114,7 +1115,9 @@ def _piece(ctx: RuleContext, read: DbRead | HelperCall, plan: _Plan, names: Fres
         # and of the documents fetched by them, so a lookup has the type the read had.
         # (Keys are ids, which are strings: `string` takes them all.)
         map_callee: layout.Doc = "Map"
-        if lost and not untyped_db and (typed_items or key_type):
+        # (Not in a file at the depth limit: the Map's type arguments crossed it again there,
+        # TS2589 elsewhere in the file on ConvexPress's `wordpressSync/internals.ts`.)
+        if lost and not untyped_db and not at_limit and (typed_items or key_type):
             map_callee = _type_arguments("Map", ["string", f"NonNullable<(typeof {docs})[number]>"])
         lines = [
             (f"const {ids} = ", unique),
