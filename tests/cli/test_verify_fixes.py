@@ -11,6 +11,7 @@ import importlib.util
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -49,11 +50,10 @@ def _xray() -> list[str]:
     return [sys.executable, "-m", "convex_xray"]
 
 
-@pytest.mark.node
-def test_a_known_good_fix_is_applied_type_checks_and_converges(node_modules, tmp_path):
-    before = {p: p.read_bytes() for p in APP.rglob("*") if p.is_file()}
-    result = vf.verify_app(
-        APP,
+def _verify(app: Path, node_modules: Path, **options: Any) -> dict[str, Any]:
+    """`verify_app` over the app's `convex/` with this convex-xray and the test's TypeScript."""
+    return vf.verify_app(
+        app,
         [Path("convex")],
         tsc=node_modules / ".bin" / "tsc",
         modules=node_modules,
@@ -61,8 +61,14 @@ def test_a_known_good_fix_is_applied_type_checks_and_converges(node_modules, tmp
         keep=False,
         timeout=300,
         log=lambda message: None,
-        isolate=True,
+        **options,
     )
+
+
+@pytest.mark.node
+def test_a_known_good_fix_is_applied_type_checks_and_converges(node_modules, tmp_path):
+    before = {p: p.read_bytes() for p in APP.rglob("*") if p.is_file()}
+    result = _verify(APP, node_modules, isolate=True)
     # The app has neither a tsconfig nor codegen output: the harness wrote both, and the
     # typed stub lets the original type-check cleanly.
     assert result["written"] == {
@@ -242,16 +248,7 @@ def test_batch_fetch_keeps_document_types_where_the_app_says_types_are_lost(node
     documents must keep their table's type (a later `ctx.db.get(author.teamId)` returns a
     `teams` document) and a cast key its type even over an `any` collection."""
     app = FIXTURES / "verify-fixes-lost-types-app"
-    result = vf.verify_app(
-        app,
-        [Path("convex")],
-        tsc=node_modules / ".bin" / "tsc",
-        modules=node_modules,
-        xray=_xray(),
-        keep=False,
-        timeout=300,
-        log=lambda message: None,
-    )
+    result = _verify(app, node_modules)
     assert result["tsc_errors_before"] == 0, result
     kind = "n-plus-one-read: Batch-fetch `…` before the loop (one `…`, then a Map lookup) [safe]"
     assert result["applied"] == {kind: 2}

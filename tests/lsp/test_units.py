@@ -22,6 +22,7 @@ from convex_xray.lsp.incremental import shift_range
 from convex_xray.lsp.session import (
     Document,
     Folder,
+    Project,
     check_document,
     minimal_edits,
     warm_up,
@@ -103,14 +104,19 @@ def _inside_handlers(data: bytes) -> list[int]:
     return offsets
 
 
-@pytest.fixture
-def opened(tmp_path):
+def _indexed_feed(tmp_path) -> tuple[Project, Path]:
+    """A project over HANDLERS marked indexed, and the path of its `feed.ts`."""
     root = write_project(tmp_path / "app", {"feed.ts": HANDLERS})
     folder = Folder(root.resolve(), root.resolve().as_uri(), Settings())
     assert folder.discover() == []
     project = folder.projects[0]
     project.indexed = True
-    path = (root / "convex" / "feed.ts").resolve()
+    return project, (root / "convex" / "feed.ts").resolve()
+
+
+@pytest.fixture
+def opened(tmp_path):
+    project, path = _indexed_feed(tmp_path)
     source = SourceFile(path, path.read_text(), version=1)
     doc = Document(path.as_uri(), path, source, project=project, version=1)
     project.workspace.set_source(source)
@@ -228,12 +234,7 @@ def test_typing_in_a_document_opened_as_on_disk_reuses_the_indexed_plan(tmp_path
     """Opened unchanged after indexing, a document is shown with its findings from indexing
     (no full check of it). Its keystrokes still reuse a schema plan: planning again would
     analyse the document's whole model per keystroke, not just the edited function's slice."""
-    root = write_project(tmp_path / "app", {"feed.ts": HANDLERS})
-    folder = Folder(root.resolve(), root.resolve().as_uri(), Settings())
-    assert folder.discover() == []
-    project = folder.projects[0]
-    project.indexed = True
-    path = (root / "convex" / "feed.ts").resolve()
+    project, path = _indexed_feed(tmp_path)
     results, _ = project.check_many(project.workspace.files())  # as indexing does
     source = project.workspace.source(path)
     assert source is not None
