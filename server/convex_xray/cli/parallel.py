@@ -49,7 +49,11 @@ from convex_xray.rules.support.schema_plan import (
     plan_from_facts,
 )
 
-MIN_FILES_PER_JOB = 48  # below this, forking costs more than it saves
+# Below this many files per worker, forking and merging cost more than they save: on the
+# 2-core machine of benchmarks/README.md two workers were even or slower on every 50-200-file
+# corpus app (ialex, 196 files: 1.25 s serial vs 1.40-1.49 s with two) and 20% faster only on the
+# 732-file one, so workers start at 300 files.
+MIN_FILES_PER_JOB = 150
 # From this much source a process drops each file's model and syntax tree once it is
 # summarised (peak RSS grows by roughly 35 MB per MB of source when every tree is kept:
 # ConvexPress, 8.2 MB, 289 MB serial). Below it, keeping them is cheaper than reading back
