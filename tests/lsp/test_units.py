@@ -257,6 +257,39 @@ def test_typing_in_a_document_opened_as_on_disk_reuses_the_indexed_plan(tmp_path
     assert _key(doc.shown) == _key(full)
 
 
+def test_a_document_opened_while_indexing_is_checked_without_reading_every_file(tmp_path, monkeypatch):
+    """Before indexing, the first diagnostics of a document must not wait for the whole
+    workspace: its filter-on-query plan comes from it and the schema alone (the other files'
+    queries join the plan when indexing ends and re-checks it)."""
+    other = 'import { query } from "./_generated/server";\n' + "".join(
+        f'export const q{i} = query({{ args: {{}}, handler: async (ctx) => ctx.db.query("posts").filter((q) => q.eq(q.field("status"), "x")).collect() }});\n'
+        for i in range(3)
+    )
+    root = write_project(tmp_path / "app", {"feed.ts": HANDLERS, **{f"other{i}.ts": other for i in range(5)}})
+    folder = Folder(root.resolve(), root.resolve().as_uri(), Settings())
+    assert folder.discover() == []
+    project = folder.projects[0]
+    assert not project.indexed
+    path = (root / "convex" / "feed.ts").resolve()
+    import convex_xray.engine.workspace as workspace_module
+
+    analysed: list[Path] = []
+    real = workspace_module.analyze_file
+    monkeypatch.setattr(
+        workspace_module, "analyze_file", lambda *a, **k: analysed.append(a[0].path) or real(*a, **k)
+    )
+    source = SourceFile(path, path.read_text(), version=1)
+    project.workspace.set_source(source)
+    doc = Document(path.as_uri(), path, source, project=project, version=1)
+    check_document(doc)
+    assert not any(p.name.startswith("other") for p in analysed), analysed
+    assert doc.shown  # and it has its findings
+    monkeypatch.undo()
+    project.indexed = True  # indexing ends: the whole plan
+    full, _ = project.check(path)
+    assert {f.rule for f in full} >= {f.rule for f in doc.shown}
+
+
 def test_an_import_edit_rechecks_only_the_functions_using_its_names(opened):
     doc = opened
     data = doc.source.data

@@ -50,8 +50,15 @@ from convex_xray.lsp.incremental import (
 )
 from convex_xray.lsp.outside import Outside, classify
 from convex_xray.lsp.settings import Settings, config_file_for, merge_config
-from convex_xray.rules.support.index_usage import UsageSignature, usage_signature
-from convex_xray.rules.support.schema_plan import PLAN_RULES, PRESET_PLAN, SchemaPlan, schema_plan
+from convex_xray.rules.support.index_usage import IndexUsage, UsageSignature, usage_signature
+from convex_xray.rules.support.schema_plan import (
+    PLAN_RULES,
+    PRESET_PLAN,
+    SchemaPlan,
+    file_facts,
+    plan_from_facts,
+    schema_plan,
+)
 
 log = logging.getLogger(__name__)
 
@@ -322,6 +329,12 @@ class Project:
         # of all of it per keystroke: 95% of a keystroke's time in a 2,500-line file); the
         # reconcile's full check when the editor settles plans again with this text.
         preset = self._plan if model is not None else None
+        if preset is None and not self.indexed:
+            # Before indexing, a plan from every file would read them all first (3 s for
+            # the first diagnostics of a document in a 732-file app): plan from this file and
+            # the schemas only, like the workspace rules left out until then. Indexing ends
+            # with a re-check of the open documents under the whole plan.
+            preset = self._provisional_plan(path)
         if preset is not None:
             memo.put(PRESET_PLAN, preset)
         try:
@@ -339,13 +352,22 @@ class Project:
         finally:
             if preset is not None:
                 memo.pop(PRESET_PLAN)
-        if model is None or self._plan is None:
+        if self.indexed and (model is None or self._plan is None):
             # A slice checked without a plan built one for this text (the document's whole
             # model): keep it too, or every keystroke would build it again until the next
             # full check of this document (never, while typing, when the document was opened
             # as on disk with its findings from indexing).
             self._keep_plan()
         return [f for f in findings if f.path == path], failures
+
+    def _provisional_plan(self, path: Path) -> SchemaPlan | None:
+        """The schema plan as far as `path` and the schemas tell it (no other file's queries,
+        no index usage): what a check before indexing can know without reading every file."""
+        if not any(r.meta.slug in PLAN_RULES for r in self.rules + self.silent):
+            return None
+        model = self.workspace.model(path)
+        facts = file_facts(self.workspace, model, self.config) if model is not None else None
+        return plan_from_facts(self.workspace.app_schemas(), IndexUsage(), [facts] if facts is not None else [])
 
     def _keep_plan(self) -> None:
         """Keep the schema plan the check just built (memoised: no second build)."""
