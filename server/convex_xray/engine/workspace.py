@@ -170,6 +170,9 @@ class Workspace:
         # revision in the editor; a realpath per import per helper call was a fifth of a
         # keystroke's check in a 700-file app). A symlink re-pointed meanwhile is not followed.
         self._inside: dict[Path, bool] = {}
+        # path -> whether its real path is inside one of the Convex roots (kept likewise: a
+        # rule asked it with a realpath per imported helper call, per keystroke).
+        self._inside_roots: dict[Path, bool] = {}
         self.problems: list[FileProblem] = []
         # What rules derive from the whole workspace and share (e.g. index usage merged from
         # worker processes, see `convex_xray.cli.parallel`); lives as long as the workspace.
@@ -518,6 +521,16 @@ class Workspace:
         resolved = path.resolve()
         inside = self._inside[path] = any(resolved.is_relative_to(top) for top in self._tops)
         return inside
+
+    def inside_roots(self, path: Path) -> bool:
+        """Whether the real path of `path` is inside one of the Convex roots (checked code),
+        remembered for the workspace's lifetime like `_inside_workspace` (the roots are
+        resolved and fixed when the workspace is made)."""
+        known = self._inside_roots.get(path)
+        if known is None:
+            resolved = path.resolve()
+            known = self._inside_roots[path] = any(resolved.is_relative_to(root.path) for root in self.roots)
+        return known
 
     def _tsconfig_for(self, directory: Path) -> tuple[Path, dict[str, list[str]]] | None:
         if directory in self._tsconfig_paths:

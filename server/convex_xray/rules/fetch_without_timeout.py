@@ -347,7 +347,6 @@ def _helper_clients(ctx: RuleContext) -> Iterator[Finding]:
     """`getOpenAI()` in an action, where `getOpenAI` (outside the checked folders) returns a
     client built without `timeout`."""
     assert ctx.model is not None
-    roots = [root.path.resolve() for root in ctx.workspace.roots]
     # Only imported helpers: a helper of this file is checked (and reported) where it builds the client.
     for call, name in ctx.model.imported_calls:
         function = ctx.model.function_at(call.start_byte)
@@ -358,7 +357,7 @@ def _helper_clients(ctx: RuleContext) -> Iterator[Finding]:
         if resolved is None:
             continue
         target_model, target = resolved
-        if any(target_model.path.resolve().is_relative_to(root) for root in roots):
+        if ctx.workspace.inside_roots(target_model.path):
             continue  # checked: reported at the construction
         built = _unbounded_client(target_model, target)
         if built is None:
