@@ -240,15 +240,7 @@ def cost_assumptions(workspace: Workspace, config: Config) -> CostAssumptions:
 
 
 def _has_tenant_field(workspace: Workspace, table: str) -> bool:
-    """Whether a schema of the workspace gives `table` a tenant field (`orgId`, `teamId`), or
-    does not say which fields it has (then it may)."""
-    seen = False
-    for root in workspace.roots:
-        schema = workspace.schema_for(root.schema_path) if root.schema_path is not None else None
-        spec = schema.table(table) if schema is not None and schema.usable else None
-        if spec is None:
-            continue
-        seen = True
-        if spec.fields is None or any(is_tenant_field(name) for name in spec.fields):
-            return True
-    return not seen
+    """Whether an application schema gives `table` a tenant field (`orgId`, `teamId`), or none
+    says which fields it has (then it may)."""
+    specs = [spec for schema in workspace.app_schemas() if schema.usable and (spec := schema.table(table)) is not None]
+    return not specs or any(spec.fields is None or any(is_tenant_field(name) for name in spec.fields) for spec in specs)
