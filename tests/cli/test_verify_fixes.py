@@ -244,9 +244,10 @@ def test_without_the_app_the_default_tsconfig_is_written(tmp_path):
 
 @pytest.mark.node
 def test_batch_fetch_keeps_document_types_where_the_app_says_types_are_lost(node_modules):
-    """An app with a TS2589 directive gets annotated batch-fetch callbacks; the looked-up
-    documents must keep their table's type (a later `ctx.db.get(author.teamId)` returns a
-    `teams` document) and a cast key its type even over an `any` collection."""
+    """An app with a TS2589 directive on a function reference gets annotated batch-fetch
+    callbacks; the looked-up documents must keep their table's type (a later
+    `ctx.db.get(author.teamId)` returns a `teams` document) and a cast key its type even over
+    an `any` collection."""
     app = FIXTURES / "verify-fixes-lost-types-app"
     result = _verify(app, node_modules)
     assert result["tsc_errors_before"] == 0, result

@@ -1495,33 +1495,139 @@ def test_no_semicolon_file_keeps_one_before_a_statement_starting_with_a_bracket(
     assert error_nodes(path) == 0
 
 
-def test_a_ts2589_directive_anywhere_in_the_app_annotates_the_new_callbacks(tmp_path):
-    # TS2589 (a data model at tsc's instantiation-depth limit) is the whole program's
-    # condition: callbacks lose their types in files that say nothing about it.
-    deep = _module(
+_FEED = """
+export const feed = query({
+  args: {},
+  handler: async (ctx) => {
+    const posts = await ctx.db.query("posts").take(20);
+    return await Promise.all(posts.map((post) => ctx.db.get(post.authorId)));
+  },
+});
+"""
+
+# Where the app's TS2589 directives all sit on function references (the generated `api` is
+# too deep, as in groupi), the new callbacks in other files are annotated but the items and the
+# Map keep the documents' types, so a later read keyed by a fetched document's field still
+# knows its table.
+_FEED_TYPED = """
+export const feed = query({
+  args: {},
+  handler: async (ctx) => {
+    const posts = await ctx.db.query("posts").take(20);
+    const authorIds = [
+      ...new Set(posts.map((post: (typeof posts)[number]) => post.authorId)),
+    ];
+    const authors = await Promise.all(authorIds.map((id) => ctx.db.get(id)));
+    const authorsById = new Map<string, NonNullable<(typeof authors)[number]>>(
+      authors
+        .filter((doc: any) => doc !== null)
+        .map((doc: any) => [doc._id, doc]),
+    );
+    return await Promise.all(posts.map((post) => (authorsById.get(post.authorId) ?? null)));
+  },
+});
+"""
+
+# Where one of them is about the data model (on a query, a read, a validator: ConvexPress),
+# the whole program is at the depth limit: the items say `any` and the Map has no type
+# arguments, as in a file that carries its own directive.
+_FEED_AT_LIMIT = """
+export const feed = query({
+  args: {},
+  handler: async (ctx) => {
+    const posts = await ctx.db.query("posts").take(20);
+    const authorIds = [...new Set(posts.map((post: any) => post.authorId))];
+    const authors = await Promise.all(authorIds.map((id) => ctx.db.get(id)));
+    const authorsById = new Map(
+      authors
+        .filter((doc: any) => doc !== null)
+        .map((doc: any) => [doc._id, doc]),
+    );
+    return await Promise.all(posts.map((post) => (authorsById.get(post.authorId) ?? null)));
+  },
+});
+"""
+
+ROOT_DIRECTIVES = {
+    "on a function reference (a const)": (
+        """
+        import { internal } from "./_generated/api";
+        export async function schedule(ctx: any) {
+          // @ts-expect-error TS2589: type instantiation is excessively deep
+          const sendFn = internal.emails.send;
+          await ctx.scheduler.runAfter(0, sendFn, {});
+        }
+        """,
+        _FEED_TYPED,
+    ),
+    "on a function reference in a call, below an eslint comment": (
+        """
+        import { internal } from "./_generated/api";
+        export async function count(ctx: any): Promise<number> {
+          // eslint-disable-next-line @typescript-eslint/ban-ts-comment
+          // @ts-ignore - Type instantiation is excessively deep (TS2589)
+
+          return await ctx.runQuery(internal.stats.count, {});
+        }
+        """,
+        _FEED_TYPED,
+    ),
+    "on a query definition": (
         """
         // @ts-expect-error TS2589: type instantiation is excessively deep
         export const other = query({ args: {}, handler: async () => null });
+        """,
+        _FEED_AT_LIMIT,
+    ),
+    "one on a function reference, one on a read": (
         """
-    )
-    feed = _module(
+        import { internal } from "./_generated/api";
+        export async function schedule(ctx: any) {
+          // @ts-expect-error TS2589: type instantiation is excessively deep
+          const sendFn = internal.emails.send;
+          // @ts-expect-error TS2589: type instantiation is excessively deep
+          const rows = await ctx.db.query("posts").take(5);
+          return { sendFn, rows };
+        }
+        """,
+        _FEED_AT_LIMIT,
+    ),
+    "a member named like a function reference is not one (`ctx.internal`)": (
         """
-        export const feed = query({
-          args: {},
-          handler: async (ctx) => {
-            const posts = await ctx.db.query("posts").take(20);
-            return await Promise.all(posts.map((post) => ctx.db.get(post.authorId)));
-          },
-        });
-        """
-    )
-    project = write_project(tmp_path / "app", {"deep.ts": deep, "feed.ts": feed})
+        export async function other(ctx: any) {
+          // @ts-expect-error TS2589: type instantiation is excessively deep
+          return ctx.internal.posts;
+        }
+        """,
+        _FEED_AT_LIMIT,
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(ROOT_DIRECTIVES))
+def test_a_ts2589_directive_elsewhere_in_the_root_annotates_the_new_callbacks(tmp_path, name):
+    # TS2589 is the whole program's condition: callbacks lose their types in files that say
+    # nothing about it. Where the directives are says whether the data model is at the limit.
+    deep, after = ROOT_DIRECTIVES[name]
+    project = write_project(tmp_path / "app", {"deep.ts": _module(deep), "feed.ts": _module(_FEED)})
+    path = project / "convex" / "feed.ts"
     run_fix(project, [RULE])
+    assert path.read_text() == _module(after)
+    assert error_nodes(path) == 0
+    run_fix(project, [RULE])
+    assert path.read_text() == _module(after)
+
+
+def test_a_ts2589_directive_in_another_root_changes_nothing(tmp_path):
+    # The depth limit is one program's (one Convex root's): another app's directive about its
+    # data model leaves this one's items untouched (and, with no directive here, unannotated).
+    other = write_project(tmp_path / "repo" / "admin", {"deep.ts": _module(ROOT_DIRECTIVES["on a query definition"][0])})
+    project = write_project(tmp_path / "repo" / "site", {"feed.ts": _module(_FEED)})
+    assert other.parent == project.parent
+    run_fix(tmp_path / "repo", [RULE])
     text = (project / "convex" / "feed.ts").read_text()
-    assert "posts.map((post: (typeof posts)[number]) => post.authorId)" in text
-    assert ".filter((doc: any) => doc !== null)" in text
-    assert "new Map<string, NonNullable<(typeof authors)[number]>>(" in text
-    assert error_nodes(project / "convex" / "feed.ts") == 0
+    assert "const authorIds = [...new Set(posts.map((post) => post.authorId))];" in text
+    assert "new Map(" in text and ": any" not in text
 
 
 def test_a_guard_clause_that_throws_is_mirrored_and_the_early_stop_named(tmp_path):

@@ -75,7 +75,7 @@ from convex_xray.rules.support.fresh_names import (
 from convex_xray.rules.support.helper_effects import HelperEffects, helper_effects
 from convex_xray.rules.support.iterables import declared_non_array
 from convex_xray.rules.support.loop_writes import loop_writes, write_conflict
-from convex_xray.rules.support.untyped import file_says_types_lost, types_lost, untyped_root
+from convex_xray.rules.support.untyped import file_says_types_lost, root_at_depth_limit, types_lost, untyped_root
 
 if TYPE_CHECKING:
     from convex_xray.engine.context import RuleContext
@@ -1050,8 +1050,11 @@ def _piece(ctx: RuleContext, read: DbRead | HelperCall, plan: _Plan, names: Fres
     # later `ctx.db.get(post.authorId)` on it a union of every table's documents (TS2339).
     # Not in a file that itself says so (a directive about TS2589 or implicit `any` there): that
     # file is at tsc's depth limit, where typing the items crosses it again (TS2589 on the
-    # new `.map`, seen on ConvexPress); `any` there, as the app's own callbacks say.
-    at_limit = file_says_types_lost(source)
+    # new `.map`, seen on ConvexPress); `any` there, as the app's own callbacks say. Nor
+    # anywhere in a root whose TS2589 directives are about its data model (on queries, reads,
+    # validators), not only on function references: there the whole program is at the limit,
+    # and typed items in one file moved which expressions cross it in others (ConvexPress).
+    at_limit = file_says_types_lost(source) or root_at_depth_limit(ctx.workspace, source)
     named = None if at_limit else _type_query(plan.loop.collection_node)
     if ":" not in item and (lost or untyped_items):
         item = f"{item}: {named if lost and not untyped_items and named else 'any'}"
@@ -1115,8 +1118,8 @@ def _piece(ctx: RuleContext, read: DbRead | HelperCall, plan: _Plan, names: Fres
         # and of the documents fetched by them, so a lookup has the type the read had.
         # (Keys are ids, which are strings: `string` takes them all.)
         map_callee: layout.Doc = "Map"
-        # (Not in a file at the depth limit: the Map's type arguments crossed it again there,
-        # TS2589 elsewhere in the file on ConvexPress's `wordpressSync/internals.ts`.)
+        # (Not in a file or root at the depth limit: the Map's type arguments crossed it again
+        # there, TS2589 elsewhere in the file on ConvexPress's `wordpressSync/internals.ts`.)
         if lost and not untyped_db and not at_limit and (typed_items or key_type):
             map_callee = _type_arguments("Map", ["string", f"NonNullable<(typeof {docs})[number]>"])
         lines = [

@@ -9,6 +9,7 @@ says `(x: any) =>`. The fixes ask here, and annotate only then.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 from tree_sitter import Node
@@ -87,28 +88,75 @@ def types_lost(workspace: Workspace, source: SourceFile) -> bool:
     if file_says_types_lost(source):
         return True
     root = workspace.root_of(source.path)
-    return root is not None and root.path in _too_deep_roots(workspace)
+    return root is not None and root.path in _too_deep_roots(workspace).roots
+
+
+def root_at_depth_limit(workspace: Workspace, source: SourceFile) -> bool:
+    """Whether the app says its data model, not only its function references, is at tsc's
+    instantiation-depth limit: a TS2589 directive in the file's Convex root whose next line is
+    not a function reference (`internal.…`, `api.…`, `components.…`) but a query, a validator,
+    a read or a callback. There typing generated code (an item's `(typeof posts)[number]`, a
+    Map's type arguments) instantiates more of the data model and crosses the limit again, in
+    the new code or elsewhere in the program; an app whose directives all sit on function
+    references (`const fn = internal.a.b`: the generated `api` is what is too deep) keeps
+    typed documents."""
+    root = workspace.root_of(source.path)
+    return root is not None and root.path in _too_deep_roots(workspace).data_model
 
 
 _TOO_DEEP = re.compile(rb"@ts-(?:expect-error|ignore)\b[^\n]*TS2589")
-_TOO_DEEP_ROOTS: MemoKey[tuple[int, frozenset[Path]]] = MemoKey("roots with a TS2589 directive")
+# A function reference (`internal.posts.list`, `api.users.get`, `components.auth.x`), not a
+# member of a longer path (`ctx.internal.…`).
+_FUNCTION_REFERENCE = re.compile(rb"(?<![\w$.])(?:internal|api|components)\s*\.\s*[A-Za-z_$]")
 
 
-def _too_deep_roots(workspace: Workspace) -> frozenset[Path]:
-    """The Convex roots one of whose files suppresses TS2589, once per workspace revision."""
+@dataclass(frozen=True)
+class _TooDeep:
+    """The Convex roots one of whose files suppresses TS2589 (`roots`), and those where one such
+    directive is not on a function reference (`data_model`)."""
+
+    roots: frozenset[Path]
+    data_model: frozenset[Path]
+
+
+_TOO_DEEP_ROOTS: MemoKey[tuple[int, _TooDeep]] = MemoKey("roots with a TS2589 directive")
+
+
+def _directed_line(data: bytes, directive_end: int) -> bytes:
+    """The first line after a directive's line that is not blank or a line comment (the line a
+    next-line directive applies to, give or take an `eslint-disable-next-line` in between)."""
+    position = data.find(b"\n", directive_end)
+    while position != -1:
+        end = data.find(b"\n", position + 1)
+        line = data[position + 1 : end if end != -1 else len(data)].strip()
+        if line and not line.startswith(b"//"):
+            return line
+        position = end
+    return b""
+
+
+def _too_deep_roots(workspace: Workspace) -> _TooDeep:
+    """Which Convex roots suppress TS2589, and where, once per workspace revision."""
     cached = workspace.memo.get(_TOO_DEEP_ROOTS)
     if cached is not None and cached[0] == workspace.revision:
         return cached[1]
     roots: set[Path] = set()
+    data_model: set[Path] = set()
     for path in workspace.files():
         root = workspace.root_of(path)
-        if root is None or root.path in roots:
+        if root is None or root.path in data_model:
             continue
         source = workspace.source(path)
-        if source is not None and _TOO_DEEP.search(source.data) is not None:
+        if source is None:
+            continue
+        for directive in _TOO_DEEP.finditer(source.data):
             roots.add(root.path)
+            if _FUNCTION_REFERENCE.search(_directed_line(source.data, directive.end())) is None:
+                data_model.add(root.path)
+                break
     # (The revision after the scan: reading files for the first time does not change it.)
-    return workspace.memo.put(_TOO_DEEP_ROOTS, (workspace.revision, frozenset(roots)))[1]
+    found = _TooDeep(frozenset(roots), frozenset(data_model))
+    return workspace.memo.put(_TOO_DEEP_ROOTS, (workspace.revision, found))[1]
 
 
 def untyped_root(node: Node | None) -> bool:
