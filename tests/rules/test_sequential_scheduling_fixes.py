@@ -90,6 +90,58 @@ CASES = {
         });
         """,
     ),
+    "a file whose directives say types are lost (TS2589): `(x: any)`": (
+        """
+        export const fanOut = action({
+          args: {},
+          // @ts-expect-error TS2589: type instantiation is excessively deep
+          handler: async (ctx) => {
+            const rows = await ctx.runQuery(internal.jobs.list, {});
+            for (const row of rows) {
+              await ctx.scheduler.runAfter(0, internal.jobs.run, { id: row.id });
+            }
+          },
+        });
+        """,
+        """
+        export const fanOut = action({
+          args: {},
+          // @ts-expect-error TS2589: type instantiation is excessively deep
+          handler: async (ctx) => {
+            const rows = await ctx.runQuery(internal.jobs.list, {});
+            await Promise.all(
+              Array.from(rows, (row: any) =>
+                ctx.scheduler.runAfter(0, internal.jobs.run, { id: row.id }),
+              ),
+            );
+          },
+        });
+        """,
+    ),
+    "a TS2589 directive in another file only: the callback stays unannotated": (
+        """
+        export const fanOut = action({
+          args: { ids: v.array(v.string()) },
+          handler: async (ctx, args) => {
+            for (const id of args.ids) {
+              await ctx.scheduler.runAfter(0, internal.jobs.run, { id });
+            }
+          },
+        });
+        """,
+        """
+        export const fanOut = action({
+          args: { ids: v.array(v.string()) },
+          handler: async (ctx, args) => {
+            await Promise.all(
+              args.ids.map((id) =>
+                ctx.scheduler.runAfter(0, internal.jobs.run, { id }),
+              ),
+            );
+          },
+        });
+        """,
+    ),
 }
 
 
@@ -100,7 +152,9 @@ def _module(body: str) -> str:
 @pytest.mark.parametrize("name", list(CASES))
 def test_loop_fix_exact_output(tmp_path, name):
     before, after = CASES[name]
-    project = write_project(tmp_path / "app", {"jobs.ts": _module(before)})
+    # Another file's TS2589 directive (on a query) says nothing about this file's callbacks.
+    deep = _module("// @ts-expect-error TS2589: type instantiation is excessively deep\nexport const other = action({ args: {}, handler: async () => null });\n")
+    project = write_project(tmp_path / "app", {"jobs.ts": _module(before), "deep.ts": deep})
     path = project / "convex" / "jobs.ts"
     run_fix(project, [RULE], unsafe=True)
     assert path.read_text() == _module(after)

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from convex_xray.engine.source import SourceFile
-from convex_xray.rules.support.untyped import untyped_root
+from convex_xray.rules.support.untyped import read_from_db, untyped_root
 
 
 def _collection(code: str) -> bool:
@@ -39,3 +39,30 @@ def _walk(node):
 )
 def test_untyped_root(code, untyped):
     assert _collection(code) is untyped
+
+
+def _read(code: str) -> bool:
+    source = SourceFile(Path("a.ts"), code)
+    loops = [n for n in _walk(source.root) if n.type == "for_in_statement"]
+    assert len(loops) == 1
+    return read_from_db(loops[0].child_by_field_name("right"))
+
+
+@pytest.mark.parametrize(
+    ("code", "read"),
+    [
+        # documents read through a typed (or contextually typed) db handle, or copies of them
+        ("async function f(ctx: QueryCtx) { for (const x of await ctx.db.query('t').take(5)) {} }", True),
+        ("async function f(ctx: QueryCtx) { const all = await ctx.db.query('t').take(5); const some = all.filter((r) => r.ok); for (const x of some) {} }", True),
+        ("query({ handler: async (ctx) => { const rows = await ctx.db.query('t').collect(); for (const x of rows.slice(0, 3)) {} } })", True),
+        ("async function f(db: DatabaseReader) { const rows = await db.query('t').collect(); for (const x of rows) {} }", True),
+        # unknown: an `any` handle, a helper's result, an argument, a declared type, a parameter
+        ("async function f(ctx: any) { const rows = await ctx.db.query('t').collect(); for (const x of rows) {} }", False),
+        ("async function f(ctx: QueryCtx) { const rows = await loadRows(ctx); for (const x of rows) {} }", False),
+        ("query({ handler: async (ctx, args) => { for (const x of args.entries) {} } })", False),
+        ("async function f(ctx: QueryCtx) { const rows: any[] = await ctx.db.query('t').collect(); for (const x of rows) {} }", False),
+        ("function f(rows: Doc<'t'>[]) { for (const x of rows) {} }", False),
+    ],
+)
+def test_read_from_db(code, read):
+    assert _read(code) is read

@@ -48,7 +48,7 @@ from convex_xray.engine.registry import RuleMeta, register
 from convex_xray.engine import style as layout
 from convex_xray.engine.syntax import pattern_names, text_of, unwrap
 from convex_xray.rules.support.iterables import declared_array
-from convex_xray.rules.support.untyped import untyped_root
+from convex_xray.rules.support.untyped import file_says_types_lost, untyped_root
 from convex_xray.rules.support.iteration import costly_loops, line_of, loop_phrase
 
 META = RuleMeta(
@@ -88,8 +88,13 @@ def _loop_fix(ctx: RuleContext, schedule: ScheduleCall, loop: Loop) -> Fix | Non
     style = source.style
     collection_node = unwrap(loop.collection_node) or loop.collection_node
     collection = source.node_text(collection_node)
-    if untyped_root(collection_node) and len(pattern_names(left)) == 1 and left.type == "identifier":
-        item = f"{item}: any"  # the collection is `any`: its callback gets no type from it
+    # The collection is `any`, or by the file's own directives may be (a `@ts-expect-error`
+    # about TS2589 or an implicit `any`: a query there can come out `any`, which a `for…of`
+    # takes silently): its callback gets no type from it (TS7006). The callback only passes
+    # the item to the scheduler, so `any` types nothing else (as the concurrent rewrite does).
+    lost = untyped_root(collection_node) or file_says_types_lost(source)
+    if lost and len(pattern_names(left)) == 1 and left.type == "identifier":
+        item = f"{item}: any"
     scheduled = layout.copied(source.node_text(schedule.node), source.line_indent(schedule.node.start_byte))
     callback = layout.arrow(item, scheduled)
     if _known_array(ctx, collection_node):

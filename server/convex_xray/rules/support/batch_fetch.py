@@ -75,7 +75,13 @@ from convex_xray.rules.support.fresh_names import (
 from convex_xray.rules.support.helper_effects import HelperEffects, helper_effects
 from convex_xray.rules.support.iterables import declared_non_array
 from convex_xray.rules.support.loop_writes import loop_writes, write_conflict
-from convex_xray.rules.support.untyped import file_says_types_lost, root_at_depth_limit, types_lost, untyped_root
+from convex_xray.rules.support.untyped import (
+    file_says_types_lost,
+    read_from_db,
+    root_at_depth_limit,
+    types_lost,
+    untyped_root,
+)
 
 if TYPE_CHECKING:
     from convex_xray.engine.context import RuleContext
@@ -182,6 +188,15 @@ def _pure_key(node: Node) -> bool:
     forbidden = {"call_expression", "await_expression", "assignment_expression", "augmented_assignment_expression",
                  "update_expression", "new_expression", "arrow_function", "function_expression"}
     return not any(n.type in forbidden for n in descendants(node))
+
+
+# Literals that make a new value each time they run: as (part of) a key, equal to no other.
+_FRESH_VALUES = frozenset({"object", "array", "regex", "class"})
+
+
+def _builds_value(node: Node) -> bool:
+    """Whether evaluating the expression may build a new object, array or regex (`x ?? []`)."""
+    return any(n.type in _FRESH_VALUES for n in descendants(node))
 
 
 _LOOP_FACTS = """
@@ -521,6 +536,10 @@ def _plan(ctx: RuleContext, read: DbRead | HelperCall) -> _Plan | str:
         return "the query is not keyed by one index equality on the item"
     if not _pure_key(key):
         return "the key is computed by a call"
+    if _builds_value(key):
+        # `helper(ctx, post.codes ?? [])`: a new `[]` per item is a key no other equals, so
+        # the Map lookup by it misses (`undefined` where the read returned a value).
+        return "the key builds a new object or array each time it runs (a lookup by it would miss)"
     # The key may use the item and names from outside the loop, nothing computed inside it.
     facts = _loop_facts(ctx, loop)
     loop_locals = facts.declared - set(loop.item_names)
@@ -1063,8 +1082,12 @@ def _piece(ctx: RuleContext, read: DbRead | HelperCall, plan: _Plan, names: Fres
     doc = "doc: any" if lost or untyped_db else "doc"
     # A key cast by the loop (`user.userId as Id<"users">`) says its type: the keys keep it even
     # when the collection is `any` (`new Set(anyValue)` is a `Set<unknown>`, whose ids no
-    # `db.get` takes: TS2345).
-    key_type = _cast_type(plan.key) if lost and not untyped_db else None
+    # `db.get` takes: TS2345). Not at the depth limit when the collection is documents read
+    # through a typed db handle: `.map` then returns the cast's type and the Set infers it,
+    # while the written type argument crossed the limit (TS2589 on `new Set<Id<"media">>(…)`
+    # in ConvexPress's `wordpressSync/internals.ts`; without it, none).
+    inferred = at_limit and read_from_db(plan.loop.collection_node)
+    key_type = _cast_type(plan.key) if lost and not untyped_db and not inferred else None
     set_callee = f"Set<{key_type}>" if key_type else "Set"
     keys_doc: layout.Doc
     if plan.guards:

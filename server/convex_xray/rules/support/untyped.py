@@ -196,3 +196,58 @@ def _untyped(node: Node | None, depth: int) -> bool:
     if pattern is None or pattern.type != "identifier" or declarator.child_by_field_name("type") is not None:
         return False  # a declared type is a type
     return _untyped(declarator.child_by_field_name("value"), depth - 1)
+
+
+def read_from_db(node: Node | None) -> bool:
+    """Whether an expression's value provably has the data model's types: documents read
+    through a typed db handle (`ctx.db.query("t")….take(n)`, `ctx.db.get(id)` with `ctx`
+    typed or contextually typed), or a copy of them (`rows.filter(…)`, `rows.slice(…)`,
+    `rows[0]`), or a `const` initialised from one, followed a few steps. False when unknown
+    (a helper's result, a function argument: `args.items` may be a `v.any()`)."""
+    return _read_from_db(node, 3)
+
+
+def _read_from_db(node: Node | None, depth: int) -> bool:
+    current = unwrap(node)
+    read = False
+    while current is not None:
+        if current.type == "await_expression":
+            current = current.named_children[0] if current.named_children else None
+        elif current.type == "call_expression":
+            callee = unwrap(current.child_by_field_name("function"))
+            if callee is None or callee.type != "member_expression":
+                return False  # `load(ctx)`: a function's own return type, unknown here
+            owner = unwrap(callee.child_by_field_name("object"))
+            method = callee.child_by_field_name("property")
+            if method is not None and method.text in (b"query", b"get") and owner is not None and _is_db(owner):
+                read = True
+            current = callee
+        elif current.type in ("member_expression", "subscript_expression"):
+            current = current.child_by_field_name("object")
+        else:
+            break
+        current = unwrap(current)
+    if current is None or current.type != "identifier":
+        return False
+    name = current.text.decode() if current.text else ""
+    if read:
+        return not untyped_parameter(current, name)
+    if depth <= 0:
+        return False
+    from convex_xray.rules.support.value_types import binding_of  # (value_types is the bigger module)
+
+    found = binding_of(current, name)
+    if found is None or found[0] != "declarator":
+        return False
+    declarator = found[1]
+    pattern = declarator.child_by_field_name("name")
+    if pattern is None or pattern.type != "identifier" or declarator.child_by_field_name("type") is not None:
+        return False  # (a declared type may be anything, `any` included)
+    return _read_from_db(declarator.child_by_field_name("value"), depth - 1)
+
+
+def _is_db(node: Node) -> bool:
+    """`ctx.db`, `db` (a handle passed on), `this.ctx.db`."""
+    if node.type == "identifier":
+        return node.text == b"db"
+    return node.type == "member_expression" and (prop := node.child_by_field_name("property")) is not None and prop.text == b"db"
