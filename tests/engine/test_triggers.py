@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from convex_xray.engine.source import SourceFile
-from convex_xray.engine.triggers import CRON, trigger_index
+from convex_xray.engine.triggers import CRON, _referenced_names, trigger_index
 from tests.support.project import workspace_for, write_project
 
 JOBS = 'import { internalMutation } from "./_generated/server";\nexport const sweep = internalMutation({ args: {}, handler: async () => {} });\nexport const tidy = internalMutation({ args: {}, handler: async () => {} });\n'
@@ -23,3 +23,49 @@ def test_the_index_is_shared_until_a_file_changes_and_then_follows_the_change(tm
     after = trigger_index(workspace)
     assert after is not first
     assert {ref for (_, ref), t in after.items() if t.kind == CRON} == {"jobs.tidy"}
+
+
+def test_an_edit_that_changes_no_reference_keeps_the_merge_and_one_that_does_merges_again(tmp_path):
+    """The merged index is reused across revisions while every changed file names the same
+    targets (a keystroke elsewhere), and equals a fresh workspace's index after each edit."""
+    project = write_project(tmp_path / "app", {"jobs.ts": JOBS, "crons.ts": CRONS.replace("{target}", "sweep")})
+    workspace = workspace_for(project)
+    root = project / "convex"
+    jobs, crons = (root / "jobs.ts").resolve(), (root / "crons.ts").resolve()
+    first = trigger_index(workspace)
+    names = _referenced_names(workspace)
+
+    workspace.set_source(SourceFile(jobs, JOBS + "// a note\n"))
+    assert trigger_index(workspace) is first
+    assert _referenced_names(workspace) is names
+    workspace.set_source(SourceFile(jobs, JOBS + "// a note, longer\n"))
+    workspace.set_source(SourceFile(crons, CRONS.replace("{target}", "sweep") + "\n"))
+    assert trigger_index(workspace) is first
+
+    current = {jobs: JOBS + "// a note, longer\n", crons: CRONS.replace("{target}", "sweep") + "\n"}
+    for path, text in [(jobs, JOBS + "export const x = internal.jobs.fresh;\n"), (crons, CRONS.replace("{target}", "tidy"))]:
+        workspace.set_source(SourceFile(path, text))
+        current[path] = text
+        fresh = workspace_for(project)
+        for other, other_text in current.items():
+            fresh.set_source(SourceFile(other, other_text))
+        assert trigger_index(workspace) == trigger_index(fresh)
+        assert _referenced_names(workspace) == _referenced_names(fresh)
+    assert b"fresh" in _referenced_names(workspace)
+    assert {ref for (_, ref), t in trigger_index(workspace).items() if t.kind == CRON} == {"jobs.tidy"}
+
+
+def test_changes_older_than_the_ones_remembered_merge_again(tmp_path):
+    project = write_project(tmp_path / "app", {"jobs.ts": JOBS, "crons.ts": CRONS.replace("{target}", "sweep")})
+    workspace = workspace_for(project)
+    jobs = (project / "convex" / "jobs.ts").resolve()
+    before = workspace.revision
+    first = trigger_index(workspace)
+    for n in range(200):
+        workspace.set_source(SourceFile(jobs, JOBS + "/" * (n + 2) + "\n"))
+    assert workspace.changed_since(before) is None
+    assert workspace.changed_since(workspace.revision - 1) == {jobs}
+    again = trigger_index(workspace)
+    assert again is not first and again == first
+    workspace.invalidate_file_list()
+    assert workspace.changed_since(workspace.revision - 1) is None

@@ -146,3 +146,45 @@ def test_rows_an_admin_keeps_per_tenant_grow_with_the_tenants(tmp_path):
     schema = SCHEMA.replace('banners: defineTable({ text: v.string() })', 'banners: defineTable({ text: v.string(), orgId: v.string() })')
     project = write_project(tmp_path / "app", {"admin.ts": HEADER + _create("await requireAdmin(ctx);")}, schema=schema)
     assert cost_assumptions(workspace_for(project), Config()).admin_evidence("banners") is None
+
+
+def test_edits_that_insert_nowhere_keep_the_verdict_and_others_merge_again(tmp_path):
+    """Per keystroke in the editor: a file that inserts nowhere before and after its edit
+    leaves the merged verdict as it was (no walk over every file); an edit that adds an
+    insert, or a schema edit that gives the table a tenant field, gives a fresh workspace's
+    verdict."""
+    project = write_project(
+        tmp_path / "app",
+        {"admin.ts": HEADER + _create("await requireAdmin(ctx);"), "list.ts": HEADER + LIST},
+        schema=SCHEMA,
+    )
+    workspace = workspace_for(project)
+    config = Config()
+    first = cost_assumptions(workspace, config)
+    assert first.admin_evidence("banners") is not None
+    root = project / "convex"
+    listing, admin, schema = (root / "list.ts").resolve(), (root / "admin.ts").resolve(), (root / "schema.ts").resolve()
+    current = {listing: HEADER + LIST + "// a note\n"}
+    workspace.set_source(SourceFile(listing, current[listing]))
+    assert cost_assumptions(workspace, config) is first
+
+    def fresh_verdict():
+        fresh = workspace_for(project)
+        for path, text in current.items():
+            fresh.set_source(SourceFile(path, text))
+        return cost_assumptions(fresh, config)
+
+    current[admin] = HEADER + _create("await requireAdmin(ctx);") + "// edited\n"
+    workspace.set_source(SourceFile(admin, current[admin]))  # inserts, unchanged: merged again
+    assert cost_assumptions(workspace, config) == fresh_verdict() == first
+    current[listing] = HEADER + LIST + _create("").replace("create_banners", "mine")
+    workspace.set_source(SourceFile(listing, current[listing]))  # now inserts unguarded
+    assert cost_assumptions(workspace, config) == fresh_verdict()
+    assert cost_assumptions(workspace, config).admin_evidence("banners") is None
+    current[listing] = HEADER + LIST
+    workspace.set_source(SourceFile(listing, current[listing]))
+    assert cost_assumptions(workspace, config).admin_evidence("banners") is not None
+    current[schema] = SCHEMA.replace("banners: defineTable({ text: v.string() })", "banners: defineTable({ text: v.string(), orgId: v.string() })")
+    workspace.set_source(SourceFile(schema, current[schema]))  # no insert there, but a tenant field
+    assert cost_assumptions(workspace, config) == fresh_verdict()
+    assert cost_assumptions(workspace, config).admin_evidence("banners") is None

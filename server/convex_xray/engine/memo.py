@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Hashable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
@@ -77,3 +78,53 @@ def per_revision(workspace: Workspace, key: MemoKey[tuple[int, _F]], build: Call
     if known is not None and known[0] == workspace.revision:
         return known[1]
     return workspace.memo.put(key, (workspace.revision, build()))[1]
+
+
+def merged_per_file_text(
+    workspace: Workspace,
+    key: MemoKey[tuple[int, T]],
+    files_key: MemoKey[dict[Path, tuple[bytes, _F]]],
+    compute: Callable[[Path, SourceFile], _F],
+    merge: Callable[[Iterator[_F]], T],
+    same: Callable[[_F, _F], bool] = operator.eq,
+) -> T:
+    """`merge` of what `compute` says of every file (`per_file_text`), once per workspace
+    revision -- and not even then when each file changed since the last merge says the same
+    as before (`same`, by default equal): in the editor every keystroke is a revision, and a keystroke
+    rarely changes a file's contribution, while merging walks every file of the workspace."""
+    known = workspace.memo.get(key)
+    if known is not None:
+        if known[0] == workspace.revision:
+            return known[1]
+        changed = workspace.changed_since(known[0])
+        if changed is not None and _same_contributions(workspace, files_key, changed, compute, same):
+            return workspace.memo.put(key, (workspace.revision, known[1]))[1]
+    return workspace.memo.put(key, (workspace.revision, merge(per_file_text(workspace, files_key, compute))))[1]
+
+
+def _same_contributions(
+    workspace: Workspace,
+    files_key: MemoKey[dict[Path, tuple[bytes, _F]]],
+    changed: set[Path],
+    compute: Callable[[Path, SourceFile], _F],
+    same: Callable[[_F, _F], bool],
+) -> bool:
+    """Whether each changed file, still in the workspace, says what it said at the last merge
+    (the cache then moves to its new text)."""
+    cache = workspace.memo.get(files_key)
+    if cache is None:
+        return False
+    files = set(workspace.files()) if changed else set()
+    updates: dict[Path, tuple[bytes, _F]] = {}
+    for path in changed:
+        entry = cache.get(path)
+        source = workspace.source(path) if path in files else None
+        if entry is None or source is None:
+            return False  # a file added or gone (or never merged): merge again
+        if not (entry[0] is source.data or entry[0] == source.data):
+            value = compute(path, source)
+            if not same(entry[1], value):
+                return False
+            updates[path] = (source.data, value)
+    cache.update(updates)
+    return True

@@ -16,10 +16,11 @@ of every file. A reference `internal.folder.module.fn` names the export `fn` of
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from convex_xray.engine.memo import MemoKey, per_file_text, per_revision
+from convex_xray.engine.memo import MemoKey, merged_per_file_text
 from convex_xray.engine.model import FileModel, FunctionModel
 from convex_xray.engine.source import SourceFile
 from convex_xray.engine.workspace import Workspace
@@ -77,16 +78,17 @@ def trigger_index(workspace: Workspace) -> dict[tuple[Path, str], Trigger]:
         root = workspace.root_of(path)
         return _file_triggers(root.path, source) if root is not None else {}
 
-    def merge() -> dict[tuple[Path, str], Trigger]:
+    def merge(files: Iterator[dict[tuple[Path, str], Trigger]]) -> dict[tuple[Path, str], Trigger]:
         merged: dict[tuple[Path, str], Trigger] = {}
-        for triggers in per_file_text(workspace, _FILE_TRIGGERS, file_triggers):
+        for triggers in files:
             for key, trigger in triggers.items():
                 if key not in merged or trigger.kind == CRON:
                     merged[key] = trigger
         return merged
 
-    # (merging walks every file: once per check, not once per file)
-    return per_revision(workspace, _MERGED, merge)
+    # (merging walks every file: once per check, not once per file, and only when a file's
+    # cron/scheduler references changed)
+    return merged_per_file_text(workspace, _MERGED, _FILE_TRIGGERS, file_triggers, merge)
 
 
 def reference_of(workspace: Workspace, model: FileModel, function: FunctionModel) -> tuple[Path, str] | None:
@@ -121,11 +123,10 @@ _NAMES: MemoKey[tuple[int, frozenset[bytes]]] = MemoKey("triggers.names.merged")
 
 
 def _referenced_names(workspace: Workspace) -> frozenset[bytes]:
-    def names() -> frozenset[bytes]:
-        files = per_file_text(workspace, _FILE_NAMES, lambda _path, source: frozenset(_MEMBER.findall(source.data)))
-        return frozenset().union(*files)
+    def names(_path: Path, source: SourceFile) -> frozenset[bytes]:
+        return frozenset(_MEMBER.findall(source.data))
 
-    return per_revision(workspace, _NAMES, names)
+    return merged_per_file_text(workspace, _NAMES, _FILE_NAMES, names, lambda files: frozenset().union(*files))
 
 
 def run_by_hand(workspace: Workspace, path: Path, name: str) -> bool:

@@ -44,6 +44,7 @@ T = TypeVar("T")
 RESOLVE_SUFFIXES = (".ts", ".tsx", ".js", ".jsx", ".mts", ".mjs", ".cts", ".cjs")
 MAX_FILE_BYTES = 2_000_000  # larger files are skipped with a note (minified bundles, dumps)
 _PATH_CACHE_LIMIT = 100_000  # paths whose root and component are remembered (bounded memory)
+_CHANGES_KEPT = 64  # snapshot changes remembered for `Workspace.changed_since`
 
 
 @dataclass
@@ -186,6 +187,9 @@ class Workspace:
         # Bumped whenever a file's snapshot or the file list changes: what is derived from
         # every file (e.g. the cron/scheduler index) is current while the revision is.
         self.revision = 0
+        # (revision, path) per snapshot change, newest last, a few dozen kept; None for a
+        # change of the file list: lets a workspace-wide merge ask what changed since it ran.
+        self._changes: list[tuple[int, Path | None]] = []
         for root in self.roots:
             self._locate_schemas(root)
         for root in self.roots:
@@ -249,7 +253,7 @@ class Workspace:
     def set_source(self, source: SourceFile) -> None:
         """Replace a file's snapshot (an open editor buffer); invalidates what depends on it."""
         path = source.path
-        self.revision += 1
+        self._changed(path)
         self._entries[path] = _Entry(source)
         self._per_file.pop(path, None)
         self._summaries.clear()
@@ -261,7 +265,7 @@ class Workspace:
 
     def forget(self, path: Path) -> None:
         """Drop a cached snapshot (closed buffer, file deleted or changed on disk)."""
-        self.revision += 1
+        self._changed(path)
         self._entries.pop(path, None)
         self._per_file.pop(path, None)
         self._summaries.clear()
@@ -299,8 +303,30 @@ class Workspace:
         return value
 
     def invalidate_file_list(self) -> None:
-        self.revision += 1
+        self._changed(None)
         self._files = None
+
+    def _changed(self, path: Path | None) -> None:
+        self.revision += 1
+        self._changes.append((self.revision, path))
+        if len(self._changes) > _CHANGES_KEPT:
+            del self._changes[: len(self._changes) - _CHANGES_KEPT]
+
+    def changed_since(self, revision: int) -> set[Path] | None:
+        """The paths whose snapshot changed after `revision`, or None when that is not known
+        (the file list changed, or the changes are older than the few remembered)."""
+        if revision == self.revision:
+            return set()
+        if revision > self.revision or not self._changes or self._changes[0][0] > revision + 1:
+            return None
+        paths: set[Path] = set()
+        for at, path in reversed(self._changes):
+            if at <= revision:
+                break
+            if path is None:
+                return None
+            paths.add(path)
+        return paths
 
     def _schema_dependencies(self) -> set[Path]:
         deps: set[Path] = set()

@@ -28,13 +28,15 @@ from __future__ import annotations
 
 import bisect
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from convex_xray.engine.config import Config
 from convex_xray.engine.cost import CostAssumptions, is_log_table, is_tenant_field
-from convex_xray.engine.memo import MemoKey, per_file_text, per_revision
+from convex_xray.engine.memo import MemoKey, merged_per_file_text
 from convex_xray.engine.roles import PRODUCTION, RolesConfig, role_of
+from convex_xray.engine.schema import Schema
 from convex_xray.engine.source import SourceFile
 from convex_xray.engine.workspace import Workspace
 
@@ -174,8 +176,10 @@ _FILE_SITES: MemoKey[dict[Path, tuple[bytes, tuple[Path, bytes, list[InsertSite]
 # new revision, so the merge below runs per keystroke; the roles' path globs were most of it
 # (150 files, ~14 ms per keystroke in a 732-file app).
 _FILE_ROLES: MemoKey[dict[Path, tuple[bytes, Path | None, tuple[Path, ...], RolesConfig, str]]] = MemoKey("writers.roles")
-# The merged verdict, current while the workspace's revision and the config are.
-_ASSUMPTIONS: MemoKey[tuple[int, tuple[Config, CostAssumptions]]] = MemoKey("writers.assumptions")
+# The merged verdict (with the config and the schemas it was merged with), current while the
+# workspace's revision is, or while the files changed since insert nowhere (see
+# `memo.merged_per_file_text`), and the config and the schema objects are the same.
+_ASSUMPTIONS: MemoKey[tuple[int, tuple[Config, tuple[Schema, ...], CostAssumptions]]] = MemoKey("writers.assumptions")
 
 
 def cost_assumptions(workspace: Workspace, config: Config) -> CostAssumptions:
@@ -186,14 +190,14 @@ def cost_assumptions(workspace: Workspace, config: Config) -> CostAssumptions:
     def sites(path: Path, source: SourceFile) -> tuple[Path, bytes, list[InsertSite]]:
         return path, source.data, insert_sites(source.data)
 
-    def merge() -> tuple[Config, CostAssumptions]:
+    def merge(files: Iterator[tuple[Path, bytes, list[InsertSite]]]) -> tuple[Config, tuple[Schema, ...], CostAssumptions]:
         evidence: dict[str, str] = {}
         unguarded: set[str] = set()
         bases = tuple(b for b in (config.base, workspace.base) if b is not None)
         roles = workspace.memo.get(_FILE_ROLES)
         if roles is None:
             roles = workspace.memo.put(_FILE_ROLES, {})
-        for path, data, found in per_file_text(workspace, _FILE_SITES, sites):
+        for path, data, found in files:
             if not found:
                 continue
             root = workspace.root_of(path)
@@ -214,7 +218,7 @@ def cost_assumptions(workspace: Workspace, config: Config) -> CostAssumptions:
                 continue  # tests, seeds and scripts are not the app's users
             for site in found:
                 if site.table is None:
-                    return config, config.cost  # a table named at run time could be any of them
+                    return config, schemas, config.cost  # a table named at run time could be any of them
                 if site.guard is None:
                     unguarded.add(site.table)
                 elif site.table not in evidence:
@@ -230,13 +234,23 @@ def cost_assumptions(workspace: Workspace, config: Config) -> CostAssumptions:
             ):
                 continue
             admin[table] = where
-        return config, replace(config.cost, admin_tables=tuple(sorted(admin.items())))
+        return config, schemas, replace(config.cost, admin_tables=tuple(sorted(admin.items())))
 
-    known = per_revision(workspace, _ASSUMPTIONS, merge)
-    if known[0] is not config:  # another configuration (the editor reloaded it): merge again
+    def merged() -> tuple[Config, tuple[Schema, ...], CostAssumptions]:
+        # A file that inserts nowhere, before and after its change, leaves the verdict as it was.
+        return merged_per_file_text(workspace, _ASSUMPTIONS, _FILE_SITES, sites, merge, _no_inserts_either)
+
+    schemas = tuple(workspace.app_schemas())  # (their tenant fields: `_has_tenant_field`)
+    known = merged()
+    if known[0] is not config or len(known[1]) != len(schemas) or any(a is not b for a, b in zip(known[1], schemas, strict=True)):
+        # Another configuration (the editor reloaded it) or a schema read again: merge again.
         workspace.memo.pop(_ASSUMPTIONS)
-        known = per_revision(workspace, _ASSUMPTIONS, merge)
-    return known[1]
+        known = merged()
+    return known[2]
+
+
+def _no_inserts_either(before: tuple[Path, bytes, list[InsertSite]], after: tuple[Path, bytes, list[InsertSite]]) -> bool:
+    return not before[2] and not after[2]
 
 
 def _has_tenant_field(workspace: Workspace, table: str) -> bool:
