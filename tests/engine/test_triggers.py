@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from convex_xray.engine.source import SourceFile
 from convex_xray.engine.triggers import CRON, _referenced_names, trigger_index
 from tests.support.project import workspace_for, write_project
@@ -69,3 +71,30 @@ def test_changes_older_than_the_ones_remembered_merge_again(tmp_path):
     assert again is not first and again == first
     workspace.invalidate_file_list()
     assert workspace.changed_since(workspace.revision - 1) is None
+
+
+def test_a_changed_file_is_read_once_per_merge_whether_or_not_the_merge_is_reused(tmp_path):
+    from convex_xray.engine.memo import MemoKey, merged_per_file_text
+
+    project = write_project(tmp_path / "app", {"jobs.ts": JOBS, "crons.ts": CRONS.replace("{target}", "sweep")})
+    workspace = workspace_for(project)
+    jobs = (project / "convex" / "jobs.ts").resolve()
+    read: list[Path] = []
+    merged_key: MemoKey = MemoKey("test.merged")
+    files_key: MemoKey = MemoKey("test.files")
+
+    def lines(path, source):
+        read.append(path)
+        return source.data.count(b"\n")
+
+    def total():
+        return merged_per_file_text(workspace, merged_key, files_key, lines, sum)
+
+    first = total()
+    assert first > 0 and sorted(read) == workspace.files()
+    read.clear()
+    workspace.set_source(SourceFile(jobs, JOBS.replace("sweep", "sweeps")))  # same line count: reused
+    assert total() == first and read == [jobs]
+    read.clear()
+    workspace.set_source(SourceFile(jobs, JOBS + "\n"))  # one more line: merged again, jobs.ts read once
+    assert total() == first + 1 and read == [jobs]

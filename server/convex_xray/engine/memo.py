@@ -109,13 +109,13 @@ def _same_contributions(
     compute: Callable[[Path, SourceFile], _F],
     same: Callable[[_F, _F], bool],
 ) -> bool:
-    """Whether each changed file, still in the workspace, says what it said at the last merge
-    (the cache then moves to its new text)."""
+    """Whether each changed file, still in the workspace, says what it said at the last merge;
+    the per-file cache moves to the new texts either way."""
     cache = workspace.memo.get(files_key)
     if cache is None:
         return False
     files = set(workspace.files()) if changed else set()
-    updates: dict[Path, tuple[bytes, _F]] = {}
+    same_all = True
     for path in changed:
         entry = cache.get(path)
         source = workspace.source(path) if path in files else None
@@ -123,8 +123,6 @@ def _same_contributions(
             return False  # a file added or gone (or never merged): merge again
         if not (entry[0] is source.data or entry[0] == source.data):
             value = compute(path, source)
-            if not same(entry[1], value):
-                return False
-            updates[path] = (source.data, value)
-    cache.update(updates)
-    return True
+            same_all = same_all and same(entry[1], value)
+            cache[path] = (source.data, value)  # (the merge, if one follows, reads it from here)
+    return same_all
