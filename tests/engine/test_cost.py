@@ -733,3 +733,111 @@ export const recent = query({{
     _, result = check_project(write_project(tmp_path / "app", {"a.ts": HEADER + body}, schema=schema), select=["unbounded-collect"])
     [finding] = result.findings
     assert (finding.cost.growth, finding.severity) == (Growth.PER_TENANT, severity)
+
+
+@pytest.mark.parametrize(
+    ("declare", "bound", "growth", "phrase", "severity"),
+    [
+        # A short fixed span back from now holds what arrived in it: bounded, not the table.
+        (
+            "const since = Date.now() - 60 * 60 * 1000;",
+            '.gte("createdAt", since)',
+            Growth.BOUNDED,
+            "of the last hour",
+            Severity.INFO,
+        ),
+        (
+            "const since = new Date(Date.now() - 86400000).toISOString();",
+            '.gt("createdAt", since)',
+            Growth.BOUNDED,
+            "of the last day",
+            Severity.INFO,
+        ),
+        # A long span, a caller's start, a caller's two dates: as much of the table as they cover.
+        (
+            "const since = Date.now() - 30 * 24 * 60 * 60 * 1000;",
+            '.gte("createdAt", since)',
+            Growth.WHOLE_TABLE,
+            "of the last 30 days",
+            Severity.WARNING,
+        ),
+        (
+            "",
+            '.gte("createdAt", args.since)',
+            Growth.WHOLE_TABLE,
+            "from a given `createdAt` on",
+            Severity.WARNING,
+        ),
+        (
+            "",
+            '.gte("createdAt", args.since).lte("createdAt", args.until)',
+            Growth.WHOLE_TABLE,
+            "between two `createdAt` values",
+            Severity.WARNING,
+        ),
+        # A short span that is not now minus a constant is not known to be short.
+        (
+            "const since = args.since - 1000;",
+            '.gte("createdAt", since)',
+            Growth.WHOLE_TABLE,
+            "from a given `createdAt` on",
+            Severity.WARNING,
+        ),
+    ],
+)
+def test_a_time_window_over_a_whole_table_is_costed_by_its_span(
+    tmp_path, declare, bound, growth, phrase, severity
+):
+    """`q.gte("createdAt", since)` with no equality reads the rows from `since` on, not every row
+    (two labels on the corpus called "every document" false there), and a span of an hour holds
+    only what arrived in the hour."""
+    schema = DEFAULT_SCHEMA.replace(
+        '.index("by_orgId_and_status", ["orgId", "status"]),',
+        '.index("by_orgId_and_status", ["orgId", "status"])\n    .index("by_createdAt", ["createdAt"]),',
+    )
+    body = f"""
+export const recent = query({{
+  args: {{ since: v.number(), until: v.number() }},
+  handler: async (ctx, args) => {{
+    {declare}
+    const rows = await ctx.db.query("posts").withIndex("by_createdAt", (q) => q{bound}).collect();
+    return rows.map((row) => row.status);
+  }},
+}});
+"""
+    _, result = check_project(
+        write_project(tmp_path / "app", {"f.ts": HEADER + body}, schema=schema),
+        select=["unbounded-collect"],
+    )
+    [finding] = result.findings
+    assert (finding.cost.growth, finding.severity) == (growth, severity)
+    assert finding.cost.formula == f"N(posts {phrase})"
+    if severity is Severity.WARNING:
+        assert f"the range is every document {phrase}" in finding.message
+        assert "keyed by a category" not in finding.message
+
+
+def test_a_lower_bound_on_a_field_that_is_not_a_time_is_not_a_window(tmp_path):
+    schema = DEFAULT_SCHEMA.replace(
+        "status: v.string(), createdAt", "status: v.string(), score: v.number(), createdAt"
+    ).replace(
+        '.index("by_orgId_and_status", ["orgId", "status"]),',
+        '.index("by_orgId_and_status", ["orgId", "status"])\n    .index("by_score", ["score"]),',
+    )
+    body = """
+export const top = query({
+  args: {},
+  handler: async (ctx) => {
+    const since = Date.now() - 1000;
+    const rows = await ctx.db.query("posts").withIndex("by_score", (q) => q.gte("score", since)).collect();
+    return rows.length;
+  },
+});
+"""
+    _, result = check_project(
+        write_project(tmp_path / "app", {"f.ts": HEADER + body}, schema=schema),
+        select=["unbounded-collect"],
+    )
+    [finding] = result.findings
+    assert finding.cost.growth is Growth.WHOLE_TABLE
+    assert finding.cost.formula == "N(every posts document, a range with no equality)"

@@ -353,6 +353,8 @@ def chain_driver(chain: QueryChain, assumptions: CostAssumptions, schema: Schema
     equal = [r.field for r in ranges or [] if r.op == "eq"]
     reference_why = _reference_why(chain.table, assumptions) if chain.table is not None else None
     reference = reference_why is not None
+    if ranges and not equal and not reference and (window := _time_window(ranges)) is not None:
+        return window_of_table(table, window, assumptions)
     if step is None or ranges == [] or (ranges is not None and not equal):
         how = "no index" if step is None else "no index range" if ranges == [] else "a range with no equality"
         if reference:
@@ -409,6 +411,140 @@ def _window_start(ranges: list[IndexRange], equal: list[str]) -> str | None:
     for item in ranges:
         if item.op in ("gt", "gte") and item.field not in equal:
             return item.field
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class TimeWindow:
+    """`q.gte("createdAt", since)` with no equality before it: the table's rows from a time on."""
+
+    field: str
+    span_ms: float | None  # `Date.now() - 60 * 60 * 1000`: how far back, when the code says
+    ends: bool  # an upper bound too (`.lte("date", endDate)`): a span between two times
+
+    def describe(self) -> str:
+        """`of the last 30 days`, `between two `date` values`, `from a given `createdAt` on`."""
+        if self.span_ms is not None and not self.ends:
+            return f"of the last {_duration(self.span_ms)}"
+        if self.ends:
+            return f"between two `{self.field}` values"
+        return f"from a given `{self.field}` on"
+
+
+# A window that reaches back at most this far holds what arrived in it, like rows in flight.
+RECENT_WINDOW_MS = 24 * 60 * 60 * 1000
+
+
+def time_window(chain: QueryChain) -> TimeWindow | None:
+    """The time window a chain's index range reads, when it has no equality (see `_time_window`)."""
+    step = chain.index_step
+    ranges = parse_index_ranges(step) if step is not None else None
+    if not ranges or any(r.op == "eq" for r in ranges):
+        return None
+    return _time_window(ranges)
+
+
+def _time_window(ranges: list[IndexRange]) -> TimeWindow | None:
+    """The lower bound of a range with no equality, when its field is a time (`createdAt`,
+    `created_at`, `_creationTime`, `timestamp`, `date`): the range reads from then on."""
+    for item in ranges:
+        if item.op in ("gt", "gte") and _WINDOW_FIELD.search(item.field):
+            ends = any(other.op in ("lt", "lte") and other.field == item.field for other in ranges)
+            return TimeWindow(item.field, _span_back(item.value_node), ends)
+    return None
+
+
+# `created_at`, `_creationTime`, `timestamp`, `date`; camelCase `createdAt`, `startTime`,
+# `timeMs` case-sensitively (a lowercase `at`/`time` ending is `format`, `seat`, `runtime`).
+_WINDOW_FIELD = re.compile(
+    r"(?i:(?:^|_)(?:creation_?time|created|timestamp|date|time|at|day|ms)$|^(?:date|day|timestamp|time))"
+    r"|[a-z](?:At|Time|Date|Day|Ms|Timestamp)$"
+)
+
+
+def window_of_table(table: str, window: TimeWindow, assumptions: CostAssumptions) -> Driver:
+    """A time window over a whole table: small when the code reaches back a short fixed span,
+    else as big as the span asked for (the table, at worst)."""
+    if window.span_ms is not None and window.span_ms <= RECENT_WINDOW_MS and not window.ends:
+        return Driver(
+            assumptions.in_flight, Growth.BOUNDED, f"{table} {window.describe()}",
+            f"N assumed {assumptions.in_flight}: the range starts {_duration(window.span_ms, '1 ')} ago at "
+            f"`{window.field}`, so it holds what arrived since, not the table (`[cost] in-flight`)",
+        )
+    return Driver(
+        assumptions.table, Growth.WHOLE_TABLE, f"{table} {window.describe()}",
+        f"table size assumed {assumptions.table:,}, `[cost] table`: a window of the table holds as much of it "
+        "as the span covers, at worst all of it",
+    )
+
+
+def _duration(ms: float, single: str = "") -> str:
+    """`3 days`, `hour` (after "the last"), or `1 hour` (with `single="1 "`)."""
+    for unit, size in (("day", 86_400_000), ("hour", 3_600_000), ("minute", 60_000)):
+        if ms >= size and ms % size == 0:
+            count = int(ms // size)
+            return f"{count} {unit}s" if count != 1 else f"{single}{unit}"
+    return f"{ms / 1000:g} seconds"
+
+
+def _span_back(value: Node | None) -> float | None:
+    """How far back `Date.now() - <ms>` reaches (through a `const` in scope, `new Date(...)`
+    and `.toISOString()`), or None when the start is not now minus a constant."""
+    value = _local_value(unwrap(value))
+    if value is None:
+        return None
+    if value.type == "call_expression":  # `new Date(Date.now() - ms).toISOString()`
+        function = value.child_by_field_name("function")
+        if function is not None and function.type == "member_expression":
+            return _span_back(function.child_by_field_name("object"))
+        return None
+    if value.type == "new_expression":
+        args = call_args(value)
+        return _span_back(args[0]) if len(args) == 1 else None
+    if value.type != "binary_expression" or text_of(value.child_by_field_name("operator")) != "-":
+        return None
+    left = _local_value(unwrap(value.child_by_field_name("left")))
+    if left is None or text_of(left).replace(" ", "") != "Date.now()":
+        return None
+    return _constant(value.child_by_field_name("right"))
+
+
+def _constant(node: Node | None) -> float | None:
+    """The value of numeric literals joined by `*`, `+`, `-` (no names, no calls)."""
+    node = unwrap(node)
+    if node is None:
+        return None
+    if node.type == "number":
+        try:
+            return float(text_of(node).replace("_", ""))
+        except ValueError:
+            return None
+    if node.type == "binary_expression":
+        left, right = _constant(node.child_by_field_name("left")), _constant(node.child_by_field_name("right"))
+        operator = text_of(node.child_by_field_name("operator"))
+        if left is None or right is None:
+            return None
+        return left * right if operator == "*" else left + right if operator == "+" else left - right if operator == "-" else None
+    return None
+
+
+def _local_value(node: Node | None) -> Node | None:
+    """`node` itself, or the initial value of the `const` it names in an enclosing block,
+    declared before it."""
+    if node is None or node.type != "identifier":
+        return node
+    name = text_of(node)
+    scope = node.parent
+    while scope is not None:
+        if scope.type in ("statement_block", "program"):
+            for statement in scope.named_children:
+                if statement.start_byte >= node.start_byte:
+                    break
+                if statement.type == "lexical_declaration" and text_of(statement).startswith("const"):
+                    for declarator in statement.named_children:
+                        if declarator.type == "variable_declarator" and text_of(declarator.child_by_field_name("name")) == name:
+                            return unwrap(declarator.child_by_field_name("value"))
+        scope = scope.parent
     return None
 
 

@@ -74,7 +74,15 @@ import re
 from collections.abc import Iterable, Iterator
 
 from convex_xray.engine.context import RuleContext
-from convex_xray.engine.cost import Growth, chain_cost, is_log_table, reaches_document_limit, scan_state, terminal_key
+from convex_xray.engine.cost import (
+    Growth,
+    chain_cost,
+    is_log_table,
+    reaches_document_limit,
+    scan_state,
+    terminal_key,
+    time_window,
+)
 from convex_xray.engine.findings import Edit, Finding, Fix, FixAvailability, Related, Severity, Span
 from convex_xray.engine.model import DbRead, QueryChain
 from convex_xray.engine.registry import RuleMeta, register
@@ -316,12 +324,19 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
                     f"bound per parent ({cost.explain()}). Page it (`.paginate()`), or `.take(n)` the newest."
                 )
             elif cost.growth is Growth.WHOLE_TABLE and hot:
-                # A status/kind range: keyed by no parent, it grows with the table.
+                # A status/kind range: keyed by no parent, it grows with the table. A time window
+                # from a caller's date on grows with the span asked for.
                 where = f"in a {trigger} job, read on every run" if trigger else "in a reactive query"
+                window = time_window(chain)
+                why = (
+                    f"the range is every document {window.describe()}, so it grows with the span and with how "
+                    "fast the table is written"
+                    if window is not None
+                    else "the range is keyed by a category, not a parent document, so it grows with the table"
+                )
                 severity = Severity.WARNING
                 message = (
-                    f"Unbounded `.collect()` of {table} via {name} {where}: the range is keyed by a "
-                    f"category, not a parent document, so it grows with the table ({cost.explain()}). "
+                    f"Unbounded `.collect()` of {table} via {name} {where}: {why} ({cost.explain()}). "
                     "Page it (`.paginate()`"
                     + (", rescheduling with the cursor)" if trigger else ")")
                     + ", or `.take(n)` what is needed."
