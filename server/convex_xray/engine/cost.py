@@ -39,7 +39,7 @@ from convex_xray.engine.model import (
     QueryChain,
 )
 from convex_xray.engine.schema import Schema
-from convex_xray.engine.syntax import call_args, string_value, text_of, unwrap
+from convex_xray.engine.syntax import call_args, enclosing_const, string_value, text_of, unwrap
 
 
 class Growth(enum.IntEnum):
@@ -533,19 +533,7 @@ def _local_value(node: Node | None) -> Node | None:
     declared before it."""
     if node is None or node.type != "identifier":
         return node
-    name = text_of(node)
-    scope = node.parent
-    while scope is not None:
-        if scope.type in ("statement_block", "program"):
-            for statement in scope.named_children:
-                if statement.start_byte >= node.start_byte:
-                    break
-                if statement.type == "lexical_declaration" and text_of(statement).startswith("const"):
-                    for declarator in statement.named_children:
-                        if declarator.type == "variable_declarator" and text_of(declarator.child_by_field_name("name")) == name:
-                            return unwrap(declarator.child_by_field_name("value"))
-        scope = scope.parent
-    return None
+    return enclosing_const(text_of(node), node)
 
 
 def _singular_flag(ranges: list[IndexRange]) -> str | None:

@@ -207,3 +207,20 @@ def number_value(node: Node | None) -> int | None:
                     return number_value(value) if value is not None and value.type == "number" else None
         scope = scope.parent
     return None
+
+
+def enclosing_const(name: str, near: Node) -> Node | None:
+    """The initial value of the `const name` declared in a block enclosing `near`, before it
+    (the innermost such declaration), or None."""
+    scope = near.parent
+    while scope is not None:
+        if scope.type in ("statement_block", "program"):
+            for statement in scope.named_children:
+                if statement.start_byte >= near.start_byte:
+                    break
+                if statement.type == "lexical_declaration" and text_of(statement.child_by_field_name("kind")) == "const":
+                    for declarator in statement.named_children:
+                        if declarator.type == "variable_declarator" and text_of(declarator.child_by_field_name("name")) == name:
+                            return unwrap(declarator.child_by_field_name("value"))
+        scope = scope.parent
+    return None

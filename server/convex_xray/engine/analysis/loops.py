@@ -24,6 +24,7 @@ from convex_xray.engine.source import SourceFile
 from convex_xray.engine.syntax import (
     call_args,
     descendants,
+    enclosing_const,
     function_body,
     function_params,
     param_pattern,
@@ -382,17 +383,9 @@ class LoopAnalysis(AnalyzerState):
         if node is None or node.type != "identifier":
             return None
         name = text_of(node)
-        scope = near.parent
-        while scope is not None:
-            if scope.type in ("statement_block", "program"):
-                for statement in scope.named_children:
-                    if statement.start_byte >= near.start_byte:
-                        break
-                    if statement.type == "lexical_declaration" and text_of(statement.child_by_field_name("kind")) == "const":
-                        for declarator in statement.named_children:
-                            if declarator.type == "variable_declarator" and text_of(declarator.child_by_field_name("name")) == name:
-                                return unwrap(declarator.child_by_field_name("value"))
-            scope = scope.parent
+        local = enclosing_const(name, near)
+        if local is not None:
+            return local
         top = self.top_consts.get(name)
         return unwrap(top) if top is not None else None
 

@@ -186,16 +186,8 @@ def _untyped(node: Node | None, depth: int) -> bool:
         return True
     if depth <= 0:
         return False
-    from convex_xray.rules.support.value_types import binding_of  # (value_types is the bigger module)
-
-    found = binding_of(current, name)
-    if found is None or found[0] != "declarator":
-        return False
-    declarator = found[1]
-    pattern = declarator.child_by_field_name("name")
-    if pattern is None or pattern.type != "identifier" or declarator.child_by_field_name("type") is not None:
-        return False  # a declared type is a type
-    return _untyped(declarator.child_by_field_name("value"), depth - 1)
+    value = _untyped_const_value(current, name)
+    return value is not None and _untyped(value, depth - 1)
 
 
 def read_from_db(node: Node | None) -> bool:
@@ -234,16 +226,23 @@ def _read_from_db(node: Node | None, depth: int) -> bool:
         return not untyped_parameter(current, name)
     if depth <= 0:
         return False
+    value = _untyped_const_value(current, name)
+    return value is not None and _read_from_db(value, depth - 1)
+
+
+def _untyped_const_value(identifier: Node, name: str) -> Node | None:
+    """The initial value of the variable `identifier` names, when it is declared alone and with
+    no type annotation (a declared type says what the value is, whatever it was built from)."""
     from convex_xray.rules.support.value_types import binding_of  # (value_types is the bigger module)
 
-    found = binding_of(current, name)
+    found = binding_of(identifier, name)
     if found is None or found[0] != "declarator":
-        return False
+        return None
     declarator = found[1]
     pattern = declarator.child_by_field_name("name")
     if pattern is None or pattern.type != "identifier" or declarator.child_by_field_name("type") is not None:
-        return False  # (a declared type may be anything, `any` included)
-    return _read_from_db(declarator.child_by_field_name("value"), depth - 1)
+        return None
+    return declarator.child_by_field_name("value")
 
 
 def _is_db(node: Node) -> bool:
