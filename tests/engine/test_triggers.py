@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from convex_xray.engine.source import SourceFile
-from convex_xray.engine.triggers import CRON, _referenced_names, trigger_index
+from convex_xray.engine.triggers import CRON, _internal_names, _referenced_names, trigger_index
 from tests.support.project import workspace_for, write_project
 
 JOBS = 'import { internalMutation } from "./_generated/server";\nexport const sweep = internalMutation({ args: {}, handler: async () => {} });\nexport const tidy = internalMutation({ args: {}, handler: async () => {} });\n'
@@ -98,3 +99,40 @@ def test_a_changed_file_is_read_once_per_merge_whether_or_not_the_merge_is_reuse
     read.clear()
     workspace.set_source(SourceFile(jobs, JOBS + "\n"))  # one more line: merged again, jobs.ts read once
     assert total() == first + 1 and read == [jobs]
+
+
+DEFINITIONS = """\
+export const plain = internalQuery({ handler: async () => {} });
+export  const   typed : InternalQuery<{}> = internalMutation<Args>({ handler: async () => {} });
+export const spaced=
+  internalAction ({ handler: async () => {} });
+export const foobar = internalQuery({});
+export const notInternal = query({});
+export const generic<T> = internalQuery({});
+const hidden = internalQuery({});
+export const ünï = internalQuery({});
+export const first: export const second = internalQuery({});
+"""
+
+
+def test_the_internal_definitions_read_once_per_file_are_the_ones_a_pattern_per_name_finds(tmp_path):
+    """`run_by_hand` asks whether the file defines `name` as an internal function; the names
+    come from one pass over the file, and must be exactly those the per-name pattern matched
+    (prefixes, type annotations, overlapping candidates, non-ASCII names)."""
+    project = write_project(tmp_path / "app", {"defs.ts": DEFINITIONS})
+    workspace = workspace_for(project)
+    path = (project / "convex" / "defs.ts").resolve()
+    source = workspace.source(path)
+    assert source is not None
+    found = _internal_names(workspace, path, source)
+
+    def per_name(name: str) -> bool:
+        pattern = re.compile(
+            rb"export\s+const\s+" + re.escape(name.encode()) + rb"\s*(?::[^=\n]*)?=\s*internal(?:Query|Mutation|Action)\s*[(<]"
+        )
+        return pattern.search(source.data) is not None
+
+    names = ["plain", "typed", "spaced", "foo", "foobar", "notInternal", "generic", "hidden", "ünï", "first", "second", "missing"]
+    assert {n for n in names if n.encode() in found} == {n for n in names if per_name(n)}
+    assert {n for n in names if per_name(n)} == {"plain", "typed", "spaced", "foobar", "ünï", "first", "second"}
+    assert _internal_names(workspace, path, source) is found  # once per file text
