@@ -17,6 +17,7 @@ from convex_xray.engine.source import (
     TextChange,
     apply_changes,
     decode,
+    error_count_after,
     is_source_path,
     language_for,
 )
@@ -450,3 +451,27 @@ def test_incremental_edit_equals_full_reparse(case, one_call, name):
             assert_same_as_fresh(edited)
     assert edited.text == expected
     assert_same_as_fresh(edited)
+
+
+_BROKEN_BASE = "const f = (x) => x;\nfunction g(a, b) {\n  return [a, b].map((v) => v * 2);\n}\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "changes"),
+    [
+        (_BROKEN_BASE, [TextChange(10, 11, "")]),  # breaks
+        (_BROKEN_BASE, [TextChange(40, 40, "const ok = 1;\n")]),  # stays clean
+        (_BROKEN_BASE, [TextChange(60, 61, "}}"), TextChange(10, 11, "")]),  # two, last first
+        ("const f = (x => x;\n", [TextChange(10, 10, "(")]),  # repairs a broken file
+        ("const f = (x => x;\nlet y = [1, 2;\n", [TextChange(10, 10, "(")]),  # one of two errors
+        ("// é\r\nlet y = 2;\r\n", [TextChange(9, 10, "(")]),
+    ],
+)
+def test_error_count_after_changes_equals_the_new_snapshots(text, changes):
+    """The fix validator counts the errors of the edited text without building its snapshot;
+    the count is the snapshot's, whether the original or the edit has errors."""
+    source = SourceFile(Path("a.ts"), text)
+    assert error_count_after(source, changes) == apply_changes(source, changes).error_count()
+    lazy = apply_changes(source, [TextChange(0, 0, " ")])  # an unparsed snapshot: the general path
+    shifted = [TextChange(c.start + 1, c.end + 1, c.text) for c in changes]
+    assert error_count_after(lazy, shifted) == apply_changes(lazy, shifted).error_count()

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from convex_xray.engine.findings import Applicability, Edit, Finding, Fix
-from convex_xray.engine.source import SourceFile, TextChange, apply_changes
+from convex_xray.engine.source import SourceFile, TextChange, error_count_after
 
 MAX_PASSES = 10
 
@@ -289,7 +289,7 @@ class FixValidator:
             # Last edit first, so each change is in the coordinates of the text before it;
             # the re-parse is incremental from the tree the rules already used.
             changes = [TextChange(e.start, e.end, e.new_text) for e in reversed(ordered)]
-            if apply_changes(source, changes).error_count() > self._baseline(source):
+            if error_count_after(source, changes) > self._baseline(source):
                 return False
         return True
 
