@@ -17,7 +17,7 @@ from convex_xray.engine.config import Config
 from convex_xray.engine.model import FileModel
 from convex_xray.engine.runner import run_check
 from convex_xray.rules.support.index_usage import MERGED_USAGE
-from tests.support.project import EXAMPLE_APP, workspace_for
+from tests.support.project import EXAMPLE_APP, workspace_for, write_project
 
 GENERATOR = Path(__file__).resolve().parents[2] / "benchmarks" / "generate.py"
 
@@ -110,3 +110,73 @@ def test_cli_serial_check_is_summarised(monkeypatch, capsys):
         ["check", str(EXAMPLE_APP), "--jobs", "1", "--no-cache", "--format", "json", "--exit-zero"]
     )
     assert taken == [True]
+
+
+RENAME_SCHEMA = """
+import { defineSchema, defineTable } from "convex/server";
+import { v } from "convex/values";
+
+export default defineSchema({
+  votes: defineTable({ pollId: v.string(), userId: v.string() })
+    .index("by_pollId", ["pollId"])
+    .index("by_pollId_and_userId", ["pollId", "userId"]),
+});
+"""
+RENAME_USES = {
+    "polls.ts": """
+        import { query } from "./_generated/server";
+        import { v } from "convex/values";
+
+        export const votes = query({
+          args: { pollId: v.string() },
+          handler: async (ctx, args) =>
+            await ctx.db.query("votes").withIndex("by_pollId", (q) => q.eq("pollId", args.pollId)).take(10),
+        });
+    """,
+    "tally.ts": """
+        import { query } from "./_generated/server";
+        import { v } from "convex/values";
+
+        export const first = query({
+          args: { pollId: v.string() },
+          handler: async (ctx, args) =>
+            await ctx.db.query('votes').withIndex('by_pollId', (q) => q.eq('pollId', args.pollId)).first(),
+        });
+
+        export const mine = query({
+          args: { pollId: v.string(), userId: v.string() },
+          handler: async (ctx, args) =>
+            await ctx.db
+              .query('votes')
+              .withIndex('by_pollId_and_userId', (q) => q.eq('pollId', args.pollId).eq('userId', args.userId))
+              .unique(),
+        });
+    """,
+}
+
+
+def test_summarised_rename_fix_reads_the_uses_back_without_models(tmp_path, monkeypatch):
+    """redundant-index renames every query on the index; with the models released, the
+    summarised check finds the name arguments again from the files' parse trees alone and
+    builds the same fix (both quote styles) as the serial check."""
+    project = write_project(tmp_path / "app", RENAME_USES, schema=RENAME_SCHEMA)
+    config = Config()
+    serial_ws = workspace_for(project, config)
+    serial = run_check(serial_ws, config)
+    monkeypatch.setattr(parallel, "RELEASE_FROM_BYTES", 0)
+    lean_ws = workspace_for(project, config)
+    analysed: list[Path] = []
+    real = workspace_module.analyze_file
+
+    def recording(source, *args, **kwargs):
+        analysed.append(source.path)
+        return real(source, *args, **kwargs)
+
+    monkeypatch.setattr(workspace_module, "analyze_file", recording)
+    result = parallel.run_check_summarised(lean_ws, config)
+    assert _json(lean_ws, result) == _json(serial_ws, serial)
+    (finding,) = [f for f in result.findings if f.rule == "redundant-index"]
+    assert finding.fix is not None
+    assert sorted(e.new_text for e in finding.fix.edits if e.new_text) == ['"by_pollId_and_userId"', "'by_pollId_and_userId'"]
+    # Each file analysed once, for its own check: none again for the rename.
+    assert len(analysed) == len(set(analysed))

@@ -152,6 +152,7 @@ class Workspace:
         self.exclude = list(exclude)
         self.base = base
         self._entries: dict[Path, _Entry] = {}
+        self._handed_out: set[Path] = set()  # entries handed out since `loaded(recent=True)`
         self._roots_of: dict[Path, ConvexRoot | None] = {}
         self._components_of: dict[Path, Path | None] = {}
         self._schemas: dict[Path, Schema] = {}
@@ -255,6 +256,7 @@ class Workspace:
         path = source.path
         self._changed(path)
         self._entries[path] = _Entry(source)
+        self._handed_out.add(path)
         self._per_file.pop(path, None)
         self._summaries.clear()
         self._summary_keys.clear()
@@ -275,9 +277,17 @@ class Workspace:
         if self._files is not None and not path.exists():
             self._files = [f for f in self._files if f != path]
 
-    def loaded(self) -> list[Path]:
-        """The files whose model or syntax tree is in memory."""
-        return [p for p, e in self._entries.items() if e.model is not None or (e.source is not None and e.source.parsed)]
+    def loaded(self, *, recent: bool = False) -> list[Path]:
+        """The files whose model or syntax tree is in memory. `recent`: only among the files
+        asked for since the last such call (a file-by-file check asks after each file: a
+        scan of every entry each time was quadratic, ~3% of a check on 730 files). A file
+        parsed later through a snapshot handed out before is not seen then (it is by a full call)."""
+        if recent:
+            paths, self._handed_out = self._handed_out, set()
+            candidates = [(p, e) for p in paths if (e := self._entries.get(p)) is not None]
+        else:
+            candidates = list(self._entries.items())
+        return [p for p, e in candidates if e.model is not None or (e.source is not None and e.source.parsed)]
 
     def release(self, path: Path) -> None:
         """Drop a file's model and syntax tree, keeping its text: the CLI checks one file at a
@@ -337,6 +347,7 @@ class Workspace:
         return deps
 
     def _entry(self, path: Path) -> _Entry:
+        self._handed_out.add(path)
         entry = self._entries.get(path)
         if entry is not None:
             return entry

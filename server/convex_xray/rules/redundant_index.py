@@ -106,7 +106,6 @@ from collections.abc import Iterator
 
 from convex_xray.engine.context import RuleContext
 from convex_xray.engine.findings import Edit, Finding, Fix, FixAvailability, Related, Severity
-from convex_xray.engine.model import FileModel, IndexRef
 from convex_xray.engine.registry import RuleMeta, register
 from convex_xray.engine.schema import Index, Table
 from convex_xray.engine.syntax import string_value
@@ -139,11 +138,11 @@ def _rename_fix(
     if remove is None:
         return None
     edits: list[Edit] = [remove]
-    uses: list[tuple[FileModel, IndexRef]] = usage.refs.get((table.name, index.name), [])
-    for model, ref in uses:
-        if ref.name_node is None or string_value(ref.name_node) != index.name:
+    uses = usage.rename_sites(table.name, index.name)
+    for path, use_source, name_node in uses:
+        if name_node is None or string_value(name_node) != index.name:
             return None
-        edit = rename_literal_edit(model.path, model.source, ref.name_node, target.name)
+        edit = rename_literal_edit(path, use_source, name_node, target.name)
         if edit is None:
             return None
         edits.append(edit)

@@ -22,6 +22,7 @@ from tree_sitter import Node
 from convex_xray.engine.context import RuleContext
 from convex_xray.engine.memo import MemoKey
 from convex_xray.engine.model import FileModel, IndexRef
+from convex_xray.engine.source import SourceFile
 from convex_xray.engine.syntax import call_args, member_parts, string_value, text_of, unwrap
 from convex_xray.engine.workspace import Workspace
 from convex_xray.rules.support.add_index import string_literals
@@ -40,6 +41,11 @@ class IndexUsage:
     # String literals spelling an index name outside any IndexRef and index definition
     # (`const INDEX = "by_x"`, a name passed to a wrapper): possible uses.
     mentions: Counter[str] = field(default_factory=Counter)
+
+    def rename_sites(self, table: str, name: str) -> list[tuple[Path, SourceFile, Node | None]]:
+        """Where each query on (`table`, `name`) names the index (file, snapshot, the name
+        argument when there is one): what a rename edits."""
+        return [(model.path, model.source, ref.name_node) for model, ref in self.refs.get((table, name), [])]
 
     def uses(self, table: str, name: str) -> list[tuple[FileModel, IndexRef]]:
         return [*self.refs.get((table, name), []), *self.by_name.get(name, [])]
