@@ -166,3 +166,78 @@ def test_edits_of_one_fix_are_checked_together(tmp_path):
     FixValidator({path: source}.get).filter(findings)
     assert findings[0].fix is None
     assert findings[1].fix == together_good
+
+
+# -- validating against an earlier text (the language server while typing) ---------------------
+
+# `f` is being typed in (its arguments broken); `g` and the import stand for the rest of the file.
+REFERENCE_THEN = 'import { a } from "./a";\nconst f = make({ x: 1 });\nconst g = h(2);\n'
+REFERENCE_NOW = 'import { a } from "./a";\nconst f = make({ x: 1, y: });\nconst g = h(2);\n'
+
+
+def _reference(path: Path):
+    from convex_xray.engine.fixes import Reference
+
+    then = SourceFile(path, REFERENCE_THEN)
+    now = SourceFile(path, REFERENCE_NOW)
+    start = REFERENCE_THEN.index("(", REFERENCE_THEN.index("make"))
+    end_then = REFERENCE_THEN.index(");", start) + 1
+    reference = Reference(then, start, end_then)
+    reference.end = end_then + len(REFERENCE_NOW) - len(REFERENCE_THEN)
+    assert now.error_count() > 0 and then.error_count() == 0
+    return reference, now
+
+
+def test_a_fix_outside_the_broken_range_is_validated_against_the_earlier_text(tmp_path, monkeypatch):
+    """Both verdicts come from the reference (not one parse of the broken text), and the same
+    fix asked again is answered from its memo."""
+    import convex_xray.engine.fixes as fixes
+
+    path = tmp_path / "a.ts"
+    reference, now = _reference(path)
+    g = REFERENCE_NOW.index("h(2)")
+    good = Fix.safe("rename", [Edit(path, g, g + 1, "k")])
+    bad = Fix.safe("break", [Edit(path, g + 1, g + 2, "((")])
+    parsed: list[bytes] = []
+    real = fixes.error_count_after
+    monkeypatch.setattr(fixes, "error_count_after", lambda s, c, *a, **k: parsed.append(s.data) or real(s, c, *a, **k))
+    for _ in range(2):
+        findings = [_finding(path, good, g), _finding(path, bad, g)]
+        FixValidator({path: now}.get, {path: reference}).filter(findings)
+        assert findings[0].fix == good
+        assert findings[1].fix is None
+    assert parsed == [reference.source.data] * 2  # once per fix, from the earlier text
+    # The import line lies before the range: the same coordinates in both texts.
+    top = Fix.safe("import", [Edit(path, 9, 10, "a, b")])
+    findings = [_finding(path, top, 9)]
+    FixValidator({path: now}.get, {path: reference}).filter(findings)
+    assert findings[0].fix == top
+
+
+def test_a_fix_inside_the_broken_range_is_validated_against_the_current_text(tmp_path):
+    """An edit where the texts differ has no counterpart in the reference: the current text
+    decides, as without one (here: the region check of the damaged statement drops it)."""
+    path = tmp_path / "a.ts"
+    reference, now = _reference(path)
+    x = REFERENCE_NOW.index("x: 1")
+    inside = Fix.safe("inside", [Edit(path, x, x + 1, "z")])
+    with_reference = [_finding(path, inside, x)]
+    without = [_finding(path, inside, x)]
+    FixValidator({path: now}.get, {path: reference}).filter(with_reference)
+    FixValidator({path: now}.get).filter(without)
+    assert with_reference[0].fix is None and without[0].fix is None
+    assert reference.mapped([Edit(path, x, x + 1, "z")]) is None
+
+
+def test_a_clean_text_ignores_its_reference(tmp_path):
+    """The reference stands in only while the file has a syntax error (then the CLI's
+    question can be asked of the current text at incremental-parse cost)."""
+    path = tmp_path / "a.ts"
+    reference, _ = _reference(path)
+    clean = SourceFile(path, REFERENCE_THEN.replace("h(2)", "h(3)"))
+    g = REFERENCE_THEN.index("h(2)")
+    fix = Fix.safe("rename", [Edit(path, g, g + 1, "k")])
+    reference.verdicts[((g, g + 1, "k"),)] = False  # a memo that, if asked, would drop it
+    findings = [_finding(path, fix, g)]
+    FixValidator({path: clean}.get, {path: reference}).filter(findings)
+    assert findings[0].fix == fix

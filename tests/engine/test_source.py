@@ -475,3 +475,20 @@ def test_error_count_after_changes_equals_the_new_snapshots(text, changes):
     lazy = apply_changes(source, [TextChange(0, 0, " ")])  # an unparsed snapshot: the general path
     shifted = [TextChange(c.start + 1, c.end + 1, c.text) for c in changes]
     assert error_count_after(lazy, shifted) == apply_changes(lazy, shifted).error_count()
+
+
+def test_exact_says_whether_a_tree_is_a_fresh_parse():
+    """`exact`: an incremental parse kept with errors (the language server's slice) is not a
+    fresh parse's tree, nor is an error-free one derived from it; a snapshot parsed with
+    `fresh_on_error` (the default) always is."""
+    path = Path("x.ts")
+    clean = SourceFile(path, "const a = f(1);\nconst b = 2;\n")
+    assert clean.exact
+    broken = apply_changes(clean, [TextChange(12, 12, "(")], fresh_on_error=False)
+    assert broken.root.has_error and not broken.exact
+    repaired = apply_changes(broken, [TextChange(12, 13, "")], fresh_on_error=False)
+    assert not repaired.root.has_error and not repaired.exact  # recovery's subtrees may linger
+    following = apply_changes(clean, [TextChange(6, 7, "z")], fresh_on_error=False)
+    assert not following.root.has_error and following.exact  # clean from clean
+    fresh = apply_changes(broken, [TextChange(12, 13, "")])
+    assert fresh.exact and str(fresh.root) == str(clean.root)

@@ -302,6 +302,95 @@ def test_an_import_edit_rechecks_only_the_functions_using_its_names(opened):
     assert _key(outcome.findings) == _key(full)
 
 
+HELPER_LOOP = """
+async function authorsOf(ctx, posts) {
+  const out = [];
+  for (const post of posts) {
+    out.push(await ctx.db.get(post.authorId));
+  }
+  return out;
+}
+"""
+
+
+def _fix_key(findings):
+    """`_key` with each finding's fixes (titles, safety, the ranges they edit). Not the new
+    text: a slice lays generated code out in the style detected on its first text (indent,
+    quotes, print width), where a full check detects it on each text."""
+    return sorted(
+        (
+            *_key([f])[0],
+            tuple(
+                (x.title, x.applicability, tuple((e.start, e.end) for e in x.edits))
+                for x in (f.fix, *f.alternatives)
+                if x is not None
+            ),
+        )
+        for f in findings
+    )
+
+
+@pytest.mark.parametrize("where", ["recent", "scan"])
+def test_fixes_while_typing_breaks_a_function_equal_a_full_check(tmp_path, monkeypatch, where):
+    """Typing a statement into a handler one character at a time (every state but the last
+    has a syntax error there): the fixes outside the broken statement (a helper's batch
+    fetch, kept in the slice) are validated against the slice's text before the typing
+    (`engine.fixes.Reference`), once per slice, not by a fresh parse of the broken slice per
+    keystroke; they equal what a full check of the broken text offers."""
+    import convex_xray.engine.fixes as fixes
+    from convex_xray.lsp.incremental import damaged_ranges
+
+    root = write_project(tmp_path / "app", {"feed.ts": HANDLERS.replace("export const feed", HELPER_LOOP + "\nexport const feed")})
+    folder = Folder(root.resolve(), root.resolve().as_uri(), Settings())
+    assert folder.discover() == []
+    project = folder.projects[0]
+    project.indexed = True
+    path = (root / "convex" / "feed.ts").resolve()
+    source = SourceFile(path, path.read_text(), version=1)
+    project.workspace.set_source(source)
+    doc = Document(path.as_uri(), path, source, project=project, version=1)
+    check_document(doc)
+    helper = [f for f in doc.shown if f.function == "authorsOf"]
+    assert helper and helper[0].fix is not None
+    data = doc.source.data
+    at = data.index(b"return", data.index(f"export const {where}".encode()))
+    validated: list[bool] = []  # per validation parse in a fast check: of a broken text?
+    real = fixes.error_count_after
+
+    def counting(source, changes, *args, **kwargs):
+        validated.append(source.root.has_error)
+        return real(source, changes, *args, **kwargs)
+
+    broken: list[bool] = []
+    parses: list[int] = []  # validation parses per keystroke
+    for char in 'const extra = await ctx.db.query("posts").take(5);\n    ':
+        _edit(doc, TextChange(at, at, char))
+        at += len(char.encode())
+        monkeypatch.setattr(fixes, "error_count_after", counting)
+        before = len(validated)
+        outcome = check_document(doc)
+        parses.append(len(validated) - before)
+        monkeypatch.undo()
+        assert outcome.fast
+        text = SourceFile(doc.path, doc.source.text)
+        damaged = damaged_ranges(text)
+        broken.append(bool(damaged))
+        full, _ = project.check(doc.path)
+        fast_kept, full_kept = (
+            [f for f in found if not any(s <= f.span.start < e for s, e in damaged)]
+            for found in (outcome.findings, full)
+        )
+        assert _fix_key(fast_kept) == _fix_key(full_kept), char
+        helper = [f for f in outcome.findings if f.function == "authorsOf"]
+        assert helper and helper[0].fix is not None
+    assert sum(broken) > 15  # the typing really went through broken states
+    assert not any(validated)  # never a validation parse from a broken text ...
+    # ... and while broken, the helper's fix is validated once per stretch of broken states
+    # (against the text before it), not once per keystroke.
+    stretches = sum(1 for i, b in enumerate(broken) if b and (i == 0 or not broken[i - 1]))
+    assert sum(p for p, b in zip(parses, broken, strict=True) if b) <= stretches
+
+
 def test_snapshots_follow_edits_like_fresh_parses():
     text = 'const a = 1;\r\nconst b = "é😀";\nlet c = [1, 2];\n'
     source = SourceFile(Path("x.ts"), text)

@@ -10,7 +10,7 @@ import difflib
 import itertools
 import os
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -240,14 +240,71 @@ def _region_has_error(source: SourceFile, start: int, end: int) -> bool:
     return region is None  # the edit sits between top-level statements of a damaged file
 
 
+class Reference:
+    """An earlier text of a file (in the language server: the slice of the document before
+    typing broke the live function, or its last text that parsed), for validating fixes while
+    the file has a syntax error.
+
+    The two texts differ only inside `[start, end)` (the live function's arguments: `end`
+    follows the edits in the current text, `end_then` is where it was in the reference). A
+    fix whose edits all lie outside that range is validated against the reference instead of
+    the current text: applied to the reference, it must add no error to it (the CLI's test, on
+    the same code around the fix), and the answer is kept for as long as the reference is
+    (the same fix asked again at the next keystroke costs nothing); the current text would
+    need a fresh parse per fix, since an incremental parse of a broken text may count its
+    errors differently. The region checks (no fix inside a damaged function) still look at
+    the current text."""
+
+    __slots__ = ("end", "end_then", "source", "start", "verdicts")
+
+    def __init__(self, source: SourceFile, start: int, end: int) -> None:
+        self.source = source  # its tree the same as a fresh parse's (`exact`)
+        self.start = start
+        self.end = end
+        self.end_then = end
+        self.verdicts: dict[tuple, bool] = {}
+
+    def mapped(self, edits: Iterable[Edit]) -> list[Edit] | None:
+        """`edits` (current coordinates) in the reference's coordinates; None when one touches
+        the range where the texts differ."""
+        delta = self.end - self.end_then
+        out: list[Edit] = []
+        for edit in edits:
+            if edit.end <= self.start:
+                out.append(edit)
+            elif edit.start >= self.end:
+                out.append(Edit(edit.path, edit.start - delta, edit.end - delta, edit.new_text))
+            else:
+                return None
+        return out
+
+    def valid(self, edits: list[Edit]) -> bool:
+        """Whether applying `edits` (reference coordinates, sorted, not overlapping) adds no
+        syntax error to the reference."""
+        key = tuple((e.start, e.end, e.new_text) for e in edits)
+        verdict = self.verdicts.get(key)
+        if verdict is None:
+            changes = [TextChange(e.start, e.end, e.new_text) for e in reversed(edits)]
+            after = error_count_after(self.source, changes)
+            verdict = self.verdicts[key] = after <= self.source.error_count()
+        return verdict
+
+
 class FixValidator:
     """Checks fixes as they leave the engine: a fix survives only if it has an edit, no
     edited region (and not the finding itself) sits in a function with a syntax error, and
     applying all its edits to each file it touches adds no ERROR or MISSING node there. Results are memoised
-    per fix, since several findings often share one fix (an index, a batch)."""
+    per fix, since several findings often share one fix (an index, a batch). `references`: per
+    file, an earlier error-free text to ask instead while the file has a syntax error
+    (`Reference`; the language server's keystrokes, never the CLI)."""
 
-    def __init__(self, source_of: Callable[[Path], SourceFile | None]) -> None:
+    def __init__(
+        self,
+        source_of: Callable[[Path], SourceFile | None],
+        references: Mapping[Path, Reference] | None = None,
+    ) -> None:
         self._source_of = source_of
+        self._references = references or {}
         self._sources: dict[Path, SourceFile | None] = {}
         self._errors: dict[Path, int] = {}
         self._verdicts: dict[tuple, bool] = {}
@@ -286,6 +343,13 @@ class FixValidator:
             ordered = sorted(edits, key=lambda e: (e.start, e.end))
             if any(a.end > b.start for a, b in itertools.pairwise(ordered)):
                 return False  # the fix's own edits overlap
+            reference = self._references.get(path)
+            if reference is not None and source.root.has_error:
+                mapped = reference.mapped(ordered)
+                if mapped is not None:
+                    if not reference.valid(mapped):
+                        return False
+                    continue
             # Last edit first, so each change is in the coordinates of the text before it;
             # the re-parse is incremental from the tree the rules already used.
             changes = [TextChange(e.start, e.end, e.new_text) for e in reversed(ordered)]

@@ -11,7 +11,7 @@ from pathlib import Path
 from convex_xray.engine.config import Config
 from convex_xray.engine.context import RuleContext
 from convex_xray.engine.findings import Finding
-from convex_xray.engine.fixes import FixValidator
+from convex_xray.engine.fixes import FixValidator, Reference
 from convex_xray.engine.model import FileModel
 from convex_xray.engine.registry import Rule, iter_rules, resolve_rule
 from convex_xray.engine.roles import PRODUCTION, SCRIPT, apply_role, configured_production, role_of
@@ -236,6 +236,7 @@ def check_paths(
     file_findings: Mapping[Path, list[Finding]] | None = None,
     file_fixes_checked: bool = False,
     checkpoint: Callable[[], None] | None = None,
+    fix_references: Mapping[Path, Reference] | None = None,
 ) -> list[Finding]:
     """Findings for `targets`: file rules, workspace rules (only findings in the targets unless
     `whole_workspace`), severities, suppressions and post rules, in a stable order.
@@ -246,7 +247,9 @@ def check_paths(
     rules + silent, ...)`) instead of running them again. `file_findings` supplies the
     per-file rules' findings of some targets (computed by worker processes);
     `file_fixes_checked` says their fixes went through `FixValidator` already (where the
-    file's syntax tree was at hand). `checkpoint`: see `check_file`."""
+    file's syntax tree was at hand). `checkpoint`: see `check_file`. `fix_references`: earlier
+    error-free texts of some targets to validate fixes against while they have a syntax error
+    (`engine.fixes.Reference`)."""
     silent = silent or []
     findings: list[Finding] = []
     for path in targets:
@@ -282,7 +285,7 @@ def check_paths(
     # Every fix leaves the engine through here (CLI, workers' findings, language server),
     # checked here unless it was where its file was checked.
     checked = {id(f) for items in (file_findings or {}).values() for f in items} if file_fixes_checked else set()
-    FixValidator(source_of).filter(f for f in kept if id(f) not in checked)
+    FixValidator(source_of, fix_references).filter(f for f in kept if id(f) not in checked)
     return sorted(kept, key=Finding.sort_key)
 
 

@@ -253,6 +253,14 @@ class SourceFile:
     def parsed(self) -> bool:
         return self._tree is not None
 
+    @property
+    def exact(self) -> bool:
+        """Whether the syntax tree is (or, unparsed, will be) the one a fresh parse of the text
+        gives: true of every snapshot but an incremental parse kept with errors (the language
+        server's slice, `apply_changes(..., fresh_on_error=False)`) and what derives from one
+        without errors. (Parses the snapshot if it is not parsed yet.)"""
+        return True
+
     def unparsed(self) -> SourceFile:
         """The same snapshot without its syntax tree (parsed again if asked): the CLI keeps a
         checked file's text, not its tree, which holds most of the file's memory."""
@@ -340,7 +348,7 @@ class LazySource(SourceFile):
     parsed snapshot with every edit since (and afresh when the result has errors, like
     a tree with syntax errors is re-parsed from scratch, so it equals a fresh parse)."""
 
-    __slots__ = ("_anchor", "_anchor_had_error", "_edits", "_fresh_on_error", "_parsed")
+    __slots__ = ("_anchor", "_anchor_had_error", "_edits", "_exact", "_fresh_on_error", "_parsed")
 
     def __init__(
         self,
@@ -362,21 +370,33 @@ class LazySource(SourceFile):
         self._edits = edits
         self._fresh_on_error = fresh_on_error
         self._parsed: Tree | None = None
+        self._exact = False  # set when parsed (see `exact`)
 
     @property
     def parsed(self) -> bool:
         return self._parsed is not None
 
     @property
+    def exact(self) -> bool:
+        self.tree  # noqa: B018 (parsed on first use; exactness is known from then on)
+        return self._exact
+
+    @property
     def tree(self) -> Tree:
         if self._parsed is not None:
             return self._parsed
+        anchor = self._anchor
         tree = self._incremental()
         # An incremental parse from a tree with syntax errors can reuse subtrees that error
         # recovery built (`<T,>(v: T) => v` kept as a type assertion after a stray `)` before
         # it was deleted): without errors itself, it may still differ from a fresh parse.
-        if (tree.root_node.has_error or self._anchor_had_error) and self._fresh_on_error:
+        damaged = tree.root_node.has_error or self._anchor_had_error
+        if damaged and self._fresh_on_error:
             tree = Parser(self.language).parse(self.data)
+            self._exact = True
+        else:
+            # Error-free from an error-free tree that was itself exact: the same as a fresh parse.
+            self._exact = not damaged and anchor is not None and anchor.exact
         self._parsed = tree
         self._anchor = None  # let the older snapshots go
         self._edits = []
@@ -388,9 +408,11 @@ class LazySource(SourceFile):
         edits did not touch, without re-parsing a broken file from scratch."""
         if self._parsed is not None:
             return self._parsed.root_node
+        anchor = self._anchor
         tree = self._incremental()
         if not tree.root_node.has_error and not self._anchor_had_error:
             self._parsed = tree  # error-free from an error-free tree: the same as a fresh parse
+            self._exact = anchor is not None and anchor.exact
             self._anchor = None
             self._edits = []
         return tree.root_node

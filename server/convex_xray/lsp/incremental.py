@@ -29,6 +29,7 @@ from pathlib import Path
 from tree_sitter import Node
 
 from convex_xray.engine.findings import Edit, Finding, Fix, Related, Span
+from convex_xray.engine.fixes import Reference
 from convex_xray.engine.model import FileModel
 from convex_xray.engine.source import LazySource, SourceFile, TextChange, apply_changes
 
@@ -342,6 +343,9 @@ class Slice:
     source: SourceFile
     arguments: tuple[int, int]  # the live builder call's `(...)`, byte range (doc coordinates)
     blanked: list[tuple[int, int]] = field(default_factory=list)  # blanked ranges (doc coordinates)
+    # The last text of the slice that parsed (exactly), for validating fixes outside the live
+    # arguments while they do not parse (`follow_reference`).
+    reference: Reference | None = None
 
 
 def statements_root(source: SourceFile) -> Node:
@@ -422,6 +426,44 @@ def advance_slice(piece: Slice, changes: Sequence[TextChange], version: int | No
     piece.arguments = (start, end)
     piece.blanked = blanked
     return piece
+
+
+def earlier_reference(piece: Slice, earlier: SourceFile | None) -> Reference | None:
+    """The fix reference of a slice just built: the slice with the live arguments as they were
+    in `earlier` (the document's text at its last check; every edit since lies inside those
+    arguments, see `live_statement`). Parsed when a fix first asks, afresh: one parse per
+    slice, not per keystroke."""
+    if earlier is None:
+        return None
+    start, end = piece.arguments
+    data = piece.source.data
+    end_then = end - (len(data) - len(earlier.data))
+    if not start < end_then <= len(earlier.data):
+        return None
+    text = data[:start] + earlier.data[start:end_then] + data[end:]
+    reference = Reference(
+        SourceFile(piece.source.path, text.decode("utf-8", errors="replace"), data=text),
+        start,
+        end_then,
+    )
+    reference.end = end
+    return reference
+
+
+def follow_reference(piece: Slice) -> Reference | None:
+    """The slice's fix reference after its latest edits (parses the slice): the slice itself
+    when it parses and its tree is a fresh parse's (free: the tree is at hand), else the one
+    it had, its range moved with the edits. While typing leaves the live function broken, a
+    fix elsewhere in the slice (a helper's batch fetch) is then validated once against that
+    text, not re-parsed from scratch with the broken one per keystroke
+    (`engine.fixes.Reference`)."""
+    source = piece.source
+    start, end = piece.arguments
+    if not source.root.has_error and source.exact:
+        piece.reference = Reference(source, start, end)
+    elif piece.reference is not None:
+        piece.reference.end = end
+    return piece.reference
 
 
 def in_blanked(span: Span, piece: Slice) -> bool:

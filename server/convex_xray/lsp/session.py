@@ -22,7 +22,7 @@ from convex_xray.engine.analysis.analyzer import analyze_file
 from convex_xray.engine.analysis.options import AnalysisOptions
 from convex_xray.engine.config import Config, ConfigError, find_config, load_config
 from convex_xray.engine.findings import Edit, Finding
-from convex_xray.engine.fixes import Fixpoint, fix_to_fixpoint
+from convex_xray.engine.fixes import Fixpoint, Reference, fix_to_fixpoint
 from convex_xray.engine.model import FileModel
 from convex_xray.engine.registry import Rule, resolve_rule
 from convex_xray.engine.runner import (
@@ -42,6 +42,8 @@ from convex_xray.lsp.incremental import (
     advance_slice,
     build_slice,
     convex_definitions,
+    earlier_reference,
+    follow_reference,
     in_blanked,
     keep_through_syntax_errors,
     line_shifts,
@@ -315,10 +317,13 @@ class Project:
         model: FileModel | None = None,
         with_workspace_rules: bool | None = None,
         checkpoint: Callable[[], None] | None = None,
+        fix_reference: Reference | None = None,
     ) -> tuple[list[Finding], list[RuleFailure]]:
         """The findings of one file, as `convex-xray check` reports them. Workspace rules need
         every file read: until the project is indexed they are left out (the first
-        diagnostics of a document must not wait for the whole workspace)."""
+        diagnostics of a document must not wait for the whole workspace). `fix_reference`:
+        an earlier error-free text of `model`'s to validate fixes against while it has a
+        syntax error (`engine.fixes.Reference`)."""
         failures: list[RuleFailure] = []
         if with_workspace_rules is None:
             with_workspace_rules = self.indexed
@@ -348,6 +353,7 @@ class Project:
                 models={path: model} if model is not None else None,
                 workspace_findings=workspace_findings,
                 checkpoint=checkpoint,
+                fix_references={path: fix_reference} if fix_reference is not None else None,
             )
         finally:
             if preset is not None:
@@ -590,6 +596,7 @@ def _fast_check(
         inside = live_statement(root, base)
         if inside is not None:
             piece = build_slice(doc.source, root, base, *inside)
+            piece.reference = earlier_reference(piece, base.source)
         else:
             outside = _outside(doc, base, root)
             if outside is None:
@@ -620,7 +627,11 @@ def _fast_check(
     if live is not None and convex_definitions(model) != live:
         return None  # the edit made or unmade a Convex function (a builder's import...)
     fresh, failures = project.check(
-        doc.path, model=model, with_workspace_rules=False, checkpoint=checkpoint
+        doc.path,
+        model=model,
+        with_workspace_rules=False,
+        checkpoint=checkpoint,
+        fix_reference=follow_reference(piece) if live is None else None,
     )
     merged = sorted(fresh + kept, key=Finding.sort_key)
     # The slice parses like the document wherever it is not blank: ask it about syntax errors.
