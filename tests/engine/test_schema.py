@@ -215,6 +215,17 @@ def test_unresolvable_spread_marks_the_schema_incomplete():
     assert schema.usable and not schema.complete
     assert list(schema.tables) == ["users"]
     assert not schema.knows_table_absent("authAccounts")  # might come from the spread
+    assert schema.elsewhere == ["`authTables` from `@convex-dev/auth/server`"]
+
+
+def test_spreads_the_schema_can_read_are_not_elsewhere():
+    schema = read(
+        """
+        const local = { notes: defineTable({}) };
+        export default defineSchema({ ...local, ...makeTables() });
+        """
+    )
+    assert list(schema.tables) == ["notes"] and schema.elsewhere == []
 
 
 @pytest.mark.parametrize(

@@ -898,3 +898,37 @@ CAST_CASES: dict[str, Case] = {
 @pytest.mark.parametrize("name", list(CAST_CASES))
 def test_filter_on_query_casts_what_it_cannot_type(tmp_path, name):
     run_case(tmp_path, CAST_CASES[name])
+
+
+def test_a_table_spread_in_from_a_package_gets_no_index_added_to_the_app_schema(tmp_path):
+    """The app cannot add an index to a package's table, and the package may define one on
+    the field already: the message points at that definition and no edit is offered."""
+    from tests.support.project import check_project, write_project
+
+    schema = """
+    import { defineSchema, defineTable } from "convex/server";
+    import { billingTables } from "@acme/billing/server";
+    import { v } from "convex/values";
+
+    export default defineSchema({
+      ...billingTables,
+      notes: defineTable({ body: v.string() }),
+    });
+    """
+    module = query_module(
+        """
+        export const hasCustomer = query({
+          args: {},
+          handler: async (ctx, args) => {
+            const found = await ctx.db.query("customers").filter((q) => q.eq(q.field("entityId"), args.userId)).first();
+            return found !== null;
+          },
+        });
+        """
+    )
+    project = write_project(tmp_path / "app", {"schema.ts": dedent(schema), "b.ts": dedent(module)}, schema=None)
+    _, result = check_project(project, select=["filter-on-query"])
+    (finding,) = result.findings
+    assert "`customers` is not defined in this app's schema" in finding.message
+    assert "`billingTables` from `@acme/billing/server`" in finding.message
+    assert ".index(" not in finding.message and finding.fix is None

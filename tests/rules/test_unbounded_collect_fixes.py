@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.fix_cases import SAFE, TASKS_SCHEMA, Case, NoFix, query_module, run_case, run_no_fix
+from tests.support.fix_cases import SAFE, TASKS_SCHEMA, Case, NoFix, dedent, query_module, run_case, run_no_fix
+from tests.support.project import check_project, write_project
 
 RANGE = 'ctx.db.query("tasks").withIndex("by_orgId", (q) => q.eq("orgId", args.orgId))'
 
@@ -87,3 +88,30 @@ NO_TAKE: dict[str, NoFix] = {
 @pytest.mark.parametrize("name", list(NO_TAKE))
 def test_no_truncating_take_where_the_code_may_use_every_result(tmp_path, name):
     run_no_fix(tmp_path, NO_TAKE[name])
+
+
+_WHOLE_TABLE = 'ctx.db.query("tasks")'
+
+
+@pytest.mark.parametrize(
+    ("filtered", "advised"),
+    [
+        ('(r) => r._id !== args.taskId', None),
+        ('(r) => r._id !== args.taskId && r.status === "open"', "status"),
+        ('(r) => r.status === "open"', "status"),
+    ],
+)
+def test_a_javascript_filter_on_id_is_no_index_advice(tmp_path, filtered, advised):
+    """`_id` is no field an index range can take (a document by id is `ctx.db.get`); dropping
+    one known document in JavaScript names no index. Another `&&` field still does."""
+    body = f"const rows = await {_WHOLE_TABLE}.collect();\nreturn rows.filter({filtered});"
+    project = write_project(
+        tmp_path / "app", {"schema.ts": dedent(TASKS_SCHEMA), "t.ts": dedent(_handler(body))}, schema=None
+    )
+    _, result = check_project(project, select=["full-table-scan"])
+    (finding,) = [f for f in result.findings if f.rule == "full-table-scan"]
+    assert "`_id`" not in finding.message
+    if advised is None:
+        assert "filtered on" not in finding.message
+    else:
+        assert f"filtered on `{advised}` in JavaScript" in finding.message

@@ -71,6 +71,9 @@ class Schema:
     path: Path
     tables: dict[str, Table] = field(default_factory=dict)
     complete: bool = True  # every table is known (no unresolved spreads / dynamic tables)
+    # Where the tables this reader could not see come from, for messages: `...stripeTables`
+    # (from `@raideno/convex-stripe/server`) for a spread of a package's tables.
+    elsewhere: list[str] = field(default_factory=list)
     error: str | None = None  # why the schema could not be read
     component: str | None = None  # component name for component schemas (kept apart)
     # What rules derive from this schema (e.g. its index naming style); lives as long as the
@@ -134,6 +137,8 @@ class _SchemaReader:
             resolved = self._resolve(text_of(obj), source)
             if resolved is None:
                 self.schema.complete = False
+                module = _imported_from(text_of(obj), source)
+                self.schema.elsewhere.append(f"`{text_of(obj)}`" + (f" from `{module}`" if module else ""))
                 return
             obj, source = resolved
             obj = unwrap(obj) or obj
@@ -370,6 +375,23 @@ class _SchemaReader:
                         finally:
                             self._depth -= 1
         return None
+
+
+def _imported_from(name: str, source: SourceFile) -> str | None:
+    """The module `name` is imported from in `source` (`import { name } from "pkg"`), if any."""
+    for statement in source.root.named_children:
+        if statement.type != "import_statement":
+            continue
+        for clause in statement.named_children:
+            if clause.type != "import_clause":
+                continue
+            for part in clause.named_children:
+                specs = part.named_children if part.type == "named_imports" else [part]
+                for spec in specs:
+                    local = spec.child_by_field_name("alias") or spec.child_by_field_name("name") or spec
+                    if text_of(local) == name:
+                        return string_value(statement.child_by_field_name("source"))
+    return None
 
 
 def _span(source: SourceFile, node: Node) -> Span:

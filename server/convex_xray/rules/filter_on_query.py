@@ -73,7 +73,9 @@ table's `defineTable(...)` (in `schema.ts` or the file that defines the table), 
 rewrites the query. It is unsafe: deploying a new index starts a backfill, and every index
 costs storage and time on each write. Review the name and field order before applying.
 No fix is offered for conditional filters (`q = q.filter(...)` in an `if`), for queries
-split over several statements, or when the table's definition cannot be followed.
+split over several statements, or when the table's definition cannot be followed. A table
+the schema spreads in from a package (`...stripeTables`) is not the app's to change: the
+message names the spread and asks for an index that definition has on the fields.
 
 `.filter()` compares values of any type; an index range takes only the field's own type
 (`q.eq("userId", x)` needs `x: Id<"users">`). A value moved into the range keeps its text when
@@ -90,7 +92,7 @@ the same documents), but TypeScript no longer reports a value of another type th
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 
 from convex_xray.engine.analysis.chains import parse_filter, parse_index_ranges
@@ -186,7 +188,10 @@ def _keeps_the_usual_rows(chain: QueryChain) -> str | None:
     return ", ".join(kept) if kept else None
 
 
-def _message(chain: QueryChain, plan: IndexPlan, table: Table | None, path_name: str, usual: str | None = None) -> str:
+def _message(
+    chain: QueryChain, plan: IndexPlan, table: Table | None, path_name: str, usual: str | None = None,
+    elsewhere: Sequence[str] = (),
+) -> str:
     fields = _fields(plan)
     kind = _scan_kind(chain)
     what = f"`{plan.table}`"
@@ -214,6 +219,13 @@ def _message(chain: QueryChain, plan: IndexPlan, table: Table | None, path_name:
             tail = f"index `{plan.name}` (already in the schema) reads only the matches"
         if not plan.order_preserved:
             tail += " (in a different order)"
+    elif table is None and elsewhere:
+        # A table the app's schema spreads in from a package (`...stripeTables`): its indexes
+        # are defined there, and it is not the app's schema to add one to.
+        tail = (
+            f"{what} is not defined in this app's schema, whose tables also come from {', '.join(elsewhere)}: "
+            f"query an index that definition has on {fields} with `.withIndex()` so the database reads only the matches"
+        )
     else:
         quoted = ", ".join(f'"{f}"' for f in plan.fields)
         where = (
@@ -352,7 +364,10 @@ def _check_chain(
     yield ctx.finding(
         META,
         Span(ctx.path, first.property.start_byte, first.call.end_byte),
-        _message(chain, plan, table, path_name, usual if cost is not None and cost.growth <= Growth.BOUNDED else None),
+        _message(
+            chain, plan, table, path_name, usual if cost is not None and cost.growth <= Growth.BOUNDED else None,
+            schema.elsewhere if schema is not None else (),
+        ),
         severity=severity,
         related=related,
         fix=fix,

@@ -127,7 +127,7 @@ _COMPARISONS = frozenset({"===", "==", "!==", "!=", "<", ">", "<=", ">="})
 def _filtered_field(callback: Node | None) -> str | None:
     """The first field an index could take from a JS filter's top-level `&&` conjuncts:
     `(d) => !d.archived && d.createdAt > since` -> "archived". Fields only reached
-    through `||` or method calls (`d.tags.includes(x)`) are not index-able."""
+    through `||` or method calls (`d.tags.includes(x)`), and `_id`, are not index-able."""
     callback = unwrap(callback)
     if callback is None or callback.type not in ("arrow_function", "function_expression"):
         return None
@@ -163,7 +163,9 @@ def _filtered_field(callback: Node | None) -> str | None:
             found = field_of(conjunct.child_by_field_name("left")) or field_of(conjunct.child_by_field_name("right"))
         else:
             found = field_of(conjunct)
-        if found:
+        # `_id` is no index field: a document by id is `ctx.db.get(id)`, and `d._id !== x`
+        # (dropping one known document) narrows nothing an index range could.
+        if found and found != "_id":
             return found
     return None
 
