@@ -841,3 +841,46 @@ export const top = query({
     [finding] = result.findings
     assert finding.cost.growth is Growth.WHOLE_TABLE
     assert finding.cost.formula == "N(every posts document, a range with no equality)"
+
+
+def test_a_log_under_a_parent_that_closes_holds_one_lifetime(tmp_path):
+    """An issue's messages or a run's log lines stop growing when the issue or the run closes:
+    read whole in a reactive query, that is per-parent and info. A user's or a conversation's
+    messages keep growing (a log: warning), and a table listed in `[cost] log-tables` stays a
+    log under any key."""
+    schema = DEFAULT_SCHEMA.replace(
+        "export default defineSchema({",
+        "export default defineSchema({\n"
+        "  issueMessages: defineTable({ issueId: v.string(), userId: v.string(), conversationId: v.string(), body: v.string() })"
+        '.index("by_issue", ["issueId"]).index("by_user", ["userId"]).index("by_conversation", ["conversationId"]),\n'
+        "  runLogs: defineTable({ automation_run_id: v.string(), line: v.string() })"
+        '.index("by_run", ["automation_run_id"]),',
+    )
+    body = """
+export const {name} = query({{
+  args: {{ id: v.string() }},
+  handler: async (ctx, args) => {{
+    const rows = await ctx.db.query("{table}").withIndex("{index}", (q) => q.eq("{field}", args.id)).collect();
+    return rows.length;
+  }},
+}});
+"""
+    files = {
+        "a.ts": HEADER + body.format(name="issueThread", table="issueMessages", index="by_issue", field="issueId"),
+        "b.ts": HEADER + body.format(name="runLines", table="runLogs", index="by_run", field="automation_run_id"),
+        "c.ts": HEADER + body.format(name="byUser", table="issueMessages", index="by_user", field="userId"),
+        "d.ts": HEADER + body.format(name="dm", table="issueMessages", index="by_conversation", field="conversationId"),
+    }
+    project = write_project(tmp_path / "app", files, schema=schema)
+    _, result = check_project(project, select=["unbounded-collect"])
+    by_function = {f.function: f for f in result.findings}
+    for name, word in (("issueThread", "issue"), ("runLines", "run")):
+        finding = by_function[name]
+        assert (finding.cost.growth, finding.cost.reads, finding.severity) == (Growth.PER_PARENT, 100, Severity.INFO)
+        assert f"one {word}'s: stops growing when it closes" in finding.cost.formula
+    for name in ("byUser", "dm"):
+        assert (by_function[name].cost.growth, by_function[name].severity) == (Growth.PER_PARENT_LOG, Severity.WARNING)
+    config = config_from_dict({"cost": {"log-tables": ["issueMessages"], "per-closed-parent": 30}})
+    _, result = check_project(project, select=["unbounded-collect"], config=config)
+    assert {f.function: f.cost.growth for f in result.findings}["issueThread"] is Growth.PER_PARENT_LOG
+    assert {f.function: f.cost.reads for f in result.findings}["runLines"] == 30

@@ -79,7 +79,10 @@ export const pairs = query({
     assert cost.formula == "N(every users document, no index) x 1, only where `user.email.endsWith(\"@example…`".replace(" x 1,", ",")
     assert cost.reads == 1_000  # 10% of the assumed 10,000, not 10,000
     assert any("assumed true for 10% of its items" in a and "at most 10,000" in a for a in cost.assumptions)
-    assert cost.growth is Growth.WHOLE_TABLE and finding.severity is Severity.WARNING  # still grows with the table
+    assert cost.growth is Growth.WHOLE_TABLE  # still grows with the table
+    # ...but one `db.get` per document of the index-less read is a join bounded with that scan:
+    # full-table-scan's warning on the read is the one problem (n-plus-one-read says so, at info).
+    assert finding.severity is Severity.INFO and "fix the scan first" in finding.message
     assert "only where" in finding.message and "at most 10,000" in finding.message
 
 
@@ -511,3 +514,53 @@ export const all = KIND({
     # ok: the same range in a mutation a client calls now and then: info.
     cold = _one(tmp_path / "cold", body.replace("KIND", "mutation"), rule="unbounded-collect")
     assert cold.severity is Severity.INFO
+
+
+@pytest.mark.parametrize(
+    ("per_item", "severity"),
+    [
+        # One get per scanned document: a join bounded with the scan (full-table-scan's warning).
+        ("out.push(await ctx.db.get(user.teamId));", Severity.INFO),
+        # Two reads per document multiply what the scan costs: a problem of its own.
+        ("out.push(await ctx.db.get(user.teamId), await ctx.db.get(user.managerId));", Severity.WARNING),
+        # A query per document is no join by id.
+        ('out.push(await ctx.db.query("posts").withIndex("by_authorId", (q) => q.eq("authorId", user._id)).first());', Severity.WARNING),
+    ],
+)
+def test_one_get_per_document_of_a_whole_table_scan_is_the_scans_problem(tmp_path, per_item, severity):
+    finding = _one(
+        tmp_path,
+        f"""
+export const joined = query({{
+  args: {{}},
+  handler: async (ctx) => {{
+    const users = await ctx.db.query("users").collect();
+    const out = [];
+    for (const user of users) {{
+      {per_item}
+    }}
+    return out;
+  }},
+}});
+""",
+    )
+    assert finding.cost.growth is Growth.WHOLE_TABLE and finding.severity is severity
+    assert ("fix the scan first" in finding.message) is (severity is Severity.INFO)
+
+
+def test_one_get_per_document_of_a_category_range_still_warns(tmp_path):
+    """A status range is not full-table-scan's finding: the join is the only report of its size."""
+    finding = _one(
+        tmp_path,
+        """
+export const joined = query({
+  args: {},
+  handler: async (ctx) => {
+    const users = await ctx.db.query("users").withIndex("by_status", (q) => q.eq("status", "active")).collect();
+    return await Promise.all(users.map(async (user) => await ctx.db.get(user.teamId)));
+  },
+});
+""",
+        extra={},
+    )
+    assert finding.cost.growth is Growth.WHOLE_TABLE and finding.severity is Severity.WARNING

@@ -254,6 +254,7 @@ _COST_KEYS = {
     "per-parent-log": "per_parent_log",
     "reference": "reference",
     "in-flight": "in_flight",
+    "per-closed-parent": "per_closed_parent",
 }
 _COST_LISTS = {"log-tables": "log_tables", "growing-tables": "growing_tables"}
 

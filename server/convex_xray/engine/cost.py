@@ -71,6 +71,7 @@ class CostAssumptions:
     per_parent_log: int = 1_000  # one parent's rows of a log/feed table (messages of a thread)
     reference: int = 100  # documents in a reference/config table (meeting types, email templates)
     in_flight: int = 100  # rows in a transient state at any time (jobs running, trials, queued messages)
+    per_closed_parent: int = 100  # a log's rows under one parent that closes (an issue's messages, an order's history)
     log_tables: frozenset[str] = frozenset()  # tables to treat as logs besides those inferred
     growing_tables: frozenset[str] = frozenset()  # tables never taken for reference tables by name
     # Not configured: derived per workspace (`engine.writers`, see `RuleContext.cost`): tables
@@ -89,6 +90,9 @@ class Driver:
     growth: Growth
     phrase: str  # `members of an org (orgId)`, `client-supplied args.ids`
     assumption: str | None  # stated when `size` is assumed, not read from the code
+    # Every document of a table, read with no index range: full-table-scan's own finding,
+    # so a loop over these documents is bounded when that scan is.
+    scan: bool = False
 
     @property
     def term(self) -> str:
@@ -359,7 +363,10 @@ def chain_driver(chain: QueryChain, assumptions: CostAssumptions, schema: Schema
         how = "no index" if step is None else "no index range" if ranges == [] else "a range with no equality"
         if reference:
             return Driver(assumptions.reference, Growth.BOUNDED, f"every {table} document, {how}", reference_why)
-        return Driver(assumptions.table, Growth.WHOLE_TABLE, f"every {table} document, {how}", f"table size assumed {assumptions.table:,}, `[cost] table`")
+        return Driver(
+            assumptions.table, Growth.WHOLE_TABLE, f"every {table} document, {how}",
+            f"table size assumed {assumptions.table:,}, `[cost] table`", scan=step is None,
+        )
     if ranges is None:
         return Driver(assumptions.per_parent, Growth.PER_PARENT, f"{table} in an index range", f"N assumed {assumptions.per_parent}, `[cost] per-parent`")
     if any(is_tenant_field(f) for f in equal[:1]) and len(equal) == 1:
@@ -388,6 +395,14 @@ def chain_driver(chain: QueryChain, assumptions: CostAssumptions, schema: Schema
             f"{assumptions.conditional_share}% of a {assumptions.table:,}-document table (`[cost] conditional-share` of `table`)",
         )
     if is_log_range(table, equal, index_fields(chain, schema), assumptions):
+        closes = _closing_parent(equal, table, assumptions)
+        if closes is not None:
+            return Driver(
+                assumptions.per_closed_parent, Growth.PER_PARENT, f"{table} per {key} (one {closes}'s: stops growing when it closes)",
+                f"N assumed {assumptions.per_closed_parent}: a {closes} is opened, worked and closed, so its log holds "
+                f"the entries of one lifetime (`[cost] per-closed-parent`; list `{table}` in `[cost] log-tables` if its "
+                f"{closes}s stay open)",
+            )
         if (since := _window_start(ranges or [], equal)) is not None:
             return Driver(
                 assumptions.per_parent, Growth.PER_PARENT, f"{table} per {key} since a given `{since}`",
@@ -399,6 +414,31 @@ def chain_driver(chain: QueryChain, assumptions: CostAssumptions, schema: Schema
             f"N assumed {assumptions.per_parent_log:,} per parent for a log/feed table, `[cost] per-parent-log`",
         )
     return Driver(assumptions.per_parent, Growth.PER_PARENT, f"{table} per {key}", f"N assumed {assumptions.per_parent} per parent, `[cost] per-parent`")
+
+
+# Parents with a lifecycle: an issue, a ticket, an order or a job is opened, worked and closed, so
+# the log kept under one of them (an issue's messages, an order's status history, a run's log
+# lines) holds one lifetime's entries, not an ever-growing
+# history. Labelled minor on the corpus wherever it was read whole (benchmarks/signal.md).
+# Not conversations, threads, chats, channels or rooms: a direct-message conversation never
+# closes, and an owner (a user, an org) or a long-lived subscription or form keeps collecting.
+_CLOSING_PARENTS = frozenset(
+    {"issue", "ticket", "order", "shipment", "return", "request", "run", "job", "task", "token",
+     "invoice", "booking", "appointment"}
+)
+
+
+def _closing_parent(equal: list[str], table: str, assumptions: CostAssumptions) -> str | None:
+    """The lifecycle word of the key a log range is read under (`issueId` -> "issue",
+    `automation_run_id` -> "run"), or None. A table
+    configured in `[cost] log-tables` is a log under any key."""
+    if not equal or table in assumptions.log_tables:
+        return None
+    words = _words(equal[-1])
+    if len(words) > 1 and words[-1] == "id":
+        words = words[:-1]
+    word = words[-1]
+    return word if word in _CLOSING_PARENTS else None
 
 
 # Flags that mark the one chosen row of a set when true: the default region, the primary address.

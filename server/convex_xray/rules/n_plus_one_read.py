@@ -18,6 +18,9 @@ when the loop grows with a tenant, a log or a table, or when it is per-parent wo
 loops included) in a public query whose score (reads, doubled because a public query
 re-runs reactively, and x1.5 when sequential) reaches `warn-score`; otherwise info (loops
 over one parent's children in a mutation or an action, nested or not, run once per request).
+One `db.get` per document of a read with no index (a join over a whole-table scan) is info:
+the join grows with the scan and is bounded with it, and full-table-scan's finding on that
+read is the one to fix (one problem, one warning).
 
 It stays silent for the recommended batch (`Promise.all(ids.map((id) => ctx.db.get(id)))`,
 with or without `[...new Set(ids)]`), loops over a small literal array, cursor loops in
@@ -96,7 +99,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from convex_xray.engine.context import RuleContext
-from convex_xray.engine.cost import loop_cost
+from convex_xray.engine.cost import Driver, loop_cost
 from convex_xray.engine.guards import Condition, condition_over, memo_guarded, used_values
 from convex_xray.engine.findings import Finding, Fix, FixAvailability, Related, Severity, Span
 from convex_xray.engine.model import DbRead, Event, FileModel, HelperCall, Loop
@@ -291,6 +294,16 @@ def _loop_finding(ctx: RuleContext, group: list[tuple[Event, tuple[Loop, ...], s
     first_reason = reasons.get(first.node.id)
     if first_reason is not None:
         message += f" Not batch-fetched automatically: {first_reason}."
+    severity = severity_of(cost, ctx.cost)
+    if _joins_a_scan(group, cost.drivers):
+        # One `db.get` per document of a whole-table read with no index: the join costs what
+        # the scan costs and is bounded with it, so full-table-scan's finding on that read is
+        # the one to fix first (one problem, one warning).
+        severity = min(severity, Severity.INFO)
+        message += (
+            " Each item is a document of a read with no index (every document of the table): the join "
+            "grows with that read and is bounded with it, so fix the scan first (full-table-scan)."
+        )
     related: list[Related] = []
     for event, _, described, helper_related, _ in group:
         if helper_related is not None:
@@ -309,7 +322,7 @@ def _loop_finding(ctx: RuleContext, group: list[tuple[Event, tuple[Loop, ...], s
         META,
         anchor,
         message,
-        severity=severity_of(cost, ctx.cost),
+        severity=severity,
         related=related,
         fix=fix,
         alternatives=alternatives,
@@ -318,6 +331,14 @@ def _loop_finding(ctx: RuleContext, group: list[tuple[Event, tuple[Loop, ...], s
 
 
 CONCURRENT_TITLE = "Run the iterations concurrently"
+
+
+def _joins_a_scan(group: list[tuple[Event, tuple[Loop, ...], str, Related | None, int]], drivers: tuple[Driver, ...]) -> bool:
+    """One `db.get` per item of a single loop over the documents of an index-less read."""
+    if len(group) != 1 or len(drivers) != 1 or not drivers[0].scan:
+        return False
+    event, loops, _, _, weight = group[0]
+    return len(loops) == 1 and weight == 1 and isinstance(event, DbRead) and event.kind == "get"
 
 
 def _advice(group: list[tuple[Event, tuple[Loop, ...], str, Related | None, int]], fix: Fix | None) -> str:
