@@ -550,7 +550,15 @@ export const {name} = {kind}({{
         ("returnReasons", True),
         ("cronSettings", True),
         ("roles", True),
+        ("webhooks", True),
+        ("eventListeners", True),
+        ("pipelines", True),
+        ("membership_plans", True),
+        ("cron_heartbeats", True),
         ("userSettings", False),  # one row per user
+        ("orgPlans", False),  # one row per org
+        ("webhookEvents", False),  # a log of deliveries, not the registrations
+        ("providers", False),  # a clinic's care providers grow with it
         ("memberRoles", False),
         ("orgPermissions", False),
         ("channels", False),  # a chat's channels grow with its workspaces

@@ -299,7 +299,11 @@ _REFERENCE_WORDS = frozenset(
      # taxonomies an admin keeps: shipping zones, return reasons, sales regions, currencies,
      # countries, locales (not `channels`, `classes` or `menus`: a chat's channels, a school's
      # classes and a restaurant's menus grow with their owners)
-     "zone", "reason", "region", "currency", "currencie", "country", "countrie", "locale", "language"}
+     "zone", "reason", "region", "currency", "currencie", "country", "countrie", "locale", "language",
+     # what an app registers or offers, one row per integration, stage or offer: webhook
+     # endpoints, event listeners, sales pipelines, subscription plans and tiers, and one
+     # heartbeat row per cron job or worker (not `providers`: a clinic's care providers grow)
+     "webhook", "listener", "pipeline", "plan", "tier", "heartbeat"}
 )
 _OWNER_WORDS = frozenset(
     {"user", "member", "account", "person", "people", "customer", "profile", "player", "student",
