@@ -203,3 +203,47 @@ def test_an_internal_function_nothing_names_is_run_by_hand_like_a_script(tmp_pat
     config = config_from_dict({"roles": {"production": ["stats.ts"]}})
     _, result = check_project(alone, select=["n-plus-one-read"], config=config)
     assert [(f.severity, f.role) for f in result.findings] == [(Severity.WARNING, "production")]
+
+
+DUMP = """
+import {{ query }} from "./_generated/server";
+{comment}
+export const allUsers = query({{
+  args: {{}},
+  handler: async (ctx) => {{
+    return await ctx.db.query("users").collect();
+  }},
+}});
+"""
+
+
+@pytest.mark.parametrize(
+    ("comment", "script"),
+    [
+        ("// Get all users (for debugging)", True),
+        ("/** Debug: every user, to check the import. */", True),
+        ("// dev-only dump of the table", True),
+        ("/**\n * Lists every user.\n * Test-only helper for the e2e suite.\n */", True),
+        ("// one-off query to inspect the migration", True),
+        # Words about something else than the function's purpose:
+        ("/** Lists users. Logs details for debugging. */", False),
+        ("/** Creates a temporary login code. */", False),
+        ("// Lists every user", False),
+        ("// for debugging\nconst unrelated = 1;", False),  # not the comment touching the definition
+    ],
+)
+def test_a_function_its_comment_calls_a_debugging_aid_is_judged_like_a_script(tmp_path, comment, script):
+    """Its authors say it is not part of the product (`// Get all accounts (for debugging)`)."""
+    project = write_project(tmp_path / "app", {"dump.ts": DUMP.format(comment=comment)})
+    _, result = check_project(project, select=["full-table-scan"])
+    [finding] = result.findings
+    if script:
+        assert (finding.severity, finding.role) == (Severity.INFO, "script")
+        assert "Judged as a script: the comment above `allUsers` says" in finding.message
+    else:
+        assert (finding.severity, finding.role) == (Severity.WARNING, "production")
+        assert "Judged as a script" not in finding.message
+    # A `[roles] production` glob keeps it production.
+    config = config_from_dict({"roles": {"production": ["dump.ts"]}})
+    _, result = check_project(project, select=["full-table-scan"], config=config)
+    assert [f.role for f in result.findings] == ["production"]

@@ -17,7 +17,7 @@ from convex_xray.engine.registry import Rule, iter_rules, resolve_rule
 from convex_xray.engine.roles import PRODUCTION, SCRIPT, apply_role, configured_production, role_of
 from convex_xray.engine.source import SourceFile
 from convex_xray.engine.suppressions import Suppressions, anchor_lines, parse_suppressions
-from convex_xray.engine.triggers import run_by_hand
+from convex_xray.engine.triggers import declared_one_off, run_by_hand
 from convex_xray.engine.workspace import FileProblem, Workspace
 
 log = logging.getLogger(__name__)
@@ -76,6 +76,16 @@ def apply_roles(workspace: Workspace, findings: list[Finding], config: Config) -
             # Started by hand (dashboard, `npx convex run`): a one-off, judged like a script.
             apply_role(finding, SCRIPT)
             continue
+        if role == PRODUCTION and not pinned and finding.function:
+            purpose = declared_one_off(workspace, finding.path, finding.function)
+            if purpose is not None:
+                # Its authors say what it is for (`// Get all accounts (for debugging)`): a
+                # debugging or testing aid is judged like a script, and the message says why.
+                apply_role(finding, SCRIPT)
+                said = purpose.replace("`", "'")
+                said = said if len(said) <= 80 else said[:79] + "…"
+                finding.message += f" (Judged as a script: the comment above `{finding.function}` says `{said}`.)"
+                continue
         apply_role(finding, role)
 
 

@@ -162,3 +162,54 @@ def run_by_hand(workspace: Workspace, path: Path, name: str) -> bool:
     if name.encode() in _referenced_names(workspace):
         return False
     return name.encode() in _internal_names(workspace, path, source)
+
+
+# What a comment right above a function may say about its purpose: a debugging or testing aid,
+# a temporary or one-off function (`// Get all accounts (for debugging)`, `/** Dev only: … */`).
+_ONE_OFF_PURPOSE = re.compile(
+    # `(for debugging)`, `(dev only)`; a comment line that starts with the purpose (`// Debug: …`,
+    # `/** For testing … */`); `debug query`, `dev-only`, `test-only`, `one-off mutation`. Not
+    # "for debugging" inside a sentence: "logs details for debugging" is about the logs.
+    rb"\((?:only )?(?:for )?(?:debug(?:ging)?|testing|tests|dev(?:elopment)?[- ]only|tests?[- ]only)\)|"
+    rb"(?:^|\n)[ \t]*(?://+|/?\*+)[ \t]*(?:debug(?:ging)?|for (?:debugging|testing))\b|"
+    rb"\bdebug(?:ging)?[- ](?:only|query|mutation|action|function|endpoint|helper|tool)\b|"
+    rb"\bdev(?:elopment)?[- ]only\b|\b(?:tests?|testing)[- ]only\b|"
+    rb"\b(?:temporary|one[- ]off) (?:query|mutation|action|function|endpoint|helper|fix|script|backfill|migration)\b",
+    re.IGNORECASE,
+)
+# The comment lines (`//`, `/* */`, `/** */`) ending right before a line.
+_COMMENT_ABOVE = re.compile(rb"(?:[ \t]*(?://[^\n]*|/\*(?:[^*]|\*(?!/))*\*/)[ \t]*\n)+\Z")
+
+
+_EXPORT = re.compile(rb"^[ \t]*export\s+(?:const|async\s+function|function)\s+([A-Za-z_$][\w$]*)", re.MULTILINE)
+# path -> (the text read, {name: the comment that declares its purpose}) in workspace.memo.
+_PURPOSES: MemoKey[dict[Path, tuple[bytes, dict[bytes, str]]]] = MemoKey("triggers.purposes")
+
+
+def declared_one_off(workspace: Workspace, path: Path, name: str) -> str | None:
+    """The comment right above `export const <name> =` when it says the function is a debugging
+    or testing aid, temporary or one-off (its authors say it is not part of the product), else
+    None. Only the comment block touching the definition counts, not one further up. Read once
+    per file text: a check asks once per finding."""
+    source = workspace.source(path)
+    if source is None:
+        return None
+    cache = workspace.memo.get(_PURPOSES)
+    if cache is None:
+        cache = workspace.memo.put(_PURPOSES, {})
+    entry = cache.get(path)
+    if entry is None or not (entry[0] is source.data or entry[0] == source.data):
+        entry = cache[path] = (source.data, _purposes(source.data))
+    return entry[1].get(name.encode())
+
+
+def _purposes(data: bytes) -> dict[bytes, str]:
+    if not _ONE_OFF_PURPOSE.search(data):
+        return {}  # most files: no such words at all
+    found: dict[bytes, str] = {}
+    for definition in _EXPORT.finditer(data):
+        # The comment touches the definition: look back a few kB, not through the whole file.
+        comment = _COMMENT_ABOVE.search(data, max(0, definition.start() - 4096), definition.start())
+        if comment is not None and _ONE_OFF_PURPOSE.search(comment.group(0)):
+            found[definition.group(1)] = " ".join(comment.group(0).decode("utf-8", "replace").split())
+    return found
