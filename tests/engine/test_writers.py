@@ -188,3 +188,44 @@ def test_edits_that_insert_nowhere_keep_the_verdict_and_others_merge_again(tmp_p
     workspace.set_source(SourceFile(schema, current[schema]))  # no insert there, but a tenant field
     assert cost_assumptions(workspace, config) == fresh_verdict()
     assert cost_assumptions(workspace, config).admin_evidence("banners") is None
+
+
+def test_keystrokes_in_a_file_that_inserts_keep_the_verdict_unless_they_change_it(tmp_path):
+    """A keystroke that only moves a file's inserts (unguarded: their lines are no evidence)
+    keeps the merged verdict without a merge over every file; moving a guarded insert (the
+    evidence names its line), changing a table, or importing convex-test (a test file now)
+    gives a fresh workspace's verdict."""
+    notes = HEADER + _create("", table="notes")
+    admin_text = HEADER + _create("await requireAdmin(ctx);")
+    project = write_project(tmp_path / "app", {"admin.ts": admin_text, "notes.ts": notes}, schema=SCHEMA)
+    workspace = workspace_for(project)
+    config = Config()
+    first = cost_assumptions(workspace, config)
+    root = project / "convex"
+    notes_path, admin = (root / "notes.ts").resolve(), (root / "admin.ts").resolve()
+    current = {notes_path: notes, admin: admin_text}
+
+    def fresh_verdict():
+        fresh = workspace_for(project)
+        for path, text in current.items():
+            fresh.set_source(SourceFile(path, text))
+        return cost_assumptions(fresh, config)
+
+    def edit(path, text):
+        current[path] = text
+        workspace.set_source(SourceFile(path, text))
+
+    edit(notes_path, "// a note\n" + notes)  # the unguarded insert moves down a line
+    assert cost_assumptions(workspace, config) is first
+    assert first == fresh_verdict()
+    edit(admin, "// a note\n" + admin_text)  # the evidence's line moves
+    moved = cost_assumptions(workspace, config)
+    assert moved == fresh_verdict() and moved != first
+    assert "admin.ts:" in (moved.admin_evidence("banners") or "")
+    edit(notes_path, notes.replace('"notes"', '"banners"'))  # now inserts into banners, unguarded
+    assert cost_assumptions(workspace, config) == fresh_verdict()
+    assert cost_assumptions(workspace, config).admin_evidence("banners") is None
+    edit(notes_path, notes)
+    edit(admin, 'import { convexTest } from "convex-test";\n' + admin_text)  # a test suite now
+    assert cost_assumptions(workspace, config) == fresh_verdict()
+    assert cost_assumptions(workspace, config).admin_evidence("banners") is None

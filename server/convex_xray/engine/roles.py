@@ -132,11 +132,16 @@ def role_of(
     configured = inside + _relative(path, bases)
     if _matches(inside, DEFAULT_TEST) or _matches(configured, config.test):
         return TEST
-    if data is not None and any(marker in data for marker in _TEST_HARNESS):
+    if data is not None and uses_test_harness(data):
         return TEST
     if _matches(inside, DEFAULT_SCRIPT) or _matches(configured, config.script):
         return SCRIPT
     return PRODUCTION
+
+
+def uses_test_harness(data: bytes) -> bool:
+    """Whether the text imports convex-test (all `role_of` reads of a file's text)."""
+    return any(marker in data for marker in _TEST_HARNESS)
 
 
 def configured_production(path: Path, root: Path | None, bases: Iterable[Path], config: RolesConfig) -> bool:
