@@ -892,3 +892,36 @@ export const {name} = query({{
     _, result = check_project(project, select=["unbounded-collect"], config=config)
     assert {f.function: f.cost.growth for f in result.findings}["issueThread"] is Growth.PER_PARENT_LOG
     assert {f.function: f.cost.reads for f in result.findings}["runLines"] == 30
+
+
+def test_an_equality_on_an_items_identity_selects_its_copies_not_a_log(tmp_path):
+    """`dedupeKey`, `idempotency_key`, `messageHandle`, `contentHash` identify one item: the
+    range is its few copies, even in a log table. A `discussionKey` names a parent (a log)."""
+    schema = DEFAULT_SCHEMA.replace(
+        "export default defineSchema({",
+        "export default defineSchema({\n"
+        "  notifications: defineTable({ dedupeKey: v.string(), messageHandle: v.string(), discussionKey: v.string() })"
+        '.index("by_dedupe", ["dedupeKey"]).index("by_handle", ["messageHandle"]).index("by_discussion", ["discussionKey"]),',
+    )
+    body = """
+export const {name} = query({{
+  args: {{ id: v.string() }},
+  handler: async (ctx, args) => {{
+    const rows = await ctx.db.query("notifications").withIndex("{index}", (q) => q.eq("{field}", args.id)).collect();
+    return rows.length;
+  }},
+}});
+"""
+    files = {
+        "a.ts": HEADER + body.format(name="copies", index="by_dedupe", field="dedupeKey"),
+        "b.ts": HEADER + body.format(name="byHandle", index="by_handle", field="messageHandle"),
+        "c.ts": HEADER + body.format(name="thread", index="by_discussion", field="discussionKey"),
+    }
+    _, result = check_project(write_project(tmp_path / "app", files, schema=schema), select=["unbounded-collect"])
+    by_function = {f.function: f for f in result.findings}
+    for name in ("copies", "byHandle"):
+        assert (by_function[name].cost.growth, by_function[name].cost.reads, by_function[name].severity) == (
+            Growth.PER_PARENT, 10, Severity.INFO,
+        )
+        assert "identifies one item" in " ".join(by_function[name].cost.assumptions)
+    assert (by_function["thread"].cost.growth, by_function["thread"].severity) == (Growth.PER_PARENT_LOG, Severity.WARNING)

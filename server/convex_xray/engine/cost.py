@@ -398,6 +398,13 @@ def chain_driver(chain: QueryChain, assumptions: CostAssumptions, schema: Schema
             f"N assumed {share:,}: an equality on a category, not a parent, selects "
             f"{assumptions.conditional_share}% of a {assumptions.table:,}-document table (`[cost] conditional-share` of `table`)",
         )
+    if (identity := _item_identity(equal)) is not None:
+        return Driver(
+            assumptions.per_parent, Growth.PER_PARENT, f"{table} with one {key} (one item's rows)",
+            f"N assumed {assumptions.per_parent}: `{identity}` identifies one item (a dedupe or "
+            "idempotency key, a handle, a hash), so the range holds its few copies, not a parent's "
+            "children (`[cost] per-parent`)",
+        )
     if is_log_range(table, equal, index_fields(chain, schema), assumptions):
         closes = _closing_parent(equal, table, assumptions)
         if closes is not None:
@@ -430,6 +437,21 @@ _CLOSING_PARENTS = frozenset(
     {"issue", "ticket", "order", "shipment", "return", "request", "run", "job", "task", "token",
      "invoice", "booking", "appointment"}
 )
+
+
+# Fields that identify one item rather than a parent: an equality on them selects that item's
+# copies (a dedupe key's duplicates, an idempotent request's retries, a message by its handle).
+_IDENTITY_WORDS = frozenset({"dedupe", "dedup", "idempotency", "handle", "hash", "fingerprint", "checksum"})
+
+
+def _item_identity(equal: list[str]) -> str | None:
+    """The equality field that identifies one item (`dedupeKey`, `idempotency_key`,
+    `messageHandle`, `contentHash`), or None."""
+    for name in equal:
+        words = _words(name)
+        if words[-1] in _IDENTITY_WORDS or (words[-1] == "key" and any(w in _IDENTITY_WORDS for w in words[:-1])):
+            return name
+    return None
 
 
 def _closing_parent(equal: list[str], table: str, assumptions: CostAssumptions) -> str | None:
