@@ -115,3 +115,30 @@ def test_a_javascript_filter_on_id_is_no_index_advice(tmp_path, filtered, advise
         assert "filtered on" not in finding.message
     else:
         assert f"filtered on `{advised}` in JavaScript" in finding.message
+
+
+@pytest.mark.parametrize(
+    ("index", "kept", "advice"),
+    [
+        # The index in use already has the field right after the range: extend the range.
+        ('"by_orgId_and_createdAt"', "(r) => r.createdAt > args.since", "add a bound (`.gt`, `.gte`, `.lt`, `.lte`) on `createdAt` to the range (`by_orgId_and_createdAt` has `createdAt` right after `orgId`)"),
+        ('"by_orgId_and_status"', '(r) => r.status === "open"', "add `.eq(…)` on `status` to the range (`by_orgId_and_status` has `status` right after `orgId`)"),
+        # Another index starts with the range's fields and the filtered one: use it.
+        ('"by_orgId"', "(r) => r.createdAt > args.since", "range over index `by_orgId_and_createdAt` instead (already in the schema"),
+        # None does: a new one with the range's fields first.
+        ('"by_orgId"', '(r) => r.kind === "bug"', "add `kind` to an index after the range's fields (e.g. `by_orgId_and_kind`)"),
+    ],
+)
+def test_the_index_advice_follows_the_schema(tmp_path, index, kept, advice):
+    schema = TASKS_SCHEMA.replace(
+        '.index("by_orgId_and_createdAt", ["orgId", "createdAt"]),',
+        '.index("by_orgId_and_createdAt", ["orgId", "createdAt"])\n    .index("by_orgId_and_status", ["orgId", "status", "kind"]),',
+    )
+    body = (
+        f'const rows = await ctx.db.query("tasks").withIndex({index}, (q) => q.eq("orgId", args.orgId)).collect();\n'
+        f"return rows.filter({kept});"
+    )
+    project = write_project(tmp_path / "app", {"schema.ts": dedent(schema), "t.ts": dedent(_handler(body))}, schema=None)
+    _, result = check_project(project, select=["unbounded-collect"])
+    (finding,) = result.findings
+    assert advice in finding.message

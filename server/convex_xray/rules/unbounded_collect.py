@@ -87,7 +87,8 @@ from convex_xray.engine.findings import Edit, Finding, Fix, FixAvailability, Rel
 from convex_xray.engine.model import DbRead, QueryChain
 from convex_xray.engine.registry import RuleMeta, register
 from convex_xray.engine.syntax import descendants, string_value, text_of
-from convex_xray.rules.support.add_index import index_takes_filter
+from convex_xray.engine.analysis.chains import parse_index_ranges
+from convex_xray.rules.support.add_index import index_takes_filter, naming_style, style_name
 from convex_xray.rules.support.tables import outside_schema
 from convex_xray.rules.support.usage import ResultUse, result_use
 
@@ -166,18 +167,33 @@ def _returned(chain: QueryChain) -> bool:
     return node.parent is not None and node.parent.type == "return_statement"
 
 
-def _index_advice(ctx: RuleContext, chain: QueryChain, field: str) -> str:
-    """`add `status` to the index (`by_orgId_and_status`)` when the index's fields are known."""
+def _index_advice(ctx: RuleContext, chain: QueryChain, field: str, filter_text: str = "") -> str:
+    """How an index range takes the JS filter's field, from the schema plan's point of view:
+    the index in use may already have the field right after the range's equalities (extend
+    the range), another index may start with them and the field (use it), else a new index
+    with the range's fields then the filtered one (named in the schema's style)."""
     step = chain.index_step
     schema = ctx.schema
     table = schema.table(chain.table) if schema is not None else None
     name = string_value(step.arg(0)) if step is not None else None
     index = table.index(name) if table is not None and name else None
-    if index is not None and index.kind != "implicit":
-        fields = [f for f in index.fields if f != field]
-        suggested = "by_" + "_and_".join([*fields, field])
-        return f"add `{field}` to the index (e.g. `{suggested}`)"
-    return f"use an index on `{field}`"
+    if step is None or schema is None or table is None or index is None or index.kind == "implicit":
+        return f"use an index on `{field}`"
+    equal = [r.field for r in parse_index_ranges(step) or [] if r.op == "eq"]
+    if index.fields[: len(equal)] != equal:
+        return f"use an index on `{field}`"
+    after = ", ".join(f"`{f}`" for f in equal) or "nothing"
+    if index.fields[len(equal) : len(equal) + 1] == [field]:
+        # `d.createdAt > since` is a bound (`.gt`), `d.status === "open"` an equality (`.eq`).
+        ordered = re.search(rf"\.{re.escape(field)}\s*[<>]|(?<![=<>])[<>]=?\s*[\w$.?]*\.{re.escape(field)}\b", filter_text)
+        method = "a bound (`.gt`, `.gte`, `.lt`, `.lte`) on" if ordered else "`.eq(…)` on"
+        return f"add {method} `{field}` to the range (`{index.name}` has `{field}` right after {after})"
+    wanted = [*equal, field]
+    for other in table.indexes.values():
+        if other.kind == "index" and other.fields[: len(wanted)] == wanted:
+            return f"range over index `{other.name}` instead (already in the schema, it starts with {', '.join(f'`{f}`' for f in wanted)})"
+    suggested = style_name(naming_style([schema]), wanted)
+    return f"add `{field}` to an index after the range's fields (e.g. `{suggested}`)"
 
 
 # The related note at the place the collected result is used, in plain words.
@@ -289,7 +305,7 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
         elif use.kind == "js-filtered":
             message = (
                 f"`.collect()` loads every {table} document in range, then filters on `{use.detail}` "
-                f"in JavaScript: {_index_advice(ctx, chain, use.detail)} so the database reads only the matches."
+                f"in JavaScript: {_index_advice(ctx, chain, use.detail, text_of(use.node) if use.node is not None else '')} so the database reads only the matches."
             )
         elif read.loops:
             loop = read.loops[-1]
