@@ -7,7 +7,7 @@ schema-dependent rules stay silent instead of guessing.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import cast
@@ -347,51 +347,43 @@ class _SchemaReader:
                         return value, source
         if self.loader is None or self._depth > 8:
             return None
-        for statement in source.root.named_children:
-            if statement.type != "import_statement":
+        for module, imported, local in _named_imports(source):
+            if local != name:
                 continue
-            module = string_value(statement.child_by_field_name("source"))
-            if module is None:
-                continue
-            for clause in statement.named_children:
-                if clause.type != "import_clause":
-                    continue
-                for part in clause.named_children:
-                    if part.type != "named_imports":
-                        continue
-                    for spec in part.named_children:
-                        if spec.type != "import_specifier":
-                            continue
-                        alias = spec.child_by_field_name("alias")
-                        imported = text_of(spec.child_by_field_name("name"))
-                        if text_of(alias or spec.child_by_field_name("name")) != name:
-                            continue
-                        target = self.loader(module, source.path)
-                        if target is None:
-                            return None
-                        self._depth += 1
-                        try:
-                            return self._resolve(imported, target)
-                        finally:
-                            self._depth -= 1
+            target = self.loader(module, source.path)
+            if target is None:
+                return None
+            self._depth += 1
+            try:
+                return self._resolve(imported, target)
+            finally:
+                self._depth -= 1
         return None
 
 
-def _imported_from(name: str, source: SourceFile) -> str | None:
-    """The module `name` is imported from in `source` (`import { name } from "pkg"`), if any."""
+def _named_imports(source: SourceFile) -> Iterator[tuple[str, str, str]]:
+    """(module, imported name, local name) of each `import { a as b } from "m"` in `source`."""
     for statement in source.root.named_children:
         if statement.type != "import_statement":
+            continue
+        module = string_value(statement.child_by_field_name("source"))
+        if module is None:
             continue
         for clause in statement.named_children:
             if clause.type != "import_clause":
                 continue
             for part in clause.named_children:
-                specs = part.named_children if part.type == "named_imports" else [part]
-                for spec in specs:
-                    local = spec.child_by_field_name("alias") or spec.child_by_field_name("name") or spec
-                    if text_of(local) == name:
-                        return string_value(statement.child_by_field_name("source"))
-    return None
+                if part.type != "named_imports":
+                    continue
+                for spec in part.named_children:
+                    if spec.type == "import_specifier":
+                        imported = text_of(spec.child_by_field_name("name"))
+                        yield module, imported, text_of(spec.child_by_field_name("alias")) or imported
+
+
+def _imported_from(name: str, source: SourceFile) -> str | None:
+    """The module `name` is imported from in `source` (`import { name } from "pkg"`), if any."""
+    return next((module for module, _, local in _named_imports(source) if local == name), None)
 
 
 def _span(source: SourceFile, node: Node) -> Span:
