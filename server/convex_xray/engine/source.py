@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import bisect
 import enum
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -422,15 +422,8 @@ class LazySource(SourceFile):
         assert anchor is not None
         self._anchor_had_error = anchor.tree.root_node.has_error
         tree = anchor.tree.copy()
-        for start, old_end, new_end, start_point, old_end_point, new_end_point in self._edits:
-            tree.edit(
-                start_byte=start,
-                old_end_byte=old_end,
-                new_end_byte=new_end,
-                start_point=start_point,
-                old_end_point=old_end_point,
-                new_end_point=new_end_point,
-            )
+        for edit in self._edits:
+            _edit_tree(tree, edit)
         return Parser(self.language).parse(self.data, tree)
 
 
@@ -450,18 +443,36 @@ def apply_changes(
         anchor, edits = source, []
     data = source.data
     lines = source._index  # carried along when the old snapshot had one
+    for after, new_bytes, edit in _applied(source.data, changes):
+        data = after
+        if lines is not None:
+            lines = lines.edited(edit[0], edit[1], new_bytes, data)
+        edits.append(edit)
+    return LazySource(anchor, edits, data, lines, version, fresh_on_error=fresh_on_error)
+
+
+def _applied(data: bytes, changes: Sequence[TextChange]) -> Iterator[tuple[bytes, bytes, TreeEdit]]:
+    """Each change applied in turn: the text after it, its new bytes, and the tree edit that
+    says so (points computed on the text before and after it)."""
     for change in changes:
         new_bytes = change.text.encode("utf-8")
         new_end = change.start + len(new_bytes)
         start_point = _point(data, change.start)
         old_end_point = _point(data, change.end)
         data = data[: change.start] + new_bytes + data[change.end :]
-        if lines is not None:
-            lines = lines.edited(change.start, change.end, new_bytes, data)
-        edits.append(
-            (change.start, change.end, new_end, start_point, old_end_point, _point(data, new_end))
-        )
-    return LazySource(anchor, edits, data, lines, version, fresh_on_error=fresh_on_error)
+        yield data, new_bytes, (change.start, change.end, new_end, start_point, old_end_point, _point(data, new_end))
+
+
+def _edit_tree(tree: Tree, edit: TreeEdit) -> None:
+    start, old_end, new_end, start_point, old_end_point, new_end_point = edit
+    tree.edit(
+        start_byte=start,
+        old_end_byte=old_end,
+        new_end_byte=new_end,
+        start_point=start_point,
+        old_end_point=old_end_point,
+        new_end_point=new_end_point,
+    )
 
 
 def error_count_after(source: SourceFile, changes: Sequence[TextChange]) -> int:
@@ -472,20 +483,9 @@ def error_count_after(source: SourceFile, changes: Sequence[TextChange]) -> int:
     data = source.data
     old = source.tree
     tree = old.copy()
-    for change in changes:
-        new_bytes = change.text.encode("utf-8")
-        new_end = change.start + len(new_bytes)
-        start_point = _point(data, change.start)
-        old_end_point = _point(data, change.end)
-        data = data[: change.start] + new_bytes + data[change.end :]
-        tree.edit(
-            start_byte=change.start,
-            old_end_byte=change.end,
-            new_end_byte=new_end,
-            start_point=start_point,
-            old_end_point=old_end_point,
-            new_end_point=_point(data, new_end),
-        )
+    for after, _, edit in _applied(source.data, changes):
+        data = after
+        _edit_tree(tree, edit)
     parser = Parser(source.language)
     tree = parser.parse(data, tree)
     # As `LazySource.tree` does: afresh when either tree has errors.
