@@ -89,6 +89,7 @@ from convex_xray.engine.registry import RuleMeta, register
 from convex_xray.engine.syntax import descendants, string_value, text_of
 from convex_xray.engine.analysis.chains import parse_index_ranges
 from convex_xray.rules.support.add_index import index_takes_filter, naming_style, style_name
+from convex_xray.rules.support.schema_plan import prefix_index
 from convex_xray.rules.support.tables import outside_schema
 from convex_xray.rules.support.usage import ResultUse, result_use
 
@@ -168,10 +169,10 @@ def _returned(chain: QueryChain) -> bool:
 
 
 def _index_advice(ctx: RuleContext, chain: QueryChain, field: str, filter_text: str = "") -> str:
-    """How an index range takes the JS filter's field, from the schema plan's point of view:
-    the index in use may already have the field right after the range's equalities (extend
-    the range), another index may start with them and the field (use it), else a new index
-    with the range's fields then the filtered one (named in the schema's style)."""
+    """How an index range takes the JS filter's field: the index in use may already have the
+    field right after the range's equalities (extend the range), another queryable index may
+    start with them and the field (use it), else a new index with the range's fields then the
+    filtered one (named in the schema's style)."""
     step = chain.index_step
     schema = ctx.schema
     table = schema.table(chain.table) if schema is not None else None
@@ -189,11 +190,10 @@ def _index_advice(ctx: RuleContext, chain: QueryChain, field: str, filter_text: 
         method = "a bound (`.gt`, `.gte`, `.lt`, `.lte`) on" if ordered else "`.eq(…)` on"
         return f"add {method} `{field}` to the range (`{index.name}` has `{field}` right after {after})"
     wanted = [*equal, field]
-    for other in table.indexes.values():
-        if other.kind == "index" and other.fields[: len(wanted)] == wanted:
-            return f"range over index `{other.name}` instead (already in the schema, it starts with {', '.join(f'`{f}`' for f in wanted)})"
-    suggested = style_name(naming_style([schema]), wanted)
-    return f"add `{field}` to an index after the range's fields (e.g. `{suggested}`)"
+    other = prefix_index(table.indexes.values(), wanted)
+    if other is not None:
+        return f"range over index `{other.name}` instead (already in the schema, it starts with {', '.join(f'`{f}`' for f in wanted)})"
+    return f"add `{field}` to an index after the range's fields (e.g. `{style_name(naming_style([schema]), wanted)}`)"
 
 
 # The related note at the place the collected result is used, in plain words.

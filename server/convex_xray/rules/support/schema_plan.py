@@ -481,7 +481,7 @@ def plan_from_facts(app_schemas: Sequence[Schema], usage: IndexUsage, facts: Seq
                 index = missing.table.indexes[close]
                 if index.is_database_index and use.fits(index):
                     missing.uses.setdefault(close, []).append(use)
-            prefix = _prefix_index(missing.table.indexes.values(), miss.fields) if miss.fields else None
+            prefix = prefix_index(missing.table.indexes.values(), miss.fields) if miss.fields else None
             if prefix is not None and prefix.name != close:
                 missing.uses.setdefault(prefix.name, []).append(use)
 
@@ -496,7 +496,7 @@ def plan_from_facts(app_schemas: Sequence[Schema], usage: IndexUsage, facts: Seq
         if not miss.fields:
             continue
         kept = [i for i in table_plan.table.indexes.values() if table_plan.kept(i)]
-        if _prefix_index(kept, miss.fields) is not None:
+        if prefix_index(kept, miss.fields) is not None:
             continue
         existing = table_plan.additions.get(miss.name)
         if existing is not None and existing.fields != list(miss.fields):
@@ -507,7 +507,7 @@ def plan_from_facts(app_schemas: Sequence[Schema], usage: IndexUsage, facts: Seq
     return plan
 
 
-def _prefix_index(indexes: Iterable[Index], fields: Sequence[str]) -> Index | None:
+def prefix_index(indexes: Iterable[Index], fields: Sequence[str]) -> Index | None:
     """The first database index whose leading fields are `fields`, in order."""
     for index in indexes:
         if index.kind == "index" and not index.staged and index_key(index)[: len(fields)] == list(fields):
