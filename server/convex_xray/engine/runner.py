@@ -72,11 +72,11 @@ def apply_roles(workspace: Workspace, findings: list[Finding], config: Config) -
                 configured_production(finding.path, root_path, bases, config.roles),
             )
         role, pinned = known
-        if role == PRODUCTION and not pinned and finding.function and run_by_hand(workspace, finding.path, finding.function):
-            # Started by hand (dashboard, `npx convex run`): a one-off, judged like a script.
-            apply_role(finding, SCRIPT)
-            continue
         if role == PRODUCTION and not pinned and finding.function:
+            if run_by_hand(workspace, finding.path, finding.function):
+                # Started by hand (dashboard, `npx convex run`): a one-off, judged like a script.
+                apply_role(finding, SCRIPT)
+                continue
             purpose = declared_one_off(workspace, finding.path, finding.function)
             if purpose is not None:
                 # Its authors say what it is for (`// Get all accounts (for debugging)`): a
