@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from convex_xray.cli.main import main
 from convex_xray.engine.config import Config
 from convex_xray.engine.fixes import select_fixes
@@ -279,3 +281,117 @@ def test_the_cached_plan_holds_no_file_model_and_follows_file_changes(tmp_path):
     gc.collect()
     assert sys.getrefcount(old) == 2  # this test's name for it, and getrefcount's argument
     assert schema_plan(workspace, config) is not first  # a file changed: planned again
+
+
+# -- a data model at TypeScript's instantiation-depth limit ---------------------------------------
+
+# The app's own TS2589 directive on a query (its data model is too deep: a new index would
+# deepen it), or only on function references (the generated `api` is: indexes are fine).
+DEEP_DATA_MODEL = """
+import { query } from "./_generated/server";
+
+// @ts-expect-error TS2589: type instantiation is excessively deep
+export const everything = query({ args: {}, handler: async (ctx) => await ctx.db.query("deals").take(5) });
+"""
+
+DEEP_REFERENCE = """
+import { internal } from "./_generated/api";
+
+export async function schedule(ctx: any) {
+  // @ts-expect-error TS2589: type instantiation is excessively deep
+  const sendFn = internal.emails.send;
+  await ctx.scheduler.runAfter(0, sendFn, {});
+}
+"""
+
+# A misspelt index no existing index starts like: the plan would add it under that name.
+MISSING = """
+import { query } from "./_generated/server";
+import { v } from "convex/values";
+
+export const titled = query({
+  args: { p: v.string(), t: v.string() },
+  handler: async (ctx, args) =>
+    await ctx.db.query("tasks").withIndex("by_project_title", (q) => q.eq("projectId", args.p).eq("title", args.t)).collect(),
+});
+"""
+
+AT_LIMIT_NOTE = "No fix: this app's data model is at TypeScript's instantiation-depth limit"
+
+
+def _deep_project(tmp_path: Path, deep: str) -> Path:
+    return write_project(
+        tmp_path / "app", {"queries.ts": QUERIES, "missing.ts": MISSING, "deep.ts": deep}, schema=SCHEMA
+    )
+
+
+def test_a_root_whose_data_model_is_at_the_depth_limit_gets_no_new_index(tmp_path):
+    plan = _plan(_deep_project(tmp_path, DEEP_DATA_MODEL))
+    assert plan.additions() == []
+    # The rest of the plan is the same: filters still count as uses of the existing indexes
+    # they move to (by_date is kept, by_venue moves to by_venue_and_date), the typo's index
+    # is kept for its rename.
+    removals = {(p.table.name, r.index.name): r for p, r in plan.removals()}
+    assert set(removals) == {
+        ("deals", "by_territory_entity"),
+        ("deals", "by_owner"),
+        ("deals", "by_owner_and_stage"),
+        ("shows", "by_venue"),
+    }
+    assert removals[("shows", "by_venue")].target.name == "by_venue_and_date"
+
+
+def test_a_root_whose_directives_sit_on_function_references_still_adds_indexes(tmp_path):
+    plan = _plan(_deep_project(tmp_path, DEEP_REFERENCE))
+    added = {(a.table, a.name): (a.fields, a.reason) for a in plan.additions()}
+    assert added[("tasks", "by_projectId_and_status")] == (["projectId", "status"], "filter")
+    assert added[("tasks", "by_project_title")] == (["projectId", "title"], "unknown-index")
+    assert len(added) == 3  # and the shows region index
+
+
+def test_at_the_depth_limit_a_filter_that_needs_a_new_index_keeps_its_finding_without_an_edit(tmp_path):
+    _, result = check_project(_deep_project(tmp_path, DEEP_DATA_MODEL))
+    filters = [f for f in result.findings if f.rule == "filter-on-query"]
+    new_index = [f for f in filters if "add `.index(" in f.message]
+    existing = [f for f in filters if "add `.index(" not in f.message]
+    assert len(new_index) == 3  # the two tasks filters and the shows region filter
+    assert all(f.fix is None and AT_LIMIT_NOTE in f.message for f in new_index)
+    assert existing and all(f.fix is not None and AT_LIMIT_NOTE not in f.message for f in existing)
+    titles = sorted(f.fix.title for f in existing if f.fix is not None)
+    assert "Use index `by_venue_and_date` instead of `.filter()`" in titles
+    # The misspelt index: the rename stays, adding the index is not offered.
+    missing = [f for f in result.findings if f.rule == "unknown-index" and "by_project_title" in f.message]
+    typo = [f for f in result.findings if f.rule == "unknown-index" and "by_usr" in f.message]
+    assert [a.title for f in missing for a in [*f.alternatives, *([f.fix] if f.fix else [])]] == []
+    assert typo[0].fix is not None and typo[0].fix.title == "Use index `by_user`"
+    assert not any("Add index" in a.title for a in typo[0].alternatives)
+
+
+def test_outside_the_depth_limit_the_same_filters_add_their_index(tmp_path):
+    _, result = check_project(_deep_project(tmp_path, DEEP_REFERENCE))
+    filters = [f for f in result.findings if f.rule == "filter-on-query"]
+    assert not any(AT_LIMIT_NOTE in f.message for f in filters)
+    titles = [f.fix.title for f in filters if f.fix is not None]
+    assert sum("Add index `by_projectId_and_status`" in t for t in titles) == 2
+    [missing] = [f for f in result.findings if f.rule == "unknown-index" and "by_project_title" in f.message]
+    assert [a.title for a in missing.alternatives] == ["Add index `by_project_title` (`projectId`, `title`) to `schema.ts`"]
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_at_the_depth_limit_all_fixes_leave_the_schema_without_a_new_index_and_converge(tmp_path, jobs):
+    # In one process and across worker processes (each plans its shard, the parent re-checks).
+    project = _deep_project(tmp_path, DEEP_DATA_MODEL)
+    schema_path = project / "convex" / "schema.ts"
+    indexes_before = schema_path.read_text().count(".index(")
+    argv = ["check", str(project), "--fix", "--unsafe-fixes", "--exit-zero", "--quiet", "--no-cache", "--jobs", jobs]
+    assert main(argv) == 0
+    schema = schema_path.read_text()
+    assert schema.count(".index(") == indexes_before - 4  # the four removals, no addition
+    queries = (project / "convex" / "queries.ts").read_text()
+    assert 'q.eq(q.field("projectId"), args.p)' in queries  # the tasks filters stay as written
+    assert 'withIndex("by_venue_and_date", (q) => q.eq("venueId", args.venue))' in queries
+    _, after = check_project(project)
+    # The two misspelt indexes: by_usr is renamed, by_project_title has no fix here.
+    assert [f.message.split("`")[3] for f in after.findings if f.rule in ERROR_RULES] == ["by_project_title"]
+    fixed = {p: p.read_bytes() for p in (project / "convex").rglob("*.ts")}
+    assert _second_run_is_a_no_op(project, fixed)

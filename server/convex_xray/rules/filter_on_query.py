@@ -72,6 +72,11 @@ Otherwise the fix is the add-index fix: one edit inserts `.index("<name>", [...]
 table's `defineTable(...)` (in `schema.ts` or the file that defines the table), another
 rewrites the query. It is unsafe: deploying a new index starts a backfill, and every index
 costs storage and time on each write. Review the name and field order before applying.
+Where the app's data model is at TypeScript's instantiation-depth limit (the app's own
+`@ts-expect-error TS2589` on a query, a read or a validator anywhere in its Convex folder),
+no index is added: a new index deepens the data model's type, and document types collapse in
+code the fix did not touch. The finding stays and says so; add the index by hand and
+type-check.
 No fix is offered for conditional filters (`q = q.filter(...)` in an `if`), for queries
 split over several statements, or when the table's definition cannot be followed. A table
 the schema spreads in from a package (`...stripeTables`) is not the app's to change: the
@@ -110,7 +115,7 @@ from convex_xray.rules.support.add_index import (
     quote_of,
     untyped_range,
 )
-from convex_xray.rules.support.schema_plan import SchemaPlan, filter_variants, schema_plan
+from convex_xray.rules.support.schema_plan import SchemaPlan, adds_indexes, filter_variants, schema_plan
 from convex_xray.rules.support.tables import outside_schema
 from convex_xray.rules.support.value_types import ValueTypes, cast_text, field_type, type_import
 
@@ -186,6 +191,12 @@ def _keeps_the_usual_rows(chain: QueryChain) -> str | None:
                 return None
             kept.append(f"`{field}` {value if atom.op == 'eq' else 'not ' + str(value)}")
     return ", ".join(kept) if kept else None
+
+
+_AT_DEPTH_LIMIT = (
+    " No fix: this app's data model is at TypeScript's instantiation-depth limit (its own TS2589"
+    " directives), and a new index deepens its type; add the index by hand and type-check."
+)
 
 
 def _message(
@@ -340,8 +351,10 @@ def _check_chain(
     schema_source = None
     if table is not None and table.insert_at is not None:
         schema_source = ctx.workspace.source(table.insert_at.path)
-    fix = index_fix(schema_source, table, ctx.source, chain, plan, _range_casts(ctx, chain, plan, table))
     path_name = schema_source.path.name if schema_source is not None else "schema.ts"
+    # The schema plan adds no index in a root at the data model's depth limit: no edit there.
+    at_limit = plan.existing is None and not adds_indexes(ctx.workspace, ctx.source)
+    fix = None if at_limit else index_fix(schema_source, table, ctx.source, chain, plan, _range_casts(ctx, chain, plan, table))
     # What the filter scans is the range before it, whatever the terminal keeps.
     scanned = replace(chain, terminal="collect")
     read = next((r for r in ctx.model.reads if r.chain is not None and r.chain.root.id == chain.root.id), None) if ctx.model else None
@@ -367,7 +380,8 @@ def _check_chain(
         _message(
             chain, plan, table, path_name, usual if cost is not None and cost.growth <= Growth.BOUNDED else None,
             schema.elsewhere if schema is not None else (),
-        ),
+        )
+        + (_AT_DEPTH_LIMIT if at_limit else ""),
         severity=severity,
         related=related,
         fix=fix,

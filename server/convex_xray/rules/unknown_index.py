@@ -30,7 +30,9 @@ const messages = await ctx.db
 ## Fix safety
 When exactly one existing index name is a close match, renaming to it is offered as an
 unsafe fix (the intended index may differ). Adding the missing index to the schema is
-offered by the add-index fix when the range fields are known.
+offered by the add-index fix when the range fields are known, except where the app's data
+model is at TypeScript's instantiation-depth limit (its own `@ts-expect-error TS2589` on a
+query, a read or a validator): a new index deepens the data model's type there.
 
 ## Options
 None. The rule says nothing when `schema.ts` is missing or cannot be read, or when the
@@ -47,7 +49,7 @@ from convex_xray.engine.model import IndexRef
 from convex_xray.engine.registry import RuleMeta, register
 from convex_xray.engine.schema import Index, Table
 from convex_xray.rules.support.add_index import index_key, missing_index_fixes, valid_range
-from convex_xray.rules.support.schema_plan import close_match, ranges_of, schema_plan
+from convex_xray.rules.support.schema_plan import adds_indexes, close_match, ranges_of, schema_plan
 
 META = RuleMeta(
     code="CX301",
@@ -151,5 +153,7 @@ def _fits(ref: IndexRef, index: Index | None) -> bool:
 def _add_index_alternatives(ctx: RuleContext, ref: IndexRef, table: Table, fix: Fix | None) -> list[Fix]:
     """The add-index fix: an existing index with the range's fields, or the index added to the schema."""
     schema_source = ctx.workspace.source(table.insert_at.path) if table.insert_at is not None else None
+    if not adds_indexes(ctx.workspace, ctx.source):
+        schema_source = None  # the data model is at TypeScript's depth limit: no new index
     found = missing_index_fixes(ctx.source, ref, table, schema_source)
     return [f for f in found if fix is None or f.edits != fix.edits]

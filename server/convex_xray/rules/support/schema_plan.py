@@ -21,6 +21,12 @@ code. Here the whole workspace is planned at once, per table of each application
    the fix can rename. Longer indexes are decided first, so a removed index never serves as
    another's replacement, and an index that is itself removed as unused is never a target.
 
+In a Convex root whose data model is at TypeScript's instantiation-depth limit (the app's own
+TS2589 directives sit on its queries, reads or validators: `root_at_depth_limit`), the plan adds
+no index: a new index grows the data model's type, which moves the limit and collapses document
+types in code no fix touched. Its filters and misspelt names still count as uses of the existing
+indexes they would move to; those that need a new index keep their finding, with no edit.
+
 Rules read their advice from here, so no fix points a query at an index another fix deletes,
 and the report's schema tables are the plan's additions and removals. The plan lives on the
 workspace's memo, recomputed when a file, a schema or the configuration changes.
@@ -52,6 +58,7 @@ from convex_xray.rules.support.add_index import (
     valid_range,
 )
 from convex_xray.rules.support.index_usage import MERGED_USAGE, IndexUsage, cached_file_usage, compute_usage
+from convex_xray.rules.support.untyped import root_at_depth_limit
 
 
 @dataclass(frozen=True, slots=True)
@@ -357,10 +364,20 @@ class FileFacts:
     refs: list[RefFact] = field(default_factory=list)
     filters: list[FilterFact] = field(default_factory=list)
     unknown: list[UnknownFact] = field(default_factory=list)
+    # False in a root at the data model's depth limit: the plan adds no index for this file.
+    adds_indexes: bool = True
 
 
-def _compute_facts(workspace: Workspace, model: FileModel, config: Config, schema: Schema | None) -> FileFacts:
-    facts = FileFacts(model.path, schema.path if schema is not None else None)
+def adds_indexes(workspace: Workspace, source: SourceFile) -> bool:
+    """Whether the plan may add an index for a query in this file: not in a Convex root whose
+    data model is at TypeScript's instantiation-depth limit (a new index deepens its type)."""
+    return not root_at_depth_limit(workspace, source)
+
+
+def _compute_facts(
+    workspace: Workspace, model: FileModel, config: Config, schema: Schema | None, adds: bool
+) -> FileFacts:
+    facts = FileFacts(model.path, schema.path if schema is not None else None, adds_indexes=adds)
     for name, ref in cached_file_usage(workspace, model).named:
         literal = ref.name_node is not None and ref.name_node.type == "string"
         facts.refs.append(
@@ -387,6 +404,8 @@ def _compute_facts(workspace: Workspace, model: FileModel, config: Config, schem
             existing = raw.existing.name if raw.existing is not None else None
             if existing is not None and existing not in table.indexes:
                 continue  # an implicit index (`by_creation_time`): nothing to plan
+            if existing is None and not adds:
+                continue  # a new index, which this root's data model cannot take
             facts.filters.append(
                 FilterFact(whole.table, chain.root.start_byte, existing, tuple(raw.fields), _conditions(raw), relies_on_order(chain))
             )
@@ -408,7 +427,7 @@ def _compute_facts(workspace: Workspace, model: FileModel, config: Config, schem
     return facts
 
 
-_FACTS: MemoKey[list[tuple[Config, Schema | None, FileFacts]]] = MemoKey("what one file tells the schema plan")
+_FACTS: MemoKey[list[tuple[Config, Schema | None, bool, FileFacts]]] = MemoKey("what one file tells the schema plan")
 
 
 def file_facts(workspace: Workspace, model: FileModel, config: Config) -> FileFacts | None:
@@ -419,12 +438,13 @@ def file_facts(workspace: Workspace, model: FileModel, config: Config) -> FileFa
     schema = workspace.schema_for(model.path)
     if schema is not None and (not schema.usable or schema.component is not None):
         schema = None
+    adds = adds_indexes(workspace, model.source)
     slot = workspace.per_file(_FACTS, model, lambda _model: [])
-    for known_config, known_schema, facts in slot:
-        if known_config is config and known_schema is schema:
+    for known_config, known_schema, known_adds, facts in slot:
+        if known_config is config and known_schema is schema and known_adds == adds:
             return facts
-    facts = _compute_facts(workspace, model, config, schema)
-    slot[:] = [(config, schema, facts)]
+    facts = _compute_facts(workspace, model, config, schema, adds)
+    slot[:] = [(config, schema, adds, facts)]
     return facts
 
 
@@ -458,7 +478,8 @@ def plan_from_facts(app_schemas: Sequence[Schema], usage: IndexUsage, facts: Seq
         for index in table.indexes.values():
             table_plan.uses[index.name] = [*named.get((table.name, index.name), []), *named.get((None, index.name), [])]
     new_needs: dict[TablePlan, dict[tuple[str, ...], list[Use]]] = {}
-    unknown: list[tuple[TablePlan, Use, UnknownFact]] = []
+    # A query on a missing index, and whether the plan may add that index (see `adds_indexes`).
+    unknown: list[tuple[TablePlan, Use, UnknownFact, bool]] = []
     for part in facts:
         governing = by_path.get(part.schema) if part.schema is not None else None
         for need in part.filters:
@@ -475,7 +496,7 @@ def plan_from_facts(app_schemas: Sequence[Schema], usage: IndexUsage, facts: Seq
             if missing is None:
                 continue
             use = Use(part.path, miss.offset, miss.ranges, miss.ordered, "unknown-index")
-            unknown.append((missing, use, miss))
+            unknown.append((missing, use, miss, part.adds_indexes))
             close = close_match(miss.name, missing.table)
             if close is not None and close in missing.table.indexes:
                 index = missing.table.indexes[close]
@@ -492,8 +513,8 @@ def plan_from_facts(app_schemas: Sequence[Schema], usage: IndexUsage, facts: Seq
     # 3. Additions: merge prefix needs into longer ones, give each a free name.
     for table_plan, needs in new_needs.items():
         _plan_additions(table_plan, needs, naming_style([table_plan.schema]))
-    for table_plan, use, miss in unknown:
-        if not miss.fields:
+    for table_plan, use, miss, adds in unknown:
+        if not miss.fields or not adds:
             continue
         kept = [i for i in table_plan.table.indexes.values() if table_plan.kept(i)]
         if prefix_index(kept, miss.fields) is not None:
@@ -639,6 +660,7 @@ def schema_plan(workspace: Workspace, config: Config) -> SchemaPlan:
 __all__ = [
     "Addition",
     "Bound",
+    "adds_indexes",
     "Redundancy",
     "Removal",
     "SchemaPlan",
