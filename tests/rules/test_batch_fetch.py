@@ -1840,3 +1840,109 @@ def test_type_arguments_break_one_per_line_with_no_trailing_comma():
         ">()"
     )
     assert layout.render(_type_arguments("Map", ["string", "number"]), narrow) == "Map<string, number>"
+
+
+# At the data model's depth limit the prefetched value may be `any` (the per-key query in the
+# prefetch's callback crosses the limit where the loop's did not), and so is the lookup: the
+# app's own un-annotated callbacks on the read's result would become implicit `any` (TS7006).
+_DEEP_DATA_MODEL = ROOT_DIRECTIVES["on a query definition"][0]
+_DEEP_REFERENCE = ROOT_DIRECTIVES["on a function reference (a const)"][0]
+
+CALLBACKS_ON_RESULT = {
+    "a query's rows filtered by an un-annotated callback": (
+        """
+        export const counts = query({
+          args: {},
+          handler: async (ctx) => {
+            const posts = await ctx.db.query("posts").take(20);
+            const out = [];
+            for (const post of posts) {
+              const comments = await ctx.db.query("comments").withIndex("by_postId", (q) => q.eq("postId", post._id)).collect();
+              out.push(comments.filter((comment) => comment.body !== "").length);
+            }
+            return out;
+          },
+        });
+        """,
+        "comments",
+    ),
+    "a chain on the rows: the second callback is un-annotated": (
+        """
+        export const counts = query({
+          args: {},
+          handler: async (ctx) => {
+            const posts = await ctx.db.query("posts").take(20);
+            return await Promise.all(
+              posts.map(async (post) => {
+                const comments = await ctx.db.query("comments").withIndex("by_postId", (q) => q.eq("postId", post._id)).collect();
+                return comments.filter((c: any) => c.body !== "").map((c) => c.body);
+              }),
+            );
+          },
+        });
+        """,
+        "comments",
+    ),
+    "a fetched document's member mapped by an un-annotated callback": (
+        """
+        export const names = query({
+          args: {},
+          handler: async (ctx) => {
+            const posts = await ctx.db.query("posts").take(20);
+            const out = [];
+            for (const post of posts) {
+              const author = await ctx.db.get(post.authorId);
+              out.push(author?.name.split(" ").map((part) => part.trim()));
+            }
+            return out;
+          },
+        });
+        """,
+        "author",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(CALLBACKS_ON_RESULT))
+def test_at_the_depth_limit_no_prefetch_whose_result_types_the_apps_own_callbacks(tmp_path, name):
+    body, result_name = CALLBACKS_ON_RESULT[name]
+    project = write_project(tmp_path / "app", {"deep.ts": _module(_DEEP_DATA_MODEL), "feed.ts": _module(body)})
+    _, result = check_project(project, select=[RULE])
+    [finding] = [f for f in result.findings if f.rule == RULE]
+    assert finding.fix is None
+    assert f"Not batch-fetched automatically: the app's own callbacks on `{result_name}` take their parameter types" in finding.message
+    before = (project / "convex" / "feed.ts").read_text()
+    run_fix(project, [RULE], unsafe=True)
+    assert (project / "convex" / "feed.ts").read_text() == before
+
+
+@pytest.mark.parametrize("name", list(CALLBACKS_ON_RESULT))
+def test_outside_the_depth_limit_the_same_loops_are_prefetched(tmp_path, name):
+    # Directives only on function references (the generated `api` is too deep, not the data
+    # model), or none: the prefetched values keep their types, and the callbacks theirs.
+    body, _ = CALLBACKS_ON_RESULT[name]
+    for deep in (_DEEP_REFERENCE, None):
+        files = {"feed.ts": _module(body)} | ({"deep.ts": _module(deep)} if deep else {})
+        project = write_project(tmp_path / ("ref" if deep else "none"), files)
+        _, result = check_project(project, select=[RULE])
+        [finding] = [f for f in result.findings if f.rule == RULE]
+        assert finding.fix is not None and "Not batch-fetched" not in finding.message
+
+
+@pytest.mark.parametrize(
+    "use",
+    [
+        "out.push(comments.filter((comment: any) => comment.body !== \"\").length);",  # annotated
+        "out.push(comments.length);",  # no callback
+        "for (const comment of comments) out.push(comment.body);",  # `for…of` over `any` is fine
+    ],
+)
+def test_at_the_depth_limit_results_without_untyped_callbacks_are_still_prefetched(tmp_path, use):
+    body = CALLBACKS_ON_RESULT["a query's rows filtered by an un-annotated callback"][0].replace(
+        'out.push(comments.filter((comment) => comment.body !== "").length);', use
+    )
+    assert use in body
+    project = write_project(tmp_path / "app", {"deep.ts": _module(_DEEP_DATA_MODEL), "feed.ts": _module(body)})
+    _, result = check_project(project, select=[RULE])
+    [finding] = [f for f in result.findings if f.rule == RULE]
+    assert finding.fix is not None, finding.message

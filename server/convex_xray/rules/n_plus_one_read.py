@@ -84,6 +84,11 @@ looked up and cast to the helper's own return type) when its whole call graph on
 and one of its arguments depends on the item; unsafe, and said, when it throws (with the
 calls made together another item's error may be thrown first), logs, or the loop writes.
 
+Where the app's data model is at TypeScript's instantiation-depth limit (its own
+`@ts-expect-error TS2589` on a query, a read or a validator), a read whose result the loop
+hands to its own un-annotated callbacks (`rows.filter((row) => …)`) is not prefetched: the
+prefetch's value may be `any` there, and those callbacks would lose their parameter types.
+
 Where no read can be batch-fetched, a sequential `for…of` is offered an unsafe rewrite that
 runs its iterations concurrently (`await Promise.all(xs.map(async (x) => { … }))`, each
 `continue` a `return`); the title names what may change (the order of writes and side

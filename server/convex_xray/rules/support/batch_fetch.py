@@ -459,6 +459,39 @@ def _awaited_together(call: Node) -> bool:
     return len(call_args(outer)) == 1
 
 
+_CALLBACKS = frozenset({"arrow_function", "function_expression"})
+
+
+def _untyped_callback_on(names: set[str], body: Node) -> str | None:
+    """The first of `names` whose value (or a member of it, or a call's result on it) is the
+    receiver of a call with a callback whose parameter has no type annotation in `body`
+    (`rows.filter((row) => …)`, `rows.filter(…).sort((a, b) => …)`): that callback gets its
+    parameter types from the value."""
+    if not names:
+        return None
+    for node in descendants(body):
+        if node.type != "identifier" or text_of(node) not in names:
+            continue
+        current = node
+        parent = current.parent
+        while parent is not None:
+            if parent.type == "member_expression" and parent.child_by_field_name("object") == current:
+                pass
+            elif parent.type in ("parenthesized_expression", "non_null_expression"):
+                pass
+            elif parent.type == "call_expression" and parent.child_by_field_name("function") == current:
+                for argument in call_args(parent):
+                    if argument.type in _CALLBACKS and any(
+                        p.type == "identifier" or (p.type.endswith("_parameter") and p.child_by_field_name("type") is None)
+                        for p in function_params(argument)
+                    ):
+                        return text_of(node)
+            else:
+                break
+            current, parent = parent, parent.parent
+    return None
+
+
 def _result_names(await_node: Node) -> set[str]:
     """Names the read's result is bound to in the iteration: `const author = await …`,
     `const row = { ...e, player: await … }` (the object that holds it), `x = await …`."""
@@ -580,6 +613,18 @@ def _plan(ctx: RuleContext, read: DbRead | HelperCall) -> _Plan | str:
         # Items with the same key would share one document (or one array of rows) where
         # each had its own copy: a change made for one item would show in the others.
         return "the loop changes the fetched document"
+    if root_at_depth_limit(ctx.workspace, ctx.source):
+        # At the data model's depth limit the prefetched value may be `any` (the per-key
+        # query, now in a nested callback, crosses the limit where the loop's did not: the
+        # app's own directive on the handler swallows the error), and so is the lookup: the
+        # app's own `(x) =>` callbacks on it lose the types the read gave them (TS7006).
+        body = loop.node.child_by_field_name("body") or loop.node
+        callback = _untyped_callback_on(_result_names(holder), body)
+        if callback is not None:
+            return (
+                f"the app's own callbacks on `{callback}` take their parameter types from the read, "
+                "which this program, at TypeScript's instantiation-depth limit, may not infer for a prefetch"
+            )
     statement = await_node.parent
     while statement is not None and statement.type == "parenthesized_expression":
         statement = statement.parent
