@@ -88,6 +88,9 @@ Where the app's data model is at TypeScript's instantiation-depth limit (its own
 `@ts-expect-error TS2589` on a query, a read or a validator), a read whose result the loop
 hands to its own un-annotated callbacks (`rows.filter((row) => …)`) is not prefetched: the
 prefetch's value may be `any` there, and those callbacks would lose their parameter types.
+Nor is a read under the app's own `@ts-expect-error`/`@ts-ignore` (the directive applies to
+the read's line, or to the first line of an expression or statement holding it): the error it
+expects may be the read's own, which a prefetch would move out from under it.
 
 Where no read can be batch-fetched, a sequential `for…of` is offered an unsafe rewrite that
 runs its iterations concurrently (`await Promise.all(xs.map(async (x) => { … }))`, each

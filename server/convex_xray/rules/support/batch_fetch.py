@@ -669,8 +669,56 @@ def _plan(ctx: RuleContext, read: DbRead | HelperCall) -> _Plan | str:
         return "the loop is at module scope"
     if not in_async_function(anchor, _MAX_GUARD_DEPTH):  # the prefetch awaits
         return "the enclosing function is not async"
+    directive = _directive_over(ctx.source, anchor, read.node)
+    if directive is not None:
+        # `// @ts-expect-error TS2589` above `return Promise.all(xs.map(async (x) => … db.get …))`:
+        # the error it expects may be the read's own; moved before the statement, the read is
+        # no longer covered (a new error) and the directive may be left unused (TS2578).
+        return f"the read is under the app's own `@ts-expect-error`/`@ts-ignore` (line {directive}), which a prefetch would move it out of"
     differences = (*(helper.differences if helper is not None else ()), *guards.dropped)
     return _Plan(loop, key, guards.conditions, await_node, anchor, item_param, unsafe, differences)
+
+
+_DIRECTIVE = re.compile(rb"//\s*@ts-(?:expect-error|ignore)\b|/\*+\s*@ts-(?:expect-error|ignore)\b")
+
+
+def _directive_over(source: SourceFile, anchor: Node, read: Node) -> int | None:
+    """The 1-based line of a `@ts-expect-error`/`@ts-ignore` that covers the read: the line it
+    applies to is one the read spans, or the first line of an expression or statement that
+    holds the read, up to the anchor statement (tsc reports an error inside such an expression
+    on its first line). As TypeScript reads them, a directive applies to the next line that is
+    neither blank nor a `//` comment."""
+    lines = source.data.split(b"\n")
+    first_row = anchor.start_point.row
+    last_row = read.end_point.row
+    held = set(range(read.start_point.row, last_row + 1))
+    node: Node | None = read
+    for _ in range(_MAX_GUARD_DEPTH):
+        if node is None or node.id == anchor.id:
+            break
+        node = node.parent
+        if node is not None:
+            held.add(node.start_point.row)
+    # Directive lines: those just above the anchor (through blank and comment lines), and
+    # those inside the statement up to the read.
+    rows: list[int] = []
+    row = first_row - 1
+    while row >= 0:
+        text = lines[row].strip()
+        if text and not text.startswith(b"//"):
+            break
+        rows.append(row)
+        row -= 1
+    rows.extend(range(first_row, min(last_row, len(lines) - 1) + 1))
+    for row in rows:
+        if not _DIRECTIVE.search(lines[row]):
+            continue
+        covered = row + 1
+        while covered < len(lines) and (not lines[covered].strip() or lines[covered].strip().startswith(b"//")):
+            covered += 1
+        if covered in held:
+            return row + 1
+    return None
 
 
 def _loop_helpers(event: DbRead | HelperCall, loop: Loop) -> list[HelperCall]:
