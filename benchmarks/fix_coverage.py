@@ -36,6 +36,12 @@ def bucket(reason: str) -> str:
     """A reason without the names in it: `the read is inside \\`loadUser\\`` -> `the read is inside a helper`."""
     if reason.startswith("the read is inside `"):
         return "the read is inside a helper"
+    if reason.startswith("the read is under the app's own"):
+        return re.sub(r"\(line \d+\)", "(line N)", reason)
+    if reason.startswith("the app's own callbacks on `"):
+        return re.sub(r"on `[^`]+`", "on `x`", reason, count=1)
+    if reason.startswith("the call to `"):
+        return re.sub(r"`[^`]+`", "`f`", reason, count=1)
     return re.sub(r"a `[^`]+` loop", "a `while`/`for`/`forEach`… loop", reason)
 
 

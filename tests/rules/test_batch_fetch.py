@@ -713,9 +713,18 @@ CASES = {
 }
 
 REFUSED = {
-    "id computed earlier in the iteration": """
+    # (`const id = post.authorId;` first is batch-fetched since run 11: the prefetch computes
+    # the value again per item; see test_a_key_bound_by_a_const_of_the_item_is_batch_fetched.)
+    "id computed earlier in the iteration by a call": """
         for (const post of posts) {
-          const id = post.authorId;
+          const id = pickAuthor(post);
+          out.push(await ctx.db.get(id));
+        }
+    """,
+    "id rebound earlier in the iteration": """
+        for (const post of posts) {
+          let id = post.authorId;
+          if (post.editorId) id = post.editorId;
           out.push(await ctx.db.get(id));
         }
     """,
@@ -2045,3 +2054,122 @@ def test_a_lint_directive_above_the_loop_keeps_covering_it(tmp_path):
     text = path.read_text()
     assert "    // eslint-disable-next-line no-await-in-loop\n    for (const post of posts) {" in text
     assert text.index("authorsById = new Map") < text.index("eslint-disable-next-line")
+
+
+# A key the loop body first binds to a `const` computed from the item (`const authorId =
+# post.authorId`): the prefetch computes that value per item, the lookup keeps the name.
+def test_a_key_bound_by_a_const_of_the_item_is_batch_fetched(tmp_path):
+    module = _module(
+        """
+        export const feed = query({
+          args: {},
+          handler: async (ctx) => {
+            const posts = await ctx.db.query("posts").take(20);
+            const out = [];
+            for (const post of posts) {
+              const authorId = post.authorId;
+              if (post.status === "draft") continue;
+              const author = await ctx.db.get(authorId);
+              out.push({ post, author });
+            }
+            return out;
+          },
+        });
+        """
+    )
+    project = write_project(tmp_path / "app", {"feed.ts": module})
+    path = project / "convex" / "feed.ts"
+    _, result = check_project(project, select=[RULE])
+    [finding] = [f for f in result.findings if f.rule == RULE]
+    assert finding.fix is not None and finding.fix.applicability is Applicability.SAFE, finding.message
+    run_fix(project, [RULE])
+    assert path.read_text() == _module(
+        """
+        export const feed = query({
+          args: {},
+          handler: async (ctx) => {
+            const posts = await ctx.db.query("posts").take(20);
+            const out = [];
+            const authorIds = [
+              ...new Set(
+                posts.flatMap((post) =>
+                  (post.status !== "draft" ? [post.authorId] : []),
+                ),
+              ),
+            ];
+            const authors = await Promise.all(authorIds.map((id) => ctx.db.get(id)));
+            const authorsById = new Map(
+              authors.filter((doc) => doc !== null).map((doc) => [doc._id, doc]),
+            );
+            for (const post of posts) {
+              const authorId = post.authorId;
+              if (post.status === "draft") continue;
+              const author = authorsById.get(authorId) ?? null;
+              out.push({ post, author });
+            }
+            return out;
+          },
+        });
+        """
+    )
+    assert error_nodes(path) == 0
+    run_fix(project, [RULE])
+    assert "authorsById" in path.read_text() and path.read_text().count("new Map(") == 1
+
+
+LOCAL_KEYS_REFUSED = {
+    "declared with `let`": "let authorId = post.authorId;",
+    "computed by a call": "const authorId = String(post.authorId) as Id<\"users\">;",
+    "not from the item": "const authorId = args.authorId;",
+    "declared under a condition": "if (post.authorId) { var authorId = post.authorId; }",
+}
+
+
+@pytest.mark.parametrize("name", list(LOCAL_KEYS_REFUSED))
+def test_a_local_key_the_prefetch_cannot_compute_again_is_refused(tmp_path, name):
+    module = _module(
+        """
+        import type { Id } from "./_generated/dataModel";
+        export const feed = query({
+          args: { authorId: v.id("users") },
+          handler: async (ctx, args) => {
+            const posts = await ctx.db.query("posts").take(20);
+            const out = [];
+            for (const post of posts) {
+              DECLARATION
+              out.push(await ctx.db.get(authorId));
+            }
+            return out;
+          },
+        });
+        """
+    ).replace("DECLARATION", LOCAL_KEYS_REFUSED[name])
+    project = write_project(tmp_path / "app", {"feed.ts": module})
+    _, result = check_project(project, select=[RULE])
+    [finding] = [f for f in result.findings if f.rule == RULE]
+    assert "Not batch-fetched automatically" in finding.message
+    assert finding.fix is None or "Batch-fetch" not in finding.fix.title
+
+
+def test_a_local_key_whose_item_field_the_loop_changes_is_refused(tmp_path):
+    module = _module(
+        """
+        export const feed = mutation({
+          args: {},
+          handler: async (ctx) => {
+            const posts = await ctx.db.query("posts").take(20);
+            const out = [];
+            for (const post of posts) {
+              const authorId = post.authorId;
+              post.status = "seen";
+              out.push(await ctx.db.get(authorId));
+            }
+            return out;
+          },
+        });
+        """
+    )
+    project = write_project(tmp_path / "app", {"feed.ts": module})
+    _, result = check_project(project, select=[RULE])
+    [finding] = [f for f in result.findings if f.rule == RULE]
+    assert "Not batch-fetched automatically" in finding.message and finding.fix is None

@@ -60,7 +60,9 @@ const withAuthors = posts.map((post) => ({ ...post, author: authorsById.get(post
 
 ## Fix safety
 The batch-fetch fix (collect unique ids, one `Promise.all`, a `Map`, synchronous
-lookups) is offered when the id expression depends only on the loop item; it returns
+lookups) is offered when the id expression depends only on the loop item (or is a `const`
+the loop body binds first to such a value: `const id = x.ref;`, computed again per item by the
+prefetch); it returns
 exactly what the read returned (`null` for missing documents) and is marked safe. One fix
 per loop batch-fetches every read of the loop it can. When a read's rewrite cannot be
 proven equivalent it is left out, and the message (or the read's related location) says

@@ -169,6 +169,7 @@ class _Plan:
     item_param: str  # the loop item's binding, reused as the prefetch callback's parameter
     unsafe: str | None = None  # why a read before the loop could miss one of its writes
     extra: tuple[str, ...] = ()  # how the prefetch reads more than the loop (unsafe), said in the title
+    source_key: Node | None = None  # what the prefetch computes per item, when `key` is a loop-body `const`
 
 
 def _root_identifier(node: Node | None) -> str | None:
@@ -282,7 +283,7 @@ def _loop_facts(ctx: RuleContext, loop: Loop) -> _LoopFacts:
     return ctx.memo.put(_LOOP_FACTS_MEMO, _LoopFacts(declared, assigned, changed, exits), loop.node.id)
 
 
-def _exit_guards(facts: _LoopFacts, loop: Loop, read_start: int, key: Node, guards: _Guards) -> str | None:
+def _exit_guards(facts: _LoopFacts, loop: Loop, read_start: int, keys: tuple[Node, ...], guards: _Guards) -> str | None:
     """Add to `guards` what the loop's exits say about which items reach the read; None, or why
     no prefetch can mirror them (said in the finding).
 
@@ -315,7 +316,7 @@ def _exit_guards(facts: _LoopFacts, loop: Loop, read_start: int, key: Node, guar
                 if not skips_item:
                     guards.drop(f"it also reads for items after the loop stops early (`{kind.split('_')[0]}`)")
                 continue
-        if node.start_byte < read_start and not all(_droppable(c, key, loop) for c, _ in conditions):
+        if node.start_byte < read_start and not all(_droppable(c, k, loop) for c, _ in conditions for k in keys):
             return "the loop can stop early (`break`, `return`, `throw`) on a condition that narrows the key"
         if skips_item:
             guards.drop("it also reads for items an earlier `continue` or `return` skips")
@@ -492,6 +493,49 @@ def _untyped_callback_on(names: set[str], body: Node) -> str | None:
     return None
 
 
+def _local_key_value(key: Node, loop: Loop, facts: _LoopFacts, await_start: int) -> Node | None:
+    """When the key is a name the loop body binds once, by a `const` among its first-level
+    statements before the read (so it is set for every item that reaches the read), to a pure
+    value of the item and outer names (`const id = idStr as Id<"contacts">`,
+    `const eventId = membership.eventId`): that value, which the prefetch can compute again
+    per item. None otherwise."""
+    bare = unwrap(key)
+    body = loop.node.child_by_field_name("body")
+    if bare is None or bare.type != "identifier" or body is None or body.type != "statement_block":
+        return None
+    name = text_of(bare)
+    if name in facts.assigned or name in loop.item_names:
+        return None
+    declarators = [
+        n for n in descendants(body)
+        if n.type == "variable_declarator" and name in pattern_names(n.child_by_field_name("name"))
+    ]
+    if len(declarators) != 1:
+        return None  # declared again in a nested block (which one the read sees is not plain)
+    declarator = declarators[0]
+    declaration = declarator.parent
+    if (
+        declaration is None
+        or declaration.type != "lexical_declaration"
+        or declaration.parent is None
+        or declaration.parent.id != body.id
+        or declaration.end_byte > await_start
+        or not text_of(declaration).startswith("const")
+        or (declarator.child_by_field_name("name") or declarator).type != "identifier"
+    ):
+        return None
+    value = declarator.child_by_field_name("value")
+    if value is None or not _pure_key(value) or _builds_value(value):
+        return None
+    used = _identifiers(value)
+    loop_locals = facts.declared - set(loop.item_names)
+    if not used & set(loop.item_names) or used & loop_locals or used & facts.assigned:
+        return None
+    # Before the read: no exit between the declaration and the read the guards would not see
+    # is needed, as the declaration itself cannot skip it (it only computes).
+    return value
+
+
 def _result_names(await_node: Node) -> set[str]:
     """Names the read's result is bound to in the iteration: `const author = await …`,
     `const row = { ...e, player: await … }` (the object that holds it), `x = await …`."""
@@ -573,15 +617,20 @@ def _plan(ctx: RuleContext, read: DbRead | HelperCall) -> _Plan | str:
         # `helper(ctx, post.codes ?? [])`: a new `[]` per item is a key no other equals, so
         # the Map lookup by it misses (`undefined` where the read returned a value).
         return "the key builds a new object or array each time it runs (a lookup by it would miss)"
-    # The key may use the item and names from outside the loop, nothing computed inside it.
+    # The key may use the item and names from outside the loop, nothing computed inside it;
+    # or it is a `const` the loop body declares first from those (`const id = x.ref as
+    # Id<"t">`), which the prefetch computes again per item.
     facts = _loop_facts(ctx, loop)
     loop_locals = facts.declared - set(loop.item_names)
-    used = _identifiers(key)
+    source_key = key
+    if isinstance(read, DbRead) and read.kind == "get":
+        source_key = _local_key_value(key, loop, facts, await_start=read.node.start_byte) or key
+    used = _identifiers(source_key)
     if not (used & set(loop.item_names)):
         return "the read does not depend on the loop item"
     if used & loop_locals:
         return "the key is computed inside the loop"
-    if isinstance(read, DbRead) and read.chain is not None and _chain_names(read.chain.end) - used & loop_locals:
+    if isinstance(read, DbRead) and read.chain is not None and _chain_names(read.chain.end) - used - _identifiers(key) & loop_locals:
         # `q.eq("a", localInLoop).eq("b", item.b)`: the prefetch before the loop cannot see it.
         return "the query uses a value computed inside the loop"
     if isinstance(read, HelperCall) and _chain_names(read.node) - used & loop_locals:
@@ -589,7 +638,7 @@ def _plan(ctx: RuleContext, read: DbRead | HelperCall) -> _Plan | str:
         # prefetch before the loop cannot see it (TS2304 in ConvexPress, run 6).
         return f"the call to `{read.callee}` uses a value computed inside the loop"
     mutated = facts.assigned
-    if used & mutated or _identifiers(collection) & mutated:
+    if used & mutated or _identifiers(key) & mutated or _identifiers(collection) & mutated:
         return "the loop changes the key or the collection"
     if not plain and text_of(unwrap(key) or key) in loop.item_names:
         # `Object.entries(o)` makes new items each time it runs: keyed by the item itself, the
@@ -630,10 +679,11 @@ def _plan(ctx: RuleContext, read: DbRead | HelperCall) -> _Plan | str:
         statement = statement.parent
     if statement is not None and statement.type == "expression_statement":
         return "the result is unused"  # nothing to look up
-    guards = _guard(await_node, loop, facts, key)
+    keys = (key, source_key) if source_key is not key else (key,)
+    guards = _guard(await_node, loop, facts, keys)
     if isinstance(guards, str):
         return guards
-    exits = _exit_guards(facts, loop, read.start, key, guards)
+    exits = _exit_guards(facts, loop, read.start, keys, guards)
     if exits is not None:
         return exits
     if loop.is_statement:
@@ -676,7 +726,7 @@ def _plan(ctx: RuleContext, read: DbRead | HelperCall) -> _Plan | str:
         # no longer covered (a new error) and the directive may be left unused (TS2578).
         return f"the read is under the app's own `@ts-expect-error`/`@ts-ignore` (line {directive}), which a prefetch would move it out of"
     differences = (*(helper.differences if helper is not None else ()), *guards.dropped)
-    return _Plan(loop, key, guards.conditions, await_node, anchor, item_param, unsafe, differences)
+    return _Plan(loop, key, guards.conditions, await_node, anchor, item_param, unsafe, differences, source_key)
 
 
 _DIRECTIVE = re.compile(rb"//\s*@ts-(?:expect-error|ignore)\b|/\*+\s*@ts-(?:expect-error|ignore)\b")
@@ -855,7 +905,7 @@ class _Guards:
 _REFUSED_CONDITION = "the read runs only under a condition that is not on the item alone"
 
 
-def _guard(await_node: Node, loop: Loop, facts: _LoopFacts, key: Node) -> _Guards | str:
+def _guard(await_node: Node, loop: Loop, facts: _LoopFacts, keys: tuple[Node, ...]) -> _Guards | str:
     """The conditions under which the read runs, mirrored or dropped, or why neither can be."""
     guards = _Guards()
     path = descend_path(loop.node, await_node)
@@ -899,7 +949,7 @@ def _guard(await_node: Node, loop: Loop, facts: _LoopFacts, key: Node) -> _Guard
             continue
         if _mirrorable(condition, loop, facts):
             guards.conditions.append(_negation(condition) if negated else _operand(condition))
-        elif _droppable(condition, key, loop):
+        elif all(_droppable(condition, k, loop) for k in keys):
             guards.drop("it also reads for items the condition on the read skips")
         else:
             return _REFUSED_CONDITION
@@ -1143,7 +1193,9 @@ class _Piece:
 def _piece(ctx: RuleContext, read: DbRead | HelperCall, plan: _Plan, names: FreshNames) -> _Piece:
     source = ctx.source
     style = source.style
-    key_text = source.node_text(plan.key)
+    key_text = source.node_text(plan.key)  # the lookup's key, in the loop
+    source_key = plan.source_key or plan.key
+    per_item_key = source.node_text(source_key)  # the prefetch's, per item
     base = _helper_base(read.callee) if isinstance(read, HelperCall) else base_name(ctx, read, plan.key)
     collection = layout.copied(source.node_text(cast(Node, unwrap(plan.loop.collection_node) or plan.loop.collection_node)))
     item = plan.item_param
@@ -1180,7 +1232,7 @@ def _piece(ctx: RuleContext, read: DbRead | HelperCall, plan: _Plan, names: Fres
     # while the written type argument crossed the limit (TS2589 on `new Set<Id<"media">>(…)`
     # in ConvexPress's `wordpressSync/internals.ts`; without it, none).
     inferred = at_limit and read_from_db(plan.loop.collection_node)
-    key_type = _cast_type(plan.key) if lost and not untyped_db and not inferred else None
+    key_type = _cast_type(source_key) if lost and not untyped_db and not inferred else None
     set_callee = f"Set<{key_type}>" if key_type else "Set"
     keys_doc: layout.Doc
     if plan.guards:
@@ -1189,14 +1241,14 @@ def _piece(ctx: RuleContext, read: DbRead | HelperCall, plan: _Plan, names: Fres
             conditions += [condition] if i == 0 else [" &&", layout.LINE, condition]
         guarded = layout.group(
             "(",
-            layout.nest(layout.group(*conditions), layout.nest(layout.LINE, f"? [{key_text}]", layout.LINE, ": []")),
+            layout.nest(layout.group(*conditions), layout.nest(layout.LINE, f"? [{per_item_key}]", layout.LINE, ": []")),
             ")",
         )
         keys_doc = layout.chain(collection, [layout.call(".flatMap", [layout.arrow(item, guarded)], style)])
-    elif key_text == item:
+    elif per_item_key == item:
         keys_doc = collection  # the items are the keys
     else:
-        keys_doc = layout.chain(collection, [layout.call(".map", [layout.arrow(item, layout.copied(key_text))], style)])
+        keys_doc = layout.chain(collection, [layout.call(".map", [layout.arrow(item, layout.copied(per_item_key))], style)])
     unique = layout.array([("...new ", layout.call(set_callee, [keys_doc], style))], style)
     lines: list[layout.Doc]
     if isinstance(read, HelperCall):
