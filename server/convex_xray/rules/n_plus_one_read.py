@@ -91,8 +91,9 @@ Where the app's data model is at TypeScript's instantiation-depth limit (its own
 hands to its own un-annotated callbacks (`rows.filter((row) => …)`) is not prefetched: the
 prefetch's value may be `any` there, and those callbacks would lose their parameter types.
 Nor is a read under the app's own `@ts-expect-error`/`@ts-ignore` (the directive applies to
-the read's line, or to the first line of an expression or statement holding it): the error it
-expects may be the read's own, which a prefetch would move out from under it.
+a line the read spans): the error it expects may be the read's own, which a prefetch would move
+out from under it. A directive over a statement that holds the loop stays above it, the
+prefetch goes before the directive.
 
 Where no read can be batch-fetched, a sequential `for…of` is offered an unsafe rewrite that
 runs its iterations concurrently (`await Promise.all(xs.map(async (x) => { … }))`, each

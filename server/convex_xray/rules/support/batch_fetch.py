@@ -721,9 +721,9 @@ def _plan(ctx: RuleContext, read: DbRead | HelperCall) -> _Plan | str:
         return "the enclosing function is not async"
     directive = _directive_over(ctx.source, anchor, read.node)
     if directive is not None:
-        # `// @ts-expect-error TS2589` above `return Promise.all(xs.map(async (x) => … db.get …))`:
-        # the error it expects may be the read's own; moved before the statement, the read is
-        # no longer covered (a new error) and the directive may be left unused (TS2578).
+        # `// @ts-ignore` above `const a = await ctx.db.get(x.authorId)`: the error it expects
+        # may be the read's own; moved before the loop, the read is no longer covered (a new
+        # error) and the directive may be left unused (TS2578).
         return f"the read is under the app's own `@ts-expect-error`/`@ts-ignore` (line {directive}), which a prefetch would move it out of"
     differences = (*(helper.differences if helper is not None else ()), *guards.dropped)
     return _Plan(loop, key, guards.conditions, await_node, anchor, item_param, unsafe, differences, source_key)
@@ -733,22 +733,15 @@ _DIRECTIVE = re.compile(rb"//\s*@ts-(?:expect-error|ignore)\b|/\*+\s*@ts-(?:expe
 
 
 def _directive_over(source: SourceFile, anchor: Node, read: Node) -> int | None:
-    """The 1-based line of a `@ts-expect-error`/`@ts-ignore` that covers the read: the line it
-    applies to is one the read spans, or the first line of an expression or statement that
-    holds the read, up to the anchor statement (tsc reports an error inside such an expression
-    on its first line). As TypeScript reads them, a directive applies to the next line that is
-    neither blank nor a `//` comment."""
+    """The 1-based line of a `@ts-expect-error`/`@ts-ignore` that applies to a line the read
+    spans (as TypeScript reads them: the next line that is neither blank nor a `//` comment).
+    One over an expression or statement that only holds the read (`return Promise.all(…)`)
+    does not count: its error is not provably the read's, and the prefetch goes above it
+    (`_above_directives`), which keeps it covering that statement."""
     lines = source.data.split(b"\n")
     first_row = anchor.start_point.row
     last_row = read.end_point.row
     held = set(range(read.start_point.row, last_row + 1))
-    node: Node | None = read
-    for _ in range(_MAX_GUARD_DEPTH):
-        if node is None or node.id == anchor.id:
-            break
-        node = node.parent
-        if node is not None:
-            held.add(node.start_point.row)
     # Directive lines: those just above the anchor (through blank and comment lines), and
     # those inside the statement up to the read.
     rows: list[int] = []
