@@ -317,11 +317,22 @@ export const titled = query({
 """
 
 AT_LIMIT_NOTE = "No fix: this app's data model is at TypeScript's instantiation-depth limit"
+NEW_INDEX_NOTE = "a new index deepens its type"
+TYPED_RANGE_NOTE = "a new typed index range can collapse the table's document type"
+
+# A helper whose `ctx` is `any`: its query's range is untyped, a rewrite instantiates nothing.
+UNTYPED = """
+export async function userShows(ctx: any, user: string) {
+  return await ctx.db.query("shows").filter((q: any) => q.eq(q.field("userId"), user)).collect();
+}
+"""
 
 
 def _deep_project(tmp_path: Path, deep: str) -> Path:
     return write_project(
-        tmp_path / "app", {"queries.ts": QUERIES, "missing.ts": MISSING, "deep.ts": deep}, schema=SCHEMA
+        tmp_path / "app",
+        {"queries.ts": QUERIES, "missing.ts": MISSING, "deep.ts": deep, "untyped.ts": UNTYPED},
+        schema=SCHEMA,
     )
 
 
@@ -355,10 +366,15 @@ def test_at_the_depth_limit_a_filter_that_needs_a_new_index_keeps_its_finding_wi
     new_index = [f for f in filters if "add `.index(" in f.message]
     existing = [f for f in filters if "add `.index(" not in f.message]
     assert len(new_index) == 3  # the two tasks filters and the shows region filter
-    assert all(f.fix is None and AT_LIMIT_NOTE in f.message for f in new_index)
-    assert existing and all(f.fix is not None and AT_LIMIT_NOTE not in f.message for f in existing)
-    titles = sorted(f.fix.title for f in existing if f.fix is not None)
-    assert "Use index `by_venue_and_date` instead of `.filter()`" in titles
+    assert all(f.fix is None and AT_LIMIT_NOTE in f.message and NEW_INDEX_NOTE in f.message for f in new_index)
+    # Rewrites to an existing index: only where the range is untyped (`ctx: any`).
+    typed = [f for f in existing if f.path.name == "queries.ts"]
+    untyped = [f for f in existing if f.path.name == "untyped.ts"]
+    assert len(typed) == 2  # by_date, by_venue_and_date
+    assert all(f.fix is None and TYPED_RANGE_NOTE in f.message for f in typed)
+    [helper] = untyped
+    assert helper.fix is not None and helper.fix.title == "Use index `by_user` instead of `.filter()`"
+    assert AT_LIMIT_NOTE not in helper.message
     # The misspelt index: the rename stays, adding the index is not offered.
     missing = [f for f in result.findings if f.rule == "unknown-index" and "by_project_title" in f.message]
     typo = [f for f in result.findings if f.rule == "unknown-index" and "by_usr" in f.message]
@@ -389,7 +405,9 @@ def test_at_the_depth_limit_all_fixes_leave_the_schema_without_a_new_index_and_c
     assert schema.count(".index(") == indexes_before - 4  # the four removals, no addition
     queries = (project / "convex" / "queries.ts").read_text()
     assert 'q.eq(q.field("projectId"), args.p)' in queries  # the tasks filters stay as written
-    assert 'withIndex("by_venue_and_date", (q) => q.eq("venueId", args.venue))' in queries
+    assert 'q.eq(q.field("venueId"), args.venue)' in queries  # a typed range: not rewritten
+    untyped = (project / "convex" / "untyped.ts").read_text()
+    assert 'withIndex("by_user", (q: any) => q.eq("userId", user))' in untyped
     _, after = check_project(project)
     # The two misspelt indexes: by_usr is renamed, by_project_title has no fix here.
     assert [f.message.split("`")[3] for f in after.findings if f.rule in ERROR_RULES] == ["by_project_title"]

@@ -76,7 +76,10 @@ Where the app's data model is at TypeScript's instantiation-depth limit (the app
 `@ts-expect-error TS2589` on a query, a read or a validator anywhere in its Convex folder),
 no index is added: a new index deepens the data model's type, and document types collapse in
 code the fix did not touch. The finding stays and says so; add the index by hand and
-type-check.
+type-check. There a rewrite to an existing index is offered only where the query's db handle
+is `any` (`ctx: any`): a typed `.withIndex(…)` range makes tsc instantiate the table's range
+types, and where it first does so at the limit, every query on the table gets the collapsed
+document type.
 No fix is offered for conditional filters (`q = q.filter(...)` in an `if`), for queries
 split over several statements, or when the table's definition cannot be followed. A table
 the schema spreads in from a package (`...stripeTables`) is not the app's to change: the
@@ -117,6 +120,7 @@ from convex_xray.rules.support.add_index import (
 )
 from convex_xray.rules.support.schema_plan import SchemaPlan, adds_indexes, filter_variants, schema_plan
 from convex_xray.rules.support.tables import outside_schema
+from convex_xray.rules.support.untyped import untyped_root
 from convex_xray.rules.support.value_types import ValueTypes, cast_text, field_type, type_import
 
 # Files TypeScript checks for types: elsewhere a range value needs no cast.
@@ -196,6 +200,11 @@ def _keeps_the_usual_rows(chain: QueryChain) -> str | None:
 _AT_DEPTH_LIMIT = (
     " No fix: this app's data model is at TypeScript's instantiation-depth limit (its own TS2589"
     " directives), and a new index deepens its type; add the index by hand and type-check."
+)
+_TYPED_RANGE_AT_DEPTH_LIMIT = (
+    " No fix: this app's data model is at TypeScript's instantiation-depth limit (its own TS2589"
+    " directives), where a new typed index range can collapse the table's document type in other"
+    " queries on it; rewrite it by hand and type-check."
 )
 
 
@@ -353,8 +362,17 @@ def _check_chain(
         schema_source = ctx.workspace.source(table.insert_at.path)
     path_name = schema_source.path.name if schema_source is not None else "schema.ts"
     # The schema plan adds no index in a root at the data model's depth limit: no edit there.
-    at_limit = plan.existing is None and not adds_indexes(ctx.workspace, ctx.source)
-    fix = None if at_limit else index_fix(schema_source, table, ctx.source, chain, plan, _range_casts(ctx, chain, plan, table))
+    # Nor a rewrite whose range is typed (the query's db handle is not `any`): tsc instantiates
+    # the index's range types where it meets the new `.withIndex(…)`, and when that is first at
+    # the limit, the collapsed document type is what every query on the table gets (ConvexPress,
+    # run 11: one typed `users` rewrite, ten errors in files no fix touched).
+    note = ""
+    if not adds_indexes(ctx.workspace, ctx.source):
+        if plan.existing is None:
+            note = _AT_DEPTH_LIMIT
+        elif not untyped_root(chain.root.child_by_field_name("function")):
+            note = _TYPED_RANGE_AT_DEPTH_LIMIT
+    fix = None if note else index_fix(schema_source, table, ctx.source, chain, plan, _range_casts(ctx, chain, plan, table))
     # What the filter scans is the range before it, whatever the terminal keeps.
     scanned = replace(chain, terminal="collect")
     read = next((r for r in ctx.model.reads if r.chain is not None and r.chain.root.id == chain.root.id), None) if ctx.model else None
@@ -381,7 +399,7 @@ def _check_chain(
             chain, plan, table, path_name, usual if cost is not None and cost.growth <= Growth.BOUNDED else None,
             schema.elsewhere if schema is not None else (),
         )
-        + (_AT_DEPTH_LIMIT if at_limit else ""),
+        + note,
         severity=severity,
         related=related,
         fix=fix,
