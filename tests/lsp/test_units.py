@@ -104,9 +104,46 @@ def _inside_handlers(data: bytes) -> list[int]:
     return offsets
 
 
-def _indexed_feed(tmp_path) -> tuple[Project, Path]:
-    """A project over HANDLERS marked indexed, and the path of its `feed.ts`."""
-    root = write_project(tmp_path / "app", {"feed.ts": HANDLERS})
+# Convex functions defined in two statements (`const xConfig = {...}` then `builder(xConfig)`):
+# `digestConfig` is named by its definition only (the slice blanks it with the definition),
+# `sharedConfig` by two definitions, `usedConfig` by a helper too (never blanked).
+CONFIGS = HANDLERS.replace("{ query, mutation }", "{ query, mutation, internalMutation }") + """
+const digestConfig: any = {
+  args: {},
+  handler: async (ctx) => {
+    const users = await ctx.db.query("users").collect();
+    for (const user of users) {
+      await ctx.db.get(user.orgId);
+    }
+    return users.length;
+  },
+};
+
+export const digest = internalMutation(digestConfig);
+
+const sharedConfig = { args: {}, handler: async (ctx) => await ctx.db.query("posts").collect() };
+export const shared = query(sharedConfig);
+export const sharedToo = query(sharedConfig);
+
+const usedConfig = {
+  args: {},
+  handler: async (ctx) => {
+    for (const id of ["a", "b"]) {
+      await ctx.db.get(id);
+    }
+  },
+};
+export const used = query(usedConfig);
+
+function argsOfUsed() {
+  return usedConfig.args;
+}
+"""
+
+
+def _indexed_feed(tmp_path, text: str = HANDLERS) -> tuple[Project, Path]:
+    """A project over `text` (HANDLERS) marked indexed, and the path of its `feed.ts`."""
+    root = write_project(tmp_path / "app", {"feed.ts": text})
     folder = Folder(root.resolve(), root.resolve().as_uri(), Settings())
     assert folder.discover() == []
     project = folder.projects[0]
@@ -114,9 +151,10 @@ def _indexed_feed(tmp_path) -> tuple[Project, Path]:
     return project, (root / "convex" / "feed.ts").resolve()
 
 
-@pytest.fixture
-def opened(tmp_path):
-    project, path = _indexed_feed(tmp_path)
+@pytest.fixture(params=["inline", "configs"])
+def opened(tmp_path, request):
+    """An open, checked document: HANDLERS, or CONFIGS (functions defined from objects)."""
+    project, path = _indexed_feed(tmp_path, HANDLERS if request.param == "inline" else CONFIGS)
     source = SourceFile(path, path.read_text(), version=1)
     doc = Document(path.as_uri(), path, source, project=project, version=1)
     project.workspace.set_source(source)
@@ -209,6 +247,27 @@ def test_edits_outside_functions_equal_full_checks(opened, seed):
         else:
             check_document(doc, full=True)  # (as the reconcile would: start from a parse)
     assert fast >= 3  # the outside path was really exercised
+
+
+def test_a_slice_blanks_the_objects_only_blanked_definitions_name(tmp_path):
+    """Typing in `feed`: `digestConfig` and `sharedConfig` go with their definitions (their
+    findings carried), `usedConfig` stays (a helper reads it); the result is a full check's."""
+    project, path = _indexed_feed(tmp_path, CONFIGS)
+    source = SourceFile(path, path.read_text(), version=1)
+    doc = Document(path.as_uri(), path, source, project=project, version=1)
+    project.workspace.set_source(source)
+    check_document(doc)
+    assert {f.function for f in doc.shown} >= {"digestConfig.handler", "sharedConfig.handler"}
+    data = doc.source.data
+    at = data.index(b"const out = [];") + len(b"const out = [];")
+    _edit(doc, TextChange(at, at, " let x = 1;"))
+    outcome = check_document(doc)
+    assert outcome.fast and doc.piece is not None
+    text = doc.piece.source.data
+    assert b"digestConfig" not in text and b"sharedConfig" not in text
+    assert text.count(b"usedConfig") == 3  # kept whole: its object, definition, the helper
+    full, _ = project.check(doc.path)
+    assert _key(outcome.findings) == _key(full)
 
 
 def test_a_comment_at_the_top_keeps_every_finding_without_analysis(opened, monkeypatch):

@@ -312,6 +312,8 @@ class Base:
     dirty: tuple[int, int] | None = None
     # The text `carried` describes (what `dirty` is relative to; see `lsp.outside`).
     source: SourceFile | None = None
+    # Top-level object constants holding a Convex function (`convex_objects`).
+    convex_objects: frozenset[str] = frozenset()
 
     @property
     def findings(self) -> list[Finding]:
@@ -395,11 +397,114 @@ def build_slice(
         start, end = statement.start_byte, statement.end_byte
         data[start:end] = bytes(data[start:end]).translate(_BLANK)
         blanked.append((start, end))
+    if arguments is not None and isinstance(live, str):
+        for start, end in _definition_objects(source, root, base.convex_objects, live):
+            data[start:end] = bytes(data[start:end]).translate(_BLANK)
+            blanked.append((start, end))
+        blanked.sort()
     blank = bytes(data)
     text = blank.decode("utf-8", errors="replace")
     snapshot = SourceFile(source.path, text, version=source.version, data=blank)
     where = (arguments.start_byte, arguments.end_byte) if arguments is not None else (0, 0)
     return Slice(",".join(sorted(keep)), snapshot, where, blanked)
+
+
+def _object_const(statement: Node) -> str | None:
+    """`[export] const name[: T] = { ... };` -> name."""
+    declaration = _declaration(statement)
+    if declaration is None:
+        return None
+    declarators = [c for c in declaration.named_children if c.type == "variable_declarator"]
+    if len(declarators) != 1:
+        return None
+    name = declarators[0].child_by_field_name("name")
+    value = declarators[0].child_by_field_name("value")
+    if name is None or name.type != "identifier" or value is None or value.type != "object":
+        return None
+    return name.text.decode("utf-8", errors="replace") if name.text is not None else None
+
+
+def convex_objects(model: FileModel) -> frozenset[str]:
+    """Names of the top-level object constants of `model` that hold a function (as in the
+    split form of a Convex function, `const sendConfig: any = { args, handler }` then
+    `internalMutation(sendConfig)`; the model may take such a handler for a helper)."""
+    starts = [f.definition.start_byte for f in model.functions if f.parent is None]
+    names: set[str] = set()
+    if not starts:
+        return frozenset()
+    for statement in model.source.root.named_children:
+        if any(statement.start_byte <= s < statement.end_byte for s in starts):
+            name = _object_const(statement)
+            if name is not None:
+                names.add(name)
+    return frozenset(names)
+
+
+def _definition_objects(
+    source: SourceFile, root: Node, objects: frozenset[str], live: str
+) -> list[tuple[int, int]]:
+    """The statements of Convex functions defined from an object, for the slice to blank:
+    each object constant in `objects` with the statements that define functions from it
+    (`export const send = internalMutation(sendConfig)`), when nothing else names the object
+    or what is defined from it (an object the live function or a helper reads stays, with its
+    definitions; so does one whose definition something reads). Without this,
+    every keystroke analysed and checked every such function again (one pair per function
+    in some apps: 450 of 2,500 lines in a ConvexPress module)."""
+    if not objects:
+        return []
+    statements = root.named_children
+    holders: dict[str, Node] = {}
+    for statement in statements:
+        name = _object_const(statement)
+        if name is not None and name in objects:
+            holders[name] = statement
+    if not holders:
+        return []
+    # Statements naming each object (other than its own): only `const x = builder(object)`
+    # definitions, none of them the live one, may.
+    users: dict[str, list[Node]] = {name: [] for name in holders}
+    stop: set[str] = set()
+    pattern = re.compile(rb"(?<![\w$])(" + b"|".join(re.escape(n.encode()) for n in holders) + rb")(?![\w$])")
+    data = source.data
+    starts = [s.start_byte for s in statements]
+    for match in pattern.finditer(data):
+        name = match.group(1).decode()
+        at = bisect.bisect_right(starts, match.start()) - 1
+        if at < 0 or match.start() >= statements[at].end_byte:
+            stop.add(name)  # between statements (a comment): keep it, to be safe
+            continue
+        statement = statements[at]
+        if statement.start_byte == holders[name].start_byte:
+            continue
+        found = definition_call(statement)
+        if (
+            found is None
+            or found[0] == live
+            or data[found[1].start_byte + 1 : found[1].end_byte - 1].strip() != match.group(1)
+        ):
+            stop.add(name)
+            continue
+        users[name].append(statement)
+    out: list[tuple[int, int]] = []
+    for name, statement in holders.items():
+        if name in stop or not users[name]:
+            continue
+        if any(_named_elsewhere(data, definition) for definition in users[name]):
+            continue
+        out += [(s.start_byte, s.end_byte) for s in (statement, *users[name])]
+    return sorted(set(out))
+
+
+def _named_elsewhere(data: bytes, statement: Node) -> bool:
+    """Whether the const that `statement` defines is named outside it."""
+    found = definition_call(statement)
+    if found is None:
+        return True
+    name = re.escape(found[0].encode())
+    return any(
+        not statement.start_byte <= m.start() < statement.end_byte
+        for m in re.finditer(rb"(?<![\w$])" + name + rb"(?![\w$])", data)
+    )
 
 
 def advance_slice(piece: Slice, changes: Sequence[TextChange], version: int | None) -> Slice | None:

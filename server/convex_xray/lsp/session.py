@@ -42,6 +42,7 @@ from convex_xray.lsp.incremental import (
     advance_slice,
     build_slice,
     convex_definitions,
+    convex_objects,
     earlier_reference,
     follow_reference,
     in_blanked,
@@ -562,6 +563,7 @@ def check_document(
             len(doc.source.root.named_children),
             Carried(doc.path, findings),
             source=doc.source,
+            convex_objects=convex_objects(model) if model is not None else frozenset(),
         )
         doc.piece = None
         doc.changes = []
