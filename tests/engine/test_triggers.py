@@ -5,8 +5,19 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from convex_xray.engine.source import SourceFile
-from convex_xray.engine.triggers import CRON, _internal_names, _referenced_names, trigger_index
+from convex_xray.engine.triggers import (
+    _ONE_OFF_PURPOSE,
+    CRON,
+    _internal_names,
+    _referenced_names,
+    mentions_purpose,
+    trigger_index,
+)
 from tests.support.project import workspace_for, write_project
 
 JOBS = 'import { internalMutation } from "./_generated/server";\nexport const sweep = internalMutation({ args: {}, handler: async () => {} });\nexport const tidy = internalMutation({ args: {}, handler: async () => {} });\n'
@@ -136,3 +147,42 @@ def test_the_internal_definitions_read_once_per_file_are_the_ones_a_pattern_per_
     assert {n for n in names if n.encode() in found} == {n for n in names if per_name(n)}
     assert {n for n in names if per_name(n)} == {"plain", "typed", "spaced", "foobar", "ünï", "first", "second"}
     assert _internal_names(workspace, path, source) is found  # once per file text
+
+
+# Pieces of text around the words a purpose comment uses: line breaks, comment openers, word
+# characters glued on either side, other cases.
+_PIECES = ["\n", "\r\n", " ", "\t", "//", "/**", "*", "(", ")", "x", "_", "-", "for ", "only ", "Debug", "DEBUGGING",
+           "debug", "test", "Tests", "testing", "dev", "Development", "only", "query", "temporary", "one-off",
+           "one off", "One Off", "fix", "latest", "device", "ünï"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "// for debugging",
+        "const a = 1;\n  // Debug: list all",
+        "x // Debug: not at the line start",
+        "/** logs details for debugging */",
+        "(dev-only)",
+        "a debug-only\nhelper",
+        "debug\n-only",
+        "one-off\nquery",
+        "TEMPORARY FIX",
+        "latest device testing-only",
+        "testing_only",
+        "(for testing)\r\n",
+    ],
+)
+def test_the_line_by_line_purpose_search_agrees_with_the_pattern(text):
+    data = text.encode()
+    assert mentions_purpose(data) == (_ONE_OFF_PURPOSE.search(data) is not None)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(_PIECES), max_size=30))
+def test_the_line_by_line_purpose_search_agrees_with_the_pattern_on_any_text(pieces):
+    """`mentions_purpose` only looks at the lines holding one of the pattern's words: it must
+    find a match exactly when the pattern tried at every offset of the text does."""
+    data = "".join(pieces).encode()
+    assert mentions_purpose(data) == (_ONE_OFF_PURPOSE.search(data) is not None)
