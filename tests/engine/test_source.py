@@ -15,6 +15,7 @@ from convex_xray.engine.source import (
     LineIndex,
     SourceFile,
     TextChange,
+    _applied,
     apply_changes,
     decode,
     error_count_after,
@@ -451,6 +452,43 @@ def test_incremental_edit_equals_full_reparse(case, one_call, name):
             assert_same_as_fresh(edited)
     assert edited.text == expected
     assert_same_as_fresh(edited)
+
+
+def _reference_edits(data: bytes, changes: list[TextChange]) -> list[tuple]:
+    """The tree edits of `changes`, every point counted from the top of the text it is in."""
+
+    def point(text: bytes, offset: int) -> tuple[int, int]:
+        return text.count(b"\n", 0, offset), offset - (text.rfind(b"\n", 0, offset) + 1)
+
+    edits = []
+    for change in changes:
+        new = change.text.encode("utf-8")
+        after = data[: change.start] + new + data[change.end :]
+        new_end = change.start + len(new)
+        edits.append((change.start, change.end, new_end, point(data, change.start), point(data, change.end), point(after, new_end)))
+        data = after
+    return edits
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(edit_sequences(), st.booleans())
+def test_tree_edit_points_equal_points_counted_from_the_top(case, last_first):
+    """`_applied` takes start points from the original text's line index while they lie before
+    every change applied so far, and counts the other points from the start point: each must
+    be the point counted over the whole text (rows by `\n` only, byte columns)."""
+    text, changes, _ = case
+    data = text.encode("utf-8")
+    if last_first:  # a fix's edits: non-overlapping, applied last first in the original coordinates
+        changes, taken = [], -1
+        for change in sorted(case[1], key=lambda c: c.start):
+            if change.start > taken and change.end <= len(data):
+                changes.append(change)
+                taken = change.end
+        changes.reverse()
+    expected = _reference_edits(data, changes)
+    for lines in (None, LineIndex(data)):
+        got = [(e[0], e[1], e[2], tuple(e[3]), tuple(e[4]), tuple(e[5])) for _, _, e in _applied(data, changes, lines)]
+        assert got == expected
 
 
 _BROKEN_BASE = "const f = (x) => x;\nfunction g(a, b) {\n  return [a, b].map((v) => v * 2);\n}\n"
