@@ -69,6 +69,37 @@ def test_an_edit_that_changes_no_reference_keeps_the_merge_and_one_that_does_mer
     assert {ref for (_, ref), t in trigger_index(workspace).items() if t.kind == CRON} == {"jobs.tidy"}
 
 
+def test_a_provisional_merge_reads_only_the_files_in_memory_and_leaves_the_real_one_right(tmp_path):
+    """During a provisional check (`Workspace.provisional`, the editor before indexing ends) the
+    merge covers the files already read and is kept for that check only; afterwards the merge
+    is a fresh workspace's, also when the provisional one moved a changed file's value (the
+    merge before it must not be reused as if nothing had changed)."""
+    from convex_xray.engine.memo import Memo
+
+    project = write_project(tmp_path / "app", {"jobs.ts": JOBS, "crons.ts": CRONS.replace("{target}", "sweep")})
+    root = project / "convex"
+    jobs, crons = (root / "jobs.ts").resolve(), (root / "crons.ts").resolve()
+
+    early = workspace_for(project)
+    early.set_source(SourceFile(jobs, JOBS))  # the one file in memory
+    early.provisional = Memo()
+    assert early.text_pass_files() == [jobs]
+    assert trigger_index(early) == {}  # crons.ts not read: no cron known yet
+    assert early.source(crons) is not None and trigger_index(early) == {}  # same merge for the check
+    early.provisional = None
+    assert {ref for (_, ref), t in trigger_index(early).items() if t.kind == CRON} == {"jobs.sweep"}
+
+    workspace = workspace_for(project)
+    first = trigger_index(workspace)  # a real merge
+    workspace.set_source(SourceFile(crons, CRONS.replace("{target}", "tidy")))
+    workspace.provisional = Memo()
+    assert {ref for (_, ref), t in trigger_index(workspace).items() if t.kind == CRON} == {"jobs.tidy"}
+    workspace.provisional = None
+    after = trigger_index(workspace)
+    assert after is not first
+    assert {ref for (_, ref), t in after.items() if t.kind == CRON} == {"jobs.tidy"}
+
+
 def test_changes_older_than_the_ones_remembered_merge_again(tmp_path):
     project = write_project(tmp_path / "app", {"jobs.ts": JOBS, "crons.ts": CRONS.replace("{target}", "sweep")})
     workspace = workspace_for(project)

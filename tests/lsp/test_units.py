@@ -337,16 +337,125 @@ def test_a_document_opened_while_indexing_is_checked_without_reading_every_file(
     monkeypatch.setattr(
         workspace_module, "analyze_file", lambda *a, **k: analysed.append(a[0].path) or real(*a, **k)
     )
+    read: list[Path] = []
+    real_read = SourceFile.read.__func__
+    monkeypatch.setattr(SourceFile, "read", classmethod(lambda cls, p: read.append(p) or real_read(cls, p)))
     source = SourceFile(path, path.read_text(), version=1)
     project.workspace.set_source(source)
     doc = Document(path.as_uri(), path, source, project=project, version=1)
     check_document(doc)
     assert not any(p.name.startswith("other") for p in analysed), analysed
+    # Nor read them: the workspace-wide text passes (crons, writers, run-by-hand names) look
+    # only at the files in memory before indexing (`Workspace.provisional`).
+    assert not any(p.name.startswith("other") for p in read), read
     assert doc.shown  # and it has its findings
     monkeypatch.undo()
     project.indexed = True  # indexing ends: the whole plan
     full, _ = project.check(path)
     assert {f.rule for f in full} >= {f.rule for f in doc.shown}
+
+
+PROVISIONAL_FEED = """
+import { internalMutation, query } from "./_generated/server";
+
+export const backfillAuthors = internalMutation({
+  args: {},
+  handler: async (ctx) => {
+    const posts = await ctx.db.query("posts").collect();
+    for (const post of posts) {
+      const author = await ctx.db.get(post.authorId);
+      await ctx.db.patch(post._id, { authorName: author?.name ?? "" });
+    }
+  },
+});
+
+export const nightly = internalMutation({
+  args: {},
+  handler: async (ctx) => {
+    const posts = await ctx.db.query("posts").collect();
+    for (const post of posts) {
+      await ctx.db.get(post.authorId);
+    }
+  },
+});
+
+export const feed = query({
+  args: {},
+  handler: async (ctx) => {
+    const posts = await ctx.db.query("posts").take(20);
+    return Promise.all(posts.map(async (post) => ({ post, author: await ctx.db.get(post.authorId) })));
+  },
+});
+"""
+
+PROVISIONAL_CRONS = """
+import { cronJobs } from "convex/server";
+import { internal } from "./_generated/api";
+
+const crons = cronJobs();
+crons.daily("nightly", { hourUTC: 3, minuteUTC: 0 }, internal.feed.nightly);
+export default crons;
+"""
+
+PROVISIONAL_SEED = """
+import { internalMutation } from "./_generated/server";
+
+export const seedPosts = internalMutation({
+  args: {},
+  handler: async (ctx) => {
+    await ctx.db.insert("posts", { title: "hello", authorId: "x" as any });
+  },
+});
+"""
+
+
+def test_provisional_checks_before_indexing_leave_no_trace_in_the_checks_after(tmp_path):
+    """Before indexing a document is checked with the workspace-wide passes over the files in
+    memory only (a cron elsewhere, a function nothing names, who writes a table are not known
+    yet). After indexing its findings are exactly a fresh, indexed project's -- also when a
+    full merge ran before the provisional checks and the document changed in between (the
+    per-file values moved to the new text: the earlier merge must not be taken as current)."""
+    files = {"feed.ts": PROVISIONAL_FEED, "crons.ts": PROVISIONAL_CRONS, "seed.ts": PROVISIONAL_SEED}
+
+    def fresh_findings(root):
+        folder = Folder(root.resolve(), root.resolve().as_uri(), Settings())
+        assert folder.discover() == []
+        project = folder.projects[0]
+        project.indexed = True
+        project.check_many(project.workspace.files())
+        return project, project.check((root / "convex" / "feed.ts").resolve())[0]
+
+    root = write_project(tmp_path / "app", files)
+    folder = Folder(root.resolve(), root.resolve().as_uri(), Settings())
+    assert folder.discover() == []
+    project = folder.projects[0]
+    path = (root / "convex" / "feed.ts").resolve()
+    project.check_many(project.workspace.files())  # an early workspace pull: a full merge
+    # The edit changes what the file contributes to the merges: the backfill is scheduled now.
+    edited = PROVISIONAL_FEED.replace(
+        'import { internalMutation, query } from "./_generated/server";',
+        'import { internalMutation, mutation, query } from "./_generated/server";\n'
+        'import { internal } from "./_generated/api";',
+    ) + (
+        "\nexport const kick = mutation({ args: {}, handler: async (ctx) => {\n"
+        "  await ctx.scheduler.runAfter(0, internal.feed.backfillAuthors, {});\n} });\n"
+    )
+    source = SourceFile(path, edited, version=2)
+    project.set_source(source)
+    project.touched(path.as_uri())
+    doc = Document(path.as_uri(), path, source, project=project, version=2)
+    check_document(doc)  # provisional
+    assert project.workspace.provisional is None  # only for the length of that check
+    project.indexed = True
+    after, _ = project.check(path)
+
+    reference_root = write_project(tmp_path / "reference", {**files, "feed.ts": edited})
+    _, expected = fresh_findings(reference_root)
+    relative = lambda fs: sorted((f.rule, f.severity, f.span.start, f.span.end, f.message.replace(str(reference_root.resolve()), str(root.resolve()))) for f in fs)  # noqa: E731
+    assert relative(after) == relative(expected)
+    # The passes did decide something here: the cron's function and the function nothing names
+    # are judged differently from the query (else this test could not fail).
+    assert len({f.severity for f in after}) > 1, [(f.rule, f.severity, f.message) for f in after]
 
 
 def test_an_import_edit_rechecks_only_the_functions_using_its_names(opened):

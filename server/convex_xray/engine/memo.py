@@ -62,7 +62,7 @@ def per_file_text(
     cache = workspace.memo.get(key)
     if cache is None:
         cache = workspace.memo.put(key, {})
-    for path in workspace.files():
+    for path in workspace.text_pass_files():
         source = workspace.source(path)
         if source is None:
             continue
@@ -92,6 +92,15 @@ def merged_per_file_text(
     revision -- and not even then when each file changed since the last merge says the same
     as before (`same`, by default equal): in the editor every keystroke is a revision, and a keystroke
     rarely changes a file's contribution, while merging walks every file of the workspace."""
+    if workspace.provisional is not None:
+        # Merged from the files read so far: not the workspace's answer, kept for this check only.
+        # The per-file values it computes do move to the files' new texts, so an earlier
+        # merge can no longer tell, by `_same_contributions`, what changed since: drop it.
+        workspace.memo.pop(key)
+        merged = workspace.provisional.get(key)
+        if merged is None:
+            merged = workspace.provisional.put(key, (workspace.revision, merge(per_file_text(workspace, files_key, compute))))
+        return merged[1]
     known = workspace.memo.get(key)
     if known is not None:
         if known[0] == workspace.revision:

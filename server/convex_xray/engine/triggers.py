@@ -157,7 +157,9 @@ def run_by_hand(workspace: Workspace, path: Path, name: str) -> bool:
     of the name after a `.` or `:` anywhere counts as a reference, so a common name (`list`)
     is never taken for one."""
     source = workspace.source(path)
-    if source is None or not name.isidentifier():
+    if source is None or not name.isidentifier() or workspace.provisional is not None:
+        # (Provisional: the files not read yet may name it. Judged as production code until
+        # the check after indexing knows: a warning shown early, not one hidden.)
         return False
     if name.encode() in _referenced_names(workspace):
         return False

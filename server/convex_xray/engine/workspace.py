@@ -45,6 +45,8 @@ RESOLVE_SUFFIXES = (".ts", ".tsx", ".js", ".jsx", ".mts", ".mjs", ".cts", ".cjs"
 MAX_FILE_BYTES = 2_000_000  # larger files are skipped with a note (minified bundles, dumps)
 _PATH_CACHE_LIMIT = 100_000  # paths whose root and component are remembered (bounded memory)
 _CHANGES_KEPT = 64  # snapshot changes remembered for `Workspace.changed_since`
+# The files a provisional check's text passes read (in `Workspace.provisional`).
+_READ_SO_FAR: MemoKey[list[Path]] = MemoKey("workspace.read_so_far")
 
 
 @dataclass
@@ -179,6 +181,12 @@ class Workspace:
         # What rules derive from the whole workspace and share (e.g. index usage merged from
         # worker processes, see `convex_xray.cli.parallel`); lives as long as the workspace.
         self.memo = Memo()
+        # A provisional check (the editor's first diagnostics of a document before the
+        # workspace is indexed) must not wait for every file to be read: the workspace-wide
+        # text passes (crons, admin-written tables, run-by-hand names) then read only the files
+        # already in memory, and what they merge is kept only in this scratch space for the
+        # length of that check; the check after indexing is the real one. None: not provisional.
+        self.provisional: Memo | None = None
         # (path, name) -> (the text it was read from, the answer): the text, not the snapshot,
         # which would keep a replaced snapshot's syntax tree alive (see `loop_helper`).
         self._loop_helpers: dict[tuple[Path, str], tuple[bytes, bool | None]] = {}
@@ -248,6 +256,19 @@ class Workspace:
                                 found.add(path)
             self._files = sorted(found)
         return list(self._files)
+
+    def text_pass_files(self) -> list[Path]:
+        """The files a workspace-wide text pass reads: all of them, or during a provisional
+        check only those whose text is already in memory (see `provisional`)."""
+        if self.provisional is None:
+            return self.files()
+        known = self.provisional.get(_READ_SO_FAR)
+        if known is None:
+            known = self.provisional.put(
+                _READ_SO_FAR,
+                [p for p in self.files() if (e := self._entries.get(p)) is not None and e.source is not None],
+            )
+        return known
 
     # -- files and models ------------------------------------------------------------------
 

@@ -23,6 +23,7 @@ from convex_xray.engine.analysis.options import AnalysisOptions
 from convex_xray.engine.config import Config, ConfigError, find_config, load_config
 from convex_xray.engine.findings import Edit, Finding
 from convex_xray.engine.fixes import Fixpoint, Reference, fix_to_fixpoint
+from convex_xray.engine.memo import Memo
 from convex_xray.engine.model import FileModel
 from convex_xray.engine.registry import Rule, resolve_rule
 from convex_xray.engine.runner import (
@@ -335,15 +336,18 @@ class Project:
         # of all of it per keystroke: 95% of a keystroke's time in a 2,500-line file); the
         # reconcile's full check when the editor settles plans again with this text.
         preset = self._plan if model is not None else None
-        if preset is None and not self.indexed:
-            # Before indexing, a plan from every file would read them all first (3 s for
-            # the first diagnostics of a document in a 732-file app): plan from this file and
-            # the schemas only, like the workspace rules left out until then. Indexing ends
-            # with a re-check of the open documents under the whole plan.
-            preset = self._provisional_plan(path)
-        if preset is not None:
-            memo.put(PRESET_PLAN, preset)
+        # Before indexing, the workspace-wide text passes read only the files in memory (see
+        # `Workspace.provisional`); indexing ends with a re-check of the open documents.
+        self.workspace.provisional = None if self.indexed else Memo()
         try:
+            if preset is None and not self.indexed:
+                # Before indexing, a plan from every file would read them all first (3 s for
+                # the first diagnostics of a document in a 732-file app): plan from this file and
+                # the schemas only, like the workspace rules left out until then. Indexing ends
+                # with a re-check of the open documents under the whole plan.
+                preset = self._provisional_plan(path)
+            if preset is not None:
+                memo.put(PRESET_PLAN, preset)
             findings = check_paths(
                 self.workspace,
                 self.config,
@@ -357,6 +361,7 @@ class Project:
                 fix_references={path: fix_reference} if fix_reference is not None else None,
             )
         finally:
+            self.workspace.provisional = None
             if preset is not None:
                 memo.pop(PRESET_PLAN)
         if self.indexed and (model is None or self._plan is None):

@@ -137,12 +137,13 @@ def _directed_line(data: bytes, directive_end: int) -> bytes:
 
 def _too_deep_roots(workspace: Workspace) -> _TooDeep:
     """Which Convex roots suppress TS2589, and where, once per workspace revision."""
-    cached = workspace.memo.get(_TOO_DEEP_ROOTS)
+    cached = (workspace.provisional or workspace.memo).get(_TOO_DEEP_ROOTS)
     if cached is not None and cached[0] == workspace.revision:
         return cached[1]
     roots: set[Path] = set()
     data_model: set[Path] = set()
-    for path in workspace.files():
+    # (In a provisional check, the files read so far: see `Workspace.provisional`.)
+    for path in workspace.text_pass_files():
         root = workspace.root_of(path)
         if root is None or root.path in data_model:
             continue
@@ -156,7 +157,7 @@ def _too_deep_roots(workspace: Workspace) -> _TooDeep:
                 break
     # (The revision after the scan: reading files for the first time does not change it.)
     found = _TooDeep(frozenset(roots), frozenset(data_model))
-    return workspace.memo.put(_TOO_DEEP_ROOTS, (workspace.revision, found))[1]
+    return (workspace.provisional or workspace.memo).put(_TOO_DEEP_ROOTS, (workspace.revision, found))[1]
 
 
 def untyped_root(node: Node | None) -> bool:
