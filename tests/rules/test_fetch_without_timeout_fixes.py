@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import pytest
 
+from convex_xray.engine.config import Config
+from convex_xray.engine.runner import run_check
 from tests.support.fix_cases import (
     FETCH_SCHEMA,
     Case,
     action_module,
     run_case,
 )
+from tests.support.project import workspace_for, write_project
 
 FETCH_CASES: dict[str, Case] = {
     "multi-line options with a trailing comma": Case(
@@ -263,3 +266,29 @@ FETCH_CASES: dict[str, Case] = {
 @pytest.mark.parametrize("name", list(FETCH_CASES))
 def test_fetch_without_timeout_fix(tmp_path, name):
     run_case(tmp_path, FETCH_CASES[name])
+
+
+def test_the_generated_builders_are_not_read_as_client_helpers(tmp_path):
+    """`internalAction(...)` / `httpAction(...)` come from Convex's generated `_generated/server`,
+    which builds no client: the check does not read (or parse, as `.js`) that file for them,
+    and a helper imported from the app's own code is still followed."""
+    project = write_project(
+        tmp_path / "app",
+        {
+            "_generated/server.js": "import { actionGeneric, internalActionGeneric } from 'convex/server';\n"
+            "export const action = actionGeneric;\nexport const internalAction = internalActionGeneric;\n",
+            "ai.ts": 'import { internalAction } from "./_generated/server";\n'
+            'import { getClient } from "../lib/client";\n'
+            "export const ask = internalAction({ args: {}, handler: async () => {\n"
+            "  const client = getClient();\n  return await client.chat();\n} });\n",
+        },
+        schema=FETCH_SCHEMA,
+    )
+    (project / "lib").mkdir()
+    (project / "lib" / "client.ts").write_text(
+        'import OpenAI from "openai";\nexport function getClient() {\n  return new OpenAI({ apiKey: "k" });\n}\n', encoding="utf-8"
+    )
+    workspace = workspace_for(project)
+    result = run_check(workspace, Config())
+    assert [f.rule for f in result.findings if f.rule == "fetch-without-timeout"] == ["fetch-without-timeout"]
+    assert not any("_generated" in p.parts for p in workspace.loaded())

@@ -87,6 +87,7 @@ SDK_CLIENTS = {"OpenAI": "openai", "Anthropic": "@anthropic-ai/sdk"}
 # LLM and transcription calls routinely take longer than a plain HTTP call: a 10 s limit
 # would turn working requests into failures. Their fixes get a generous limit instead.
 SLOW_API_MS = 120_000
+_GENERATED = re.compile(r"(?:^|/)_generated/")
 _SLOW_API = re.compile(
     r"openai|anthropic|whisper|transcri|speech|audio|generativelanguage|gemini|groq|mistral|"
     r"deepgram|assemblyai|elevenlabs|replicate|openrouter|together\.|cohere|completions|/chat|llm",
@@ -351,6 +352,11 @@ def _helper_clients(ctx: RuleContext) -> Iterator[Finding]:
     for call, name in ctx.model.imported_calls:
         function = ctx.model.function_at(call.start_byte)
         if function is None or function.kind.is_query or function.kind.is_mutation:
+            continue
+        binding = ctx.model.imports.get(name)
+        if binding is not None and _GENERATED.search(binding.module):
+            # Convex's generated builders (`internalAction`, `httpAction` from `_generated/server`)
+            # build no client: not worth reading (and, as `.js`, parsing with a second grammar).
             continue
         probe = HelperCall(node=call, function=function, loops=(), awaited=False, callee=name)
         resolved = ctx.workspace.resolve_call(ctx.model, probe)
