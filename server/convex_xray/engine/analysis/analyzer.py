@@ -7,7 +7,9 @@ module each: state < loops < handles < chains < calls < declarations < analyzer.
 
 from __future__ import annotations
 
-from tree_sitter import Node, QueryCursor
+from typing import NamedTuple
+
+from tree_sitter import Language, Node, QueryCursor
 
 from convex_xray.engine.analysis.declarations import DeclarationAnalysis
 from convex_xray.engine.analysis.options import AnalysisOptions
@@ -19,6 +21,51 @@ from convex_xray.engine.model import (
 )
 from convex_xray.engine.source import SourceFile
 from convex_xray.engine.syntax import call_args, text_of
+
+
+class Candidates(NamedTuple):
+    """The candidate nodes of one file, each list in source order (of the calls' arguments)."""
+
+    member_calls: list[tuple[Node, Node, Node]]  # `x.m(...)` of a known method: (call, x, m)
+    named_calls: list[tuple[Node, Node, Node]]  # `x.m(...)` on a plain name `x`, any method
+    ctx_calls: list[tuple[Node, Node, Node, Node]]  # `a.b.m(...)`: (call, a, b, m)
+    member_args: list[Node]  # plain names passed to member calls
+    plain_calls: list[tuple[Node, Node]]  # `f(...)` with an argument list: (call, f)
+    named_plain_calls: list[tuple[Node, Node]]  # `f(...)` and `` f`...` ``: (call, f)
+    client_calls: list[tuple[Node, Node, Node]]  # `client.m(ctx, ...)`: (call, client, m)
+    declarators: list[tuple[Node, Node, Node]]  # `const x = f(...)`: (declarator, x, value)
+
+
+def candidates(root: Node, language: Language) -> Candidates:
+    """One `matches` pass of `candidate_query`, sorted into the analyzer's candidates."""
+    found = Candidates([], [], [], [], [], [], [], [])
+    member_calls, named_calls, ctx_calls, member_args = found.member_calls, found.named_calls, found.ctx_calls, found.member_args
+    for _pattern, capture in QueryCursor(candidate_query(language)).matches(root):
+        if "call" in capture:
+            call, obj, method = capture["call"][0], capture["object"][0], capture["method"][0]
+            member_args.extend(a for a in capture["args"][0].named_children if a.type == "identifier")
+            if method.type != "property_identifier":
+                continue  # `this.#m(...)`
+            if obj.is_named and text_of(method) in MEMBER_METHODS:
+                member_calls.append((call, obj, method))
+            if obj.type == "identifier":
+                named_calls.append((call, obj, method))
+            elif obj.type == "member_expression":
+                inner = obj.child_by_field_name("object")
+                prop = obj.child_by_field_name("property")
+                if inner is not None and inner.type == "identifier" and prop is not None and prop.type == "property_identifier":
+                    ctx_calls.append((call, inner, prop, method))
+        elif "plain_call" in capture:
+            call, callee = capture["plain_call"][0], capture["callee"][0]
+            arguments = call.child_by_field_name("arguments")
+            if arguments is not None and arguments.type == "arguments":
+                found.plain_calls.append((call, callee))
+            found.named_plain_calls.append((call, callee))
+        elif "client_call" in capture:
+            found.client_calls.append((capture["client_call"][0], capture["client"][0], capture["client_method"][0]))
+        elif "declarator" in capture:
+            found.declarators.append((capture["declarator"][0], capture["name"][0], capture["value"][0]))
+    return found
 
 
 class FileAnalyzer(DeclarationAnalysis):
@@ -45,44 +92,14 @@ class FileAnalyzer(DeclarationAnalysis):
     def run(self) -> FileModel:
         root = self.source.root
         self.collect_top_level(root)
-        captures = QueryCursor(candidate_query(self.source.language)).matches(root)
-        member_calls: list[tuple[Node, Node, Node]] = []
-        plain_calls: list[tuple[Node, Node]] = []
-        member_args: list[Node] = []
-        client_calls: list[tuple[Node, Node, Node]] = []
-        # `x.method(...)` on a plain name, any method: kept when `x` turns out to be a
-        # namespace, object, class or factory value (known only after the pass below).
-        named_calls: list[tuple[Node, Node, Node]] = []
-        ctx_calls: list[tuple[Node, Node, Node, Node]] = []
-        declarators: list[tuple[Node, Node, Node]] = []
+        found = candidates(root, self.source.language)
+        member_calls, named_calls, plain_calls = found.member_calls, found.named_calls, found.plain_calls
         imported = self.model.imports
-        for _pattern, capture in captures:
-            if "member_call" in capture:
-                member_calls.append(
-                    (capture["member_call"][0], capture["object"][0], capture["method"][0])
-                )
-            elif "plain_call" in capture:
-                call, callee = capture["plain_call"][0], capture["callee"][0]
-                arguments = call.child_by_field_name("arguments")
-                if arguments is not None and arguments.type == "arguments":
-                    plain_calls.append((call, callee))
-                name = text_of(callee)
-                if name in imported:
-                    self.model.imported_calls.append((call, name))
-            elif "client_call" in capture:
-                client_calls.append(
-                    (capture["client_call"][0], capture["client"][0], capture["client_method"][0])
-                )
-            elif "member_arg" in capture:
-                member_args.append(capture["member_arg"][0])
-            elif "ctx_call" in capture:
-                ctx_calls.append((capture["ctx_call"][0], capture["ctx_object"][0], capture["ctx_property"][0], capture["ctx_method"][0]))
-            elif "named_call" in capture:
-                named_calls.append(
-                    (capture["named_call"][0], capture["named_object"][0], capture["named_method"][0])
-                )
-            elif "declarator" in capture:
-                declarators.append((capture["declarator"][0], capture["name"][0], capture["value"][0]))
+        for call, callee in found.named_plain_calls:
+            name = text_of(callee)
+            if name in imported:
+                self.model.imported_calls.append((call, name))
+        client_calls, ctx_calls, member_args, declarators = found.client_calls, found.ctx_calls, found.member_args, found.declarators
         self.collect_factory_values(declarators)
         # Member calls worth following whatever the method is called: on namespaces, on the
         # file's objects and classes, on imported names, on what a ctx-taking factory returned.

@@ -10,29 +10,21 @@ from functools import cache
 
 from tree_sitter import Language, Query
 
-from convex_xray.engine.analysis.vocabulary import MEMBER_METHODS
-
-_QUERY_SOURCE = f"""
-((call_expression
-  function: (member_expression object: (_) @object property: (property_identifier) @method)
-  arguments: (arguments) @args) @member_call
- (#any-of? @method {" ".join(f'"{m}"' for m in sorted(MEMBER_METHODS))}))
+_QUERY_SOURCE = """
+; `x.m(...)`, `a.b.m(...)`: every member call, sorted in Python (`FileAnalyzer.run`) into calls of
+; the known methods, calls on a plain name, calls on `a.b`, and the plain names passed to them
+; (one broad pattern instead of four narrow ones: 10 ms less to compile per grammar and ~13%
+; less matching on convex-crm, where `ctx.db.get(x)` matched three of them)
+(call_expression
+  function: (member_expression object: _ @object property: _ @method)
+  arguments: (arguments) @args) @call
 ; `f(...)` and tagged templates `f`...`` (the analyzer follows calls with an argument list;
 ; the model keeps calls of imported names either way, for fetch-without-timeout)
 (call_expression function: (identifier) @callee) @plain_call
-(call_expression function: (member_expression) arguments: (arguments (identifier) @member_arg))
 ((call_expression
   function: (member_expression object: (identifier) @client property: (property_identifier) @client_method)
   arguments: (arguments . (identifier) @client_ctx)) @client_call
  (#any-of? @client_ctx "ctx" "context"))
-(call_expression
-  function: (member_expression object: (identifier) @named_object property: (property_identifier) @named_method)
-  arguments: (arguments)) @named_call
-(call_expression
-  function: (member_expression
-    object: (member_expression object: (identifier) @ctx_object property: (property_identifier) @ctx_property)
-    property: (property_identifier) @ctx_method)
-  arguments: (arguments)) @ctx_call
 ; `const x = f(...)` / `new C(...)` / `await f(...)`: candidates for factory-made readers
 (variable_declarator name: (identifier) @name
   value: [(call_expression) (new_expression) (await_expression)] @value) @declarator
