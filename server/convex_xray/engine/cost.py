@@ -77,9 +77,16 @@ class CostAssumptions:
     # Not configured: derived per workspace (`engine.writers`, see `RuleContext.cost`): tables
     # whose rows only platform admins create, each with where that shows.
     admin_tables: tuple[tuple[str, str], ...] = ()
+    # Also derived (`engine.expiry`): tables a cron keeps to a short window of rows, each with why.
+    expiring_tables: tuple[tuple[str, str], ...] = ()
 
     def admin_evidence(self, table: str) -> str | None:
         return next((where for name, where in self.admin_tables if name == table), None)
+
+    def expiry_evidence(self, table: str) -> str | None:
+        if table in self.growing_tables:
+            return None
+        return next((why for name, why in self.expiring_tables if name == table), None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +100,8 @@ class Driver:
     # Every document of a table, read with no index range: full-table-scan's own finding,
     # so a loop over these documents is bounded when that scan is.
     scan: bool = False
+    # Why a table that would grow is small, for a message to say (`loginCodes` is kept small by expiry ...).
+    kept: str | None = None
 
     @property
     def term(self) -> str:
@@ -356,6 +365,22 @@ def chain_driver(chain: QueryChain, assumptions: CostAssumptions, schema: Schema
         return Driver(assumptions.page, Growth.BOUNDED, f"a page of {table}", f"numItems assumed {assumptions.page}, `[cost] page`")
     if chain.search_step is not None:
         return Driver(assumptions.page, Growth.BOUNDED, f"search results in {table}", f"assumed {assumptions.page}, `[cost] page`")
+    driver = _range_driver(chain, assumptions, schema, table)
+    why = assumptions.expiry_evidence(chain.table) if chain.table is not None else None
+    if why is None or driver.growth <= Growth.PER_PARENT:
+        return driver
+    # A cron deletes the table's rows shortly after they are written (`engine.expiry`): whatever
+    # the range, it holds at most the rows alive at once.
+    return Driver(
+        min(driver.size, assumptions.in_flight), Growth.BOUNDED, f"{driver.phrase}, alive at once",
+        f"N assumed {assumptions.in_flight} rows alive at once: {why} (`[cost] in-flight`; list `{table}` in "
+        "`[cost] growing-tables` if it grows)",
+        scan=driver.scan, kept=f"`{table}` is kept small by expiry ({why})",
+    )
+
+
+def _range_driver(chain: QueryChain, assumptions: CostAssumptions, schema: Schema | None, table: str) -> Driver:
+    """`chain_driver` of a chain read to completion, from its index range."""
     step = chain.index_step
     ranges = parse_index_ranges(step) if step is not None else []
     equal = [r.field for r in ranges or [] if r.op == "eq"]
@@ -900,6 +925,12 @@ def chain_cost(read: DbRead, assumptions: CostAssumptions, schema: Schema | None
     assumption = (driver.assumption,) if driver.assumption and driver.term != str(driver.size) else ()
     score = driver.size * _CONTEXT_WEIGHT.get(context, 1.0)
     return Cost(formula, driver.size, assumption, driver.growth, score, "reads", context, (driver,))
+
+
+def kept_small(cost: Cost) -> str | None:
+    """Why a read of a table that would grow is small (`loginCodes` is kept small by expiry
+    (...)), for the message of a finding whose severity that lowered; None when nothing says."""
+    return next((d.kept for d in cost.drivers if d.kept is not None), None)
 
 
 def nested_multiplies(cost: Cost) -> bool:

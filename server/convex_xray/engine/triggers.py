@@ -38,6 +38,7 @@ _WINDOW = 600  # bytes after a call's `(` searched for its function reference
 class Trigger:
     kind: str  # cron | scheduled
     detail: str  # `daily`, `interval`, ... for crons; `runAfter` for scheduled
+    period_ms: float | None = None  # how often a cron runs, when its schedule says
 
 
 # path -> (the text it was read from, {(root, dotted ref): Trigger}) in workspace.memo (see `memo.per_file_text`).
@@ -46,8 +47,8 @@ _FILE_TRIGGERS: MemoKey[dict[Path, tuple[bytes, dict[tuple[Path, str], Trigger]]
 _MERGED: MemoKey[tuple[int, dict[tuple[Path, str], Trigger]]] = MemoKey("triggers.merged")
 
 
-def _references(data: bytes, calls: re.Pattern[bytes]) -> list[tuple[str, str]]:
-    found: list[tuple[str, str]] = []
+def _references(data: bytes, calls: re.Pattern[bytes]) -> list[tuple[str, str, float | None]]:
+    found: list[tuple[str, str, float | None]] = []
     for match in calls.finditer(data):
         window = data[match.end() : match.end() + _WINDOW]
         ref = _REFERENCE.search(window)
@@ -55,19 +56,54 @@ def _references(data: bytes, calls: re.Pattern[bytes]) -> list[tuple[str, str]]:
             continue
         dotted = re.sub(rb"\s+", b"", ref.group(1)).decode("utf-8", "replace").lstrip(".")
         detail = match.group(1).decode() if match.groups() else "runAfter"
-        found.append((dotted, detail))
+        found.append((dotted, detail, _period(detail, window[: ref.start()])))
     return found
+
+
+_FIXED_PERIOD = {"hourly": 3_600_000.0, "daily": 86_400_000.0, "weekly": 7 * 86_400_000.0, "monthly": 31 * 86_400_000.0}
+_UNIT_MS = {b"seconds": 1_000.0, b"minutes": 60_000.0, b"hours": 3_600_000.0}
+_INTERVAL = re.compile(rb"\b(seconds|minutes|hours)\s*:\s*(\d+(?:\.\d+)?)\b")
+_CRONTAB = re.compile(rb"[\"'`]([\d*/,\- ]+)(?=[\"'`])")
+
+
+def _period(detail: str, arguments: bytes) -> float | None:
+    """How often a cron registration runs its function: `crons.interval(name, { minutes: 10 }, ...)`,
+    `crons.daily(...)`, `crons.cron(name, "*/5 * * * *", ...)` (the gap between runs at most:
+    a crontab that fires at a fixed minute of every hour runs hourly, at a fixed hour daily)."""
+    if detail in _FIXED_PERIOD:
+        return _FIXED_PERIOD[detail]
+    if detail == "interval":
+        parts = _INTERVAL.findall(arguments)
+        return sum(_UNIT_MS[unit] * float(count) for unit, count in parts) or None if parts else None
+    if detail == "cron":
+        fields = next((f for m in _CRONTAB.finditer(arguments) if len(f := m.group(1).split()) == 5), None)
+        if fields is None:
+            return None
+        minute, hour, day, _month, weekday = fields
+        if day != b"*" or weekday != b"*":
+            return None  # some days only: weekly, monthly or irregular
+        if hour == b"*":
+            if minute == b"*":
+                return 60_000.0
+            step = re.fullmatch(rb"\*/(\d+)", minute)
+            return 60_000.0 * int(step.group(1)) if step is not None else 3_600_000.0
+        step = re.fullmatch(rb"\*/(\d+)", hour)
+        return 3_600_000.0 * int(step.group(1)) if step is not None else 86_400_000.0
+    return None
 
 
 def _file_triggers(root: Path, source: SourceFile) -> dict[tuple[Path, str], Trigger]:
     data = source.data
     out: dict[tuple[Path, str], Trigger] = {}
     if b"scheduler" in data:
-        for dotted, _ in _references(data, _SCHEDULE_CALL):
+        for dotted, _, _ in _references(data, _SCHEDULE_CALL):
             out.setdefault((root, dotted), Trigger(SCHEDULED, "scheduler"))
     if b"cronJobs" in data:
-        for dotted, detail in _references(data, _CRON_CALL):
-            out[(root, dotted)] = Trigger(CRON, detail)  # a cron outranks a scheduling call
+        for dotted, detail, period in _references(data, _CRON_CALL):
+            known = out.get((root, dotted))
+            if known is not None and known.kind == CRON and known.period_ms is not None:
+                period = min(period, known.period_ms) if period is not None else known.period_ms
+            out[(root, dotted)] = Trigger(CRON, detail, period)  # a cron outranks a scheduling call
     return out
 
 
@@ -82,7 +118,16 @@ def trigger_index(workspace: Workspace) -> dict[tuple[Path, str], Trigger]:
         merged: dict[tuple[Path, str], Trigger] = {}
         for triggers in files:
             for key, trigger in triggers.items():
-                if key not in merged or trigger.kind == CRON:
+                known = merged.get(key)
+                # The same function on two schedules runs as often as the more frequent one.
+                if (
+                    known is not None
+                    and known.kind == CRON == trigger.kind
+                    and known.period_ms is not None
+                    and (trigger.period_ms is None or known.period_ms < trigger.period_ms)
+                ):
+                    continue
+                if known is None or trigger.kind == CRON:
                     merged[key] = trigger
         return merged
 

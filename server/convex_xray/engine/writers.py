@@ -34,6 +34,7 @@ from pathlib import Path
 
 from convex_xray.engine.config import Config
 from convex_xray.engine.cost import CostAssumptions, is_log_table, is_tenant_field
+from convex_xray.engine.expiry import expiring_tables
 from convex_xray.engine.memo import MemoKey, merged_per_file_text
 from convex_xray.engine.roles import PRODUCTION, RolesConfig, role_of, uses_test_harness
 from convex_xray.engine.schema import Schema
@@ -180,12 +181,15 @@ _FILE_ROLES: MemoKey[dict[Path, tuple[bytes, Path | None, tuple[Path, ...], Role
 # workspace's revision is, or while the files changed since insert nowhere (see
 # `memo.merged_per_file_text`), and the config and the schema objects are the same.
 _ASSUMPTIONS: MemoKey[tuple[int, tuple[Config, tuple[Schema, ...], CostAssumptions]]] = MemoKey("writers.assumptions")
+# The verdict above with the expiring tables added, the same object while neither changed.
+_WITH_EXPIRY: MemoKey[tuple[CostAssumptions, tuple[tuple[str, str], ...], CostAssumptions]] = MemoKey("writers.expiry")
 
 
 def cost_assumptions(workspace: Workspace, config: Config) -> CostAssumptions:
     """`[cost]` of the configuration with what the workspace shows: the tables only platform
     admins create rows in (`admin_tables`), each with the evidence (`popups.ts:40, under
-    `requireAdmin(...)``) the cost model states as its assumption."""
+    `requireAdmin(...)``) the cost model states as its assumption, and the tables a cron keeps
+    to a short window of rows (`expiring_tables`, see `engine.expiry`)."""
 
     def sites(path: Path, source: SourceFile) -> tuple[Path, bytes, list[InsertSite]]:
         return path, source.data, insert_sites(source.data)
@@ -246,7 +250,14 @@ def cost_assumptions(workspace: Workspace, config: Config) -> CostAssumptions:
         # Another configuration (the editor reloaded it) or a schema read again: merge again.
         workspace.memo.pop(_ASSUMPTIONS)
         known = merged()
-    return known[2]
+    # Tables a cron keeps to a short window (`engine.expiry`), stated with the same assumptions.
+    expiring = tuple(sorted((table, found.why) for table, found in expiring_tables(workspace, config).items()))
+    if not expiring:
+        return known[2]
+    combined = workspace.memo.get(_WITH_EXPIRY)
+    if combined is None or combined[0] is not known[2] or combined[1] != expiring:
+        combined = workspace.memo.put(_WITH_EXPIRY, (known[2], expiring, replace(known[2], expiring_tables=expiring)))
+    return combined[2]
 
 
 def _same_verdict(before: tuple[Path, bytes, list[InsertSite]], after: tuple[Path, bytes, list[InsertSite]]) -> bool:

@@ -105,7 +105,7 @@ from dataclasses import replace
 
 from convex_xray.engine.analysis.chains import parse_filter, parse_index_ranges
 from convex_xray.engine.context import RuleContext
-from convex_xray.engine.cost import Growth, chain_cost, is_log_table
+from convex_xray.engine.cost import Growth, chain_cost, is_log_table, kept_small
 from convex_xray.engine.findings import Finding, FixAvailability, Related, Severity, Span
 from convex_xray.engine.model import QueryChain
 from convex_xray.engine.registry import RuleMeta, register
@@ -392,14 +392,18 @@ def _check_chain(
         kept = chain_cost(replace(read, chain=chain), ctx.cost, ctx.schema, ctx.trigger(read.function))
         cost = replace(kept, assumptions=(*kept.assumptions, f"most rows are {usual}, so the scan stops after about as many reads"))
         severity = Severity.INFO
+    message = _message(
+        chain, plan, table, path_name, usual if cost is not None and cost.growth <= Growth.BOUNDED else None,
+        schema.elsewhere if schema is not None else (),
+    )
+    small = kept_small(cost) if cost is not None and usual is None else None
+    if small is not None and severity is Severity.INFO:
+        # A table a cron keeps to a short window of rows: why the scan is not a warning.
+        message += f" {small}: the scan reads the rows alive at once."
     yield ctx.finding(
         META,
         Span(ctx.path, first.property.start_byte, first.call.end_byte),
-        _message(
-            chain, plan, table, path_name, usual if cost is not None and cost.growth <= Growth.BOUNDED else None,
-            schema.elsewhere if schema is not None else (),
-        )
-        + note,
+        message + note,
         severity=severity,
         related=related,
         fix=fix,

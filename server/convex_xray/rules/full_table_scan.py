@@ -26,6 +26,11 @@ if it grows). A table is taken for one when
   insert anywhere else (tests, seeds and scripts aside), or an insert into a table named at run
   time keeps the warning.
 
+Also info on a table kept small by expiry: a function a cron runs deletes its rows by time
+alone (`q.lt("expiresAt", Date.now())`, `createdAt < Date.now() - HOUR`) and their lifetime
+plus the cron's period is at most a day (the cutoff's span, or every insert setting the expiry
+to `Date.now() + k`); the message names the cleanup and the lifetime.
+
 ## Why is this bad?
 A scan reads every document of the table, in every call: the cost grows with the table,
 not with the answer. Convex stops a function that reads more than 32,000 documents or
@@ -66,7 +71,7 @@ from tree_sitter import Node
 
 from convex_xray.engine.analysis.chains import parse_index_ranges
 from convex_xray.engine.context import RuleContext
-from convex_xray.engine.cost import Growth, chain_cost, reaches_document_limit, scan_state, terminal_key
+from convex_xray.engine.cost import Growth, chain_cost, kept_small, reaches_document_limit, scan_state, terminal_key
 from convex_xray.engine.findings import Finding, Fix, FixAvailability, Related, Severity, Span
 from convex_xray.engine.model import DbRead, QueryChain
 from convex_xray.engine.registry import RuleMeta, register
@@ -209,8 +214,13 @@ def _finding(
     if cost.growth < Growth.WHOLE_TABLE:
         # A reference table taken as small by its name (`[cost] reference`): reading it whole is
         # the usual way to use it, and it says so, so a team whose table does grow can opt out.
+        # A table a cron keeps to a short window of rows (`engine.expiry`) says that instead.
         severity = Severity.INFO
-        message += f" `{chain.table}` looks like a reference table ({cost.explain()}): fine while it stays small."
+        kept = kept_small(cost)
+        if kept is not None:
+            message += f" {kept}: the scan reads the rows alive at once, not a growing table."
+        else:
+            message += f" `{chain.table}` looks like a reference table ({cost.explain()}): fine while it stays small."
     return ctx.finding(
         META, span, message, severity=severity, related=related, alternatives=alternatives,
         limit_risk=severity is Severity.WARNING and reaches_document_limit(cost), cost=cost,

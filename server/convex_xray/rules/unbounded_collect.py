@@ -78,6 +78,7 @@ from convex_xray.engine.cost import (
     Growth,
     chain_cost,
     is_log_table,
+    kept_small,
     reaches_document_limit,
     scan_state,
     terminal_key,
@@ -361,6 +362,9 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
             # filter-on-query's warning is the scan on this statement; this one is what remains
             # once the filter is an index range, and never a second warning here.
             severity = Severity.INFO
+        kept = kept_small(cost)
+        if kept is not None and severity is Severity.INFO and not filtered_scan:
+            message += f" {kept}."
         if use.node is not None and use.kind in _USE_NOTES:
             related.append(Related(ctx.span(use.node), _USE_NOTES[use.kind]))
         fix, alternatives = _fixes(ctx, read, use)
