@@ -93,10 +93,10 @@ class TimedInsert:
 class FileFacts:
     module: str | None  # `folder.module`, the name `internal.folder.module.fn` uses
     sweeps: tuple[Sweep, ...]
-    inserts: tuple[TimedInsert, ...]
+    inserted: frozenset[str]  # the tables it inserts into (`timed_inserts` reads what it sets)
     calls: tuple[tuple[str, str], ...]  # (function, `folder.module.fn` it names)
     exports: tuple[tuple[str, float], ...] = ()  # `export const HOUR_MS = 60 * 60 * 1000`
-    deletes: bool = False  # a declaration both queries and deletes: read again with imported constants
+    missing: frozenset[str] = frozenset()  # names a sweep's cutoff uses that the file does not declare
 
 
 def _units(data: bytes) -> list[tuple[int, int, str]]:
@@ -105,25 +105,29 @@ def _units(data: bytes) -> list[tuple[int, int, str]]:
     return [(start, found[i + 1][0] if i + 1 < len(found) else len(data), name) for i, (start, name) in enumerate(found)]
 
 
+_SYNTAX = re.compile(rb"[()\[\]{},;\n]")
+_MAX_EXPRESSION = 4096  # bytes an expression or object literal of interest may span
+
+
 def _balanced(data: bytes, start: int) -> int:
     """The offset after the bracket group or expression that starts at `start` (stops at a
-    depth-0 `,` or `)` / `;`)."""
+    depth-0 `,` or `)` / `;` / line end), looking at most `_MAX_EXPRESSION` bytes ahead."""
     depth = 0
-    index = start
-    while index < len(data):
-        char = data[index]
+    opened = data[start : start + 1] in (b"(", b"[", b"{")
+    limit = min(len(data), start + _MAX_EXPRESSION)
+    for match in _SYNTAX.finditer(data, start, limit):
+        char = match.group(0)
         if char in b"([{":
             depth += 1
         elif char in b")]}":
             if depth == 0:
-                return index
+                return match.start()
             depth -= 1
-            if depth == 0 and data[start] in b"([{":
-                return index + 1
-        elif depth == 0 and char in b",;\n":
-            return index
-        index += 1
-    return index
+            if depth == 0 and opened:
+                return match.end()
+        elif depth == 0:
+            return match.start()
+    return limit
 
 
 class _Consts:
@@ -132,10 +136,10 @@ class _Consts:
     def __init__(self, data: bytes, imported: dict[str, float] | None = None) -> None:
         self.data = data
         self.imported = imported or {}
-        self.found: dict[str, list[tuple[int, bytes]]] = {}
+        self.missing: set[str] = set()  # names asked for that neither this file nor `imported` declares
+        self.found: dict[str, list[tuple[int, int]]] = {}  # name -> (declaration, value) offsets
         for match in _CONST.finditer(data):
-            end = _balanced(data, match.end())
-            self.found.setdefault(match.group(1).decode(), []).append((match.start(), data[match.end() : end]))
+            self.found.setdefault(match.group(1).decode(), []).append((match.start(), match.end()))
 
     def value(self, name: str, at: int) -> bytes | None:
         """The nearest declaration of `name` before `at` (else the first one: a module `const`
@@ -143,8 +147,9 @@ class _Consts:
         known = self.found.get(name)
         if not known:
             return None
-        before = [text for start, text in known if start < at]
-        return before[-1] if before else known[0][1]
+        before = [value for start, value in known if start < at]
+        value = before[-1] if before else known[0][1]
+        return self.data[value : _balanced(self.data, value)]
 
     def offset(self, text: bytes, at: int) -> float | None:
         """`text` as `Date.now() + c`: c in ms, or None when it is not that."""
@@ -175,6 +180,8 @@ class _Consts:
             text = self.value(node.id, at)
             if text is None:
                 value = self.imported.get(node.id)  # a constant another file exports
+                if value is None:
+                    self.missing.add(node.id)
                 return (0.0, value) if value is not None else None
             return self._linear(text, at, depth + 1)
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
@@ -264,10 +271,12 @@ def _before_now(data: bytes, consts: _Consts, start: int, text: bytes | None = N
     return max(0.0, -offset) if offset is not None and offset <= 1000 else None
 
 
-def _inserts(data: bytes, consts: _Consts, begin: int, end: int, function: str) -> Iterator[TimedInsert]:
+def _inserts(data: bytes, consts: _Consts, begin: int, end: int, function: str, tables: set[str]) -> Iterator[TimedInsert]:
     for match in _INSERT.finditer(data, begin, end):
-        line = data.count(b"\n", 0, match.start()) + 1
         table = match.group(2).decode()
+        if table not in tables:
+            continue
+        line = data.count(b"\n", 0, match.start()) + 1
         start = match.end()
         name = re.match(rb"([A-Za-z_$][\w$]*)\s*\)", data[start : start + 80])
         if name is not None:
@@ -292,7 +301,9 @@ def _inserts(data: bytes, consts: _Consts, begin: int, end: int, function: str) 
             if not key_name.isidentifier():
                 continue
             expression = value.strip() if colon else key.strip()  # `{ expiresAt }`: the variable
-            fields.append((key_name, consts.offset(expression, match.start())))
+            # (only an expiry field's time is asked for: see `_lifetime`)
+            ahead = consts.offset(expression, match.start()) if _EXPIRY_FIELD.search(key_name) else None
+            fields.append((key_name, ahead))
         yield TimedInsert(table, line, tuple(fields) if literal else None, function)
 
 
@@ -317,40 +328,53 @@ def _properties(body: bytes) -> Iterator[bytes]:
         yield body[start:].strip()
 
 
-_EXPORT_CONST = re.compile(rb"^export\s+const\s+([A-Za-z_$][\w$]*)\s*(?::\s*number\s*)?=", re.MULTILINE)
+_NUMERIC = re.compile(rb"[\w\s*+\-/().]{1,200}")
+# (From the literal `export`, not the line start: the regex engine scans for a literal fast.)
+_EXPORT_CONST = re.compile(rb"export\s+const\s+([A-Za-z_$][\w$]*)\s*(?::\s*number\s*)?=")
+# `insert("table"` anywhere, from the literal: which tables a file may insert into.
+_INSERTED = re.compile(rb"""insert\s*\(\s*(["'])([A-Za-z_$][\w$]*)\1""")
 
 
 def file_facts(module: str | None, data: bytes, imported: dict[str, float] | None = None) -> FileFacts:
-    """What one file says: its sweeps, its inserts with the times they set, which functions
-    name which others (`internal.folder.module.fn`) and the numbers it exports (`imported`:
-    the numbers other files export, for the names this one does not declare)."""
+    """What one file says: its sweeps, the tables it inserts into, which functions name which
+    others (`internal.folder.module.fn`) and the numbers it exports (`imported`: the numbers
+    other files export, for the names this one does not declare)."""
     exports: list[tuple[str, float]] = []
     if b"export" in data and b"const" in data:
-        numbers = _Consts(data)
+        numbers: _Consts | None = None
         for match in _EXPORT_CONST.finditer(data):
-            value = numbers._linear(_argument(data, match.end()), match.end(), 0)
+            # A number is one line of arithmetic (most exports are functions: not read further).
+            line_end = data.find(b"\n", match.end())
+            text = data[match.end() : line_end if line_end >= 0 else len(data)].split(b"//")[0].strip().rstrip(b";")
+            if not _NUMERIC.fullmatch(text):
+                continue
+            numbers = numbers or _Consts(data)
+            value = numbers._linear(text, match.end(), 0)
             if value is not None and value[0] == 0:
                 exports.append((match.group(1).decode(), value[1]))
     if b"delete" not in data and b"insert" not in data and b"internal" not in data:
-        return FileFacts(module, (), (), (), tuple(exports))
+        return FileFacts(module, (), frozenset(), (), tuple(exports))
     consts: _Consts | None = None
-    deletes = False
     sweeps: list[Sweep] = []
-    inserts: list[TimedInsert] = []
     calls: list[tuple[str, str]] = []
     for begin, end, name in _units(data):
         unit = data[begin:end]
-        if b"insert" in unit or (b"delete" in unit and b"query" in unit):
+        if b"delete" in unit and b"query" in unit and _DELETE.search(unit) and _QUERY.search(unit):
             consts = consts or _Consts(data, imported)
-            if b"delete" in unit and _DELETE.search(unit) and _QUERY.search(unit):
-                deletes = True
-                sweeps.extend(_sweeps(data, consts, begin, end, name))
-            if b"insert" in unit:
-                inserts.extend(_inserts(data, consts, begin, end, name))
+            sweeps.extend(_sweeps(data, consts, begin, end, name))
         if name and b"internal" in unit:
             for ref in _REFERENCE.finditer(unit):
                 calls.append((name, re.sub(rb"\s+", b"", ref.group(1)).decode("utf-8", "replace").lstrip(".")))
-    return FileFacts(module, tuple(sweeps), tuple(inserts), tuple(calls), tuple(exports), deletes)
+    inserted = frozenset(m.group(2).decode() for m in _INSERTED.finditer(data)) if b"insert" in data else frozenset()
+    missing = frozenset(consts.missing) if consts is not None else frozenset()
+    return FileFacts(module, tuple(sweeps), inserted, tuple(calls), tuple(exports), missing)
+
+
+def timed_inserts(data: bytes, tables: set[str], imported: dict[str, float] | None = None) -> list[TimedInsert]:
+    """Every `db.insert("table", {...})` into one of `tables` in a file, with the expiry times it
+    sets (read only for the files that insert into a table some sweep deletes from)."""
+    consts = _Consts(data, imported)
+    return [insert for begin, end, name in _units(data) for insert in _inserts(data, consts, begin, end, name, tables)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -388,30 +412,21 @@ def expiring_tables(workspace: Workspace, config: Config) -> dict[str, Expiring]
 
 
 def _verdict(workspace: Workspace, config: Config, files: list[tuple[Path, FileFacts]]) -> dict[str, Expiring]:
-    if not any(f.deletes for _, f in files):
+    if not any(f.sweeps or f.missing for _, f in files):
         return {}
-    # Constants one file exports and another uses (`STALE_WINDOW_MS` from `./validators`): the
-    # files that delete are read again with them (a name exported with two values counts for none).
+    # Constants one file exports and another uses (`STALE_WINDOW_MS` from `./validators`): a file
+    # whose cutoffs use such a name is read again with them (a name exported with two values
+    # counts for none).
     exported: dict[str, float | None] = {}
     for _, f in files:
         for name, value in f.exports:
             exported[name] = value if exported.get(name, value) == value else None
     numbers = {name: value for name, value in exported.items() if value is not None}
     if numbers:
-        swept: set[str] = set()
-        again: list[tuple[Path, FileFacts]] = []
-        for path, f in files:
-            source = workspace.source(path) if f.deletes else None
-            if source is not None:
-                f = file_facts(f.module, source.data, numbers)
-            swept.update(s.table for s in f.sweeps)
-            again.append((path, f))
-        files = []
-        for path, f in again:
-            if not f.deletes and any(i.table in swept and i.fields is not None and any(v is None for _, v in i.fields) for i in f.inserts):
-                source = workspace.source(path)
-                f = file_facts(f.module, source.data, numbers) if source is not None else f
-            files.append((path, f))
+        files = [
+            (path, file_facts(f.module, source.data, numbers) if f.missing & numbers.keys() and (source := workspace.source(path)) is not None else f)
+            for path, f in files
+        ]
     if not any(f.sweeps for _, f in files):
         return {}
     bases = tuple(b for b in (config.base, workspace.base) if b is not None)
@@ -434,9 +449,11 @@ def _verdict(workspace: Workspace, config: Config, files: list[tuple[Path, FileF
         for caller, callee in calls:
             if caller in period and period[caller] < period.get(callee, float("inf")):
                 period[callee] = period[caller]
+    swept = {sweep.table for _, f in files for sweep in f.sweeps}
     inserts: dict[str, list[tuple[Path, TimedInsert]]] = {}
     for path, f in files:
-        for insert in f.inserts:
+        source = workspace.source(path) if f.inserted & swept else None
+        for insert in timed_inserts(source.data, swept, numbers) if source is not None else ():
             inserts.setdefault(insert.table, []).append((path, insert))
     found: dict[str, Expiring] = {}
     for path, f in files:
