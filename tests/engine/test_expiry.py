@@ -169,6 +169,11 @@ def test_a_batched_filter_sweep_that_schedules_its_next_batch(tmp_path):
             "a sweep that keeps the used codes",
         ),
         (
+            {"issue.ts": ISSUE, "crons.ts": _crons(EVERY_5_MINUTES),
+             "cleanup.ts": PURGE_RANGE.replace("for (const row of expired) {", 'for (const row of expired) {\n      if (row.status === "used") continue;')},
+            "a loop that keeps the used codes",
+        ),
+        (
             {"issue.ts": ISSUE, "crons.ts": _crons(EVERY_5_MINUTES), "cleanup.ts": PURGE_RANGE.replace(".collect()", ".take(100)")},
             "a batch a tick and no next batch",
         ),

@@ -12,8 +12,9 @@ short window (`[cost] in-flight` rows) when both hold:
   schedules the next run or loops until none is left): an index range
   `q.lt("expiresAt", Date.now())`, a filter `q.lt(q.field("createdAt"), Date.now() - HOUR)`,
   or a loop `if (row.windowStart < cutoff) ctx.db.delete(...)`. A selection that also keeps
-  some rows (`q.neq(q.field("status"), "completed")`, an equality on a category, a cutoff a
-  caller passes in) bounds nothing: the rows it keeps accumulate;
+  some rows (`q.neq(q.field("status"), "completed")`, an equality on a category, a
+  `continue` before the delete, a cutoff a caller passes in) bounds nothing: the rows it keeps
+  accumulate;
 - a **lifetime**: the cutoff is `Date.now() - k` on a time the row was written or touched
   (`createdAt`, `lastAttemptAt`): rows live k; or the cutoff is now on an expiry field and every
   production insert into the table sets that field (`expiresAt: Date.now() + k`, through
@@ -59,6 +60,7 @@ _RANGE_LT = re.compile(rb"""\.\s*(lte?)\s*\(\s*(["'])([A-Za-z_$][\w$]*)\2\s*,"""
 _FILTER_CMP = re.compile(rb"""\bq\s*\.\s*(eq|neq|lt|lte|gt|gte)\s*\(\s*q\s*\.\s*field\s*\(\s*(["'])([A-Za-z_$][\w$]*)\2\s*\)\s*,""")
 # `if (row.windowStart < cutoff)` / `.filter((d) => d.expiresAt <= now)`: a loop that deletes what it selects.
 _JS_CMP = re.compile(rb"""(?:\bif\s*\(|=>)\s*([A-Za-z_$][\w$]*)\s*\.\s*([A-Za-z_$][\w$]*)\s*(<=?)\s*([^;{}\n]+)""")
+_SKIP = re.compile(rb"\bcontinue\b")
 _BATCH = re.compile(rb"\.\s*(?:take|paginate|first)\s*\(")
 # The sweep goes on in the same run or schedules its next batch.
 _CONTINUES = re.compile(rb"\bscheduler\s*\.\s*run(?:After|At)\s*\(|\bwhile\s*\(|\bdo\s*\{")
@@ -227,6 +229,9 @@ def _selection(data: bytes, consts: _Consts, start: int, end: int) -> Iterator[t
     """(field, ms before now) of the time conditions that alone select the rows deleted."""
     chain_end = data.find(b";", start, end)
     chain_end = chain_end if chain_end >= 0 else end
+    delete = _DELETE.search(data, chain_end, end)
+    if delete is not None and _SKIP.search(data, chain_end, delete.start()):
+        return  # `if (row.orderItemId) continue;` before the delete: some selected rows stay for good
     index = _WITH_INDEX.search(data, start, chain_end)
     if index is not None:
         range_end = _balanced(data, index.end() - 1)
