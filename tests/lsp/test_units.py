@@ -703,9 +703,12 @@ def test_settings_merge_over_the_project_config():
 def test_warm_up_takes_the_rules_through_their_usual_paths():
     # The server's warm-up (between `initialize` and the first document) only pays off if
     # its sample still reaches the analyzer's and the rules' lazily built parts.
-    found = {(f.rule, f.fix is not None) for f in warm_up()}
+    findings = warm_up()
+    found = {(f.rule, f.fix is not None) for f in findings}
     assert ("n-plus-one-read", True) in found  # with a planned batch-fetch fix
     assert ("filter-on-query", False) in found
+    # in both grammars (TypeScript; TSX, which .tsx and JavaScript files parse with)
+    assert {f.path.suffix for f in findings if f.rule == "n-plus-one-read"} == {".ts", ".tsx"}
 
 
 LOOP_HELPER = """
