@@ -139,9 +139,17 @@ class _Consts:
         self.data = data
         self.imported = imported or {}
         self.missing: set[str] = set()  # names asked for that neither this file nor `imported` declares
-        self.found: dict[str, list[tuple[int, int]]] = {}  # name -> (declaration, value) offsets
-        for match in _CONST.finditer(data):
-            self.found.setdefault(match.group(1).decode(), []).append((match.start(), match.end()))
+        self._found: dict[str, list[tuple[int, int]]] | None = None
+
+    @property
+    def found(self) -> dict[str, list[tuple[int, int]]]:
+        """name -> (declaration, value) offsets; read when a name is first asked for (most
+        files evaluate nothing, and the language server reads the edited file per keystroke)."""
+        if self._found is None:
+            self._found = {}
+            for match in _CONST.finditer(self.data):
+                self._found.setdefault(match.group(1).decode(), []).append((match.start(), match.end()))
+        return self._found
 
     def value(self, name: str, at: int) -> bytes | None:
         """The nearest declaration of `name` before `at` (else the first one: a module `const`
