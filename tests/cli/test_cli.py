@@ -510,3 +510,21 @@ def test_the_documented_example_follows_the_contract():
         for name in re.findall(r"`(\w+)`", row)
     }
     assert documented == DIAGNOSTIC_KEYS
+
+
+def test_a_check_process_freezes_its_start_up_objects_and_an_in_process_caller_does_not(app, monkeypatch, capsys):
+    """`convex-xray check` (argv from the command line) moves what start-up made out of the
+    cyclic collector's way (`gc.freeze`); `main([...])` from a caller's process leaves its
+    collector alone."""
+    import gc
+
+    gc.unfreeze()
+    try:
+        assert main(["check", str(app), "--format", "json", "--no-cache", "--exit-zero"]) == 0
+        assert gc.get_freeze_count() == 0
+        monkeypatch.setattr(sys, "argv", ["convex-xray", "check", str(app), "--format", "json", "--no-cache", "--exit-zero"])
+        assert main() == 0
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
+    capsys.readouterr()

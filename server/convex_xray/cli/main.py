@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import logging
 import os
@@ -471,6 +472,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return EXIT_ERROR
+    if argv is None and args.command in ("check", "report"):
+        # A process that checks once and exits (not a caller in-process, which passes argv):
+        # what start-up made (modules, classes, compiled patterns) lives to the end, so the
+        # cyclic collector need not scan it again at each collection (CPU -2 to -4% of a cold
+        # check on convex-crm, keppo, ConvexPress; the same peak RSS; forked workers share it).
+        gc.freeze()
     try:
         if args.command == "check":
             return cmd_check(args)
