@@ -261,8 +261,9 @@ def _declaration(statement: Node) -> Node | None:
     return statement
 
 
-def definition_call(statement: Node) -> tuple[str, Node] | None:
-    """`[export] const name = builder(<args>)` -> (name, the arguments node)."""
+def _named_value(statement: Node, value_type: str) -> tuple[str, Node] | None:
+    """`[export] const name[: T] = <value>` with one declarator, a plain name and a value of
+    `value_type` -> (name, value)."""
     declaration = _declaration(statement)
     if declaration is None:
         return None
@@ -271,17 +272,20 @@ def definition_call(statement: Node) -> tuple[str, Node] | None:
         return None
     name = declarators[0].child_by_field_name("name")
     value = declarators[0].child_by_field_name("value")
-    if (
-        name is None
-        or name.type != "identifier"
-        or value is None
-        or value.type != "call_expression"
-    ):
+    if name is None or name.type != "identifier" or name.text is None or value is None or value.type != value_type:
         return None
-    arguments = value.child_by_field_name("arguments")
-    if arguments is None or arguments.type != "arguments" or name.text is None:
+    return name.text.decode("utf-8", errors="replace"), value
+
+
+def definition_call(statement: Node) -> tuple[str, Node] | None:
+    """`[export] const name = builder(<args>)` -> (name, the arguments node)."""
+    found = _named_value(statement, "call_expression")
+    if found is None:
         return None
-    return name.text.decode("utf-8", errors="replace"), arguments
+    arguments = found[1].child_by_field_name("arguments")
+    if arguments is None or arguments.type != "arguments":
+        return None
+    return found[0], arguments
 
 
 def convex_definitions(model: FileModel) -> frozenset[str]:
@@ -411,17 +415,8 @@ def build_slice(
 
 def _object_const(statement: Node) -> str | None:
     """`[export] const name[: T] = { ... };` -> name."""
-    declaration = _declaration(statement)
-    if declaration is None:
-        return None
-    declarators = [c for c in declaration.named_children if c.type == "variable_declarator"]
-    if len(declarators) != 1:
-        return None
-    name = declarators[0].child_by_field_name("name")
-    value = declarators[0].child_by_field_name("value")
-    if name is None or name.type != "identifier" or value is None or value.type != "object":
-        return None
-    return name.text.decode("utf-8", errors="replace") if name.text is not None else None
+    found = _named_value(statement, "object")
+    return found[0] if found is not None else None
 
 
 def convex_objects(model: FileModel) -> frozenset[str]:
