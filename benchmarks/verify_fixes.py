@@ -6,7 +6,8 @@ For each app directory (an app root plus its Convex dir(s)) this script
 2. links `node_modules` from a scratch npm folder prepared once and cached outside the repo
    (`npm install typescript@5.9 convex @types/node`), so `convex/server` and `convex/values`
    resolve; the app's other dependencies stay missing and show up as the same errors before
-   and after;
+   and after, unless `--app-deps` installs the ones its Convex code imports (a package the
+   schema spreads tables from types the whole data model);
 3. type-checks every Convex dir (`tsc --noEmit -p <dir>/tsconfig.json`, or the app's own
    tsconfig above it when the dir has none), writing Convex's default tsconfig where there is
    neither and a typed `_generated/` stub where codegen output is missing;
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import hashlib
 import json
 import os
 import re
@@ -40,6 +42,7 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 NPM_PACKAGES = ("typescript@5.9", "convex", "@types/node")
+_BASE_NAMES = frozenset({"typescript", "convex", "@types/node"})
 SOURCE_SUFFIXES = (".ts", ".tsx", ".js", ".jsx", ".mjs", ".cjs", ".mts", ".cts")
 # An error this many lines from an edited region is still blamed on that edit: fixes add
 # helper declarations just above the code they rewrite.
@@ -130,6 +133,105 @@ def prepare_npm(cache: Path, log) -> Path:
     )
     if done.returncode != 0:
         raise RuntimeError(f"npm install failed in {cache}:\n{done.stdout}\n{done.stderr}")
+    marker.write_text(wanted)
+    return modules
+
+
+# A module specifier in an import, an export-from, a dynamic import or a require call.
+_SPECIFIER = re.compile(
+    r"""(?:\bfrom\s*|\bimport\s*\(?\s*|\brequire\s*\(\s*)["']([^"'\n]+)["']"""
+)
+# Version specs npm cannot fetch from the registry (a monorepo's own packages, local paths, git).
+_NOT_FROM_REGISTRY = re.compile(r"^(?:workspace|file|link|portal|catalog|git|github|https?):|^[./~]")
+_DEPENDENCY_FIELDS = ("optionalDependencies", "devDependencies", "dependencies")
+
+
+def package_name(specifier: str) -> str | None:
+    """The npm package a bare specifier imports (`@convex-dev/auth/server` -> `@convex-dev/auth`,
+    `lodash/fp` -> `lodash`); None for relative paths, Node built-ins written `node:…`, and
+    tsconfig path aliases (`@/x`, `~/x`)."""
+    if specifier.startswith((".", "/", "node:", "~", "#")) or specifier.startswith("@/"):
+        return None
+    parts = specifier.split("/")
+    if specifier.startswith("@"):
+        return "/".join(parts[:2]) if len(parts) > 1 and parts[1] else None
+    return parts[0] or None
+
+
+def app_dependencies(root: Path, dirs: list[Path]) -> dict[str, str]:
+    """The npm packages the Convex dirs' code imports, at the version specs the app declares
+    (`package.json` files from each Convex dir up to the app root, the nearest winning), plus
+    each one's declared `@types/…` package. `convex`, `typescript` and `@types/node` are
+    installed for every app; a package the app does not declare (an alias, a built-in) or
+    declares from outside the registry (`workspace:*`, `file:`) is left out."""
+    declared: dict[str, str] = {}
+    for convex in dirs:
+        directory = root / convex
+        chain = []
+        while True:
+            chain.append(directory / "package.json")
+            if directory == root or root not in directory.parents:
+                break
+            directory = directory.parent
+        for manifest in reversed(chain):  # the app root first: nearer ones override it
+            if not manifest.is_file():
+                continue
+            try:
+                data = json.loads(manifest.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                continue
+            for field_name in _DEPENDENCY_FIELDS:
+                entries = data.get(field_name)
+                if isinstance(entries, dict):
+                    declared.update({k: v for k, v in entries.items() if isinstance(v, str)})
+    imported: set[str] = set()
+    for convex in dirs:
+        for dirpath, dirnames, files in os.walk(root / convex):
+            dirnames[:] = [d for d in dirnames if d not in ("node_modules", "_generated", ".git")]
+            for name in files:
+                if not name.endswith(SOURCE_SUFFIXES):
+                    continue
+                text = (Path(dirpath) / name).read_text(encoding="utf-8", errors="replace")
+                for match in _SPECIFIER.finditer(text):
+                    package = package_name(match.group(1))
+                    if package is not None:
+                        imported.add(package)
+    wanted: dict[str, str] = {}
+    for package in sorted(imported):
+        types = "@types/" + package.lstrip("@").replace("/", "__")
+        for name in (package, types):
+            spec = declared.get(name)
+            if name in _BASE_NAMES or spec is None or _NOT_FROM_REGISTRY.match(spec):
+                continue
+            wanted[name] = spec
+    return wanted
+
+
+def prepare_app_npm(cache: Path, packages: dict[str, str], log) -> Path:
+    """Install the base packages plus an app's own (`app_dependencies`) into a folder of the
+    cache keyed by that set, once; return the `node_modules` to link."""
+    specs = [*NPM_PACKAGES, *(f"{name}@{spec}" for name, spec in sorted(packages.items()))]
+    wanted = " ".join(specs)
+    folder = cache / "apps" / hashlib.sha256(wanted.encode()).hexdigest()[:16]
+    modules = folder / "node_modules"
+    marker = folder / ".installed"
+    if marker.is_file() and marker.read_text() == wanted and (modules / ".bin" / "tsc").exists():
+        return modules
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "package.json").write_text('{"name": "convex-xray-verify-app", "private": true}\n')
+    log(f"installing the app's packages into {folder} (once): {wanted}")
+    # No install scripts (only types are needed); an app's peer ranges may disagree with the
+    # base packages' versions, which does not matter to tsc.
+    done = subprocess.run(
+        ["npm", "install", "--no-audit", "--no-fund", "--loglevel=error", "--ignore-scripts",
+         "--legacy-peer-deps", *specs],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"npm install failed in {folder}:\n{done.stdout}\n{done.stderr}")
     marker.write_text(wanted)
     return modules
 
@@ -752,6 +854,13 @@ def main(argv: list[str] | None = None) -> int:
         help="check a Convex dir without its own tsconfig with Convex's default one, even when "
         "the app has a tsconfig above it (runs 1-5 did)",
     )
+    parser.add_argument(
+        "--app-deps",
+        action="store_true",
+        help="also install the npm packages the app's Convex code imports, at the versions its "
+        "package.json declares, so tsc sees the app's real types (a schema that spreads tables "
+        "from a package, `...authTables`, is `any` without it)",
+    )
     args = parser.parse_args(argv)
 
     def log(message: str) -> None:
@@ -781,20 +890,34 @@ def main(argv: list[str] | None = None) -> int:
         if not dirs:
             log(f"{app}: no Convex dir found; skipped")
             continue
-        results.append(
-            verify_app(
-                app,
-                dirs,
-                tsc=tsc,
-                modules=modules,
-                xray=xray,
-                keep=args.keep,
-                timeout=args.tsc_timeout,
-                log=log,
-                isolate=args.isolate,
-                app_config=not args.convex_default_tsconfig,
-            )
+        app_modules = modules
+        packages: dict[str, str] | None = None
+        install_error = None
+        if args.app_deps:
+            packages = app_dependencies(app, dirs)
+            if packages:
+                try:
+                    app_modules = prepare_app_npm(cache_dir(args.cache), packages, log)
+                except (RuntimeError, subprocess.TimeoutExpired, OSError) as error:
+                    install_error = str(error).splitlines()[0]
+                    log(f"{app.name}: {install_error}; checked with the base packages only")
+        result = verify_app(
+            app,
+            dirs,
+            tsc=tsc,
+            modules=app_modules,
+            xray=xray,
+            keep=args.keep,
+            timeout=args.tsc_timeout,
+            log=log,
+            isolate=args.isolate,
+            app_config=not args.convex_default_tsconfig,
         )
+        if packages is not None:
+            result["app_packages"] = packages
+            result["app_packages_installed"] = bool(packages) and install_error is None
+            result["app_packages_error"] = install_error
+        results.append(result)
         # Written after every app, so a long run's finished apps survive an interruption.
         write_results(args, xray, results, quiet=True)
     write_results(args, xray, results)

@@ -255,3 +255,94 @@ def test_batch_fetch_keeps_document_types_where_the_app_says_types_are_lost(node
     assert result["applied"] == {kind: 2}
     assert result["new_type_errors"] == []
     assert result["idempotent"]
+
+
+@pytest.mark.parametrize(
+    ("specifier", "package"),
+    [
+        ("@convex-dev/auth/server", "@convex-dev/auth"),
+        ("@convex-dev/auth", "@convex-dev/auth"),
+        ("lodash/fp", "lodash"),
+        ("stripe", "stripe"),
+        ("./schema", None),
+        ("../lib/x", None),
+        ("node:crypto", None),
+        ("@/helpers/x", None),
+        ("~/convex/schema", None),
+        ("#internal", None),
+    ],
+)
+def test_package_name_of_a_specifier(specifier, package):
+    assert vf.package_name(specifier) == package
+
+
+def _write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+
+
+def test_app_dependencies_are_the_declared_packages_the_convex_code_imports(tmp_path):
+    # A monorepo: the root declares most packages, the backend package a newer zod; the Convex
+    # dir imports some of them, its own files, aliases and built-ins.
+    _write(
+        tmp_path / "package.json",
+        """{"dependencies": {"@convex-dev/auth": "^0.0.88", "lodash": "^4.17.21", "zod": "^3.22.0",
+        "left-pad": "1.3.0", "@acme/shared": "workspace:*", "local-lib": "file:../local-lib",
+        "convex": "^1.31.0", "from-generated": "1.0.0"},
+        "devDependencies": {"@types/lodash": "^4.17.20", "typescript": "^5.9.3"}}""",
+    )
+    backend = tmp_path / "packages" / "backend"
+    _write(backend / "package.json", '{"dependencies": {"zod": "^4.1.0"}}')
+    convex = backend / "convex"
+    _write(
+        convex / "schema.ts",
+        'import { authTables } from "@convex-dev/auth/server";\n'
+        'import { defineSchema } from "convex/server";\n'
+        'import { shared } from "@acme/shared";\n'
+        'import { lib } from "local-lib";\n'
+        'import { z } from "@/lib/z";\n'
+        'import { helper } from "./helper";\n'
+        "export default defineSchema({ ...authTables });\n",
+    )
+    _write(
+        convex / "users.ts",
+        'import fp from "lodash/fp";\nimport fs from "node:fs";\n'
+        'const { z } = require("zod");\nconst later = await import("not-declared");\n'
+        'export { thing } from "./schema";\n',
+    )
+    _write(convex / "_generated" / "api.d.ts", 'import type { x } from "from-generated";\n')
+    assert vf.app_dependencies(tmp_path, [Path("packages/backend/convex")]) == {
+        "@convex-dev/auth": "^0.0.88",
+        "lodash": "^4.17.21",
+        "@types/lodash": "^4.17.20",
+        "zod": "^4.1.0",
+    }
+
+
+def test_app_packages_are_installed_once_per_set(tmp_path, monkeypatch):
+    calls: list[list[str]] = []
+
+    def fake_run(command, cwd, **_options):
+        calls.append(command)
+        tsc = Path(cwd) / "node_modules" / ".bin" / "tsc"
+        tsc.parent.mkdir(parents=True, exist_ok=True)
+        tsc.write_text("")
+        return subprocess.CompletedProcess(command, 0, "", "")
+
+    monkeypatch.setattr(vf.subprocess, "run", fake_run)
+    one = vf.prepare_app_npm(tmp_path, {"@convex-dev/auth": "^0.0.88"}, lambda message: None)
+    again = vf.prepare_app_npm(tmp_path, {"@convex-dev/auth": "^0.0.88"}, lambda message: None)
+    other = vf.prepare_app_npm(tmp_path, {"stripe": "^18.4.0"}, lambda message: None)
+    assert one == again != other
+    assert len(calls) == 2
+    assert calls[0][-4:] == [*vf.NPM_PACKAGES, "@convex-dev/auth@^0.0.88"][-4:]
+    assert "--ignore-scripts" in calls[0]
+
+
+def test_a_failed_app_install_raises(tmp_path, monkeypatch):
+    monkeypatch.setattr(
+        vf.subprocess, "run",
+        lambda command, cwd, **_options: subprocess.CompletedProcess(command, 1, "", "E404 nope"),
+    )
+    with pytest.raises(RuntimeError, match="E404 nope"):
+        vf.prepare_app_npm(tmp_path, {"nope": "1.0.0"}, lambda message: None)
