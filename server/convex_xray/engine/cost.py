@@ -102,6 +102,8 @@ class Driver:
     scan: bool = False
     # Why a table that would grow is small, for a message to say (`loginCodes` is kept small by expiry ...).
     kept: str | None = None
+    # An index range's table and equality fields (`("teamMembers", ("teamId",))`), when it is one.
+    range_of: tuple[str, tuple[str, ...]] | None = None
 
     @property
     def term(self) -> str:
@@ -399,7 +401,10 @@ def _range_driver(chain: QueryChain, assumptions: CostAssumptions, schema: Schem
     if ranges is None:
         return Driver(assumptions.per_parent, Growth.PER_PARENT, f"{table} in an index range", f"N assumed {assumptions.per_parent}, `[cost] per-parent`")
     if any(is_tenant_field(f) for f in equal[:1]) and len(equal) == 1:
-        return Driver(assumptions.per_tenant, Growth.PER_TENANT, f"{table} of one {equal[0]}", f"N assumed {assumptions.per_tenant} per tenant, `[cost] per-tenant`")
+        return Driver(
+            assumptions.per_tenant, Growth.PER_TENANT, f"{table} of one {equal[0]}",
+            f"N assumed {assumptions.per_tenant} per tenant, `[cost] per-tenant`", range_of=(table, tuple(equal)),
+        )
     key = ", ".join(equal)
     if reference:
         return Driver(assumptions.reference, Growth.BOUNDED, f"{table} with one {key}", reference_why)
@@ -449,7 +454,10 @@ def _range_driver(chain: QueryChain, assumptions: CostAssumptions, schema: Schem
             assumptions.per_parent_log, Growth.PER_PARENT_LOG, f"{table} per {key} (a log: grows over time)",
             f"N assumed {assumptions.per_parent_log:,} per parent for a log/feed table, `[cost] per-parent-log`",
         )
-    return Driver(assumptions.per_parent, Growth.PER_PARENT, f"{table} per {key}", f"N assumed {assumptions.per_parent} per parent, `[cost] per-parent`")
+    return Driver(
+        assumptions.per_parent, Growth.PER_PARENT, f"{table} per {key}",
+        f"N assumed {assumptions.per_parent} per parent, `[cost] per-parent`", range_of=(table, tuple(equal)),
+    )
 
 
 # Parents with a lifecycle: an issue, a ticket, an order or a job is opened, worked and closed, so

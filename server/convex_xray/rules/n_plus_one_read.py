@@ -20,7 +20,11 @@ re-runs reactively, and x1.5 when sequential) reaches `warn-score`; otherwise in
 over one parent's children in a mutation or an action, nested or not, run once per request).
 One `db.get` per document of a read with no index (a join over a whole-table scan) is info:
 the join grows with the scan and is bounded with it, and full-table-scan's finding on that
-read is the one to fix (one problem, one warning).
+read is the one to fix (one problem, one warning). So is the recommended join over distinct ids:
+`Promise.all(members.map((m) => ctx.db.get(m.userId)))` over one parent's rows of a table whose
+schema indexes that parent with the field and nothing else (`teamMembers` with
+`.index("by_team_and_user", ["teamId", "userId"])`: one row per team and user), where every id
+differs and batch-fetching them reads as many; no fix is offered, and the message says so.
 
 It stays silent for the recommended batch (`Promise.all(ids.map((id) => ctx.db.get(id)))`,
 with or without `[...new Set(ids)]`), loops over a small literal array, cursor loops in
@@ -115,7 +119,7 @@ from convex_xray.engine.guards import Condition, condition_over, memo_guarded, u
 from convex_xray.engine.findings import Finding, Fix, FixAvailability, Related, Severity, Span
 from convex_xray.engine.model import DbRead, Event, FileModel, HelperCall, Loop
 from convex_xray.engine.registry import RuleMeta, register
-from convex_xray.engine.syntax import text_of
+from convex_xray.engine.syntax import text_of, unwrap
 from convex_xray.rules.support.iteration import (
     costly_loops,
     is_batch_primitive,
@@ -306,7 +310,20 @@ def _loop_finding(ctx: RuleContext, group: list[tuple[Event, tuple[Loop, ...], s
     if first_reason is not None:
         message += f" Not batch-fetched automatically: {first_reason}."
     severity = severity_of(cost, ctx.cost)
-    if _joins_a_scan(group, cost.drivers):
+    distinct = _distinct_join(ctx, group, cost.drivers)
+    if distinct is not None:
+        # `Promise.all(members.map((m) => ctx.db.get(m.userId)))` over one team's membership rows:
+        # each row names its own user, so a batch of the unique ids reads as many. That is the
+        # join Convex recommends (there is no batch get); what grows is the range, not the join.
+        severity = min(severity, Severity.INFO)
+        fix, alternatives = None, []
+        message = (
+            f"{what} {verb} once per {loop_phrase(ctx.source, loops)}, {mode}: {reads_phrase}, "
+            f"{cost.explain()}. Each item names its own `{distinct[0]}` ({distinct[1]}), so the ids are "
+            "distinct: this is the join Convex recommends (there is no batch get), and batch-fetching "
+            "them would read as many. Page the range if it can grow."
+        )
+    elif _joins_a_scan(group, cost.drivers):
         # One `db.get` per document of a whole-table read with no index: the join costs what
         # the scan costs and is bounded with it, so full-table-scan's finding on that read is
         # the one to fix first (one problem, one warning).
@@ -350,6 +367,35 @@ def _joins_a_scan(group: list[tuple[Event, tuple[Loop, ...], str, Related | None
         return False
     event, loops, _, _, weight = group[0]
     return len(loops) == 1 and weight == 1 and isinstance(event, DbRead) and event.kind == "get"
+
+
+def _distinct_join(
+    ctx: RuleContext, group: list[tuple[Event, tuple[Loop, ...], str, Related | None, int]], drivers: tuple[Driver, ...]
+) -> tuple[str, str] | None:
+    """(the field, why its values differ) when the loop is `Promise.all(rows.map((r) =>
+    ctx.db.get(r.userId)))` over one parent's rows of a table whose schema indexes that parent
+    with the field and nothing else (`teamMembers.index("by_team_and_user", ["teamId", "userId"])`:
+    one row per team and user, a membership), so every id of the range differs; else None."""
+    if len(group) != 1 or len(drivers) != 1 or drivers[0].range_of is None:
+        return None
+    event, loops, _, _, weight = group[0]
+    if len(loops) != 1 or weight != 1 or not loops[0].concurrent or not isinstance(event, DbRead) or event.kind != "get":
+        return None
+    id_node = unwrap(event.id_node)
+    if id_node is None or id_node.type != "member_expression":
+        return None
+    item, field = id_node.child_by_field_name("object"), id_node.child_by_field_name("property")
+    if item is None or field is None or item.type != "identifier" or text_of(item) not in loops[0].item_names:
+        return None
+    table_name, keys = drivers[0].range_of
+    table = ctx.schema.table(table_name) if ctx.schema is not None else None
+    if table is None or len(keys) != 1:
+        return None
+    pair = sorted((keys[0], text_of(field)))
+    for index in table.indexes.values():
+        if index.is_database_index and not index.staged and sorted(index.fields) == pair:
+            return text_of(field), f"one `{table_name}` row per `{keys[0]}` and `{text_of(field)}`: index `{index.name}`"
+    return None
 
 
 def _advice(group: list[tuple[Event, tuple[Loop, ...], str, Related | None, int]], fix: Fix | None) -> str:
