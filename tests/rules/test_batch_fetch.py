@@ -32,7 +32,9 @@ CASES = {
             const posts = await ctx.db.query("posts").take(20);
             // @ts-expect-error TS7006: the app's own callbacks lose their parameter types here
             const titles = posts.map((p) => p.title);
-            const authorIds = [...new Set(posts.map((post: any) => post.authorId))];
+            const authorIds = Array.from(
+              new Set(posts.map((post: any) => post.authorId)),
+            );
             const authors = await Promise.all(authorIds.map((id) => ctx.db.get(id)));
             const authorsById = new Map(
               authors
@@ -66,11 +68,11 @@ CASES = {
           handler: async (ctx, args) => {
             // @ts-expect-error TS7006: the app's own callbacks lose their parameter types here
             const first = args.entries.find((e) => e.primary);
-            const memberIds = [
-              ...new Set<Id<"members">>(
+            const memberIds = Array.from(
+              new Set<Id<"members">>(
                 args.entries.map((entry: any) => entry.memberId as Id<"members">),
               ),
-            ];
+            );
             const members = await Promise.all(memberIds.map((id) => ctx.db.get(id)));
             const membersById = new Map(
               members
@@ -110,9 +112,9 @@ CASES = {
             // @ts-expect-error TS7006: the app's own callbacks lose their parameter types here
             const posts = (await ctx.db.query("posts").take(20)).map((p) => p);
             const out = [];
-            const authorIds = [
-              ...new Set(posts.slice(0, 5).map((post: any) => post.authorId)),
-            ];
+            const authorIds = Array.from(
+              new Set(posts.slice(0, 5).map((post: any) => post.authorId)),
+            );
             const authors = await Promise.all(authorIds.map((id) => ctx.db.get(id)));
             const authorsById = new Map(
               authors
@@ -147,13 +149,13 @@ CASES = {
           handler: async (ctx) => {
             // @ts-expect-error TS7006: the app's own callbacks lose their parameter types here
             const recentlyPublishedPosts = await ctx.db.query("posts").take(20).then((p) => p);
-            const originalAuthorMembershipIds = [
-              ...new Set(
+            const originalAuthorMembershipIds = Array.from(
+              new Set(
                 recentlyPublishedPosts.map((post: any) =>
                   post.originalAuthorMembershipId as Id<"memberships">,
                 ),
               ),
-            ];
+            );
             const originalAuthorMemberships = await Promise.all(
               originalAuthorMembershipIds.map((id) => ctx.db.get(id)),
             );
@@ -189,7 +191,9 @@ CASES = {
           args: {},
           handler: async (ctx) => {
             const posts = await ctx.db.query("posts").take(20);
-            const authorIds = [...new Set(posts.map((post: any) => post.authorId))];
+            const authorIds = Array.from(
+              new Set(posts.map((post: any) => post.authorId)),
+            );
             const authors2 = await Promise.all(authorIds.map((id) => ctx.db.get(id)));
             const authorsById = new Map(
               authors2
@@ -222,7 +226,9 @@ CASES = {
         export async function authorsOf(ctx: any, topic: string) {
           const posts = await ctx.db.query("posts").withIndex("by_topic", (q: any) => q.eq("topic", topic)).take(20);
           const out = [];
-          const authorIds = [...new Set(posts.map((post: any) => post.authorId))];
+          const authorIds = Array.from(
+            new Set(posts.map((post: any) => post.authorId)),
+          );
           const authors = await Promise.all(authorIds.map((id) => ctx.db.get(id)));
           const authorsById = new Map(
             authors
@@ -252,7 +258,7 @@ CASES = {
           args: {},
           handler: async (ctx) => {
             const posts = await ctx.db.query("posts").take(20);
-            const authorIds = [...new Set(posts.map((post) => post.authorId))];
+            const authorIds = Array.from(new Set(posts.map((post) => post.authorId)));
             const authors = await Promise.all(authorIds.map((id) => ctx.db.get(id)));
             const authorsById = new Map(
               authors.filter((doc) => doc !== null).map((doc) => [doc._id, doc]),
@@ -285,14 +291,14 @@ CASES = {
           args: {},
           handler: async (ctx) => {
             const comments = await ctx.db.query("comments").take(20);
-            const postIds = [...new Set(comments.map((c) => c.postId))];
+            const postIds = Array.from(new Set(comments.map((c) => c.postId)));
             const posts = await Promise.all(postIds.map((id) => ctx.db.get(id)));
             const postsById = new Map(
               posts.filter((doc) => doc !== null).map((doc) => [doc._id, doc]),
             );
-            const authorIds = [
-              ...new Set(comments.flatMap((c) => (c.authorId ? [c.authorId] : []))),
-            ];
+            const authorIds = Array.from(
+              new Set(comments.flatMap((c) => (c.authorId ? [c.authorId] : []))),
+            );
             const authors = await Promise.all(authorIds.map((id) => ctx.db.get(id)));
             const authorsById = new Map(
               authors.filter((doc) => doc !== null).map((doc) => [doc._id, doc]),
@@ -331,7 +337,7 @@ CASES = {
           handler: async (ctx) => {
             const posts = await ctx.db.query("posts").take(20);
             const out = [];
-            const authorIds = [...new Set(posts.map((post) => post.authorId))];
+            const authorIds = Array.from(new Set(posts.map((post) => post.authorId)));
             const authors = await Promise.all(authorIds.map((id) => ctx.db.get(id)));
             const authorsById = new Map(
               authors.filter((doc) => doc !== null).map((doc) => [doc._id, doc]),
@@ -362,7 +368,7 @@ CASES = {
           args: {},
           handler: async (ctx) => {
             const posts = await ctx.db.query("posts").take(20);
-            const userIds = [...new Set(posts.map((post) => post.authorId))];
+            const userIds = Array.from(new Set(posts.map((post) => post.authorId)));
             const users = await Promise.all(
               userIds.map((id) => ctx.db.get("users", id)),
             );
@@ -398,9 +404,9 @@ CASES = {
           handler: async (ctx) => {
             const editors = 1;
             const posts = await ctx.db.query("posts").take(20);
-            const editorIds = [
-              ...new Set(posts.flatMap((p) => (p.editorId ? [p.editorId] : []))),
-            ];
+            const editorIds = Array.from(
+              new Set(posts.flatMap((p) => (p.editorId ? [p.editorId] : []))),
+            );
             const editors2 = await Promise.all(editorIds.map((id) => ctx.db.get(id)));
             const editorsById = new Map(
               editors2.filter((doc) => doc !== null).map((doc) => [doc._id, doc]),
@@ -436,9 +442,9 @@ CASES = {
           handler: async (ctx) => {
             const sessions = await ctx.db.query("posts").take(20);
             const out = [];
-            const coachIds = [
-              ...new Set(sessions.flatMap((s) => (s.coachId ? [s.coachId] : []))),
-            ];
+            const coachIds = Array.from(
+              new Set(sessions.flatMap((s) => (s.coachId ? [s.coachId] : []))),
+            );
             const coaches = await Promise.all(coachIds.map((id) => ctx.db.get(id)));
             const coachesById = new Map(
               coaches.filter((doc) => doc !== null).map((doc) => [doc._id, doc]),
@@ -473,7 +479,7 @@ CASES = {
           handler: async (ctx) => {
             const posts = await ctx.db.query("posts").take(20);
             const out = [];
-            const postIdKeys = [...new Set(posts.map((post) => post._id))];
+            const postIdKeys = Array.from(new Set(posts.map((post) => post._id)));
             const commentsResults = await Promise.all(
               postIdKeys.map((key) =>
                 ctx.db
@@ -516,12 +522,12 @@ CASES = {
           handler: async (ctx) => {
             const posts = await ctx.db.query("posts").take(20);
             const out = [];
-            const authorIds = [...new Set(posts.map((post) => post.authorId))];
+            const authorIds = Array.from(new Set(posts.map((post) => post.authorId)));
             const authors = await Promise.all(authorIds.map((id) => ctx.db.get(id)));
             const authorsById = new Map(
               authors.filter((doc) => doc !== null).map((doc) => [doc._id, doc]),
             );
-            const postIdKeys = [...new Set(posts.map((post) => post._id))];
+            const postIdKeys = Array.from(new Set(posts.map((post) => post._id)));
             const likesResults = await Promise.all(
               postIdKeys.map((key) =>
                 ctx.db
@@ -575,46 +581,44 @@ CASES = {
           handler: async (ctx, args) => {
             const posts = await ctx.db.query("posts").take(20);
             const out = [];
-            const editorIds = [
-              ...new Set(
-                posts.flatMap((post) => (post.editorId ? [post.editorId] : [])),
-              ),
-            ];
+            const editorIds = Array.from(
+              new Set(posts.flatMap((post) => (post.editorId ? [post.editorId] : []))),
+            );
             const editors = await Promise.all(editorIds.map((id) => ctx.db.get(id)));
             const editorsById = new Map(
               editors.filter((doc) => doc !== null).map((doc) => [doc._id, doc]),
             );
-            const reviewerIds = [
-              ...new Set(
+            const reviewerIds = Array.from(
+              new Set(
                 posts.flatMap((post) =>
                   (post.editorId && post.kind === "review" ? [post.reviewerId] : []),
                 ),
               ),
-            ];
+            );
             const reviewers = await Promise.all(
               reviewerIds.map((id) => ctx.db.get(id)),
             );
             const reviewersById = new Map(
               reviewers.filter((doc) => doc !== null).map((doc) => [doc._id, doc]),
             );
-            const authorIds = [
-              ...new Set(
+            const authorIds = Array.from(
+              new Set(
                 posts.flatMap((post) =>
                   (post.editorId && post.kind !== "review" ? [post.authorId] : []),
                 ),
               ),
-            ];
+            );
             const authors = await Promise.all(authorIds.map((id) => ctx.db.get(id)));
             const authorsById = new Map(
               authors.filter((doc) => doc !== null).map((doc) => [doc._id, doc]),
             );
-            const pinnedByIds = [
-              ...new Set(
+            const pinnedByIds = Array.from(
+              new Set(
                 posts.flatMap((post) =>
                   (post.editorId && post.pinned ? [post.pinnedById] : []),
                 ),
               ),
-            ];
+            );
             const pinnedBies = await Promise.all(
               pinnedByIds.map((id) => ctx.db.get(id)),
             );
@@ -669,7 +673,7 @@ CASES = {
           args: { orgId: v.id("orgs") },
           handler: async (ctx, args) => {
             const events = await ctx.db.query("events").take(20);
-            const eventIdKeys = [...new Set(events.map((event) => event._id))];
+            const eventIdKeys = Array.from(new Set(events.map((event) => event._id)));
             const membershipCounts = await Promise.all(
               eventIdKeys.map((key) =>
                 ctx.db
@@ -682,7 +686,7 @@ CASES = {
             const membershipCountsByEventId = new Map(
               eventIdKeys.map((key, i) => [key, membershipCounts[i]]),
             );
-            const eventIdKeys2 = [...new Set(events.map((event) => event._id))];
+            const eventIdKeys2 = Array.from(new Set(events.map((event) => event._id)));
             const accessResults = await Promise.all(
               eventIdKeys2.map((key2) =>
                 ctx.db
@@ -728,13 +732,13 @@ CASES = {
           handler: async (ctx, args) => {
             const posts = await ctx.db.query("posts").take(20);
             const out = [];
-            const authorIds = [
-              ...new Set(
+            const authorIds = Array.from(
+              new Set(
                 posts.filter((p) => p.published).slice(0, args.limit).map((post) =>
                   post.authorId,
                 ),
               ),
-            ];
+            );
             const authors = await Promise.all(authorIds.map((id) => ctx.db.get(id)));
             const authorsById = new Map(
               authors.filter((doc) => doc !== null).map((doc) => [doc._id, doc]),
@@ -1373,7 +1377,7 @@ export const touch = mutation({
     const posts = await ctx.db.query("posts").take(20);
     const names = [];
     const seen = new Set<string>();
-    const authorIds = [...new Set(posts.map((post) => post.authorId))];
+    const authorIds = Array.from(new Set(posts.map((post) => post.authorId)));
     const authors = await Promise.all(authorIds.map((id) => ctx.db.get(id)));
     const authorsById = new Map(
       authors.filter((doc) => doc !== null).map((doc) => [doc._id, doc]),
@@ -1448,7 +1452,7 @@ export const feed = query({
     handler: async (ctx) => {
         const posts = await ctx.db.query('posts').take(20)
         const out = []
-        const postIdKeys = [...new Set(posts.map((post) => post._id))]
+        const postIdKeys = Array.from(new Set(posts.map((post) => post._id)))
         const commentsResults = await Promise.all(
             postIdKeys.map((key) =>
                 ctx.db
@@ -1504,7 +1508,7 @@ def test_no_semicolon_file_keeps_one_before_a_statement_starting_with_a_bracket(
     text = path.read_text()
     assert "        const authorsById = new Map(\n" in text
     assert "        )\n        ;(await Promise.all(" in text
-    assert "const authorIds = [...new Set(posts.map((p) => p.authorId))]\n" in text
+    assert "const authorIds = Array.from(new Set(posts.map((p) => p.authorId)))\n" in text
     assert error_nodes(path) == 0
 
 
@@ -1527,9 +1531,9 @@ export const feed = query({
   args: {},
   handler: async (ctx) => {
     const posts = await ctx.db.query("posts").take(20);
-    const authorIds = [
-      ...new Set(posts.map((post: (typeof posts)[number]) => post.authorId)),
-    ];
+    const authorIds = Array.from(
+      new Set(posts.map((post: (typeof posts)[number]) => post.authorId)),
+    );
     const authors = await Promise.all(authorIds.map((id) => ctx.db.get(id)));
     const authorsById = new Map<string, NonNullable<(typeof authors)[number]>>(
       authors
@@ -1549,7 +1553,9 @@ export const feed = query({
   args: {},
   handler: async (ctx) => {
     const posts = await ctx.db.query("posts").take(20);
-    const authorIds = [...new Set(posts.map((post: any) => post.authorId))];
+    const authorIds = Array.from(
+      new Set(posts.map((post: any) => post.authorId)),
+    );
     const authors = await Promise.all(authorIds.map((id) => ctx.db.get(id)));
     const authorsById = new Map(
       authors
@@ -1639,7 +1645,7 @@ def test_a_ts2589_directive_in_another_root_changes_nothing(tmp_path):
     assert other.parent == project.parent
     run_fix(tmp_path / "repo", [RULE])
     text = (project / "convex" / "feed.ts").read_text()
-    assert "const authorIds = [...new Set(posts.map((post) => post.authorId))];" in text
+    assert "const authorIds = Array.from(new Set(posts.map((post) => post.authorId)));" in text
     assert "new Map(" in text and ": any" not in text
 
 
@@ -1778,7 +1784,7 @@ def test_a_condition_that_only_reads_a_field_of_the_item_may_be_dropped(tmp_path
     assert finding.fix.title.endswith("unsafe: it also reads for items an earlier `continue` or `return` skips")
     run_fix(project, [RULE], unsafe=True)
     text = path.read_text()
-    assert "const authorIds = [...new Set(posts.map((post) => post.authorId))];" in text
+    assert "const authorIds = Array.from(new Set(posts.map((post) => post.authorId)));" in text
     assert "out.push(authorsById.get(post.authorId) ?? null);" in text
     assert error_nodes(path) == 0
 
@@ -2127,13 +2133,13 @@ def test_a_key_bound_by_a_const_of_the_item_is_batch_fetched(tmp_path):
           handler: async (ctx) => {
             const posts = await ctx.db.query("posts").take(20);
             const out = [];
-            const authorIds = [
-              ...new Set(
+            const authorIds = Array.from(
+              new Set(
                 posts.flatMap((post) =>
                   (post.status !== "draft" ? [post.authorId] : []),
                 ),
               ),
-            ];
+            );
             const authors = await Promise.all(authorIds.map((id) => ctx.db.get(id)));
             const authorsById = new Map(
               authors.filter((doc) => doc !== null).map((doc) => [doc._id, doc]),

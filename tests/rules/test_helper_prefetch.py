@@ -64,9 +64,9 @@ CASES = {
           handler: async (ctx, args) => {
             const memberships = await ctx.db.query("memberships").withIndex("by_event", (q) => q.eq("eventId", args.eventId)).take(50);
             const out = [];
-            const personIdKeys = [
-              ...new Set(memberships.map((membership) => membership.personId)),
-            ];
+            const personIdKeys = Array.from(
+              new Set(memberships.map((membership) => membership.personId)),
+            );
             const personWithUserResults = await Promise.all(
               personIdKeys.map((key) => getPersonWithUser(ctx, key)),
             );
@@ -116,7 +116,9 @@ CASES = {
           args: {},
           handler: async (ctx) => {
             const posts = await ctx.db.query("posts").take(20);
-            const authorIdKeys = [...new Set(posts.map((post) => post.authorId))];
+            const authorIdKeys = Array.from(
+              new Set(posts.map((post) => post.authorId)),
+            );
             const userResults = await Promise.all(
               authorIdKeys.map((key) => requireUser(ctx, key)),
             );
@@ -283,7 +285,7 @@ export const feed = query({
     assert finding.fix is not None and finding.fix.applicability is Applicability.SAFE
     run_fix(project, [RULE])
     text = (project / "convex" / "feed.ts").read_text()
-    assert "const userIdKeys = [...new Set(args.userIds)];" in text
+    assert "const userIdKeys = Array.from(new Set(args.userIds));" in text
     assert "userIdKeys.map((key) => loadUser(ctx, key))" in text
     assert "userByUserId.get(userId) as (typeof userResults)[number]" in text
     assert error_nodes(project / "convex" / "feed.ts") == 0

@@ -42,7 +42,7 @@ CASES = {
           args: {},
           handler: async (ctx) => {
             const posts = await ctx.db.query("posts").take(20);
-            const authorIds = [...new Set(posts.map((post) => post.authorId))];
+            const authorIds = Array.from(new Set(posts.map((post) => post.authorId)));
             const authors = await Promise.all(authorIds.map((id) => ctx.db.get(id)));
             const authorsById = new Map(
               authors.filter((doc) => doc !== null).map((doc) => [doc._id, doc]),
@@ -75,7 +75,7 @@ CASES = {
           args: {},
           handler: async (ctx) => {
             const posts = await ctx.db.query("posts").take(20);
-            const postIdKeys = [...new Set(posts.map((post) => post._id))];
+            const postIdKeys = Array.from(new Set(posts.map((post) => post._id)));
             const commentsResults = await Promise.all(
               postIdKeys.map((key) =>
                 ctx.db
@@ -115,7 +115,7 @@ CASES = {
           args: {},
           handler: async (ctx) => {
             const posts = await ctx.db.query("posts").take(20);
-            const authorIds = [...new Set(posts.map((post) => post.authorId))];
+            const authorIds = Array.from(new Set(posts.map((post) => post.authorId)));
             const authors = await Promise.all(authorIds.map((id) => ctx.db.get(id)));
             const authorsById = new Map(
               authors.filter((doc) => doc !== null).map((doc) => [doc._id, doc]),
@@ -148,7 +148,7 @@ CASES = {
           args: {},
           handler: async (ctx) => {
             const posts = await ctx.db.query("posts").take(20);
-            const postIdKeys = [...new Set(posts.map((post) => post._id))];
+            const postIdKeys = Array.from(new Set(posts.map((post) => post._id)));
             const commentsResults = await Promise.all(
               postIdKeys.map((key) =>
                 ctx.db

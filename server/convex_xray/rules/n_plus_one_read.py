@@ -56,7 +56,7 @@ const withAuthors = await Promise.all(
 Use instead:
 ```ts
 const posts = await ctx.db.query("posts").withIndex("by_orgId_and_status", (q) => q.eq("orgId", orgId)).take(20);
-const authorIds = [...new Set(posts.map((post) => post.authorId))];
+const authorIds = Array.from(new Set(posts.map((post) => post.authorId)));
 const authors = await Promise.all(authorIds.map((id) => ctx.db.get(id)));
 const authorsById = new Map(authors.filter((a) => a !== null).map((a) => [a._id, a]));
 const withAuthors = posts.map((post) => ({ ...post, author: authorsById.get(post.authorId) ?? null }));

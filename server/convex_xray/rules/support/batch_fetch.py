@@ -6,7 +6,7 @@ Turns
 
 into
 
-    const authorIds = [...new Set(posts.map((post) => post.authorId))];
+    const authorIds = Array.from(new Set(posts.map((post) => post.authorId)));
     const authors = await Promise.all(authorIds.map((id) => ctx.db.get(id)));
     const authorsById = new Map(authors.filter((doc) => doc !== null).map((doc) => [doc._id, doc]));
     for (const post of posts) { const author = authorsById.get(post.authorId) ?? null; ... }
@@ -1242,7 +1242,11 @@ def _piece(ctx: RuleContext, read: DbRead | HelperCall, plan: _Plan, names: Fres
         keys_doc = collection  # the items are the keys
     else:
         keys_doc = layout.chain(collection, [layout.call(".map", [layout.arrow(item, layout.copied(per_item_key))], style)])
-    unique = layout.array([("...new ", layout.call(set_callee, [keys_doc], style))], style)
+    # `Array.from`, not `[...new Set(…)]`: spreading a Set needs `--downlevelIteration` or a
+    # target of ES2015 or later (TS2802), which an app's effective tsconfig may not have (an
+    # `extends` we cannot read, no `target`: ES5); `Array.from` takes the Set under every
+    # target whose lib has `Set` at all, with the same order and element type.
+    unique = layout.call("Array.from", [("new ", layout.call(set_callee, [keys_doc], style))], style)
     lines: list[layout.Doc]
     if isinstance(read, HelperCall):
         param = names.fresh("key")
