@@ -241,3 +241,32 @@ def test_a_clean_text_ignores_its_reference(tmp_path):
     findings = [_finding(path, fix, g)]
     FixValidator({path: clean}.get, {path: reference}).filter(findings)
     assert findings[0].fix == fix
+
+
+def test_no_fix_writes_typescript_syntax_into_a_javascript_file(tmp_path):
+    """An annotation, `as`, type arguments or `!` is an error in JavaScript (TS8010, TS8016):
+    such a fix is dropped there and kept in TypeScript; JavaScript forms, and TypeScript the
+    file already had, are kept."""
+    text = "const f = (x) => x;\nconst m = new Map();\n"
+    edits = {
+        "annotation": [(11, 12, "x: any")],
+        "cast": [(17, 18, "x as string")],
+        "type arguments": [(37, 37, "<string, number>")],  # after `new Map`
+        "non-null": [(17, 18, "x!")],
+    }
+    for suffix, kept in ((".js", False), (".mjs", False), (".jsx", False), (".ts", True), (".tsx", True)):
+        path = tmp_path / f"a{suffix}"
+        source = SourceFile(path, text)
+        plain = Fix.safe("plain", [Edit(path, 17, 18, "(x ?? null)")])
+        typed = {name: Fix.safe(name, [Edit(path, s, e, t) for s, e, t in spans]) for name, spans in edits.items()}
+        findings = [_finding(path, plain), *(_finding(path, fix) for fix in typed.values())]
+        FixValidator({path: source}.get).filter(findings)
+        assert findings[0].fix == plain, suffix
+        assert [f.fix is not None for f in findings[1:]] == [kept] * len(typed), suffix
+    # Syntax the JavaScript file already had is not counted against a fix that keeps it.
+    path = tmp_path / "b.js"
+    source = SourceFile(path, "const y = z!;\nconst f = (x) => x;\n")
+    keep = Fix.safe("rename", [Edit(path, 6, 7, "w")])
+    findings = [_finding(path, keep)]
+    FixValidator({path: source}.get).filter(findings)
+    assert findings[0].fix == keep

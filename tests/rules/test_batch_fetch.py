@@ -2216,3 +2216,76 @@ def test_a_local_key_whose_item_field_the_loop_changes_is_refused(tmp_path):
     _, result = check_project(project, select=[RULE])
     [finding] = [f for f in result.findings if f.rule == RULE]
     assert "Not batch-fetched automatically" in finding.message and finding.fix is None
+
+
+def test_a_javascript_file_gets_no_type_syntax(tmp_path):
+    # The same helper in a `.ts` file gets `(post: any)` and `(doc: any)` (its `ctx` is not
+    # typed); in JavaScript an annotation is an error (TS8010) and tsc reports no implicit
+    # `any`, so the prefetch is plain JavaScript.
+    before = textwrap.dedent(
+        """\
+        export async function authorsOf(ctx, topic) {
+          const posts = await ctx.db.query("posts").withIndex("by_topic", (q) => q.eq("topic", topic)).take(20);
+          const out = [];
+          for (const post of posts) {
+            out.push(await ctx.db.get(post.authorId));
+          }
+          return out;
+        }
+        """
+    )
+    after = textwrap.dedent(
+        """\
+        export async function authorsOf(ctx, topic) {
+          const posts = await ctx.db.query("posts").withIndex("by_topic", (q) => q.eq("topic", topic)).take(20);
+          const out = [];
+          const authorIds = Array.from(new Set(posts.map((post) => post.authorId)));
+          const authors = await Promise.all(authorIds.map((id) => ctx.db.get(id)));
+          const authorsById = new Map(
+            authors.filter((doc) => doc !== null).map((doc) => [doc._id, doc]),
+          );
+          for (const post of posts) {
+            out.push(authorsById.get(post.authorId) ?? null);
+          }
+          return out;
+        }
+        """
+    )
+    project = write_project(tmp_path / "app", {"feed.js": before, "typed.ts": before.replace("(ctx, topic)", "(ctx: any, topic: string)")})
+    run_fix(project, [RULE])
+    assert (project / "convex" / "feed.js").read_text() == after
+    typed = (project / "convex" / "typed.ts").read_text()
+    assert "posts.map((post: any) => post.authorId)" in typed and "(doc: any) => doc !== null" in typed
+    _, again = check_project(project, select=[RULE])
+    assert not [f for f in again.findings if f.rule == RULE and f.fix is not None]
+
+
+def test_a_helper_prefetch_in_javascript_looks_up_without_a_cast(tmp_path):
+    # `by.get(key) as (typeof results)[number]` in TypeScript; JavaScript has no `as` (TS8016).
+    source = textwrap.dedent(
+        """\
+        import { query } from "./_generated/server";
+        import { v } from "convex/values";
+
+        async function loadUser(ctx, userId) {
+          return await ctx.db.get(userId);
+        }
+
+        export const users = query({
+          args: { userIds: v.array(v.id("users")) },
+          handler: async (ctx, args) => {
+            const out = [];
+            for (const userId of args.userIds) {
+              out.push(await loadUser(ctx, userId));
+            }
+            return out;
+          },
+        });
+        """
+    )
+    project = write_project(tmp_path / "app", {"feed.js": source})
+    run_fix(project, [RULE])
+    text = (project / "convex" / "feed.js").read_text()
+    assert "out.push(userByUserId.get(userId));" in text, text
+    assert " as " not in text and ": any" not in text
+    assert error_nodes(project / "convex" / "feed.js") == 0

@@ -608,6 +608,30 @@ FILTER_CASES: dict[str, Case] = {
         applicability=SAFE,
         title="Use index `by_orgId`",
     ),
+    "an untyped ctx in JavaScript: no annotation (TS8010 there, and no implicit `any`)": Case(
+        "filter-on-query",
+        {
+            "schema.ts": TASKS_SCHEMA,
+            "tasks.js": query_module(
+                """
+                export async function openTasks(ctx, orgId) {
+                  return await ctx.db.query("tasks").filter((q) => q.eq(q.field("orgId"), orgId)).collect();
+                }
+                """
+            ),
+        },
+        {
+            "tasks.js": query_module(
+                """
+                export async function openTasks(ctx, orgId) {
+                  return await ctx.db.query("tasks").withIndex("by_orgId", (q) => q.eq("orgId", orgId)).collect();
+                }
+                """
+            ),
+        },
+        applicability=SAFE,
+        title="Use index `by_orgId`",
+    ),
     "a typed helper keeps `(q) =>`": Case(
         "filter-on-query",
         {

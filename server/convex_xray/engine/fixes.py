@@ -14,8 +14,16 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tree_sitter import Parser
+
 from convex_xray.engine.findings import Applicability, Edit, Finding, Fix
-from convex_xray.engine.source import SourceFile, TextChange, error_count_after
+from convex_xray.engine.source import (
+    SourceFile,
+    TextChange,
+    error_count_after,
+    is_typescript_path,
+    typescript_syntax_count,
+)
 
 MAX_PASSES = 10
 
@@ -293,7 +301,8 @@ class Reference:
 class FixValidator:
     """Checks fixes as they leave the engine: a fix survives only if it has an edit, no
     edited region (and not the finding itself) sits in a function with a syntax error, and
-    applying all its edits to each file it touches adds no ERROR or MISSING node there. Results are memoised
+    applying all its edits to each file it touches adds no ERROR or MISSING node there (nor,
+    in a JavaScript file, TypeScript-only syntax). Results are memoised
     per fix, since several findings often share one fix (an index, a batch). `references`: per
     file, an earlier error-free text to ask instead while the file has a syntax error
     (`Reference`; the language server's keystrokes, never the CLI)."""
@@ -307,6 +316,7 @@ class FixValidator:
         self._references = references or {}
         self._sources: dict[Path, SourceFile | None] = {}
         self._errors: dict[Path, int] = {}
+        self._typescript: dict[Path, int] = {}  # TypeScript-only nodes in a JavaScript file
         self._verdicts: dict[tuple, bool] = {}
 
     def _source(self, path: Path) -> SourceFile | None:
@@ -343,6 +353,8 @@ class FixValidator:
             ordered = sorted(edits, key=lambda e: (e.start, e.end))
             if any(a.end > b.start for a, b in itertools.pairwise(ordered)):
                 return False  # the fix's own edits overlap
+            if not is_typescript_path(path) and self._adds_typescript(source, ordered):
+                return False
             reference = self._references.get(path)
             if reference is not None and source.root.has_error:
                 mapped = reference.mapped(ordered)
@@ -356,6 +368,18 @@ class FixValidator:
             if error_count_after(source, changes) > self._baseline(source):
                 return False
         return True
+
+    def _adds_typescript(self, source: SourceFile, ordered: list[Edit]) -> bool:
+        """Whether the edits write TypeScript-only syntax (an annotation, `as`, type arguments,
+        `!`) into a JavaScript file, where tsc rejects it (TS8010, TS8016, …). The fixes write
+        JavaScript forms there; this keeps any that do not out of the file."""
+        if not any(e.new_text for e in ordered):
+            return False
+        edited = apply_edits(source.data, ordered)
+        after = typescript_syntax_count(Parser(source.language).parse(edited).root_node)
+        if source.path not in self._typescript:
+            self._typescript[source.path] = typescript_syntax_count(source.root)
+        return after > self._typescript[source.path]
 
     def filter(self, findings: Iterable[Finding]) -> None:
         """Drop, in place, every fix and alternative that fails `valid`; a finding inside a

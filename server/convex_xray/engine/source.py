@@ -44,6 +44,54 @@ def language_for(path: Path | str) -> Language:
     return _language(suffix not in (".ts", ".mts", ".cts"))
 
 
+def is_typescript_path(path: Path | str) -> bool:
+    """Whether the file is TypeScript (.ts/.tsx/.mts/.cts): type annotations, `as`, type
+    arguments and `!` are errors in JavaScript (TS8010, TS8016, …), which tsc reports even
+    without `checkJs`."""
+    return Path(path).suffix.lower() in (".ts", ".tsx", ".mts", ".cts")
+
+
+# Syntax only TypeScript has (the TSX grammar parses it in a JavaScript file too).
+_TYPESCRIPT_ONLY = frozenset(
+    {
+        "type_annotation",
+        "optional_type_annotation",
+        "asserts_annotation",
+        "type_predicate_annotation",
+        "as_expression",
+        "satisfies_expression",
+        "non_null_expression",
+        "type_arguments",
+        "type_parameters",
+        "type_alias_declaration",
+        "interface_declaration",
+        "enum_declaration",
+        "abstract_class_declaration",
+        "ambient_declaration",
+        "module",
+        "internal_module",
+        "accessibility_modifier",
+        "override_modifier",
+        "readonly",
+        "type_assertion",
+        "implements_clause",
+    }
+)
+
+
+def typescript_syntax_count(root: Node) -> int:
+    """How many nodes of TypeScript-only syntax the tree holds (outermost ones only)."""
+    count = 0
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if node.type in _TYPESCRIPT_ONLY:
+            count += 1
+        else:
+            stack.extend(node.named_children)
+    return count
+
+
 def is_source_path(path: Path | str) -> bool:
     name = str(path)
     return name.endswith(SOURCE_SUFFIXES) and not name.endswith(".d.ts")

@@ -46,6 +46,7 @@ from convex_xray.engine.findings import Edit, Finding, Fix, FixAvailability, Rel
 from convex_xray.engine.model import Loop, ScheduleCall
 from convex_xray.engine.registry import RuleMeta, register
 from convex_xray.engine import style as layout
+from convex_xray.engine.source import is_typescript_path
 from convex_xray.engine.syntax import pattern_names, text_of, unwrap
 from convex_xray.rules.support.iterables import declared_array
 from convex_xray.rules.support.untyped import file_says_types_lost, untyped_root
@@ -92,7 +93,8 @@ def _loop_fix(ctx: RuleContext, schedule: ScheduleCall, loop: Loop) -> Fix | Non
     # about TS2589 or an implicit `any`: a query there can come out `any`, which a `for…of`
     # takes silently): its callback gets no type from it (TS7006). The callback only passes
     # the item to the scheduler, so `any` types nothing else (as the concurrent rewrite does).
-    lost = untyped_root(collection_node) or file_says_types_lost(source)
+    # (Not in JavaScript: no implicit `any` there, and an annotation is an error, TS8010.)
+    lost = is_typescript_path(source.path) and (untyped_root(collection_node) or file_says_types_lost(source))
     if lost and len(pattern_names(left)) == 1 and left.type == "identifier":
         item = f"{item}: any"
     scheduled = layout.copied(source.node_text(schedule.node), source.line_indent(schedule.node.start_byte))

@@ -28,7 +28,7 @@ from convex_xray.engine.findings import Edit, Fix
 from convex_xray.engine.memo import MemoKey
 from convex_xray.engine.model import ChainStep, FilterAtom, IndexRange, IndexRef, QueryChain
 from convex_xray.engine.schema import Index, Schema, Table
-from convex_xray.engine.source import SourceFile
+from convex_xray.engine.source import SourceFile, is_typescript_path
 from convex_xray.engine.syntax import (
     function_params,
     param_pattern,
@@ -587,7 +587,10 @@ def untyped_range(source: SourceFile, chain: QueryChain) -> bool:
     """Whether a callback on this query gets no type from it: the query's `ctx` (or `db`) is
     a parameter typed `any`, or not typed at all outside a registered function's handler.
     The app's own callbacks there say `(q: any) =>`; a new `(q) =>` would be an implicit
-    `any` (TS7006) under `strict`."""
+    `any` (TS7006) under `strict`. Never in JavaScript: tsc reports no implicit `any` there,
+    and an annotation is itself an error (TS8010)."""
+    if not is_typescript_path(source.path):
+        return False
     for step in chain.steps:
         callback = unwrap(step.arg(1) if step.method == "withIndex" else step.arg(0))
         if callback is not None and callback.type in ("arrow_function", "function_expression"):

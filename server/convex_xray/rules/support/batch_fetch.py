@@ -51,7 +51,7 @@ from convex_xray.engine import style as layout
 from convex_xray.engine.findings import Applicability, Edit, Fix
 from convex_xray.engine.memo import MemoKey
 from convex_xray.engine.model import DbRead, HelperCall, Loop, QueryChain
-from convex_xray.engine.source import SourceFile
+from convex_xray.engine.source import SourceFile, is_typescript_path
 from convex_xray.engine.syntax import (
     call_args,
     descend_path,
@@ -1194,12 +1194,14 @@ def _piece(ctx: RuleContext, read: DbRead | HelperCall, plan: _Plan, names: Fres
     item = plan.item_param
     # Where the collection is (or may be) `any`, the new callbacks get no parameter type from
     # it: a bare `(item) =>` would be an implicit `any` (TS7006) under `strict`.
-    lost = types_lost(ctx.workspace, source)
+    # JavaScript has no annotations to write (TS8010) and tsc reports no implicit `any` there.
+    typescript = is_typescript_path(source.path)
+    lost = typescript and types_lost(ctx.workspace, source)
     untyped_db = False  # a helper's results have its own return type, whatever handle it reads through
-    if isinstance(read, DbRead):
+    if isinstance(read, DbRead) and typescript:
         reader = read.chain.root if read.chain is not None else read.node  # `ctx.db.get(…)`, `ctx.db.query(…)`
         untyped_db = untyped_root(reader.child_by_field_name("function"))
-    untyped_items = untyped_db or untyped_root(plan.loop.collection_node)
+    untyped_items = typescript and (untyped_db or untyped_root(plan.loop.collection_node))
     # In a program that loses contextual types the items keep their own type when they can be
     # named: `(post: (typeof posts)[number])` is `any` where `posts` is and the document type
     # where `posts` is typed, so the keys (and the documents fetched by them) keep the types
@@ -1265,7 +1267,9 @@ def _piece(ctx: RuleContext, read: DbRead | HelperCall, plan: _Plan, names: Fres
         ]
         # Every key was fetched, so `get` finds it; the cast drops only the `undefined` of a
         # miss and keeps the helper's own result type, `null` included (`!` would drop that too).
-        lookup = f"{by_key}.get({key_text}) as (typeof {results})[number]"
+        lookup = f"{by_key}.get({key_text})"
+        if typescript:
+            lookup += f" as (typeof {results})[number]"
         what = f"`{read.callee}` results"
         kind = "helper"
     elif read.kind == "get":

@@ -30,6 +30,7 @@ from tree_sitter import Node
 
 from convex_xray.engine.findings import Edit, Fix
 from convex_xray.engine.model import Loop
+from convex_xray.engine.source import is_typescript_path
 from convex_xray.engine.syntax import in_async_function, pattern_names, text_of, unwrap
 from convex_xray.rules.support.iterables import declared_non_array
 from convex_xray.rules.support.untyped import file_says_types_lost, untyped_root
@@ -165,7 +166,8 @@ def concurrent_loop_fix(ctx: RuleContext, loop: Loop) -> Fix | str:
     # The collection is (or, by the file's own directives, may be) `any`: the callback gets no
     # type from it (TS7006). Not for a TS2589 elsewhere in the app: the whole loop body moves
     # into the callback, and an item typed `any` there would untype the body's own callbacks.
-    if untyped_root(bare) or file_says_types_lost(source):
+    # (Not in JavaScript: no implicit `any` there, and an annotation is an error, TS8010.)
+    if is_typescript_path(source.path) and (untyped_root(bare) or file_says_types_lost(source)):
         item = f"{item}: any"
     header = f"await Promise.all({collection}.map(async ({item}) => "
     edits = [Edit(ctx.path, node.start_byte, body.start_byte, header)]
