@@ -346,3 +346,40 @@ def test_a_failed_app_install_raises(tmp_path, monkeypatch):
     )
     with pytest.raises(RuntimeError, match="E404 nope"):
         vf.prepare_app_npm(tmp_path, {"nope": "1.0.0"}, lambda message: None)
+
+
+TARGETS_APP = FIXTURES / "verify-fixes-targets-app"
+
+
+@pytest.mark.node
+def test_fixes_type_check_under_an_es5_target_and_in_javascript(node_modules):
+    """The batch-fetch's unique ids under a target that cannot spread a Set, and fixes in a
+    JavaScript file checked by tsc (`allowJs`): no new type error."""
+    result = _verify(TARGETS_APP, node_modules)
+    assert result["tsc_errors_before"] == 0, result
+    assert result["applied"] == {
+        "n-plus-one-read: Batch-fetch `…` before the loop (one `…`, then a Map lookup) [safe]": 2,
+        "filter-on-query: Use index `…` instead of `.filter()` [safe]": 1,
+    }
+    assert result["new_type_errors"] == []
+    assert result["idempotent"]
+
+
+@pytest.mark.node
+def test_the_targets_app_rejects_a_spread_set_and_annotations_in_javascript(node_modules, tmp_path):
+    """The control for the test above: the forms the fixes used to write fail there."""
+    root = tmp_path / "app"
+    vf.copy_app(TARGETS_APP, root)
+    (root / "node_modules").symlink_to(node_modules, target_is_directory=True)
+    vf.prepare_convex_dir(root / "convex")
+    tsc = node_modules / ".bin" / "tsc"
+    voyages = root / "convex" / "voyages.ts"
+    voyages.write_text(voyages.read_text() + "export const spread = [...new Set([1, 2])];\n")
+    errors, _ = vf.run_tsc(tsc, root, root / "convex", 300)
+    assert {(e.file, e.code) for e in errors} == {("convex/voyages.ts", "TS2802")}, errors
+    # (Separately: tsc reports no semantic error at all while a file has a syntactic one.)
+    voyages.write_text((TARGETS_APP / "convex" / "voyages.ts").read_text())
+    crews = root / "convex" / "crews.js"
+    crews.write_text(crews.read_text().replace("(q) =>", "(q: any) =>"))
+    errors, _ = vf.run_tsc(tsc, root, root / "convex", 300)
+    assert {(e.file, e.code) for e in errors} == {("convex/crews.js", "TS8010")}, errors
