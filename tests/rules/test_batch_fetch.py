@@ -2289,3 +2289,55 @@ def test_a_helper_prefetch_in_javascript_looks_up_without_a_cast(tmp_path):
     assert "out.push(userByUserId.get(userId));" in text, text
     assert " as " not in text and ": any" not in text
     assert error_nodes(project / "convex" / "feed.js") == 0
+
+
+def test_items_of_a_query_whose_builder_the_app_says_is_any_are_typed_by_name(tmp_path):
+    # The app's own `(q: any)` says its db handle may not be typed there: the documents may be
+    # `any`, and a bare `(row) =>` on them an implicit `any` (TS7006). `(typeof rows)[number]`
+    # is right either way; `any` would lose the documents' types where they have them.
+    before = """
+        export const tagsOf = query({
+          args: { noteId: v.id("posts") },
+          handler: async (ctx, args) => {
+            const rows = await ctx.db.query("comments").withIndex("by_postId", (q: any) => q.eq("postId", args.noteId)).take(50);
+            const out = [];
+            for (const row of rows) {
+              out.push(await ctx.db.get(row.authorId));
+            }
+            return out;
+          },
+        });
+        """
+    project = write_project(tmp_path / "app", {"feed.ts": _module(before)})
+    run_fix(project, [RULE])
+    text = (project / "convex" / "feed.ts").read_text()
+    assert "rows.map((row: (typeof rows)[number]) => row.authorId)" in text, text
+    assert "(doc: any)" not in text
+    # Without the app's `any`, nothing is written.
+    plain = before.replace("(q: any)", "(q)")
+    project = write_project(tmp_path / "plain", {"feed.ts": _module(plain)})
+    run_fix(project, [RULE])
+    assert "rows.map((row) => row.authorId)" in (project / "convex" / "feed.ts").read_text()
+
+
+def test_a_db_handle_the_app_casts_to_any_gets_annotated_callbacks(tmp_path):
+    # `(ctx.db as any).get(…)`: the handle is `any`, and so is everything read through it.
+    before = """
+        export const tagsOf = query({
+          args: { noteId: v.id("posts") },
+          handler: async (ctx, args) => {
+            const rows = await (ctx.db as any).query("comments").withIndex("by_postId", (q) => q.eq("postId", args.noteId)).take(50);
+            const out = [];
+            for (const row of rows) {
+              out.push(await (ctx.db as any).get(row.authorId));
+            }
+            return out;
+          },
+        });
+        """
+    project = write_project(tmp_path / "app", {"feed.ts": _module(before)})
+    run_fix(project, [RULE])
+    text = (project / "convex" / "feed.ts").read_text()
+    assert "rows.map((row: any) => row.authorId)" in text, text
+    assert ".filter((doc: any) => doc !== null)" in text, text
+    assert error_nodes(project / "convex" / "feed.ts") == 0

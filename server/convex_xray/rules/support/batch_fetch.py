@@ -80,6 +80,7 @@ from convex_xray.rules.support.untyped import (
     read_from_db,
     root_at_depth_limit,
     types_lost,
+    builder_said_any,
     untyped_root,
 )
 
@@ -1217,6 +1218,11 @@ def _piece(ctx: RuleContext, read: DbRead | HelperCall, plan: _Plan, names: Fres
     named = None if at_limit else _type_query(plan.loop.collection_node)
     if ":" not in item and (lost or untyped_items):
         item = f"{item}: {named if lost and not untyped_items and named else 'any'}"
+    elif ":" not in item and typescript and named and builder_said_any(plan.loop.collection_node):
+        # The app's own query said `(q: any)`: its documents may be `any` (a builder package
+        # tsc does not see), where a bare `(row) =>` is an implicit `any`. The item's own type
+        # is right either way: the documents' where they are typed, `any` where not.
+        item = f"{item}: {named}"
     typed_items = ":" in item and not item.endswith(": any")
     # The fetched documents are `any` when the db handle is: saying so costs no type.
     doc = "doc: any" if lost or untyped_db else "doc"

@@ -168,9 +168,28 @@ def untyped_root(node: Node | None) -> bool:
     return _untyped(node, 3)
 
 
+def _unwrap(node: Node | None) -> Node | None:
+    """`unwrap`, but a cast to `any` is kept (what it casts is `any` from there on)."""
+    while node is not None and node.type in _WRAPPERS:
+        if node.type in ("as_expression", "type_assertion") and _cast_to_any(node):
+            return node
+        inner = next((c for c in node.named_children if c.type != "comment"), None)
+        if node.type == "type_assertion":  # `<T>x`: the expression comes after the type
+            inner = node.named_children[-1] if node.named_children else None
+        if inner is None:
+            return node
+        node = inner
+    return node
+
+
+_WRAPPERS = frozenset({"parenthesized_expression", "as_expression", "satisfies_expression", "non_null_expression", "type_assertion"})
+
+
 def _untyped(node: Node | None, depth: int) -> bool:
-    current = unwrap(node)
+    current = _unwrap(node)
     while current is not None:
+        if current.type in ("as_expression", "type_assertion"):
+            return True  # `(ctx.db as any).get(…)`: the app casts it to `any` itself
         if current.type == "await_expression":
             current = current.named_children[0] if current.named_children else None
         elif current.type == "call_expression":
@@ -179,7 +198,7 @@ def _untyped(node: Node | None, depth: int) -> bool:
             current = current.child_by_field_name("object")
         else:
             break
-        current = unwrap(current)
+        current = _unwrap(current)
     if current is None or current.type != "identifier":
         return False
     name = current.text.decode() if current.text else ""
@@ -189,6 +208,58 @@ def _untyped(node: Node | None, depth: int) -> bool:
         return False
     value = _untyped_const_value(current, name)
     return value is not None and _untyped(value, depth - 1)
+
+
+def _cast_to_any(cast: Node) -> bool:
+    """`x as any` / `<any>x`."""
+    written = [c for c in cast.named_children if c.type not in ("comment",)]
+    return len(written) >= 2 and (written[-1].text == b"any" if cast.type == "as_expression" else written[0].text == b"any")
+
+
+# Query methods whose callback TypeScript types from the db handle (`(q) => q.eq(…)`).
+_BUILDER_METHODS = frozenset({b"withIndex", b"withSearchIndex", b"filter"})
+
+
+def builder_said_any(node: Node | None) -> bool:
+    """Whether the app's own query that produced this value says its range or filter builder is
+    `any` (`ctx.db.query("t").withIndex("i", (q: any) => …).take(n)`, or a `const` initialised
+    from one, followed a few steps): the app wrote it because its db handle is not typed there
+    (a builder package its tsc does not see), so the documents may be `any` too, and a bare
+    callback on them an implicit `any` (TS7006). Unlike `untyped_root` this is not proof: the
+    handle may be typed, and the annotation a habit."""
+    return _builder_said_any(node, 3)
+
+
+def _builder_said_any(node: Node | None, depth: int) -> bool:
+    current = unwrap(node)
+    while current is not None:
+        if current.type == "await_expression":
+            current = current.named_children[0] if current.named_children else None
+        elif current.type == "call_expression":
+            callee = unwrap(current.child_by_field_name("function"))
+            method = callee.child_by_field_name("property") if callee is not None and callee.type == "member_expression" else None
+            if method is not None and method.text in _BUILDER_METHODS and _any_callback(current):
+                return True
+            current = callee
+        elif current.type in ("member_expression", "subscript_expression"):
+            current = current.child_by_field_name("object")
+        else:
+            break
+        current = unwrap(current)
+    if current is None or current.type != "identifier" or depth <= 0:
+        return False
+    value = _untyped_const_value(current, current.text.decode() if current.text else "")
+    return value is not None and _builder_said_any(value, depth - 1)
+
+
+def _any_callback(call: Node) -> bool:
+    arguments = call.child_by_field_name("arguments")
+    for argument in arguments.named_children if arguments is not None else ():
+        if argument.type in ("arrow_function", "function_expression"):
+            params = function_params(argument)
+            if params and params[0].type.endswith("_parameter") and _annotation(params[0]) == "any":
+                return True
+    return False
 
 
 def read_from_db(node: Node | None) -> bool:
