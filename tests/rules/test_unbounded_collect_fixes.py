@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.fix_cases import SAFE, TASKS_SCHEMA, Case, NoFix, dedent, query_module, run_case, run_no_fix
+from tests.support.fix_cases import SAFE, TASKS_SCHEMA, Case, NoFix, dedent, query_module, run_case, run_no_fix, tasks_schema_plus
 from tests.support.project import check_project, write_project
 
 RANGE = 'ctx.db.query("tasks").withIndex("by_orgId", (q) => q.eq("orgId", args.orgId))'
@@ -124,7 +124,8 @@ def test_a_javascript_filter_on_id_is_no_index_advice(tmp_path, filtered, advise
         ('"by_orgId_and_createdAt"', "(r) => r.createdAt > args.since", "add a bound (`.gt`, `.gte`, `.lt`, `.lte`) on `createdAt` to the range (`by_orgId_and_createdAt` has `createdAt` right after `orgId`)"),
         ('"by_orgId_and_status"', '(r) => r.status === "open"', "add `.eq(…)` on `status` to the range (`by_orgId_and_status` has `status` right after `orgId`)"),
         # Another index starts with the range's fields and the filtered one: use it.
-        ('"by_orgId"', "(r) => r.createdAt > args.since", "range over index `by_orgId_and_createdAt` instead (already in the schema"),
+        # (nothing else queries it here, so unused-index reports it: the advice says to keep it)
+        ('"by_orgId"', "(r) => r.createdAt > args.since", "range over index `by_orgId_and_createdAt` instead (it starts with `orgId`, `createdAt`: keep it, unused-index reports it only because nothing queries it yet)"),
         # None does: a new one with the range's fields first.
         ('"by_orgId"', '(r) => r.kind === "bug"', "add `kind` to an index after the range's fields (e.g. `by_orgId_and_kind`)"),
     ],
@@ -141,4 +142,59 @@ def test_the_index_advice_follows_the_schema(tmp_path, index, kept, advice):
     project = write_project(tmp_path / "app", {"schema.ts": dedent(schema), "t.ts": dedent(_handler(body))}, schema=None)
     _, result = check_project(project, select=["unbounded-collect"])
     (finding,) = result.findings
+    assert advice in finding.message
+
+
+_OTHER_QUERY = """
+import { query } from "./_generated/server";
+import { v } from "convex/values";
+
+export const g = query({
+  args: { orgId: v.id("orgs") },
+  handler: async (ctx, args) => {
+    return await ctx.db.query("tasks").{rest};
+  },
+});
+"""
+
+
+@pytest.mark.parametrize(
+    ("schema_line", "kept", "elsewhere", "advice"),
+    [
+        # The index it names is queried elsewhere: no finding removes it.
+        (
+            None,
+            "(r) => r.createdAt > args.since",
+            'withIndex("by_orgId_and_createdAt", (q) => q.eq("orgId", args.orgId)).take(10)',
+            "range over index `by_orgId_and_createdAt` instead (already in the schema, it starts with `orgId`, `createdAt`)",
+        ),
+        # filter-on-query adds an index for the same fields elsewhere: the advice names that one.
+        (
+            None,
+            '(r) => r.kind === "bug"',
+            'withIndex("by_orgId", (q) => q.eq("orgId", args.orgId)).filter((q) => q.eq(q.field("kind"), "bug")).take(10)',
+            "add `kind` to an index after the range's fields (`by_orgId_and_kind`, the index filter-on-query adds for them)",
+        ),
+        # The name the style gives is taken by an index on other fields: never that name.
+        (
+            '.index("by_orgId_and_kind", ["orgId", "status"])',
+            '(r) => r.kind === "bug"',
+            'withIndex("by_orgId_and_kind", (q) => q.eq("orgId", args.orgId)).take(10)',
+            "add `kind` to an index after the range's fields (e.g. `by_orgId_and_kind_2`)",
+        ),
+    ],
+)
+def test_the_index_advice_follows_the_schema_plan(tmp_path, schema_line, kept, elsewhere, advice):
+    """The advice agrees with what the index rules' fixes do to the schema (one plan): an index
+    queried elsewhere is simply there; a new index for the same fields is the one
+    filter-on-query adds; a suggested name is never one another index has."""
+    schema = tasks_schema_plus(schema_line) if schema_line else TASKS_SCHEMA
+    body = (
+        'const rows = await ctx.db.query("tasks").withIndex("by_orgId", (q) => q.eq("orgId", args.orgId)).collect();\n'
+        f"return rows.filter({kept});"
+    )
+    files = {"schema.ts": dedent(schema), "t.ts": dedent(_handler(body)), "g.ts": dedent(_OTHER_QUERY.replace("{rest}", elsewhere))}
+    project = write_project(tmp_path / "app", files, schema=None)
+    _, result = check_project(project, select=["unbounded-collect"])
+    (finding,) = [f for f in result.findings if f.path.name == "t.ts"]
     assert advice in finding.message

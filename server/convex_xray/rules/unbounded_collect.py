@@ -89,8 +89,8 @@ from convex_xray.engine.model import DbRead, QueryChain
 from convex_xray.engine.registry import RuleMeta, register
 from convex_xray.engine.syntax import descendants, string_value, text_of
 from convex_xray.engine.analysis.chains import parse_index_ranges
-from convex_xray.rules.support.add_index import index_takes_filter, naming_style, style_name
-from convex_xray.rules.support.schema_plan import prefix_index
+from convex_xray.rules.support.add_index import index_takes_filter, naming_style
+from convex_xray.rules.support.schema_plan import prefix_index, schema_plan, unique_index_name
 from convex_xray.rules.support.tables import outside_schema
 from convex_xray.rules.support.usage import ResultUse, result_use
 
@@ -191,10 +191,24 @@ def _index_advice(ctx: RuleContext, chain: QueryChain, field: str, filter_text: 
         method = "a bound (`.gt`, `.gte`, `.lt`, `.lte`) on" if ordered else "`.eq(…)` on"
         return f"add {method} `{field}` to the range (`{index.name}` has `{field}` right after {after})"
     wanted = [*equal, field]
+    # The advice follows the schema plan, as the index rules' fixes do: never an index another
+    # finding removes without saying so, never a new name another index has or loses.
+    planned = schema_plan(ctx.workspace, ctx.config).table(schema, chain.table)
     other = prefix_index(table.indexes.values(), wanted)
+    removal = planned.removals.get(other.name) if planned is not None and other is not None else None
+    if removal is not None and removal.target is not None:
+        other = removal.target  # redundant-index moves its queries there
     if other is not None:
-        return f"range over index `{other.name}` instead (already in the schema, it starts with {', '.join(f'`{f}`' for f in wanted)})"
-    return f"add `{field}` to an index after the range's fields (e.g. `{style_name(naming_style([schema]), wanted)}`)"
+        starts = ", ".join(f"`{f}`" for f in wanted)
+        if removal is not None and removal.target is None:
+            # unused-index reports it only because no query ranges over it yet.
+            return f"range over index `{other.name}` instead (it starts with {starts}: keep it, unused-index reports it only because nothing queries it yet)"
+        return f"range over index `{other.name}` instead (already in the schema, it starts with {starts})"
+    addition = planned.serving.get(tuple(wanted)) if planned is not None else None
+    if addition is not None:
+        return f"add `{field}` to an index after the range's fields (`{addition.name}`, the index filter-on-query adds for them)"
+    taken = {a.name for a in planned.additions.values()} if planned is not None else set()
+    return f"add `{field}` to an index after the range's fields (e.g. `{unique_index_name(table, wanted, naming_style([schema]), taken)}`)"
 
 
 # The related note at the place the collected result is used, in plain words.

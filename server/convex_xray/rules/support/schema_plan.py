@@ -305,7 +305,7 @@ def close_match(name: str, table: Table, *, search: bool = False) -> str | None:
     return close[0] if close else None
 
 
-def _unique_name(table: Table, fields: Sequence[str], style: str, taken: set[str]) -> str:
+def unique_index_name(table: Table, fields: Sequence[str], style: str, taken: set[str]) -> str:
     """The index name in the project's style, never one the table (or the plan) already uses
     for other fields (then numbered: `by_region_2`, still in the project's style)."""
     name = style_name(style, fields)
@@ -608,7 +608,7 @@ def _plan_additions(
             ]
             host = min(longer, key=lambda a: len(a.fields)) if longer else None
         if host is None:
-            name = _unique_name(table, fields, style, taken)
+            name = unique_index_name(table, fields, style, taken)
             taken.add(name)
             host = Addition(table.name, list(fields), name, "filter")
             chosen.append(host)
@@ -677,4 +677,5 @@ __all__ = [
     "ranges_of",
     "relies_on_order",
     "schema_plan",
+    "unique_index_name",
 ]
