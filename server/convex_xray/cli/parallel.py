@@ -427,6 +427,15 @@ def _recheck_planned(
             for need in part.filters
             if part.schema is not None
         )
+        # unbounded-collect's index advice reads the plan of whatever table it collects (no
+        # filter need of the file says which): re-check its findings where the schema changes.
+        touched = touched or (
+            any(f.rule == "unbounded-collect" for f in per_file.get(part.path, []))
+            and any(
+                schema == part.schema and (table_plan.additions or table_plan.removals)
+                for (schema, _), table_plan in plan.tables.items()
+            )
+        )
         if not touched:
             continue
         kept = [f for f in per_file.get(part.path, []) if f.rule not in PLAN_RULES]

@@ -627,7 +627,7 @@ _PLAN: MemoKey[tuple[Config, IndexUsage | None, tuple[Schema, ...], int, SchemaP
 # the files the plan changes); in the parent, the plan built from the workers' facts.
 PRESET_PLAN: MemoKey[SchemaPlan] = MemoKey("a schema plan given by the caller")
 # The per-file rules whose findings depend on the plan (what the parent re-checks).
-PLAN_RULES = frozenset({"filter-on-query", "unknown-index"})
+PLAN_RULES = frozenset({"filter-on-query", "unknown-index", "unbounded-collect"})
 
 
 def schema_plan(workspace: Workspace, config: Config) -> SchemaPlan:
