@@ -20,7 +20,9 @@ function step(name, detail) {
   console.log(`[${String(entry.at_ms).padStart(6)} ms] ${name}${detail === undefined ? '' : `: ${JSON.stringify(detail)}`}`);
 }
 
-async function poll(what, fn, timeoutMs = 30000, intervalMs = 250) {
+// `seen()`, when given, says what the page showed at the last try (in the timeout's message: a
+// failure in CI must be readable without a rerun).
+async function poll(what, fn, timeoutMs = 30000, intervalMs = 250, seen = undefined) {
   const deadline = Date.now() + timeoutMs;
   let last;
   while (Date.now() < deadline) {
@@ -32,7 +34,8 @@ async function poll(what, fn, timeoutMs = 30000, intervalMs = 250) {
     }
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last instanceof Error ? ` (${last.message})` : ''}`);
+  const shown = seen ? `; last seen: ${seen()}` : '';
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last instanceof Error ? ` (${last.message})` : ''}${shown}`);
 }
 
 // An element's accessible label and text (textContent: innerText splits `teams.ts` across spans).
@@ -112,14 +115,18 @@ try {
     const match = /(\d+) problems? in file (\S+)/.exec(found[0] ?? '');
     return match && match[2] === fileName ? Number(match[1]) : undefined;
   };
+  let rowsSeen = [];
   report.problems = await poll(
     `${config.countBefore} problems (convex-xray n-plus-one-read among them) for ${config.file} in the Problems panel`,
     async () => {
       const found = await texts(page, rows);
+      rowsSeen = found;
       const listed = found.some((t) => t.includes('convex-xray') && t.includes('n-plus-one-read'));
       return fileCount(found) === config.countBefore && listed ? found : undefined;
     },
     90000,
+    250,
+    () => JSON.stringify(rowsSeen.slice(0, 12).map((t) => t.slice(0, 160))),
   );
   step('problems listed', report.problems[0]);
   const squiggles = await poll('warning squiggles in the editor', async () => {
