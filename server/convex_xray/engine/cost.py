@@ -40,6 +40,7 @@ from convex_xray.engine.model import (
 )
 from convex_xray.engine.schema import Schema
 from convex_xray.engine.syntax import call_args, enclosing_const, string_value, text_of, unwrap
+from convex_xray.engine.triggers import CRON, SCHEDULED
 
 
 class Growth(enum.IntEnum):
@@ -352,9 +353,12 @@ def index_fields(chain: QueryChain, schema: Schema | None) -> tuple[str, ...] | 
     return tuple(index.fields) if index is not None else None
 
 
-def chain_driver(chain: QueryChain, assumptions: CostAssumptions, schema: Schema | None = None) -> Driver:
+def chain_driver(
+    chain: QueryChain, assumptions: CostAssumptions, schema: Schema | None = None, trigger: str | None = None
+) -> Driver:
     """How many documents a query chain returns, from its terminal and its index range
-    (the schema tells which fields the index has after the range)."""
+    (the schema tells which fields the index has after the range; `trigger`: what runs the
+    function, `cron` or `scheduled` for a queue it drains, see `drained_by`)."""
     table = chain.table or "a table"
     if chain.terminal in ("first", "unique"):
         return Driver(1, Growth.CONSTANT, f"one {table} document", None)
@@ -368,8 +372,19 @@ def chain_driver(chain: QueryChain, assumptions: CostAssumptions, schema: Schema
     if chain.search_step is not None:
         return Driver(assumptions.page, Growth.BOUNDED, f"search results in {table}", f"assumed {assumptions.page}, `[cost] page`")
     driver = _range_driver(chain, assumptions, schema, table)
+    if driver.growth <= Growth.PER_PARENT:
+        return driver
+    if trigger in _SCHEDULES and (drain := drained_by(chain)) is not None:
+        # A job that moves every row it reads out of the range (`patch(row._id, { state: "archived" })`,
+        # or deletes it) drains a queue: each run reads what became due since the last one.
+        return Driver(
+            assumptions.in_flight, Growth.BOUNDED, f"{driver.phrase}, due since the last run",
+            f"N assumed {assumptions.in_flight}: {drain}, so the range holds what became due since the last "
+            "run (`[cost] in-flight`)",
+            scan=driver.scan, kept=f"A queue this {trigger} job drains: {drain}",
+        )
     why = assumptions.expiry_evidence(chain.table) if chain.table is not None else None
-    if why is None or driver.growth <= Growth.PER_PARENT:
+    if why is None:
         return driver
     # A cron deletes the table's rows shortly after they are written (`engine.expiry`): whatever
     # the range, it holds at most the rows alive at once.
@@ -776,8 +791,9 @@ def collection_driver(
     assumptions: CostAssumptions,
     depth: int = 0,
     schema: Schema | None = None,
+    trigger: str | None = None,
 ) -> Driver:
-    """What drives the size of the collection a loop iterates."""
+    """What drives the size of the collection a loop iterates (`trigger`: see `chain_driver`)."""
     node = unwrap(node)
     unknown = Driver(assumptions.per_parent, Growth.PER_PARENT, "items of unknown source", f"N assumed {assumptions.per_parent}: size not traced, `[cost] per-parent`")
     if node is None or depth > 5:
@@ -796,7 +812,7 @@ def collection_driver(
         if elements and all(e.type != "spread_element" for e in elements):
             return Driver(len(elements), Growth.CONSTANT, f"{len(elements)} literal items", None)
         if len(elements) == 1 and elements[0].type == "spread_element" and elements[0].named_children:
-            return collection_driver(elements[0].named_children[0], model, function, assumptions, depth + 1, schema)
+            return collection_driver(elements[0].named_children[0], model, function, assumptions, depth + 1, schema, trigger)
     if node.type == "call_expression":
         read = _read_in(node, model)
         callee = node.child_by_field_name("function")
@@ -808,18 +824,18 @@ def collection_driver(
         window = _slice_window(args) if method == "slice" else None
         if window is not None and callee is not None:
             # A window of a list is at most the window and at most the list.
-            whole = collection_driver(callee.child_by_field_name("object"), model, function, assumptions, depth + 1, schema)
+            whole = collection_driver(callee.child_by_field_name("object"), model, function, assumptions, depth + 1, schema, trigger)
             bounded = window_driver(window, assumptions)
             return bounded if bounded.size < whole.size else whole
         if read is not None and read.chain is not None and read.chain.end.end_byte >= node.end_byte - 1:
-            return chain_driver(read.chain, assumptions, schema)
+            return chain_driver(read.chain, assumptions, schema, trigger)
         if method in ("map", "filter", "flatMap", "slice", "concat", "sort", "reverse", "toSorted", "keys", "values", "entries"):
             receiver = callee.child_by_field_name("object") if callee is not None else None
-            return collection_driver(receiver, model, function, assumptions, depth + 1, schema)
+            return collection_driver(receiver, model, function, assumptions, depth + 1, schema, trigger)
         if text_of(callee) in ("Promise.all", "Array.from", "Object.values", "Object.keys", "Object.entries") and args:
-            return collection_driver(args[0], model, function, assumptions, depth + 1, schema)
+            return collection_driver(args[0], model, function, assumptions, depth + 1, schema, trigger)
         if read is not None and read.chain is not None:
-            return chain_driver(read.chain, assumptions, schema)
+            return chain_driver(read.chain, assumptions, schema, trigger)
         return unknown
     if node.type == "member_expression":
         obj = unwrap(node.child_by_field_name("object"))
@@ -838,7 +854,7 @@ def collection_driver(
         while scope is not None:
             value = _declared_value(name, scope, node.start_byte, model.source.language)
             if value is not None:
-                return collection_driver(value, model, function, assumptions, depth + 1, schema)
+                return collection_driver(value, model, function, assumptions, depth + 1, schema, trigger)
             if name in scope.args_names:
                 return Driver(assumptions.client_array, Growth.BOUNDED, f"client-supplied `{name}`", f"N assumed {assumptions.client_array}, `[cost] client-array`")
             scope = scope.parent
@@ -847,11 +863,16 @@ def collection_driver(
 
 
 def loop_driver(
-    loop: Loop, model: FileModel, function: FunctionModel | None, assumptions: CostAssumptions, schema: Schema | None = None
+    loop: Loop,
+    model: FileModel,
+    function: FunctionModel | None,
+    assumptions: CostAssumptions,
+    schema: Schema | None = None,
+    trigger: str | None = None,
 ) -> Driver:
     if not loop.iterates_collection:
         return Driver(assumptions.per_parent, Growth.PER_PARENT, f"iterations of the `{loop.kind}` loop", f"N assumed {assumptions.per_parent}, `[cost] per-parent`")
-    return collection_driver(loop.collection_node, model, function, assumptions, schema=schema)
+    return collection_driver(loop.collection_node, model, function, assumptions, schema=schema, trigger=trigger)
 
 
 def _selected(inner: int, share: int, holds: bool) -> int:
@@ -884,7 +905,7 @@ def loop_cost(
     continue`), and the formula says so rather than claim every item. `memoised` reads go
     through a memoising cache: one read per distinct key, every key assumed distinct (an upper
     bound, stated)."""
-    drivers = tuple(loop_driver(loop, model, function, assumptions, schema) for loop in loops)
+    drivers = tuple(loop_driver(loop, model, function, assumptions, schema, trigger) for loop in loops)
     full = 1
     for driver in drivers:
         full *= max(driver.size, 0)
@@ -927,7 +948,7 @@ def loop_cost(
 def chain_cost(read: DbRead, assumptions: CostAssumptions, schema: Schema | None = None, trigger: str | None = None) -> Cost:
     """Documents one query chain reads (`trigger`: what runs the function, see `triggers`)."""
     assert read.chain is not None
-    driver = chain_driver(read.chain, assumptions, schema)
+    driver = chain_driver(read.chain, assumptions, schema, trigger)
     context = trigger or function_context(read.function)
     formula = driver.term
     assumption = (driver.assumption,) if driver.assumption and driver.term != str(driver.size) else ()
@@ -950,3 +971,199 @@ def nested_multiplies(cost: Cost) -> bool:
     (benchmarks/signal.md); a loop that grows past one parent's children makes the cost
     a warning by its growth anyway."""
     return cost.context in REACTIVE and sum(1 for d in cost.drivers if d.growth >= Growth.PER_PARENT) >= 2
+
+
+# What runs a function on its own (`engine.triggers`): a cron or a scheduling call. A queue is
+# drained only while something keeps running the job that drains it; a request a user makes
+# when they like (an admin's "archive past events" button) may find years of rows due.
+_SCHEDULES = frozenset({CRON, SCHEDULED})
+_EXITS = frozenset({"continue_statement", "break_statement", "return_statement", "throw_statement"})
+_FUNCTION_NODES = frozenset({"arrow_function", "function_expression", "function_declaration", "method_definition", "function"})
+
+
+def drained_by(chain: QueryChain) -> str | None:
+    """Why a range read to completion holds only what is in flight: the function moves every
+    row it reads out of the range, in the loop over the result, `const rows = await ...collect()`
+    then `for (const row of rows)` (or `rows.map(...)` / `rows.forEach(...)`):
+
+    - `db.patch(row._id, { state: "archived" })` / `db.replace(...)`, setting a field the range
+      holds equal (`q.eq("state", "published")`) to another literal value;
+    - `db.delete(row._id)`.
+
+    The write must run for every row: a statement of the loop's own body (not under an `if`),
+    with no `continue`, `break`, `return` or `throw` before it. A row skipped stays in the range
+    and the range grows by it on every run. Returns the clause quoting the write and its line
+    (`every row it reads is moved out of the range: `ctx.db.patch(e._id, { state: "archived" })`
+    (line 12) sets `state` to "archived", not "published"`), or None."""
+    name = _result_name(chain.end)
+    ranges = parse_index_ranges(chain.index_step) if chain.index_step is not None else None
+    if name is None or not ranges:
+        return None
+    if not all(_now_based(r.value_node) for r in ranges if r.op != "eq"):
+        return None  # a bound a caller passes (`lt("createdAt", args.before)`) may reach back years
+    equal = {r.field: r.value_node for r in ranges if r.op == "eq" and "." not in r.field}
+    scope = _enclosing_function(chain.end)
+    if scope is None:
+        return None
+    for item, statements in _loops_over(name, scope, chain.end.end_byte):
+        for statement in statements:
+            write = _row_write(statement, item)
+            if write is not None:
+                verdict = _moves_out(write, equal)
+                if verdict is not None:
+                    quote, why = verdict
+                    return f"every row it reads {why}: `{quote}` (line {write.start_point[0] + 1})"
+            if _has_exit(statement):
+                break  # a row may leave the loop body before the write: it stays in the range
+    return None
+
+
+def _result_name(end: Node) -> str | None:
+    """`rows` in `const rows = await <chain>`."""
+    node = end.parent
+    while node is not None and node.type in ("await_expression", "parenthesized_expression", "as_expression", "non_null_expression"):
+        node = node.parent
+    if node is None or node.type != "variable_declarator":
+        return None
+    target = node.child_by_field_name("name")
+    return text_of(target) if target is not None and target.type == "identifier" else None
+
+
+def _enclosing_function(node: Node) -> Node | None:
+    parent = node.parent
+    while parent is not None and parent.type not in _FUNCTION_NODES:
+        parent = parent.parent
+    return parent
+
+
+def _loops_over(name: str, scope: Node, after: int) -> list[tuple[str, list[Node]]]:
+    """(item, the statements of the body run once per item) of each loop over `name` after
+    `after` in `scope`, not inside a nested function: `for (const x of name)`,
+    `name.map((x) => ...)`, `name.forEach(...)`, `Promise.all(name.map(...))`."""
+    found: list[tuple[str, list[Node]]] = []
+    stack = [scope.child_by_field_name("body")]
+    while stack:
+        node = stack.pop()
+        if node is None or node.end_byte <= after:
+            continue
+        if node.start_byte >= after and node.type == "for_in_statement" and any(c.type == "of" for c in node.children):
+            left, right = node.child_by_field_name("left"), unwrap(node.child_by_field_name("right"))
+            body = node.child_by_field_name("body")
+            if left is not None and left.type == "identifier" and right is not None and text_of(right) == name and body is not None:
+                found.append((text_of(left), _statements(body)))
+        if node.start_byte >= after and node.type == "call_expression":
+            callee = node.child_by_field_name("function")
+            args = call_args(node)
+            if (
+                callee is not None
+                and callee.type == "member_expression"
+                and text_of(callee.child_by_field_name("object")) == name
+                and text_of(callee.child_by_field_name("property")) in ("map", "forEach")
+                and args
+                and args[0].type in ("arrow_function", "function_expression")
+            ):
+                item = _first_parameter(args[0])
+                body = args[0].child_by_field_name("body")
+                if item is not None and body is not None:
+                    found.append((item, _statements(body)))
+        if node.type in _FUNCTION_NODES and node is not scope:
+            continue
+        stack.extend(reversed(node.named_children))
+    return found
+
+
+def _first_parameter(function: Node) -> str | None:
+    parameter = function.child_by_field_name("parameter")  # `x => ...`
+    if parameter is not None:
+        return text_of(parameter) if parameter.type == "identifier" else None
+    params = function.child_by_field_name("parameters")
+    first = params.named_children[0] if params is not None and params.named_children else None
+    pattern = first.child_by_field_name("pattern") if first is not None else None
+    return text_of(pattern) if pattern is not None and pattern.type == "identifier" else None
+
+
+def _statements(body: Node) -> list[Node]:
+    """A loop body's statements in order (an arrow function's expression body is one)."""
+    if body.type == "statement_block":
+        return [c for c in body.named_children if c.type != "comment"]
+    return [body]
+
+
+def _row_write(statement: Node, item: str) -> Node | None:
+    """`await ctx.db.patch(item._id, {...})` / `.replace(...)` / `.delete(item._id)` as the
+    statement itself (an expression statement or an arrow function's body): the call."""
+    node: Node | None = statement
+    if node is not None and node.type == "expression_statement":
+        node = node.named_children[0] if node.named_children else None
+    while node is not None and node.type in ("await_expression", "parenthesized_expression"):
+        node = node.named_children[0] if node.named_children else None
+    if node is None or node.type != "call_expression":
+        return None
+    callee = node.child_by_field_name("function")
+    if callee is None or callee.type != "member_expression":
+        return None
+    method = text_of(callee.child_by_field_name("property"))
+    target = text_of(callee.child_by_field_name("object"))
+    args = call_args(node)
+    if method not in ("patch", "replace", "delete") or not (target == "db" or target.endswith(".db")) or not args:
+        return None
+    return node if text_of(args[0]).replace(" ", "") == f"{item}._id" else None
+
+
+def _literal(node: Node | None) -> str | None:
+    """A literal's value as written (`"archived"`, `true`, `3`), or None when not one."""
+    node = unwrap(node)
+    if node is None:
+        return None
+    value = string_value(node)
+    if value is not None:
+        return f'"{value}"'
+    return text_of(node) if node.type in ("true", "false", "number", "null") else None
+
+
+def _moves_out(write: Node, equal: dict[str, Node | None]) -> tuple[str, str] | None:
+    """(the write quoted down to what matters, what it does to each row) when it takes the row
+    out of a range holding `equal`'s fields at those values."""
+    callee = write.child_by_field_name("function")
+    method = text_of(callee.child_by_field_name("property")) if callee is not None else ""
+    args = call_args(write)
+    head = f"{text_of(callee)}({text_of(args[0])}"
+    if method == "delete":
+        return f"{head})", "is deleted"
+    fields = unwrap(args[1]) if len(args) > 1 else None
+    if fields is None or fields.type != "object":
+        return None
+    for pair in fields.named_children:
+        if pair.type != "pair":
+            continue
+        key = pair.child_by_field_name("key")
+        field_name = string_value(key) if key is not None and key.type == "string" else text_of(key)
+        if field_name not in equal:
+            continue
+        was, now = _literal(equal[field_name]), _literal(pair.child_by_field_name("value"))
+        if was is not None and now is not None and was != now:
+            rest = ", …" if len(fields.named_children) > 1 else ""
+            return f"{head}, {{ {text_of(pair)}{rest} }})", f"leaves the range (`{field_name}` {now}, not {was})"
+    return None
+
+
+def _has_exit(statement: Node) -> bool:
+    """Whether a statement may end the iteration early (`continue`, `break`, `return`, `throw`
+    anywhere in it, outside a nested function)."""
+    stack = [statement]
+    while stack:
+        node = stack.pop()
+        if node.type in _EXITS:
+            return True
+        if node.type in _FUNCTION_NODES:
+            continue
+        stack.extend(node.named_children)
+    return False
+
+
+def _now_based(value: Node | None) -> bool:
+    """`Date.now()`, `new Date()...`, or a `const` in scope holding one (`now`, `Date.now() - DAY`):
+    a bound that moves with the clock, so each run reaches only past the previous one's."""
+    value = _local_value(unwrap(value))
+    text = text_of(value).replace(" ", "")
+    return "Date.now()" in text or "newDate(" in text

@@ -20,6 +20,7 @@ from typing import TypeVar
 from convex_xray.engine.cost import DOCUMENTS_PER_FUNCTION, CostAssumptions, Driver, loop_driver
 from convex_xray.engine.model import Event, FileModel, FunctionModel, Loop
 from convex_xray.engine.schema import Schema
+from convex_xray.engine.triggers import trigger_index, trigger_of
 from convex_xray.engine.workspace import Workspace
 
 _E = TypeVar("_E", bound=Event)
@@ -135,6 +136,9 @@ def function_cost(
     sizes = assumptions or CostAssumptions()
     schema = workspace.schema_for(model.path)
     known = drivers if drivers is not None else {}
+    # What runs the function (a cron, the scheduler): a queue its job drains holds what is due.
+    found = trigger_of(workspace, model, function, trigger_index(workspace))
+    trigger = found.kind if found is not None else None
     reads = Cost()
     calls = Cost()
 
@@ -143,7 +147,7 @@ def function_cost(
         for loop in loops:
             if loop.exempt is not None:
                 continue
-            driver = _driver(loop, model, function, sizes, schema, known)
+            driver = _driver(loop, model, function, sizes, schema, known, trigger)
             total *= max(driver.size, 0)
         return total
 
@@ -170,9 +174,15 @@ def function_cost(
 
 
 def _driver(
-    loop: Loop, model: FileModel, function: FunctionModel, sizes: CostAssumptions, schema: Schema | None, known: dict[str, Driver]
+    loop: Loop,
+    model: FileModel,
+    function: FunctionModel,
+    sizes: CostAssumptions,
+    schema: Schema | None,
+    known: dict[str, Driver],
+    trigger: str | None = None,
 ) -> Driver:
-    driver = loop_driver(loop, model, function, sizes, schema)
+    driver = loop_driver(loop, model, function, sizes, schema, trigger)
     name = " ".join((loop.collection or "").split())
     if name and name not in known:
         known[name] = driver

@@ -16,7 +16,10 @@ it hurts:
   (`status`, `type`, `isActive`: keyed by no parent, a share of the table) in a public query
   or a cron/scheduled job: it grows with time or with the table, on every run. A log range
   that starts at a time (`q.eq("userId", id).gte("createdAt", monthStart)`) reads a window of
-  the log, not its history: per-parent, **info**;
+  the log, not its history: per-parent, **info**. A category range the job itself drains
+  (a cron or scheduled job that, in the loop over the result, patches every row's state to
+  another value or deletes every row, with no `if` or `continue` that may skip one) holds what
+  became due since the last run: **info**, and the message quotes the write;
 - **info** for other collects after an index range (a whole org, a whole thread):
   fine while the range stays small, a problem once it grows.
 
