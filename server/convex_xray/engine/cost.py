@@ -1019,11 +1019,15 @@ def drained_by(chain: QueryChain) -> str | None:
 
 
 def _result_name(end: Node) -> str | None:
-    """`rows` in `const rows = await <chain>`."""
+    """`rows` in `const rows = await <chain>` (a `let` may be cut down before the loop:
+    `rows = rows.filter(...)` leaves the rows it drops in the range)."""
     node = end.parent
     while node is not None and node.type in ("await_expression", "parenthesized_expression", "as_expression", "non_null_expression"):
         node = node.parent
     if node is None or node.type != "variable_declarator":
+        return None
+    declaration = node.parent
+    if declaration is None or text_of(declaration.child_by_field_name("kind")) != "const":
         return None
     target = node.child_by_field_name("name")
     return text_of(target) if target is not None and target.type == "identifier" else None
