@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib.util
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -383,3 +384,61 @@ def test_the_targets_app_rejects_a_spread_set_and_annotations_in_javascript(node
     crews.write_text(crews.read_text().replace("(q) =>", "(q: any) =>"))
     errors, _ = vf.run_tsc(tsc, root, root / "convex", 300)
     assert {(e.file, e.code) for e in errors} == {("convex/crews.js", "TS8010")}, errors
+
+
+MISSING_PACKAGES_APP = FIXTURES / "verify-fixes-missing-packages-app"
+
+
+@pytest.mark.node
+def test_fixes_type_check_where_packages_the_app_types_through_are_missing(node_modules):
+    """Custom builders from convex-helpers (not installed: `ctx` and documents are `any` to tsc)
+    and a list re-exported from a folder the checkout lacks (`any`): the batch-fetch and the
+    concurrent rewrite add no type error (keppo, saveit.now, racket-club)."""
+    result = _verify(MISSING_PACKAGES_APP, node_modules)
+    # (The app's own: the two modules not found, its callbacks on the untyped values.)
+    assert result["tsc_errors_before"] == 10, result
+    assert result["applied"] == {
+        "n-plus-one-read: Prefetch `…` rows for the unique keys before the loop (one `…`, then a Map lookup) [safe]": 1,
+        "n-plus-one-read: Batch-fetch `…` before the loop (one `…`, then a Map lookup) [safe]": 1,
+        "n-plus-one-read: Run the iterations concurrently with `…` (unsafe: side effects such as counters and logs"
+        " may come in another order, and every iteration starts even if one throws) [unsafe]": 1,
+    }
+    assert result["new_type_errors"] == []
+    assert result["idempotent"]
+
+
+@pytest.mark.node
+def test_the_missing_packages_app_rejects_the_untyped_forms(node_modules, tmp_path):
+    """The control for the test above: the forms the fixes wrote before (a bare `new Set(…)`
+    of the imported keys, bare item callbacks) fail its tsc."""
+    root = tmp_path / "app"
+    vf.copy_app(MISSING_PACKAGES_APP, root)
+    (root / "node_modules").symlink_to(node_modules, target_is_directory=True)
+    vf.prepare_convex_dir(root / "convex")
+    tsc = node_modules / ".bin" / "tsc"
+    before, _ = vf.run_tsc(tsc, root, root / "convex", 300)
+    chores = root / "convex" / "chores.ts"
+    chores.write_text(
+        chores.read_text()
+        + textwrap.dedent(
+            """
+            export const keyed = query({
+              args: {},
+              handler: async (ctx) => {
+                const keys = Array.from(new Set(STAGES));
+                return await Promise.all(keys.map((key) => ctx.db.query("chores").withIndex("by_stage", (q) => q.eq("stage", key)).first()));
+              },
+            });
+            export const mapped = houseQuery({
+              args: {},
+              handler: async (ctx: { db: any }) => {
+                const chores = await ctx.db.query("chores").take(5);
+                return await Promise.all(chores.map(async (chore) => chore.ownerId));
+              },
+            });
+            """
+        )
+    )
+    after, _ = vf.run_tsc(tsc, root, root / "convex", 300)
+    new = sorted((e.code, e.message) for e in after if (e.code, e.message, e.file) not in {(b.code, b.message, b.file) for b in before})
+    assert [code for code, _ in new] == ["TS2345", "TS7006"], new

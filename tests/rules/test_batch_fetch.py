@@ -1837,11 +1837,11 @@ def test_the_item_type_query_names_only_plain_paths(collection, named):
     from pathlib import Path
 
     from convex_xray.engine.source import SourceFile
-    from convex_xray.rules.support.batch_fetch import _type_query
+    from convex_xray.rules.support.untyped import item_type_query
 
     source = SourceFile(Path("a.ts"), f"const x = {collection};\n")
     declarator = source.root.named_children[0].named_children[0]
-    assert _type_query(declarator.child_by_field_name("value")) == named
+    assert item_type_query(declarator.child_by_field_name("value")) == named
 
 
 def test_type_arguments_break_one_per_line_with_no_trailing_comma():
@@ -2341,3 +2341,98 @@ def test_a_db_handle_the_app_casts_to_any_gets_annotated_callbacks(tmp_path):
     assert "rows.map((row: any) => row.authorId)" in text, text
     assert ".filter((doc: any) => doc !== null)" in text, text
     assert error_nodes(project / "convex" / "feed.ts") == 0
+
+
+_STATUS_READS = """
+    export const byStatus = query({
+      args: {},
+      handler: async (ctx) => {
+        const rows = await Promise.all(
+          STATUSES.map((status) =>
+            ctx.db.query("posts").withIndex("by_orgId_and_status", (q) => q.eq("orgId", ORG).eq("status", status)).take(10),
+          ),
+        );
+        return rows.flat();
+      },
+    });
+    """
+
+
+def test_imported_items_that_are_the_keys_give_the_set_their_type(tmp_path):
+    # `STATUSES` is imported: its module (or one it re-exports from) may not resolve for tsc
+    # (a package, a folder outside the app), and then it is `any`, `new Set(STATUSES)` a
+    # `Set<unknown>` and each key an `unknown` the range does not take (TS2345, keppo). The
+    # item type written from the array is `any` there and the items' own type where typed.
+    head = 'import { ORG, STATUSES } from "./constants";\n'
+    project = write_project(tmp_path / "app", {"feed.ts": _module(head + textwrap.dedent(_STATUS_READS))})
+    run_fix(project, [RULE])
+    text = (project / "convex" / "feed.ts").read_text()
+    assert "const statusKeys = Array.from(new Set<(typeof STATUSES)[number]>(STATUSES));" in text, text
+    assert error_nodes(project / "convex" / "feed.ts") == 0
+    # An argument's type is its validator's: nothing is written.
+    local = textwrap.dedent(_STATUS_READS).replace("args: {}", "args: { statuses: v.array(v.string()) }")
+    local = local.replace("async (ctx)", "async (ctx, args)").replace("STATUSES", "args.statuses")
+    project = write_project(tmp_path / "local", {"feed.ts": _module('const ORG = "o" as any;\n' + local)})
+    run_fix(project, [RULE])
+    assert "const statusKeys = Array.from(new Set(args.statuses));" in (project / "convex" / "feed.ts").read_text()
+
+
+def test_imported_keys_iterated_by_for_of_are_not_typed_as_an_array(tmp_path):
+    # A `for…of` takes any iterable: `(typeof STATUSES)[number]` does not name a Set's items.
+    head = 'import { ORG, STATUSES } from "./constants";\n'
+    body = """
+        export const byStatus = query({
+          args: {},
+          handler: async (ctx) => {
+            const out = [];
+            for (const status of STATUSES) {
+              out.push(await ctx.db.query("posts").withIndex("by_orgId_and_status", (q) => q.eq("orgId", ORG).eq("status", status)).first());
+            }
+            return out;
+          },
+        });
+        """
+    project = write_project(tmp_path / "app", {"feed.ts": _module(head + textwrap.dedent(body))})
+    run_fix(project, [RULE])
+    text = (project / "convex" / "feed.ts").read_text()
+    assert "Array.from(new Set(STATUSES))" in text, text
+    assert "typeof STATUSES" not in text
+
+
+_BUILDERS = """
+    import { customQuery, customCtx } from "convex-helpers/server/customFunctions";
+    import { query } from "./_generated/server";
+    export const memberQuery = customQuery(query, customCtx(async () => ({})));
+    """
+
+_MEMBER_FEED = """
+    import { memberQuery } from "./builders";
+    export const authors = memberQuery({
+      args: {},
+      handler: async (ctx) => {
+        const posts = await ctx.db.query("posts").take(20);
+        const out = [];
+        for (const post of posts) {
+          out.push(await ctx.db.get(post.authorId));
+        }
+        return out;
+      },
+    });
+    """
+
+
+def test_items_are_typed_by_name_where_the_app_types_ctx_through_a_package(tmp_path):
+    # `customQuery` from convex-helpers: where the package is not installed tsc sees the
+    # builder, each handler's `ctx` and the documents read through it as `any`, and a bare
+    # `(post) =>` on them is an implicit `any` (TS7006: saveit.now). `(typeof posts)[number]`
+    # is right whether they are typed or not.
+    project = write_project(tmp_path / "app", {"builders.ts": _BUILDERS, "feed.ts": _MEMBER_FEED})
+    run_fix(project, [RULE])
+    text = (project / "convex" / "feed.ts").read_text()
+    assert "posts.map((post: (typeof posts)[number]) => post.authorId)" in text, text
+    assert ": any" not in text
+    # The same builder written by the app itself (no package): nothing is written.
+    own = _BUILDERS.replace('"convex-helpers/server/customFunctions"', '"./lib/custom"')
+    project = write_project(tmp_path / "own", {"builders.ts": own, "feed.ts": _MEMBER_FEED})
+    run_fix(project, [RULE])
+    assert "posts.map((post) => post.authorId)" in (project / "convex" / "feed.ts").read_text()

@@ -451,3 +451,37 @@ def test_the_concurrent_callback_over_an_untyped_collection_is_annotated(tmp_pat
     text = (project / "convex" / "feed.ts").read_text()
     assert "await Promise.all(posts.map(async (post: any) => {" in text
     assert error_nodes(project / "convex" / "feed.ts") == 0
+
+
+def test_the_concurrent_callback_is_typed_by_name_where_the_app_types_ctx_through_a_package(tmp_path):
+    # A context type from convex-helpers (`CustomCtx`): where the package is not installed
+    # the documents are `any` to tsc, `for…of` gives an `any` item but a bare
+    # `.map(async (post) =>` an implicit `any` (TS7006: racket-club). The item's type written
+    # from the collection is right either way.
+    module = """
+        import type { CustomCtx } from "convex-helpers/server/customFunctions";
+        import { mutation } from "./_generated/server";
+        type Ctx = CustomCtx<typeof mutation>;
+        declare function audit(ctx: any, id: any): Promise<void>;
+        async function loadAuthor(ctx: any, id: any) {
+          await audit(ctx, id); // not in the workspace: it may write, so no prefetch
+          return await ctx.db.get(id);
+        }
+        export async function touchAll(ctx: Ctx) {
+          const posts = await ctx.db.query("posts").take(20);
+          let seen = 0;
+          for (const post of posts) {
+            const author = await loadAuthor(ctx, post.authorId);
+            if (author) seen++;
+          }
+          return seen;
+        }
+        """
+    project = write_project(tmp_path / "app", {"feed.ts": module})
+    run_fix(project, [RULE], unsafe=True)
+    text = (project / "convex" / "feed.ts").read_text()
+    assert "await Promise.all(posts.map(async (post: (typeof posts)[number]) => {" in text, text
+    plain = module.replace('"convex-helpers/server/customFunctions"', '"./lib/ctx"')
+    project = write_project(tmp_path / "plain", {"feed.ts": plain})
+    run_fix(project, [RULE], unsafe=True)
+    assert "await Promise.all(posts.map(async (post) => {" in (project / "convex" / "feed.ts").read_text()

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from convex_xray.engine.source import SourceFile
-from convex_xray.rules.support.untyped import read_from_db, untyped_root
+from convex_xray.engine.workspace import Workspace, discover_roots
+from convex_xray.rules.support.untyped import read_from_db, typed_by_package, untyped_root
 
 
 def _collection(code: str) -> bool:
@@ -66,3 +67,30 @@ def _read(code: str) -> bool:
 )
 def test_read_from_db(code, read):
     assert _read(code) is read
+
+
+@pytest.mark.parametrize(
+    ("code", "by_package"),
+    [
+        # builders, their context type or an ents schema, from a package
+        ('import { customQuery, customCtx } from "convex-helpers/server/customFunctions";', True),
+        ('import { zCustomMutation } from "convex-helpers/server/zod";', True),
+        ('import type { CustomCtx } from "convex-helpers/server/customFunctions";', True),
+        ('import { type GenericEnt, defineEntSchema as schema } from "convex-ents";', True),
+        # the same names from the app's own files, an alias or `convex` itself; other names
+        ('import { customQuery } from "./lib/custom";', False),
+        ('import { customQuery } from "@/convex/lib/custom";', False),
+        ('import { defineSchema } from "convex/server";', False),
+        ('import { v } from "convex/values";\nimport { z } from "zod";', False),
+    ],
+)
+def test_typed_by_package(tmp_path, code, by_package):
+    convex = tmp_path / "convex"
+    (convex / "lib").mkdir(parents=True)
+    (convex / "schema.ts").write_text('import { defineSchema } from "convex/server";\nexport default defineSchema({});\n')
+    (convex / "lib" / "builders.ts").write_text(code + "\n")
+    (convex / "posts.ts").write_text("export const n = 1;\n")
+    workspace = Workspace(discover_roots(tmp_path), base=tmp_path)
+    source = workspace.source(convex / "posts.ts")
+    assert source is not None
+    assert typed_by_package(workspace, source) is by_package

@@ -81,6 +81,8 @@ from convex_xray.rules.support.untyped import (
     root_at_depth_limit,
     types_lost,
     builder_said_any,
+    item_type_query,
+    typed_by_package,
     untyped_root,
 )
 
@@ -1215,13 +1217,17 @@ def _piece(ctx: RuleContext, read: DbRead | HelperCall, plan: _Plan, names: Fres
     # validators), not only on function references: there the whole program is at the limit,
     # and typed items in one file moved which expressions cross it in others (ConvexPress).
     at_limit = file_says_types_lost(source) or root_at_depth_limit(ctx.workspace, source)
-    named = None if at_limit else _type_query(plan.loop.collection_node)
+    named = None if at_limit else item_type_query(plan.loop.collection_node)
+    # The items are the keys (`ids.map((id) => ctx.db.get(id))`): no callback on the items is written.
+    items_are_keys = per_item_key == plan.item_param and not plan.guards
+    by_package = typescript and named is not None and typed_by_package(ctx.workspace, source)
     if ":" not in item and (lost or untyped_items):
         item = f"{item}: {named if lost and not untyped_items and named else 'any'}"
-    elif ":" not in item and typescript and named and builder_said_any(plan.loop.collection_node):
-        # The app's own query said `(q: any)`: its documents may be `any` (a builder package
-        # tsc does not see), where a bare `(row) =>` is an implicit `any`. The item's own type
-        # is right either way: the documents' where they are typed, `any` where not.
+    elif ":" not in item and typescript and named and (builder_said_any(plan.loop.collection_node) or (by_package and not items_are_keys)):
+        # The app's own query said `(q: any)`, or the app types its `ctx` or data model through a
+        # package (custom builders, ents): its documents may be `any` (a package tsc does not
+        # see), where a bare `(row) =>` is an implicit `any`. The item's own type is right
+        # either way: the documents' where they are typed, `any` where not.
         item = f"{item}: {named}"
     typed_items = ":" in item and not item.endswith(": any")
     # The fetched documents are `any` when the db handle is: saying so costs no type.
@@ -1234,6 +1240,21 @@ def _piece(ctx: RuleContext, read: DbRead | HelperCall, plan: _Plan, names: Fres
     # in ConvexPress's `wordpressSync/internals.ts`; without it, none).
     inferred = at_limit and read_from_db(plan.loop.collection_node)
     key_type = _cast_type(source_key) if lost and not untyped_db and not inferred else None
+    if (
+        key_type is None
+        and items_are_keys
+        and item == plan.item_param
+        and named
+        and plan.loop.kind in _ARRAY_ONLY_METHODS
+        and (by_package or _imported_root(ctx, plan.loop.collection_node))
+    ):
+        # The items are the keys, and the array may be `any` to tsc: an imported value (its
+        # module, or one it re-exports from, may not resolve: a package or a folder outside the
+        # app) or one typed through a package. `new Set(anyValue)` is a `Set<unknown>`, whose
+        # keys no typed read takes (TS2345); the item type written from the array is `any`
+        # there and the items' own type where it is typed. (Only for a loop that is an array
+        # method: `(typeof xs)[number]` does not name a Set's items.)
+        key_type = named
     set_callee = f"Set<{key_type}>" if key_type else "Set"
     keys_doc: layout.Doc
     if plan.guards:
@@ -1341,24 +1362,20 @@ def _type_arguments(name: str, types: list[str]) -> layout.Doc:
     return layout.group(f"{name}<", layout.nest(layout.SOFT, *parts), layout.SOFT, ">")
 
 
-def _type_query(collection: Node | None) -> str | None:
-    """`(typeof posts)[number]`, the type of an item of a collection named by an identifier or
-    a property path (`args.items`); None for anything else (a call, `this`, an optional chain),
-    which a type query cannot name."""
-    node = collection
-    while node is not None and node.type == "parenthesized_expression" and node.named_children:
-        node = node.named_children[0]  # (not `xs!` or `xs as T`: their type is not `typeof xs`)
-    if node is None:
-        return None
-    current: Node | None = node
-    while current is not None and current.type == "member_expression":
-        if any(child.type == "optional_chain" for child in current.children):
-            return None
-        current = current.child_by_field_name("object")
-    if current is None or current.type != "identifier":
-        return None
-    text = "".join(text_of(node).split())
-    return f"(typeof {text})[number]"
+# Loops that are methods arrays have and Sets and Maps do not (`xs.map(…)`): their collection
+# is an array wherever it is typed.
+_ARRAY_ONLY_METHODS = frozenset({"map", "flatMap", "filter", "some", "every", "find", "findIndex", "reduce"})
+
+
+def _imported_root(ctx: RuleContext, collection: Node | None) -> bool:
+    """Whether the collection is an imported name or a property path on one (`STATUSES`,
+    `config.kinds`)."""
+    node = unwrap(collection)
+    while node is not None and node.type == "member_expression":
+        node = unwrap(node.child_by_field_name("object"))
+    if node is None or node.type != "identifier" or ctx.model is None:
+        return False
+    return text_of(node) in ctx.model.imports
 
 
 def _cast_type(key: Node) -> str | None:

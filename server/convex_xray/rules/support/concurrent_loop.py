@@ -33,7 +33,13 @@ from convex_xray.engine.model import Loop
 from convex_xray.engine.source import is_typescript_path
 from convex_xray.engine.syntax import in_async_function, pattern_names, text_of, unwrap
 from convex_xray.rules.support.iterables import declared_non_array
-from convex_xray.rules.support.untyped import file_says_types_lost, untyped_root
+from convex_xray.rules.support.untyped import (
+    file_says_types_lost,
+    item_type_query,
+    root_at_depth_limit,
+    typed_by_package,
+    untyped_root,
+)
 
 if TYPE_CHECKING:
     from convex_xray.engine.context import RuleContext
@@ -167,8 +173,21 @@ def concurrent_loop_fix(ctx: RuleContext, loop: Loop) -> Fix | str:
     # type from it (TS7006). Not for a TS2589 elsewhere in the app: the whole loop body moves
     # into the callback, and an item typed `any` there would untype the body's own callbacks.
     # (Not in JavaScript: no implicit `any` there, and an annotation is an error, TS8010.)
-    if is_typescript_path(source.path) and (untyped_root(bare) or file_says_types_lost(source)):
+    typescript = is_typescript_path(source.path)
+    if typescript and (untyped_root(bare) or file_says_types_lost(source)):
         item = f"{item}: any"
+    elif (
+        typescript
+        and not collection.startswith("Array.from(")
+        and (named := item_type_query(right)) is not None
+        and typed_by_package(ctx.workspace, source)
+        and not root_at_depth_limit(ctx.workspace, source)
+    ):
+        # The app types its `ctx` or data model through a package, which tsc may not see: the
+        # collection may be `any` to it, where `for…of` gives an `any` item but a bare
+        # `.map(async (item) =>` is an implicit `any` (TS7006). The item's type written from the
+        # collection is right either way. (Not at the depth limit: typing more crosses it.)
+        item = f"{item}: {named}"
     header = f"await Promise.all({collection}.map(async ({item}) => "
     edits = [Edit(ctx.path, node.start_byte, body.start_byte, header)]
     edits.extend(Edit(ctx.path, c.start_byte, c.end_byte, "return;") for c in continues)

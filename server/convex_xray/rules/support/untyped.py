@@ -21,6 +21,7 @@ from convex_xray.engine.syntax import (
     param_pattern,
     param_type,
     pattern_names,
+    text_of,
     unwrap,
 )
 from convex_xray.engine.workspace import Workspace
@@ -158,6 +159,89 @@ def _too_deep_roots(workspace: Workspace) -> _TooDeep:
     # (The revision after the scan: reading files for the first time does not change it.)
     found = _TooDeep(frozenset(roots), frozenset(data_model))
     return (workspace.provisional or workspace.memo).put(_TOO_DEEP_ROOTS, (workspace.revision, found))[1]
+
+
+# Names a package gives an app to type its functions' `ctx` or its data model with: custom
+# function builders (`customQuery(query, …)`, convex-helpers), their context type, an ents
+# schema and its documents (convex-ents).
+_PACKAGE_TYPING_NAMES = frozenset(
+    {
+        b"customQuery",
+        b"customMutation",
+        b"customAction",
+        b"zCustomQuery",
+        b"zCustomMutation",
+        b"zCustomAction",
+        b"CustomCtx",
+        b"defineEntSchema",
+        b"defineEnt",
+        b"entsTableFactory",
+        b"GenericEnt",
+        b"GenericEntWriter",
+    }
+)
+_NAMED_IMPORT = re.compile(rb"""\bimport\s+(?:type\s+)?\{([^}]*)\}\s*from\s*["']([^"']+)["']""")
+_TYPED_BY_PACKAGE: MemoKey[tuple[int, frozenset[Path]]] = MemoKey("roots typed through a package")
+
+
+def typed_by_package(workspace: Workspace, source: SourceFile) -> bool:
+    """Whether the file's Convex root types its functions' `ctx` or its data model through a
+    package (`customQuery` from convex-helpers, `defineEntSchema` from convex-ents). Where that
+    package is not installed, tsc sees `any` for what it types (a handler's `ctx`, a document
+    read through it): the app's own callbacks on those values are implicit `any`s then, and
+    so would generated ones be (TS7006). Generated callbacks there write their item's type from
+    the collection (`(row: (typeof rows)[number])`), which is right whether or not it is `any`."""
+    root = workspace.root_of(source.path)
+    if root is None:
+        return False
+    cached = (workspace.provisional or workspace.memo).get(_TYPED_BY_PACKAGE)
+    if cached is None or cached[0] != workspace.revision:
+        roots: set[Path] = set()
+        for path in workspace.text_pass_files():
+            other_root = workspace.root_of(path)
+            if other_root is None or other_root.path in roots:
+                continue
+            other = workspace.source(path)
+            if other is not None and _imports_package_typing(other.data):
+                roots.add(other_root.path)
+        cached = (workspace.provisional or workspace.memo).put(_TYPED_BY_PACKAGE, (workspace.revision, frozenset(roots)))
+    return root.path in cached[1]
+
+
+def _imports_package_typing(data: bytes) -> bool:
+    """`import { customQuery } from "convex-helpers/server/customFunctions"`: one of the names
+    above, from a package (not a relative path, an alias such as `@/…`, or `convex` itself)."""
+    if b"import" not in data:
+        return False
+    for match in _NAMED_IMPORT.finditer(data):
+        module = match.group(2)
+        if module.startswith((b".", b"/", b"@/", b"~/", b"#")) or module == b"convex" or module.startswith(b"convex/"):
+            continue
+        for spec in match.group(1).split(b","):
+            name = spec.strip().removeprefix(b"type ").strip().split(b" as ")[0].strip()
+            if name in _PACKAGE_TYPING_NAMES:
+                return True
+    return False
+
+
+def item_type_query(collection: Node | None) -> str | None:
+    """`(typeof posts)[number]`, the type of an item of a collection named by an identifier or
+    a property path (`args.items`); None for anything else (a call, `this`, an optional chain),
+    which a type query cannot name."""
+    node = collection
+    while node is not None and node.type == "parenthesized_expression" and node.named_children:
+        node = node.named_children[0]  # (not `xs!` or `xs as T`: their type is not `typeof xs`)
+    if node is None:
+        return None
+    current: Node | None = node
+    while current is not None and current.type == "member_expression":
+        if any(child.type == "optional_chain" for child in current.children):
+            return None
+        current = current.child_by_field_name("object")
+    if current is None or current.type != "identifier":
+        return None
+    text = "".join(text_of(node).split())
+    return f"(typeof {text})[number]"
 
 
 def untyped_root(node: Node | None) -> bool:
