@@ -13,6 +13,7 @@ from convex_xray.engine.context import RuleContext
 from convex_xray.engine.findings import Finding
 from convex_xray.engine.fixes import FixValidator, Reference
 from convex_xray.engine.model import FileModel
+from convex_xray.engine.packages import api_refers_to_itself
 from convex_xray.engine.registry import Rule, iter_rules, resolve_rule
 from convex_xray.engine.roles import PRODUCTION, SCRIPT, apply_role, configured_production, role_of
 from convex_xray.engine.source import SourceFile
@@ -39,7 +40,9 @@ class CheckResult:
     elapsed_ms: float = 0.0
 
 
-def active_rules(config: Config, select: Iterable[str] = (), ignore: Iterable[str] = ()) -> list[Rule]:
+def active_rules(
+    config: Config, select: Iterable[str] = (), ignore: Iterable[str] = ()
+) -> list[Rule]:
     chosen = list(select) or config.select
     rules = []
     for rule in iter_rules(chosen, [*config.ignore, *ignore]):
@@ -84,7 +87,9 @@ def apply_roles(workspace: Workspace, findings: list[Finding], config: Config) -
                 apply_role(finding, SCRIPT)
                 said = purpose.replace("`", "'")
                 said = said if len(said) <= 80 else said[:79] + "…"
-                finding.message += f" (Judged as a script: the comment above `{finding.function}` says `{said}`.)"
+                finding.message += (
+                    f" (Judged as a script: the comment above `{finding.function}` says `{said}`.)"
+                )
                 continue
         apply_role(finding, role)
 
@@ -215,7 +220,9 @@ def check_post_rules(
                 findings.extend(rule.check(context))
             except Exception as error:
                 log.exception("rule %s failed on %s", rule.meta.slug, path)
-                failures.append(RuleFailure(rule.meta.slug, path, f"{type(error).__name__}: {error}"))
+                failures.append(
+                    RuleFailure(rule.meta.slug, path, f"{type(error).__name__}: {error}")
+                )
     return findings
 
 
@@ -230,6 +237,28 @@ def _silent_rules(config: Config, rules: list[Rule], ignore: Iterable[str]) -> l
         and rule.meta.scope != "post"
         and config.severity.get(rule.meta.slug, rule.meta.severity) is not None
     ]
+
+
+def withhold_untypable_fixes(workspace: Workspace, findings: Iterable[Finding]) -> None:
+    """Drop, in place, the fixes of findings in a Convex root whose generated `api` refers to
+    itself because a package is not installed (`engine.packages.api_refers_to_itself`): tsc
+    cannot type that program, so no edit to it can be shown to type-check; the message says
+    why there is no fix."""
+    for finding in findings:
+        if finding.fix is None and not finding.alternatives:
+            continue
+        cause = api_refers_to_itself(workspace, finding.path)
+        if cause is None:
+            continue
+        finding.fix = None
+        finding.alternatives = []
+        where = cause.path.name
+        finding.message += (
+            f" No fix: `{cause.package}` is not installed, and `{cause.name}` ({where}) is built from it and"
+            " takes a function reference, so TypeScript types the generated `api` through itself (TS7022)"
+            " and no change to this app's code can be shown to type-check (a large app gets TS2589 across"
+            " it); install it to get the fix."
+        )
 
 
 def check_paths(
@@ -294,7 +323,12 @@ def check_paths(
     kept.extend(apply_suppressions(workspace, post, parsed, source_of))
     # Every fix leaves the engine through here (CLI, workers' findings, language server),
     # checked here unless it was where its file was checked.
-    checked = {id(f) for items in (file_findings or {}).values() for f in items} if file_fixes_checked else set()
+    checked = (
+        {id(f) for items in (file_findings or {}).values() for f in items}
+        if file_fixes_checked
+        else set()
+    )
+    withhold_untypable_fixes(workspace, kept)
     FixValidator(source_of, fix_references).filter(f for f in kept if id(f) not in checked)
     return sorted(kept, key=Finding.sort_key)
 
@@ -323,7 +357,13 @@ def run_check(
     targets = sorted(set(paths)) if paths is not None else workspace.files()
     result = CheckResult(files=len(targets))
     result.findings = check_paths(
-        workspace, config, targets, rules, result.failures, silent=silent, whole_workspace=paths is None
+        workspace,
+        config,
+        targets,
+        rules,
+        result.failures,
+        silent=silent,
+        whole_workspace=paths is None,
     )
     target_set = set(targets)
     result.problems = [p for p in workspace.problems if paths is None or p.path in target_set]

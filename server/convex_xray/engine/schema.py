@@ -74,6 +74,9 @@ class Schema:
     # Where the tables this reader could not see come from, for messages: `...stripeTables`
     # (from `@raideno/convex-stripe/server`) for a spread of a package's tables.
     elsewhere: list[str] = field(default_factory=list)
+    # The same spreads, as (module specifier, file that imports it): `("@convex-dev/auth/server",
+    # convex/schema.ts)` -- whether that package is installed decides what tsc makes of the schema.
+    spread_from: list[tuple[str, Path]] = field(default_factory=list)
     error: str | None = None  # why the schema could not be read
     component: str | None = None  # component name for component schemas (kept apart)
     # What rules derive from this schema (e.g. its index naming style); lives as long as the
@@ -139,6 +142,8 @@ class _SchemaReader:
                 self.schema.complete = False
                 module = _imported_from(text_of(obj), source)
                 self.schema.elsewhere.append(f"`{text_of(obj)}`" + (f" from `{module}`" if module else ""))
+                if module:
+                    self.schema.spread_from.append((module, source.path))
                 return
             obj, source = resolved
             obj = unwrap(obj) or obj

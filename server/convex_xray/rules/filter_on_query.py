@@ -80,6 +80,10 @@ type-check. There a rewrite to an existing index is offered only where the query
 is `any` (`ctx: any`): a typed `.withIndex(…)` range makes tsc instantiate the table's range
 types, and where it first does so at the limit, every query on the table gets the collapsed
 document type.
+Where the schema spreads tables from a package that is not installed while `convex` is
+(`...authTables` with no `node_modules/@convex-dev/auth`), tsc types every index range of
+the data model with one field, so no rewrite writes a range of more than one condition; the
+finding names the package (install it to get the fix).
 No fix is offered for conditional filters (`q = q.filter(...)` in an `if`), for queries
 split over several statements, or when the table's definition cannot be followed. A table
 the schema spreads in from a package (`...stripeTables`) is not the app's to change: the
@@ -118,6 +122,7 @@ from convex_xray.rules.support.add_index import (
     quote_of,
     untyped_range,
 )
+from convex_xray.rules.support.installed import one_field_ranges_note
 from convex_xray.rules.support.schema_plan import SchemaPlan, adds_indexes, filter_variants, schema_plan
 from convex_xray.rules.support.tables import outside_schema
 from convex_xray.rules.support.untyped import untyped_root
@@ -329,6 +334,11 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
                 yield finding
 
 
+def _typed_range(ctx: RuleContext, chain: QueryChain) -> bool:
+    """Whether tsc types the query's range: a TypeScript file, a db handle that is not `any`."""
+    return ctx.path.suffix in _TYPED_SUFFIXES and not untyped_root(chain.root.child_by_field_name("function"))
+
+
 def _check_chain(
     ctx: RuleContext, chain: QueryChain, schema: Schema | None, planned: SchemaPlan
 ) -> Iterator[Finding]:
@@ -372,6 +382,9 @@ def _check_chain(
             note = _AT_DEPTH_LIMIT
         elif not untyped_root(chain.root.child_by_field_name("function")):
             note = _TYPED_RANGE_AT_DEPTH_LIMIT
+    if not note and len(plan.conditions) > 1 and _typed_range(ctx, chain):
+        # A schema spreading an uninstalled package's tables: tsc gives every range one field.
+        note = one_field_ranges_note(schema)
     fix = None if note else index_fix(schema_source, table, ctx.source, chain, plan, _range_casts(ctx, chain, plan, table))
     # What the filter scans is the range before it, whatever the terminal keeps.
     scanned = replace(chain, terminal="collect")

@@ -34,6 +34,8 @@ from convex_xray.engine.source import is_typescript_path
 from convex_xray.engine.syntax import in_async_function, pattern_names, text_of, unwrap
 from convex_xray.rules.support.iterables import declared_non_array
 from convex_xray.rules.support.untyped import (
+    document_field,
+    documents_loose,
     file_says_types_lost,
     item_type_query,
     root_at_depth_limit,
@@ -45,18 +47,44 @@ if TYPE_CHECKING:
     from convex_xray.engine.context import RuleContext
 
 _FUNCTIONS = frozenset(
-    {"arrow_function", "function_expression", "function_declaration", "method_definition", "generator_function",
-     "generator_function_declaration", "class_declaration", "class"}
+    {
+        "arrow_function",
+        "function_expression",
+        "function_declaration",
+        "method_definition",
+        "generator_function",
+        "generator_function_declaration",
+        "class_declaration",
+        "class",
+    }
 )
 _LOOPS = frozenset({"for_statement", "for_in_statement", "while_statement", "do_statement"})
-_NON_ARRAY_VALUE = re.compile(r"\.(?:keys|values|entries|matchAll)\s*\([^()]*\)$|^new\s+(?:Weak)?(?:Set|Map)\b")
-_WRITES = re.compile(r"\.(?:insert|patch|replace|delete)\s*\(|\brun(?:Mutation|Action)\s*\(|\bscheduler\b")
+_NON_ARRAY_VALUE = re.compile(
+    r"\.(?:keys|values|entries|matchAll)\s*\([^()]*\)$|^new\s+(?:Weak)?(?:Set|Map)\b"
+)
+_WRITES = re.compile(
+    r"\.(?:insert|patch|replace|delete)\s*\(|\brun(?:Mutation|Action)\s*\(|\bscheduler\b"
+)
 _MAX_DEPTH = 256
 # Updates that end the same whatever order the iterations finish in (counters, sums).
 _COMMUTATIVE = frozenset({"+=", "-=", "*=", "|=", "&=", "++", "--"})
 # Methods whose effect depends on the order of the calls.
 _ORDERED_METHODS = frozenset(
-    {"push", "unshift", "splice", "sort", "reverse", "fill", "copyWithin", "pop", "shift", "set", "add", "delete", "clear"}
+    {
+        "push",
+        "unshift",
+        "splice",
+        "sort",
+        "reverse",
+        "fill",
+        "copyWithin",
+        "pop",
+        "shift",
+        "set",
+        "add",
+        "delete",
+        "clear",
+    }
 )
 _DB_HANDLE = re.compile(r"(?:^|\.)db$")
 
@@ -102,8 +130,15 @@ def _scan(body: Node) -> tuple[list[Node], str | None]:
         if name is None or name in declared:
             continue
         if any(n.type == "await_expression" for n in _walk(update)):
-            return [], f"`{name}` is updated from an awaited value (concurrent iterations would lose updates)"
-        operator = text_of(update.child_by_field_name("operator")) if update.type != "assignment_expression" else "="
+            return (
+                [],
+                f"`{name}` is updated from an awaited value (concurrent iterations would lose updates)",
+            )
+        operator = (
+            text_of(update.child_by_field_name("operator"))
+            if update.type != "assignment_expression"
+            else "="
+        )
         if operator not in _COMMUTATIVE:
             return [], f"the loop assigns `{name}` (the last iteration to finish would win)"
     for call in calls:
@@ -117,14 +152,24 @@ def _scan(body: Node) -> tuple[list[Node], str | None]:
             if method == "delete" and _DB_HANDLE.search(text_of(receiver)):
                 continue
             # `out.push(row)` in finishing order would reorder what the function returns.
-            return [], f"the loop fills `{name}` in order (`.{method}`), which concurrent iterations would change"
+            return (
+                [],
+                f"the loop fills `{name}` in order (`.{method}`), which concurrent iterations would change",
+            )
     return continues, None
 
 
 def _root(node: Node | None) -> str | None:
     node = unwrap(node)
-    while node is not None and node.type in ("member_expression", "subscript_expression", "non_null_expression"):
-        node = unwrap(node.child_by_field_name("object") or (node.named_children[0] if node.named_children else None))
+    while node is not None and node.type in (
+        "member_expression",
+        "subscript_expression",
+        "non_null_expression",
+    ):
+        node = unwrap(
+            node.child_by_field_name("object")
+            or (node.named_children[0] if node.named_children else None)
+        )
     return text_of(node) if node is not None and node.type == "identifier" else None
 
 
@@ -164,9 +209,18 @@ def concurrent_loop_fix(ctx: RuleContext, loop: Loop) -> Fix | str:
     collection = source.node_text(right)
     plain = " ".join(collection.split())
     bare = unwrap(right)
-    if (bare is not None and bare.type == "identifier" and declared_non_array(ctx, plain)) or _NON_ARRAY_VALUE.search(plain):
-        collection = f"Array.from({collection})"  # `.map` is an array method; `for…of` takes any iterable
-    elif bare is None or bare.type not in ("identifier", "member_expression", "call_expression", "subscript_expression"):
+    if (
+        bare is not None and bare.type == "identifier" and declared_non_array(ctx, plain)
+    ) or _NON_ARRAY_VALUE.search(plain):
+        collection = (
+            f"Array.from({collection})"  # `.map` is an array method; `for…of` takes any iterable
+        )
+    elif bare is None or bare.type not in (
+        "identifier",
+        "member_expression",
+        "call_expression",
+        "subscript_expression",
+    ):
         collection = f"({collection})"
     item = source.node_text(left)
     # The collection is (or, by the file's own directives, may be) `any`: the callback gets no
@@ -174,7 +228,13 @@ def concurrent_loop_fix(ctx: RuleContext, loop: Loop) -> Fix | str:
     # into the callback, and an item typed `any` there would untype the body's own callbacks.
     # (Not in JavaScript: no implicit `any` there, and an annotation is an error, TS8010.)
     typescript = is_typescript_path(source.path)
-    if typescript and (untyped_root(bare) or file_says_types_lost(source)):
+    # Nor a field of a document the schema types loosely (it spreads an uninstalled package's
+    # tables): `event.tags` is `any` there, and so is each of its items in the loop already.
+    if typescript and (
+        untyped_root(bare)
+        or file_says_types_lost(source)
+        or (document_field(bare) and documents_loose(ctx.workspace, source))
+    ):
         item = f"{item}: any"
     elif (
         typescript
@@ -198,7 +258,9 @@ def concurrent_loop_fix(ctx: RuleContext, loop: Loop) -> Fix | str:
         if writes
         else "side effects such as counters and logs may come in another order, and every iteration starts even if one throws"
     )
-    return Fix.unsafe(f"Run the iterations concurrently with `Promise.all` (unsafe: {difference})", edits)
+    return Fix.unsafe(
+        f"Run the iterations concurrently with `Promise.all` (unsafe: {difference})", edits
+    )
 
 
 def sequential_statement_loop(loops: tuple[Loop, ...]) -> Loop | None:

@@ -15,6 +15,7 @@ from pathlib import Path
 from tree_sitter import Node
 
 from convex_xray.engine.memo import MemoKey
+from convex_xray.engine.packages import uninstalled_spreads
 from convex_xray.engine.source import SourceFile
 from convex_xray.engine.syntax import (
     function_params,
@@ -27,15 +28,33 @@ from convex_xray.engine.syntax import (
 from convex_xray.engine.workspace import Workspace
 
 _FUNCTIONS = frozenset(
-    {"arrow_function", "function_expression", "function_declaration", "method_definition", "generator_function_declaration", "function"}
+    {
+        "arrow_function",
+        "function_expression",
+        "function_declaration",
+        "method_definition",
+        "generator_function_declaration",
+        "function",
+    }
 )
 # Where a function gets its parameter types from the code around it.
-_CONTEXTUAL = frozenset({"arguments", "pair", "variable_declarator", "assignment_expression", "return_statement", "parenthesized_expression"})
+_CONTEXTUAL = frozenset(
+    {
+        "arguments",
+        "pair",
+        "variable_declarator",
+        "assignment_expression",
+        "return_statement",
+        "parenthesized_expression",
+    }
+)
 _MAX_DEPTH = 256
 # A directive the app wrote because TypeScript lost contextual types in the file: an implicit
 # `any` (TS7006/TS7031), or a type instantiation too deep (TS2589), after which callbacks on
 # what it typed get no parameter types either.
-_LOST_TYPES = re.compile(rb"@ts-(?:expect-error|ignore)\b[^\n]*(?:TS7006|TS7031|TS2589|implicit)", re.IGNORECASE)
+_LOST_TYPES = re.compile(
+    rb"@ts-(?:expect-error|ignore)\b[^\n]*(?:TS7006|TS7031|TS2589|implicit)", re.IGNORECASE
+)
 
 
 def _annotation(param: Node) -> str:
@@ -158,7 +177,9 @@ def _too_deep_roots(workspace: Workspace) -> _TooDeep:
                 break
     # (The revision after the scan: reading files for the first time does not change it.)
     found = _TooDeep(frozenset(roots), frozenset(data_model))
-    return (workspace.provisional or workspace.memo).put(_TOO_DEEP_ROOTS, (workspace.revision, found))[1]
+    return (workspace.provisional or workspace.memo).put(
+        _TOO_DEEP_ROOTS, (workspace.revision, found)
+    )[1]
 
 
 # Names a package gives an app to type its functions' `ctx` or its data model with: custom
@@ -204,7 +225,9 @@ def typed_by_package(workspace: Workspace, source: SourceFile) -> bool:
             other = workspace.source(path)
             if other is not None and _imports_package_typing(other.data):
                 roots.add(other_root.path)
-        cached = (workspace.provisional or workspace.memo).put(_TYPED_BY_PACKAGE, (workspace.revision, frozenset(roots)))
+        cached = (workspace.provisional or workspace.memo).put(
+            _TYPED_BY_PACKAGE, (workspace.revision, frozenset(roots))
+        )
     return root.path in cached[1]
 
 
@@ -215,7 +238,11 @@ def _imports_package_typing(data: bytes) -> bool:
         return False
     for match in _NAMED_IMPORT.finditer(data):
         module = match.group(2)
-        if module.startswith((b".", b"/", b"@/", b"~/", b"#")) or module == b"convex" or module.startswith(b"convex/"):
+        if (
+            module.startswith((b".", b"/", b"@/", b"~/", b"#"))
+            or module == b"convex"
+            or module.startswith(b"convex/")
+        ):
             continue
         for spec in match.group(1).split(b","):
             name = spec.strip().removeprefix(b"type ").strip().split(b" as ")[0].strip()
@@ -244,6 +271,29 @@ def item_type_query(collection: Node | None) -> str | None:
     return f"(typeof {text})[number]"
 
 
+def documents_loose(workspace: Workspace, source: SourceFile) -> bool:
+    """Whether tsc types this file's documents loosely: its schema spreads tables from a
+    package that is not installed while `convex` is (`engine.packages.uninstalled_spreads`),
+    so the schema object, and with it every document's fields, is `any` there."""
+    return bool(uninstalled_spreads(workspace.schema_for(source.path)))
+
+
+def document_field(node: Node | None) -> bool:
+    """`event.tags`, `doc.meta.items`: a property path from a value that is not the function's
+    own typed arguments or context (`args.items`, `ctx.auth`), i.e. read from a document or
+    built in the function."""
+    current = unwrap(node)
+    if current is None or current.type != "member_expression":
+        return False
+    while current is not None and current.type == "member_expression":
+        current = current.child_by_field_name("object")
+    return (
+        current is not None
+        and current.type == "identifier"
+        and current.text not in (b"args", b"ctx", b"this")
+    )
+
+
 def untyped_root(node: Node | None) -> bool:
     """Whether an expression's value is `any` because it is read from a parameter typed `any`
     (see `untyped_parameter`): `ctx.db`, `args.items`, `rows[0]`, `ctx.db.query("t").collect()`,
@@ -266,7 +316,15 @@ def _unwrap(node: Node | None) -> Node | None:
     return node
 
 
-_WRAPPERS = frozenset({"parenthesized_expression", "as_expression", "satisfies_expression", "non_null_expression", "type_assertion"})
+_WRAPPERS = frozenset(
+    {
+        "parenthesized_expression",
+        "as_expression",
+        "satisfies_expression",
+        "non_null_expression",
+        "type_assertion",
+    }
+)
 
 
 def _untyped(node: Node | None, depth: int) -> bool:
@@ -297,7 +355,9 @@ def _untyped(node: Node | None, depth: int) -> bool:
 def _cast_to_any(cast: Node) -> bool:
     """`x as any` / `<any>x`."""
     written = [c for c in cast.named_children if c.type not in ("comment",)]
-    return len(written) >= 2 and (written[-1].text == b"any" if cast.type == "as_expression" else written[0].text == b"any")
+    return len(written) >= 2 and (
+        written[-1].text == b"any" if cast.type == "as_expression" else written[0].text == b"any"
+    )
 
 
 # Query methods whose callback TypeScript types from the db handle (`(q) => q.eq(…)`).
@@ -321,7 +381,11 @@ def _builder_said_any(node: Node | None, depth: int) -> bool:
             current = current.named_children[0] if current.named_children else None
         elif current.type == "call_expression":
             callee = unwrap(current.child_by_field_name("function"))
-            method = callee.child_by_field_name("property") if callee is not None and callee.type == "member_expression" else None
+            method = (
+                callee.child_by_field_name("property")
+                if callee is not None and callee.type == "member_expression"
+                else None
+            )
             if method is not None and method.text in _BUILDER_METHODS and _any_callback(current):
                 return True
             current = callee
@@ -367,7 +431,12 @@ def _read_from_db(node: Node | None, depth: int) -> bool:
                 return False  # `load(ctx)`: a function's own return type, unknown here
             owner = unwrap(callee.child_by_field_name("object"))
             method = callee.child_by_field_name("property")
-            if method is not None and method.text in (b"query", b"get") and owner is not None and _is_db(owner):
+            if (
+                method is not None
+                and method.text in (b"query", b"get")
+                and owner is not None
+                and _is_db(owner)
+            ):
                 read = True
             current = callee
         elif current.type in ("member_expression", "subscript_expression"):
@@ -389,14 +458,20 @@ def _read_from_db(node: Node | None, depth: int) -> bool:
 def _untyped_const_value(identifier: Node, name: str) -> Node | None:
     """The initial value of the variable `identifier` names, when it is declared alone and with
     no type annotation (a declared type says what the value is, whatever it was built from)."""
-    from convex_xray.rules.support.value_types import binding_of  # (value_types is the bigger module)
+    from convex_xray.rules.support.value_types import (
+        binding_of,
+    )  # (value_types is the bigger module)
 
     found = binding_of(identifier, name)
     if found is None or found[0] != "declarator":
         return None
     declarator = found[1]
     pattern = declarator.child_by_field_name("name")
-    if pattern is None or pattern.type != "identifier" or declarator.child_by_field_name("type") is not None:
+    if (
+        pattern is None
+        or pattern.type != "identifier"
+        or declarator.child_by_field_name("type") is not None
+    ):
         return None
     return declarator.child_by_field_name("value")
 
@@ -405,4 +480,8 @@ def _is_db(node: Node) -> bool:
     """`ctx.db`, `db` (a handle passed on), `this.ctx.db`."""
     if node.type == "identifier":
         return node.text == b"db"
-    return node.type == "member_expression" and (prop := node.child_by_field_name("property")) is not None and prop.text == b"db"
+    return (
+        node.type == "member_expression"
+        and (prop := node.child_by_field_name("property")) is not None
+        and prop.text == b"db"
+    )
