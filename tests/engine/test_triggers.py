@@ -217,3 +217,34 @@ def test_the_line_by_line_purpose_search_agrees_with_the_pattern_on_any_text(pie
     find a match exactly when the pattern tried at every offset of the text does."""
     data = "".join(pieces).encode()
     assert mentions_purpose(data) == (_ONE_OFF_PURPOSE.search(data) is not None)
+
+
+def test_a_comment_found_once_by_the_bytes_before_a_definition_follows_every_edit():
+    """`_purposes` remembers the comment ending above each definition by the bytes before it (a
+    keystroke elsewhere in the file gives the same bytes); an edit of the comment itself, or of
+    the line above, gives other bytes and is read again. Same answers as reading afresh."""
+    from convex_xray.engine.triggers import _purposes
+
+    base = (
+        b"const helper = 1;\n"
+        b"// Debug: dump every row\n"
+        b"export const dump = internalQuery({});\n"
+        b"/** Lists the rows. */\n"
+        b"export const list = query({});\n"
+        b"export const plain = query({});\n"
+    )
+    edits = [
+        base,
+        base.replace(b"const helper = 1;", b"const helper = 12;"),  # elsewhere: the same windows
+        base.replace(b"// Debug: dump every row", b"// dump every row"),  # the comment: no longer one-off
+        base.replace(b"/** Lists the rows. */", b"/** Lists the rows (for debugging). */"),
+        base.replace(b"// Debug: dump every row\n", b""),
+        base.replace(b"export const list", b"x();\nexport const list"),
+    ]
+    windows: dict[bytes, bytes | None] = {}
+    for data in edits:
+        assert _purposes(data, windows) == _purposes(data)
+    assert _purposes(edits[0], windows) == {b"dump": "// Debug: dump every row"}
+    assert _purposes(edits[2], windows) == {}
+    assert set(_purposes(edits[3], windows)) == {b"dump", b"list"}
+    assert windows  # it did remember

@@ -231,6 +231,9 @@ _COMMENT_ABOVE = re.compile(rb"(?:[ \t]*(?://[^\n]*|/\*(?:[^*]|\*(?!/))*\*/)[ \t
 _EXPORT = re.compile(rb"^[ \t]*export\s+(?:const|async\s+function|function)\s+([A-Za-z_$][\w$]*)", re.MULTILINE)
 # path -> (the text read, {name: the comment that declares its purpose}) in workspace.memo.
 _PURPOSES: MemoKey[dict[Path, tuple[bytes, dict[bytes, str]]]] = MemoKey("triggers.purposes")
+# The bytes before a definition -> the comment block ending there (see `_purposes`).
+_COMMENT_WINDOWS: MemoKey[dict[bytes, bytes | None]] = MemoKey("triggers.comment_windows")
+_WINDOWS_KEPT = 4096  # entries (<= 4 kB each): a few files' definitions
 
 
 def declared_one_off(workspace: Workspace, path: Path, name: str) -> str | None:
@@ -246,7 +249,10 @@ def declared_one_off(workspace: Workspace, path: Path, name: str) -> str | None:
         cache = workspace.memo.put(_PURPOSES, {})
     entry = cache.get(path)
     if entry is None or not (entry[0] is source.data or entry[0] == source.data):
-        entry = cache[path] = (source.data, _purposes(source.data))
+        windows = workspace.memo.get(_COMMENT_WINDOWS)
+        if windows is None:
+            windows = workspace.memo.put(_COMMENT_WINDOWS, {})
+        entry = cache[path] = (source.data, _purposes(source.data, windows))
     return entry[1].get(name.encode())
 
 
@@ -273,13 +279,35 @@ def mentions_purpose(data: bytes) -> bool:
     return False
 
 
-def _purposes(data: bytes) -> dict[bytes, str]:
+def _purposes(data: bytes, windows: dict[bytes, bytes | None] | None = None) -> dict[bytes, str]:
+    """{name: comment} of the exported definitions whose comment right above declares a one-off
+    purpose. `windows`: the comments already found, by the bytes before a definition."""
+    if windows is None:
+        windows = {}
     if not mentions_purpose(data):
         return {}  # most files: no such words at all
     found: dict[bytes, str] = {}
     for definition in _EXPORT.finditer(data):
-        # The comment touches the definition: look back a few kB, not through the whole file.
-        comment = _COMMENT_ABOVE.search(data, max(0, definition.start() - 4096), definition.start())
-        if comment is not None and _ONE_OFF_PURPOSE.search(comment.group(0)):
-            found[definition.group(1)] = " ".join(comment.group(0).decode("utf-8", "replace").split())
+        at = definition.start()
+        # The comment touches the definition, so the line right above ends one: a `//` on it, or
+        # a `*/` closing it. Most definitions have none, and the pattern below, anchored at the
+        # end, is tried at every offset of its window (a file's check per keystroke in the editor).
+        if at == 0 or data[at - 1 : at] != b"\n":
+            continue
+        above = data[data.rfind(b"\n", 0, at - 1) + 1 : at - 1]
+        if b"//" not in above and not above.rstrip(b" \t").endswith(b"*/"):
+            continue
+        # Look back a few kB, not through the whole file; the same few kB (a keystroke elsewhere
+        # in the file) give the same comment.
+        window = data[max(0, at - 4096) : at]
+        if window in windows:
+            text = windows[window]
+        else:
+            comment = _COMMENT_ABOVE.search(window)
+            text = comment.group(0) if comment is not None else None
+            if len(windows) >= _WINDOWS_KEPT:
+                windows.clear()
+            windows[window] = text
+        if text is not None and _ONE_OFF_PURPOSE.search(text):
+            found[definition.group(1)] = " ".join(text.decode("utf-8", "replace").split())
     return found
