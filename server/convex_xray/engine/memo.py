@@ -73,11 +73,14 @@ def per_file_text(
 
 
 def per_revision(workspace: Workspace, key: MemoKey[tuple[int, _F]], build: Callable[[], _F]) -> _F:
-    """`build()`, once per workspace revision (kept in workspace.memo)."""
-    known = workspace.memo.get(key)
+    """`build()`, once per workspace revision (kept in workspace.memo; during a provisional
+    check, in its own scratch space: `build` then sees only the files read so far)."""
+    store = workspace.provisional if workspace.provisional is not None else workspace.memo
+    known = store.get(key)
     if known is not None and known[0] == workspace.revision:
         return known[1]
-    return workspace.memo.put(key, (workspace.revision, build()))[1]
+    value = build()  # (the revision after it: reading files for the first time does not change it)
+    return store.put(key, (workspace.revision, value))[1]
 
 
 def merged_per_file_text(

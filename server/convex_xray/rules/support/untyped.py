@@ -14,7 +14,7 @@ from pathlib import Path
 
 from tree_sitter import Node
 
-from convex_xray.engine.memo import MemoKey
+from convex_xray.engine.memo import MemoKey, per_revision
 from convex_xray.engine.packages import uninstalled_spreads
 from convex_xray.engine.source import SourceFile
 from convex_xray.engine.syntax import (
@@ -157,9 +157,10 @@ def _directed_line(data: bytes, directive_end: int) -> bytes:
 
 def _too_deep_roots(workspace: Workspace) -> _TooDeep:
     """Which Convex roots suppress TS2589, and where, once per workspace revision."""
-    cached = (workspace.provisional or workspace.memo).get(_TOO_DEEP_ROOTS)
-    if cached is not None and cached[0] == workspace.revision:
-        return cached[1]
+    return per_revision(workspace, _TOO_DEEP_ROOTS, lambda: _scan_too_deep(workspace))
+
+
+def _scan_too_deep(workspace: Workspace) -> _TooDeep:
     roots: set[Path] = set()
     data_model: set[Path] = set()
     # (In a provisional check, the files read so far: see `Workspace.provisional`.)
@@ -175,11 +176,7 @@ def _too_deep_roots(workspace: Workspace) -> _TooDeep:
             if _FUNCTION_REFERENCE.search(_directed_line(source.data, directive.end())) is None:
                 data_model.add(root.path)
                 break
-    # (The revision after the scan: reading files for the first time does not change it.)
-    found = _TooDeep(frozenset(roots), frozenset(data_model))
-    return (workspace.provisional or workspace.memo).put(
-        _TOO_DEEP_ROOTS, (workspace.revision, found)
-    )[1]
+    return _TooDeep(frozenset(roots), frozenset(data_model))
 
 
 # Names a package gives an app to type its functions' `ctx` or its data model with: custom
@@ -215,20 +212,19 @@ def typed_by_package(workspace: Workspace, source: SourceFile) -> bool:
     root = workspace.root_of(source.path)
     if root is None:
         return False
-    cached = (workspace.provisional or workspace.memo).get(_TYPED_BY_PACKAGE)
-    if cached is None or cached[0] != workspace.revision:
-        roots: set[Path] = set()
-        for path in workspace.text_pass_files():
-            other_root = workspace.root_of(path)
-            if other_root is None or other_root.path in roots:
-                continue
-            other = workspace.source(path)
-            if other is not None and _imports_package_typing(other.data):
-                roots.add(other_root.path)
-        cached = (workspace.provisional or workspace.memo).put(
-            _TYPED_BY_PACKAGE, (workspace.revision, frozenset(roots))
-        )
-    return root.path in cached[1]
+    return root.path in per_revision(workspace, _TYPED_BY_PACKAGE, lambda: _roots_typed_by_package(workspace))
+
+
+def _roots_typed_by_package(workspace: Workspace) -> frozenset[Path]:
+    roots: set[Path] = set()
+    for path in workspace.text_pass_files():
+        other_root = workspace.root_of(path)
+        if other_root is None or other_root.path in roots:
+            continue
+        other = workspace.source(path)
+        if other is not None and _imports_package_typing(other.data):
+            roots.add(other_root.path)
+    return frozenset(roots)
 
 
 def _imports_package_typing(data: bytes) -> bool:
