@@ -142,6 +142,22 @@ def test_growing_tables_opts_a_table_out(tmp_path):
     assert cost_assumptions(workspace_for(project), config).admin_evidence("banners") is None
 
 
+def test_another_configuration_merges_again_also_in_a_provisional_check(tmp_path):
+    """The merge remembers the configuration it used; another one (the editor reloaded it)
+    merges again, wherever the merge is kept (a provisional check keeps its own)."""
+    from convex_xray.engine.memo import Memo
+
+    project = write_project(tmp_path / "app", {"admin.ts": HEADER + _create("await requireAdmin(ctx);")}, schema=SCHEMA)
+    grows = Config()
+    grows.cost = type(grows.cost)(growing_tables=frozenset({"banners"}))
+    for provisional in (False, True):
+        workspace = workspace_for(project)
+        workspace.source((project / "convex" / "admin.ts").resolve())  # read, as indexing would
+        workspace.provisional = Memo() if provisional else None
+        assert cost_assumptions(workspace, Config()).admin_evidence("banners") is not None
+        assert cost_assumptions(workspace, grows).admin_evidence("banners") is None
+
+
 def test_rows_an_admin_keeps_per_tenant_grow_with_the_tenants(tmp_path):
     schema = SCHEMA.replace('banners: defineTable({ text: v.string() })', 'banners: defineTable({ text: v.string(), orgId: v.string() })')
     project = write_project(tmp_path / "app", {"admin.ts": HEADER + _create("await requireAdmin(ctx);")}, schema=schema)

@@ -42,7 +42,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from convex_xray.engine.config import Config
-from convex_xray.engine.memo import MemoKey, merged_per_file_text
+from convex_xray.engine.memo import MemoKey, drop_merged, merged_per_file_text
 from convex_xray.engine.roles import PRODUCTION, role_of
 from convex_xray.engine.source import SourceFile
 from convex_xray.engine.triggers import CRON, trigger_index
@@ -419,7 +419,7 @@ def expiring_tables(workspace: Workspace, config: Config) -> dict[str, Expiring]
 
     known = merged_per_file_text(workspace, _MERGED, _FILE_FACTS, facts, merge)
     if known[0] is not config:
-        workspace.memo.pop(_MERGED)
+        drop_merged(workspace, _MERGED)
         known = merged_per_file_text(workspace, _MERGED, _FILE_FACTS, facts, merge)
     return known[1]
 

@@ -114,6 +114,15 @@ def merged_per_file_text(
     return workspace.memo.put(key, (workspace.revision, merge(per_file_text(workspace, files_key, compute))))[1]
 
 
+def drop_merged(workspace: Workspace, key: MemoKey[tuple[int, T]]) -> None:
+    """Forget `merged_per_file_text`'s merge under `key` wherever it is kept (the workspace's
+    memo, and a provisional check's scratch space), so that the next call merges again: for a
+    merge that depends on more than the files (the configuration, the schemas)."""
+    workspace.memo.pop(key)
+    if workspace.provisional is not None:
+        workspace.provisional.pop(key)
+
+
 def _same_contributions(
     workspace: Workspace,
     files_key: MemoKey[dict[Path, tuple[bytes, _F]]],

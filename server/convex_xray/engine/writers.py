@@ -35,7 +35,7 @@ from pathlib import Path
 from convex_xray.engine.config import Config
 from convex_xray.engine.cost import CostAssumptions, is_log_table, is_tenant_field
 from convex_xray.engine.expiry import expiring_tables
-from convex_xray.engine.memo import MemoKey, merged_per_file_text
+from convex_xray.engine.memo import MemoKey, drop_merged, merged_per_file_text
 from convex_xray.engine.roles import PRODUCTION, RolesConfig, role_of, uses_test_harness
 from convex_xray.engine.schema import Schema
 from convex_xray.engine.source import SourceFile
@@ -248,7 +248,7 @@ def cost_assumptions(workspace: Workspace, config: Config) -> CostAssumptions:
     known = merged()
     if known[0] is not config or len(known[1]) != len(schemas) or any(a is not b for a, b in zip(known[1], schemas, strict=True)):
         # Another configuration (the editor reloaded it) or a schema read again: merge again.
-        workspace.memo.pop(_ASSUMPTIONS)
+        drop_merged(workspace, _ASSUMPTIONS)
         known = merged()
     # Tables a cron keeps to a short window (`engine.expiry`), stated with the same assumptions.
     expiring = tuple(sorted((table, found.why) for table, found in expiring_tables(workspace, config).items()))
