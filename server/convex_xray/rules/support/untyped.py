@@ -15,7 +15,7 @@ from pathlib import Path
 from tree_sitter import Node
 
 from convex_xray.engine.memo import MemoKey, per_revision
-from convex_xray.engine.packages import uninstalled_spreads
+from convex_xray.engine.packages import package_of, uninstalled_spreads
 from convex_xray.engine.source import SourceFile
 from convex_xray.engine.syntax import (
     function_params,
@@ -233,12 +233,8 @@ def _imports_package_typing(data: bytes) -> bool:
     if b"import" not in data:
         return False
     for match in _NAMED_IMPORT.finditer(data):
-        module = match.group(2)
-        if (
-            module.startswith((b".", b"/", b"@/", b"~/", b"#"))
-            or module == b"convex"
-            or module.startswith(b"convex/")
-        ):
+        package = package_of(match.group(2).decode("utf-8", "replace"))
+        if package is None or package == "convex":
             continue
         for spec in match.group(1).split(b","):
             name = spec.strip().removeprefix(b"type ").strip().split(b" as ")[0].strip()
