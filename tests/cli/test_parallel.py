@@ -180,3 +180,91 @@ def test_summarised_rename_fix_reads_the_uses_back_without_models(tmp_path, monk
     assert sorted(e.new_text for e in finding.fix.edits if e.new_text) == ['"by_pollId_and_userId"', "'by_pollId_and_userId'"]
     # Each file analysed once, for its own check: none again for the rename.
     assert len(analysed) == len(set(analysed))
+
+
+PLANNED_SCHEMA = """
+import { defineSchema, defineTable } from "convex/server";
+import { v } from "convex/values";
+
+export default defineSchema({
+  orders: defineTable({ shopId: v.string(), status: v.string(), total: v.number() })
+    .index("by_shopId", ["shopId"]),
+  notes: defineTable({ shopId: v.string(), pinned: v.boolean() })
+    .index("by_shopId", ["shopId"]),
+});
+"""
+PLANNED_USES = {
+    # filter-on-query: the plan adds an `orders` index on shopId then status.
+    "adds.ts": """
+        import { query } from "./_generated/server";
+        import { v } from "convex/values";
+
+        export const open = query({
+          args: { shopId: v.string() },
+          handler: async (ctx, args) =>
+            await ctx.db
+              .query("orders")
+              .withIndex("by_shopId", (q) => q.eq("shopId", args.shopId))
+              .filter((q) => q.eq(q.field("status"), "open"))
+              .collect(),
+        });
+    """,
+    # unbounded-collect filters `orders` in JavaScript: its advice names the index the plan adds.
+    "orders.ts": """
+        import { query } from "./_generated/server";
+        import { v } from "convex/values";
+
+        export const openTotal = query({
+          args: { shopId: v.string() },
+          handler: async (ctx, args) => {
+            const rows = await ctx.db
+              .query("orders")
+              .withIndex("by_shopId", (q) => q.eq("shopId", args.shopId))
+              .collect();
+            return rows.filter((row) => row.status === "open").length;
+          },
+        });
+    """,
+    # the same on `notes`, whose plan does not change: nothing to re-check there.
+    "notes.ts": """
+        import { query } from "./_generated/server";
+        import { v } from "convex/values";
+
+        export const pinned = query({
+          args: { shopId: v.string() },
+          handler: async (ctx, args) => {
+            const rows = await ctx.db
+              .query("notes")
+              .withIndex("by_shopId", (q) => q.eq("shopId", args.shopId))
+              .collect();
+            return rows.filter((row) => row.pinned).length;
+          },
+        });
+    """,
+}
+
+
+def test_summarised_check_rechecks_only_files_that_asked_about_a_changed_table(tmp_path, monkeypatch):
+    """The shards check each file against an empty plan; the parent re-checks a file's plan
+    rules only where a table its check asked the plan about gains or loses an index. Same
+    findings as the serial check, with the advice on `orders` naming the added index."""
+    project = write_project(tmp_path / "app", PLANNED_USES, schema=PLANNED_SCHEMA)
+    config = Config()
+    serial_ws = workspace_for(project, config)
+    serial = run_check(serial_ws, config)
+    monkeypatch.setattr(parallel, "RELEASE_FROM_BYTES", 0)
+    lean_ws = workspace_for(project, config)
+    rechecked: list[str] = []
+    real = parallel.check_file
+
+    def recording(workspace, path, rules, *args, **kwargs):
+        if all(r.meta.slug in parallel.PLAN_RULES for r in rules):
+            rechecked.append(path.name)
+        return real(workspace, path, rules, *args, **kwargs)
+
+    monkeypatch.setattr(parallel, "check_file", recording)
+    result = parallel.run_check_summarised(lean_ws, config)
+    assert _json(lean_ws, result) == _json(serial_ws, serial)
+    advice = [f.message for f in result.findings if f.rule == "unbounded-collect" and f.path.name == "orders.ts"]
+    assert advice and "the index filter-on-query adds" in advice[0]
+    assert sorted(rechecked) == ["adds.ts", "orders.ts"]

@@ -85,6 +85,8 @@ class _ShardResult:
     problems: list[FileProblem]
     failures: list[RuleFailure]
     facts: list[FileFacts] = field(default_factory=list)  # what the shard tells the schema plan
+    # Per file, the (schema, table) plans its plan rules asked about (`SchemaPlan.asked`).
+    asked: dict[Path, frozenset[tuple[Path, str]]] = field(default_factory=dict)
 
 
 class _Rehydrating(dict):
@@ -233,10 +235,18 @@ def check_and_summarise(
     done: set[Path] = set()
     released: set[Path] = set()
     helpers: set[Path] = set()  # kept, not parsed again per caller
+    asked: dict[Path, frozenset[tuple[Path, str]]] = {}
+    verdicts: dict[tuple, bool] = {}  # see `FixValidator`
+    preset: SchemaPlan | None = workspace.memo.get(PRESET_PLAN)
     for path in paths:
+        if preset is not None:
+            preset.asked = set()
         found = check_file(workspace, path, rules, config, failures)
+        if preset is not None and preset.asked is not None:
+            asked[path] = frozenset(preset.asked)
+            preset.asked = None
         # Checked while the file's tree is at hand: later it would be parsed again for this.
-        FixValidator(workspace.source).filter(found)
+        FixValidator(workspace.source, verdicts=verdicts).filter(found)
         findings.extend(found)
         model = workspace.model(path)
         if model is not None and workspace.component_of(path) is None:
@@ -265,7 +275,7 @@ def check_and_summarise(
         _release_all(workspace)
     shard = set(paths)
     problems = [p for p in workspace.problems if p.path in shard]
-    return _ShardResult(findings, usage, problems, failures, facts)
+    return _ShardResult(findings, usage, problems, failures, facts, asked)
 
 
 # -- the parent side -------------------------------------------------------------------------
@@ -365,7 +375,8 @@ def _merge(
     workspace.memo.put(MERGED_USAGE, merged)
     facts = sorted((f for r in results for f in r.facts), key=lambda f: str(f.path))
     plan = workspace.memo.put(PRESET_PLAN, plan_from_facts(workspace.app_schemas(), merged, facts))
-    _recheck_planned(workspace, config, rules + silent, plan, facts, per_file, failures)
+    asked = {path: tables for r in results for path, tables in r.asked.items()}
+    _recheck_planned(workspace, config, rules + silent, plan, facts, asked, per_file, failures)
     if release:
         _release_all(workspace)
     # The workspace rules read back the references they ask for (see `_Rehydrating`): run
@@ -411,15 +422,18 @@ def _recheck_planned(
     rules: list[Rule],
     plan: SchemaPlan,
     facts: list[FileFacts],
+    asked: dict[Path, frozenset[tuple[Path, str]]],
     per_file: dict[Path, list[Finding]],
     failures: list[RuleFailure],
 ) -> None:
     """Re-run the rules that read the schema plan on the files whose index choices it may
-    change (a filter on a table the plan adds to or removes from, a misspelt index): the
+    change (a filter on a table the plan adds to or removes from, a misspelt index, any table
+    whose plan a rule asked about while the file was checked against the empty plan): the
     workers chose from their own shard. Their findings replace the workers' ones."""
     planned = [r for r in rules if r.meta.slug in PLAN_RULES and r.meta.scope == "file"]
     if not planned:
         return
+    verdicts: dict[tuple, bool] = {}  # see `FixValidator`
     for part in facts:
         touched = bool(part.unknown) or any(
             (table_plan := plan.tables.get((part.schema, need.table))) is not None
@@ -428,19 +442,16 @@ def _recheck_planned(
             if part.schema is not None
         )
         # unbounded-collect's index advice reads the plan of whatever table it collects (no
-        # filter need of the file says which): re-check its findings where the schema changes.
-        touched = touched or (
-            any(f.rule == "unbounded-collect" for f in per_file.get(part.path, []))
-            and any(
-                schema == part.schema and (table_plan.additions or table_plan.removals)
-                for (schema, _), table_plan in plan.tables.items()
-            )
+        # filter need of the file says which): the tables the check asked about say it.
+        touched = touched or any(
+            (table_plan := plan.tables.get(key)) is not None and (table_plan.additions or table_plan.removals)
+            for key in asked.get(part.path, ())
         )
         if not touched:
             continue
         kept = [f for f in per_file.get(part.path, []) if f.rule not in PLAN_RULES]
         found = check_file(workspace, part.path, planned, config, failures)
-        FixValidator(workspace.source).filter(found)  # as in `check_and_summarise`
+        FixValidator(workspace.source, verdicts=verdicts).filter(found)  # as in `check_and_summarise`
         per_file[part.path] = kept + found
 
 

@@ -311,13 +311,17 @@ class FixValidator:
         self,
         source_of: Callable[[Path], SourceFile | None],
         references: Mapping[Path, Reference] | None = None,
+        verdicts: dict[tuple, bool] | None = None,
     ) -> None:
         self._source_of = source_of
         self._references = references or {}
         self._sources: dict[Path, SourceFile | None] = {}
         self._errors: dict[Path, int] = {}
         self._typescript: dict[Path, int] = {}  # TypeScript-only nodes in a JavaScript file
-        self._verdicts: dict[tuple, bool] = {}
+        # Shared by the validators of one CLI check (one per file, so that a file's tree can
+        # go once it is checked): a fix many files offer, an index in the schema, is
+        # validated once. The texts do not change during a check, and the key holds the edits.
+        self._verdicts: dict[tuple, bool] = verdicts if verdicts is not None else {}
 
     def _source(self, path: Path) -> SourceFile | None:
         if path not in self._sources:

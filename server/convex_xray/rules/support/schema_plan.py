@@ -151,10 +151,16 @@ class TablePlan:
 class SchemaPlan:
     tables: dict[tuple[Path, str], TablePlan] = field(default_factory=dict)
     style: str = NAMING_STYLES[0]
+    # When a set, every (schema, table) the rules ask `table` about goes in it: the CLI's
+    # shards check each file against an empty plan and record what it asked, so the parent
+    # re-checks a file only where the whole plan's answer for one of those tables differs.
+    asked: set[tuple[Path, str]] | None = field(default=None, compare=False, repr=False)
 
     def table(self, schema: Schema | None, name: str | None) -> TablePlan | None:
         if schema is None or name is None:
             return None
+        if self.asked is not None:
+            self.asked.add((schema.path, name))
         return self.tables.get((schema.path, name))
 
     def removed(self, schema: Schema | None, table: str, name: str) -> bool:
