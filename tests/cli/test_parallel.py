@@ -268,3 +268,30 @@ def test_summarised_check_rechecks_only_files_that_asked_about_a_changed_table(t
     advice = [f.message for f in result.findings if f.rule == "unbounded-collect" and f.path.name == "orders.ts"]
     assert advice and "the index filter-on-query adds" in advice[0]
     assert sorted(rechecked) == ["adds.ts", "orders.ts"]
+
+
+@pytest.mark.parametrize("retain", [True, False], ids=["retained", "released"])
+def test_a_released_check_keeps_the_models_the_plan_recheck_needs_within_its_budget(tmp_path, monkeypatch, retain):
+    """Within RETAIN_BYTES, the files whose facts the plan may change keep their models until
+    the re-check, which then analyses nothing again; with no budget they are read back. The
+    findings are the same either way, and no model outlives the check."""
+    project = write_project(tmp_path / "app", PLANNED_USES, schema=PLANNED_SCHEMA)
+    config = Config()
+    serial_ws = workspace_for(project, config)
+    serial = run_check(serial_ws, config)
+    monkeypatch.setattr(parallel, "RELEASE_FROM_BYTES", 0)
+    monkeypatch.setattr(parallel, "RETAIN_BYTES", 10**6 if retain else 0)
+    analysed: list[str] = []
+    real = workspace_module.analyze_file
+
+    def recording(source, *args, **kwargs):
+        analysed.append(source.path.name)
+        return real(source, *args, **kwargs)
+
+    monkeypatch.setattr(workspace_module, "analyze_file", recording)
+    lean_ws = workspace_for(project, config)
+    result = parallel.run_check_summarised(lean_ws, config)
+    assert _json(lean_ws, result) == _json(serial_ws, serial)
+    again = sorted(name for name in set(analysed) if analysed.count(name) > 1)
+    assert again == ([] if retain else ["adds.ts", "orders.ts"])
+    assert lean_ws.loaded() == []

@@ -62,6 +62,13 @@ MIN_FILES_PER_JOB = 150
 # ConvexPress, 8.2 MB, 289 MB serial). Below it, keeping them is cheaper than reading back
 # the files the workspace rules and the plan's re-checks ask for again (+25% time on 1 MB).
 RELEASE_FROM_BYTES = 4_000_000
+# A released serial check keeps, up to this much source, the models of the files the plan may
+# re-check (their facts name a filter need or a missing index, or their check asked the plan
+# about a table): analysing them again after the plan cost a 3x copy of ialex (7 MB) ~35% more
+# CPU than keeping every model (benchmarks/README.md). At ~35 MB of RSS per MB kept, this stays
+# within the CLI's 250 MB budget on the largest corpus app. Workers keep none: the parent
+# re-checks, and it cannot use their models.
+RETAIN_BYTES = 1_500_000
 
 # (file, start byte of the IndexRef's node, (start, end, type) of its name argument or None)
 RefKey = tuple[Path, int, tuple[int, int, str] | None]
@@ -221,12 +228,15 @@ def check_and_summarise(
     paths: list[Path],
     progress: Callable[[int, int], None] | None = None,
     release: bool = True,
+    retain_bytes: int = 0,
 ) -> _ShardResult:
     """The per-file rules' findings on `paths`, and what each file tells the workspace rules
     and the schema plan, as plain data. With `release`, each file's model and syntax tree
     are dropped once it is summarised, except the helpers' (files read for another file's
     check, which many files call): the memory held is the helpers' trees and the current
-    file's, not the shard's. `progress(done, total)` is called after each file."""
+    file's, not the shard's, plus up to `retain_bytes` of source of the files the plan may
+    re-check (see RETAIN_BYTES), which the caller releases. `progress(done, total)` is called
+    after each file."""
     failures: list[RuleFailure] = []
     findings: list[Finding] = []
     usage = _ShardUsage()
@@ -236,6 +246,7 @@ def check_and_summarise(
     released: set[Path] = set()
     helpers: set[Path] = set()  # kept, not parsed again per caller
     asked: dict[Path, frozenset[tuple[Path, str]]] = {}
+    retained: set[Path] = set()
     verdicts: dict[tuple, bool] = {}  # see `FixValidator`
     preset: SchemaPlan | None = workspace.memo.get(PRESET_PLAN)
     for path in paths:
@@ -253,6 +264,11 @@ def check_and_summarise(
             told = file_facts(workspace, model, config)
             if told is not None:
                 facts.append(told)
+                if release and retain_bytes > 0 and (told.filters or told.unknown or asked.get(path)):
+                    size = len(model.source.data)
+                    if size <= retain_bytes:
+                        retained.add(path)
+                        retain_bytes -= size
             part = cached_file_usage(workspace, model)
 
             def use(ref: IndexRef, path: Path = path) -> RefKey:
@@ -266,13 +282,13 @@ def check_and_summarise(
         for loaded in workspace.loaded(recent=True) if release else ():
             if loaded in released or loaded not in done:
                 helpers.add(loaded)  # read for another file's check (before its own turn, or again)
-            elif loaded not in helpers:
+            elif loaded not in helpers and loaded not in retained:
                 workspace.release(loaded)
                 released.add(loaded)
         if progress is not None:
             progress(len(done), len(paths))
     if release:
-        _release_all(workspace)
+        _release_all(workspace, keep=retained)
     shard = set(paths)
     problems = [p for p in workspace.problems if p.path in shard]
     return _ShardResult(findings, usage, problems, failures, facts, asked)
@@ -344,7 +360,7 @@ def run_check_summarised(
     silent = silent_rules(config, rules, ignore)
     file_rules = [r for r in rules + silent if r.meta.scope == "file"]
     workspace.memo.put(PRESET_PLAN, SchemaPlan())  # as in a worker: see `_init_worker`
-    results = [check_and_summarise(workspace, config, file_rules, targets, progress)]
+    results = [check_and_summarise(workspace, config, file_rules, targets, progress, retain_bytes=RETAIN_BYTES)]
     return _merge(workspace, config, None, targets, rules, silent, results, started, release=True)
 
 
@@ -411,9 +427,10 @@ def _merge(
     return check
 
 
-def _release_all(workspace: Workspace) -> None:
+def _release_all(workspace: Workspace, keep: set[Path] | frozenset[Path] = frozenset()) -> None:
     for path in workspace.loaded():
-        workspace.release(path)
+        if path not in keep:
+            workspace.release(path)
 
 
 def _recheck_planned(
