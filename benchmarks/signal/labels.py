@@ -16,6 +16,7 @@ Usage:
     python3 labels.py run RUN_DIR [APP ...]                 # convex-xray check . --format json --no-cache
     python3 labels.py report RUN_DIR [--samples before:s13]  # worth-fixing share per app / rule, with CIs
     python3 labels.py unlabelled RUN_DIR                    # warning-tier findings with no label
+    python3 labels.py demoted RUN_DIR [--samples a,b]       # TP labels no longer reported as warnings
     python3 labels.py sample RUN_DIR --seed 13 --n 16 [--tag before:s13] [--apps A,B]
     python3 labels.py sample RUN_DIR --seed 14 --rate-of BEFORE_DIR --rate-sample before:s13 --tag after:s14
     python3 labels.py sample RUN2 --seed 15 --rate-of BEFORE_DIR --rate-sample before:s13 --known-in RUN1 --tag after:s15
@@ -313,6 +314,30 @@ def sample(run_dir: Path, args: argparse.Namespace) -> None:
     (run_dir / "context.txt").write_text("\n".join(context(f) for f in fresh), encoding="utf-8")
 
 
+def demoted(run_dir: Path, samples: list[str]) -> None:
+    """Every finding labelled TP (worth fixing) that the run no longer reports as a warning:
+    issue #13's "nothing an audit would call a hot-path problem drops below warning". A label
+    whose finding is gone altogether (no finding of its rule near its line) is listed too; a
+    finding of another tier still matches its label, since `match` ignores the tier."""
+    runs = load_run(run_dir)
+    labels = [r for r in load_labels() if r["label"] == "TP" and (not samples or r["sample"] in samples)]
+    rows = []
+    for app, found in sorted(runs.items()):
+        mine = [r for r in labels if r["app"] == app]
+        matched = match(found, mine)
+        seen = set()
+        for finding, row in matched.items():
+            seen.add(id(row))
+            if finding.severity != "warning":
+                rows.append((app, row["path"], row["line"], row["rule"], finding.severity, row["reason"]))
+        for row in mine:
+            if id(row) not in seen:
+                rows.append((app, row["path"], row["line"], row["rule"], "gone", row["reason"]))
+    print(f"run: {run_dir}  TP labels: {len(labels)}  no longer warnings: {len(rows)}\n")
+    for app, path, line, rule, tier, reason in rows:
+        print(f"- {app} {path}:{line} {rule} -> {tier}: {reason}")
+
+
 def run(run_dir: Path, apps: list[str]) -> None:
     run_dir.mkdir(parents=True, exist_ok=True)
     exe = os.environ.get("CONVEX_XRAY", "convex-xray")
@@ -354,6 +379,9 @@ def main() -> None:
         help="count only labels of these sample tags (default: all)",
     )
     sub.add_parser("unlabelled").add_argument("run_dir", type=Path)
+    p_demoted = sub.add_parser("demoted")
+    p_demoted.add_argument("run_dir", type=Path)
+    p_demoted.add_argument("--samples", default="", help="comma list; default every sample")
     p_sample = sub.add_parser("sample")
     p_sample.add_argument("run_dir", type=Path)
     p_sample.add_argument(
@@ -392,6 +420,8 @@ def main() -> None:
         report(args.run_dir, args.samples)
     elif args.cmd == "unlabelled":
         unlabelled(args.run_dir)
+    elif args.cmd == "demoted":
+        demoted(args.run_dir, [s for s in args.samples.split(",") if s])
     else:
         sample(args.run_dir, args)
 
