@@ -7,9 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from convex_xray.engine.config import ConfigError, config_from_dict
+from convex_xray.cli.main import build_workspace
+from convex_xray.engine.config import Config, ConfigError, config_from_dict
 from convex_xray.engine.findings import Severity
-from convex_xray.engine.roles import SCRIPT, TEST, RolesConfig, role_of
+from convex_xray.engine.roles import SCRIPT, TEST, RolesConfig, example_folder, role_of
+from convex_xray.engine.runner import run_check
 from tests.support.project import check_project, write_project
 
 ROOT = Path("/app/convex")
@@ -247,3 +249,60 @@ def test_a_function_its_comment_calls_a_debugging_aid_is_judged_like_a_script(tm
     config = config_from_dict({"roles": {"production": ["dump.ts"]}})
     _, result = check_project(project, select=["full-table-scan"], config=config)
     assert [f.role for f in result.findings] == ["production"]
+
+
+@pytest.mark.parametrize(
+    ("root", "scope", "folder"),
+    [
+        ("/repo/example/convex", "/repo", "example"),
+        ("/repo/apps/examples/chat/convex", "/repo", "apps/examples"),
+        ("/repo/evals/001-basics/002-schema/answer/convex", "/repo", "evals"),
+        ("/repo/Templates/starter/convex", "/repo", "Templates"),
+        ("/repo/demo/convex", "/repo", "demo"),
+        # near misses: only the folders between the checked directory and the root count
+        ("/repo/examples/foo/convex", "/repo/examples/foo", None),  # checked from inside the example
+        ("/repo/evals/001-basics/answer/convex", "/repo/evals/001-basics", None),
+        ("/repo/packages/app/convex", "/repo", None),
+        ("/repo/example-app/convex", "/repo", None),  # a name that merely starts with the word
+        ("/repo/my-demos/convex", "/repo", None),
+        ("/other/example/convex", "/repo", None),  # not under the checked directory
+    ],
+)
+def test_example_folder_between_the_checked_directory_and_the_root(root, scope, folder):
+    assert example_folder(Path(root), Path(scope)) == folder
+
+
+def test_a_convex_root_under_a_folder_of_examples_is_judged_like_a_script(tmp_path, monkeypatch):
+    """A component repository's `example/convex` shows how to use the component: its findings
+    are capped like a script's and say why. The same app checked from inside is production."""
+    repo = tmp_path / "repo"
+    write_project(repo / "packages" / "app", {"feed.ts": N_PLUS_ONE})
+    write_project(repo / "example", {"feed.ts": N_PLUS_ONE, "scripts/wipe.ts": WHOLE_TABLE})
+    (repo / "example" / "convex" / "feed.test.ts").write_text(N_PLUS_ONE, encoding="utf-8")
+    monkeypatch.chdir(repo)
+    config = Config()
+    workspace, files = build_workspace([repo], config)
+    result = run_check(workspace, config, paths=files, select=["n-plus-one-read", "full-table-scan"])
+    got = sorted((f.path.relative_to(repo).as_posix(), f.severity, f.role) for f in result.findings)
+    assert got == [
+        ("example/convex/feed.test.ts", Severity.INFO, "test"),  # a test stays a test
+        ("example/convex/feed.ts", Severity.INFO, "script"),
+        ("example/convex/scripts/wipe.ts", Severity.INFO, "script"),
+        ("packages/app/convex/feed.ts", Severity.WARNING, "production"),
+    ]
+    [example] = [f for f in result.findings if f.path.name == "feed.ts" and "example" in f.path.parts]
+    assert example.message.endswith("(Judged as example code: its Convex root is under `example/` of the checked directory.)")
+    # Checked from inside the example (its own app), it is production code.
+    monkeypatch.chdir(repo / "example")
+    workspace, files = build_workspace([repo / "example"], config)
+    result = run_check(workspace, config, paths=files, select=["n-plus-one-read"])
+    assert sorted((f.path.name, f.severity, f.role) for f in result.findings) == [
+        ("feed.test.ts", Severity.INFO, "test"),
+        ("feed.ts", Severity.WARNING, "production"),
+    ]
+    # A `[roles] production` glob keeps it production from the repository too.
+    monkeypatch.chdir(repo)
+    pinned = config_from_dict({"roles": {"production": ["feed.ts"]}})
+    workspace, files = build_workspace([repo], pinned)
+    result = run_check(workspace, pinned, paths=files, select=["n-plus-one-read"])
+    assert {(f.path.name, f.role) for f in result.findings} == {("feed.ts", "production"), ("feed.test.ts", "test")}

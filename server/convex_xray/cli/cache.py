@@ -66,6 +66,7 @@ def cache_key(
         "ignore": ignore,
         "targets": [str(t) for t in targets] if targets is not None else None,
         "roots": [str(r.path) for r in workspace.roots],
+        "scope": str(workspace.scope) if workspace.scope is not None else None,  # roles read it
     }
     digest.update(json.dumps(settings, sort_keys=True, default=str).encode())
     for path in [*workspace.files(), *_project_files(workspace)]:

@@ -116,6 +116,13 @@ def _split(text: str) -> list[str]:
     return slugs
 
 
+def _scope(targets: Sequence[Path]) -> Path:
+    """The directory the user checked: the target directory (a file's folder), or the deepest
+    folder holding every target."""
+    folders = [t.resolve() if t.is_dir() else t.resolve().parent for t in targets]
+    return Path(os.path.commonpath(folders))
+
+
 def build_workspace(paths: Sequence[Path], config: Config) -> tuple[Workspace, list[Path] | None]:
     """The workspace for `paths` and, when specific files were named, the files to check."""
     targets = list(paths) or [Path.cwd()]
@@ -132,7 +139,9 @@ def build_workspace(paths: Sequence[Path], config: Config) -> tuple[Workspace, l
         if target.is_file():
             files.append(target.resolve())
     options = AnalysisOptions(extra_builders=dict(config.builders))
-    workspace = Workspace([roots[p] for p in sorted(roots)], options=options, exclude=config.exclude, base=config.base or Path.cwd())
+    workspace = Workspace(
+        [roots[p] for p in sorted(roots)], options=options, exclude=config.exclude, base=config.base or Path.cwd(), scope=_scope(targets)
+    )
     if files and len(files) == len(targets):
         return workspace, files
     if files:

@@ -7,6 +7,12 @@ the finding says a Convex per-function limit is at risk (32,000 documents or 16 
 4,096 calls, one paginated query per function: e.g. a whole table read in one function whose
 estimated size reaches 32,000 documents under `[cost]`, or `.paginate()` in a loop), which
 breaks a script as surely as production code.
+
+Example code is judged like scripts too: a Convex root that sits under a folder of examples,
+demos, templates or evals inside the directory the user checked (a component repository's
+`example/convex`, an evals repository's `evals/*/answer/convex`) shows how to use something;
+it serves no users. Only the folders between the checked directory and the Convex root count,
+so an app checked from inside its own `examples/foo` is production code.
 """
 
 from __future__ import annotations
@@ -58,6 +64,10 @@ DEFAULT_SCRIPT = (
     "**/dev/**",
     "devOnly*",
     "dev_only*",
+)
+# Folders of demo code (matched whole, any case) between the checked directory and a Convex root.
+EXAMPLE_FOLDERS = frozenset(
+    {"example", "examples", "demo", "demos", "template", "templates", "sample", "samples", "eval", "evals"}
 )
 # A convex-test suite in a file of any name: it imports the harness.
 _TEST_HARNESS = (b'from "convex-test"', b"from 'convex-test'")
@@ -137,6 +147,19 @@ def role_of(
     if _matches(inside, DEFAULT_SCRIPT) or _matches(configured, config.script):
         return SCRIPT
     return PRODUCTION
+
+
+def example_folder(root: Path | None, scope: Path | None) -> str | None:
+    """The folder of examples a Convex `root` sits in (`apps/examples`), counted from `scope`,
+    the directory the user checked (the folders from there down to the root, not the root's
+    own files nor anything above the checked directory), or None."""
+    if root is None or scope is None or not root.is_relative_to(scope):
+        return None
+    parts = root.relative_to(scope).parts
+    for index, part in enumerate(parts):
+        if part.lower() in EXAMPLE_FOLDERS:
+            return "/".join(parts[: index + 1])
+    return None
 
 
 def uses_test_harness(data: bytes) -> bool:

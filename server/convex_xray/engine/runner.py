@@ -15,7 +15,14 @@ from convex_xray.engine.fixes import FixValidator, Reference
 from convex_xray.engine.model import FileModel
 from convex_xray.engine.packages import api_refers_to_itself
 from convex_xray.engine.registry import Rule, iter_rules, resolve_rule
-from convex_xray.engine.roles import PRODUCTION, SCRIPT, apply_role, configured_production, role_of
+from convex_xray.engine.roles import (
+    PRODUCTION,
+    SCRIPT,
+    apply_role,
+    configured_production,
+    example_folder,
+    role_of,
+)
 from convex_xray.engine.source import SourceFile
 from convex_xray.engine.suppressions import Suppressions, anchor_lines, parse_suppressions
 from convex_xray.engine.triggers import declared_one_off, run_by_hand
@@ -61,7 +68,8 @@ def _apply_config_severity(findings: list[Finding], config: Config) -> None:
 
 def apply_roles(workspace: Workspace, findings: list[Finding], config: Config) -> None:
     """Each finding's role (production / test / script) from its file, and the tier it allows."""
-    roles: dict[Path, tuple[str, bool]] = {}
+    roles: dict[Path, tuple[str, bool, str | None]] = {}
+    scope = workspace.scope or workspace.base
     for finding in findings:
         known = roles.get(finding.path)
         if known is None:
@@ -73,8 +81,16 @@ def apply_roles(workspace: Workspace, findings: list[Finding], config: Config) -
             known = roles[finding.path] = (
                 role_of(finding.path, root_path, bases, config.roles, data),
                 configured_production(finding.path, root_path, bases, config.roles),
+                example_folder(root_path, scope.resolve() if scope is not None else None),
             )
-        role, pinned = known
+        role, pinned, examples = known
+        if role == PRODUCTION and not pinned and examples is not None:
+            # Demo code of the checked project (`example/convex`, `evals/*/answer/convex`).
+            apply_role(finding, SCRIPT)
+            finding.message += (
+                f" (Judged as example code: its Convex root is under `{examples}/` of the checked directory.)"
+            )
+            continue
         if role == PRODUCTION and not pinned and finding.function:
             if run_by_hand(workspace, finding.path, finding.function):
                 # Started by hand (dashboard, `npx convex run`): a one-off, judged like a script.

@@ -143,6 +143,7 @@ class Workspace:
         options: AnalysisOptions | None = None,
         exclude: Iterable[str] = (),
         base: Path | None = None,
+        scope: Path | None = None,
     ) -> None:
         self.roots = [
             ConvexRoot(r.path.resolve(), None, kind=r.kind, reason=r.reason)
@@ -153,6 +154,9 @@ class Workspace:
         self.options = options or AnalysisOptions()
         self.exclude = list(exclude)
         self.base = base
+        # The directory the user checked (the CLI's target), when it is not `base`: roles read
+        # the folders between it and a Convex root (`roles.example_folder`).
+        self.scope = scope
         self._entries: dict[Path, _Entry] = {}
         self._handed_out: set[Path] = set()  # entries handed out since `loaded(recent=True)`
         self._roots_of: dict[Path, ConvexRoot | None] = {}
