@@ -164,9 +164,10 @@ def test_tiers_by_role(tmp_path):
     assert tiers["wipe.test.ts"] == (Severity.INFO, "test")
 
 
+# (`refreshStats`, not a maintenance verb: a `rebuild...` name is judged like a script by itself.)
 REBUILD = """
 import { internalMutation } from "./_generated/server";
-export const rebuildStats = internalMutation({
+export const refreshStats = internalMutation({
   args: {},
   handler: async (ctx) => {
     const users = await ctx.db.query("users").withIndex("by_orgId", (q) => q.eq("orgId", "o")).collect();
@@ -181,7 +182,7 @@ CRONS = """
 import { cronJobs } from "convex/server";
 import { internal } from "./_generated/api";
 const crons = cronJobs();
-crons.daily("rebuild", { hourUTC: 3, minuteUTC: 0 }, internal.stats.rebuildStats);
+crons.daily("rebuild", { hourUTC: 3, minuteUTC: 0 }, internal.stats.refreshStats);
 export default crons;
 """
 
@@ -196,8 +197,8 @@ def test_an_internal_function_nothing_names_is_run_by_hand_like_a_script(tmp_pat
     on_cron = write_project(tmp_path / "cron", {"stats.ts": REBUILD, "crons.ts": CRONS})
     _, result = check_project(on_cron, select=["n-plus-one-read"])
     assert [(f.severity, f.role) for f in result.findings] == [(Severity.WARNING, "production")]
-    # Named through an alias (`const jobs = internal.stats; jobs.rebuildStats`) counts too.
-    alias = "import { internal } from './_generated/api';\nconst jobs = internal.stats;\nexport const names = [jobs.rebuildStats];\n"
+    # Named through an alias (`const jobs = internal.stats; jobs.refreshStats`) counts too.
+    alias = "import { internal } from './_generated/api';\nconst jobs = internal.stats;\nexport const names = [jobs.refreshStats];\n"
     aliased = write_project(tmp_path / "alias", {"stats.ts": REBUILD, "other.ts": alias})
     _, result = check_project(aliased, select=["n-plus-one-read"])
     assert [f.role for f in result.findings] == ["production"]
@@ -306,3 +307,88 @@ def test_a_convex_root_under_a_folder_of_examples_is_judged_like_a_script(tmp_pa
     workspace, files = build_workspace([repo], pinned)
     result = run_check(workspace, pinned, paths=files, select=["n-plus-one-read"])
     assert {(f.path.name, f.role) for f in result.findings} == {("feed.ts", "production"), ("feed.test.ts", "test")}
+
+
+MAINTENANCE = """
+import {{ mutation }} from "./_generated/server";
+export const {name} = mutation({{
+  args: {{}},
+  handler: async (ctx) => {{
+    const posts = await ctx.db.query("posts").collect();
+    for (const post of posts) await ctx.db.patch(post._id, {{ status: "published" }});
+  }},
+}});
+"""
+
+CRON_RUNS = """
+import {{ cronJobs }} from "convex/server";
+import {{ internal }} from "./_generated/api";
+const crons = cronJobs();
+crons.daily("job", {{ hourUTC: 3, minuteUTC: 0 }}, internal.{target});
+export default crons;
+"""
+
+CRON_ACTION = """
+import { internalAction } from "./_generated/server";
+import { internal } from "./_generated/api";
+export const nightly = internalAction({
+  args: {},
+  handler: async (ctx) => {
+    await ctx.runMutation(internal.jobs.recountPosts, {});
+  },
+});
+"""
+
+
+@pytest.mark.parametrize(
+    ("name", "script"),
+    [
+        ("migrateLegacyRoles", True),
+        ("backfill_owners", True),
+        ("recalculateUsageCounts", True),
+        ("rebuildSearchIndex", True),
+        ("fixOrphanedPosts", True),
+        ("cleanupNonUSShows", True),
+        ("repair", True),
+        # near misses: the verb is part of another word, or not first
+        ("fixtures", False),
+        ("rebuildingNotice", False),
+        ("publishFixedPosts", False),
+        ("updateCounts", False),
+    ],
+)
+def test_a_function_named_for_a_maintenance_job_is_judged_like_a_script(tmp_path, name, script):
+    """`backfillOwners`, `recalculateUsageCounts`: a job someone runs when needed (a client
+    button, the dashboard), not work that recurs with the app's traffic."""
+    project = write_project(tmp_path / "app", {"jobs.ts": MAINTENANCE.format(name=name)})
+    _, result = check_project(project, select=["full-table-scan"])
+    [finding] = result.findings
+    if script:
+        assert (finding.severity, finding.role) == (Severity.INFO, "script")
+        assert f"Judged as a script: `{name}` is named for a one-off maintenance job" in finding.message
+    else:
+        assert (finding.severity, finding.role) == (Severity.WARNING, "production")
+        assert "Judged as a script" not in finding.message
+
+
+def test_a_maintenance_job_a_cron_runs_stays_production(tmp_path):
+    """On a cron (directly, or called from the cron's function) it recurs: production."""
+    job = MAINTENANCE.format(name="recountPosts").replace("mutation", "internalMutation")
+    direct = write_project(tmp_path / "direct", {"jobs.ts": job, "crons.ts": CRON_RUNS.format(target="jobs.recountPosts")})
+    _, result = check_project(direct, select=["full-table-scan"])
+    assert [(f.severity, f.role) for f in result.findings] == [(Severity.WARNING, "production")]
+    called = write_project(
+        tmp_path / "called",
+        {"jobs.ts": job, "nightly.ts": CRON_ACTION, "crons.ts": CRON_RUNS.format(target="nightly.nightly")},
+    )
+    _, result = check_project(called, select=["full-table-scan"])
+    assert [(f.severity, f.role) for f in result.findings] == [(Severity.WARNING, "production")]
+    # Called by a function nothing schedules (an admin's action): run by hand, a script.
+    by_hand = write_project(tmp_path / "hand", {"jobs.ts": job, "nightly.ts": CRON_ACTION})
+    _, result = check_project(by_hand, select=["full-table-scan"])
+    assert [(f.severity, f.role) for f in result.findings] == [(Severity.INFO, "script")]
+    # A `[roles] production` glob keeps it production.
+    public = write_project(tmp_path / "public", {"jobs.ts": MAINTENANCE.format(name="backfillPosts")})
+    config = config_from_dict({"roles": {"production": ["jobs.ts"]}})
+    _, result = check_project(public, select=["full-table-scan"], config=config)
+    assert [(f.severity, f.role) for f in result.findings] == [(Severity.WARNING, "production")]

@@ -248,3 +248,14 @@ def test_a_comment_found_once_by_the_bytes_before_a_definition_follows_every_edi
     assert _purposes(edits[2], windows) == {}
     assert set(_purposes(edits[3], windows)) == {b"dump", b"list"}
     assert windows  # it did remember
+
+
+def test_a_reference_cast_to_any_names_its_function(tmp_path):
+    """`(internal as any).jobs.sweep` (a cast big apps use against TS2589) is a reference too;
+    another cast or another object is not."""
+    crons = CRONS.replace("internal.jobs.{target}", "(internal as any).jobs.sweep").replace(
+        "export default", 'crons.hourly("t", { minuteUTC: 0 }, (internals as any).jobs.tidy);\nexport default'
+    )
+    project = write_project(tmp_path / "app", {"jobs.ts": JOBS, "crons.ts": crons})
+    found = trigger_index(workspace_for(project))
+    assert {ref for (_, ref), t in found.items() if t.kind == CRON} == {"jobs.sweep"}

@@ -68,7 +68,8 @@ _EQ_IN_RANGE = re.compile(rb"""\.\s*eq\s*\(\s*["']""")
 _WITH_INDEX = re.compile(rb"\.\s*withIndex\s*\(")
 _FILTER = re.compile(rb"\.\s*filter\s*\(")
 _INSERT = re.compile(rb"""\bdb\s*\.\s*insert\s*\(\s*(["'])([A-Za-z_$][\w$]*)\1\s*,\s*""")
-_REFERENCE = re.compile(rb"\b(?:internal|api)((?:\s*\.\s*[A-Za-z_$][\w$]*)+)")
+# `internal.a.b.fn`, also cast to quiet the type checker: `(internal as any).a.b.fn`.
+_REFERENCE = re.compile(rb"\b(?:internal|api)(?:\s+as\s+any\s*\))?((?:\s*\.\s*[A-Za-z_$][\w$]*)+)")
 _CONST = re.compile(rb"\b(?:const|let)\s+([A-Za-z_$][\w$]*)\s*(?::\s*[\w<>\[\] |]+)?=\s*")
 # Fields a row goes at once passed: `expiresAt`, `expires_at`, `ttl`, `validUntil`, `deadline`.
 _EXPIRY_FIELD = re.compile(r"expir|ttl|until|deadline", re.IGNORECASE)
@@ -422,6 +423,32 @@ def expiring_tables(workspace: Workspace, config: Config) -> dict[str, Expiring]
         drop_merged(workspace, _MERGED)
         known = merged_per_file_text(workspace, _MERGED, _FILE_FACTS, facts, merge)
     return known[1]
+
+
+# The calls every file's functions make (`internal.folder.module.fn`), merged per revision.
+_CALLS: MemoKey[tuple[int, tuple[tuple[str, str], ...]]] = MemoKey("expiry.calls")
+
+
+def run_on_schedule(workspace: Workspace) -> frozenset[str]:
+    """`folder.module.fn` of every function a cron or the scheduler runs, and of those they call
+    (`ctx.runMutation(internal.folder.module.fn)`), up to three calls down: work that recurs
+    without anyone asking (a cron's action calling a cleanup mutation)."""
+
+    def facts(path: Path, source: SourceFile) -> tuple[Path, FileFacts]:
+        root = workspace.root_of(path)
+        module = None
+        if root is not None and path.is_relative_to(root.path):
+            module = path.relative_to(root.path).with_suffix("").as_posix().replace("/", ".")
+        return path, file_facts(module, source.data)
+
+    def merge(files: Iterator[tuple[Path, FileFacts]]) -> tuple[tuple[str, str], ...]:
+        return tuple((f"{f.module}.{name}", callee) for _, f in files if f.module for name, callee in f.calls)
+
+    calls = merged_per_file_text(workspace, _CALLS, _FILE_FACTS, facts, merge)
+    reached = {dotted for (_root, dotted) in trigger_index(workspace)}
+    for _ in range(_CALL_DEPTH):
+        reached.update([callee for caller, callee in calls if caller in reached])
+    return frozenset(reached)
 
 
 def _verdict(workspace: Workspace, config: Config, files: list[tuple[Path, FileFacts]]) -> dict[str, Expiring]:

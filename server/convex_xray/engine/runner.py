@@ -10,6 +10,7 @@ from pathlib import Path
 
 from convex_xray.engine.config import Config
 from convex_xray.engine.context import RuleContext
+from convex_xray.engine.expiry import run_on_schedule
 from convex_xray.engine.findings import Finding
 from convex_xray.engine.fixes import FixValidator, Reference
 from convex_xray.engine.model import FileModel
@@ -25,7 +26,7 @@ from convex_xray.engine.roles import (
 )
 from convex_xray.engine.source import SourceFile
 from convex_xray.engine.suppressions import Suppressions, anchor_lines, parse_suppressions
-from convex_xray.engine.triggers import declared_one_off, run_by_hand
+from convex_xray.engine.triggers import declared_one_off, maintenance_verb, run_by_hand
 from convex_xray.engine.workspace import FileProblem, Workspace
 
 log = logging.getLogger(__name__)
@@ -70,6 +71,7 @@ def apply_roles(workspace: Workspace, findings: list[Finding], config: Config) -
     """Each finding's role (production / test / script) from its file, and the tier it allows."""
     roles: dict[Path, tuple[str, bool, str | None]] = {}
     scope = workspace.scope or workspace.base
+    scheduled: frozenset[str] | None = None  # `run_on_schedule`, asked once a name calls for it
     for finding in findings:
         known = roles.get(finding.path)
         if known is None:
@@ -96,6 +98,19 @@ def apply_roles(workspace: Workspace, findings: list[Finding], config: Config) -
                 # Started by hand (dashboard, `npx convex run`): a one-off, judged like a script.
                 apply_role(finding, SCRIPT)
                 continue
+            verb = maintenance_verb(finding.function)
+            if verb is not None and workspace.provisional is None:
+                if scheduled is None:
+                    scheduled = run_on_schedule(workspace)
+                if _dotted(workspace, finding.path, finding.function) not in scheduled:
+                    # A migration, backfill, recount or cleanup no cron or scheduled job runs:
+                    # someone starts it when needed, like a script.
+                    apply_role(finding, SCRIPT)
+                    finding.message += (
+                        f" (Judged as a script: `{finding.function}` is named for a one-off maintenance job "
+                        f"(`{verb}`) and no cron or scheduled job runs it.)"
+                    )
+                    continue
             purpose = declared_one_off(workspace, finding.path, finding.function)
             if purpose is not None:
                 # Its authors say what it is for (`// Get all accounts (for debugging)`): a
@@ -108,6 +123,14 @@ def apply_roles(workspace: Workspace, findings: list[Finding], config: Config) -
                 )
                 continue
         apply_role(finding, role)
+
+
+def _dotted(workspace: Workspace, path: Path, name: str) -> str | None:
+    """`folder.module.name`, the name `internal.` uses for an export `name` of `path`."""
+    root = workspace.root_of(path)
+    if root is None or not path.is_relative_to(root.path):
+        return None
+    return f"{path.relative_to(root.path).with_suffix('').as_posix().replace('/', '.')}.{name}"
 
 
 def check_file(

@@ -30,7 +30,8 @@ SCHEDULED = "scheduled"
 
 _CRON_CALL = re.compile(rb"\.\s*(interval|hourly|daily|weekly|monthly|cron)\s*\(")
 _SCHEDULE_CALL = re.compile(rb"scheduler\s*\.\s*run(?:After|At)\s*\(")
-_REFERENCE = re.compile(rb"\b(?:internal|api)((?:\s*\.\s*[A-Za-z_$][\w$]*)+)")
+# `internal.a.b.fn`, also cast to quiet the type checker: `(internal as any).a.b.fn`.
+_REFERENCE = re.compile(rb"\b(?:internal|api)(?:\s+as\s+any\s*\))?((?:\s*\.\s*[A-Za-z_$][\w$]*)+)")
 _WINDOW = 600  # bytes after a call's `(` searched for its function reference
 
 
@@ -226,6 +227,21 @@ _ONE_OFF_PURPOSE = re.compile(
 )
 # The comment lines (`//`, `/* */`, `/** */`) ending right before a line.
 _COMMENT_ABOVE = re.compile(rb"(?:[ \t]*(?://[^\n]*|/\*(?:[^*]|\*(?!/))*\*/)[ \t]*\n)+\Z")
+
+
+# A name that says the function is a maintenance job someone runs by hand: a migration, a
+# backfill, a recount or rebuild over existing rows, a repair or a cleanup (`migrateLegacyRoles`,
+# `backfill_owners`, `recalculateUsageCounts`, `rebuildSearchIndex`, `fixOrphanedShows`,
+# `cleanupNonUSShows`). The verb must end at a word boundary (`fixture`, `rebuilding` do not count).
+_MAINTENANCE_NAME = re.compile(
+    r"^(migrate|backfill|recalculate|recompute|recount|rebuild|reindex|repair|fix|clean_?up|cleanUp)(?=[A-Z_\d]|$)"
+)
+
+
+def maintenance_verb(name: str) -> str | None:
+    """The maintenance verb a function's name starts with (`backfill` of `backfillOwners`), or None."""
+    match = _MAINTENANCE_NAME.match(name)
+    return match.group(1) if match else None
 
 
 _EXPORT = re.compile(rb"^[ \t]*export\s+(?:const|async\s+function|function)\s+([A-Za-z_$][\w$]*)", re.MULTILINE)
