@@ -25,6 +25,12 @@ read is the one to fix (one problem, one warning). So is the recommended join ov
 schema indexes that parent with the field and nothing else (`teamMembers` with
 `.index("by_team_and_user", ["teamId", "userId"])`: one row per team and user), where every id
 differs and batch-fetching them reads as many; no fix is offered, and the message says so.
+A join over one parent's children is info too, in a public query as well, nested or not: every
+per-item read is a `db.get` by id and every loop runs over one parent's children (a per-parent
+range, a closed parent's log, an untraced list) or over at most `per-parent` items, e.g. each
+reply's author over one issue's discussions (10 x 10 point reads at the assumed sizes);
+batching the unique ids is still offered, and pays where ids repeat. A query per item, or a
+loop over a tenant, a log, a page or a table, keeps its warning.
 
 It stays silent for the recommended batch (`Promise.all(ids.map((id) => ctx.db.get(id)))`,
 with or without `[...new Set(ids)]`), loops over a small literal array, cursor loops in
@@ -114,7 +120,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from convex_xray.engine.context import RuleContext
-from convex_xray.engine.cost import Driver, loop_cost
+from convex_xray.engine.cost import Cost, Driver, Growth, loop_cost
 from convex_xray.engine.guards import Condition, condition_over, memo_guarded, used_values
 from convex_xray.engine.findings import Finding, Fix, FixAvailability, Related, Severity, Span
 from convex_xray.engine.model import DbRead, Event, FileModel, HelperCall, Loop
@@ -323,6 +329,16 @@ def _loop_finding(ctx: RuleContext, group: list[tuple[Event, tuple[Loop, ...], s
             "distinct: this is the join Convex recommends (there is no batch get), and batch-fetching "
             "them would read as many. Page the range if it can grow."
         )
+    elif severity is Severity.WARNING and _joins_children(group, cost, ctx.cost.per_parent):
+        # `Promise.all(replies.map((r) => ctx.db.get(r.authorId)))` over one parent's few children
+        # (nested or not): point reads by id, the join Convex recommends, a few dozen per call at the
+        # assumed sizes. Labelled minor wherever it was read on the corpus (benchmarks/signal.md);
+        # a loop that grows past one parent's children, or a query per item, keeps its warning.
+        severity = Severity.INFO
+        message += (
+            " Each per-item read is a `db.get` by id over one parent's children (the join Convex "
+            "recommends, small at the assumed sizes); batch-fetching pays only where ids repeat."
+        )
     elif _joins_a_scan(group, cost.drivers):
         # One `db.get` per document of a whole-table read with no index: the join costs what
         # the scan costs and is bounded with it, so full-table-scan's finding on that read is
@@ -359,6 +375,17 @@ def _loop_finding(ctx: RuleContext, group: list[tuple[Event, tuple[Loop, ...], s
 
 
 CONCURRENT_TITLE = "Run the iterations concurrently"
+
+
+def _joins_children(
+    group: list[tuple[Event, tuple[Loop, ...], str, Related | None, int]], cost: Cost, per_parent: int
+) -> bool:
+    """Every per-item read is a `db.get` (a point read by id), and every loop runs over one
+    parent's children (per-parent, not a log, a tenant or a table) or over a few items (at most
+    `[cost] per-parent`: not a page, a `.take(k)` or a reference table)."""
+    if not cost.drivers or any(d.growth is not Growth.PER_PARENT and (d.growth > Growth.PER_PARENT or d.size > per_parent) for d in cost.drivers):
+        return False
+    return all(isinstance(event, DbRead) and event.kind == "get" for event, *_ in group)
 
 
 def _joins_a_scan(group: list[tuple[Event, tuple[Loop, ...], str, Related | None, int]], drivers: tuple[Driver, ...]) -> bool:
