@@ -925,3 +925,45 @@ export const {name} = query({{
         )
         assert "identifies one item" in " ".join(by_function[name].cost.assumptions)
     assert (by_function["thread"].cost.growth, by_function["thread"].severity) == (Growth.PER_PARENT_LOG, Severity.WARNING)
+
+
+def test_a_time_ordered_index_is_a_log_under_one_parent_not_under_two(tmp_path):
+    """`["postId", "createdAt"]` keeps a post's replies as a timeline (a log), and so does a
+    category of it (`["postId", "kind", "createdAt"]`); `["postId", "parentId", "createdAt"]`
+    is one reply's own replies, a group the time field only orders. A table named as a log
+    (`activityLogs`) stays one under any key."""
+    schema = DEFAULT_SCHEMA.replace(
+        "export default defineSchema({",
+        "export default defineSchema({\n"
+        "  replies: defineTable({ postId: v.string(), parentId: v.string(), kind: v.string(), createdAt: v.number() })"
+        '.index("by_post", ["postId", "createdAt"]).index("by_post_kind", ["postId", "kind", "createdAt"])'
+        '.index("by_post_parent", ["postId", "parentId", "createdAt"]),\n'
+        "  activityLogs: defineTable({ postId: v.string(), parentId: v.string(), createdAt: v.number() })"
+        '.index("by_post_parent", ["postId", "parentId", "createdAt"]),',
+    )
+    body = """
+export const {name} = query({{
+  args: {{ id: v.string() }},
+  handler: async (ctx, args) => {{
+    return await ctx.db.query("{table}").withIndex("{index}", (q) => q.eq("postId", args.id){more}).collect();
+  }},
+}});
+"""
+    cases = {
+        "timeline": ("replies", "by_post", ""),
+        "ofAKind": ("replies", "by_post_kind", '.eq("kind", "answer")'),
+        "children": ("replies", "by_post_parent", '.eq("parentId", args.id)'),
+        "logged": ("activityLogs", "by_post_parent", '.eq("parentId", args.id)'),
+    }
+    files = {
+        f"{name}.ts": HEADER + body.format(name=name, table=table, index=index, more=more)
+        for name, (table, index, more) in cases.items()
+    }
+    _, result = check_project(write_project(tmp_path / "app", files, schema=schema), select=["unbounded-collect"])
+    growth = {f.function: (f.cost.growth, f.severity) for f in result.findings}
+    assert growth == {
+        "timeline": (Growth.PER_PARENT_LOG, Severity.WARNING),
+        "ofAKind": (Growth.PER_PARENT_LOG, Severity.WARNING),
+        "children": (Growth.PER_PARENT, Severity.INFO),
+        "logged": (Growth.PER_PARENT_LOG, Severity.WARNING),
+    }

@@ -334,11 +334,17 @@ def is_reference_table(table: str, assumptions: CostAssumptions) -> bool:
 
 def is_log_range(table: str, equal: list[str], fields: tuple[str, ...] | None, assumptions: CostAssumptions) -> bool:
     """A per-parent range over a log or feed: the table's name says so, or its index puts a
-    time field right after the equality fields (a per-parent timeline)."""
+    time field right after the equality fields on one parent (a per-parent timeline:
+    `["threadId", "createdAt"]`, or a category of it, `["userId", "type", "createdAt"]`).
+
+    Equalities on two parents (`["postId", "parentId", "createdAt"]`: one comment's replies;
+    `["org_id", "user_id", "created_at"]`: one member's endpoints in an org) select a group
+    inside a parent that the time field only orders: each such range labelled on the corpus
+    held a handful of rows (benchmarks/signal.md). A table named as a log stays one."""
     if is_log_table(table, assumptions):
         return True
-    if fields and len(fields) > len(equal):
-        return bool(_TIME_FIELD.match(fields[len(equal)]))
+    if fields and len(fields) > len(equal) and _TIME_FIELD.match(fields[len(equal)]):
+        return sum(1 for name in equal if not is_category_field(name)) <= 1
     return False
 
 

@@ -27,7 +27,8 @@ schema indexes that parent with the field and nothing else (`teamMembers` with
 differs and batch-fetching them reads as many; no fix is offered, and the message says so.
 A join over one parent's children is info too, in a public query as well, nested or not: every
 per-item read is a `db.get` by id and every loop runs over one parent's children (a per-parent
-range, a closed parent's log, an untraced list) or over at most `per-parent` items, e.g. each
+range, a closed parent's log, an untraced list, each at most `per-closed-parent` long) or over
+at most `per-parent` items, e.g. each
 reply's author over one issue's discussions (10 x 10 point reads at the assumed sizes);
 batching the unique ids is still offered, and pays where ids repeat. A query per item, or a
 loop over a tenant, a log, a page or a table, keeps its warning.
@@ -120,7 +121,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from convex_xray.engine.context import RuleContext
-from convex_xray.engine.cost import Cost, Driver, Growth, loop_cost
+from convex_xray.engine.cost import Cost, CostAssumptions, Driver, Growth, loop_cost
 from convex_xray.engine.guards import Condition, condition_over, memo_guarded, used_values
 from convex_xray.engine.findings import Finding, Fix, FixAvailability, Related, Severity, Span
 from convex_xray.engine.model import DbRead, Event, FileModel, HelperCall, Loop
@@ -329,7 +330,7 @@ def _loop_finding(ctx: RuleContext, group: list[tuple[Event, tuple[Loop, ...], s
             "distinct: this is the join Convex recommends (there is no batch get), and batch-fetching "
             "them would read as many. Page the range if it can grow."
         )
-    elif severity is Severity.WARNING and _joins_children(group, cost, ctx.cost.per_parent):
+    elif severity is Severity.WARNING and _joins_children(group, cost, ctx.cost):
         # `Promise.all(replies.map((r) => ctx.db.get(r.authorId)))` over one parent's few children
         # (nested or not): point reads by id, the join Convex recommends, a few dozen per call at the
         # assumed sizes. Labelled minor wherever it was read on the corpus (benchmarks/signal.md);
@@ -378,14 +379,19 @@ CONCURRENT_TITLE = "Run the iterations concurrently"
 
 
 def _joins_children(
-    group: list[tuple[Event, tuple[Loop, ...], str, Related | None, int]], cost: Cost, per_parent: int
+    group: list[tuple[Event, tuple[Loop, ...], str, Related | None, int]], cost: Cost, assumptions: CostAssumptions
 ) -> bool:
     """Every per-item read is a `db.get` (a point read by id), and every loop runs over one
-    parent's children (per-parent, not a log, a tenant or a table) or over a few items (at most
-    `[cost] per-parent`: not a page, a `.take(k)` or a reference table)."""
-    if not cost.drivers or any(d.growth is not Growth.PER_PARENT and (d.growth > Growth.PER_PARENT or d.size > per_parent) for d in cost.drivers):
-        return False
-    return all(isinstance(event, DbRead) and event.kind == "get" for event, *_ in group)
+    parent's children (per-parent, not a log, a tenant or a table, and at most
+    `per-closed-parent` of them: a team that says a parent has thousands says it is not small)
+    or over a few items (at most `per-parent`: not a page, a `.take(k)` or a reference table)."""
+    for driver in cost.drivers:
+        if driver.growth is Growth.PER_PARENT:
+            if driver.size > assumptions.per_closed_parent:
+                return False
+        elif driver.growth > Growth.PER_PARENT or driver.size > assumptions.per_parent:
+            return False
+    return bool(cost.drivers) and all(isinstance(event, DbRead) and event.kind == "get" for event, *_ in group)
 
 
 def _joins_a_scan(group: list[tuple[Event, tuple[Loop, ...], str, Related | None, int]], drivers: tuple[Driver, ...]) -> bool:
