@@ -967,3 +967,37 @@ export const {name} = query({{
         "children": (Growth.PER_PARENT, Severity.INFO),
         "logged": (Growth.PER_PARENT_LOG, Severity.WARNING),
     }
+
+
+@pytest.mark.parametrize(
+    ("items", "reads", "filtered"),
+    [
+        ('all.filter((p) => p.status === "escalated")', 1_000, True),
+        ('all.filter((p) => p.status === "escalated").filter((p) => p.authorId)', 1_000, True),  # one share
+        ("all.filter(Boolean)", 10_000, False),  # drops only missing values
+        ("all.filter((p) => p !== null)", 10_000, False),
+        ("all.filter((p): p is typeof p => !!p)", 10_000, False),
+        ('["a", "b", "c"].filter((s) => s !== args.skip)', 3, False),  # a stated size stays
+    ],
+)
+def test_a_loop_over_a_filtered_list_runs_for_a_share_of_it(tmp_path, items, reads, filtered):
+    """`rows.filter(...)` keeps `conditional-share` percent of the rows (the message says so), not
+    every row; a filter that drops only missing values keeps them all."""
+    finding = _one(
+        tmp_path,
+        f"""
+export const escalated = mutation({{
+  args: {{ skip: v.string() }},
+  handler: async (ctx, args) => {{
+    const all = await ctx.db.query("posts").collect();
+    for (const item of {items}) {{
+      await ctx.db.query("comments").withIndex("by_postId", (q) => q.eq("postId", String(item))).first();
+    }}
+  }},
+}});
+""",
+    )
+    assert finding.cost.reads == reads
+    said = " ".join(finding.cost.assumptions)
+    assert ("`.filter(…)` assumed to keep 10% of them" in said) is filtered
+    assert (", filtered)" in finding.cost.formula) is filtered

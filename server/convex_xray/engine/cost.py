@@ -6,6 +6,7 @@ multiply. What a loop iterates is traced back to where it came from:
 - a literal array: its length (constant);
 - a bound: `.take(k)`, `.slice(0, k)`, `.first()`/`.unique()`, `.paginate()` (bounded);
 - a client-supplied array argument (bounded by what callers send);
+- `.filter(...)` of any of these: `conditional-share` percent of it (not of a literal array);
 - an index range keyed by a tenant-like field (`orgId`, `teamId`, `clubId`, ...): per-tenant;
 - an index range keyed by one other parent document (`postId`, `userId`): per-parent,
   unless the table is a log or feed (see `is_log_range`): per-parent-log, which grows;
@@ -835,6 +836,10 @@ def collection_driver(
             return bounded if bounded.size < whole.size else whole
         if read is not None and read.chain is not None and read.chain.end.end_byte >= node.end_byte - 1:
             return chain_driver(read.chain, assumptions, schema, trigger)
+        if method == "filter" and callee is not None and args and not _keeps_present(args[0]):
+            # `rows.filter((r) => r.status === "escalated")`: a share of the list, not all of it.
+            whole = collection_driver(callee.child_by_field_name("object"), model, function, assumptions, depth + 1, schema, trigger)
+            return filtered_driver(whole, assumptions)
         if method in ("map", "filter", "flatMap", "slice", "concat", "sort", "reverse", "toSorted", "keys", "values", "entries"):
             receiver = callee.child_by_field_name("object") if callee is not None else None
             return collection_driver(receiver, model, function, assumptions, depth + 1, schema, trigger)
@@ -866,6 +871,44 @@ def collection_driver(
             scope = scope.parent
         return unknown
     return unknown
+
+
+def filtered_driver(whole: Driver, assumptions: CostAssumptions) -> Driver:
+    """The items of `whole` a `.filter(...)` keeps: `conditional-share` percent of them (at least
+    one), growing as the list does; a list of a few known items is kept as it is."""
+    if whole.growth is Growth.CONSTANT or (whole.growth is Growth.BOUNDED and whole.assumption is None):
+        return whole  # `[a, b, c].filter(...)`, `.slice(0, 5)`: a stated size, an upper bound
+    if whole.phrase.endswith(", filtered"):
+        return whole  # `.filter(a).filter(b)`: one share assumed for the filters together
+    share = assumptions.conditional_share
+    kept = max(1, -(-whole.size * share // 100))
+    said = f"`.filter(…)` assumed to keep {share}% of them (`[cost] conditional-share`)"
+    return Driver(
+        kept, whole.growth, f"{whole.phrase}, filtered",
+        f"{whole.assumption}; {said}" if whole.assumption else said,
+        scan=whole.scan, kept=whole.kept,
+    )
+
+
+# `Boolean`, `(x) => x`, `(x) => !!x`, `(x) => x !== null`, `(x): x is Doc => x != undefined`:
+# a filter that drops only missing values keeps nearly every item.
+_PRESENT = re.compile(r"^\(*!*\(*(?P<name>[A-Za-z_$][\w$]*)\)*(?:\s*!==?\s*(?:null|undefined))?\)*$")
+
+
+def _keeps_present(callback: Node) -> bool:
+    """Whether a `.filter` callback only drops missing values (`Boolean`, `(x) => x !== null`)."""
+    callback = unwrap(callback) or callback
+    if callback.type == "identifier":
+        return text_of(callback) == "Boolean"
+    if callback.type not in ("arrow_function", "function_expression"):
+        return False
+    name = _first_parameter(callback)
+    body = callback.child_by_field_name("body")
+    if body is not None and body.type == "statement_block":
+        statements = [c for c in body.named_children if c.type != "comment"]
+        body = statements[0].named_children[0] if len(statements) == 1 and statements[0].type == "return_statement" and statements[0].named_children else None
+    match = _PRESENT.match(" ".join(text_of(body).split())) if body is not None else None
+    return match is not None and match.group("name") == name
 
 
 def loop_driver(

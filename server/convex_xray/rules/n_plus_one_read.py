@@ -12,7 +12,8 @@ the message gives the loop's total reads per call.
 The loop's size is traced to where its collection came from: a literal array (its
 length), a bound (`.take(k)`, `.slice(0, k)`, a page), a client-supplied array, an index
 range keyed by a tenant (`orgId`, `teamId`, `clubId`, ...: per-tenant), by another parent
-document (per-parent), or a query with no range (the whole table). Unknown sources are
+document (per-parent), or a query with no range (the whole table); a `.filter(...)` of one
+keeps `conditional-share` percent of it. Unknown sources are
 assumed per-parent; the assumed sizes come from `[cost]` in convex-xray.toml. A warning
 when the loop grows with a tenant, a log or a table, or when it is per-parent work (nested
 loops included) in a public query whose score (reads, doubled because a public query
