@@ -387,6 +387,18 @@ def test_a_maintenance_job_a_cron_runs_stays_production(tmp_path):
     by_hand = write_project(tmp_path / "hand", {"jobs.ts": job, "nightly.ts": CRON_ACTION})
     _, result = check_project(by_hand, select=["full-table-scan"])
     assert [(f.severity, f.role) for f in result.findings] == [(Severity.INFO, "script")]
+    # A helper so named runs for whoever calls it (a mutation on every request): production.
+    helper = (
+        'import { mutation } from "./_generated/server";\n'
+        "async function recalculateTotals(ctx: any) {\n"
+        '  const posts = await ctx.db.query("posts").collect();\n'
+        "  return posts.length;\n"
+        "}\n"
+        "export const publish = mutation({ args: {}, handler: async (ctx) => recalculateTotals(ctx) });\n"
+    )
+    helped = write_project(tmp_path / "helper", {"jobs.ts": helper})
+    _, result = check_project(helped, select=["full-table-scan"])
+    assert [(f.severity, f.role) for f in result.findings] == [(Severity.WARNING, "production")]
     # A `[roles] production` glob keeps it production.
     public = write_project(tmp_path / "public", {"jobs.ts": MAINTENANCE.format(name="backfillPosts")})
     config = config_from_dict({"roles": {"production": ["jobs.ts"]}})

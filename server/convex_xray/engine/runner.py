@@ -13,7 +13,7 @@ from convex_xray.engine.context import RuleContext
 from convex_xray.engine.expiry import run_on_schedule
 from convex_xray.engine.findings import Finding
 from convex_xray.engine.fixes import FixValidator, Reference
-from convex_xray.engine.model import FileModel
+from convex_xray.engine.model import FileModel, FunctionKind
 from convex_xray.engine.packages import api_refers_to_itself
 from convex_xray.engine.registry import Rule, iter_rules, resolve_rule
 from convex_xray.engine.roles import (
@@ -99,7 +99,7 @@ def apply_roles(workspace: Workspace, findings: list[Finding], config: Config) -
                 apply_role(finding, SCRIPT)
                 continue
             verb = maintenance_verb(finding.function)
-            if verb is not None and workspace.provisional is None:
+            if verb is not None and workspace.provisional is None and _registered(workspace, finding.path, finding.function):
                 if scheduled is None:
                     scheduled = run_on_schedule(workspace)
                 if _dotted(workspace, finding.path, finding.function) not in scheduled:
@@ -123,6 +123,14 @@ def apply_roles(workspace: Workspace, findings: list[Finding], config: Config) -
                 )
                 continue
         apply_role(finding, role)
+
+
+def _registered(workspace: Workspace, path: Path, name: str) -> bool:
+    """Whether `name` is a Convex function of `path` (a query, mutation or action, not a helper:
+    `recalculateTotals(ctx, orderId)` may run on every request of whoever calls it)."""
+    model = workspace.model(path)
+    function = model.function_named(name) if model is not None else None
+    return function is not None and function.kind is not FunctionKind.HELPER
 
 
 def _dotted(workspace: Workspace, path: Path, name: str) -> str | None:
