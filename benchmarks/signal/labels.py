@@ -317,23 +317,23 @@ def sample(run_dir: Path, args: argparse.Namespace) -> None:
 def demoted(run_dir: Path, samples: list[str]) -> None:
     """Every finding labelled TP (worth fixing) that the run no longer reports as a warning:
     issue #13's "nothing an audit would call a hot-path problem drops below warning". A label
-    whose finding is gone altogether (no finding of its rule near its line) is listed too; a
-    finding of another tier still matches its label, since `match` ignores the tier."""
+    still holds when a warning of its rule sits within NEAR lines of it (a label drawn twice,
+    in two samples, is one place); otherwise the list shows the tier of the nearest finding of
+    that rule there, or "gone"."""
     runs = load_run(run_dir)
-    labels = [r for r in load_labels() if r["label"] == "TP" and (not samples or r["sample"] in samples)]
+    places = {
+        (r["app"], r["path"], int(r["line"]), r["rule"]): r
+        for r in load_labels()
+        if r["label"] == "TP" and (not samples or r["sample"] in samples)
+    }
     rows = []
-    for app, found in sorted(runs.items()):
-        mine = [r for r in labels if r["app"] == app]
-        matched = match(found, mine)
-        seen = set()
-        for finding, row in matched.items():
-            seen.add(id(row))
-            if finding.severity != "warning":
-                rows.append((app, row["path"], row["line"], row["rule"], finding.severity, row["reason"]))
-        for row in mine:
-            if id(row) not in seen:
-                rows.append((app, row["path"], row["line"], row["rule"], "gone", row["reason"]))
-    print(f"run: {run_dir}  TP labels: {len(labels)}  no longer warnings: {len(rows)}\n")
+    for (app, path, line, rule), row in sorted(places.items()):
+        near = [f for f in runs.get(app, []) if (f.path, f.rule) == (path, rule) and abs(f.line - line) <= NEAR]
+        if any(f.severity == "warning" for f in near):
+            continue
+        tier = min(near, key=lambda f: abs(f.line - line)).severity if near else "gone"
+        rows.append((app, path, line, rule, tier, row["reason"]))
+    print(f"run: {run_dir}  places labelled TP: {len(places)}  no longer warnings: {len(rows)}\n")
     for app, path, line, rule, tier, reason in rows:
         print(f"- {app} {path}:{line} {rule} -> {tier}: {reason}")
 

@@ -257,12 +257,12 @@ def test_a_function_its_comment_calls_a_debugging_aid_is_judged_like_a_script(tm
     [
         ("/repo/example/convex", "/repo", "example"),
         ("/repo/apps/examples/chat/convex", "/repo", "apps/examples"),
-        ("/repo/evals/001-basics/002-schema/answer/convex", "/repo", "evals"),
         ("/repo/Templates/starter/convex", "/repo", "Templates"),
         ("/repo/demo/convex", "/repo", "demo"),
         # near misses: only the folders between the checked directory and the root count
         ("/repo/examples/foo/convex", "/repo/examples/foo", None),  # checked from inside the example
         ("/repo/evals/001-basics/answer/convex", "/repo/evals/001-basics", None),
+        ("/repo/evals/001-basics/002-schema/answer/convex", "/repo", None),  # reference answers teach
         ("/repo/packages/app/convex", "/repo", None),
         ("/repo/example-app/convex", "/repo", None),  # a name that merely starts with the word
         ("/repo/my-demos/convex", "/repo", None),

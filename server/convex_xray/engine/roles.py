@@ -9,10 +9,11 @@ estimated size reaches 32,000 documents under `[cost]`, or `.paginate()` in a lo
 breaks a script as surely as production code.
 
 Example code is judged like scripts too: a Convex root that sits under a folder of examples,
-demos, templates or evals inside the directory the user checked (a component repository's
-`example/convex`, an evals repository's `evals/*/answer/convex`) shows how to use something;
-it serves no users. Only the folders between the checked directory and the Convex root count,
-so an app checked from inside its own `examples/foo` is production code.
+demos, templates or samples inside the directory the user checked (a component repository's
+`example/convex`) shows how to use something; it serves no users. Only the folders between
+the checked directory and the Convex root count, so an app checked from inside its own
+`examples/foo` is production code. Evals are not in the list: an eval's reference answer is
+the code a model is graded against, so what it reads is part of what it teaches.
 """
 
 from __future__ import annotations
@@ -67,7 +68,7 @@ DEFAULT_SCRIPT = (
 )
 # Folders of demo code (matched whole, any case) between the checked directory and a Convex root.
 EXAMPLE_FOLDERS = frozenset(
-    {"example", "examples", "demo", "demos", "template", "templates", "sample", "samples", "eval", "evals"}
+    {"example", "examples", "demo", "demos", "template", "templates", "sample", "samples"}
 )
 # A convex-test suite in a file of any name: it imports the harness.
 _TEST_HARNESS = (b'from "convex-test"', b"from 'convex-test'")

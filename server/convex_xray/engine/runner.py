@@ -87,7 +87,7 @@ def apply_roles(workspace: Workspace, findings: list[Finding], config: Config) -
             )
         role, pinned, examples = known
         if role == PRODUCTION and not pinned and examples is not None:
-            # Demo code of the checked project (`example/convex`, `evals/*/answer/convex`).
+            # Demo code of the checked project (a component repository's `example/convex`).
             apply_role(finding, SCRIPT)
             finding.message += (
                 f" (Judged as example code: its Convex root is under `{examples}/` of the checked directory.)"
