@@ -297,3 +297,57 @@ def test_an_edit_sent_after_the_answer_to_the_last_one_is_no_burst(monkeypatch):
     _change(inbox, uri, 4)  # 3 is not answered yet: a burst, checked once it goes quiet
     assert inbox._arrived[uri][1] < BURST_GAP
     assert inbox.settling(uri) == inbox_module.QUIET
+
+
+def _notification(uri: str) -> bytes:
+    return (
+        f'{{"jsonrpc":"2.0","method":"textDocument/didClose","params":{{"textDocument":{{"uri":"{uri}"}}}}}}'
+    ).encode()
+
+
+async def _turns(n: int) -> None:
+    for _ in range(n):
+        await asyncio.sleep(0)
+
+
+async def test_indexing_lets_a_message_read_and_a_due_check_go_first():
+    """Between two indexing steps, a message the reader has read but the loop has not handled
+    (a `didOpen` on its way to its handler) and a document's check that is due run first."""
+    import json
+
+    from convex_xray.lsp.server import create_server
+
+    server = create_server()
+    body = _notification("file:///nowhere/convex/a.ts")
+    server.inbox.note(body)  # read (the reader thread), not handled yet
+    step = asyncio.ensure_future(server.editor_first())
+    await _turns(20)
+    assert not step.done()
+    server.protocol.handle_message(json.loads(body, object_hook=server.protocol.structure_message))
+    await _turns(3)
+    assert step.done()
+
+    check = asyncio.get_running_loop().create_future()  # a document's check, due
+    server.due(check)
+    step = asyncio.ensure_future(server.editor_first())
+    await asyncio.sleep(0.01)
+    assert not step.done()
+    check.set_result(None)
+    await asyncio.sleep(0.01)
+    assert step.done() and not server.due_checks
+
+
+async def test_indexing_is_not_held_back_by_a_message_never_handled(monkeypatch):
+    """A body the loop never handles as a message (it does not parse) holds indexing back
+    for a bounded moment once, not at every step."""
+    import convex_xray.lsp.handlers.indexing as indexing
+    from convex_xray.lsp.server import create_server
+
+    monkeypatch.setattr(indexing, "EDITOR_FIRST_SECONDS", 0.02)
+    server = create_server()
+    server.inbox.note(b"{not json")
+    assert server.inbox.unhandled()
+    await asyncio.wait_for(server.editor_first(), 1.0)
+    assert not server.inbox.unhandled()
+    server.inbox.note(_notification("file:///nowhere/convex/b.ts"))
+    assert server.inbox.unhandled()  # the next one counts again

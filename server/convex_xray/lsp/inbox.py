@@ -47,6 +47,27 @@ class Inbox:
         self._cancelled: set[int | str] = set()
         self._arrived: dict[str, tuple[float, float]] = {}  # uri -> (last change, gap before it)
         self._answered: dict[str, int] = {}  # uri -> newest version published (by the loop)
+        # Messages the reader has read (its thread) and the loop has handled (the loop thread):
+        # while the first count is ahead, a message is on its way to a handler, and background
+        # work (indexing) lets it pass first (`unhandled`).
+        self._read = 0
+        self._handled = 0
+
+    def unhandled(self) -> bool:
+        """Whether the reader has read a message that the loop has not handled yet."""
+        return self._read > self._handled
+
+    def handled(self) -> None:
+        """One message was handled (called on the loop thread, once per message)."""
+        self._handled += 1
+
+    def handled_count(self) -> int:
+        return self._handled
+
+    def caught_up(self) -> None:
+        """Count every message read so far as handled: one the loop never handles as a
+        message (a body that does not parse) must not hold background work back for ever."""
+        self._handled = max(self._handled, self._read)
 
     def newer(self, uri: str, version: int | None) -> bool:
         """Whether a `didChange` of `uri` with a version above `version` has been read."""
@@ -70,6 +91,7 @@ class Inbox:
 
     def note(self, body: bytes) -> None:
         """Record what matters about one message body (called in the reader thread)."""
+        self._read += 1
         if b"textDocument/didChange" in body or b"textDocument/didOpen" in body:
             with contextlib.suppress(ValueError, KeyError, TypeError, AttributeError):
                 message = json.loads(body)

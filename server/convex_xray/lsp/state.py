@@ -59,6 +59,10 @@ URI_CACHE_LIMIT = 100_000  # paths whose URI is remembered (bounded memory)
 
 CATCH_UP_SECONDS = 0.0005  # a moment for the reader thread (`lsp/inbox`) to note what it read
 
+# How long background work (indexing) waits, at most, for the client's messages and the open
+# documents' checks to go first (`Indexing.editor_first`); then it proceeds anyway.
+EDITOR_FIRST_SECONDS = 0.25
+
 
 RECONCILE_SECONDS = 0.4  # idle time after a fast check before the full one
 
@@ -93,6 +97,15 @@ class ConvexXrayProtocol(LanguageServerProtocol):
     hands on under a fresh id in `_request_futures`, which only a response to a request
     empties: one future per keystroke, kept for the server's lifetime (900 after opening,
     editing and closing 300 files). Each such entry is dropped when its future is done."""
+
+    def handle_message(self, message: Any) -> None:
+        try:
+            super().handle_message(message)
+        finally:
+            # (A notification's handler has run by now, a check it asked for is scheduled.)
+            inbox = getattr(self._server, "inbox", None)
+            if inbox is not None:
+                inbox.handled()
 
     def _execute_handler(self, msg_id: Any, *args: Any, **kwargs: Any) -> None:
         super()._execute_handler(msg_id, *args, **kwargs)
@@ -149,6 +162,9 @@ class ServerState(LanguageServer):
         self.hover_markdown = False
         self.completion_markdown = False
         self.tasks: dict[str, asyncio.Task[Any]] = {}
+        # Open documents' checks that are due (scheduled without a delay, or past it) and not
+        # done: background work lets them run first (`Indexing.editor_first`).
+        self.due_checks: set[asyncio.Future[Any]] = set()
         self.reconcile_tasks: dict[int, asyncio.Task[Any]] = {}
         self.indexing_tasks: dict[int, asyncio.Task[Any]] = {}
         self.indexed_events: dict[int, asyncio.Event] = {}

@@ -6,6 +6,7 @@ import asyncio
 import ctypes
 import sys
 from collections.abc import Callable
+from typing import Any
 
 from pygls.exceptions import JsonRpcContentModified
 
@@ -63,6 +64,13 @@ class Checking(Publisher):
         task = asyncio.ensure_future(self.check_later(doc, doc.version, delay_ms, full))
         task.full = full  # type: ignore[attr-defined]
         self.tasks[doc.uri] = task
+        if delay_ms <= 0:
+            self.due(task)
+
+    def due(self, task: asyncio.Future[Any]) -> None:
+        """`task` (a document's check) is due: background work waits for it (`editor_first`)."""
+        self.due_checks.add(task)
+        task.add_done_callback(self.due_checks.discard)
 
     async def check_later(
         self, doc: Document, version: int | None, delay_ms: int, full: bool
@@ -71,6 +79,9 @@ class Checking(Publisher):
             await self.configured.wait()
         if delay_ms > 0:
             await asyncio.sleep(delay_ms / 1000)
+            task = asyncio.current_task()
+            if task is not None:
+                self.due(task)
         while (wait := self.inbox.settling(doc.uri)) > 0 and self.current(doc, version):
             await asyncio.sleep(wait)  # a burst of edits: check where it settles
         if not self.current(doc, version) or self.overtaken(doc, version):

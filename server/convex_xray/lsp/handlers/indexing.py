@@ -14,7 +14,7 @@ from convex_xray.lsp.session import (
     Folder,
     Project,
 )
-from convex_xray.lsp.state import log
+from convex_xray.lsp.state import CATCH_UP_SECONDS, EDITOR_FIRST_SECONDS, log
 
 
 class Indexing(Checking):
@@ -54,6 +54,30 @@ class Indexing(Checking):
                     project.frozen()
             trim_heap()
 
+    async def editor_first(self) -> None:
+        """Between two steps of background work: let the client's messages and the open
+        documents' checks go first. A message the reader has read reaches its handler only
+        after a few turns of the loop (more for one that came in several chunks), and a check
+        is a task of its own; a bare `sleep(0)` gave an indexing step to each of those turns
+        (a document opened while a 732-file app indexed waited for 2-3 files' models before
+        its check and one more before its diagnostics were sent). Bounded
+        (`EDITOR_FIRST_SECONDS`): a message the loop never handles as one (a body that does
+        not parse) does not hold indexing back for ever."""
+        await asyncio.sleep(0)
+        if not (self.inbox.unhandled() or self.due_checks):
+            return
+        deadline = time.perf_counter() + EDITOR_FIRST_SECONDS
+        handled = self.inbox.handled_count()
+        while self.inbox.unhandled() or self.due_checks:
+            if time.perf_counter() > deadline:
+                if self.inbox.unhandled() and self.inbox.handled_count() == handled:
+                    # Nothing handled in all that time with the loop free: not a message
+                    # on its way but one that never will be.
+                    self.inbox.caught_up()
+                return
+            # (A check waits in the loop's select for a moment now and then: `CATCH_UP_SECONDS`.)
+            await asyncio.sleep(CATCH_UP_SECONDS if self.due_checks else 0)
+
     async def index_folder(self, folder: Folder, done: asyncio.Event, held: list[bool]) -> None:
         started = time.perf_counter()
         token: str | None = None
@@ -91,7 +115,7 @@ class Indexing(Checking):
                                 message=f"{number}/{total} files", percentage=percent
                             ),
                         )
-                await asyncio.sleep(0)  # let keystrokes through
+                await self.editor_first()  # let keystrokes through
             count = 0
             for project in folder.projects:
                 project.indexed = True  # every file is read: workspace rules may run now
@@ -148,5 +172,5 @@ class Indexing(Checking):
                 total += len(findings)
                 if not self.pull:
                     self.push_closed(project, path, findings)
-            await asyncio.sleep(0)
+            await self.editor_first()
         return total
