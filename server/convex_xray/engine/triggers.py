@@ -23,6 +23,7 @@ from pathlib import Path
 from convex_xray.engine.memo import MemoKey, merged_per_file_text
 from convex_xray.engine.model import FileModel, FunctionModel
 from convex_xray.engine.source import SourceFile
+from convex_xray.engine.textscan import lookahead_matches
 from convex_xray.engine.workspace import Workspace
 
 CRON = "cron"
@@ -192,7 +193,7 @@ def _internal_names(workspace: Workspace, path: Path, source: SourceFile) -> fro
         cache = workspace.memo.put(_INTERNAL_NAMES, {})
     entry = cache.get(path)
     if entry is None or not (entry[0] is source.data or entry[0] == source.data):
-        entry = cache[path] = (source.data, frozenset(m.group(1) for m in _INTERNAL.finditer(source.data)))
+        entry = cache[path] = (source.data, frozenset(m.group(1) for m in lookahead_matches(_INTERNAL, b"export", source.data)))
     return entry[1]
 
 
