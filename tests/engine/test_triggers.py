@@ -259,3 +259,30 @@ def test_a_reference_cast_to_any_names_its_function(tmp_path):
     project = write_project(tmp_path / "app", {"jobs.ts": JOBS, "crons.ts": crons})
     found = trigger_index(workspace_for(project))
     assert {ref for (_, ref), t in found.items() if t.kind == CRON} == {"jobs.sweep"}
+
+
+_NAME_PIECES = ["internal.jobs.", "sweep", "tidy", "a.b", ":x", " ", "\n", ".", "api.", "fresh", "q"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 2), st.lists(st.sampled_from(_NAME_PIECES), max_size=8)), max_size=12))
+def test_the_counted_names_follow_every_edit_like_a_fresh_union(edits):
+    """The names used anywhere are counted per file and moved with each changed file (not a
+    union merged afresh): after any sequence of edits, the same names as a fresh workspace."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        texts = {f"f{i}.ts": JOBS for i in range(3)}
+        project = write_project(Path(tmp) / "app", texts)
+        workspace = workspace_for(project)
+        paths = [(project / "convex" / name).resolve() for name in texts]
+        _referenced_names(workspace)
+        current = {path: JOBS for path in paths}
+        for which, pieces in edits:
+            current[paths[which]] = "".join(pieces)
+            workspace.set_source(SourceFile(paths[which], current[paths[which]]))
+            counted = _referenced_names(workspace)
+            texts_now = [source.data for f in workspace.files() if (source := workspace.source(f)) is not None]
+            expected = set().union(*(set(re.findall(rb"[.:]\s*([A-Za-z_$][\w$]*)", t)) for t in texts_now))
+            assert set(counted) == expected
+            assert all(n > 0 for n in counted.values())

@@ -94,3 +94,33 @@ def test_typed_by_package(tmp_path, code, by_package):
     source = workspace.source(convex / "posts.ts")
     assert source is not None
     assert typed_by_package(workspace, source) is by_package
+
+
+def test_the_roots_at_the_depth_limit_follow_edits_like_a_fresh_workspace(tmp_path):
+    """The TS2589 directives are read per file text and merged again only when a changed file
+    says something else: after each edit, the same roots as a fresh workspace's."""
+    from convex_xray.engine.source import SourceFile
+    from convex_xray.rules.support.untyped import _too_deep_roots
+    from tests.support.project import workspace_for, write_project
+
+    plain = "export const a = 1;\n"
+    on_reference = "// @ts-expect-error TS2589: too deep\nconst fn = internal.jobs.run;\n"
+    on_query = "// @ts-expect-error TS2589: too deep\nconst rows = await ctx.db.query('posts').collect();\n"
+    project = write_project(tmp_path / "app", {"a.ts": plain, "b.ts": plain})
+    workspace = workspace_for(project)
+    a, b = ((project / "convex" / n).resolve() for n in ("a.ts", "b.ts"))
+    current = {a: plain, b: plain}
+    first = _too_deep_roots(workspace)
+    assert not first.roots
+    for path, text in [(a, plain + "// a note\n"), (a, on_reference), (b, on_query), (b, plain), (a, plain)]:
+        workspace.set_source(SourceFile(path, text))
+        current[path] = text
+        fresh = workspace_for(project)
+        for other, other_text in current.items():
+            fresh.set_source(SourceFile(other, other_text))
+        assert _too_deep_roots(workspace) == _too_deep_roots(fresh)
+        if text == on_reference:
+            assert _too_deep_roots(workspace).roots and not _too_deep_roots(workspace).data_model
+        if text == on_query:
+            assert _too_deep_roots(workspace).data_model
+    assert _too_deep_roots(workspace) == first  # (equal again, as the texts are)

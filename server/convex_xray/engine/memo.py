@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import operator
+from collections import Counter
 from collections.abc import Callable, Hashable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
@@ -112,6 +113,95 @@ def merged_per_file_text(
         if changed is not None and _same_contributions(workspace, files_key, changed, compute, same):
             return workspace.memo.put(key, (workspace.revision, known[1]))[1]
     return workspace.memo.put(key, (workspace.revision, merge(per_file_text(workspace, files_key, compute))))[1]
+
+
+def counted_per_file_text(
+    workspace: Workspace,
+    key: MemoKey[tuple[int, dict[Path, frozenset[T]], Counter[T]]],
+    files_key: MemoKey[dict[Path, tuple[bytes, frozenset[T]]]],
+    compute: Callable[[Path, SourceFile], frozenset[T]],
+) -> Counter[T]:
+    """In how many files' `compute` sets each item is (items in none are absent, so `in`
+    answers whether any file has it): the union of every file's set, kept up to date by the
+    files changed since the last count. A union merged afresh whenever one file's set
+    changed cost a walk of every file's set: in the editor, each keystroke that types a name
+    (~1.4 ms in a 733-file app)."""
+    if workspace.provisional is not None:
+        workspace.memo.pop(key)  # (see `merged_per_file_text`)
+        counted = workspace.provisional.get(key)
+        if counted is None:
+            counted = workspace.provisional.put(key, _count(workspace, files_key, compute))
+        return counted[2]
+    known = workspace.memo.get(key)
+    if known is not None:
+        if known[0] == workspace.revision:
+            return known[2]
+        changed = workspace.changed_since(known[0])
+        if changed is not None and _recount(workspace, files_key, changed, compute, known[1], known[2]):
+            return workspace.memo.put(key, (workspace.revision, known[1], known[2]))[2]
+    return workspace.memo.put(key, _count(workspace, files_key, compute))[2]
+
+
+def _count(
+    workspace: Workspace,
+    files_key: MemoKey[dict[Path, tuple[bytes, frozenset[T]]]],
+    compute: Callable[[Path, SourceFile], frozenset[T]],
+) -> tuple[int, dict[Path, frozenset[T]], Counter[T]]:
+    sets: dict[Path, frozenset[T]] = {}
+    counts: Counter[T] = Counter()
+    cache = workspace.memo.get(files_key)
+    if cache is None:
+        cache = workspace.memo.put(files_key, {})
+    for path in workspace.text_pass_files():
+        source = workspace.source(path)
+        if source is None:
+            continue
+        entry = cache.get(path)
+        if entry is None or not (entry[0] is source.data or entry[0] == source.data):
+            entry = cache[path] = (source.data, compute(path, source))
+        sets[path] = entry[1]
+        counts.update(entry[1])
+    return workspace.revision, sets, counts
+
+
+def _recount(
+    workspace: Workspace,
+    files_key: MemoKey[dict[Path, tuple[bytes, frozenset[T]]]],
+    changed: set[Path],
+    compute: Callable[[Path, SourceFile], frozenset[T]],
+    sets: dict[Path, frozenset[T]],
+    counts: Counter[T],
+) -> bool:
+    """Move `counts` (and `sets`, what each file counted) to the changed files' new sets;
+    False when a file was added or is gone (then everything is counted again)."""
+    files = set(workspace.files()) if changed else set()
+    cache = workspace.memo.get(files_key)
+    if cache is None:
+        return False
+    for path in changed:
+        old = sets.get(path)
+        source = workspace.source(path) if path in files else None
+        if old is None or source is None:
+            return False
+    for path in changed:
+        source = workspace.source(path)
+        assert source is not None
+        entry = cache.get(path)
+        if entry is None or not (entry[0] is source.data or entry[0] == source.data):
+            entry = cache[path] = (source.data, compute(path, source))
+        new, old = entry[1], sets[path]
+        if new is old or new == old:
+            continue
+        for item in old - new:
+            left = counts[item] - 1
+            if left:
+                counts[item] = left
+            else:
+                del counts[item]
+        for item in new - old:
+            counts[item] += 1
+        sets[path] = new
+    return True
 
 
 def drop_merged(workspace: Workspace, key: MemoKey[tuple[int, T]]) -> None:

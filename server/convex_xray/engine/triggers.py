@@ -16,11 +16,12 @@ of every file. A reference `internal.folder.module.fn` names the export `fn` of
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from convex_xray.engine.memo import MemoKey, merged_per_file_text
+from convex_xray.engine.memo import MemoKey, counted_per_file_text, merged_per_file_text
 from convex_xray.engine.model import FileModel, FunctionModel
 from convex_xray.engine.source import SourceFile
 from convex_xray.engine.textscan import lookahead_matches
@@ -166,14 +167,17 @@ def trigger_of(
 _MEMBER = re.compile(rb"[.:]\s*([A-Za-z_$][\w$]*)")
 # path -> (the text read, the names) in workspace.memo; the merged set per revision.
 _FILE_NAMES: MemoKey[dict[Path, tuple[bytes, frozenset[bytes]]]] = MemoKey("triggers.names")
-_NAMES: MemoKey[tuple[int, frozenset[bytes]]] = MemoKey("triggers.names.merged")
+_NAMES: MemoKey[tuple[int, dict[Path, frozenset[bytes]], Counter[bytes]]] = MemoKey("triggers.names.counted")
 
 
-def _referenced_names(workspace: Workspace) -> frozenset[bytes]:
+def _referenced_names(workspace: Workspace) -> Counter[bytes]:
+    """Every name used after a `.` or `:` in some file (`in` asks; kept up to date by the files
+    that changed, see `memo.counted_per_file_text`)."""
+
     def names(_path: Path, source: SourceFile) -> frozenset[bytes]:
         return frozenset(_MEMBER.findall(source.data))
 
-    return merged_per_file_text(workspace, _NAMES, _FILE_NAMES, names, lambda files: frozenset().union(*files))
+    return counted_per_file_text(workspace, _NAMES, _FILE_NAMES, names)
 
 
 # `export const <name>: <type> = internalQuery(` / `internalMutation<...>(` / `internalAction(`,

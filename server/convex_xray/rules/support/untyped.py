@@ -9,12 +9,13 @@ says `(x: any) =>`. The fixes ask here, and annotate only then.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from tree_sitter import Node
 
-from convex_xray.engine.memo import MemoKey, per_revision
+from convex_xray.engine.memo import MemoKey, merged_per_file_text, per_revision
 from convex_xray.engine.packages import package_of, uninstalled_spreads
 from convex_xray.engine.source import SourceFile
 from convex_xray.engine.syntax import (
@@ -140,6 +141,9 @@ class _TooDeep:
 
 
 _TOO_DEEP_ROOTS: MemoKey[tuple[int, _TooDeep]] = MemoKey("roots with a TS2589 directive")
+# path -> (the text read, (its Convex root, whether it suppresses TS2589, whether one such
+# directive is not on a function reference)), kept with the text (see `memo.per_file_text`).
+_FILE_TOO_DEEP: MemoKey[dict[Path, tuple[bytes, tuple[Path | None, bool, bool]]]] = MemoKey("TS2589 directives per file")
 
 
 def _directed_line(data: bytes, directive_end: int) -> bytes:
@@ -156,27 +160,36 @@ def _directed_line(data: bytes, directive_end: int) -> bytes:
 
 
 def _too_deep_roots(workspace: Workspace) -> _TooDeep:
-    """Which Convex roots suppress TS2589, and where, once per workspace revision."""
-    return per_revision(workspace, _TOO_DEEP_ROOTS, lambda: _scan_too_deep(workspace))
+    """Which Convex roots suppress TS2589, and where: merged from each file's directives, again
+    only when a file changed since says something else (in the editor every keystroke is a
+    revision; scanning every file's text for the directive per keystroke grew with the app)."""
 
+    def merge(files: Iterator[tuple[Path | None, bool, bool]]) -> _TooDeep:
+        roots: set[Path] = set()
+        data_model: set[Path] = set()
+        for root, suppresses, on_data_model in files:
+            if root is not None and suppresses:
+                roots.add(root)
+                if on_data_model:
+                    data_model.add(root)
+        return _TooDeep(frozenset(roots), frozenset(data_model))
 
-def _scan_too_deep(workspace: Workspace) -> _TooDeep:
-    roots: set[Path] = set()
-    data_model: set[Path] = set()
-    # (In a provisional check, the files read so far: see `Workspace.provisional`.)
-    for path in workspace.text_pass_files():
+    def directives(path: Path, source: SourceFile) -> tuple[Path | None, bool, bool]:
         root = workspace.root_of(path)
-        if root is None or root.path in data_model:
-            continue
-        source = workspace.source(path)
-        if source is None:
-            continue
-        for directive in _TOO_DEEP.finditer(source.data):
-            roots.add(root.path)
-            if _FUNCTION_REFERENCE.search(_directed_line(source.data, directive.end())) is None:
-                data_model.add(root.path)
-                break
-    return _TooDeep(frozenset(roots), frozenset(data_model))
+        return (root.path if root is not None else None, *_file_too_deep(source.data))
+
+    # (In a provisional check, the files read so far: see `Workspace.provisional`.)
+    return merged_per_file_text(workspace, _TOO_DEEP_ROOTS, _FILE_TOO_DEEP, directives, merge)
+
+
+def _file_too_deep(data: bytes) -> tuple[bool, bool]:
+    """(whether the text suppresses TS2589, whether one such directive is not on a function reference)."""
+    suppresses = False
+    for directive in _TOO_DEEP.finditer(data):
+        suppresses = True
+        if _FUNCTION_REFERENCE.search(_directed_line(data, directive.end())) is None:
+            return True, True
+    return suppresses, False
 
 
 # Names a package gives an app to type its functions' `ctx` or its data model with: custom
