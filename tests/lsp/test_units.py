@@ -711,6 +711,26 @@ def test_warm_up_takes_the_rules_through_their_usual_paths():
     assert {f.path.suffix for f in findings if f.rule == "n-plus-one-read"} == {".ts", ".tsx"}
 
 
+def test_the_warm_up_leaves_a_first_check_nothing_to_derive_from_the_schema_alone(tmp_path, monkeypatch):
+    """What every first check derives from the app schema alone (the index naming style) is
+    done by the warm-up, before any document is opened."""
+    import convex_xray.rules.support.add_index as add_index
+    from convex_xray.lsp.session import warm_up_schemas
+
+    root = write_project(tmp_path / "app", {"feed.ts": HANDLERS})
+    folder = Folder(root.resolve(), root.resolve().as_uri(), Settings())
+    assert folder.discover() == []
+    project = folder.projects[0]
+    warm_up_schemas(project)
+    derived: list[object] = []
+    real = add_index._naming_style
+    monkeypatch.setattr(add_index, "_naming_style", lambda schemas: derived.append(schemas) or real(schemas))
+    path = (root / "convex" / "feed.ts").resolve()
+    doc = Document(path.as_uri(), path, project.workspace.source(path), project=project, version=1)
+    check_document(doc)
+    assert doc.shown and derived == []
+
+
 LOOP_HELPER = """
 export async function eachOf(items, fn) {
   return await Promise.all(items.map(fn));

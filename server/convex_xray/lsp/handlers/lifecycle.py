@@ -15,6 +15,7 @@ from convex_xray.lsp.handlers.pull import PullDiagnostics
 from convex_xray.lsp.session import (
     Folder,
     warm_up,
+    warm_up_schemas,
 )
 from convex_xray.lsp.settings import SECTION, parse_settings
 from convex_xray.lsp.state import NAME, WATCH_GLOBS, log, path_of
@@ -101,7 +102,7 @@ class Lifecycle(PullDiagnostics):
             for folder in list(self.folders):
                 for project in list(folder.projects):
                     await asyncio.sleep(0)
-                    project.workspace.app_schemas()
+                    warm_up_schemas(project)
         except Exception:  # only an optimisation: the real checks report real problems
             log.debug("warm-up failed", exc_info=True)
         finally:
