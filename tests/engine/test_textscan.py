@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from convex_xray.engine import triggers
+from convex_xray.engine import expiry, triggers, writers
 from convex_xray.engine.textscan import lookahead_matches
 
 # Pieces around what the pattern looks for: line breaks, keywords glued to names, partial
@@ -45,3 +45,46 @@ def test_any_text(pieces):
 
 def test_the_pattern_is_one_lookahead_opening_with_the_literal():
     assert triggers._INTERNAL.pattern.startswith(b"(?=export") and triggers._INTERNAL.pattern.endswith(b")")
+
+
+LINE_START = {"expiry units": expiry._TOP_LEVEL, "writers statements": writers._TOP_LEVEL}
+# Line breaks inside and between keywords (`\s+` spans them), keywords glued to names or
+# brackets, partial keywords, indented keywords (no match: `^` then a keyword).
+_LINE_PIECES = ["\n", "\r\n", " ", "\t", "export", "export ", "default ", "async ", "const ", "let ", "var ",
+                "function", "class", "class ", "x", "$a", "(", "{", "}", ";", "=", "exp", "ort", "con", "st", "\u00fc"]
+
+
+def _same_lines(data: bytes) -> None:
+    for scan in LINE_START.values():
+        found = [(m.span(), m.groups()) for m in scan.finditer(data)]
+        assert found == [(m.span(), m.groups()) for m in scan.pattern.finditer(data)]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "export const a = 1;\nconst b = 2;",
+        "export\nconst a = 1",  # a match over a line break: the next line start is inside it
+        "class\n(x)\nclass Foo {}",  # a match ending at a line start (`\s+` took the break)
+        "  const indented = 1;\nvar v;\nlet\n\nfunction f() {}\nasync function g() {}\ndefault class",
+        "\nexport default async function h() {}",
+    ],
+)
+def test_line_start_examples(text):
+    _same_lines(text.encode())
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from(_LINE_PIECES), max_size=40))
+def test_line_start_any_text(pieces):
+    _same_lines("".join(pieces).encode())
+
+
+def test_the_line_start_patterns_open_with_keywords_of_those_first_letters():
+    # Each keyword a match can start with begins with one of the scan's first letters.
+    for scan in LINE_START.values():
+        assert scan.pattern.pattern.startswith(b"^(?:export\\s+)?(?:default\\s+)?(?:async\\s+)?(?:const|let|var|function|class)")
+        assert scan.pattern.match(b"") is None
+        for keyword in (b"export", b"default", b"async", b"const", b"let", b"var", b"function", b"class"):
+            assert keyword[:1] in b"edacvlf"

@@ -45,6 +45,7 @@ from convex_xray.engine.config import Config
 from convex_xray.engine.memo import MemoKey, drop_merged, merged_per_file_text
 from convex_xray.engine.roles import PRODUCTION, role_of
 from convex_xray.engine.source import SourceFile
+from convex_xray.engine.textscan import LineStartScan
 from convex_xray.engine.triggers import CRON, trigger_index
 from convex_xray.engine.workspace import Workspace
 
@@ -52,7 +53,10 @@ from convex_xray.engine.workspace import Workspace
 WINDOW_MS = 24 * 60 * 60 * 1000
 _CALL_DEPTH = 3  # calls from a cron's function to the sweep
 
-_TOP_LEVEL = re.compile(rb"^(?:export\s+)?(?:default\s+)?(?:async\s+)?(?:const|let|var|function|class)\s+([A-Za-z_$][\w$]*)?", re.MULTILINE)
+_TOP_LEVEL = LineStartScan(
+    re.compile(rb"^(?:export\s+)?(?:default\s+)?(?:async\s+)?(?:const|let|var|function|class)\s+([A-Za-z_$][\w$]*)?", re.MULTILINE),
+    b"edacvlf",  # (the first letters of its keywords)
+)
 _QUERY = re.compile(rb"""\bquery\s*\(\s*(["'])([A-Za-z_$][\w$]*)\1\s*\)""")
 _DELETE = re.compile(rb"\bdb\s*\.\s*delete\s*\(")
 # `q.lt("expiresAt", now)` (an index range) and `q.lt(q.field("createdAt"), cutoff)` (a filter).

@@ -39,6 +39,7 @@ from convex_xray.engine.memo import MemoKey, drop_merged, merged_per_file_text
 from convex_xray.engine.roles import PRODUCTION, RolesConfig, role_of, uses_test_harness
 from convex_xray.engine.schema import Schema
 from convex_xray.engine.source import SourceFile
+from convex_xray.engine.textscan import LineStartScan
 from convex_xray.engine.workspace import Workspace
 
 # Matched from the literal `insert` (the regex engine scans for a literal prefix fast), then the
@@ -46,7 +47,10 @@ from convex_xray.engine.workspace import Workspace
 _INSERT = re.compile(rb"insert\s*\(\s*(?:([\"'])([A-Za-z_$][\w$]*)\1|([^\s\"')]))")
 _DB_BEFORE = re.compile(rb"(?<![\w$])db\s*\.\s*\Z")
 # Where a top-level declaration starts (column 0): the unit an admin check guards.
-_TOP_LEVEL = re.compile(rb"^(?:export\s+)?(?:default\s+)?(?:async\s+)?(?:const|let|var|function|class)\b", re.MULTILINE)
+_TOP_LEVEL = LineStartScan(
+    re.compile(rb"^(?:export\s+)?(?:default\s+)?(?:async\s+)?(?:const|let|var|function|class)\b", re.MULTILINE),
+    b"edacvlf",  # (the first letters of its keywords)
+)
 # A call that throws unless the caller is a platform admin: `requireAdmin(ctx)`,
 # `assertSuperAdmin(user)`, `ensureIsAdmin(ctx)`, `adminOnly(ctx)`. Any other word before
 # `Admin` scopes it to something that grows (`requireCityAdmin`, `requireOrgAdmin`).
