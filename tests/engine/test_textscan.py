@@ -88,3 +88,38 @@ def test_the_line_start_patterns_open_with_keywords_of_those_first_letters():
         assert scan.pattern.match(b"") is None
         for keyword in (b"export", b"default", b"async", b"const", b"let", b"var", b"function", b"class"):
             assert keyword[:1] in b"edacvlf"
+
+
+# References after word characters (`\b` must see the byte before), inside longer words,
+# spread over line breaks, one right after another.
+_REFERENCE_PIECES = ["internal", "api", "xapi", "_", "$", ".", " . ", "\n", "jobs", "run", "(", ")", "a", "internalapi",
+                     " as any)", " as ", "any", " ", "\u00fc"]
+
+
+def _same_references(data: bytes) -> None:
+    scan = expiry._REFERENCE
+    found = [(m.span(), m.groups()) for m in scan.finditer(data)]
+    assert found == [(m.span(), m.groups()) for m in scan.pattern.finditer(data)]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "internal.jobs.run",
+        "xinternal.jobs.run api.a",
+        "internal.api.x",
+        "api\n  .jobs\n  .run(internal.a)",
+        "_api.x $internal.y",
+        "(internal as any).jobs.run (api as any).x",
+        "(internal as any) .a",
+    ],
+)
+def test_reference_examples(text):
+    _same_references(text.encode())
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from(_REFERENCE_PIECES), max_size=40))
+def test_reference_any_text(pieces):
+    _same_references("".join(pieces).encode())

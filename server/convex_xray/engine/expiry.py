@@ -45,7 +45,7 @@ from convex_xray.engine.config import Config
 from convex_xray.engine.memo import MemoKey, drop_merged, merged_per_file_text
 from convex_xray.engine.roles import PRODUCTION, role_of
 from convex_xray.engine.source import SourceFile
-from convex_xray.engine.textscan import LineStartScan
+from convex_xray.engine.textscan import LineStartScan, LiteralStartScan
 from convex_xray.engine.triggers import CRON, trigger_index
 from convex_xray.engine.workspace import Workspace
 
@@ -72,8 +72,11 @@ _EQ_IN_RANGE = re.compile(rb"""\.\s*eq\s*\(\s*["']""")
 _WITH_INDEX = re.compile(rb"\.\s*withIndex\s*\(")
 _FILTER = re.compile(rb"\.\s*filter\s*\(")
 _INSERT = re.compile(rb"""\bdb\s*\.\s*insert\s*\(\s*(["'])([A-Za-z_$][\w$]*)\1\s*,\s*""")
-# `internal.a.b.fn`, also cast to quiet the type checker: `(internal as any).a.b.fn`.
-_REFERENCE = re.compile(rb"\b(?:internal|api)(?:\s+as\s+any\s*\))?((?:\s*\.\s*[A-Za-z_$][\w$]*)+)")
+# `internal.a.b.fn`, also cast to quiet the type checker: `(internal as any).a.b.fn`; every
+# match begins with one of the two words (see `LiteralStartScan`).
+_REFERENCE = LiteralStartScan(
+    re.compile(rb"\b(?:internal|api)(?:\s+as\s+any\s*\))?((?:\s*\.\s*[A-Za-z_$][\w$]*)+)"), (b"internal", b"api")
+)
 _CONST = re.compile(rb"\b(?:const|let)\s+([A-Za-z_$][\w$]*)\s*(?::\s*[\w<>\[\] |]+)?=\s*")
 # Fields a row goes at once passed: `expiresAt`, `expires_at`, `ttl`, `validUntil`, `deadline`.
 _EXPIRY_FIELD = re.compile(r"expir|ttl|until|deadline", re.IGNORECASE)

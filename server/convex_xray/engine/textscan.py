@@ -53,3 +53,36 @@ class LineStartScan:
                 if match is not None:
                     yield match
                     end_of_last = match.end()
+
+
+class LiteralStartScan:
+    """`pattern.finditer(data)` for a pattern that never matches the empty string and whose
+    every match begins with one of `literals` (an alternation of words after a `\\b`, which the
+    engine does not search for as literals: it tries such a pattern at every offset, 0.65 ms
+    over a 2,500-line file, 0.14 ms from the literals' occurrences). An occurrence inside a
+    match is skipped, as `finditer` resumes at a match's end; `\\b` still sees the byte before."""
+
+    __slots__ = ("_literals", "_pattern")
+
+    def __init__(self, pattern: re.Pattern[bytes], literals: tuple[bytes, ...]) -> None:
+        self._pattern = pattern
+        self._literals = literals
+
+    @property
+    def pattern(self) -> re.Pattern[bytes]:
+        return self._pattern
+
+    def finditer(self, data: bytes) -> Iterator[re.Match[bytes]]:
+        starts: set[int] = set()
+        for literal in self._literals:
+            at = data.find(literal)
+            while at >= 0:
+                starts.add(at)
+                at = data.find(literal, at + 1)
+        end_of_last = 0
+        for at in sorted(starts):
+            if at >= end_of_last:
+                match = self._pattern.match(data, at)
+                if match is not None:
+                    yield match
+                    end_of_last = match.end()
