@@ -59,8 +59,8 @@ class Indexing(Checking):
         documents' checks go first. A message the reader has read reaches its handler only
         after a few turns of the loop (more for one that came in several chunks), and a check
         is a task of its own; a bare `sleep(0)` gave an indexing step to each of those turns
-        (a document opened while a 732-file app indexed waited for 2-3 files' models before
-        its check and one more before its diagnostics were sent). Bounded
+        (a document opened while a 732-file app indexed waited for one or two files' models
+        before its check, and at times one more before its diagnostics were sent). Bounded
         (`EDITOR_FIRST_SECONDS`): a message the loop never handles as one (a body that does
         not parse) does not hold indexing back for ever."""
         await asyncio.sleep(0)
