@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from convex_xray.engine.fixes import apply_fixes_once
-from convex_xray.engine.packages import package_of, resolves
+from convex_xray.engine.packages import SELF_TYPED_CASCADE, package_of, resolves
 from tests.support.fix_cases import dedent, query_module
 from tests.support.project import check_project, write_project
 
@@ -193,23 +193,39 @@ export default defineSchema({
 });
 """
 
-MIGRATIONS = """
-import { Migrations } from "@acme/migrations";
-import { components, internal } from "./_generated/api";
-import type { DataModel } from "./_generated/dataModel";
-
-export const migrations = new Migrations<DataModel>(components.migrations);
-export const runAll = migrations.runner();
-export const runBackfill = migrations.runner(internal.migrations.backfill);
-"""
+RUNNERS = ("backfill", "rename", "prune", "reindex", "archive", "recount")
 
 
-def _api_finding(tmp_path: Path, migrations: str, *installed: str):
+def _migrations(runners: tuple[str, ...] = RUNNERS) -> str:
+    """A module with one exported runner per name, each taking a function reference through
+    the generated api (`SELF_TYPED_CASCADE` = 6 of them, by default)."""
+    lines = [
+        'import { Migrations } from "@acme/migrations";',
+        'import { components, internal } from "./_generated/api";',
+        'import type { DataModel } from "./_generated/dataModel";',
+        "",
+        "export const migrations = new Migrations<DataModel>(components.migrations);",
+        "export const runAll = migrations.runner();",
+    ]
+    for name in runners:
+        title = name[0].upper() + name[1:]
+        lines.append(
+            f"export const run{title} = migrations.runner(internal.migrations.{name});"
+        )
+    return "\n".join(lines) + "\n"
+
+
+MIGRATIONS = _migrations()
+
+
+def _api_finding(tmp_path: Path, migrations: str, *installed: str, more: str | None = None):
     files = {
         "schema.ts": dedent(PLAIN_SCHEMA),
         "tasks.ts": dedent(ONE_FIELD),
-        "migrations.ts": dedent(migrations),
+        "migrations.ts": migrations,
     }
+    if more is not None:
+        files["jobs.ts"] = more
     project = write_project(tmp_path / "app", files, schema=None)
     _install(project, *installed)
     _, result = check_project(project, select=["filter-on-query"])
@@ -217,18 +233,32 @@ def _api_finding(tmp_path: Path, migrations: str, *installed: str):
     return project, finding
 
 
-def test_no_fix_where_a_missing_package_types_the_api_through_itself(tmp_path):
+def test_the_gate_is_at_six():
+    """The tests below are written for the documented threshold."""
+    assert SELF_TYPED_CASCADE == len(RUNNERS) == 6
+
+
+def test_no_fix_where_a_missing_package_types_the_api_through_itself_many_times(tmp_path):
     _, finding = _api_finding(tmp_path, MIGRATIONS, "convex")
     assert finding.fix is None and not finding.alternatives
     assert finding.message.startswith(
         "`.filter()` on `status` with no index scans the whole `tasks` table"
     )
     assert finding.message.endswith(
-        " No fix: `@acme/migrations` is not installed, and `runBackfill` (migrations.ts) is built from it"
-        " and takes a function reference, so TypeScript types the generated `api` through itself (TS7022)"
-        " and no change to this app's code can be shown to type-check (a large app gets TS2589 across"
-        " it); install it to get the fix."
+        " No fix: `@acme/migrations` is not installed, and `runBackfill` (migrations.ts) and 5 other"
+        " exported values are built from it and take a function reference, so TypeScript types the"
+        " generated `api` through itself 6 times over (TS7022), past its depth limit (TS2589 across"
+        " the app): no change to this app's code can be shown to type-check; install it to get the"
+        " fix."
     )
+
+
+def test_values_in_several_modules_of_the_root_add_up(tmp_path):
+    """Every such value nests another typing of the same api, whichever module exports it."""
+    jobs = _migrations(("sweep",)).replace("internal.migrations.sweep", "internal.jobs.sweep")
+    _, finding = _api_finding(tmp_path, _migrations(RUNNERS[:5]), "convex", more=jobs)
+    assert finding.fix is None
+    assert "`runSweep` (jobs.ts) and 5 other exported values" in finding.message
 
 
 def test_the_fix_where_the_package_is_installed(tmp_path):
@@ -245,31 +275,35 @@ def test_the_fix_where_nothing_is_installed(tmp_path):
 @pytest.mark.parametrize(
     "migrations",
     [
-        # No function reference: the value is `any`, but nothing types the api through it.
-        MIGRATIONS.replace(
-            "export const runBackfill = migrations.runner(internal.migrations.backfill);\n", ""
-        ),
-        # Not exported: the generated api does not see it.
+        # Five: tsc nests five typings of the api and types the rest of the app as usual.
+        _migrations(RUNNERS[:5]),
+        # One (conradkoh's `runAll`, convex-evals' three runners: their fixes add no error).
+        _migrations(RUNNERS[:1]),
+        # No function reference: the values are `any`, but nothing types the api through them.
+        _migrations(()),
+        # One of the six not exported: the generated api does not see it.
         MIGRATIONS.replace("export const runBackfill", "const runBackfill"),
         # A type-only import binds no value.
         MIGRATIONS.replace("import { Migrations }", "import type { Migrations }"),
         # Built from the app's own module, not a package.
         MIGRATIONS.replace('"@acme/migrations"', '"./lib/migrations"'),
-        # The reference is inside a callback's body, which tsc checks after the value is typed.
+        # One reference inside a callback's body, which tsc checks after the value is typed.
         MIGRATIONS.replace(
             "migrations.runner(internal.migrations.backfill)",
             "migrations.define({ handler: async (step) => step.run(internal.migrations.backfill) })",
         ),
     ],
     ids=[
+        "five",
+        "one",
         "no-function-reference",
-        "not-exported",
+        "one-not-exported",
         "type-import",
         "relative-import",
-        "in-a-callback",
+        "one-in-a-callback",
     ],
 )
-def test_the_fix_where_nothing_types_the_api_through_itself(tmp_path, migrations):
+def test_the_fix_where_the_api_is_typed_through_itself_too_few_times(tmp_path, migrations):
     project, finding = _api_finding(tmp_path, migrations, "convex")
     assert "No fix" not in finding.message
     assert _fixed(project, finding) == dedent(ONE_FIELD_FIXED)

@@ -11,9 +11,11 @@ range is (`uninstalled_spreads`).
 
 `export const run = migrations.runner(internal.migrations.backfill)` with `migrations` built
 from a package that is not installed: the exported value is `any` and typed through the
-generated `api`, which is typed through it (TS7022), so tsc gives up on the program's function
-references (TS2589 across the app, values typed `{}`), and which errors it reports moves with
-any change to what a function returns (`api_refers_to_itself`).
+generated `api`, which is typed through it (TS7022). Each such value makes tsc type the `api`
+again inside its typing of the `api`, so with enough of them in one Convex root it reaches its
+instantiation depth limit and gives up on the program's function references (TS2589 across the
+app, values typed `{}`), and which errors it reports moves with any change to what a function
+returns (`api_refers_to_itself`). With a few, tsc types the rest of the app as usual.
 
 When `convex` is not installed either, nothing is typed and nothing is gated.
 
@@ -85,18 +87,29 @@ def uninstalled_spreads(schema: Schema | None) -> tuple[str, ...]:
 @dataclass(frozen=True, slots=True)
 class SelfTypedApi:
     """An exported value that makes a root's generated `api` refer to itself: `name` in `path`,
-    built from `package`, which is not installed."""
+    built from `package`, which is not installed. `count`: how many such values the root has
+    (this one is the first found)."""
 
     path: Path
     name: str
     package: str
+    count: int = 1
 
+
+# How many values typing the api through itself a root may have before no fix is offered there.
+# Each one nests another typing of the whole `api` inside the one before (tsc reports TS7022 on
+# each); measured with tsc 5.9 on a copy of theanthonybrooks+salconvex with its first k runners
+# exported: k <= 11 gives no TS2589, k = 12 gives 186, all 17 give 884, and the point stays at
+# 12 with 16 of its 90 modules or with module folders three levels deeper; convex-evals' api
+# takes 33 without any. Gated at half the lowest point seen, for apps whose functions cost tsc
+# twice as deep a typing.
+SELF_TYPED_CASCADE = 6
 
 _SELF_TYPED: MemoKey[tuple[int, dict[Path, SelfTypedApi | None]]] = MemoKey(
     "roots whose api refers to itself"
 )
-_SELF_TYPED_FILES: MemoKey[dict[Path, tuple[bytes, SelfTypedApi | None]]] = MemoKey(
-    "a file's value that types the api through itself"
+_SELF_TYPED_FILES: MemoKey[dict[Path, tuple[bytes, tuple[SelfTypedApi, ...]]]] = MemoKey(
+    "a file's values that type the api through itself"
 )
 # A function reference through the generated api (`internal.a.b`, `api.a.b`), not a member of
 # a longer path (`ctx.internal`); `components.…` is typed from convex.config, not the modules.
@@ -104,10 +117,11 @@ _API_REFERENCE = re.compile(r"(?<![\w$.])(?:internal|api)\s*\.\s*[A-Za-z_$]")
 
 
 def api_refers_to_itself(workspace: Workspace, path: Path) -> SelfTypedApi | None:
-    """The exported value of `path`'s Convex root that is built from a package that does not
-    resolve (while `convex` does) and takes a function reference through the generated `api`,
-    if there is one: tsc cannot type that root's function references, so no fix to its code
-    can be shown to type-check there. Read once per workspace revision."""
+    """The first exported value of `path`'s Convex root that is built from a package that does
+    not resolve (while `convex` does) and takes a function reference through the generated
+    `api`, when the root has at least `SELF_TYPED_CASCADE` of them: tsc then cannot type that
+    root's function references, so no fix to its code can be shown to type-check there. Read
+    once per workspace revision."""
     root = workspace.root_of(path)
     if root is None:
         return None
@@ -120,24 +134,30 @@ def api_refers_to_itself(workspace: Workspace, path: Path) -> SelfTypedApi | Non
 def _self_typed(workspace: Workspace, root: Path) -> SelfTypedApi | None:
     if not resolves("convex", root):
         return None
-    for hit in per_file_text(workspace, _SELF_TYPED_FILES, _file_self_typed):
-        if hit is not None:
+    hits: list[SelfTypedApi] = []
+    for found in per_file_text(workspace, _SELF_TYPED_FILES, _file_self_typed):
+        for hit in found:
             owner = workspace.root_of(hit.path)
             if owner is not None and owner.path == root:
-                return hit
-    return None
+                hits.append(hit)
+    if len(hits) < SELF_TYPED_CASCADE:
+        return None
+    first = min(hits, key=lambda hit: hit.path)  # (min keeps a file's own order)
+    return SelfTypedApi(first.path, first.name, first.package, len(hits))
 
 
-def _file_self_typed(path: Path, source: SourceFile) -> SelfTypedApi | None:
+def _file_self_typed(path: Path, source: SourceFile) -> tuple[SelfTypedApi, ...]:
     # Kept with the file's text: a package installed later is seen once the file changes or
     # the workspace is made again (the next CLI run, a restart of the server).
     if "_generated" in path.parts or _API_REFERENCE.search(source.text) is None:
-        return None
+        return ()
     return _self_typed_in(source)
 
 
-def _self_typed_in(source: SourceFile) -> SelfTypedApi | None:
-    """`export const x = <built from a missing package>(… internal.… …)` at the top of a module."""
+def _self_typed_in(source: SourceFile) -> tuple[SelfTypedApi, ...]:
+    """Each `export const x = <built from a missing package>(… internal.… …)` at the top of a
+    module."""
+    found: list[SelfTypedApi] = []
     missing: dict[str, str] = {}  # local name -> the package it comes from
     for statement in source.root.named_children:
         if statement.type == "import_statement":
@@ -162,8 +182,8 @@ def _self_typed_in(source: SourceFile) -> SelfTypedApi | None:
                 continue
             missing[text_of(name)] = package  # `const migrations = new Migrations(…)` is `any` too
             if exported and _references_api_outside_functions(value):
-                return SelfTypedApi(source.path, text_of(name), package)
-    return None
+                found.append(SelfTypedApi(source.path, text_of(name), package))
+    return tuple(found)
 
 
 _FUNCTION_NODES = frozenset(
@@ -244,4 +264,11 @@ def _root_name(value: Node) -> str | None:
     return None
 
 
-__all__ = ["SelfTypedApi", "api_refers_to_itself", "package_of", "resolves", "uninstalled_spreads"]
+__all__ = [
+    "SELF_TYPED_CASCADE",
+    "SelfTypedApi",
+    "api_refers_to_itself",
+    "package_of",
+    "resolves",
+    "uninstalled_spreads",
+]

@@ -288,9 +288,9 @@ def _silent_rules(config: Config, rules: list[Rule], ignore: Iterable[str]) -> l
 
 def withhold_untypable_fixes(workspace: Workspace, findings: Iterable[Finding]) -> None:
     """Drop, in place, the fixes of findings in a Convex root whose generated `api` refers to
-    itself because a package is not installed (`engine.packages.api_refers_to_itself`): tsc
-    cannot type that program, so no edit to it can be shown to type-check; the message says
-    why there is no fix."""
+    itself so many times that tsc gives up on it, because a package is not installed
+    (`engine.packages.api_refers_to_itself`): no edit to that program can be shown to
+    type-check; the message says why there is no fix."""
     for finding in findings:
         if finding.fix is None and not finding.alternatives:
             continue
@@ -299,12 +299,13 @@ def withhold_untypable_fixes(workspace: Workspace, findings: Iterable[Finding]) 
             continue
         finding.fix = None
         finding.alternatives = []
-        where = cause.path.name
+        others = cause.count - 1
         finding.message += (
-            f" No fix: `{cause.package}` is not installed, and `{cause.name}` ({where}) is built from it and"
-            " takes a function reference, so TypeScript types the generated `api` through itself (TS7022)"
-            " and no change to this app's code can be shown to type-check (a large app gets TS2589 across"
-            " it); install it to get the fix."
+            f" No fix: `{cause.package}` is not installed, and `{cause.name}` ({cause.path.name})"
+            f" and {others} other exported value{'s' if others != 1 else ''} are built from it and"
+            " take a function reference, so TypeScript types the generated `api` through itself"
+            f" {cause.count} times over (TS7022), past its depth limit (TS2589 across the app): no"
+            " change to this app's code can be shown to type-check; install it to get the fix."
         )
 
 
