@@ -442,3 +442,57 @@ def test_the_missing_packages_app_rejects_the_untyped_forms(node_modules, tmp_pa
     after, _ = vf.run_tsc(tsc, root, root / "convex", 300)
     new = sorted((e.code, e.message) for e in after if (e.code, e.message, e.file) not in {(b.code, b.message, b.file) for b in before})
     assert [code for code, _ in new] == ["TS2345", "TS7006"], new
+
+
+ORDERED_PUSH_APP = FIXTURES / "verify-fixes-ordered-push-app"
+
+
+@pytest.mark.node
+def test_the_concurrent_rewrite_of_a_loop_that_pushes_type_checks(node_modules):
+    """Loops whose body ends by pushing to a typed array of literal unions, to an array
+    declared `= []`, to a property path, after a `continue` and in a branch of a last `if`:
+    the rewrite returns the values instead, in the items' order, and adds no type error."""
+    result = _verify(ORDERED_PUSH_APP, node_modules)
+    assert result["tsc_errors_before"] == 0, result
+    assert sum(result["applied"].values()) == 6, result["applied"]
+    assert all("pushing to `…` in the items' order" in kind for kind in result["applied"]), result["applied"]
+    assert result["new_type_errors"] == []
+    assert result["idempotent"]
+
+
+@pytest.mark.node
+def test_the_ordered_push_app_rejects_the_forms_the_rewrite_avoids(node_modules, tmp_path):
+    """The control for the test above: without the callback's return type the literal union is
+    widened (TS2345), and with it on an array declared `= []` the array is an implicit `any`
+    (TS7034, TS7005)."""
+    root = tmp_path / "app"
+    vf.copy_app(ORDERED_PUSH_APP, root)
+    (root / "node_modules").symlink_to(node_modules, target_is_directory=True)
+    vf.prepare_convex_dir(root / "convex")
+    tasks = root / "convex" / "tasks.ts"
+    tasks.write_text(
+        tasks.read_text()
+        + textwrap.dedent(
+            """
+            export const bare = mutation({
+              args: {},
+              handler: async (ctx) => {
+                const tasks = await ctx.db.query("tasks").take(20);
+                const out: Line[] = [];
+                out.push(...(await Promise.all(tasks.map(async (task) => {
+                  const owner = await touchOwner(ctx, task.ownerId);
+                  return { kind: owner ? "owner" : "nobody", name: owner?.name ?? "" };
+                }))));
+                const found = [];
+                found.push(...(await Promise.all(tasks.map(async (task): Promise<(typeof found)[number]> => {
+                  const owner = await touchOwner(ctx, task.ownerId);
+                  return owner?.name ?? "";
+                }))));
+                return [out, found];
+              },
+            });
+            """
+        )
+    )
+    errors, _ = vf.run_tsc(node_modules / ".bin" / "tsc", root, root / "convex", 300)
+    assert sorted(e.code for e in errors) == ["TS2345", "TS7005", "TS7034"], errors

@@ -302,6 +302,196 @@ CASES = {
         Applicability.UNSAFE,
         "unsafe: iterations overlap, so one no longer sees an earlier one's writes",
     ),
+    "a loop that ends by pushing to a typed array: the callback returns the value, typed by the array": (
+        """
+        declare function audit(ctx: any, id: any): Promise<void>;
+        async function loadAuthor(ctx: any, id: any) {
+          await audit(ctx, id); // not in the workspace: it may write, so no prefetch
+          return await ctx.db.get(id);
+        }
+        type Line = { kind: "named" | "anonymous"; name: string };
+        export const lines = query({
+          args: {},
+          handler: async (ctx) => {
+            const posts = await ctx.db.query("posts").take(20);
+            const out: Line[] = [];
+            for (const post of posts) {
+              const author = await loadAuthor(ctx, post.authorId);
+              out.push({ kind: author ? "named" : "anonymous", name: author?.name ?? "" });
+            }
+            return out;
+          },
+        });
+        """,
+        """
+        declare function audit(ctx: any, id: any): Promise<void>;
+        async function loadAuthor(ctx: any, id: any) {
+          await audit(ctx, id); // not in the workspace: it may write, so no prefetch
+          return await ctx.db.get(id);
+        }
+        type Line = { kind: "named" | "anonymous"; name: string };
+        export const lines = query({
+          args: {},
+          handler: async (ctx) => {
+            const posts = await ctx.db.query("posts").take(20);
+            const out: Line[] = [];
+            out.push(...(await Promise.all(posts.map(async (post): Promise<(typeof out)[number]> => {
+              const author = await loadAuthor(ctx, post.authorId);
+              return { kind: author ? "named" : "anonymous", name: author?.name ?? "" };
+            }))));
+            return out;
+          },
+        });
+        """,
+        Applicability.UNSAFE,
+        "Run the iterations concurrently with `Promise.all`, pushing to `out` in the items' order (unsafe: side effects"
+        " such as counters and logs may come in another order, and every iteration starts even if one throws; `out`"
+        " gets the values all at once after the loop, none if an iteration throws)",
+    ),
+    "an array declared `= []` evolves from what is pushed: no type on the callback": (
+        """
+        declare function audit(ctx: any, id: any): Promise<void>;
+        async function loadAuthor(ctx: any, id: any) {
+          await audit(ctx, id); // not in the workspace: it may write, so no prefetch
+          return await ctx.db.get(id);
+        }
+        export const names = query({
+          args: {},
+          handler: async (ctx) => {
+            const posts = await ctx.db.query("posts").take(20);
+            const names = [];
+            for (const post of posts) {
+              const author = await loadAuthor(ctx, post.authorId);
+              names.push(author.name)
+            }
+            return names;
+          },
+        });
+        """,
+        """
+        declare function audit(ctx: any, id: any): Promise<void>;
+        async function loadAuthor(ctx: any, id: any) {
+          await audit(ctx, id); // not in the workspace: it may write, so no prefetch
+          return await ctx.db.get(id);
+        }
+        export const names = query({
+          args: {},
+          handler: async (ctx) => {
+            const posts = await ctx.db.query("posts").take(20);
+            const names = [];
+            names.push(...(await Promise.all(posts.map(async (post) => {
+              const author = await loadAuthor(ctx, post.authorId);
+              return author.name;
+            }))));
+            return names;
+          },
+        });
+        """,
+        Applicability.UNSAFE,
+        "pushing to `names` in the items' order",
+    ),
+    "a `continue` skips the push: each iteration returns none or one value, pushed in order": (
+        """
+        declare function audit(ctx: any, id: any): Promise<void>;
+        async function loadAuthor(ctx: any, id: any) {
+          await audit(ctx, id); // not in the workspace: it may write, so no prefetch
+          return await ctx.db.get(id);
+        }
+        export const names = mutation({
+          args: {},
+          handler: async (ctx) => {
+            const posts = await ctx.db.query("posts").take(20);
+            const summary = { names: [] as string[] };
+            for (const post of posts) {
+              if (post.status === "draft") {
+                continue;
+              }
+              const author = await loadAuthor(ctx, post.authorId);
+              await ctx.db.insert("orgs", { name: author.name });
+              summary.names.push(author.name);
+            }
+            return summary;
+          },
+        });
+        """,
+        """
+        declare function audit(ctx: any, id: any): Promise<void>;
+        async function loadAuthor(ctx: any, id: any) {
+          await audit(ctx, id); // not in the workspace: it may write, so no prefetch
+          return await ctx.db.get(id);
+        }
+        export const names = mutation({
+          args: {},
+          handler: async (ctx) => {
+            const posts = await ctx.db.query("posts").take(20);
+            const summary = { names: [] as string[] };
+            for (const pushed of await Promise.all(posts.map(async (post): Promise<(typeof summary.names)[number][]> => {
+              if (post.status === "draft") {
+                return [];
+              }
+              const author = await loadAuthor(ctx, post.authorId);
+              await ctx.db.insert("orgs", { name: author.name });
+              return [author.name];
+            }))) summary.names.push(...pushed);
+            return summary;
+          },
+        });
+        """,
+        Applicability.UNSAFE,
+        "Run the iterations concurrently with `Promise.all`, pushing to `summary.names` in the items' order (unsafe:"
+        " iterations overlap, so one no longer sees an earlier one's writes",
+    ),
+    "the push ends a branch of the body's last `if`: an item that fails it returns none": (
+        """
+        declare function audit(ctx: any, id: any): Promise<void>;
+        async function loadAuthor(ctx: any, id: any) {
+          await audit(ctx, id); // not in the workspace: it may write, so no prefetch
+          return await ctx.db.get(id);
+        }
+        export const names = query({
+          args: {},
+          handler: async (ctx) => {
+            const posts = await ctx.db.query("posts").take(20);
+            const names: string[] = [];
+            for (const post of posts) {
+              const author = await loadAuthor(ctx, post.authorId);
+              if (author) {
+                names.push(author.name);
+              } else {
+                await audit(ctx, post._id);
+              }
+            }
+            return names;
+          },
+        });
+        """,
+        """
+        declare function audit(ctx: any, id: any): Promise<void>;
+        async function loadAuthor(ctx: any, id: any) {
+          await audit(ctx, id); // not in the workspace: it may write, so no prefetch
+          return await ctx.db.get(id);
+        }
+        export const names = query({
+          args: {},
+          handler: async (ctx) => {
+            const posts = await ctx.db.query("posts").take(20);
+            const names: string[] = [];
+            for (const pushed of await Promise.all(posts.map(async (post): Promise<(typeof names)[number][]> => {
+              const author = await loadAuthor(ctx, post.authorId);
+              if (author) {
+                return [author.name];
+              } else {
+                await audit(ctx, post._id);
+              }
+              return [];
+            }))) names.push(...pushed);
+            return names;
+          },
+        });
+        """,
+        Applicability.UNSAFE,
+        "pushing to `names` in the items' order",
+    ),
 }
 
 
@@ -341,6 +531,7 @@ REFUSED = {
     "update from an awaited value": ("total += (await loadAuthor(ctx, post.authorId)).n;", "`total` is updated from an awaited value"),
     # The result would come out in the order the iterations finish.
     "an outer array filled in order": ("out.push(post.status);", "the loop fills `out` in order (`.push`)"),
+
     "an outer Map filled in order": ("byStatus.set(post.status, post);", "the loop fills `byStatus` in order (`.set`)"),
     "an outer variable assigned": ("last = post.status;", "the loop assigns `last`"),
 }
@@ -379,6 +570,50 @@ def test_no_concurrent_rewrite_when_the_common_case_would_change(tmp_path, name)
     assert finding.fix is None and not finding.alternatives
     assert "Not batch-fetched automatically: the read is inside `loadAuthor`" in finding.message
     assert REFUSED[name][1] in _concurrent_refusal(project)
+
+
+# Pushes at the end of the body that still come out in finishing order.
+REFUSED_AT_THE_END = {
+    # In the condition of the last `if`: the branch runs after it.
+    "a push in a condition": "if (out.push(author.name) > 3) total++;",
+    # In a loop of its own: several values per iteration.
+    "a push in an inner loop": "for (const tag of author.tags) out.push(tag);",
+    # The body reads what earlier iterations pushed.
+    "a push the body reads": "total += out.length;\n              out.push(author.name);",
+    "two pushes": "out.push(author.name);\n              out.push(post.status);",
+    "a push of a spread": "out.push(...author.tags);",
+    "a push of two values": "out.push(author.name, post.status);",
+}
+
+
+@pytest.mark.parametrize("name", list(REFUSED_AT_THE_END))
+def test_no_concurrent_rewrite_for_a_last_push_that_keeps_no_order(tmp_path, name):
+    module = _module(
+        f"""
+        declare function audit(ctx: any, id: any): Promise<void>;
+        async function loadAuthor(ctx: any, id: any) {{
+          await audit(ctx, id); // not in the workspace: it may write, so no prefetch
+          return await ctx.db.get(id);
+        }}
+        export const names = query({{
+          args: {{}},
+          handler: async (ctx) => {{
+            const posts = await ctx.db.query("posts").take(20);
+            const out: string[] = [];
+            let total = 0;
+            for (const post of posts) {{
+              const author = await loadAuthor(ctx, post.authorId);
+              {REFUSED_AT_THE_END[name]}
+            }}
+            return [out, total];
+          }},
+        }});
+        """
+    )
+    project = write_project(tmp_path / "app", {"feed.ts": module})
+    (finding,) = _findings(project)
+    assert finding.fix is None and not finding.alternatives
+    assert "the loop fills `out` in order (`.push`)" in _concurrent_refusal(project)
 
 
 def test_partial_batch_offers_the_concurrent_rewrite_as_an_alternative(tmp_path):

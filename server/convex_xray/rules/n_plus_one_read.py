@@ -110,8 +110,14 @@ prefetch goes before the directive.
 Where no read can be batch-fetched, a sequential `for…of` is offered an unsafe rewrite that
 runs its iterations concurrently (`await Promise.all(xs.map(async (x) => { … }))`, each
 `continue` a `return`); the title names what may change (the order of writes and side
-effects; one iteration no longer sees an earlier one's writes). Not offered when the body
-breaks, returns, fills an outer array or map in order, or assigns an outer variable.
+effects; one iteration no longer sees an earlier one's writes). A body that ends by pushing
+one value to an outer array it names nowhere else (`out.push(row)` as its last statement, or
+the last of a branch of its last `if`) returns the value instead, and `out` gets the values
+in the items' order after the loop (`out.push(...(await Promise.all(xs.map(async (x) => { …;
+return row; }))))`; where a `continue` or a condition can skip the push, each iteration
+returns `[]` or `[row]`); the callback's return type is `out`'s items' type where `out` has a
+declared one. Not offered when the body breaks, returns, fills an outer array or map in any
+other order-dependent way, or assigns an outer variable.
 
 ## Options
 None.

@@ -12,18 +12,33 @@ overlap, so one no longer sees what an earlier one wrote, and writes, counters a
 error may come in a different order (all iterations start even when one throws). The title
 says which of these applies.
 
+A loop whose body ends by pushing one value to an outer array, which it names nowhere else,
+
+    for (const item of items) { BODY; out.push(VALUE); }
+
+becomes
+
+    out.push(...(await Promise.all(items.map(async (item) => { BODY; return VALUE; }))));
+
+`Promise.all` keeps the items' order, so `out` gets the same values in the same order, all at
+once after the loop (none if an iteration throws). The callback returns `(typeof out)[number]`
+where `out` has a declared type, so the value is checked against it as the push's argument was
+(an array declared `= []` with no type evolves from what is pushed, as it did).
+
 Refused (no edit, the finding says why) when the rewrite would not even keep the common
 case: a `break` or `return` of the loop, a labeled `continue`, `yield`, a `var` declared in
 the body (function-scoped: shared by all callbacks), an outer variable updated from an
 awaited value (`total += await count(x)`: concurrent iterations lose updates), `for await`,
 an assignment target instead of a declaration (`for (x of xs)`), a label on the loop, a
-function that is not async, or an outer collection filled in order (`out.push(row)`: the
-result would come out in finishing order) or an outer variable assigned (`last = x`).
+function that is not async, or an outer collection filled in order other than by that last
+push (`out.push(row)` under a condition, after a `continue`, or with `out` read in the body:
+the result would come out in finishing order) or an outer variable assigned (`last = x`).
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from tree_sitter import Node
@@ -89,8 +104,9 @@ _ORDERED_METHODS = frozenset(
 _DB_HANDLE = re.compile(r"(?:^|\.)db$")
 
 
-def _scan(body: Node) -> tuple[list[Node], str | None]:
-    """(the `continue`s of this loop, why the body cannot become a callback)."""
+def _scan(body: Node) -> tuple[list[Node], str | None, list[Node]]:
+    """(the `continue`s of this loop, why the body cannot become a callback, the calls that
+    fill an outer collection in order when they are the only reason)."""
     continues: list[Node] = []
     declared: set[str] = set()
     # (node, inside a nested loop, inside a nested loop or switch): a `continue` in a nested
@@ -104,18 +120,18 @@ def _scan(body: Node) -> tuple[list[Node], str | None]:
         if kind in _FUNCTIONS:
             continue  # its `return`s and `this` are its own
         if kind == "return_statement":
-            return [], "the loop body returns from the function"
+            return [], "the loop body returns from the function", []
         if kind == "yield_expression":
-            return [], "the loop body yields"
+            return [], "the loop body yields", []
         if kind == "break_statement" and (not in_breakable or node.named_children):
-            return [], "the loop can stop early (`break`)"
+            return [], "the loop can stop early (`break`)", []
         if kind == "continue_statement":
             if node.named_children:
-                return [], "a labeled `continue`"
+                return [], "a labeled `continue`", []
             if not in_loop:
                 continues.append(node)
         if kind == "variable_declaration":
-            return [], "a `var` in the loop body would be shared by the concurrent iterations"
+            return [], "a `var` in the loop body would be shared by the concurrent iterations", []
         if kind == "variable_declarator":
             declared.update(pattern_names(node.child_by_field_name("name")))
         if kind in ("assignment_expression", "augmented_assignment_expression"):
@@ -133,6 +149,7 @@ def _scan(body: Node) -> tuple[list[Node], str | None]:
             return (
                 [],
                 f"`{name}` is updated from an awaited value (concurrent iterations would lose updates)",
+                [],
             )
         operator = (
             text_of(update.child_by_field_name("operator"))
@@ -140,7 +157,9 @@ def _scan(body: Node) -> tuple[list[Node], str | None]:
             else "="
         )
         if operator not in _COMMUTATIVE:
-            return [], f"the loop assigns `{name}` (the last iteration to finish would win)"
+            return [], f"the loop assigns `{name}` (the last iteration to finish would win)", []
+    ordered: list[Node] = []
+    problem: str | None = None
     for call in calls:
         callee = call.child_by_field_name("function")
         if callee is None or callee.type != "member_expression":
@@ -152,11 +171,11 @@ def _scan(body: Node) -> tuple[list[Node], str | None]:
             if method == "delete" and _DB_HANDLE.search(text_of(receiver)):
                 continue
             # `out.push(row)` in finishing order would reorder what the function returns.
-            return (
-                [],
-                f"the loop fills `{name}` in order (`.{method}`), which concurrent iterations would change",
+            ordered.append(call)
+            problem = problem or (
+                f"the loop fills `{name}` in order (`.{method}`), which concurrent iterations would change"
             )
-    return continues, None
+    return continues, problem, ordered
 
 
 def _root(node: Node | None) -> str | None:
@@ -202,9 +221,12 @@ def concurrent_loop_fix(ctx: RuleContext, loop: Loop) -> Fix | str:
         return "a labeled loop"
     if not in_async_function(node, _MAX_DEPTH):
         return "the enclosing function is not async"
-    continues, problem = _scan(body)
+    continues, problem, ordered = _scan(body)
+    collector: _Collector | None = None
     if problem is not None:
-        return problem
+        collector = _last_push(body, ordered, continues)
+        if collector is None:
+            return problem
     source = ctx.source
     collection = source.node_text(right)
     plain = " ".join(collection.split())
@@ -248,18 +270,177 @@ def concurrent_loop_fix(ctx: RuleContext, loop: Loop) -> Fix | str:
         # `.map(async (item) =>` is an implicit `any` (TS7006). The item's type written from the
         # collection is right either way. (Not at the depth limit: typing more crosses it.)
         item = f"{item}: {named}"
-    header = f"await Promise.all({collection}.map(async ({item}) => "
-    edits = [Edit(ctx.path, node.start_byte, body.start_byte, header)]
-    edits.extend(Edit(ctx.path, c.start_byte, c.end_byte, "return;") for c in continues)
-    edits.append(Edit(ctx.path, body.end_byte, node.end_byte, "))" + source.style.semi))
     writes = bool(_WRITES.search(text_of(body)))
     difference = (
         "iterations overlap, so one no longer sees an earlier one's writes, and writes, counters and errors may come in another order"
         if writes
         else "side effects such as counters and logs may come in another order, and every iteration starts even if one throws"
     )
+    if collector is not None:
+        out = collector.receiver
+        value = source.node_text(collector.value)
+        typed = typescript and not _evolving_array(node, out)
+        semi = source.style.semi
+        if not continues and collector.last:
+            # Each iteration pushes one value: the callback returns it.
+            returns = f": Promise<(typeof {out})[number]>" if typed else ""
+            header = f"{out}.push(...(await Promise.all({collection}.map(async ({item}){returns} => "
+            last, tail = f"return {value}{semi}", "))))" + semi
+        else:
+            # A `continue` or a condition skips the push: each iteration returns what it
+            # pushes, none or one.
+            part = _fresh_name(source.root, "pushed")
+            returns = f": Promise<(typeof {out})[number][]>" if typed else ""
+            header = f"for (const {part} of await Promise.all({collection}.map(async ({item}){returns} => "
+            last, tail = f"return [{value}]{semi}", f"))) {out}.push(...{part}){semi}"
+        edits = [Edit(ctx.path, node.start_byte, body.start_byte, header)]
+        edits.extend(Edit(ctx.path, c.start_byte, c.end_byte, f"return []{semi}") for c in continues)
+        edits.append(Edit(ctx.path, collector.statement.start_byte, collector.statement.end_byte, last))
+        if not collector.last:
+            # The iteration may end without reaching the push.
+            final = [c for c in body.named_children if c.type != "comment"][-1]
+            line_start = source.data.rfind(b"\n", 0, final.start_byte) + 1
+            indent = source.data[line_start : final.start_byte].decode("utf-8", "replace")
+            if indent.strip():
+                indent = ""
+            edits.append(Edit(ctx.path, final.end_byte, final.end_byte, f"\n{indent}return []{semi}"))
+        edits.append(Edit(ctx.path, body.end_byte, node.end_byte, tail))
+        return Fix.unsafe(
+            f"Run the iterations concurrently with `Promise.all`, pushing to `{out}` in the items' order "
+            f"(unsafe: {difference}; `{out}` gets the values all at once after the loop, none if an "
+            "iteration throws)",
+            edits,
+        )
+    header = f"await Promise.all({collection}.map(async ({item}) => "
+    edits = [Edit(ctx.path, node.start_byte, body.start_byte, header)]
+    edits.extend(Edit(ctx.path, c.start_byte, c.end_byte, "return;") for c in continues)
+    edits.append(Edit(ctx.path, body.end_byte, node.end_byte, "))" + source.style.semi))
     return Fix.unsafe(
         f"Run the iterations concurrently with `Promise.all` (unsafe: {difference})", edits
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Collector:
+    """`out.push(value);`, the loop body's last statement: `receiver` is `out`'s text."""
+
+    statement: Node
+    receiver: str
+    value: Node
+    last: bool  # the body's own last statement, not one in a branch of an `if`
+
+
+def _last_push(body: Node, ordered: list[Node], continues: list[Node]) -> _Collector | None:
+    """The body's one ordered fill when it is a last-statement `out.push(value)` with one plain
+    value and the body names `out` nowhere else: each iteration then pushes one value (none
+    where a `continue` skips it), after everything else it does, which the callback can
+    return instead."""
+    if len(ordered) != 1:
+        return None
+    call = ordered[0]
+    callee = call.child_by_field_name("function")
+    if callee is None or text_of(callee.child_by_field_name("property")) != "push":
+        return None
+    receiver = callee.child_by_field_name("object")
+    if receiver is None or not _plain_path(receiver):
+        return None
+    arguments = call.child_by_field_name("arguments")
+    values = [a for a in arguments.named_children if a.type != "comment"] if arguments else []
+    if len(values) != 1 or values[0].type == "spread_element":
+        return None
+    statement = call.parent
+    if statement is None or statement.type != "expression_statement":
+        return None
+    if any(c.type == "comment" for c in _walk(statement)) or not _ends_iteration(statement, body):
+        return None
+    root = _root(receiver)
+    uses = [
+        n for n in _every(body) if n.type == "identifier" and text_of(n) == root
+    ]
+    if len(uses) != 1:  # read (`out.length`), passed on or shadowed elsewhere in the body
+        return None
+    last = [c for c in body.named_children if c.type != "comment"]
+    return _Collector(statement, text_of(receiver), values[0], last[-1] == statement)
+
+
+def _ends_iteration(statement: Node, body: Node) -> bool:
+    """Whether nothing of the iteration runs after `statement`: it is the body's last statement,
+    or the last of a branch of an `if` that is (`if (c) { …; out.push(x); }`)."""
+    current = statement
+    while True:
+        parent = current.parent
+        if parent is None:
+            return False
+        if parent.type == "statement_block":
+            last = [c for c in parent.named_children if c.type != "comment"]
+            if not last or last[-1] != current:
+                return False
+            if parent == body:
+                return True
+        elif parent.type == "if_statement":
+            if current == parent.child_by_field_name("condition"):
+                return False
+        elif parent.type != "else_clause":
+            return False
+        current = parent
+
+
+def _fresh_name(root: Node, base: str) -> str:
+    """`base`, or `base2`, `base3`…: the first the file does not name anywhere."""
+    taken = {text_of(n) for n in _every(root) if n.type in ("identifier", "shorthand_property_identifier_pattern", "shorthand_property_identifier")}
+    name, n = base, 1
+    while name in taken:
+        n += 1
+        name = f"{base}{n}"
+    return name
+
+
+def _plain_path(node: Node) -> bool:
+    """`out`, `result.items`: a name or a property path of names."""
+    while node.type == "member_expression":
+        prop = node.child_by_field_name("property")
+        obj = node.child_by_field_name("object")
+        if prop is None or prop.type != "property_identifier" or obj is None:
+            return False
+        node = obj
+    return node.type == "identifier" and text_of(node) not in ("this", "undefined")
+
+
+def _every(node: Node) -> list[Node]:
+    """Every node under `node`, nested functions included."""
+    out, stack = [], [node]
+    while stack:
+        current = stack.pop()
+        out.append(current)
+        stack.extend(current.named_children)
+    return out
+
+
+def _evolving_array(loop: Node, receiver: str) -> bool:
+    """Whether `receiver` is declared `const/let receiver = []` (or `let receiver;`) with no
+    type: its type evolves from what is pushed, and `typeof receiver` in a callback would be an
+    implicit `any`. The declaration seen is the one in the innermost enclosing function that
+    has one (else the module's)."""
+    if "." in receiver:
+        return False
+    scope: Node | None = loop.parent
+    while scope is not None:
+        if scope.type in _FUNCTIONS or scope.parent is None:
+            declarators = [
+                n
+                for n in _every(scope)
+                if n.type == "variable_declarator" and text_of(n.child_by_field_name("name")) == receiver
+            ]
+            if declarators:
+                return any(_evolves(d) for d in declarators)
+        scope = scope.parent
+    return False
+
+
+def _evolves(declarator: Node) -> bool:
+    value = unwrap(declarator.child_by_field_name("value"))
+    return declarator.child_by_field_name("type") is None and (
+        value is None or (value.type == "array" and not value.named_children)
     )
 
 
