@@ -492,6 +492,51 @@ CASES = {
         Applicability.UNSAFE,
         "pushing to `names` in the items' order",
     ),
+    "a push at the end of each branch of the last `if`: each iteration returns its one value": (
+        """
+        declare function audit(ctx: any, id: any): Promise<void>;
+        async function loadAuthor(ctx: any, id: any) {
+          await audit(ctx, id); // not in the workspace: it may write, so no prefetch
+          return await ctx.db.get(id);
+        }
+        export const names = query({
+          args: {},
+          handler: async (ctx) => {
+            const posts = await ctx.db.query("posts").take(20);
+            const names = [];
+            for (const post of posts) {
+              const author = await loadAuthor(ctx, post.authorId);
+              if (author) names.push(author.name);
+              else names.push("anonymous");
+            }
+            return names;
+          },
+        });
+        """,
+        """
+        declare function audit(ctx: any, id: any): Promise<void>;
+        async function loadAuthor(ctx: any, id: any) {
+          await audit(ctx, id); // not in the workspace: it may write, so no prefetch
+          return await ctx.db.get(id);
+        }
+        export const names = query({
+          args: {},
+          handler: async (ctx) => {
+            const posts = await ctx.db.query("posts").take(20);
+            const names = [];
+            for (const pushed of await Promise.all(posts.map(async (post) => {
+              const author = await loadAuthor(ctx, post.authorId);
+              if (author) return [author.name];
+              else return ["anonymous"];
+              return [];
+            }))) names.push(...pushed);
+            return names;
+          },
+        });
+        """,
+        Applicability.UNSAFE,
+        "pushing to `names` in the items' order",
+    ),
 }
 
 
@@ -580,7 +625,8 @@ REFUSED_AT_THE_END = {
     "a push in an inner loop": "for (const tag of author.tags) out.push(tag);",
     # The body reads what earlier iterations pushed.
     "a push the body reads": "total += out.length;\n              out.push(author.name);",
-    "two pushes": "out.push(author.name);\n              out.push(post.status);",
+    "two pushes in a row": "out.push(author.name);\n              out.push(post.status);",
+    "pushes to two arrays": "if (author) out.push(author.name);\n              else other.push(post.status);",
     "a push of a spread": "out.push(...author.tags);",
     "a push of two values": "out.push(author.name, post.status);",
 }
@@ -600,12 +646,13 @@ def test_no_concurrent_rewrite_for_a_last_push_that_keeps_no_order(tmp_path, nam
           handler: async (ctx) => {{
             const posts = await ctx.db.query("posts").take(20);
             const out: string[] = [];
+            const other: string[] = [];
             let total = 0;
             for (const post of posts) {{
               const author = await loadAuthor(ctx, post.authorId);
               {REFUSED_AT_THE_END[name]}
             }}
-            return [out, total];
+            return [out, other, total];
           }},
         }});
         """
@@ -613,7 +660,7 @@ def test_no_concurrent_rewrite_for_a_last_push_that_keeps_no_order(tmp_path, nam
     project = write_project(tmp_path / "app", {"feed.ts": module})
     (finding,) = _findings(project)
     assert finding.fix is None and not finding.alternatives
-    assert "the loop fills `out` in order (`.push`)" in _concurrent_refusal(project)
+    assert "in order (`.push`), which concurrent iterations would change" in _concurrent_refusal(project)
 
 
 def test_partial_batch_offers_the_concurrent_rewrite_as_an_alternative(tmp_path):

@@ -278,24 +278,25 @@ def concurrent_loop_fix(ctx: RuleContext, loop: Loop) -> Fix | str:
     )
     if collector is not None:
         out = collector.receiver
-        value = source.node_text(collector.value)
         typed = typescript and not _evolving_array(node, out)
         semi = source.style.semi
         if not continues and collector.last:
             # Each iteration pushes one value: the callback returns it.
             returns = f": Promise<(typeof {out})[number]>" if typed else ""
             header = f"{out}.push(...(await Promise.all({collection}.map(async ({item}){returns} => "
-            last, tail = f"return {value}{semi}", "))))" + semi
+            wrap, tail = "{}", "))))" + semi
         else:
             # A `continue` or a condition skips the push: each iteration returns what it
             # pushes, none or one.
             part = _fresh_name(source.root, "pushed")
             returns = f": Promise<(typeof {out})[number][]>" if typed else ""
             header = f"for (const {part} of await Promise.all({collection}.map(async ({item}){returns} => "
-            last, tail = f"return [{value}]{semi}", f"))) {out}.push(...{part}){semi}"
+            wrap, tail = "[{}]", f"))) {out}.push(...{part}){semi}"
         edits = [Edit(ctx.path, node.start_byte, body.start_byte, header)]
         edits.extend(Edit(ctx.path, c.start_byte, c.end_byte, f"return []{semi}") for c in continues)
-        edits.append(Edit(ctx.path, collector.statement.start_byte, collector.statement.end_byte, last))
+        for statement, value in collector.pushes:
+            returned = wrap.format(source.node_text(value))
+            edits.append(Edit(ctx.path, statement.start_byte, statement.end_byte, f"return {returned}{semi}"))
         if not collector.last:
             # The iteration may end without reaching the push.
             final = [c for c in body.named_children if c.type != "comment"][-1]
@@ -322,45 +323,50 @@ def concurrent_loop_fix(ctx: RuleContext, loop: Loop) -> Fix | str:
 
 @dataclass(frozen=True, slots=True)
 class _Collector:
-    """`out.push(value);`, the loop body's last statement: `receiver` is `out`'s text."""
+    """The `out.push(value);` statements that end the loop body's iterations: `receiver` is
+    `out`'s text."""
 
-    statement: Node
+    pushes: tuple[tuple[Node, Node], ...]  # (the push statement, its value)
     receiver: str
-    value: Node
-    last: bool  # the body's own last statement, not one in a branch of an `if`
+    last: bool  # one push, the body's own last statement (not in a branch of an `if`)
 
 
 def _last_push(body: Node, ordered: list[Node], continues: list[Node]) -> _Collector | None:
-    """The body's one ordered fill when it is a last-statement `out.push(value)` with one plain
-    value and the body names `out` nowhere else: each iteration then pushes one value (none
-    where a `continue` skips it), after everything else it does, which the callback can
-    return instead."""
-    if len(ordered) != 1:
+    """The body's ordered fills when each is an `out.push(value)` statement of one plain value
+    that ends the iteration (the body's last statement, or the last of a branch of its last
+    `if`), all to the same `out`, which the body names nowhere else: each iteration then
+    pushes one value or none (where a `continue` or a condition skips the pushes), after
+    everything else it does, which the callback can return instead."""
+    pushes: list[tuple[Node, Node]] = []  # (statement, value)
+    receivers: set[str] = set()
+    for call in ordered:
+        callee = call.child_by_field_name("function")
+        if callee is None or text_of(callee.child_by_field_name("property")) != "push":
+            return None
+        receiver = callee.child_by_field_name("object")
+        if receiver is None or not _plain_path(receiver):
+            return None
+        receivers.add(text_of(receiver))
+        arguments = call.child_by_field_name("arguments")
+        values = [a for a in arguments.named_children if a.type != "comment"] if arguments else []
+        if len(values) != 1 or values[0].type == "spread_element":
+            return None
+        statement = call.parent
+        if statement is None or statement.type != "expression_statement":
+            return None
+        if any(c.type == "comment" for c in _walk(statement)) or not _ends_iteration(statement, body):
+            return None
+        pushes.append((statement, values[0]))
+    if len(receivers) != 1:
         return None
-    call = ordered[0]
-    callee = call.child_by_field_name("function")
-    if callee is None or text_of(callee.child_by_field_name("property")) != "push":
-        return None
-    receiver = callee.child_by_field_name("object")
-    if receiver is None or not _plain_path(receiver):
-        return None
-    arguments = call.child_by_field_name("arguments")
-    values = [a for a in arguments.named_children if a.type != "comment"] if arguments else []
-    if len(values) != 1 or values[0].type == "spread_element":
-        return None
-    statement = call.parent
-    if statement is None or statement.type != "expression_statement":
-        return None
-    if any(c.type == "comment" for c in _walk(statement)) or not _ends_iteration(statement, body):
-        return None
-    root = _root(receiver)
-    uses = [
-        n for n in _every(body) if n.type == "identifier" and text_of(n) == root
-    ]
-    if len(uses) != 1:  # read (`out.length`), passed on or shadowed elsewhere in the body
+    (out,) = receivers
+    root = out.split(".")[0]
+    uses = [n for n in _every(body) if n.type == "identifier" and text_of(n) == root]
+    if len(uses) != len(pushes):  # read (`out.length`), passed on or shadowed elsewhere in the body
         return None
     last = [c for c in body.named_children if c.type != "comment"]
-    return _Collector(statement, text_of(receiver), values[0], last[-1] == statement)
+    only = len(pushes) == 1 and last[-1] == pushes[0][0]
+    return _Collector(tuple(pushes), out, only)
 
 
 def _ends_iteration(statement: Node, body: Node) -> bool:
