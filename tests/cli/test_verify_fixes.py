@@ -449,12 +449,13 @@ ORDERED_PUSH_APP = FIXTURES / "verify-fixes-ordered-push-app"
 
 @pytest.mark.node
 def test_the_concurrent_rewrite_of_a_loop_that_pushes_type_checks(node_modules):
-    """Loops whose body ends by pushing to a typed array of literal unions, to an array
-    declared `= []`, to a property path, after a `continue`, in a branch of a last `if` and in each branch:
-    the rewrite returns the values instead, in the items' order, and adds no type error."""
+    """Loops that push to a typed array of literal unions, to an array declared `= []`, to a
+    property path, after a `continue`, in a branch of a last `if`, in each branch, and anywhere
+    in the body (several per item): the rewrite gives back the values instead, `out` gets them
+    in the items' order, and no type error is added."""
     result = _verify(ORDERED_PUSH_APP, node_modules)
     assert result["tsc_errors_before"] == 0, result
-    assert sum(result["applied"].values()) == 7, result["applied"]
+    assert sum(result["applied"].values()) == 9, result["applied"]
     assert all("pushing to `…` in the items' order" in kind for kind in result["applied"]), result["applied"]
     assert result["new_type_errors"] == []
     assert result["idempotent"]

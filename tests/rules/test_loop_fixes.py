@@ -575,7 +575,8 @@ REFUSED = {
     "var": ("var seen = 1;", "a `var` in the loop body"),
     "update from an awaited value": ("total += (await loadAuthor(ctx, post.authorId)).n;", "`total` is updated from an awaited value"),
     # The result would come out in the order the iterations finish.
-    "an outer array filled in order": ("out.push(post.status);", "the loop fills `out` in order (`.push`)"),
+    # `out` is read in the body: what one iteration sees depends on the others.
+    "an outer array filled in order and read": ("out.push(post.status); total += out.length;", "the loop fills `out` in order (`.push`)"),
 
     "an outer Map filled in order": ("byStatus.set(post.status, post);", "the loop fills `byStatus` in order (`.set`)"),
     "an outer variable assigned": ("last = post.status;", "the loop assigns `last`"),
@@ -617,16 +618,20 @@ def test_no_concurrent_rewrite_when_the_common_case_would_change(tmp_path, name)
     assert REFUSED[name][1] in _concurrent_refusal(project)
 
 
-# Pushes at the end of the body that still come out in finishing order.
+# Pushes that still come out in finishing order (or whose value is used).
 REFUSED_AT_THE_END = {
-    # In the condition of the last `if`: the branch runs after it.
+    # In the condition of the last `if`: the push's result is used.
     "a push in a condition": "if (out.push(author.name) > 3) total++;",
-    # In a loop of its own: several values per iteration.
-    "a push in an inner loop": "for (const tag of author.tags) out.push(tag);",
     # The body reads what earlier iterations pushed.
     "a push the body reads": "total += out.length;\n              out.push(author.name);",
-    "two pushes in a row": "out.push(author.name);\n              out.push(post.status);",
     "pushes to two arrays": "if (author) out.push(author.name);\n              else other.push(post.status);",
+    "a push and a sort": "out.push(author.name);\n              out.sort();",
+}
+
+# Pushes anywhere in the body: each iteration collects its own, in order.
+COLLECTED = {
+    "a push in an inner loop": "for (const tag of author.tags) out.push(tag);",
+    "two pushes in a row": "out.push(author.name);\n              out.push(post.status);",
     "a push of a spread": "out.push(...author.tags);",
     "a push of two values": "out.push(author.name, post.status);",
 }
@@ -660,7 +665,52 @@ def test_no_concurrent_rewrite_for_a_last_push_that_keeps_no_order(tmp_path, nam
     project = write_project(tmp_path / "app", {"feed.ts": module})
     (finding,) = _findings(project)
     assert finding.fix is None and not finding.alternatives
-    assert "in order (`.push`), which concurrent iterations would change" in _concurrent_refusal(project)
+    refusal = _concurrent_refusal(project)
+    assert "in order (`." in refusal and "which concurrent iterations would change" in refusal
+
+
+@pytest.mark.parametrize("name", list(COLLECTED))
+def test_pushes_anywhere_in_the_body_are_collected_per_iteration(tmp_path, name):
+    module = _module(
+        f"""
+        declare function audit(ctx: any, id: any): Promise<void>;
+        async function loadAuthor(ctx: any, id: any) {{
+          await audit(ctx, id); // not in the workspace: it may write, so no prefetch
+          return await ctx.db.get(id);
+        }}
+        export const names = query({{
+          args: {{}},
+          handler: async (ctx) => {{
+            const posts = await ctx.db.query("posts").take(20);
+            const out: string[] = [];
+            for (const post of posts) {{
+              const author = await loadAuthor(ctx, post.authorId);
+              {COLLECTED[name]}
+            }}
+            return out;
+          }},
+        }});
+        """
+    )
+    project = write_project(tmp_path / "app", {"feed.ts": module})
+    path = project / "convex" / "feed.ts"
+    (finding,) = _findings(project)
+    assert finding.fix is not None and "pushing to `out` in the items' order" in finding.fix.title
+    run_fix(project, [RULE], unsafe=True)
+    pushes = COLLECTED[name].replace("\n              ", "\n      ").replace("out.push(", "iterationItems.push(")
+    expected = (
+        module.replace(
+            "for (const post of posts) {\n",
+            "for (const pushed of await Promise.all(posts.map(async (post): Promise<(typeof out)[number][]> => {\n"
+            "      const iterationItems: (typeof out)[number][] = [];\n",
+        )
+        .replace("out.push(", "iterationItems.push(")
+        .replace(pushes + "\n    }", pushes + "\n      return iterationItems;\n    }))) out.push(...pushed);")
+    )
+    assert path.read_text() == expected
+    assert error_nodes(path) == 0
+    run_fix(project, [RULE], unsafe=True)
+    assert path.read_text() == expected, "a second --fix must change nothing"
 
 
 def test_partial_batch_offers_the_concurrent_rewrite_as_an_alternative(tmp_path):

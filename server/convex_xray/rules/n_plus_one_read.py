@@ -110,14 +110,15 @@ prefetch goes before the directive.
 Where no read can be batch-fetched, a sequential `for…of` is offered an unsafe rewrite that
 runs its iterations concurrently (`await Promise.all(xs.map(async (x) => { … }))`, each
 `continue` a `return`); the title names what may change (the order of writes and side
-effects; one iteration no longer sees an earlier one's writes). A body that ends by pushing
-one value to an outer array it names nowhere else (`out.push(row)` as its last statement, or
-the last of a branch of its last `if`) returns the value instead, and `out` gets the values
-in the items' order after the loop (`out.push(...(await Promise.all(xs.map(async (x) => { …;
-return row; }))))`; where a `continue` or a condition can skip the push, each iteration
-returns `[]` or `[row]`); the callback's return type is `out`'s items' type where `out` has a
-declared one. Not offered when the body breaks, returns, fills an outer array or map in any
-other order-dependent way, or assigns an outer variable.
+effects; one iteration no longer sees an earlier one's writes). A body whose only
+order-dependent effect is pushing to one outer array it names nowhere else gives back what it
+pushes, and `out` gets the values in the items' order after the loop: a last `out.push(row)`
+becomes `return row` (`out.push(...(await Promise.all(xs.map(async (x) => { …; return row;
+}))))`); where a `continue` or a condition can skip it, each iteration returns `[]` or
+`[row]`; pushes anywhere else go to an array each iteration declares and returns. The
+callback's values have `out`'s item type where `out` has a declared one. Not offered when the
+body breaks, returns, reads `out`, fills a `Map` or `Set` or another array in order, or
+assigns an outer variable.
 
 ## Options
 None.

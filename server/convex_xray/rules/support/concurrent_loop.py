@@ -20,6 +20,12 @@ becomes
 
     out.push(...(await Promise.all(items.map(async (item) => { BODY; return VALUE; }))));
 
+Where a `continue` or a condition can skip the push (it ends a branch of the body's last `if`),
+each iteration returns `[]` or `[VALUE]`, and `out` gets them with
+`for (const pushed of await Promise.all(…)) out.push(...pushed);`. Pushes anywhere else in the
+body (several per item, in an inner loop, spread) go to an array each iteration declares
+(`const iterationItems: (typeof out)[number][] = []`), returned at every exit.
+
 `Promise.all` keeps the items' order, so `out` gets the same values in the same order, all at
 once after the loop (none if an iteration throws). The callback returns `(typeof out)[number]`
 where `out` has a declared type, so the value is checked against it as the push's argument was
@@ -30,9 +36,10 @@ case: a `break` or `return` of the loop, a labeled `continue`, `yield`, a `var` 
 the body (function-scoped: shared by all callbacks), an outer variable updated from an
 awaited value (`total += await count(x)`: concurrent iterations lose updates), `for await`,
 an assignment target instead of a declaration (`for (x of xs)`), a label on the loop, a
-function that is not async, or an outer collection filled in order other than by that last
-push (`out.push(row)` under a condition, after a `continue`, or with `out` read in the body:
-the result would come out in finishing order) or an outer variable assigned (`last = x`).
+function that is not async, or an outer collection filled in order other than by pushes to
+one array the body names nowhere else (`out.length` read in the body, `.set`, `.sort`, pushes
+to two arrays, a push whose result is used: the result would come out in finishing order) or
+an outer variable assigned (`last = x`).
 """
 
 from __future__ import annotations
@@ -45,7 +52,7 @@ from tree_sitter import Node
 
 from convex_xray.engine.findings import Edit, Fix
 from convex_xray.engine.model import Loop
-from convex_xray.engine.source import is_typescript_path
+from convex_xray.engine.source import SourceFile, is_typescript_path
 from convex_xray.engine.syntax import in_async_function, pattern_names, text_of, unwrap
 from convex_xray.rules.support.iterables import declared_non_array
 from convex_xray.rules.support.untyped import (
@@ -277,41 +284,7 @@ def concurrent_loop_fix(ctx: RuleContext, loop: Loop) -> Fix | str:
         else "side effects such as counters and logs may come in another order, and every iteration starts even if one throws"
     )
     if collector is not None:
-        out = collector.receiver
-        typed = typescript and not _evolving_array(node, out)
-        semi = source.style.semi
-        if not continues and collector.last:
-            # Each iteration pushes one value: the callback returns it.
-            returns = f": Promise<(typeof {out})[number]>" if typed else ""
-            header = f"{out}.push(...(await Promise.all({collection}.map(async ({item}){returns} => "
-            wrap, tail = "{}", "))))" + semi
-        else:
-            # A `continue` or a condition skips the push: each iteration returns what it
-            # pushes, none or one.
-            part = _fresh_name(source.root, "pushed")
-            returns = f": Promise<(typeof {out})[number][]>" if typed else ""
-            header = f"for (const {part} of await Promise.all({collection}.map(async ({item}){returns} => "
-            wrap, tail = "[{}]", f"))) {out}.push(...{part}){semi}"
-        edits = [Edit(ctx.path, node.start_byte, body.start_byte, header)]
-        edits.extend(Edit(ctx.path, c.start_byte, c.end_byte, f"return []{semi}") for c in continues)
-        for statement, value in collector.pushes:
-            returned = wrap.format(source.node_text(value))
-            edits.append(Edit(ctx.path, statement.start_byte, statement.end_byte, f"return {returned}{semi}"))
-        if not collector.last:
-            # The iteration may end without reaching the push.
-            final = [c for c in body.named_children if c.type != "comment"][-1]
-            line_start = source.data.rfind(b"\n", 0, final.start_byte) + 1
-            indent = source.data[line_start : final.start_byte].decode("utf-8", "replace")
-            if indent.strip():
-                indent = ""
-            edits.append(Edit(ctx.path, final.end_byte, final.end_byte, f"\n{indent}return []{semi}"))
-        edits.append(Edit(ctx.path, body.end_byte, node.end_byte, tail))
-        return Fix.unsafe(
-            f"Run the iterations concurrently with `Promise.all`, pushing to `{out}` in the items' order "
-            f"(unsafe: {difference}; `{out}` gets the values all at once after the loop, none if an "
-            "iteration throws)",
-            edits,
-        )
+        return _ordered_push_fix(ctx, loop, collector, collection, item, typescript, continues, difference)
     header = f"await Promise.all({collection}.map(async ({item}) => "
     edits = [Edit(ctx.path, node.start_byte, body.start_byte, header)]
     edits.extend(Edit(ctx.path, c.start_byte, c.end_byte, "return;") for c in continues)
@@ -321,24 +294,98 @@ def concurrent_loop_fix(ctx: RuleContext, loop: Loop) -> Fix | str:
     )
 
 
+def _ordered_push_fix(
+    ctx: RuleContext,
+    loop: Loop,
+    collector: _Collector,
+    collection: str,
+    item: str,
+    typescript: bool,
+    continues: list[Node],
+    difference: str,
+) -> Fix:
+    """The concurrent rewrite of a loop whose order-dependent effects are its pushes to `out`:
+    the callbacks give back what they push, and `out` gets it in the items' order."""
+    source = ctx.source
+    node = loop.node
+    body = node.child_by_field_name("body")
+    assert body is not None
+    out = collector.receiver
+    typed = typescript and not _evolving_array(node, out)
+    semi = source.style.semi
+    edits: list[Edit] = []
+    if not continues and collector.last:
+        # Each iteration pushes one value: the callback returns it.
+        returns = f": Promise<(typeof {out})[number]>" if typed else ""
+        header = f"{out}.push(...(await Promise.all({collection}.map(async ({item}){returns} => "
+        for statement, _, value in collector.pushes:
+            assert value is not None
+            edits.append(Edit(ctx.path, statement.start_byte, statement.end_byte, f"return {source.node_text(value)}{semi}"))
+        edits.insert(0, Edit(ctx.path, node.start_byte, body.start_byte, header))
+        edits.append(Edit(ctx.path, body.end_byte, node.end_byte, "))))" + semi))
+    else:
+        part = _fresh_name(source.root, "pushed")
+        returns = f": Promise<(typeof {out})[number][]>" if typed else ""
+        header = f"for (const {part} of await Promise.all({collection}.map(async ({item}){returns} => "
+        edits.append(Edit(ctx.path, node.start_byte, body.start_byte, header))
+        statements = [c for c in body.named_children if c.type != "comment"]
+        first, final = statements[0], statements[-1]
+        if collector.tail:
+            # A `continue` or a condition skips the push: each iteration returns what it
+            # pushes, none or one.
+            done = "[]"
+            for statement, _, value in collector.pushes:
+                assert value is not None
+                edits.append(Edit(ctx.path, statement.start_byte, statement.end_byte, f"return [{source.node_text(value)}]{semi}"))
+        else:
+            # Pushes anywhere in the body: each iteration collects its own, in order.
+            done = _fresh_name(source.root, "iterationItems")
+            declared = f": (typeof {out})[number][]" if typed else ""
+            edits.append(Edit(ctx.path, first.start_byte, first.start_byte, f"const {done}{declared} = []{semi}\n{_indent(source, first)}"))
+            for _, callee, _ in collector.pushes:
+                receiver = callee.child_by_field_name("object")
+                assert receiver is not None
+                edits.append(Edit(ctx.path, receiver.start_byte, receiver.end_byte, done))
+        edits.extend(Edit(ctx.path, c.start_byte, c.end_byte, f"return {done}{semi}") for c in continues)
+        if not collector.last:
+            # The iteration may end without reaching a push (or after several).
+            edits.append(Edit(ctx.path, final.end_byte, final.end_byte, f"\n{_indent(source, final)}return {done}{semi}"))
+        edits.append(Edit(ctx.path, body.end_byte, node.end_byte, f"))) {out}.push(...{part}){semi}"))
+    return Fix.unsafe(
+        f"Run the iterations concurrently with `Promise.all`, pushing to `{out}` in the items' order "
+        f"(unsafe: {difference}; `{out}` gets the values all at once after the loop, none if an "
+        "iteration throws)",
+        edits,
+    )
+
+
+def _indent(source: SourceFile, statement: Node) -> str:
+    """The whitespace before `statement` on its line ("" when other code precedes it there)."""
+    line_start = source.data.rfind(b"\n", 0, statement.start_byte) + 1
+    indent = source.data[line_start : statement.start_byte].decode("utf-8", "replace")
+    return "" if indent.strip() else indent
+
+
 @dataclass(frozen=True, slots=True)
 class _Collector:
     """The `out.push(value);` statements that end the loop body's iterations: `receiver` is
     `out`'s text."""
 
-    pushes: tuple[tuple[Node, Node], ...]  # (the push statement, its value)
+    pushes: tuple[tuple[Node, Node, Node | None], ...]  # (the push statement, its callee, one value)
     receiver: str
     last: bool  # one push, the body's own last statement (not in a branch of an `if`)
+    tail: bool  # each push has one value and ends the iteration
 
 
 def _last_push(body: Node, ordered: list[Node], continues: list[Node]) -> _Collector | None:
-    """The body's ordered fills when each is an `out.push(value)` statement of one plain value
-    that ends the iteration (the body's last statement, or the last of a branch of its last
-    `if`), all to the same `out`, which the body names nowhere else: each iteration then
-    pushes one value or none (where a `continue` or a condition skips the pushes), after
-    everything else it does, which the callback can return instead."""
-    pushes: list[tuple[Node, Node]] = []  # (statement, value)
+    """The body's ordered fills when all are `out.push(…)` statements to the same `out`, which
+    the body names nowhere else. `tail`: each pushes one plain value and ends the iteration
+    (the body's last statement, or the last of a branch of its last `if`), so an iteration
+    pushes one value or none, after everything else it does, which the callback can return
+    instead. Otherwise each iteration collects its pushes in an array of its own, in order."""
+    pushes: list[tuple[Node, Node, Node | None]] = []  # (statement, the `out.push` callee, one value)
     receivers: set[str] = set()
+    tail = True
     for call in ordered:
         callee = call.child_by_field_name("function")
         if callee is None or text_of(callee.child_by_field_name("property")) != "push":
@@ -347,16 +394,16 @@ def _last_push(body: Node, ordered: list[Node], continues: list[Node]) -> _Colle
         if receiver is None or not _plain_path(receiver):
             return None
         receivers.add(text_of(receiver))
-        arguments = call.child_by_field_name("arguments")
-        values = [a for a in arguments.named_children if a.type != "comment"] if arguments else []
-        if len(values) != 1 or values[0].type == "spread_element":
-            return None
         statement = call.parent
         if statement is None or statement.type != "expression_statement":
+            return None  # `if (out.push(x) > 3)`: its value is used
+        if any(c.type == "comment" for c in _walk(statement)):
             return None
-        if any(c.type == "comment" for c in _walk(statement)) or not _ends_iteration(statement, body):
-            return None
-        pushes.append((statement, values[0]))
+        arguments = call.child_by_field_name("arguments")
+        values = [a for a in arguments.named_children if a.type != "comment"] if arguments else []
+        value = values[0] if len(values) == 1 and values[0].type != "spread_element" else None
+        tail = tail and value is not None and _ends_iteration(statement, body)
+        pushes.append((statement, callee, value))
     if len(receivers) != 1:
         return None
     (out,) = receivers
@@ -365,8 +412,8 @@ def _last_push(body: Node, ordered: list[Node], continues: list[Node]) -> _Colle
     if len(uses) != len(pushes):  # read (`out.length`), passed on or shadowed elsewhere in the body
         return None
     last = [c for c in body.named_children if c.type != "comment"]
-    only = len(pushes) == 1 and last[-1] == pushes[0][0]
-    return _Collector(tuple(pushes), out, only)
+    only = tail and len(pushes) == 1 and last[-1] == pushes[0][0]
+    return _Collector(tuple(pushes), out, only, tail)
 
 
 def _ends_iteration(statement: Node, body: Node) -> bool:
