@@ -335,7 +335,7 @@ CASES = {
           handler: async (ctx) => {
             const posts = await ctx.db.query("posts").take(20);
             const out: Line[] = [];
-            out.push(...(await Promise.all(posts.map(async (post): Promise<(typeof out)[number]> => {
+            out.push(...(await Promise.all(posts.map(async (post: (typeof posts)[number]): Promise<(typeof out)[number]> => {
               const author = await loadAuthor(ctx, post.authorId);
               return { kind: author ? "named" : "anonymous", name: author?.name ?? "" };
             }))));
@@ -379,7 +379,7 @@ CASES = {
           handler: async (ctx) => {
             const posts = await ctx.db.query("posts").take(20);
             const names = [];
-            names.push(...(await Promise.all(posts.map(async (post) => {
+            names.push(...(await Promise.all(posts.map(async (post: (typeof posts)[number]) => {
               const author = await loadAuthor(ctx, post.authorId);
               return author.name;
             }))));
@@ -425,7 +425,7 @@ CASES = {
           handler: async (ctx) => {
             const posts = await ctx.db.query("posts").take(20);
             const summary = { names: [] as string[] };
-            for (const pushed of await Promise.all(posts.map(async (post): Promise<(typeof summary.names)[number][]> => {
+            for (const pushed of await Promise.all(posts.map(async (post: (typeof posts)[number]): Promise<(typeof summary.names)[number][]> => {
               if (post.status === "draft") {
                 return [];
               }
@@ -476,7 +476,7 @@ CASES = {
           handler: async (ctx) => {
             const posts = await ctx.db.query("posts").take(20);
             const names: string[] = [];
-            for (const pushed of await Promise.all(posts.map(async (post): Promise<(typeof names)[number][]> => {
+            for (const pushed of await Promise.all(posts.map(async (post: (typeof posts)[number]): Promise<(typeof names)[number][]> => {
               const author = await loadAuthor(ctx, post.authorId);
               if (author) {
                 return [author.name];
@@ -524,7 +524,7 @@ CASES = {
           handler: async (ctx) => {
             const posts = await ctx.db.query("posts").take(20);
             const names = [];
-            for (const pushed of await Promise.all(posts.map(async (post) => {
+            for (const pushed of await Promise.all(posts.map(async (post: (typeof posts)[number]) => {
               const author = await loadAuthor(ctx, post.authorId);
               if (author) return [author.name];
               else return ["anonymous"];
@@ -701,7 +701,7 @@ def test_pushes_anywhere_in_the_body_are_collected_per_iteration(tmp_path, name)
     expected = (
         module.replace(
             "for (const post of posts) {\n",
-            "for (const pushed of await Promise.all(posts.map(async (post): Promise<(typeof out)[number][]> => {\n"
+            "for (const pushed of await Promise.all(posts.map(async (post: (typeof posts)[number]): Promise<(typeof out)[number][]> => {\n"
             "      const iterationItems: (typeof out)[number][] = [];\n",
         )
         .replace("out.push(", "iterationItems.push(")
@@ -817,3 +817,35 @@ def test_the_concurrent_callback_is_typed_by_name_where_the_app_types_ctx_throug
     project = write_project(tmp_path / "plain", {"feed.ts": plain})
     run_fix(project, [RULE], unsafe=True)
     assert "await Promise.all(posts.map(async (post) => {" in (project / "convex" / "feed.ts").read_text()
+
+
+def test_no_ordered_push_rewrite_where_the_item_cannot_be_typed_from_the_collection(tmp_path):
+    """`posts.filter(…)` has no name to type the callback's item by: where the collection is
+    `any` to tsc, a bare `async (post) =>` would be an implicit `any` (TS7006), so no rewrite."""
+    module = _module(
+        """
+        declare function audit(ctx: any, id: any): Promise<void>;
+        async function loadAuthor(ctx: any, id: any) {
+          await audit(ctx, id); // not in the workspace: it may write, so no prefetch
+          return await ctx.db.get(id);
+        }
+        export const names = query({
+          args: {},
+          handler: async (ctx) => {
+            const posts = await ctx.db.query("posts").take(20);
+            const out: string[] = [];
+            for (const post of posts.filter((p) => p.status)) {
+              const author = await loadAuthor(ctx, post.authorId);
+              out.push(author.name);
+            }
+            return out;
+          },
+        });
+        """
+    )
+    project = write_project(tmp_path / "app", {"feed.ts": module})
+    (finding,) = _findings(project)
+    assert finding.fix is None and not finding.alternatives
+    assert _concurrent_refusal(project).endswith(
+        "; the concurrent callback's item could not be typed from the collection"
+    )

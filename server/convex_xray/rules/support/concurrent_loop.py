@@ -284,6 +284,20 @@ def concurrent_loop_fix(ctx: RuleContext, loop: Loop) -> Fix | str:
         else "side effects such as counters and logs may come in another order, and every iteration starts even if one throws"
     )
     if collector is not None:
+        if typescript and ":" not in item:
+            # These loops were refused before, so more of them sit where the collection may be
+            # `any` to tsc (a name from a module the checkout lacks, a data model at the depth
+            # limit), where `for…of` gave an `any` item and a bare callback is TS7006 (keppo,
+            # ConvexPress: 7). Name the item's type from the collection (right either way), and
+            # where it has no name, or the root is at the depth limit, offer no rewrite.
+            named = item_type_query(right)
+            if (
+                named is None
+                or collection.startswith("Array.from(")
+                or root_at_depth_limit(ctx.workspace, source)
+            ):
+                return f"{problem}; the concurrent callback's item could not be typed from the collection"
+            item = f"{item}: {named}"
         return _ordered_push_fix(ctx, loop, collector, collection, item, typescript, continues, difference)
     header = f"await Promise.all({collection}.map(async ({item}) => "
     edits = [Edit(ctx.path, node.start_byte, body.start_byte, header)]
