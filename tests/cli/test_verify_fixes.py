@@ -497,3 +497,19 @@ def test_the_ordered_push_app_rejects_the_forms_the_rewrite_avoids(node_modules,
     )
     errors, _ = vf.run_tsc(node_modules / ".bin" / "tsc", root, root / "convex", 300)
     assert sorted(e.code for e in errors) == ["TS2345", "TS7005", "TS7034"], errors
+
+DEPTH_LIMIT_APP = FIXTURES / "verify-fixes-depth-limit-app"
+
+
+@pytest.mark.node
+def test_fixes_type_check_in_an_app_at_the_depth_limit(node_modules):
+    """An app that says its data model is at tsc's instantiation-depth limit (a TS2589 directive
+    on a query): the batch-fetch declares the Map `any` where the read's value is `any` (an
+    untyped `ctx`, a `db.get` of an `any` key) and keeps the typed one's type; none adds a type
+    error under `strict`. (The overflow those Maps avoid needs a data model as deep as
+    ConvexPress's to show: benchmarks/fixes.md, run 14.)"""
+    result = _verify(DEPTH_LIMIT_APP, node_modules)
+    assert result["tsc_errors_before"] == 0, result
+    assert sum(result["applied"].values()) == 3, result["applied"]
+    assert result["new_type_errors"] == []
+    assert result["idempotent"]

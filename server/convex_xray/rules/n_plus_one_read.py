@@ -104,8 +104,13 @@ hands to its own un-annotated callbacks (`rows.filter((row) => …)`) is not pre
 prefetch's value may be `any` there, and those callbacks would lose their parameter types.
 Nor is a read under the app's own `@ts-expect-error`/`@ts-ignore` (the directive applies to
 a line the read spans): the error it expects may be the read's own, which a prefetch would move
-out from under it. A directive over a statement that holds the loop stays above it, the
-prefetch goes before the directive.
+out from under it; nor one in a loop whose own header (`xs.map(`, `for (…)`) is under the app's
+`@ts-expect-error TS2589`: tsc gives up on the loop's types, which include the read's. A
+directive over a statement that holds the loop stays above it, the prefetch goes before the
+directive. There, where the read's value is `any` to tsc (a `ctx: any`, or `db.get` of a key
+taken from an item the app types `any`, which tsc types as every table's documents), the
+prefetch's Map is declared `any`: the lookup has the read's type, with nothing for tsc to infer
+when it infers the function's return type deep inside the generated `api`'s types.
 
 Where no read can be batch-fetched, a sequential `for…of` is offered an unsafe rewrite that
 runs its iterations concurrently (`await Promise.all(xs.map(async (x) => { … }))`, each

@@ -1418,7 +1418,11 @@ def _piece(ctx: RuleContext, read: DbRead | HelperCall, plan: _Plan, names: Fres
 
 def _any_key(key: Node, plan: _Plan, untyped_items: bool) -> bool:
     """Whether a read's key is `any` to tsc: a member of an item the app types `any` (the loop's
-    `(invoice: any) =>`), or of items from an untyped collection."""
+    `(invoice: any) =>`), or of items from an untyped collection; not one the loop casts
+    (`entry.memberId as Id<"members">` says its type)."""
+    cast_to = _cast_type(key)
+    if cast_to is not None and cast_to != "any":
+        return False
     root = _root_identifier(key)
     if root is None or root not in plan.loop.item_names:
         return False
