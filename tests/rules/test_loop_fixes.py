@@ -580,6 +580,15 @@ REFUSED = {
 
     "an outer Map filled in order": ("byStatus.set(post.status, post);", "the loop fills `byStatus` in order (`.set`)"),
     "an outer variable assigned": ("last = post.status;", "the loop assigns `last`"),
+    # A name a nested block declares is that block's: after the block, it is the outer one.
+    "an outer array filled after a block that shadows it": (
+        "if (post.status) { const out = [post.status]; total += out.length; }\n              out.push(post.status); total += out.length;",
+        "the loop fills `out` in order (`.push`)",
+    ),
+    "an outer variable assigned after a block that shadows it": (
+        "if (post.status) { let last = post.status; last += \"!\"; total += last.length; }\n              last = post.status;",
+        "the loop assigns `last`",
+    ),
 }
 
 

@@ -115,14 +115,16 @@ def _scan(body: Node) -> tuple[list[Node], str | None, list[Node]]:
     """(the `continue`s of this loop, why the body cannot become a callback, the calls that
     fill an outer collection in order when they are the only reason)."""
     continues: list[Node] = []
-    declared: set[str] = set()
-    # (node, inside a nested loop, inside a nested loop or switch): a `continue` in a nested
-    # loop is that loop's, a `break` in a nested loop or switch is theirs.
-    stack: list[tuple[Node, bool, bool]] = [(body, False, False)]
-    updates: list[Node] = []
-    calls: list[Node] = []
+    # (node, inside a nested loop, inside a nested loop or switch, the names the iteration
+    # declares where the node is): a `continue` in a nested loop is that loop's, a `break` in a
+    # nested loop or switch is theirs, and a `const out` in a nested block is not the `out`
+    # that a push after the block fills.
+    stack: list[tuple[Node, bool, bool, frozenset[str]]] = [(body, False, False, frozenset())]
+    updates: list[tuple[Node, frozenset[str]]] = []
+    calls: list[tuple[Node, frozenset[str]]] = []
     while stack:
-        node, in_loop, in_breakable = stack.pop()
+        node, in_loop, in_breakable, declared = stack.pop()
+        declared = declared | _block_names(node)
         kind = node.type
         if kind in _FUNCTIONS:
             continue  # its `return`s and `this` are its own
@@ -139,16 +141,14 @@ def _scan(body: Node) -> tuple[list[Node], str | None, list[Node]]:
                 continues.append(node)
         if kind == "variable_declaration":
             return [], "a `var` in the loop body would be shared by the concurrent iterations", []
-        if kind == "variable_declarator":
-            declared.update(pattern_names(node.child_by_field_name("name")))
         if kind in ("assignment_expression", "augmented_assignment_expression"):
-            updates.append(node)
+            updates.append((node, declared))
         if kind == "call_expression":
-            calls.append(node)
+            calls.append((node, declared))
         child_in_loop = in_loop or kind in _LOOPS
         child_in_breakable = in_breakable or kind in _LOOPS or kind == "switch_statement"
-        stack.extend((child, child_in_loop, child_in_breakable) for child in node.named_children)
-    for update in updates:
+        stack.extend((child, child_in_loop, child_in_breakable, declared) for child in node.named_children)
+    for update, declared in updates:
         name = _root(update.child_by_field_name("left"))
         if name is None or name in declared:
             continue
@@ -167,7 +167,7 @@ def _scan(body: Node) -> tuple[list[Node], str | None, list[Node]]:
             return [], f"the loop assigns `{name}` (the last iteration to finish would win)", []
     ordered: list[Node] = []
     problem: str | None = None
-    for call in calls:
+    for call, declared in calls:
         callee = call.child_by_field_name("function")
         if callee is None or callee.type != "member_expression":
             continue
@@ -183,6 +183,27 @@ def _scan(body: Node) -> tuple[list[Node], str | None, list[Node]]:
                 f"the loop fills `{name}` in order (`.{method}`), which concurrent iterations would change"
             )
     return continues, problem, ordered
+
+
+def _block_names(node: Node) -> frozenset[str]:
+    """The names a block (or a `for` head, or a `switch`'s cases) declares with `let`/`const`
+    for what it holds: they are visible in the node and below it, not after it."""
+    kind = node.type
+    held: list[Node] = []
+    if kind in ("statement_block", "for_statement"):
+        held = list(node.named_children)
+    elif kind == "switch_body":
+        held = [s for case in node.named_children for s in case.named_children]
+    elif kind == "for_in_statement":
+        left = node.child_by_field_name("left")
+        return frozenset(pattern_names(left)) if left is not None and node.child_by_field_name("kind") is not None else frozenset()
+    names: set[str] = set()
+    for child in held:
+        if child.type == "lexical_declaration":
+            for declarator in child.named_children:
+                if declarator.type == "variable_declarator":
+                    names.update(pattern_names(declarator.child_by_field_name("name")))
+    return frozenset(names)
 
 
 def _root(node: Node | None) -> str | None:
