@@ -39,6 +39,7 @@ import ast
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from convex_xray.engine.config import Config
@@ -412,15 +413,20 @@ _FILE_FACTS: MemoKey[dict[Path, tuple[bytes, tuple[Path, FileFacts]]]] = MemoKey
 _MERGED: MemoKey[tuple[int, tuple[Config, dict[str, Expiring]]]] = MemoKey("expiry.merged")
 
 
+def _module_facts(workspace: Workspace, path: Path, source: SourceFile) -> tuple[Path, FileFacts]:
+    """A file's facts under its module's dotted name from the Convex root (`folder.module`),
+    what both the expiry verdict and the scheduled-call graph read (one memo, `_FILE_FACTS`)."""
+    root = workspace.root_of(path)
+    module = None
+    if root is not None and path.is_relative_to(root.path):
+        module = path.relative_to(root.path).with_suffix("").as_posix().replace("/", ".")
+    return path, file_facts(module, source.data)
+
+
 def expiring_tables(workspace: Workspace, config: Config) -> dict[str, Expiring]:
     """Every table of the workspace a cron keeps to a window of at most a day."""
 
-    def facts(path: Path, source: SourceFile) -> tuple[Path, FileFacts]:
-        root = workspace.root_of(path)
-        module = None
-        if root is not None and path.is_relative_to(root.path):
-            module = path.relative_to(root.path).with_suffix("").as_posix().replace("/", ".")
-        return path, file_facts(module, source.data)
+    facts = partial(_module_facts, workspace)
 
     def merge(files: Iterator[tuple[Path, FileFacts]]) -> tuple[Config, dict[str, Expiring]]:
         return config, _verdict(workspace, config, list(files))
@@ -441,12 +447,7 @@ def run_on_schedule(workspace: Workspace) -> frozenset[str]:
     (`ctx.runMutation(internal.folder.module.fn)`), up to three calls down: work that recurs
     without anyone asking (a cron's action calling a cleanup mutation)."""
 
-    def facts(path: Path, source: SourceFile) -> tuple[Path, FileFacts]:
-        root = workspace.root_of(path)
-        module = None
-        if root is not None and path.is_relative_to(root.path):
-            module = path.relative_to(root.path).with_suffix("").as_posix().replace("/", ".")
-        return path, file_facts(module, source.data)
+    facts = partial(_module_facts, workspace)
 
     def merge(files: Iterator[tuple[Path, FileFacts]]) -> tuple[tuple[str, str], ...]:
         return tuple((f"{f.module}.{name}", callee) for _, f in files if f.module for name, callee in f.calls)

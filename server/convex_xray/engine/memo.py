@@ -60,6 +60,16 @@ def per_file_text(
     Kept with the text, not the snapshot: a snapshot holds its syntax tree, and in the editor
     the snapshot seen last is often one the workspace has replaced since (a closed buffer; the
     file read again from disk) -- 300 such trees were ~105 MB after opening and closing every file."""
+    for _, value in _per_file_entries(workspace, key, compute):
+        yield value
+
+
+def _per_file_entries(
+    workspace: Workspace,
+    key: MemoKey[dict[Path, tuple[bytes, _F]]],
+    compute: Callable[[Path, SourceFile], _F],
+) -> Iterator[tuple[Path, _F]]:
+    """`per_file_text`, each answer with its file."""
     cache = workspace.memo.get(key)
     if cache is None:
         cache = workspace.memo.put(key, {})
@@ -70,7 +80,7 @@ def per_file_text(
         entry = cache.get(path)
         if entry is None or not (entry[0] is source.data or entry[0] == source.data):
             entry = cache[path] = (source.data, compute(path, source))
-        yield entry[1]
+        yield path, entry[1]
 
 
 def per_revision(workspace: Workspace, key: MemoKey[tuple[int, _F]], build: Callable[[], _F]) -> _F:
@@ -149,18 +159,9 @@ def _count(
 ) -> tuple[int, dict[Path, frozenset[T]], Counter[T]]:
     sets: dict[Path, frozenset[T]] = {}
     counts: Counter[T] = Counter()
-    cache = workspace.memo.get(files_key)
-    if cache is None:
-        cache = workspace.memo.put(files_key, {})
-    for path in workspace.text_pass_files():
-        source = workspace.source(path)
-        if source is None:
-            continue
-        entry = cache.get(path)
-        if entry is None or not (entry[0] is source.data or entry[0] == source.data):
-            entry = cache[path] = (source.data, compute(path, source))
-        sets[path] = entry[1]
-        counts.update(entry[1])
+    for path, names in _per_file_entries(workspace, files_key, compute):
+        sets[path] = names
+        counts.update(names)
     return workspace.revision, sets, counts
 
 
