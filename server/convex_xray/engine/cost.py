@@ -40,7 +40,15 @@ from convex_xray.engine.model import (
     QueryChain,
 )
 from convex_xray.engine.schema import Schema
-from convex_xray.engine.syntax import call_args, enclosing_const, string_value, text_of, unwrap
+from convex_xray.engine.syntax import (
+    call_args,
+    enclosing_const,
+    function_params,
+    param_pattern,
+    string_value,
+    text_of,
+    unwrap,
+)
 from convex_xray.engine.triggers import CRON, SCHEDULED
 
 
@@ -1126,12 +1134,9 @@ def _loops_over(name: str, scope: Node, after: int) -> list[tuple[str, list[Node
 
 
 def _first_parameter(function: Node) -> str | None:
-    parameter = function.child_by_field_name("parameter")  # `x => ...`
-    if parameter is not None:
-        return text_of(parameter) if parameter.type == "identifier" else None
-    params = function.child_by_field_name("parameters")
-    first = params.named_children[0] if params is not None and params.named_children else None
-    pattern = first.child_by_field_name("pattern") if first is not None else None
+    """The first parameter's name (`x` of `x => …` or `(x: Doc, i) => …`), None for a pattern."""
+    params = function_params(function)
+    pattern = param_pattern(params[0]) if params else None
     return text_of(pattern) if pattern is not None and pattern.type == "identifier" else None
 
 

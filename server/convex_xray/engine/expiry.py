@@ -47,7 +47,7 @@ from convex_xray.engine.memo import MemoKey, drop_merged, merged_per_file_text
 from convex_xray.engine.roles import PRODUCTION, role_of
 from convex_xray.engine.source import SourceFile
 from convex_xray.engine.textscan import LineStartScan, LiteralStartScan
-from convex_xray.engine.triggers import CRON, trigger_index
+from convex_xray.engine.triggers import CRON, FUNCTION_REFERENCE, trigger_index
 from convex_xray.engine.workspace import Workspace
 
 # Rows alive for at most this long (lifetime plus the sweep's period) are a window, not a table.
@@ -73,11 +73,9 @@ _EQ_IN_RANGE = re.compile(rb"""\.\s*eq\s*\(\s*["']""")
 _WITH_INDEX = re.compile(rb"\.\s*withIndex\s*\(")
 _FILTER = re.compile(rb"\.\s*filter\s*\(")
 _INSERT = re.compile(rb"""\bdb\s*\.\s*insert\s*\(\s*(["'])([A-Za-z_$][\w$]*)\1\s*,\s*""")
-# `internal.a.b.fn`, also cast to quiet the type checker: `(internal as any).a.b.fn`; every
-# match begins with one of the two words (see `LiteralStartScan`).
-_REFERENCE = LiteralStartScan(
-    re.compile(rb"\b(?:internal|api)(?:\s+as\s+any\s*\))?((?:\s*\.\s*[A-Za-z_$][\w$]*)+)"), (b"internal", b"api")
-)
+# `internal.a.b.fn` (`triggers.FUNCTION_REFERENCE`): every match begins with one of the two
+# words (see `LiteralStartScan`).
+_REFERENCE = LiteralStartScan(FUNCTION_REFERENCE, (b"internal", b"api"))
 _CONST = re.compile(rb"\b(?:const|let)\s+([A-Za-z_$][\w$]*)\s*(?::\s*[\w<>\[\] |]+)?=\s*")
 # Fields a row goes at once passed: `expiresAt`, `expires_at`, `ttl`, `validUntil`, `deadline`.
 _EXPIRY_FIELD = re.compile(r"expir|ttl|until|deadline", re.IGNORECASE)
@@ -416,11 +414,7 @@ _MERGED: MemoKey[tuple[int, tuple[Config, dict[str, Expiring]]]] = MemoKey("expi
 def _module_facts(workspace: Workspace, path: Path, source: SourceFile) -> tuple[Path, FileFacts]:
     """A file's facts under its module's dotted name from the Convex root (`folder.module`),
     what both the expiry verdict and the scheduled-call graph read (one memo, `_FILE_FACTS`)."""
-    root = workspace.root_of(path)
-    module = None
-    if root is not None and path.is_relative_to(root.path):
-        module = path.relative_to(root.path).with_suffix("").as_posix().replace("/", ".")
-    return path, file_facts(module, source.data)
+    return path, file_facts(workspace.module_name(path), source.data)
 
 
 def expiring_tables(workspace: Workspace, config: Config) -> dict[str, Expiring]:

@@ -77,10 +77,17 @@ def _per_file_entries(
         source = workspace.source(path)
         if source is None:
             continue
-        entry = cache.get(path)
-        if entry is None or not (entry[0] is source.data or entry[0] == source.data):
-            entry = cache[path] = (source.data, compute(path, source))
-        yield path, entry[1]
+        yield path, _current(cache, path, source, compute)
+
+
+def _current(
+    cache: dict[Path, tuple[bytes, _F]], path: Path, source: SourceFile, compute: Callable[[Path, SourceFile], _F]
+) -> _F:
+    """What `compute` says of the file's text: kept in `cache` while the text is the same."""
+    entry = cache.get(path)
+    if entry is None or not (entry[0] is source.data or entry[0] == source.data):
+        entry = cache[path] = (source.data, compute(path, source))
+    return entry[1]
 
 
 def per_revision(workspace: Workspace, key: MemoKey[tuple[int, _F]], build: Callable[[], _F]) -> _F:
@@ -187,10 +194,7 @@ def _recount(
     for path in changed:
         source = workspace.source(path)
         assert source is not None
-        entry = cache.get(path)
-        if entry is None or not (entry[0] is source.data or entry[0] == source.data):
-            entry = cache[path] = (source.data, compute(path, source))
-        new, old = entry[1], sets[path]
+        new, old = _current(cache, path, source, compute), sets[path]
         if new is old or new == old:
             continue
         for item in old - new:

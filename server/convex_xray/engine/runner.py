@@ -135,10 +135,8 @@ def _registered(workspace: Workspace, path: Path, name: str) -> bool:
 
 def _dotted(workspace: Workspace, path: Path, name: str) -> str | None:
     """`folder.module.name`, the name `internal.` uses for an export `name` of `path`."""
-    root = workspace.root_of(path)
-    if root is None or not path.is_relative_to(root.path):
-        return None
-    return f"{path.relative_to(root.path).with_suffix('').as_posix().replace('/', '.')}.{name}"
+    module = workspace.module_name(path)
+    return f"{module}.{name}" if module is not None else None
 
 
 def check_file(

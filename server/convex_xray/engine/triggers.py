@@ -32,8 +32,9 @@ SCHEDULED = "scheduled"
 
 _CRON_CALL = re.compile(rb"\.\s*(interval|hourly|daily|weekly|monthly|cron)\s*\(")
 _SCHEDULE_CALL = re.compile(rb"scheduler\s*\.\s*run(?:After|At)\s*\(")
-# `internal.a.b.fn`, also cast to quiet the type checker: `(internal as any).a.b.fn`.
-_REFERENCE = re.compile(rb"\b(?:internal|api)(?:\s+as\s+any\s*\))?((?:\s*\.\s*[A-Za-z_$][\w$]*)+)")
+# `internal.a.b.fn`, also cast to quiet the type checker: `(internal as any).a.b.fn` (group 1:
+# the path after the word; `engine.expiry` reads the calls in a function's body with it too).
+FUNCTION_REFERENCE = re.compile(rb"\b(?:internal|api)(?:\s+as\s+any\s*\))?((?:\s*\.\s*[A-Za-z_$][\w$]*)+)")
 _WINDOW = 600  # bytes after a call's `(` searched for its function reference
 
 
@@ -54,7 +55,7 @@ def _references(data: bytes, calls: re.Pattern[bytes]) -> list[tuple[str, str, f
     found: list[tuple[str, str, float | None]] = []
     for match in calls.finditer(data):
         window = data[match.end() : match.end() + _WINDOW]
-        ref = _REFERENCE.search(window)
+        ref = FUNCTION_REFERENCE.search(window)
         if ref is None:
             continue
         dotted = re.sub(rb"\s+", b"", ref.group(1)).decode("utf-8", "replace").lstrip(".")
@@ -149,8 +150,7 @@ def reference_of(workspace: Workspace, model: FileModel, function: FunctionModel
     names = [name for name, exported in model.exports.items() if exported is function]
     if not names:
         return None
-    module = model.path.relative_to(root.path).with_suffix("").as_posix().replace("/", ".")
-    return root.path, f"{module}.{names[0]}"
+    return root.path, f"{workspace.module_name(model.path)}.{names[0]}"
 
 
 def trigger_of(

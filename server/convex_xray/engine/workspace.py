@@ -427,6 +427,14 @@ class Workspace:
 
     # -- roots and schemas -------------------------------------------------------------------
 
+    def module_name(self, path: Path) -> str | None:
+        """`folder.module`, the file's module from its Convex root: the name `internal.` and
+        `api.` use for it (`internal.folder.module.fn`); None outside every root."""
+        root = self.root_of(path)
+        if root is None or not path.is_relative_to(root.path):
+            return None
+        return path.relative_to(root.path).with_suffix("").as_posix().replace("/", ".")
+
     def root_of(self, path: Path) -> ConvexRoot | None:
         # Roots and their components are fixed for a workspace's lifetime, and the language
         # server asks for every file's root and schema after each edit (cache keys): remember.

@@ -114,6 +114,7 @@ from convex_xray.engine.findings import Finding, FixAvailability, Related, Sever
 from convex_xray.engine.model import QueryChain
 from convex_xray.engine.registry import RuleMeta, register
 from convex_xray.engine.schema import Schema, Table
+from convex_xray.engine.source import is_typescript_path
 from convex_xray.engine.syntax import text_of
 from convex_xray.rules.support.add_index import (
     IndexPlan,
@@ -127,9 +128,6 @@ from convex_xray.rules.support.schema_plan import SchemaPlan, adds_indexes, filt
 from convex_xray.rules.support.tables import outside_schema
 from convex_xray.rules.support.untyped import untyped_root
 from convex_xray.rules.support.value_types import ValueTypes, cast_text, field_type, type_import
-
-# Files TypeScript checks for types: elsewhere a range value needs no cast.
-_TYPED_SUFFIXES = frozenset({".ts", ".tsx", ".mts", ".cts"})
 
 META = RuleMeta(
     code="CX202",
@@ -266,7 +264,7 @@ def _range_casts(ctx: RuleContext, chain: QueryChain, plan: IndexPlan, table: Ta
     is not shown to be the field's (a `string` compared to an `Id<"users">` field passes
     `.filter()` but not `.withIndex()`); None when a needed cast cannot be written, which
     drops the fix."""
-    if ctx.path.suffix not in _TYPED_SUFFIXES or ctx.model is None or untyped_range(ctx.source, chain):
+    if not is_typescript_path(ctx.path) or ctx.model is None or untyped_range(ctx.source, chain):
         return RangeCasts({})  # no types to satisfy: JavaScript, or a range builder typed `any`
     moved = {a.value_node.id for a in plan.absorbed if a.value_node is not None}
     types = ValueTypes(ctx.workspace, ctx.model, ctx.schema)
@@ -336,7 +334,7 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
 
 def _typed_range(ctx: RuleContext, chain: QueryChain) -> bool:
     """Whether tsc types the query's range: a TypeScript file, a db handle that is not `any`."""
-    return ctx.path.suffix in _TYPED_SUFFIXES and not untyped_root(chain.root.child_by_field_name("function"))
+    return is_typescript_path(ctx.path) and not untyped_root(chain.root.child_by_field_name("function"))
 
 
 def _check_chain(
