@@ -28,12 +28,13 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from tree_sitter import Node
 
-from convex_xray.engine.memo import MemoKey, per_file_text, per_revision
+from convex_xray.engine.memo import MemoKey, merged_per_file_text, per_revision
 from convex_xray.engine.schema import Schema
 from convex_xray.engine.source import SourceFile
 from convex_xray.engine.syntax import string_value, text_of
@@ -108,6 +109,9 @@ SELF_TYPED_CASCADE = 6
 _SELF_TYPED: MemoKey[tuple[int, dict[Path, SelfTypedApi | None]]] = MemoKey(
     "roots whose api refers to itself"
 )
+_HITS_BY_ROOT: MemoKey[tuple[int, dict[Path, tuple[SelfTypedApi, ...]]]] = MemoKey(
+    "each root's values that type the api through itself"
+)
 _SELF_TYPED_FILES: MemoKey[dict[Path, tuple[bytes, tuple[SelfTypedApi, ...]]]] = MemoKey(
     "a file's values that type the api through itself"
 )
@@ -134,16 +138,27 @@ def api_refers_to_itself(workspace: Workspace, path: Path) -> SelfTypedApi | Non
 def _self_typed(workspace: Workspace, root: Path) -> SelfTypedApi | None:
     if not resolves("convex", root):
         return None
-    hits: list[SelfTypedApi] = []
-    for found in per_file_text(workspace, _SELF_TYPED_FILES, _file_self_typed):
-        for hit in found:
-            owner = workspace.root_of(hit.path)
-            if owner is not None and owner.path == root:
-                hits.append(hit)
+    hits = _hits_by_root(workspace).get(root, ())
     if len(hits) < SELF_TYPED_CASCADE:
         return None
     first = min(hits, key=lambda hit: hit.path)  # (min keeps a file's own order)
     return SelfTypedApi(first.path, first.name, first.package, len(hits))
+
+
+def _hits_by_root(workspace: Workspace) -> dict[Path, tuple[SelfTypedApi, ...]]:
+    """Every root's self-typing values, grouped from each file's (merged again only when a file
+    changed since says something else), so that each root does not walk every file."""
+
+    def merge(files: Iterator[tuple[SelfTypedApi, ...]]) -> dict[Path, tuple[SelfTypedApi, ...]]:
+        grouped: dict[Path, list[SelfTypedApi]] = {}
+        for found in files:
+            for hit in found:
+                owner = workspace.root_of(hit.path)
+                if owner is not None:
+                    grouped.setdefault(owner.path, []).append(hit)
+        return {root: tuple(hits) for root, hits in grouped.items()}
+
+    return merged_per_file_text(workspace, _HITS_BY_ROOT, _SELF_TYPED_FILES, _file_self_typed, merge)
 
 
 def _file_self_typed(path: Path, source: SourceFile) -> tuple[SelfTypedApi, ...]:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from tree_sitter import Node
 
-from convex_xray.engine.memo import MemoKey, merged_per_file_text, per_revision
+from convex_xray.engine.memo import MemoKey, merged_per_file_text
 from convex_xray.engine.packages import package_of, uninstalled_spreads
 from convex_xray.engine.source import SourceFile
 from convex_xray.engine.syntax import (
@@ -213,6 +213,10 @@ _PACKAGE_TYPING_NAMES = frozenset(
 )
 _NAMED_IMPORT = re.compile(rb"""\bimport\s+(?:type\s+)?\{([^}]*)\}\s*from\s*["']([^"']+)["']""")
 _TYPED_BY_PACKAGE: MemoKey[tuple[int, frozenset[Path]]] = MemoKey("roots typed through a package")
+# path -> (the text read, (its Convex root, whether it imports such a name)), kept with the text.
+_FILE_TYPED_BY_PACKAGE: MemoKey[dict[Path, tuple[bytes, tuple[Path | None, bool]]]] = MemoKey(
+    "a file's imports of package typing"
+)
 
 
 def typed_by_package(workspace: Workspace, source: SourceFile) -> bool:
@@ -225,19 +229,21 @@ def typed_by_package(workspace: Workspace, source: SourceFile) -> bool:
     root = workspace.root_of(source.path)
     if root is None:
         return False
-    return root.path in per_revision(workspace, _TYPED_BY_PACKAGE, lambda: _roots_typed_by_package(workspace))
+    return root.path in _roots_typed_by_package(workspace)
 
 
 def _roots_typed_by_package(workspace: Workspace) -> frozenset[Path]:
-    roots: set[Path] = set()
-    for path in workspace.text_pass_files():
-        other_root = workspace.root_of(path)
-        if other_root is None or other_root.path in roots:
-            continue
-        other = workspace.source(path)
-        if other is not None and _imports_package_typing(other.data):
-            roots.add(other_root.path)
-    return frozenset(roots)
+    """Merged from each file's imports, again only when a file changed since says something
+    else (as `_too_deep_roots`: in the editor every keystroke is a revision)."""
+
+    def imports(path: Path, source: SourceFile) -> tuple[Path | None, bool]:
+        root = workspace.root_of(path)
+        return (root.path if root is not None else None, _imports_package_typing(source.data))
+
+    def merge(files: Iterator[tuple[Path | None, bool]]) -> frozenset[Path]:
+        return frozenset(root for root, typed in files if root is not None and typed)
+
+    return merged_per_file_text(workspace, _TYPED_BY_PACKAGE, _FILE_TYPED_BY_PACKAGE, imports, merge)
 
 
 def _imports_package_typing(data: bytes) -> bool:
