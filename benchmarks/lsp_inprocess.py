@@ -21,7 +21,9 @@ Stdlib + the server's own dependencies; the server is whatever `convex_xray` imp
 from __future__ import annotations
 
 import argparse
+import contextlib
 import cProfile
+import ctypes
 import gc
 import json
 import sys
@@ -50,6 +52,23 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
+def _rss_mb() -> float:
+    """This process's resident set (`VmRSS`), MB; NaN where /proc is missing."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        pass
+    return float("nan")
+
+
+def _trim() -> None:
+    """Give the C heap's free pages back, as the server does after indexing (`trim_heap`)."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None).malloc_trim(0)
+
+
 class Bench:
     def __init__(self, workspace: Path, file: Path) -> None:
         folder = Folder(workspace, workspace.as_uri(), Settings())
@@ -59,10 +78,24 @@ class Bench:
         project = folder.project_for(file)
         if project is None:
             raise SystemExit(f"{file} is in no Convex project under {workspace}")
+        # As indexing does (a server without `index_file`, an older checkout, keeps every
+        # file's model; a newer one may drop closed files' models as it goes).
+        releasing = hasattr(project, "index_file")
+        if releasing:
+            project.opened(file)
+            project.begin_indexing()
         for path in project.workspace.files():
-            project.workspace.model(path)
+            if releasing:
+                project.index_file(path)
+            else:
+                project.workspace.model(path)
         project.indexed = True
-        project.check_many(project.workspace.files())  # as indexing does (workspace rules, plan)
+        files = project.workspace.files()
+        for start in range(0, len(files), 16):  # (workspace rules, plan), in indexing's batches
+            project.check_many(files[start : start + 16])
+        if releasing:
+            project.release_closed(everything=True)
+        gc.collect()
         project.touched(None)
         self.project = project
         self.converter = default_converter()
@@ -164,6 +197,8 @@ def main(argv: list[str] | None = None) -> int:
     bench = Bench(args.workspace.resolve(), file)
     setup = time.perf_counter() - started
     gc.collect()
+    _trim()
+    rss_setup = _rss_mb()
     profiler = cProfile.Profile() if args.profile else None
     if profiler is not None:
         profiler.enable()
@@ -174,6 +209,8 @@ def main(argv: list[str] | None = None) -> int:
     result: dict[str, Any] = {
         "file": str(file),
         "setup_s": round(setup, 2),
+        "rss_after_setup_mb": rss_setup,
+        "rss_after_typing_mb": _rss_mb(),
         "diagnostics": max(bench.counts),
         "publish_bytes_p50": int(_percentile([float(s) for s in bench.sizes], 0.5)),
     }

@@ -159,6 +159,10 @@ class Workspace:
         self.scope = scope
         self._entries: dict[Path, _Entry] = {}
         self._handed_out: set[Path] = set()  # entries handed out since `loaded(recent=True)`
+        # path -> when its model was last asked for (a count of `model` calls): which of the
+        # models in memory a caller that keeps only some should drop first (`last_use`).
+        self._model_uses: dict[Path, int] = {}
+        self._uses = 0
         self._roots_of: dict[Path, ConvexRoot | None] = {}
         self._components_of: dict[Path, Path | None] = {}
         self._schemas: dict[Path, Schema] = {}
@@ -399,6 +403,8 @@ class Workspace:
 
     def model(self, path: Path) -> FileModel | None:
         entry = self._entry(path)
+        self._uses += 1
+        self._model_uses[path] = self._uses
         if entry.model is None and entry.source is not None:
             try:
                 entry.model = analyze_file(entry.source, self.options, functools.partial(self.loop_helper, from_file=path))
@@ -413,6 +419,10 @@ class Workspace:
                 entry.source = None
                 return None
         return entry.model
+
+    def last_use(self, path: Path) -> int:
+        """When the model of `path` was last asked for (larger is later; 0: never)."""
+        return self._model_uses.get(path, 0)
 
     def cached_model(self, path: Path) -> FileModel | None:
         """The model of `path` if it has been computed already (never reads or analyses)."""

@@ -11,7 +11,7 @@ import difflib
 import functools
 import itertools
 import logging
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,17 +55,39 @@ from convex_xray.lsp.incremental import (
 from convex_xray.lsp.outside import Outside, classify
 from convex_xray.lsp.settings import Settings, config_file_for, merge_config
 from convex_xray.rules.support.add_index import naming_style
-from convex_xray.rules.support.index_usage import IndexUsage, UsageSignature, usage_signature
+from convex_xray.rules.support.index_usage import (
+    MERGED_USAGE,
+    IndexUsage,
+    UsageSignature,
+    cached_file_usage,
+    index_definitions,
+    usage_signature,
+)
+from convex_xray.rules.support.merged_usage import MergedIndexUsage, UsageSummary, add_summary
 from convex_xray.rules.support.schema_plan import (
     PLAN_RULES,
     PRESET_PLAN,
+    FileFacts,
     SchemaPlan,
+    adds_indexes,
     file_facts,
     plan_from_facts,
     schema_plan,
 )
 
 log = logging.getLogger(__name__)
+
+# From this much source, the models and syntax trees of closed files are dropped as indexing
+# records what they tell the workspace (schema plan facts, index usage: `_Told`), as the CLI
+# drops them from its own threshold (`cli.parallel.RELEASE_FROM_BYTES`): a tree costs ~22 bytes
+# per byte of source (ConvexPress, 8.25 MB: 183 MB of trees, benchmarks/README.md). Below it the
+# whole app's trees cost under ~25 MB, not worth parsing closed files again on demand.
+RELEASE_FROM_BYTES = 1_000_000
+# Closed files parsed again on demand (a helper an open document's check resolves a call into,
+# a file the workspace rules read back) are kept up to this much source, the least recently
+# asked for dropped first: typing in one function must not re-parse its helpers at every
+# keystroke. ~22 MB of trees at most.
+KEEP_CLOSED_BYTES = 1_000_000
 
 # -- projects and folders --------------------------------------------------------------------------
 
@@ -148,6 +170,28 @@ class _WorkspaceRuleCache:
         self.by_path = {path: tuple(items) for path, items in by_path.items()}
 
 
+@dataclass
+class _Told:
+    """What one file's text tells the workspace-wide analyses (the schema plan's facts, its
+    index usage by position), kept without its model, for the schemas it was computed under."""
+
+    data: bytes
+    schemas: tuple[Schema, ...]  # the application schemas (index definitions)
+    schema: Schema | None  # the schema governing the file
+    adds: bool  # `adds_indexes`
+    facts: FileFacts | None
+    usage: UsageSummary | None
+
+    def current(self, data: bytes, schemas: tuple[Schema, ...], schema: Schema | None, adds: bool) -> bool:
+        return (
+            (self.data is data or self.data == data)
+            and self.schema is schema
+            and self.adds == adds
+            and len(self.schemas) == len(schemas)
+            and all(map(_same, self.schemas, schemas))
+        )
+
+
 class Project:
     """One Convex app inside a folder: its roots, merged config, workspace and caches."""
 
@@ -172,6 +216,19 @@ class Project:
         self._frozen: set[Path] = set()  # files whose model was built before gc.freeze()
         self._plan: SchemaPlan | None = None  # the schema plan of the last full check
         self.indexed = False
+        # Whether closed files' models and trees are dropped once indexed (None: by the app's
+        # size, `RELEASE_FROM_BYTES`, decided when indexing starts; tests force it).
+        self.release: bool | None = None
+        self.keep_closed_bytes = KEEP_CLOSED_BYTES
+        self.open_paths: set[Path] = set()  # files open in the editor: never released
+        self._releasing = False
+        self._told: dict[Path, _Told] = {}
+        # Closed files whose model or tree is in memory (parsed on demand): their sizes.
+        self._kept: dict[Path, int] = {}
+        # (revision, schemas, plan, usage) of the last plan built from `_told`.
+        self._summarised: tuple[int, tuple[Schema, ...], SchemaPlan, MergedIndexUsage] | None = None
+        # The index definitions of the application schemas (the usage summaries discount them).
+        self._definitions: tuple[tuple[Schema, ...], Counter[tuple[Path, str]]] | None = None
 
     def configure(self, settings: Settings) -> list[str]:
         """(Re)load the project config, merge the settings over it and start a fresh workspace."""
@@ -197,6 +254,11 @@ class Project:
         self._cache = _WorkspaceRuleCache()
         self._frozen = set()
         self.indexed = False
+        self._releasing = False
+        self._told = {}
+        self._kept = {}
+        self._summarised = None
+        self._definitions = None
         return problems
 
     def owns(self, path: Path) -> bool:
@@ -305,11 +367,148 @@ class Project:
             and all(map(_same, cache.schemas, schemas))
         ):
             return cache.findings
-        findings = check_workspace_rules(
-            self.workspace, self.rules + self.silent, self.config, failures
-        )
+        if self._releasing and self.indexed:
+            # Closed files have no model: the plan and the index usage come from what each
+            # file told (`_Told`), the references read back only where a rule asks for them.
+            plan, merged = self._summarised_plan()
+            memo = self.workspace.memo
+            memo.put(PRESET_PLAN, plan)
+            memo.put(MERGED_USAGE, merged)
+            try:
+                findings = check_workspace_rules(
+                    self.workspace, self.rules + self.silent, self.config, failures
+                )
+            finally:
+                memo.pop(PRESET_PLAN)
+                memo.pop(MERGED_USAGE)
+                merged.forget_models()
+            self.release_closed()
+        else:
+            findings = check_workspace_rules(
+                self.workspace, self.rules + self.silent, self.config, failures
+            )
         self._cache = _WorkspaceRuleCache(key, schemas, findings)
         return findings
+
+    # -- closed files' models -------------------------------------------------------------------
+
+    def opened(self, path: Path) -> None:
+        self.open_paths.add(path)
+        self._kept.pop(path, None)
+
+    def closed(self, path: Path) -> None:
+        self.open_paths.discard(path)
+
+    def begin_indexing(self) -> None:
+        """Indexing starts: decide whether closed files' models are dropped (`release`)."""
+        if self.release is None:
+            workspace = self.workspace
+            size = sum(len(s.data) for p in workspace.files() if (s := workspace.source(p)) is not None)
+            self.release = size >= RELEASE_FROM_BYTES
+        self._releasing = self.release
+
+    def index_file(self, path: Path) -> None:
+        """Indexing reads `path`: its model, and when releasing, what it tells the workspace
+        (`_Told`, the index-usage signature), then the model and tree go at once, so that the
+        next file's tree takes their memory (dropped after all of them, they freed it in the
+        allocator's arenas but the small objects kept meanwhile pinned every arena: 8 MB less
+        resident out of 190 MB freed, on ConvexPress)."""
+        model = self.workspace.model(path)
+        if self._releasing and model is not None and path not in self.open_paths:
+            del model
+            self._told_now(path)
+            self._usage_signature(path)
+            self.release_closed()
+
+    def release_closed(self, *, everything: bool = False) -> None:
+        """Drop the models and trees of the closed files parsed since the last call beyond
+        `keep_closed_bytes` of source, the least recently asked for first (`everything`: of
+        every closed file in memory, not only those asked for since). Their texts stay; a
+        check that needs one parses it again (`Workspace.release`)."""
+        if not self._releasing:
+            return
+        workspace = self.workspace
+        if everything:
+            self._kept.clear()
+        for path in workspace.loaded(recent=not everything):
+            if path not in self.open_paths and path not in self._kept:
+                source = workspace.source(path)
+                self._kept[path] = len(source.data) if source is not None else 0
+        total = sum(self._kept.values())
+        if total <= self.keep_closed_bytes:
+            return
+        # (Not in the order they were seen in: the workspace-wide text passes hand out every
+        # file, so a helper each keystroke resolves into would be dropped as often as any.)
+        for path in sorted(self._kept, key=workspace.last_use):
+            if total <= self.keep_closed_bytes:
+                break
+            total -= self._kept.pop(path)
+            if path not in self.open_paths:
+                dropped = workspace.cached_model(path)
+                workspace.release(path)
+                # (Its cycles broken, it is freed now, not at the next collection: indexing
+                # runs with the collector off, and frozen models are never collected.)
+                _release_model(dropped)
+
+    def _told_now(self, path: Path) -> _Told | None:
+        """What `path` tells the workspace now: its record while its text and schemas are
+        the same, else computed from its model (parsed again if it was released)."""
+        workspace = self.workspace
+        source = workspace.source(path)
+        if source is None:
+            self._told.pop(path, None)
+            return None
+        schemas = tuple(workspace.app_schemas())
+        schema = workspace.schema_for(path)
+        adds = adds_indexes(workspace, source)
+        told = self._told.get(path)
+        if told is not None and told.current(source.data, schemas, schema, adds):
+            return told
+        model = workspace.model(path)
+        facts: FileFacts | None = None
+        usage: UsageSummary | None = None
+        if model is not None and workspace.component_of(path) is None:
+            facts = file_facts(workspace, model, self.config)
+            known = self._definitions
+            if known is None or len(known[0]) != len(schemas) or not all(map(_same, known[0], schemas)):
+                known = self._definitions = (schemas, index_definitions(workspace))
+            usage = UsageSummary()
+            add_summary(usage, path, cached_file_usage(workspace, model), known[1])
+        told = self._told[path] = _Told(source.data, schemas, schema, adds, facts, usage)
+        return told
+
+    def _summarised_plan(self) -> tuple[SchemaPlan, MergedIndexUsage]:
+        """The schema plan and the index usage of the workspace as it is, from every file's
+        `_Told` (the same plan `schema_plan` builds from every file's model), once per revision."""
+        workspace = self.workspace
+        schemas = tuple(workspace.app_schemas())
+        known = self._summarised
+        if (
+            known is not None
+            and known[0] == workspace.revision
+            and len(known[1]) == len(schemas)
+            and all(map(_same, known[1], schemas))
+        ):
+            return known[2], known[3]
+        facts: list[FileFacts] = []
+        parts: list[UsageSummary] = []
+        files = workspace.files()
+        for path in files:
+            told = self._told_now(path)
+            if told is None:
+                continue
+            if told.facts is not None:
+                facts.append(told.facts)
+            if told.usage is not None:
+                parts.append(told.usage)
+        if len(self._told) > len(files):
+            kept = set(files)
+            self._told = {p: t for p, t in self._told.items() if p in kept}
+        merged = MergedIndexUsage(parts, workspace)
+        plan = plan_from_facts(schemas, merged, facts)
+        merged.forget_models()  # (the plan read some references back)
+        self._summarised = (workspace.revision, schemas, plan, merged)
+        return plan, merged
 
     # -- checks ---------------------------------------------------------------------------------
 
@@ -337,6 +536,8 @@ class Project:
         # of all of it per keystroke: 95% of a keystroke's time in a 2,500-line file); the
         # reconcile's full check when the editor settles plans again with this text.
         preset = self._plan if model is not None else None
+        if preset is None and self._releasing and self.indexed:
+            preset = self._summarised_plan()[0]  # (as `schema_plan` would build it, without models)
         # Before indexing, the workspace-wide text passes read only the files in memory (see
         # `Workspace.provisional`); indexing ends with a re-check of the open documents.
         self.workspace.provisional = None if self.indexed else Memo()
@@ -371,6 +572,7 @@ class Project:
             # full check of this document (never, while typing, when the document was opened
             # as on disk with its findings from indexing).
             self._keep_plan()
+        self.release_closed()
         return [f for f in findings if f.path == path], failures
 
     def _provisional_plan(self, path: Path) -> SchemaPlan | None:
@@ -385,22 +587,33 @@ class Project:
     def _keep_plan(self) -> None:
         """Keep the schema plan the check just built (memoised: no second build)."""
         if any(r.meta.slug in PLAN_RULES for r in self.rules + self.silent):
-            self._plan = schema_plan(self.workspace, self.config)
+            if self._releasing and self.indexed:
+                self._plan = self._summarised_plan()[0]
+            else:
+                self._plan = schema_plan(self.workspace, self.config)
 
     def check_many(self, files: list[Path]) -> tuple[dict[Path, list[Finding]], list[RuleFailure]]:
         """Several files' findings at once (workspace diagnostics)."""
         failures: list[RuleFailure] = []
         workspace_findings = self.workspace_findings(failures) if self.indexed else []
-        findings = check_paths(
-            self.workspace,
-            self.config,
-            files,
-            self.rules,
-            failures,
-            silent=self.silent,
-            workspace_findings=workspace_findings,
-        )
+        preset = self._summarised_plan()[0] if self._releasing and self.indexed else None
+        if preset is not None:
+            self.workspace.memo.put(PRESET_PLAN, preset)
+        try:
+            findings = check_paths(
+                self.workspace,
+                self.config,
+                files,
+                self.rules,
+                failures,
+                silent=self.silent,
+                workspace_findings=workspace_findings,
+            )
+        finally:
+            if preset is not None:
+                self.workspace.memo.pop(PRESET_PLAN)
         self._keep_plan()  # a full check: the next keystroke's slice reuses its plan
+        self.release_closed()
         by_path: dict[Path, list[Finding]] = {path: [] for path in files}
         for finding in findings:
             by_path.setdefault(finding.path, []).append(finding)

@@ -40,6 +40,7 @@ class Documents(Indexing):
         doc.project = project
         doc.replaced(doc.source)
         if project is not None:
+            project.opened(doc.path)
             project.set_source(doc.source)
             project.touched()
 
@@ -81,11 +82,21 @@ class Documents(Indexing):
             source = SourceFile(path, item.text, version=item.version, data=data)
             project.set_source(source)
             project.touched(item.uri)
+        project.opened(path)  # (before its check: an open document is never released)
         doc = Document(item.uri, path, source, item.language_id, project, version=item.version)
         self.documents[item.uri] = doc
         self.published.pop(path, None)
         if known is not None and self.configured.is_set():
-            self.publish_outcome(doc, self.check(doc, known=known))
+            if not source.parsed and not self.pull:
+                # Released after indexing (`Project.release`): its findings are known, its tree
+                # is not. Show them before parsing it again for the document's base (~40-80 ms
+                # for a 3,000-line file); again only if that changed them.
+                self.publish(item.uri, self.diagnostics(doc, known), version=doc.version)
+                outcome = self.check(doc, known=known)
+                if outcome is not None and outcome.findings != known:
+                    self.publish_outcome(doc, outcome)
+            else:
+                self.publish_outcome(doc, self.check(doc, known=known))
         else:
             self.schedule(doc, 0, full=True)
 
@@ -137,6 +148,8 @@ class Documents(Indexing):
         project = doc.project
         if project is None:
             return
+        if self.open_doc(doc.path) is None:  # (the same file may be open under another URI)
+            project.closed(doc.path)
         project.forget(doc.path)  # the file on disk is the truth again
         project.touched(uri)
         if len(doc.source.data) >= BIG_DOCUMENT_BYTES:

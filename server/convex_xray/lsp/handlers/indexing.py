@@ -101,8 +101,10 @@ class Indexing(Checking):
         self.notify_status("indexing", percent=0, files=total)
         last_report = time.perf_counter()
         try:
+            for project in folder.projects:
+                project.begin_indexing()
             for number, (project, path) in enumerate(work, 1):
-                project.workspace.model(path)
+                project.index_file(path)
                 now = time.perf_counter()
                 if now - last_report > 0.1:
                     last_report = now
@@ -120,6 +122,7 @@ class Indexing(Checking):
             for project in folder.projects:
                 project.indexed = True  # every file is read: workspace rules may run now
                 count += await self.check_closed_files(project)
+                project.release_closed(everything=True)
                 project.touched(None)  # open documents: re-check with them
         except asyncio.CancelledError:
             if token is not None:
