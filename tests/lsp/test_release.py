@@ -6,9 +6,11 @@ on disk is read again. The server's indexing is followed step by step, in proces
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
+from lsprotocol import types
 
 from convex_xray.engine.source import SourceFile, TextChange, apply_changes
 from convex_xray.lsp.session import Document, Folder, Project, check_document
@@ -293,3 +295,32 @@ def test_file_changed_on_disk_is_indexed_again(app: Path) -> None:
     assert closed == fresh_closed
     assert not any("n-plus-one-read" in line for line in after)
     assert any("by_email" in line for line in workspace)  # now unused
+
+
+RELEASING_SERVER = [sys.executable, str(Path(__file__).with_name("releasing_server.py"))]
+
+
+def _shown(diagnostics: list[types.Diagnostic]) -> list[tuple]:
+    return sorted(
+        (d.code, d.range.start.line, d.range.start.character, d.range.end.line, d.range.end.character, d.severity, d.message)
+        for d in diagnostics
+    )
+
+
+async def test_opening_a_released_file_over_stdio_shows_the_same_diagnostics_as_a_kept_one(start, tmp_path):
+    """`Documents.on_did_open` for a file released after indexing publishes its known findings
+    before parsing it again: what the editor shows on opening, and after typing, is what a
+    server that kept every model shows."""
+    root = write_project(tmp_path / "app", FILES, schema=SCHEMA).resolve()
+    kept = await start(root)
+    released = await start(root, command=RELEASING_SERVER)
+    shown: dict[str, list[list[tuple]]] = {}
+    for name, session in (("kept", kept), ("released", released)):
+        uri = session.open("convex/feed.ts")
+        opened = _shown(await session.client.diagnostics_for(uri, version=1))
+        version = session.replace(uri, "const out = [];", "const out: unknown[] = [];")
+        typed = _shown(await session.client.diagnostics_for(uri, version=version))
+        shown[name] = [opened, typed]
+    assert shown["released"] == shown["kept"]
+    codes_opened = [code for code, *_ in shown["kept"][0]]
+    assert "n-plus-one-read" in codes_opened and "filter-on-query" in codes_opened
