@@ -359,7 +359,7 @@ def _ordered_push_fix(
         edits.insert(0, Edit(ctx.path, node.start_byte, body.start_byte, header))
         edits.append(Edit(ctx.path, body.end_byte, node.end_byte, "))))" + semi))
     else:
-        part = _fresh_name(source.root, "pushed")
+        part = _fresh_name(source, "pushed")
         returns = f": Promise<(typeof {out})[number][]>" if typed else ""
         header = f"for (const {part} of await Promise.all({collection}.map(async ({item}){returns} => "
         edits.append(Edit(ctx.path, node.start_byte, body.start_byte, header))
@@ -374,7 +374,7 @@ def _ordered_push_fix(
                 edits.append(Edit(ctx.path, statement.start_byte, statement.end_byte, f"return [{source.node_text(value)}]{semi}"))
         else:
             # Pushes anywhere in the body: each iteration collects its own, in order.
-            done = _fresh_name(source.root, "iterationItems")
+            done = _fresh_name(source, "iterationItems")
             declared = f": (typeof {out})[number][]" if typed else ""
             edits.append(Edit(ctx.path, first.start_byte, first.start_byte, f"const {done}{declared} = []{semi}\n{_indent(source, first)}"))
             for _, callee, _ in collector.pushes:
@@ -473,9 +473,11 @@ def _ends_iteration(statement: Node, body: Node) -> bool:
         current = parent
 
 
-def _fresh_name(root: Node, base: str) -> str:
+def _fresh_name(source: SourceFile, base: str) -> str:
     """`base`, or `base2`, `base3`…: the first the file does not name anywhere."""
-    taken = {text_of(n) for n in _every(root) if n.type in ("identifier", "shorthand_property_identifier_pattern", "shorthand_property_identifier")}
+    if base.encode() not in source.data:
+        return base  # no name of the file spells it: skip the walk of every node (5% of a check)
+    taken = {text_of(n) for n in _every(source.root) if n.type in ("identifier", "shorthand_property_identifier_pattern", "shorthand_property_identifier")}
     name, n = base, 1
     while name in taken:
         n += 1
