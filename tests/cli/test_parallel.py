@@ -295,3 +295,19 @@ def test_a_released_check_keeps_the_models_the_plan_recheck_needs_within_its_bud
     again = sorted(name for name in set(analysed) if analysed.count(name) > 1)
     assert again == ([] if retain else ["adds.ts", "orders.ts"])
     assert lean_ws.loaded() == []
+
+
+def test_merged_usage_lists_the_uses_in_the_serial_file_order(tmp_path):
+    """The rename fix of redundant-index edits every query on the index in the order the
+    serial check found them: files as `Workspace.files()` sorts them, by path component
+    (`polls/list.ts` before `polls-tally.ts`, although `-` sorts before `/` as text)."""
+    uses = {"polls/list.ts": RENAME_USES["polls.ts"].replace("./_generated", "../_generated"), "polls-tally.ts": RENAME_USES["tally.ts"]}
+    project = write_project(tmp_path / "app", uses, schema=RENAME_SCHEMA)
+    config = Config()
+    serial_ws = workspace_for(project, config)
+    serial = run_check(serial_ws, config)
+    lean_ws = workspace_for(project, config)
+    result = parallel.run_check_summarised(lean_ws, config)
+    renames = [f for f in result.findings if f.rule == "redundant-index" and f.fix is not None]
+    assert renames and [e.path.name for e in renames[0].fix.edits][1:] == ["list.ts", "polls-tally.ts"]
+    assert _json(lean_ws, result) == _json(serial_ws, serial)

@@ -104,7 +104,9 @@ class MergedIndexUsage(IndexUsage):
             fully_dynamic.extend(shard.fully_dynamic)
             self.mentions.update(shard.mentions)
         for items in [*refs.values(), *by_name.values()]:
-            items.sort(key=lambda k: (str(k[0]), k[1]))  # the serial order: by file, then position
+            # The serial order: by file as `Workspace.files()` sorts them (by path component, so
+            # `billing/admin.ts` before `billing-schema.ts`: not their text order), then position.
+            items.sort(key=lambda k: (k[0], k[1]))
         self._refs_keys = refs
         self._workspace = workspace
         self._by_name_keys = by_name
