@@ -297,6 +297,46 @@ def test_a_released_check_keeps_the_models_the_plan_recheck_needs_within_its_bud
     assert lean_ws.loaded() == []
 
 
+@pytest.mark.parametrize("release", [False, True], ids=["models-kept", "models-released"])
+def test_a_worker_checks_each_file_once_against_the_whole_plan(tmp_path, monkeypatch, release):
+    """Below RELEASE_FROM_BYTES a worker models its files and sends their facts first, then
+    checks them once against the whole plan: no file is analysed twice and none re-checked
+    (re-checking in the parent parsed and analysed most files of a 200-file app again). From
+    RELEASE_FROM_BYTES it checks against the empty plan and re-checks, in the worker, the
+    files the plan changes. Both give the serial findings."""
+    project = write_project(tmp_path / "app", PLANNED_USES, schema=PLANNED_SCHEMA)
+    config = Config()
+    serial_ws = workspace_for(project, config)
+    serial = run_check(serial_ws, config)
+    analysed: list[str] = []
+    real = workspace_module.analyze_file
+
+    def recording(source, *args, **kwargs):
+        analysed.append(source.path.name)
+        return real(source, *args, **kwargs)
+
+    monkeypatch.setattr(workspace_module, "analyze_file", recording)
+    workspace = workspace_for(project, config)
+    rules = [r for r in parallel.active_rules(config, (), ()) if r.meta.scope == "file"]
+    worker = parallel._Worker(workspace, config, rules, release)
+    paths = workspace.files()
+    first = worker.first(paths)
+    second = worker.second(paths, first, [first.usage], sorted(first.facts, key=lambda f: str(f.path)))
+    findings = sorted(first.findings + second.findings, key=lambda f: (str(f.path), f.span.start, f.rule))
+    for path, found in second.rechecked.items():
+        findings = [f for f in findings if f.path != path or f.rule not in parallel.PLAN_RULES] + found
+    plan_findings = sorted((f.path.name, f.rule, f.message) for f in findings if f.rule in parallel.PLAN_RULES)
+    expected = sorted((f.path.name, f.rule, f.message) for f in serial.findings if f.rule in parallel.PLAN_RULES)
+    assert plan_findings == expected
+    again = sorted(name for name in set(analysed) if analysed.count(name) > 1)
+    if release:
+        assert sorted(p.name for p in second.rechecked) == ["adds.ts", "orders.ts"]
+        assert again == ["adds.ts", "orders.ts"]
+    else:
+        assert second.rechecked == {} and first.findings == []
+        assert again == []
+
+
 def test_merged_usage_lists_the_uses_in_the_serial_file_order(tmp_path):
     """The rename fix of redundant-index edits every query on the index in the order the
     serial check found them: files as `Workspace.files()` sorts them, by path component

@@ -10,18 +10,20 @@ the output is identical to a serial run, in the same order.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
-from convex_xray.engine.analysis.options import AnalysisOptions
 from convex_xray.engine.config import Config
 from convex_xray.engine.findings import Finding
 from convex_xray.engine.fixes import FixValidator
-from convex_xray.engine.registry import Rule, resolve_rule
+from convex_xray.engine.model import FileModel
+from convex_xray.engine.registry import Rule
 from convex_xray.engine.runner import (
     CheckResult,
     RuleFailure,
@@ -51,10 +53,16 @@ from convex_xray.rules.support.schema_plan import (
     plan_from_facts,
 )
 
+if TYPE_CHECKING:
+    from multiprocessing.connection import Connection
+
 # Below this many files per worker, forking and merging cost more than they save: on the
 # 2-core machine of benchmarks/README.md two workers were even or slower on every 50-200-file
 # corpus app (ialex, 196 files: 1.25 s serial vs 1.40-1.49 s with two) and 20% faster only on the
-# 732-file one, so workers start at 300 files.
+# 732-file one, so workers start at 300 files. Still so with each file checked once against the
+# whole plan (2026-12-06, load 5-8): two processes cost 15-40% more CPU than one on keppo, ialex,
+# groupi (each process compiles its queries, reads its helpers and merges the workspace-wide
+# per-file facts), and the other jobs on the two cores leave no second core to win it back.
 MIN_FILES_PER_JOB = 150
 # From this much source a process drops each file's model and syntax tree once it is
 # summarised (peak RSS grows by roughly 35 MB per MB of source when every tree is kept:
@@ -80,29 +88,100 @@ class _ShardResult:
     asked: dict[Path, frozenset[tuple[Path, str]]] = field(default_factory=dict)
 
 
-
 # -- the worker side ------------------------------------------------------------------------
 
-_STATE: dict[str, object] = {}
+@dataclass
+class _Second:
+    """A worker's answer once it knows the whole plan: its files' findings (checked against
+    the plan now), or the re-checked files' plan-rule findings (see `_Worker`)."""
+
+    findings: list[Finding]
+    rechecked: dict[Path, list[Finding]]
+    failures: list[RuleFailure]
+    problems: list[FileProblem]
 
 
-def _init_worker(roots: list[Path], options: AnalysisOptions, exclude: list[str], base: Path | None, config: Config, rules: list[str], release: bool) -> None:
-    workspace = Workspace(roots, options=options, exclude=exclude, base=base)
-    # A worker reads only its shard: its rules choose indexes from their own file (the empty
-    # plan), and the parent re-checks the files whose choices the whole plan changes.
-    workspace.memo.put(PRESET_PLAN, SchemaPlan())
-    _STATE["workspace"] = workspace
-    _STATE["config"] = config
-    _STATE["rules"] = [r for r in (resolve_rule(s) for s in rules) if r is not None]
-    _STATE["release"] = release
+@dataclass
+class _Worker:
+    """What a forked worker checks with: the parent's workspace as it was at the fork (its
+    files found, its schemas read: the copy costs nothing until written), the configuration
+    and the file rules.
+
+    Its files' rules need the whole app's schema plan, which needs every file's facts. Below
+    RELEASE_FROM_BYTES the worker first models its files and sends their facts and index
+    usage only, keeps the models, and checks the files once it has every shard's (`second`):
+    each rule runs once per file, as in a serial check. Checking first against an empty
+    plan and re-checking in the parent what the whole plan changes parsed, analysed and
+    checked most files a second time on 100-200-file apps (ialex: ~1 s of CPU after the
+    workers, as much as a serial check), which is why two workers were slower than one there.
+    From RELEASE_FROM_BYTES the models do not stay (memory): the worker checks against the
+    empty plan, drops each model, and re-checks what the whole plan changes (`second`)."""
+
+    workspace: Workspace
+    config: Config
+    rules: list[Rule]
+    release: bool
+
+    def first(self, paths: list[Path]) -> _ShardResult:
+        # Its rules choose indexes from the worker's own files (the empty plan).
+        self.workspace.memo.put(PRESET_PLAN, SchemaPlan())
+        if self.release:
+            return check_and_summarise(self.workspace, self.config, self.rules, paths, release=True)
+        usage = UsageSummary()
+        definitions = index_definitions(self.workspace)
+        facts: list[FileFacts] = []
+        for path in paths:
+            model = self.workspace.model(path)
+            if model is not None and self.workspace.component_of(path) is None:
+                _summarise(self.workspace, self.config, path, model, definitions, usage, facts)
+        return _ShardResult([], usage, [], [], facts)
+
+    def second(self, paths: list[Path], shard: _ShardResult, usages: list[UsageSummary], facts: list[FileFacts]) -> _Second:
+        """The whole plan, built here from every shard's facts and usage as the parent builds
+        it, and the findings it decides on the worker's files."""
+        merged = MergedIndexUsage(usages, self.workspace)
+        self.workspace.memo.put(MERGED_USAGE, merged)
+        plan = self.workspace.memo.put(PRESET_PLAN, plan_from_facts(self.workspace.app_schemas(), merged, facts))
+        failures: list[RuleFailure] = []
+        if self.release:
+            rechecked = _recheck_planned(self.workspace, self.config, self.rules, plan, shard.facts, shard.asked, failures)
+            return _Second([], rechecked, failures, [])
+        findings: list[Finding] = []
+        verdicts: dict[tuple, bool] = {}  # see `FixValidator`
+        for path in paths:
+            found = check_file(self.workspace, path, self.rules, self.config, failures)
+            FixValidator(self.workspace.source, verdicts=verdicts).filter(found)
+            findings.extend(found)
+        mine = set(paths)
+        return _Second(findings, {}, failures, [p for p in self.workspace.problems if p.path in mine])
 
 
-def _check_shard(paths: list[Path]) -> _ShardResult:
-    workspace = _STATE["workspace"]
-    config = _STATE["config"]
-    rules = _STATE["rules"]
-    assert isinstance(workspace, Workspace) and isinstance(config, Config) and isinstance(rules, list)
-    return check_and_summarise(workspace, config, rules, paths, release=_STATE["release"] is True)
+def _work(conn: Connection, worker: _Worker, paths: list[Path]) -> None:
+    """One forked worker of `run_check_parallel`: send the first pass's summary of `paths`,
+    wait for every shard's facts and usage, send the second pass (see `_Worker`). An
+    exception goes back to the parent, which raises it."""
+    try:
+        shard = worker.first(paths)
+        conn.send(("ok", shard))
+        usages, facts = conn.recv()
+        conn.send(("ok", worker.second(paths, shard, usages, facts)))
+    except EOFError:
+        pass  # the parent stopped waiting (its own shard failed): no one to answer
+    except BaseException as error:  # handed to the parent as it is
+        with contextlib.suppress(OSError):
+            conn.send(("error", error))
+    finally:
+        conn.close()
+
+
+def _receive(conn: Connection) -> object:
+    try:
+        kind, value = conn.recv()
+    except EOFError:
+        raise RuntimeError("a worker process of the check ended without an answer") from None
+    if kind == "error":
+        raise value
+    return value
 
 
 def check_and_summarise(
@@ -145,15 +224,12 @@ def check_and_summarise(
         findings.extend(found)
         model = workspace.model(path)
         if model is not None and workspace.component_of(path) is None:
-            told = file_facts(workspace, model, config)
-            if told is not None:
-                facts.append(told)
-                if release and retain_bytes > 0 and (told.filters or told.unknown or asked.get(path)):
-                    size = len(model.source.data)
-                    if size <= retain_bytes:
-                        retained.add(path)
-                        retain_bytes -= size
-            add_summary(usage, path, cached_file_usage(workspace, model), definitions)
+            told = _summarise(workspace, config, path, model, definitions, usage, facts)
+            if told is not None and release and retain_bytes > 0 and (told.filters or told.unknown or asked.get(path)):
+                size = len(model.source.data)
+                if size <= retain_bytes:
+                    retained.add(path)
+                    retain_bytes -= size
         del model
         done.add(path)
         for loaded in workspace.loaded(recent=True) if release else ():
@@ -169,6 +245,24 @@ def check_and_summarise(
     shard = set(paths)
     problems = [p for p in workspace.problems if p.path in shard]
     return _ShardResult(findings, usage, problems, failures, facts, asked)
+
+
+def _summarise(
+    workspace: Workspace,
+    config: Config,
+    path: Path,
+    model: FileModel,
+    definitions: Counter[tuple[Path, str]],
+    usage: UsageSummary,
+    facts: list[FileFacts],
+) -> FileFacts | None:
+    """What `model`'s file tells the schema plan (added to `facts`, and returned) and the
+    workspace's index usage (added to `usage`), as plain data."""
+    told = file_facts(workspace, model, config)
+    if told is not None:
+        facts.append(told)
+    add_summary(usage, path, cached_file_usage(workspace, model), definitions)
+    return told
 
 
 # -- the parent side -------------------------------------------------------------------------
@@ -194,29 +288,64 @@ def run_check_parallel(
         return None
     # Imported only when workers may run: a serial check does not pay for them at start-up.
     import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
 
     if "fork" not in multiprocessing.get_all_start_methods():
         return None
     started = time.perf_counter()
     rules = active_rules(config, select, ignore)
     silent = silent_rules(config, rules, ignore)
-    file_rules = [r.meta.slug for r in rules + silent if r.meta.scope == "file"]
-    # Big files first, dealt round-robin: shards of similar cost.
     sizes = {p: _size(p) for p in targets}
     release = sum(sizes.values()) >= RELEASE_FROM_BYTES
-    ordered = sorted(targets, key=lambda p: -sizes[p])
-    count = min(jobs * 4, max(1, len(targets) // 8))
-    shards: list[list[Path]] = [ordered[i::count] for i in range(count)]
+    # One shard per worker, each kept by its worker to the end: the plan's re-checks run on the
+    # models its first pass built (see `_Worker`). Big files first, each to the shard
+    # with the fewest bytes so far: shards of similar cost.
+    shards: list[list[Path]] = [[] for _ in range(min(jobs, len(targets)))]
+    loads = [0] * len(shards)
+    for path in sorted(targets, key=lambda p: -sizes[p]):
+        lightest = loads.index(min(loads))
+        shards[lightest].append(path)
+        loads[lightest] += sizes[path]
     context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(
-        max_workers=jobs,
-        mp_context=context,
-        initializer=_init_worker,
-        initargs=([r.path for r in workspace.roots], workspace.options, workspace.exclude, workspace.base, config, file_rules, release),
-    ) as pool:
-        results = list(pool.map(_check_shard, shards))
-    return _merge(workspace, config, paths, targets, rules, silent, results, started, release)
+    # Read before the fork, so that the workers inherit them: the plan needs them in every process.
+    workspace.app_schemas()
+    worker = _Worker(workspace, config, [r for r in rules + silent if r.meta.scope == "file"], release)
+    links = []
+    workers = []
+    try:
+        # This process checks the first shard itself instead of waiting: one process fewer to
+        # start, and what its workspace computes on the way (helpers, workspace-wide merges of
+        # per-file facts) serves the workspace rules and the post rules here afterwards.
+        for shard in shards[1:]:
+            mine, theirs = context.Pipe()
+            process = context.Process(target=_work, args=(theirs, worker, shard), daemon=True)
+            process.start()
+            theirs.close()
+            links.append(mine)
+            workers.append(process)
+        own = worker.first(shards[0])
+        others = [_receive(link) for link in links]
+        assert all(isinstance(r, _ShardResult) for r in others)
+        shard_results = [own, *cast(list[_ShardResult], others)]
+        usages = [r.usage for r in shard_results]
+        facts = sorted((f for r in shard_results for f in r.facts), key=lambda f: str(f.path))
+        for link in links:
+            link.send((usages, facts))
+        seconds = [worker.second(shards[0], own, usages, facts), *(_receive(link) for link in links)]
+        rechecked: dict[Path, list[Finding]] = {}
+        for second, result in zip(seconds, shard_results, strict=True):
+            assert isinstance(second, _Second)
+            result.findings.extend(second.findings)
+            rechecked.update(second.rechecked)
+            result.failures.extend(second.failures)
+            result.problems.extend(second.problems)
+    finally:
+        for link in links:
+            link.close()
+        for process in workers:
+            process.join(timeout=5)
+            if process.is_alive():
+                process.kill()
+    return _merge(workspace, config, paths, targets, rules, silent, shard_results, started, release, rechecked)
 
 
 def run_check_summarised(
@@ -256,9 +385,11 @@ def _merge(
     results: list[_ShardResult],
     started: float,
     release: bool,
+    rechecked: dict[Path, list[Finding]] | None = None,
 ) -> CheckResult:
-    """The workspace rules, the plan's re-checks, suppressions and post rules over the shards'
-    results: the same findings, in the same order, as `run_check`."""
+    """The workspace rules, the plan's re-checks (`rechecked`: done by the workers, else
+    here), suppressions and post rules over the shards' results: the same findings, in the
+    same order, as `run_check`."""
     failures = [f for r in results for f in r.failures]
     per_file: dict[Path, list[Finding]] = defaultdict(list)
     for result in results:
@@ -269,7 +400,10 @@ def _merge(
     facts = sorted((f for r in results for f in r.facts), key=lambda f: str(f.path))
     plan = workspace.memo.put(PRESET_PLAN, plan_from_facts(workspace.app_schemas(), merged, facts))
     asked = {path: tables for r in results for path, tables in r.asked.items()}
-    _recheck_planned(workspace, config, rules + silent, plan, facts, asked, per_file, failures)
+    if rechecked is None:
+        rechecked = _recheck_planned(workspace, config, rules + silent, plan, facts, asked, failures)
+    for path, found in rechecked.items():
+        per_file[path] = [f for f in per_file.get(path, []) if f.rule not in PLAN_RULES] + found
     if release:
         _release_all(workspace)
     # The workspace rules read back the references they ask for (see `_Rehydrating`): run
@@ -317,16 +451,17 @@ def _recheck_planned(
     plan: SchemaPlan,
     facts: list[FileFacts],
     asked: dict[Path, frozenset[tuple[Path, str]]],
-    per_file: dict[Path, list[Finding]],
     failures: list[RuleFailure],
-) -> None:
+) -> dict[Path, list[Finding]]:
     """Re-run the rules that read the schema plan on the files whose index choices it may
     change (a filter on a table the plan adds to or removes from, a misspelt index, any table
     whose plan a rule asked about while the file was checked against the empty plan): the
-    workers chose from their own shard. Their findings replace the workers' ones."""
+    shards chose from their own files. Their findings, by file, replace the shards' findings
+    of those rules."""
+    rechecked: dict[Path, list[Finding]] = {}
     planned = [r for r in rules if r.meta.slug in PLAN_RULES and r.meta.scope == "file"]
     if not planned:
-        return
+        return rechecked
     verdicts: dict[tuple, bool] = {}  # see `FixValidator`
     for part in facts:
         touched = bool(part.unknown) or any(
@@ -343,10 +478,10 @@ def _recheck_planned(
         )
         if not touched:
             continue
-        kept = [f for f in per_file.get(part.path, []) if f.rule not in PLAN_RULES]
         found = check_file(workspace, part.path, planned, config, failures)
         FixValidator(workspace.source, verdicts=verdicts).filter(found)  # as in `check_and_summarise`
-        per_file[part.path] = kept + found
+        rechecked[part.path] = found
+    return rechecked
 
 
 def _size(path: Path) -> int:
