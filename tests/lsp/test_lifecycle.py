@@ -38,6 +38,46 @@ async def test_ready_status_counts_files_and_findings(start, tmp_path):
     assert ready["diagnostics"] >= 1  # posts.ts: collect + slice
 
 
+async def test_ready_counts_follow_open_edit_close_and_a_closed_file_on_disk(start, tmp_path):
+    """The `ready` status counts closed files as last checked and open documents as shown
+    (`Publisher.closed_counts` keeps the closed files' part between keystrokes): the counts
+    follow an edit, the document's close (its file on disk counts again) and a closed file
+    changed on disk."""
+    root = write_project(tmp_path / "app", APP)
+    session = await start(root, wait_ready=False)
+    client = session.client
+    first = await client.status("ready")
+
+    def ready_with(diagnostics: int, after: int):
+        return client.wait_until(
+            lambda: next(
+                (s for s in client.statuses[after:] if s.get("state") == "ready" and s["diagnostics"] == diagnostics),
+                None,
+            ),
+            f"a ready status with {diagnostics} problems",
+        )
+
+    uri = session.open("convex/posts.ts")
+    shown = len(await client.diagnostics_for(uri, version=1))
+    assert shown >= 1
+    seen = len(client.statuses)
+    session.replace(uri, ".collect()).slice(0, 5)", ".take(5))")
+    await ready_with(first["diagnostics"] - shown, seen)
+    seen = len(client.statuses)
+    session.close(uri)  # the file on disk still has its problems
+    await ready_with(first["diagnostics"], seen)
+    # A closed file changed on disk: its new result counts.
+    seen = len(client.statuses)
+    posts = root / "convex" / "posts.ts"
+    posts.write_text(posts.read_text().replace(".collect()).slice(0, 5)", ".take(5))"))
+    client.workspace_did_change_watched_files(
+        types.DidChangeWatchedFilesParams(
+            changes=[types.FileEvent(uri=uri, type=types.FileChangeType.Changed)]
+        )
+    )
+    await ready_with(first["diagnostics"] - shown, seen)
+
+
 async def test_list_rules_request(start, tmp_path):
     root = write_project(tmp_path / "app", APP)
     session = await start(root)
@@ -214,3 +254,60 @@ async def test_tcp_transport(tmp_path):
         await server.wait()
         with contextlib.suppress(ConnectionError):  # the socket went with the server
             await asyncio.wait_for(client.stop(), TIMEOUT)
+
+
+def test_ready_counts_match_a_walk_of_every_file_after_each_change(tmp_path):
+    """`notify_ready` keeps the closed files' counts between keystrokes (`closed_counts`); after
+    every kind of change that can move them (a closed file's result kept, a document opened
+    or closed, what an open document shows) they equal a walk of every file."""
+    import asyncio
+    from collections import Counter
+
+    from convex_xray.engine.findings import Severity
+    from convex_xray.lsp.server import create_server
+    from convex_xray.lsp.session import Document, Folder
+    from convex_xray.lsp.settings import Settings
+
+    root = write_project(tmp_path / "app", APP)
+    server = create_server()
+    folder = Folder(root, root.as_uri(), Settings())
+    folder.discover()
+    server.folders = [folder]
+    event = asyncio.Event()
+    event.set()
+    server.indexed_events[id(folder)] = event
+    server.notify_status = lambda state, **fields: None  # type: ignore[method-assign]
+    (project,) = folder.projects
+    files = project.workspace.files()
+    results = {path: project.check(path)[0] for path in files}
+
+    def walked() -> dict[str, int]:
+        counts: Counter[Severity] = Counter()
+        for path in files:
+            doc = server.open_doc(path)
+            found = doc.shown if doc is not None else server.workspace_results.get(path, (None, None, []))[2]
+            counts.update(f.severity for f in found)
+        return {"files": len(files), "diagnostics": sum(counts.values()), **{f"{s.label}s": counts[s] for s in Severity}}
+
+    def sent() -> dict[str, int] | None:
+        server.notify_ready()
+        return server.ready_sent
+
+    posts = next(p for p in files if p.name == "posts.ts")
+    users = next(p for p in files if p.name == "users.ts")
+    assert results[posts]  # the app's problems are in posts.ts
+    for path in files:
+        server.keep_result(path, ((), "1", results[path]))
+    assert sent() == walked() and walked()["diagnostics"] == len(results[posts]) + len(results[users])
+    source = project.workspace.source(posts)
+    assert source is not None
+    doc = Document(posts.as_uri(), posts, source, project=project, version=1)
+    server.documents[doc.uri] = doc
+    doc.shown = []  # opened, then edited until its problems are gone
+    assert sent() == walked() and walked()["diagnostics"] == len(results[users])
+    doc.shown = results[posts][:1]
+    assert sent() == walked() and walked()["diagnostics"] == len(results[users]) + 1
+    server.keep_result(users, ((), "2", results[posts] + results[users]))  # a closed file re-checked
+    assert sent() == walked()
+    del server.documents[doc.uri]  # closed: the file's own result counts again
+    assert sent() == walked() and walked()["diagnostics"] == 2 * len(results[posts]) + len(results[users])

@@ -8,6 +8,7 @@ import functools
 import logging
 import sys
 import threading
+from collections import Counter
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ from pygls.protocol import LanguageServerProtocol, lsp_method
 from pygls.uris import from_fs_path, to_fs_path
 
 from convex_xray import __version__
-from convex_xray.engine.findings import Edit, Finding
+from convex_xray.engine.findings import Edit, Finding, Severity
 from convex_xray.engine.runner import RuleFailure
 from convex_xray.engine.source import Encoding, LineIndex
 from convex_xray.lsp import convert
@@ -75,6 +76,10 @@ WATCH_GLOBS = (
     "**/*.{ts,tsx,js,jsx,mts,cts,mjs,cjs}",
 )
 
+
+# What the `ready` status counts besides the open documents' findings: (files, closed files'
+# problems per severity, how many times each open document's path is a project's file).
+ReadyBasis = tuple[int, Counter[Severity], Counter[Path]]
 
 CONFIG_FILES = frozenset({"convex-xray.toml", "convex.json", "tsconfig.json"})
 
@@ -170,6 +175,11 @@ class ServerState(LanguageServer):
         self.indexed_events: dict[int, asyncio.Event] = {}
         self.published: dict[Path, tuple[str, int]] = {}  # closed files pushed: uri, count
         self.workspace_results: dict[Path, tuple[tuple, str, list[Finding]]] = {}
+        # Bumped by every write to `workspace_results` (`keep_result`): the `ready` status's
+        # count of closed files' problems is kept while it, the open documents and the file
+        # lists stay the same (`Publisher.closed_counts`).
+        self.results_revision = 0
+        self.ready_basis: tuple[int, frozenset[Path], tuple[list[Path], ...], ReadyBasis] | None = None
         self.failures_reported: set[tuple[str, str]] = set()
         self.configured = asyncio.Event()
         self.gc_holds = 0
@@ -243,6 +253,11 @@ class ServerState(LanguageServer):
                 if best is not None:
                     return best
         return best
+
+    def keep_result(self, path: Path, result: tuple[tuple, str, list[Finding]]) -> None:
+        """A closed file's findings as last checked (key, result id, findings)."""
+        self.workspace_results[path] = result
+        self.results_revision += 1
 
     def open_doc(self, path: Path) -> Document | None:
         for doc in self.documents.values():

@@ -161,10 +161,9 @@ class Indexing(Checking):
                 results, failures = project.check_many(todo)
                 self.report_failures(failures)
                 for path, findings in results.items():
-                    self.workspace_results[path] = (
-                        self.closed_key(project, path),
-                        str(project.serials.result_id()),
-                        findings,
+                    self.keep_result(
+                        path,
+                        (self.closed_key(project, path), str(project.serials.result_id()), findings),
                     )
             for path in chunk:
                 doc = self.open_doc(path)
