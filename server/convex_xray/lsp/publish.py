@@ -119,7 +119,6 @@ class Publisher(ServerState):
                 lines_for=lines_for,
                 uri_for=self.uri_for,
                 version=version,
-                key=f"{f.rule}:{f.span.start}:{f.span.end}",
             )
             for f in findings
             if f.path == path
