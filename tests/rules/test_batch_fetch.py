@@ -36,7 +36,7 @@ CASES = {
               new Set(posts.map((post: any) => post.authorId)),
             );
             const authors = await Promise.all(authorIds.map((id) => ctx.db.get(id)));
-            const authorsById = new Map(
+            const authorsById: Map<any, any> = new Map(
               authors
                 .filter((doc: any) => doc !== null)
                 .map((doc: any) => [doc._id, doc]),
@@ -74,7 +74,7 @@ CASES = {
               ),
             );
             const members = await Promise.all(memberIds.map((id) => ctx.db.get(id)));
-            const membersById = new Map(
+            const membersById: Map<any, any> = new Map(
               members
                 .filter((doc: any) => doc !== null)
                 .map((doc: any) => [doc._id, doc]),
@@ -112,16 +112,17 @@ CASES = {
             // @ts-expect-error TS7006: the app's own callbacks lose their parameter types here
             const posts = (await ctx.db.query("posts").take(20)).map((p) => p);
             const out = [];
+            const slicedPosts = posts.slice(0, 5);
             const authorIds = Array.from(
-              new Set(posts.slice(0, 5).map((post: any) => post.authorId)),
+              new Set(slicedPosts.map((post: any) => post.authorId)),
             );
             const authors = await Promise.all(authorIds.map((id) => ctx.db.get(id)));
-            const authorsById = new Map(
+            const authorsById: Map<any, any> = new Map(
               authors
                 .filter((doc: any) => doc !== null)
                 .map((doc: any) => [doc._id, doc]),
             );
-            for (const post of posts.slice(0, 5)) {
+            for (const post of slicedPosts) {
               const author = authorsById.get(post.authorId) ?? null;
               out.push(author);
             }
@@ -159,7 +160,7 @@ CASES = {
             const originalAuthorMemberships = await Promise.all(
               originalAuthorMembershipIds.map((id) => ctx.db.get(id)),
             );
-            const originalAuthorMembershipsById = new Map(
+            const originalAuthorMembershipsById: Map<any, any> = new Map(
               originalAuthorMemberships
                 .filter((doc: any) => doc !== null)
                 .map((doc: any) => [doc._id, doc]),
@@ -195,7 +196,7 @@ CASES = {
               new Set(posts.map((post: any) => post.authorId)),
             );
             const authors2 = await Promise.all(authorIds.map((id) => ctx.db.get(id)));
-            const authorsById = new Map(
+            const authorsById: Map<any, any> = new Map(
               authors2
                 .filter((doc: any) => doc !== null)
                 .map((doc: any) => [doc._id, doc]),
@@ -711,7 +712,8 @@ CASES = {
         """,
     ),
     # A collection made by copying array methods (`filter` with a pure callback, `slice`) is
-    # computed again for the prefetch: the same items, so the same keys.
+    # bound once before the prefetch, and the loop iterates that: the same items, so the same
+    # keys, computed once as in the original (the copy used to compute it twice).
     "a collection computed in place by copying methods": (
         """
         export const feed = query({
@@ -732,18 +734,181 @@ CASES = {
           handler: async (ctx, args) => {
             const posts = await ctx.db.query("posts").take(20);
             const out = [];
+            const slicedPosts = posts.filter((p) => p.published).slice(0, args.limit);
             const authorIds = Array.from(
-              new Set(
-                posts.filter((p) => p.published).slice(0, args.limit).map((post) =>
-                  post.authorId,
-                ),
-              ),
+              new Set(slicedPosts.map((post) => post.authorId)),
             );
             const authors = await Promise.all(authorIds.map((id) => ctx.db.get(id)));
             const authorsById = new Map(
               authors.filter((doc) => doc !== null).map((doc) => [doc._id, doc]),
             );
-            for (const post of posts.filter((p) => p.published).slice(0, args.limit)) {
+            for (const post of slicedPosts) {
+              out.push(authorsById.get(post.authorId) ?? null);
+            }
+            return out;
+          },
+        });
+        """,
+    ),
+    # A computed collection is bound once before the prefetch (`_bindings`): evaluated once, as in
+    # the original, and checked once by tsc (a copy repeated an error the app's header has).
+    "a computed collection (a named predicate) is bound once, and the prefetch and the loop use the name": (
+        """
+        function isActive(e: { status: string }) {
+          return e.status === "active";
+        }
+
+        export const feed = query({
+          args: {},
+          handler: async (ctx) => {
+            const enrollments = await ctx.db.query("enrollments").take(20);
+            const out = [];
+            for (const enrollment of enrollments.filter(isActive)) {
+              const course = await ctx.db.get(enrollment.courseId);
+              out.push(course);
+            }
+            return out;
+          },
+        });
+""",
+        """
+        function isActive(e: { status: string }) {
+          return e.status === "active";
+        }
+
+        export const feed = query({
+          args: {},
+          handler: async (ctx) => {
+            const enrollments = await ctx.db.query("enrollments").take(20);
+            const out = [];
+            const filteredEnrollments = enrollments.filter(isActive);
+            const courseIds = Array.from(
+              new Set(filteredEnrollments.map((enrollment) => enrollment.courseId)),
+            );
+            const courses = await Promise.all(courseIds.map((id) => ctx.db.get(id)));
+            const coursesById = new Map(
+              courses.filter((doc) => doc !== null).map((doc) => [doc._id, doc]),
+            );
+            for (const enrollment of filteredEnrollments) {
+              const course = coursesById.get(enrollment.courseId) ?? null;
+              out.push(course);
+            }
+            return out;
+          },
+        });
+        """,
+    ),
+    "two reads of one loop over a computed collection share its one binding": (
+        """
+        export const feed = query({
+          args: {},
+          handler: async (ctx) => {
+            const posts = await ctx.db.query("posts").take(20);
+            const out = [];
+            for (const post of posts.filter((p) => p.published)) {
+              const author = await ctx.db.get(post.authorId);
+              const editor = await ctx.db.get(post.editorId);
+              out.push({ author, editor });
+            }
+            return out;
+          },
+        });
+""",
+        """
+        export const feed = query({
+          args: {},
+          handler: async (ctx) => {
+            const posts = await ctx.db.query("posts").take(20);
+            const out = [];
+            const filteredPosts = posts.filter((p) => p.published);
+            const authorIds = Array.from(
+              new Set(filteredPosts.map((post) => post.authorId)),
+            );
+            const authors = await Promise.all(authorIds.map((id) => ctx.db.get(id)));
+            const authorsById = new Map(
+              authors.filter((doc) => doc !== null).map((doc) => [doc._id, doc]),
+            );
+            const editorIds = Array.from(
+              new Set(filteredPosts.map((post) => post.editorId)),
+            );
+            const editors = await Promise.all(editorIds.map((id) => ctx.db.get(id)));
+            const editorsById = new Map(
+              editors.filter((doc) => doc !== null).map((doc) => [doc._id, doc]),
+            );
+            for (const post of filteredPosts) {
+              const author = authorsById.get(post.authorId) ?? null;
+              const editor = editorsById.get(post.editorId) ?? null;
+              out.push({ author, editor });
+            }
+            return out;
+          },
+        });
+        """,
+    ),
+    "a `.map` over a parenthesized `xs ?? []`: the name replaces the parentheses too": (
+        """
+        export const feed = query({
+          args: { links: v.optional(v.array(v.object({ tagId: v.id("tags") }))) },
+          handler: async (ctx, args) => {
+            return await Promise.all(
+              (args.links ?? []).map(async (link) => {
+                const tag = await ctx.db.get(link.tagId);
+                return tag?.name ?? null;
+              }),
+            );
+          },
+        });
+""",
+        """
+        export const feed = query({
+          args: { links: v.optional(v.array(v.object({ tagId: v.id("tags") }))) },
+          handler: async (ctx, args) => {
+            const links = args.links ?? [];
+            const tagIds = Array.from(new Set(links.map((link) => link.tagId)));
+            const tags = await Promise.all(tagIds.map((id) => ctx.db.get(id)));
+            const tagsById = new Map(
+              tags.filter((doc) => doc !== null).map((doc) => [doc._id, doc]),
+            );
+            return await Promise.all(
+              links.map(async (link) => {
+                const tag = tagsById.get(link.tagId) ?? null;
+                return tag?.name ?? null;
+              }),
+            );
+          },
+        });
+        """,
+    ),
+    "a next-line directive over the loop's header: the collection is copied, not moved above it": (
+        """
+        export const feed = query({
+          args: {},
+          handler: async (ctx) => {
+            const posts = await ctx.db.query("posts").take(20);
+            const out = [];
+            // @ts-expect-error TS2345: the app's own directive about this header
+            for (const post of posts.filter((p) => p.published)) {
+              out.push(await ctx.db.get(post.authorId));
+            }
+            return out;
+          },
+        });
+""",
+        """
+        export const feed = query({
+          args: {},
+          handler: async (ctx) => {
+            const posts = await ctx.db.query("posts").take(20);
+            const out = [];
+            const authorIds = Array.from(
+              new Set(posts.filter((p) => p.published).map((post) => post.authorId)),
+            );
+            const authors = await Promise.all(authorIds.map((id) => ctx.db.get(id)));
+            const authorsById = new Map(
+              authors.filter((doc) => doc !== null).map((doc) => [doc._id, doc]),
+            );
+            // @ts-expect-error TS2345: the app's own directive about this header
+            for (const post of posts.filter((p) => p.published)) {
               out.push(authorsById.get(post.authorId) ?? null);
             }
             return out;
@@ -1547,7 +1712,8 @@ export const feed = query({
 
 # Where one of them is about the data model (on a query, a read, a validator: ConvexPress),
 # the whole program is at the depth limit: the items say `any` and the Map has no type
-# arguments, as in a file that carries its own directive.
+# arguments (it is declared the `Map<any, any>` its `(doc: any)` pairs make it), as in a file
+# that carries its own directive.
 _FEED_AT_LIMIT = """
 export const feed = query({
   args: {},
@@ -1557,7 +1723,7 @@ export const feed = query({
       new Set(posts.map((post: any) => post.authorId)),
     );
     const authors = await Promise.all(authorIds.map((id) => ctx.db.get(id)));
-    const authorsById = new Map(
+    const authorsById: Map<any, any> = new Map(
       authors
         .filter((doc: any) => doc !== null)
         .map((doc: any) => [doc._id, doc]),
@@ -2436,3 +2602,28 @@ def test_items_are_typed_by_name_where_the_app_types_ctx_through_a_package(tmp_p
     project = write_project(tmp_path / "own", {"builders.ts": own, "feed.ts": _MEMBER_FEED})
     run_fix(project, [RULE])
     assert "posts.map((post) => post.authorId)" in (project / "convex" / "feed.ts").read_text()
+
+
+def test_a_plain_collection_is_not_bound(tmp_path):
+    """A name or property path is what the loop iterates already: the prefetch reads it as the
+    loop does, and no binding is declared (only a computed collection gets one)."""
+    before = """
+        export const feed = query({
+          args: {},
+          handler: async (ctx) => {
+            const posts = await ctx.db.query("posts").take(20);
+            const out = [];
+            for (const post of posts) {
+              out.push(await ctx.db.get(post.authorId));
+            }
+            return out;
+          },
+        });
+        """
+    project = write_project(tmp_path / "app", {"feed.ts": _module(before)})
+    run_fix(project, [RULE])
+    text = (project / "convex" / "feed.ts").read_text()
+    declared = re.findall(r"const (\w+) = ", text)
+    assert declared == ["feed", "posts", "out", "authorIds", "authors", "authorsById"]
+    assert "for (const post of posts) {" in text
+    assert "new Set(posts.map((post) => post.authorId))" in text

@@ -576,7 +576,7 @@ def _plan(ctx: RuleContext, read: DbRead | HelperCall) -> _Plan | str:
     collection = unwrap(loop.collection_node)
     if collection is None:
         return "the loop's collection is computed in place (a call), not a variable"
-    plain = collection.type in ("identifier", "member_expression") and _pure_key(collection)
+    plain = not _computed(collection)
     if not plain and not _reevaluable(collection):
         return "the loop's collection is computed in place (a call), not a variable"
     function = read.function
@@ -1235,16 +1235,107 @@ class _Piece:
     lookup: str
     what: str  # what it fetches, for the title ("`authors`", "`members` rows")
     kind: str  # "get" or "query"
+    bound: _Binding | None = None  # the loop's computed collection, bound once before the prefetch
 
 
-def _piece(ctx: RuleContext, read: DbRead | HelperCall, plan: _Plan, names: FreshNames) -> _Piece:
+@dataclass(frozen=True)
+class _Binding:
+    """A computed collection (`xs.filter(isActive)`) bound to a name before the prefetch
+    (`const filteredXs = xs.filter(isActive)`), which both the prefetch and the loop header use."""
+
+    node: Node  # the collection's expression (without parentheses or a cast), bound to the name
+    replaced: Node  # what the name replaces in the loop header (the expression in its parentheses)
+    name: str
+
+
+def _computed(collection: Node) -> bool:
+    """A collection that is not a plain name or property path (`posts`, `args.items`): a call
+    (`xs.filter(…)`, `Object.values(o)`), `xs ?? []`, an array literal, a subscript."""
+    return not (collection.type in ("identifier", "member_expression") and _pure_key(collection))
+
+
+_BOUND_PREFIXES = {"filter": "filtered", "slice": "sliced", "concat": "all", "flat": "flat", "toSorted": "sorted",
+                   "toReversed": "reversed"}
+_BOUND_SUFFIXES = {"Object.values": "Values", "Object.keys": "Keys", "Object.entries": "Entries", "Array.from": "List"}
+
+
+def _collection_base(node: Node | None, top: bool = True) -> str:
+    """The name a computed collection is bound to: what it is computed from, and (outermost
+    only) how: `enrollments.filter(…)` -> "filteredEnrollments", `posts.filter(…).slice(0, n)`
+    -> "slicedPosts", `Object.values(byId)` -> "byIdValues", `post.tags ?? []` -> "tags"."""
+    node = unwrap(node)
+    if node is None:
+        return "items"
+    if node.type == "identifier":
+        return text_of(node)
+    if node.type == "member_expression":
+        return text_of(node.child_by_field_name("property")) or "items"
+    if node.type == "subscript_expression":
+        return _collection_base(node.child_by_field_name("object"), top)
+    if node.type == "binary_expression":
+        return _collection_base(node.child_by_field_name("left"), top)
+    if node.type == "call_expression":
+        callee = node.child_by_field_name("function")
+        args = call_args(node)
+        if text_of(callee) in _BOUND_SUFFIXES and args:
+            return _collection_base(args[0], False) + (_BOUND_SUFFIXES[text_of(callee)] if top else "")
+        if callee is not None and callee.type == "member_expression":
+            subject = _collection_base(callee.child_by_field_name("object"), False)
+            prefix = _BOUND_PREFIXES.get(text_of(callee.child_by_field_name("property"))) if top else None
+            return prefix + subject[:1].upper() + subject[1:] if prefix else subject
+    return "items"
+
+
+def _bindings(
+    source: SourceFile, plans: list[tuple[DbRead | HelperCall, _Plan]], names: FreshNames
+) -> dict[int, _Binding]:
+    """Each computed loop collection's binding, by the collection's node id (one per loop: two
+    reads in one loop share it). The prefetch used to copy the expression, so it ran twice (in
+    the prefetch, then in the loop header) where the original ran it once; bound, it runs once,
+    as in the original, and the loop iterates the very items the keys came from. It runs before
+    the prefetch rather than at the loop header, which `_reevaluable` already allows (it calls
+    no unknown code, and the loop changes nothing it reads). tsc also checks it once: an error
+    the app's own header has there (ConvexPress's TS2769 on `xs.filter(namedPredicate)` at the
+    depth limit) is not reported a second time on the copy."""
+    bindings: dict[int, _Binding] = {}
+    for _, plan in plans:
+        collection = unwrap(plan.loop.collection_node)
+        if collection is None or not _computed(collection) or collection.id in bindings:
+            continue
+        anchor = plan.anchor
+        if _above_directives(source, anchor) != anchor.start_byte and source.lines.line_of(
+            collection.start_byte
+        ) == source.lines.line_of(anchor.start_byte):
+            # A `// @ts-expect-error` over the loop's first line is about that line, maybe the
+            # collection: moved above it, the directive would be left unused (TS2578).
+            continue
+        # `(xs ?? []).map(…)` becomes `items.map(…)`, parentheses and all; a cast (`xs as T[]`)
+        # stays in the header, around the name, as the prefetch's copy never had it.
+        replaced = collection
+        while (
+            replaced.parent is not None
+            and replaced.parent.type == "parenthesized_expression"
+            and plan.loop.collection_node is not None
+            and replaced.parent.start_byte >= plan.loop.collection_node.start_byte
+        ):
+            replaced = replaced.parent
+        bindings[collection.id] = _Binding(collection, replaced, names.fresh(_collection_base(collection)))
+    return bindings
+
+
+def _piece(
+    ctx: RuleContext, read: DbRead | HelperCall, plan: _Plan, names: FreshNames, bound: _Binding | None = None
+) -> _Piece:
     source = ctx.source
     style = source.style
     key_text = source.node_text(plan.key)  # the lookup's key, in the loop
     source_key = plan.source_key or plan.key
     per_item_key = source.node_text(source_key)  # the prefetch's, per item
     base = _helper_base(read.callee) if isinstance(read, HelperCall) else base_name(ctx, read, plan.key)
-    collection = layout.copied(source.node_text(cast(Node, unwrap(plan.loop.collection_node) or plan.loop.collection_node)))
+    if bound is not None:
+        collection: layout.Doc = bound.name
+    else:
+        collection = layout.copied(source.node_text(cast(Node, unwrap(plan.loop.collection_node) or plan.loop.collection_node)))
     item = plan.item_param
     # Where the collection is (or may be) `any`, the new callbacks get no parameter type from
     # it: a bare `(item) =>` would be an implicit `any` (TS7006) under `strict`.
@@ -1379,6 +1470,14 @@ def _piece(ctx: RuleContext, read: DbRead | HelperCall, plan: _Plan, names: Fres
         # a program at the limit gives up on (the app's own TS2589 over such reads).
         untyped_value = untyped_db or (not table_arg and _any_key(source_key, plan, untyped_items))
         declared = ": any" if typescript and at_limit and untyped_value else ""
+        if typescript and at_limit and not declared and doc == "doc: any" and map_callee == "Map":
+            # The `(doc: any)` pairs make this a `Map<any, any>` whatever the read returns: saying
+            # so loses no type, and tsc no longer infers it, through `Promise.all` and the Set,
+            # deep inside the generated `api`'s types where the function's return type is
+            # inferred from a lookup (ConvexPress's `wordpressSync/internals.ts`: TS2589 on the
+            # `new Set(…)`, then on the `Promise.all` once the ids were annotated; an annotation
+            # with the documents' type, `Map<Id<"media">, Doc<"media">>`, crossed the limit too).
+            declared = ": Map<any, any>"
         lines = [
             (f"const {ids} = ", unique),
             (f"const {docs} = await ", layout.call("Promise.all", [layout.chain(ids, [fetch])], style)),
@@ -1413,7 +1512,7 @@ def _piece(ctx: RuleContext, read: DbRead | HelperCall, plan: _Plan, names: Fres
         kind = "query"
     if _needs_parens(plan.replaced):
         lookup = f"({lookup})"
-    return _Piece(plan, lines, lookup, what, kind)
+    return _Piece(plan, lines, lookup, what, kind, bound)
 
 
 def _any_key(key: Node, plan: _Plan, untyped_items: bool) -> bool:
@@ -1554,7 +1653,11 @@ def batch_fetch_loop(
     if not plans:
         return None, reasons, []
     names = fresh_names(ctx, plans[0][0])
-    pieces = [_piece(ctx, read, plan, names) for read, plan in plans]
+    bindings = _bindings(ctx.source, plans, names)
+    pieces = []
+    for read, plan in plans:
+        collection = unwrap(plan.loop.collection_node)
+        pieces.append(_piece(ctx, read, plan, names, bindings.get(collection.id) if collection is not None else None))
     full = _fix_of(ctx, pieces)
     clean = [p for p in pieces if p.plan.unsafe is None and not p.plan.extra]
     if full.applicability is Applicability.SAFE or not clean:
@@ -1578,10 +1681,12 @@ def _fix_of(ctx: RuleContext, pieces: list[_Piece]) -> Fix:
         at -= 1  # the no-semicolon idiom `;(…)` / `;[…]`: go before its guard
     elif source.slice(at, at + 1) in ("(", "[", "`"):
         semi = ";"  # without it, the statement would continue ours
-    prefetch = "".join(
-        layout.render((line, semi), style, indent) + style.newline + indent for piece in pieces for line in piece.lines
-    )
+    bound = list({p.bound.node.id: p.bound for p in pieces if p.bound is not None}.values())
+    lines: list[layout.Doc] = [(f"const {b.name} = ", layout.copied(source.node_text(b.node))) for b in bound]
+    lines += [line for piece in pieces for line in piece.lines]
+    prefetch = "".join(layout.render((line, semi), style, indent) + style.newline + indent for line in lines)
     edits = [Edit(ctx.path, at, at, prefetch)]
+    edits.extend(Edit(ctx.path, b.replaced.start_byte, b.replaced.end_byte, b.name) for b in bound)
     edits.extend(Edit(ctx.path, p.plan.replaced.start_byte, p.plan.replaced.end_byte, p.lookup) for p in pieces)
     unsafe = next((p.plan.unsafe for p in pieces if p.plan.unsafe is not None), None)
     extra = list(dict.fromkeys(difference for p in pieces for difference in p.plan.extra))
