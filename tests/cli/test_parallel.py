@@ -26,6 +26,18 @@ def _json(workspace, result) -> str:
     result.elapsed_ms = 0.0
     return render_json(workspace, result)
 
+def _record_analyses(monkeypatch) -> list[Path]:
+    """The path of every file analysed (parsed and modelled) from now on, in order."""
+    analysed: list[Path] = []
+    real = workspace_module.analyze_file
+
+    def recording(source, *args, **kwargs):
+        analysed.append(source.path)
+        return real(source, *args, **kwargs)
+
+    monkeypatch.setattr(workspace_module, "analyze_file", recording)
+    return analysed
+
 
 @pytest.fixture
 def generated(tmp_path_factory) -> Path:
@@ -165,14 +177,7 @@ def test_summarised_rename_fix_reads_the_uses_back_without_models(tmp_path, monk
     serial = run_check(serial_ws, config)
     monkeypatch.setattr(parallel, "RELEASE_FROM_BYTES", 0)
     lean_ws = workspace_for(project, config)
-    analysed: list[Path] = []
-    real = workspace_module.analyze_file
-
-    def recording(source, *args, **kwargs):
-        analysed.append(source.path)
-        return real(source, *args, **kwargs)
-
-    monkeypatch.setattr(workspace_module, "analyze_file", recording)
+    analysed = _record_analyses(monkeypatch)
     result = parallel.run_check_summarised(lean_ws, config)
     assert _json(lean_ws, result) == _json(serial_ws, serial)
     (finding,) = [f for f in result.findings if f.rule == "redundant-index"]
@@ -281,18 +286,11 @@ def test_a_released_check_keeps_the_models_the_plan_recheck_needs_within_its_bud
     serial = run_check(serial_ws, config)
     monkeypatch.setattr(parallel, "RELEASE_FROM_BYTES", 0)
     monkeypatch.setattr(parallel, "RETAIN_BYTES", 10**6 if retain else 0)
-    analysed: list[str] = []
-    real = workspace_module.analyze_file
-
-    def recording(source, *args, **kwargs):
-        analysed.append(source.path.name)
-        return real(source, *args, **kwargs)
-
-    monkeypatch.setattr(workspace_module, "analyze_file", recording)
+    analysed = _record_analyses(monkeypatch)
     lean_ws = workspace_for(project, config)
     result = parallel.run_check_summarised(lean_ws, config)
     assert _json(lean_ws, result) == _json(serial_ws, serial)
-    again = sorted(name for name in set(analysed) if analysed.count(name) > 1)
+    again = sorted({p.name for p in analysed if analysed.count(p) > 1})
     assert again == ([] if retain else ["adds.ts", "orders.ts"])
     assert lean_ws.loaded() == []
 
@@ -308,14 +306,7 @@ def test_a_worker_checks_each_file_once_against_the_whole_plan(tmp_path, monkeyp
     config = Config()
     serial_ws = workspace_for(project, config)
     serial = run_check(serial_ws, config)
-    analysed: list[str] = []
-    real = workspace_module.analyze_file
-
-    def recording(source, *args, **kwargs):
-        analysed.append(source.path.name)
-        return real(source, *args, **kwargs)
-
-    monkeypatch.setattr(workspace_module, "analyze_file", recording)
+    analysed = _record_analyses(monkeypatch)
     workspace = workspace_for(project, config)
     rules = [r for r in parallel.active_rules(config, (), ()) if r.meta.scope == "file"]
     worker = parallel._Worker(workspace, config, rules, release)
@@ -328,7 +319,7 @@ def test_a_worker_checks_each_file_once_against_the_whole_plan(tmp_path, monkeyp
     plan_findings = sorted((f.path.name, f.rule, f.message) for f in findings if f.rule in parallel.PLAN_RULES)
     expected = sorted((f.path.name, f.rule, f.message) for f in serial.findings if f.rule in parallel.PLAN_RULES)
     assert plan_findings == expected
-    again = sorted(name for name in set(analysed) if analysed.count(name) > 1)
+    again = sorted({p.name for p in analysed if analysed.count(p) > 1})
     if release:
         assert sorted(p.name for p in second.rechecked) == ["adds.ts", "orders.ts"]
         assert again == ["adds.ts", "orders.ts"]

@@ -19,11 +19,13 @@ from typing import Any
 from lsprotocol import types
 
 from tests.lsp.harness import TIMEOUT, position_at
+from tests.lsp.test_diagnostics import POSTS
 from tests.support.project import FEED_SCHEMA, write_project
 
 SNAPSHOT = Path(__file__).resolve().parent / "snapshots" / "publish_while_typing.json"
 
-FEED = """
+FEED = (
+    """
 import { action, query, mutation } from "./_generated/server";
 import { v } from "convex/values";
 
@@ -46,27 +48,10 @@ export const feed = query({
     return out;
   },
 });
-
-export const recent = query({
-  args: { authorId: v.id("users") },
-  handler: async (ctx, args) => {
-    const posts = (
-      await ctx.db
-        .query("posts")
-        .withIndex("by_authorId", (q) => q.eq("authorId", args.authorId))
-        .collect()
-    ).slice(0, 10);
-    return posts;
-  },
-});
-
-export const byOrg = query({
-  args: { orgId: v.id("orgs") },
-  handler: async (ctx, args) => {
-    return await ctx.db.query("users").withIndex("by_org", (q) => q.eq("orgId", args.orgId)).take(20);
-  },
-});
-
+"""
+    # (the two queries test_diagnostics.py opens, so both files see the same findings there)
+    + POSTS.split('import { v } from "convex/values";\n', 1)[1]
+    + """
 export const ping = action({
   args: { url: v.string() },
   handler: async (ctx, args) => {
@@ -85,6 +70,7 @@ export const drafts = mutation({
   },
 });
 """
+)
 
 # (where, what is typed there one character at a time): another per-item read in the loop
 # (the N+1 finding's message, cost and fix change with it), and a new query in another handler.
