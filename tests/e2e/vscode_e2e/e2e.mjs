@@ -121,6 +121,14 @@ try {
     async () => {
       const found = await texts(page, rows);
       rowsSeen = found;
+      // A fill typed while the panel was still opening can be lost (the list then shows every
+      // file's problems, unfiltered): type the filter again until the list is this file's.
+      const group = /problems? in file (\S+)/.exec(found[0] ?? '');
+      if (group && group[1] !== fileName) {
+        await filter.fill('');
+        await filter.fill(`**/${config.file}`);
+        return undefined;
+      }
       const listed = found.some((t) => t.includes('convex-xray') && t.includes('n-plus-one-read'));
       return fileCount(found) === config.countBefore && listed ? found : undefined;
     },
